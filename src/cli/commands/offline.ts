@@ -1,0 +1,148 @@
+/**
+ * Offline commands that work on a database file: zone import/export, replay, history, verify.
+ * They open the ledger directly (no server needed); the server may be running (SQLite WAL).
+ */
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { Ledger, parseLogPoint } from '../../ledger.ts';
+import { importCommand, exportZone } from '../../projections/zone-files.ts';
+import { zoneName } from '../../projections/decide.ts';
+import { zoneHistory } from '../../projections/history.ts';
+import { verifyLedger } from '../../projections/verify-ledger.ts';
+import { replayTrace, replayState } from '../../projections/replay.ts';
+import { openDatabase } from '../../events/schema.ts';
+import { McnsError } from '../../errors.ts';
+import { progress, progressDone, table, UsageError } from '../output.ts';
+import { normalizeName } from '../../records/names.ts';
+
+function needDb(opts: { db?: string }, extra = ''): string {
+  if (!opts.db) throw new UsageError(`--db PATH is required${extra}`);
+  return opts.db;
+}
+
+/** `mcns zone import|export` on a database file. */
+export function registerZoneOffline(zone: Command, onlineImport: (zone: string, file: string, opts: Record<string, string>) => Promise<void>, onlineExport: (zone: string, opts: Record<string, string>) => Promise<void>): void {
+  zone
+    .command('import')
+    .description('make ZONE equal to an RFC 1035 zone file (creates it, or writes only the differences)')
+    .argument('<zone>', 'zone name, e.g. example.com')
+    .argument('<file>', 'zone file path ("-" for stdin)')
+    .option('--db <path>', 'work offline on this database file (created if absent)')
+    .option('--addr <url>', 'go through the REST API at this URL')
+    .option('--ca-cert <path>', 'CA certificate for --addr')
+    .option('--token <token>', 'API token for --addr (default $MCNS_TOKEN)')
+    .option('--actor <name>', 'actor recorded on the events (offline only)', 'import')
+    .action(async (zoneArg: string, file: string, opts: Record<string, string>) => {
+      if (opts.addr) return onlineImport(zoneArg, file, opts);
+      const db = needDb(opts, ' (or --addr URL)');
+      const text = readFileSync(file === '-' ? 0 : file, 'utf8');
+      const ledger = Ledger.open({ path: db });
+      try {
+        progress(`importing ${zoneArg}…`);
+        const res = ledger.execute(importCommand(zoneArg, text, file), { actor: opts.actor });
+        progressDone();
+        const z = zoneName(zoneArg);
+        process.stdout.write(
+          res.events.length === 0
+            ? `${z} already equal to ${file}: nothing written\n`
+            : `${z} imported: ${res.events.length} events (seq ${res.firstSeq}..${res.lastSeq}), serial ${res.serial}\n`,
+        );
+      } finally {
+        ledger.close();
+      }
+    });
+  zone
+    .command('export')
+    .description('print ZONE as an RFC 1035 zone file')
+    .argument('<zone>', 'zone name')
+    .option('--at <point>', 'the zone as it was at a sequence number or RFC 3339 time')
+    .option('--db <path>', 'read this database file')
+    .option('--addr <url>', 'go through the REST API at this URL')
+    .option('--ca-cert <path>', 'CA certificate for --addr')
+    .option('--token <token>', 'API token for --addr (default $MCNS_TOKEN)')
+    .action(async (zoneArg: string, opts: Record<string, string>) => {
+      if (opts.addr) return onlineExport(zoneArg, opts);
+      const ledger = Ledger.open({ path: needDb(opts, ' (or --addr URL)'), create: false });
+      try {
+        const state = opts.at ? ledger.stateAt(parseLogPoint(opts.at, '--at')) : ledger.state;
+        const z = state.zones.get(zoneName(zoneArg));
+        if (!z) throw new McnsError('not_found', `zone ${zoneName(zoneArg)} does not exist${opts.at ? ` at ${opts.at}` : ''}`);
+        process.stdout.write(exportZone(z, `${z.name} serial ${z.serial}, log seq ${state.seq}`));
+      } finally {
+        ledger.close();
+      }
+    });
+}
+
+/** `mcns replay`, `mcns history`, `mcns verify`. */
+export function registerLedgerTools(program: Command, verifyConfigDb: (configPath: string) => string): void {
+  program
+    .command('replay')
+    .description('rebuild state from the log: the zones at --until, or --trace every event and its change')
+    .requiredOption('--db <path>', 'database file')
+    .option('--until <point>', 'stop at this sequence number or RFC 3339 time')
+    .option('--zone <zone>', 'only this zone')
+    .option('--trace', 'print each event and the change it made')
+    .option('--format <format>', 'zone (zone-file lines) or json', 'zone')
+    .action((opts: { db: string; until?: string; zone?: string; trace?: boolean; format: string }) => {
+      if (opts.format !== 'zone' && opts.format !== 'json') throw new UsageError(`--format must be zone or json, got "${opts.format}"`);
+      const db = openDatabase(opts.db, { create: false });
+      try {
+        const until = opts.until ? parseLogPoint(opts.until, '--until') : undefined;
+        const zone = opts.zone ? zoneName(opts.zone, '--zone') : undefined;
+        const write = (s: string): boolean => process.stdout.write(s);
+        if (opts.trace) replayTrace(db, { until, zone, format: opts.format, write, progress });
+        else replayState(db, { until, zone, format: opts.format, write, progress });
+        progressDone();
+      } finally {
+        db.close();
+      }
+    });
+  program
+    .command('history')
+    .description('every change of a zone, a name, or a name and type, with actor and time')
+    .requiredOption('--db <path>', 'database file')
+    .argument('<zone>', 'zone name')
+    .argument('[name]', 'owner name (relative to the zone, "@" for the apex, or absolute)')
+    .argument('[type]', 'record type')
+    .option('--limit <n>', 'at most this many entries', '1000')
+    .option('--format <format>', 'table or json', 'table')
+    .action((zoneArg: string, name: string | undefined, type: string | undefined, opts: { db: string; limit: string; format: string }) => {
+      const db = openDatabase(opts.db, { create: false });
+      try {
+        const zone = zoneName(zoneArg);
+        const fqdn = name === undefined ? undefined : name === '@' ? zone : name.endsWith('.') ? normalizeName(name) : normalizeName(`${name}.${zone}`);
+        const page = zoneHistory(db, zone, { name: fqdn, type, limit: Number(opts.limit) });
+        if (opts.format === 'json') {
+          for (const e of page.entries) process.stdout.write(JSON.stringify(e) + '\n');
+          return;
+        }
+        const rows = page.entries.map((e) => {
+          const p = e.payload as Record<string, unknown>;
+          const what = [p.name, p.type, p.ttl, p.value ?? (e.event === 'SerialBumped' ? p.serial : '')].filter((x) => x !== undefined).join(' ');
+          return [e.seq, e.time, e.actor, e.event, what];
+        });
+        process.stdout.write(table(['SEQ', 'TIME', 'ACTOR', 'EVENT', 'CHANGE'], rows));
+      } finally {
+        db.close();
+      }
+    });
+  program
+    .command('verify')
+    .description('check the hash chain, the newest checkpoint against a full replay, and SQLite integrity')
+    .option('--db <path>', 'database file')
+    .option('--config <path>', 'use the database of this config file')
+    .action((opts: { db?: string; config?: string }) => {
+      const path = opts.db ?? (opts.config ? verifyConfigDb(opts.config) : undefined);
+      if (!path) throw new UsageError('--db PATH or --config PATH is required');
+      const db = openDatabase(path, { create: false });
+      try {
+        const res = verifyLedger(db, (seq) => progress(`verified up to seq ${seq}…`));
+        progressDone();
+        if (!res.ok) throw new McnsError('internal', res.problem);
+        process.stdout.write('ok\n');
+      } finally {
+        db.close();
+      }
+    });
+}

@@ -1,0 +1,59 @@
+/**
+ * The `mcns` command: parses the command line and maps outcomes to exit codes
+ * (0 success, 1 failure, 2 usage error), with one-line errors on stderr (stack traces with --debug).
+ */
+import { Command, CommanderError } from 'commander';
+import { registerLedgerTools, registerZoneOffline } from './commands/offline.ts';
+import { UsageError } from './output.ts';
+import { McnsError } from '../errors.ts';
+
+const debug = process.argv.includes('--debug');
+
+function unavailable(what: string): never {
+  throw new McnsError('unavailable', `${what} is not available in this build yet`);
+}
+
+/** Build the command tree (exported so tests can drive it in-process). */
+export function buildProgram(): Command {
+  const program = new Command('mcns')
+    .description('MCNS: an authoritative DNS server built as an event-sourced zone ledger')
+    .option('--debug', 'print stack traces on errors')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  const zone = program.command('zone').description('zone files in and out');
+  registerZoneOffline(
+    zone,
+    async () => unavailable('zone import --addr'),
+    async () => unavailable('zone export --addr'),
+  );
+  registerLedgerTools(program, () => unavailable('--config'));
+  return program;
+}
+
+async function main(): Promise<void> {
+  // `mcns replay … | head` closes our stdout early: that is the reader's choice, not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+  const program = buildProgram();
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version exit 0; any other commander error is a usage error.
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(`mcns: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`mcns: ${debug && err instanceof Error ? err.stack : message}\n`);
+    process.exitCode = 1;
+  }
+}
+
+await main();

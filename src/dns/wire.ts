@@ -1,0 +1,571 @@
+/**
+ * DNS response encoder for the hot path: RFC 1035 section 4.1.4 name compression, EDNS OPT,
+ * and size-limited truncation (additional RRsets dropped first, then TC).
+ *
+ * The encoder is synchronous and not re-entrant: it writes into one module-level growing
+ * buffer and copies the finished message out, so each call allocates little more than the
+ * returned Buffer. Invalid input (bad names, addresses, oversized strings) throws a RangeError;
+ * record data is expected to have been validated when it entered the ledger.
+ */
+import type { RData, RRType } from '../records/types.ts';
+
+/** One resource record to encode. `data` is structured RData or, for unknown types and OPT, raw rdata bytes. */
+export interface WireRR {
+  name: string;
+  type: RRType | 'OPT' | number;
+  /** Defaults to 1 (IN). */
+  class?: number;
+  ttl: number;
+  data: RData | Uint8Array;
+}
+
+/** A full DNS message to encode. */
+export interface WireMessage {
+  id: number;
+  /** The 16-bit flags word, including opcode and the low 4 bits of the rcode. */
+  flags: number;
+  /** Question names are in presentation form, case preserved as the client sent them. */
+  question: { name: string; type: number; class: number }[];
+  answer: WireRR[];
+  authority: WireRR[];
+  additional: WireRR[];
+  /** When set, an OPT RR is appended as the last additional record (and kept even when truncating). */
+  edns?: {
+    udpPayloadSize: number;
+    /** Upper 8 bits of the 12-bit extended rcode. */
+    extendedRcode: number;
+    version: number;
+    /** EDNS flags word (DO = 0x8000). */
+    flags: number;
+    /** Raw option bytes (code, length, data)*. */
+    options: Uint8Array;
+  };
+}
+
+/** Result of {@link encodeMessage}. `truncated` is true only when the TC bit was set. */
+export interface EncodeResult {
+  bytes: Buffer;
+  truncated: boolean;
+}
+
+const TYPE_CODES: Record<string, number> = {
+  A: 1,
+  NS: 2,
+  CNAME: 5,
+  SOA: 6,
+  PTR: 12,
+  MX: 15,
+  TXT: 16,
+  AAAA: 28,
+  SRV: 33,
+  OPT: 41,
+  CAA: 257,
+};
+
+const TC_FLAG = 0x0200;
+const MAX_MESSAGE = 65535;
+/** Offsets usable as compression targets (spec: pointers only to offsets below 0x3FFF). */
+const MAX_POINTER_TARGET = 0x3fff;
+
+// ---------------------------------------------------------------------------------------------
+// Presentation name -> wire bytes (private; names.ts is not a dependency of the hot path).
+
+/** Uncompressed wire form of the last parsed name, including the terminal zero byte. */
+const nameWire = Buffer.allocUnsafe(256);
+/** Lowercased copy of nameWire, used to build the compression key. */
+const nameKeyBytes = Buffer.allocUnsafe(256);
+/** Offset of each label's length byte inside nameWire. */
+const labelOffsets = new Int32Array(128);
+let labelCount = 0;
+let nameWireLen = 0;
+
+function nameError(name: string, why: string): RangeError {
+  return new RangeError(`invalid domain name ${JSON.stringify(name)}: ${why}`);
+}
+
+/**
+ * Parses a presentation-form name (trailing dot optional, "." or "" for the root) into
+ * nameWire / labelOffsets / labelCount / nameWireLen. Returns true when the name had upper-case ASCII.
+ */
+function parseName(name: string): boolean {
+  const n = name.length;
+  labelCount = 0;
+  if (n === 0 || (n === 1 && name.charCodeAt(0) === 46)) {
+    nameWire[0] = 0;
+    nameWireLen = 1;
+    return false;
+  }
+  let hasUpper = false;
+  let labelStart = 0; // offset of the current label's length byte
+  let w = 1; // next write offset
+  let i = 0;
+  while (i < n) {
+    let c = name.charCodeAt(i++);
+    if (c === 46) {
+      const len = w - labelStart - 1;
+      if (len === 0) throw nameError(name, 'empty label');
+      if (len > 63) throw nameError(name, 'label longer than 63 bytes');
+      nameWire[labelStart] = len;
+      labelOffsets[labelCount++] = labelStart;
+      labelStart = w;
+      w++;
+      if (w > 255) throw nameError(name, 'name longer than 255 bytes');
+      continue;
+    }
+    if (c === 92) {
+      if (i >= n) throw nameError(name, 'dangling escape');
+      c = name.charCodeAt(i++);
+      if (c >= 48 && c <= 57) {
+        if (i + 2 > n) throw nameError(name, 'short \\DDD escape');
+        const d1 = name.charCodeAt(i) - 48;
+        const d2 = name.charCodeAt(i + 1) - 48;
+        if (!(d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9)) throw nameError(name, 'bad \\DDD escape');
+        c = (c - 48) * 100 + d1 * 10 + d2;
+        if (c > 255) throw nameError(name, '\\DDD escape above 255');
+        i += 2;
+      }
+    } else if (c > 126 || c < 33) {
+      throw nameError(name, 'unescaped non-printable or non-ASCII character');
+    }
+    if (c >= 65 && c <= 90) hasUpper = true;
+    if (w >= 255) throw nameError(name, 'name longer than 255 bytes');
+    nameWire[w++] = c;
+  }
+  // Name without trailing dot: close the last label.
+  if (w - labelStart > 1) {
+    const len = w - labelStart - 1;
+    if (len > 63) throw nameError(name, 'label longer than 63 bytes');
+    nameWire[labelStart] = len;
+    labelOffsets[labelCount++] = labelStart;
+    labelStart = w;
+    w++;
+  }
+  // labelStart now points at the slot for the terminal zero byte.
+  if (w > 255) throw nameError(name, 'name longer than 255 bytes');
+  nameWire[labelStart] = 0;
+  nameWireLen = labelStart + 1;
+  return hasUpper;
+}
+
+/** Uncompressed wire form of a presentation name (escapes decoded). Throws RangeError if invalid. */
+export function encodeName(name: string): Uint8Array {
+  parseName(name);
+  return new Uint8Array(nameWire.subarray(0, nameWireLen));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Addresses
+
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
+}
+
+/** Parses dotted-quad s[start..end) into out[off..off+4). Returns false if not a valid IPv4 address. */
+function parseIPv4(s: string, start: number, end: number, out: Uint8Array, off: number): boolean {
+  let part = 0;
+  let i = start;
+  while (part < 4) {
+    let v = 0;
+    let digits = 0;
+    while (i < end) {
+      const d = s.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) break;
+      v = v * 10 + d;
+      digits++;
+      i++;
+    }
+    if (digits === 0 || digits > 3 || v > 255) return false;
+    out[off + part] = v;
+    part++;
+    if (part < 4) {
+      if (i >= end || s.charCodeAt(i) !== 46) return false;
+      i++;
+    }
+  }
+  return i === end;
+}
+
+const ipv6Words = new Uint16Array(8);
+
+/** Parses an IPv6 address (with `::` and embedded IPv4) into out[off..off+16). */
+function parseIPv6(s: string, out: Uint8Array, off: number): boolean {
+  const len = s.length;
+  if (len < 2 || len > 45) return false;
+  let n = 0;
+  let gap = -1; // index in ipv6Words where "::" sits
+  let i = 0;
+  if (s.charCodeAt(0) === 58) {
+    if (s.charCodeAt(1) !== 58) return false;
+    gap = 0;
+    i = 2;
+  }
+  while (i < len) {
+    if (n >= 8) return false;
+    let j = i;
+    let v = 0;
+    while (j < len && j - i < 5) {
+      const h = hexValue(s.charCodeAt(j));
+      if (h < 0) break;
+      v = v * 16 + h;
+      j++;
+    }
+    if (j < len && s.charCodeAt(j) === 46) {
+      // Embedded IPv4: must be the final two words.
+      if (n > 6) return false;
+      const b = ipv6V4Scratch;
+      if (!parseIPv4(s, i, len, b, 0)) return false;
+      ipv6Words[n++] = (b[0] << 8) | b[1];
+      ipv6Words[n++] = (b[2] << 8) | b[3];
+      break;
+    }
+    if (j === i || j - i > 4) return false;
+    ipv6Words[n++] = v;
+    i = j;
+    if (i === len) break;
+    if (s.charCodeAt(i) !== 58) return false;
+    i++;
+    if (i === len) return false; // trailing single colon
+    if (s.charCodeAt(i) === 58) {
+      if (gap >= 0) return false;
+      gap = n;
+      i++;
+    }
+  }
+  if (gap < 0) {
+    if (n !== 8) return false;
+  } else if (n > 7) {
+    return false;
+  }
+  const zeros = 8 - n;
+  for (let k = 0, w = 0; k < 8; k++) {
+    let word: number;
+    if (gap >= 0 && k >= gap && k < gap + zeros) word = 0;
+    else word = ipv6Words[w++];
+    out[off + 2 * k] = word >> 8;
+    out[off + 2 * k + 1] = word & 0xff;
+  }
+  return true;
+}
+const ipv6V4Scratch = new Uint8Array(4);
+
+/** IPv4 dotted-quad text to 4 bytes. Throws RangeError if invalid. */
+export function ipv4ToBytes(address: string): Uint8Array {
+  const out = new Uint8Array(4);
+  if (!parseIPv4(address, 0, address.length, out, 0)) throw new RangeError(`invalid IPv4 address ${JSON.stringify(address)}`);
+  return out;
+}
+
+/** IPv6 text (RFC 4291 section 2.2 forms, incl. `::` and embedded IPv4) to 16 bytes. Throws RangeError if invalid. */
+export function ipv6ToBytes(address: string): Uint8Array {
+  const out = new Uint8Array(16);
+  if (!parseIPv6(address, out, 0)) throw new RangeError(`invalid IPv6 address ${JSON.stringify(address)}`);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Message writer (module-level state, reset per call)
+
+let out = Buffer.allocUnsafe(4096);
+let pos = 0;
+/** Lowercased wire suffix (latin1 string) -> offset in `out` where that suffix was written. */
+const compression = new Map<string, number>();
+const suffixKeys: string[] = [];
+/** End offset of each additional RR (for truncation). */
+const additionalEnds: number[] = [];
+
+function ensure(n: number): void {
+  if (pos + n <= out.length) return;
+  let size = out.length * 2;
+  while (size < pos + n) size *= 2;
+  const bigger = Buffer.allocUnsafe(size);
+  out.copy(bigger, 0, 0, pos);
+  out = bigger;
+}
+
+function u8(v: number): void {
+  ensure(1);
+  out[pos++] = v & 0xff;
+}
+
+function u16(v: number): void {
+  ensure(2);
+  out[pos++] = (v >>> 8) & 0xff;
+  out[pos++] = v & 0xff;
+}
+
+function u32(v: number): void {
+  ensure(4);
+  out[pos++] = (v >>> 24) & 0xff;
+  out[pos++] = (v >>> 16) & 0xff;
+  out[pos++] = (v >>> 8) & 0xff;
+  out[pos++] = v & 0xff;
+}
+
+function bytes(b: Uint8Array): void {
+  ensure(b.length);
+  out.set(b, pos);
+  pos += b.length;
+}
+
+/** Writes a name, compressed (pointer to an earlier case-insensitively equal suffix) when `compress`. */
+function writeName(name: string, compress: boolean): void {
+  parseName(name);
+  const wireLen = nameWireLen;
+  if (labelCount === 0 || !compress) {
+    ensure(wireLen);
+    nameWire.copy(out, pos, 0, wireLen);
+    pos += wireLen;
+    return;
+  }
+  // Lowercased key over the whole wire name; suffix keys are substrings at label offsets.
+  for (let k = 0; k < wireLen; k++) {
+    const c = nameWire[k];
+    nameKeyBytes[k] = c >= 65 && c <= 90 ? c | 0x20 : c;
+  }
+  const key = nameKeyBytes.toString('latin1', 0, wireLen - 1);
+  let pointer = -1;
+  let i = 0;
+  for (; i < labelCount; i++) {
+    const sk = i === 0 ? key : key.substring(labelOffsets[i]);
+    suffixKeys[i] = sk;
+    const hit = compression.get(sk);
+    if (hit !== undefined) {
+      pointer = hit;
+      break;
+    }
+  }
+  const rawLen = pointer >= 0 ? labelOffsets[i] : wireLen;
+  ensure(rawLen + 2);
+  const start = pos;
+  nameWire.copy(out, pos, 0, rawLen);
+  pos += rawLen;
+  if (pointer >= 0) {
+    out[pos++] = 0xc0 | (pointer >> 8);
+    out[pos++] = pointer & 0xff;
+  }
+  for (let j = 0; j < i; j++) {
+    const at = start + labelOffsets[j];
+    if (at >= MAX_POINTER_TARGET) break;
+    compression.set(suffixKeys[j], at);
+  }
+}
+
+function characterString(b: Uint8Array, what: string): void {
+  if (b.length > 255) throw new RangeError(`${what} longer than 255 bytes`);
+  ensure(1 + b.length);
+  out[pos++] = b.length;
+  out.set(b, pos);
+  pos += b.length;
+}
+
+function typeCode(t: WireRR['type']): number {
+  if (typeof t === 'number') return t;
+  const code = TYPE_CODES[t];
+  if (code === undefined) throw new RangeError(`unknown record type ${String(t)}`);
+  return code;
+}
+
+function writeRData(data: RData): void {
+  switch (data.type) {
+    case 'A':
+      ensure(4);
+      if (!parseIPv4(data.address, 0, data.address.length, out, pos)) {
+        throw new RangeError(`invalid IPv4 address ${JSON.stringify(data.address)}`);
+      }
+      pos += 4;
+      return;
+    case 'AAAA':
+      ensure(16);
+      if (!parseIPv6(data.address, out, pos)) throw new RangeError(`invalid IPv6 address ${JSON.stringify(data.address)}`);
+      pos += 16;
+      return;
+    case 'CNAME':
+    case 'NS':
+    case 'PTR':
+      writeName(data.target, true);
+      return;
+    case 'MX':
+      u16(data.preference);
+      writeName(data.exchange, true);
+      return;
+    case 'TXT':
+      if (data.strings.length === 0) {
+        u8(0); // RDATA must hold at least one character-string
+        return;
+      }
+      for (const s of data.strings) characterString(s, 'TXT string');
+      return;
+    case 'SRV':
+      u16(data.priority);
+      u16(data.weight);
+      u16(data.port);
+      writeName(data.target, false); // RFC 2782: no compression of the target
+      return;
+    case 'CAA': {
+      const tag = data.tag;
+      if (tag.length === 0 || tag.length > 255) throw new RangeError('CAA tag must be 1..255 characters');
+      ensure(2 + tag.length);
+      out[pos++] = data.flags & 0xff;
+      out[pos++] = tag.length;
+      for (let k = 0; k < tag.length; k++) {
+        const c = tag.charCodeAt(k);
+        if (c > 127) throw new RangeError('CAA tag must be ASCII');
+        out[pos++] = c;
+      }
+      bytes(data.value);
+      return;
+    }
+    case 'SOA':
+      writeName(data.mname, true);
+      writeName(data.rname, true);
+      ensure(20);
+      u32(data.serial);
+      u32(data.refresh);
+      u32(data.retry);
+      u32(data.expire);
+      u32(data.minimum);
+      return;
+    default:
+      throw new RangeError(`cannot encode rdata of type ${String((data as { type: unknown }).type)}`);
+  }
+}
+
+function writeRR(rr: WireRR): void {
+  writeName(rr.name, true);
+  ensure(10);
+  u16(typeCode(rr.type));
+  u16(rr.class ?? 1);
+  u32(rr.ttl >>> 0);
+  const lenAt = pos;
+  pos += 2;
+  const data = rr.data;
+  if (data instanceof Uint8Array) {
+    bytes(data);
+  } else {
+    if (typeof rr.type === 'string' && rr.type !== data.type) {
+      throw new RangeError(`record type ${rr.type} does not match rdata type ${data.type}`);
+    }
+    writeRData(data);
+  }
+  const rdlen = pos - lenAt - 2;
+  if (rdlen > 0xffff) throw new RangeError('rdata longer than 65535 bytes');
+  out[lenAt] = rdlen >> 8;
+  out[lenAt + 1] = rdlen & 0xff;
+}
+
+function writeOpt(edns: NonNullable<WireMessage['edns']>): void {
+  ensure(11 + edns.options.length);
+  out[pos++] = 0; // root owner
+  u16(41);
+  u16(edns.udpPayloadSize);
+  u8(edns.extendedRcode);
+  u8(edns.version);
+  u16(edns.flags);
+  if (edns.options.length > 0xffff) throw new RangeError('EDNS options longer than 65535 bytes');
+  u16(edns.options.length);
+  bytes(edns.options);
+}
+
+function setCount(at: number, v: number): void {
+  out[at] = (v >> 8) & 0xff;
+  out[at + 1] = v & 0xff;
+}
+
+function rrsetKey(rr: WireRR): string {
+  return `${typeCode(rr.type)}/${rr.name.toLowerCase()}`;
+}
+
+/**
+ * Largest number of leading additional RRs that can be kept without splitting an RRset
+ * (same owner, case-insensitive, and type) and while ending at or below `limit`.
+ */
+function additionalKeep(additional: WireRR[], limit: number, authorityEnd: number): number {
+  const lastIndex = new Map<string, number>();
+  const keys: string[] = [];
+  for (let i = 0; i < additional.length; i++) {
+    const k = rrsetKey(additional[i]);
+    keys.push(k);
+    lastIndex.set(k, i);
+  }
+  let best = 0;
+  let maxLast = -1;
+  for (let k = 1; k <= additional.length; k++) {
+    const li = lastIndex.get(keys[k - 1]) as number;
+    if (li > maxLast) maxLast = li;
+    if (additionalEnds[k - 1] > limit) break;
+    if (maxLast < k) best = k;
+  }
+  return authorityEnd <= limit ? best : 0;
+}
+
+/**
+ * Encodes a DNS message with name compression. `maxSize` (e.g. 512 or the client's EDNS
+ * payload size, which the caller clamps to >= 512) limits the total size; without it the TCP
+ * maximum 65535 applies. When the message is too large, trailing additional RRsets are dropped
+ * silently; if answer + authority still do not fit, TC is set and only header, question and
+ * OPT are sent. `truncated` is true only when TC was set.
+ */
+export function encodeMessage(msg: WireMessage, maxSize?: number): EncodeResult {
+  const limit = maxSize === undefined || maxSize > MAX_MESSAGE ? MAX_MESSAGE : maxSize;
+  pos = 0;
+  compression.clear();
+  additionalEnds.length = 0;
+  ensure(12);
+  u16(msg.id);
+  u16(msg.flags);
+  pos = 12;
+
+  for (const q of msg.question) {
+    writeName(q.name, true);
+    ensure(4);
+    u16(q.type);
+    u16(q.class);
+  }
+  const questionEnd = pos;
+  for (const rr of msg.answer) writeRR(rr);
+  for (const rr of msg.authority) writeRR(rr);
+  const authorityEnd = pos;
+  for (const rr of msg.additional) {
+    writeRR(rr);
+    additionalEnds.push(pos);
+  }
+  const edns = msg.edns;
+  const optLen = edns ? 11 + edns.options.length : 0;
+
+  let an = msg.answer.length;
+  let ns = msg.authority.length;
+  let ar = msg.additional.length;
+  let truncated = false;
+  if (pos + optLen > limit) {
+    // Everything written later only points backwards, so cutting at an RR boundary keeps the prefix valid.
+    const keep = additionalKeep(msg.additional, limit - optLen, authorityEnd);
+    if (authorityEnd + optLen <= limit) {
+      ar = keep;
+      pos = keep === 0 ? authorityEnd : additionalEnds[keep - 1];
+    } else {
+      truncated = true;
+      an = 0;
+      ns = 0;
+      ar = 0;
+      pos = questionEnd;
+    }
+  }
+  if (edns) {
+    writeOpt(edns);
+    ar++;
+  }
+  const flags = truncated ? msg.flags | TC_FLAG : msg.flags;
+  out[2] = (flags >> 8) & 0xff;
+  out[3] = flags & 0xff;
+  setCount(4, msg.question.length);
+  setCount(6, an);
+  setCount(8, ns);
+  setCount(10, ar);
+
+  const result = Buffer.allocUnsafe(pos);
+  out.copy(result, 0, 0, pos);
+  return { bytes: result, truncated };
+}

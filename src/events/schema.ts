@@ -1,0 +1,77 @@
+/**
+ * The SQLite schema of the ledger: one append-only `events` table guarded by triggers, a
+ * `checkpoints` table for compacted projections, and `meta` for the schema version.
+ */
+import Database from 'better-sqlite3';
+import { McnsError } from '../errors.ts';
+
+/** Schema version written to `meta`; opening a newer database with an older build is refused. */
+export const SCHEMA_VERSION = 1;
+
+const DDL = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+  seq       INTEGER PRIMARY KEY,
+  ts        INTEGER NOT NULL,
+  actor     TEXT    NOT NULL,
+  zone      TEXT    NOT NULL,
+  type      TEXT    NOT NULL,
+  version   INTEGER NOT NULL,
+  payload   TEXT    NOT NULL,
+  batch_id  TEXT    NOT NULL,
+  record_id TEXT,
+  name      TEXT,
+  rtype     TEXT,
+  hash      TEXT    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_zone_seq ON events(zone, seq);
+CREATE INDEX IF NOT EXISTS events_batch ON events(batch_id);
+CREATE INDEX IF NOT EXISTS events_record ON events(zone, record_id) WHERE record_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS events_ts ON events(ts);
+CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
+  BEGIN SELECT RAISE(ABORT, 'the event log is append-only: UPDATE refused'); END;
+CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
+  BEGIN SELECT RAISE(ABORT, 'the event log is append-only: DELETE refused'); END;
+CREATE TABLE IF NOT EXISTS checkpoints (
+  seq        INTEGER PRIMARY KEY,
+  head_hash  TEXT    NOT NULL,
+  format     INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  data       BLOB    NOT NULL
+);
+`;
+
+/** Open (creating if absent) a ledger database with the durability settings the ledger relies on. */
+export function openDatabase(path: string, opts: { readonly?: boolean; create?: boolean } = {}): Database.Database {
+  let db: Database.Database;
+  try {
+    db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: opts.create === false });
+  } catch (err) {
+    throw new McnsError('unavailable', `cannot open database ${path}: ${(err as Error).message}`);
+  }
+  try {
+    db.pragma('busy_timeout = 5000');
+    if (!opts.readonly) {
+      db.pragma('journal_mode = WAL');
+      // FULL: a batch acknowledged to a client survives power loss, not just a process crash.
+      db.pragma('synchronous = FULL');
+    }
+    db.pragma('foreign_keys = ON');
+    if (!opts.readonly) db.exec(DDL);
+    const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
+    if (!row && !opts.readonly) {
+      db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
+    } else if (row && Number(row.value) > SCHEMA_VERSION) {
+      throw new McnsError('unavailable', `database ${path} has schema version ${row.value}; this build knows ${SCHEMA_VERSION}`);
+    }
+  } catch (err) {
+    db.close();
+    if (err instanceof McnsError) throw err;
+    throw new McnsError(
+      'unavailable',
+      `database ${path} cannot be used (${(err as Error).message}); check it with sqlite3 ${path} "PRAGMA integrity_check;" ` +
+        'and, if it is corrupt, restore the newest snapshot (RUNBOOK: Restore from Snapshot)',
+    );
+  }
+  return db;
+}

@@ -1,0 +1,354 @@
+/**
+ * `decide`: check a command against the current state and turn it into the events of one batch.
+ *
+ * Every rule lives here and runs before anything is appended: names inside the zone, values that
+ * parse for their type, TTL range, duplicates, CNAME exclusivity, zone existence. Each operation of a
+ * batch is checked against the state left by the operations before it (by folding the drafted events
+ * with the same `evolve` the projection uses), so a batch is valid exactly when replaying it is.
+ */
+import type { EventBody, EventDraft, SoaParams } from '../events/types.ts';
+import { McnsError, conflict, invalid, notFound } from '../errors.ts';
+import { isInZone, normalizeName } from '../records/names.ts';
+import { canonicalValue } from '../records/rdata.ts';
+import { MAX_TTL, RR_TYPES, type RRType } from '../records/types.ts';
+import { nextSerial, serialCompare } from './serial.ts';
+import { evolve, type LedgerState, type ZoneState } from './state.ts';
+import { findNode, type RecordState } from './trie.ts';
+import { labelsBelow } from './state.ts';
+
+/** Defaults for SOA parameters not given at zone creation (the values BIND and Knot examples use). */
+export const SOA_DEFAULTS = { ttl: 300, refresh: 3600, retry: 600, expire: 86400, minimum: 300 } as const;
+
+/** One operation of a change batch; names are absolute. */
+export type RecordOp =
+  | { op: 'create'; name: string; type: string; value: string; ttl?: number; id?: string }
+  | { op: 'update'; id: string; value?: string; ttl?: number }
+  | { op: 'delete'; id: string };
+
+/** A record as an import or restore wants it to be. */
+export interface DesiredRecord {
+  id?: string;
+  name: string;
+  type: RRType;
+  value: string;
+  ttl: number;
+}
+
+/** Everything the ledger can be asked to do. */
+export type Command =
+  | { kind: 'createZone'; zone: string; soa: Partial<SoaParams> & Pick<SoaParams, 'primary_ns' | 'admin_email'>; records?: DesiredRecord[]; serial?: number }
+  | { kind: 'updateZone'; zone: string; soa: Partial<SoaParams> }
+  | { kind: 'deleteZone'; zone: string }
+  | { kind: 'changeRecords'; zone: string; ops: RecordOp[] }
+  | { kind: 'importZone'; zone: string; soa?: SoaParams; serial?: number; records: DesiredRecord[]; source?: string }
+  | { kind: 'restoreZone'; zone: string; target: ZoneState | undefined; atSeq: number; at?: string };
+
+/** What decide needs from outside: the clock and the id generator (both injectable for tests). */
+export interface DecideContext {
+  now: number;
+  newId: () => string;
+}
+
+/** The decided batch: drafts for one zone and the version they were decided against. */
+export interface Decision {
+  zone: string;
+  expectedVersion: number;
+  drafts: EventDraft[];
+}
+
+/** Normalise a zone name from user input, naming the field on error. */
+export function zoneName(input: string, field = 'zone'): string {
+  try {
+    return normalizeName(input);
+  } catch (err) {
+    throw invalid(field, (err as Error).message);
+  }
+}
+
+function checkTtl(ttl: unknown, field = 'ttl'): number {
+  if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 0 || ttl > MAX_TTL) {
+    throw invalid(field, `must be an integer from 0 to ${MAX_TTL}, got ${JSON.stringify(ttl)}`);
+  }
+  return ttl;
+}
+
+function checkType(type: string): RRType {
+  const t = type.toUpperCase();
+  if (!(RR_TYPES as readonly string[]).includes(t)) {
+    throw invalid('type', `unsupported record type "${type}" (supported: ${RR_TYPES.join(', ')})`);
+  }
+  if (t === 'SOA') throw invalid('type', 'the SOA record belongs to the zone: change it with the zone update');
+  return t as RRType;
+}
+
+function checkValue(type: RRType, value: unknown): string {
+  if (typeof value !== 'string' || value.trim() === '') throw invalid('value', 'must be a non-empty string');
+  try {
+    return canonicalValue(type, value.trim());
+  } catch (err) {
+    throw invalid('value', (err as Error).message);
+  }
+}
+
+/** "hostmaster.x@example.com" -> "hostmaster\\.x.example.com" (dots of the local part escaped). */
+function mailboxToName(mailbox: string): string {
+  const at = mailbox.lastIndexOf('@');
+  return `${mailbox.slice(0, at).replace(/\./g, '\\.')}.${mailbox.slice(at + 1)}`;
+}
+
+function checkSoa(soa: Partial<SoaParams>): Partial<SoaParams> {
+  const out: Partial<SoaParams> = {};
+  for (const key of ['primary_ns', 'admin_email'] as const) {
+    const v = soa[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'string' || v === '') throw invalid(key, 'must be a domain name');
+    // An e-mail address is written with its "@" as the first label separator (RFC 1035 8).
+    const text = key === 'admin_email' && v.includes('@') ? mailboxToName(v) : v;
+    try {
+      out[key] = normalizeName(text);
+    } catch (err) {
+      throw invalid(key, (err as Error).message);
+    }
+  }
+  if (soa.ttl !== undefined) out.ttl = checkTtl(soa.ttl, 'ttl');
+  for (const key of ['refresh', 'retry', 'expire', 'minimum'] as const) {
+    const v = soa[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 4294967295) {
+      throw invalid(key, `must be an integer from 0 to 4294967295, got ${JSON.stringify(v)}`);
+    }
+    out[key] = v;
+  }
+  return out;
+}
+
+/** Builds a batch for one zone, checking each operation against the state the previous ones left. */
+class BatchBuilder {
+  readonly drafts: EventDraft[] = [];
+  private state: LedgerState;
+  private readonly zone: string;
+
+  constructor(state: LedgerState, zone: string) {
+    this.state = state;
+    this.zone = zone;
+  }
+
+  get current(): ZoneState | undefined {
+    return this.state.zones.get(this.zone);
+  }
+
+  emit(body: EventBody): void {
+    this.drafts.push({ zone: this.zone, body });
+    this.state = evolve(this.state, { seq: this.state.seq + 1, zone: this.zone, body });
+  }
+
+  private mustZone(): ZoneState {
+    const z = this.current;
+    if (!z) throw notFound(`zone ${this.zone} does not exist`);
+    return z;
+  }
+
+  private existing(name: string, zone: ZoneState): RecordState[] {
+    const node = findNode(zone.tree, labelsBelow(name, zone.apexLabels));
+    if (!node) return [];
+    return [...node.rrsets.values()].flatMap((s) => s.records);
+  }
+
+  /** The rules a record must satisfy to be added next to what is already at its name. */
+  private checkAddable(zone: ZoneState, r: { id: string; name: string; type: RRType; value: string }): void {
+    const others = this.existing(r.name, zone).filter((o) => o.id !== r.id);
+    if (others.some((o) => o.type === r.type && o.value === r.value)) {
+      throw conflict(`${r.name} ${r.type} ${r.value} already exists`);
+    }
+    if (r.type === 'CNAME') {
+      if (r.name === zone.name) throw conflict('a CNAME cannot be at the zone apex (the apex has SOA and NS records)', 'name');
+      const clash = others.find((o) => o.type !== 'CNAME' || o.value !== r.value);
+      if (clash) {
+        throw conflict(
+          clash.type === 'CNAME'
+            ? `${r.name} already has a CNAME; a name has at most one (RFC 1034 3.6.2)`
+            : `${r.name} already has ${clash.type} records; a CNAME must be the only record at its name (RFC 1034 3.6.2, RFC 2181 10.1)`,
+          'name',
+        );
+      }
+    } else if (others.some((o) => o.type === 'CNAME')) {
+      throw conflict(`${r.name} has a CNAME; no other record can be at that name (RFC 1034 3.6.2, RFC 2181 10.1)`, 'name');
+    }
+  }
+
+  create(op: { name: string; type: string; value: string; ttl?: number; id?: string }, newId: () => string): void {
+    const zone = this.mustZone();
+    let name: string;
+    try {
+      name = normalizeName(op.name);
+    } catch (err) {
+      throw invalid('name', (err as Error).message);
+    }
+    if (!isInZone(name, zone.name)) throw invalid('name', `${name} is not inside zone ${zone.name}`);
+    const type = checkType(op.type);
+    const value = checkValue(type, op.value);
+    const ttl = op.ttl === undefined ? zone.soa.ttl : checkTtl(op.ttl);
+    const id = op.id ?? newId();
+    if (zone.records.has(id)) throw conflict(`record id ${id} already exists`, 'id');
+    this.checkAddable(zone, { id, name, type, value });
+    this.emit({ type: 'RecordCreated', payload: { id, name, type, value, ttl } });
+  }
+
+  update(op: { id: string; value?: string; ttl?: number }): void {
+    const zone = this.mustZone();
+    const old = zone.records.get(op.id);
+    if (!old) throw notFound(`record ${op.id} does not exist in zone ${zone.name}`);
+    const value = op.value === undefined ? old.value : checkValue(old.type, op.value);
+    const ttl = op.ttl === undefined ? old.ttl : checkTtl(op.ttl);
+    if (value === old.value && ttl === old.ttl) return;
+    this.checkAddable(zone, { id: old.id, name: old.name, type: old.type, value });
+    this.emit({ type: 'RecordUpdated', payload: { id: old.id, name: old.name, type: old.type, value, ttl } });
+  }
+
+  delete(id: string): void {
+    const zone = this.mustZone();
+    const old = zone.records.get(id);
+    if (!old) throw notFound(`record ${id} does not exist in zone ${zone.name}`);
+    this.emit({ type: 'RecordDeleted', payload: { id: old.id, name: old.name, type: old.type } });
+  }
+
+  /** Make the zone's records equal to `desired`: deletions first (so CNAME swaps pass), then the rest. */
+  converge(desired: DesiredRecord[], newId: () => string, matchById: boolean): void {
+    const zone = this.mustZone();
+    const key = (r: { name: string; type: string; value: string }): string => `${r.name}\u0000${r.type}\u0000${r.value}`;
+    const want = new Map<string, DesiredRecord>();
+    for (const d of desired) want.set(matchById && d.id ? d.id : key(d), d);
+    const keep = new Set<string>();
+    const updates: Array<{ id: string; ttl: number; value: string }> = [];
+    for (const r of zone.records.values()) {
+      const k = matchById ? r.id : key(r);
+      const d = want.get(k);
+      if (!d) {
+        this.delete(r.id);
+      } else {
+        keep.add(k);
+        if (d.ttl !== r.ttl || d.value !== r.value || d.name !== r.name || d.type !== r.type) {
+          if (d.name !== r.name || d.type !== r.type) {
+            this.delete(r.id);
+            keep.delete(k);
+          } else {
+            updates.push({ id: r.id, ttl: d.ttl, value: d.value });
+          }
+        }
+      }
+    }
+    for (const u of updates) this.update(u);
+    for (const [k, d] of want) {
+      if (!keep.has(k)) this.create({ ...d, id: matchById ? d.id : undefined }, newId);
+    }
+  }
+
+  /** Close the batch with its serial: the next one after every serial the zone ever had. */
+  bumpSerial(now: number, atLeast?: number): void {
+    let prev = this.state.heads.get(this.zone)?.serial ?? 0;
+    if (atLeast !== undefined && serialCompare(atLeast, prev) > 0) prev = atLeast;
+    this.emit({ type: 'SerialBumped', payload: { serial: nextSerial(prev, now) } });
+  }
+}
+
+function soaDiff(from: SoaParams, to: Partial<SoaParams>): Partial<SoaParams> {
+  const diff: Partial<SoaParams> = {};
+  for (const [k, v] of Object.entries(to) as Array<[keyof SoaParams, never]>) {
+    if (v !== undefined && from[k] !== v) diff[k] = v;
+  }
+  return diff;
+}
+
+function completeSoa(soa: Partial<SoaParams> & Pick<SoaParams, 'primary_ns' | 'admin_email'>): SoaParams {
+  return { ...SOA_DEFAULTS, ...checkSoa(soa) } as SoaParams;
+}
+
+/**
+ * Decide a command against `state`: the events of one batch (ending with the serial bump when the
+ * zone's content changed), or an McnsError naming the rule and field. A command that changes
+ * nothing decides an empty batch.
+ */
+export function decide(state: LedgerState, cmd: Command, ctx: DecideContext): Decision {
+  const zone = zoneName(cmd.zone);
+  const b = new BatchBuilder(state, zone);
+  const expectedVersion = state.heads.get(zone)?.seq ?? 0;
+  switch (cmd.kind) {
+    case 'createZone': {
+      if (b.current) throw conflict(`zone ${zone} already exists`, 'name');
+      if (!cmd.soa.primary_ns) throw invalid('primary_ns', 'is required');
+      if (!cmd.soa.admin_email) throw invalid('admin_email', 'is required');
+      const soa = completeSoa(cmd.soa);
+      b.emit({ type: 'ZoneCreated', payload: soa });
+      if (cmd.records) b.converge(cmd.records, ctx.newId, false);
+      else b.create({ name: zone, type: 'NS', value: soa.primary_ns }, ctx.newId);
+      b.bumpSerial(ctx.now, cmd.serial);
+      break;
+    }
+    case 'updateZone': {
+      const z = b.current;
+      if (!z) throw notFound(`zone ${zone} does not exist`);
+      const diff = soaDiff(z.soa, checkSoa(cmd.soa));
+      if (Object.keys(diff).length === 0) break;
+      b.emit({ type: 'ZoneUpdated', payload: diff });
+      b.bumpSerial(ctx.now);
+      break;
+    }
+    case 'deleteZone': {
+      if (!b.current) throw notFound(`zone ${zone} does not exist`);
+      b.emit({ type: 'ZoneDeleted', payload: {} });
+      break;
+    }
+    case 'changeRecords': {
+      if (!b.current) throw notFound(`zone ${zone} does not exist`);
+      if (cmd.ops.length === 0) throw invalid('changes', 'a batch needs at least one change');
+      for (const [i, op] of cmd.ops.entries()) {
+        try {
+          if (op.op === 'create') b.create(op, ctx.newId);
+          else if (op.op === 'update') b.update(op);
+          else if (op.op === 'delete') b.delete(op.id);
+          else throw invalid('op', `must be create, update or delete`);
+        } catch (err) {
+          if (err instanceof McnsError && cmd.ops.length > 1) {
+            throw new McnsError(err.kind, `change ${i}: ${err.message}`, undefined);
+          }
+          throw err;
+        }
+      }
+      if (b.drafts.length > 0) b.bumpSerial(ctx.now);
+      break;
+    }
+    case 'importZone': {
+      const existing = b.current;
+      if (!existing && !cmd.soa) throw invalid('zone file', `has no SOA record for ${zone}; one is needed to create the zone`);
+      b.emit({ type: 'ZoneImported', payload: { records: cmd.records.length, ...(cmd.source ? { source: cmd.source } : {}) } });
+      if (!existing) {
+        b.emit({ type: 'ZoneCreated', payload: completeSoa(cmd.soa!) });
+      } else if (cmd.soa) {
+        const diff = soaDiff(existing.soa, checkSoa(cmd.soa));
+        if (Object.keys(diff).length > 0) b.emit({ type: 'ZoneUpdated', payload: diff });
+      }
+      b.converge(cmd.records, ctx.newId, false);
+      if (b.drafts.length === 1) return { zone, expectedVersion, drafts: [] };
+      b.bumpSerial(ctx.now, cmd.serial);
+      break;
+    }
+    case 'restoreZone': {
+      const current = b.current;
+      const target = cmd.target;
+      b.emit({ type: 'ZoneRestored', payload: { at_seq: cmd.atSeq, ...(cmd.at ? { at: cmd.at } : {}) } });
+      if (!target) {
+        if (current) b.emit({ type: 'ZoneDeleted', payload: {} });
+        break;
+      }
+      if (!current) b.emit({ type: 'ZoneCreated', payload: target.soa });
+      else {
+        const diff = soaDiff(current.soa, target.soa);
+        if (Object.keys(diff).length > 0) b.emit({ type: 'ZoneUpdated', payload: diff });
+      }
+      b.converge([...target.records.values()], ctx.newId, true);
+      b.bumpSerial(ctx.now);
+      break;
+    }
+  }
+  return { zone, expectedVersion, drafts: b.drafts };
+}

@@ -1,0 +1,144 @@
+/**
+ * The projection's state and `evolve`, the one function that folds an event into it. Live writes,
+ * start-up replay, checkpoint tails, point-in-time reads and restores all go through `evolve`, so
+ * they cannot disagree.
+ */
+import { Map as IMap } from 'immutable';
+import type { EventBody, SoaParams } from '../events/types.ts';
+import { splitLabels } from '../records/names.ts';
+import { addRecord, emptyNode, removeRecord, replaceRecord, setApexRRset, type RecordState, type TrieNode } from './trie.ts';
+
+/** One served zone, immutable. */
+export interface ZoneState {
+  /** Absolute lowercase apex name. */
+  readonly name: string;
+  /** Number of labels of the apex (for splitting query names). */
+  readonly apexLabels: number;
+  readonly soa: SoaParams;
+  readonly serial: number;
+  /** Seq of the newest event of this zone (the optimistic-concurrency version). */
+  readonly version: number;
+  /** User records by id (the SOA is synthesized and not among them). */
+  readonly records: IMap<string, RecordState>;
+  /** The zone trie rooted at the apex, including the synthesized SOA. */
+  readonly tree: TrieNode;
+}
+
+/** Every zone that ever existed: its newest seq and serial, so a re-created zone never reuses a serial. */
+export interface ZoneHead {
+  readonly seq: number;
+  readonly serial: number;
+  readonly deleted: boolean;
+}
+
+/** The whole projection at one point of the log. */
+export interface LedgerState {
+  /** Seq of the newest event applied. */
+  readonly seq: number;
+  readonly zones: IMap<string, ZoneState>;
+  readonly heads: IMap<string, ZoneHead>;
+}
+
+/** The state of an empty log. */
+export const EMPTY_STATE: LedgerState = { seq: 0, zones: IMap(), heads: IMap() };
+
+/** The minimal event shape evolve needs (stored events and drafts being validated both fit). */
+export interface Applicable {
+  seq: number;
+  zone: string;
+  body: EventBody;
+}
+
+/** Labels of `name` below `zone`, outermost first: "a.b.example.com." in "example.com." -> ["b", "a"]. */
+export function labelsBelow(name: string, apexLabels: number): string[] {
+  return splitLabels(name).slice(0, -apexLabels || undefined).reverse();
+}
+
+/** Number of labels of an absolute name. */
+export function labelCount(name: string): number {
+  return splitLabels(name).length;
+}
+
+/** The SOA record text a zone serves. */
+export function soaValue(soa: SoaParams, serial: number): string {
+  return `${soa.primary_ns} ${soa.admin_email} ${serial} ${soa.refresh} ${soa.retry} ${soa.expire} ${soa.minimum}`;
+}
+
+function withSoa(zone: ZoneState): ZoneState {
+  const record: RecordState = { id: 'soa', name: zone.name, type: 'SOA', ttl: zone.soa.ttl, value: soaValue(zone.soa, zone.serial) };
+  return { ...zone, tree: setApexRRset(zone.tree, { type: 'SOA', records: [record] }) };
+}
+
+function newZone(name: string, soa: SoaParams, serial: number, seq: number): ZoneState {
+  return withSoa({ name, apexLabels: labelCount(name), soa, serial, version: seq, records: IMap(), tree: emptyNode(name) });
+}
+
+function evolveZone(zone: ZoneState, e: Applicable): ZoneState {
+  const b = e.body;
+  switch (b.type) {
+    case 'ZoneUpdated':
+      return withSoa({ ...zone, soa: { ...zone.soa, ...b.payload }, version: e.seq });
+    case 'SerialBumped':
+      return withSoa({ ...zone, serial: b.payload.serial, version: e.seq });
+    case 'RecordCreated': {
+      const r: RecordState = { ...b.payload };
+      return {
+        ...zone,
+        version: e.seq,
+        records: zone.records.set(r.id, r),
+        tree: addRecord(zone.tree, labelsBelow(r.name, zone.apexLabels), r),
+      };
+    }
+    case 'RecordUpdated': {
+      const old = zone.records.get(b.payload.id);
+      const r: RecordState = { ...b.payload };
+      if (!old) return { ...zone, version: e.seq };
+      const tree =
+        old.name === r.name && old.type === r.type
+          ? replaceRecord(zone.tree, labelsBelow(r.name, zone.apexLabels), r)
+          : addRecord(removeRecord(zone.tree, labelsBelow(old.name, zone.apexLabels), old.type, old.id), labelsBelow(r.name, zone.apexLabels), r);
+      return { ...zone, version: e.seq, records: zone.records.set(r.id, r), tree };
+    }
+    case 'RecordDeleted': {
+      const old = zone.records.get(b.payload.id);
+      if (!old) return { ...zone, version: e.seq };
+      return {
+        ...zone,
+        version: e.seq,
+        records: zone.records.delete(old.id),
+        tree: removeRecord(zone.tree, labelsBelow(old.name, zone.apexLabels), old.type, old.id),
+      };
+    }
+    default:
+      // Markers (ZoneRestored, ZoneImported) change nothing by themselves: the events after them do.
+      return { ...zone, version: e.seq };
+  }
+}
+
+/** Fold one event into the state. Events are trusted here: they were validated before append. */
+export function evolve(state: LedgerState, e: Applicable): LedgerState {
+  const b = e.body;
+  const head = state.heads.get(e.zone);
+  let zones = state.zones;
+  if (b.type === 'ZoneCreated') {
+    zones = zones.set(e.zone, newZone(e.zone, b.payload, head?.serial ?? 0, e.seq));
+  } else if (b.type === 'ZoneDeleted') {
+    zones = zones.delete(e.zone);
+  } else {
+    const zone = zones.get(e.zone);
+    if (zone) zones = zones.set(e.zone, evolveZone(zone, e));
+  }
+  const serial = b.type === 'SerialBumped' ? b.payload.serial : (head?.serial ?? 0);
+  return {
+    seq: e.seq,
+    zones,
+    heads: state.heads.set(e.zone, { seq: e.seq, serial, deleted: b.type === 'ZoneDeleted' }),
+  };
+}
+
+/** Fold a whole sequence of events. */
+export function evolveAll(state: LedgerState, events: Iterable<Applicable>): LedgerState {
+  let s = state;
+  for (const e of events) s = evolve(s, e);
+  return s;
+}

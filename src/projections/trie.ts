@@ -1,0 +1,211 @@
+/**
+ * The zone trie: an immutable, structurally shared tree of domain-name labels below a zone apex.
+ *
+ * A write copies only the nodes on the path from the apex to the changed name; every other node is
+ * shared with the previous version, so a new version costs O(labels x log32(children)) and old
+ * versions stay valid for readers that still hold them. Children live in a persistent hash map
+ * (immutable.js Map), which is what keeps a write to a 1,000,000-child apex cheap.
+ */
+import { Map as IMap } from 'immutable';
+import type { RRType } from '../records/types.ts';
+
+/** One record as the projection holds it. `name` is absolute and lowercase; `value` is canonical text. */
+export interface RecordState {
+  readonly id: string;
+  readonly name: string;
+  readonly type: RRType;
+  readonly ttl: number;
+  readonly value: string;
+}
+
+/** The records of one name and type. */
+export interface RRset {
+  readonly type: RRType;
+  readonly records: readonly RecordState[];
+}
+
+/** A node of the trie: an owner name, its RRsets (possibly none: an empty non-terminal), its children. */
+export interface TrieNode {
+  /** Absolute lowercase owner name. */
+  readonly name: string;
+  readonly rrsets: ReadonlyMap<RRType, RRset>;
+  /** Keyed by lowercase presentation label. */
+  readonly children: IMap<string, TrieNode>;
+}
+
+const NO_RRSETS: ReadonlyMap<RRType, RRset> = new Map();
+const NO_CHILDREN: IMap<string, TrieNode> = IMap();
+
+/** A node with no records and no children. */
+export function emptyNode(name: string): TrieNode {
+  return { name, rrsets: NO_RRSETS, children: NO_CHILDREN };
+}
+
+/** True when the node has no RRsets (an empty non-terminal if it has children). */
+export function isEmpty(node: TrieNode): boolean {
+  return node.rrsets.size === 0;
+}
+
+function childName(parent: string, label: string): string {
+  return parent === '.' ? `${label}.` : `${label}.${parent}`;
+}
+
+/**
+ * Copy the path to `labels` (relative to `node`, outermost label first) and replace the node there
+ * with `fn(existing)`; a node left with neither records nor children is pruned (null).
+ */
+function updatePath(
+  node: TrieNode,
+  labels: readonly string[],
+  i: number,
+  fn: (n: TrieNode) => TrieNode,
+): TrieNode | null {
+  let next: TrieNode;
+  if (i === labels.length) {
+    next = fn(node);
+  } else {
+    const label = labels[i];
+    const child = node.children.get(label) ?? emptyNode(childName(node.name, label));
+    const updated = updatePath(child, labels, i + 1, fn);
+    const children = updated ? node.children.set(label, updated) : node.children.delete(label);
+    if (children === node.children) return node;
+    next = { name: node.name, rrsets: node.rrsets, children };
+  }
+  return next.rrsets.size === 0 && next.children.size === 0 ? null : next;
+}
+
+function withRRsets(node: TrieNode, fn: (m: Map<RRType, RRset>) => void): TrieNode {
+  const m = new Map(node.rrsets);
+  fn(m);
+  return { name: node.name, rrsets: m, children: node.children };
+}
+
+/** A new trie with `record` added at `labels` below the apex. The apex node itself never disappears. */
+export function addRecord(apex: TrieNode, labels: readonly string[], record: RecordState): TrieNode {
+  return (
+    updatePath(apex, labels, 0, (n) =>
+      withRRsets(n, (m) => {
+        const set = m.get(record.type);
+        m.set(record.type, { type: record.type, records: set ? [...set.records, record] : [record] });
+      }),
+    ) ?? emptyNode(apex.name)
+  );
+}
+
+/** A new trie with the record of id `id` and type `type` removed from `labels`. */
+export function removeRecord(apex: TrieNode, labels: readonly string[], type: RRType, id: string): TrieNode {
+  return (
+    updatePath(apex, labels, 0, (n) =>
+      withRRsets(n, (m) => {
+        const set = m.get(type);
+        if (!set) return;
+        const records = set.records.filter((r) => r.id !== id);
+        if (records.length === 0) m.delete(type);
+        else m.set(type, { type, records });
+      }),
+    ) ?? emptyNode(apex.name)
+  );
+}
+
+/** A new trie with the record of the same id replaced (same name and type). */
+export function replaceRecord(apex: TrieNode, labels: readonly string[], record: RecordState): TrieNode {
+  return (
+    updatePath(apex, labels, 0, (n) =>
+      withRRsets(n, (m) => {
+        const set = m.get(record.type);
+        if (!set) return;
+        m.set(record.type, { type: record.type, records: set.records.map((r) => (r.id === record.id ? record : r)) });
+      }),
+    ) ?? emptyNode(apex.name)
+  );
+}
+
+/** A new trie whose apex has exactly `rrset` for its type (used for the synthesized SOA). */
+export function setApexRRset(apex: TrieNode, rrset: RRset): TrieNode {
+  return withRRsets(apex, (m) => m.set(rrset.type, rrset));
+}
+
+/** The node at `labels` below the apex, or undefined. */
+export function findNode(apex: TrieNode, labels: readonly string[]): TrieNode | undefined {
+  let node: TrieNode | undefined = apex;
+  for (let i = 0; i < labels.length && node; i++) node = node.children.get(labels[i]);
+  return node;
+}
+
+/** What DNS answering needs to know about a name, found in one walk of O(labels) steps. */
+export interface TrieLookup {
+  /** The node for the name when it exists (it may be an empty non-terminal). */
+  exact?: TrieNode;
+  /** The closest encloser: the deepest existing node on the path (the exact node when it exists). */
+  encloser: TrieNode;
+  /** How many labels below the apex the closest encloser is. */
+  encloserDepth: number;
+  /** A zone cut on the path: the first node strictly below the apex that owns an NS RRset. */
+  cut?: TrieNode;
+  /** The wildcard `*` child of the closest encloser, when the name itself does not exist. */
+  wildcard?: TrieNode;
+}
+
+/**
+ * Walk from the apex toward `labels`, stopping at a delegation (a referral answers everything at and
+ * below a cut) or at the first missing label.
+ */
+export function lookup(apex: TrieNode, labels: readonly string[]): TrieLookup {
+  let node = apex;
+  let depth = 0;
+  for (; depth < labels.length; depth++) {
+    const child = node.children.get(labels[depth]);
+    if (!child) break;
+    node = child;
+    if (child.rrsets.has('NS')) return { exact: depth + 1 === labels.length ? child : undefined, encloser: child, encloserDepth: depth + 1, cut: child };
+  }
+  if (depth === labels.length) return { exact: node, encloser: node, encloserDepth: depth };
+  return { encloser: node, encloserDepth: depth, wildcard: node.children.get('*') };
+}
+
+/** Every record in the trie, in no particular order. */
+export function* allRecords(node: TrieNode): IterableIterator<RecordState> {
+  for (const set of node.rrsets.values()) yield* set.records;
+  for (const child of node.children.values()) yield* allRecords(child);
+}
+
+interface DraftNode {
+  name: string;
+  rrsets: Map<RRType, RecordState[]>;
+  children: Map<string, DraftNode>;
+}
+
+/**
+ * Build a trie in one pass from a list of records (checkpoint loading): a mutable draft tree first,
+ * then frozen bottom-up, which is several times cheaper than adding the records one by one.
+ * `labelsOf` gives a record's labels below the apex, outermost first.
+ */
+export function buildTrie(apexName: string, records: Iterable<RecordState>, labelsOf: (name: string) => string[]): TrieNode {
+  const root: DraftNode = { name: apexName, rrsets: new Map(), children: new Map() };
+  for (const r of records) {
+    let node = root;
+    for (const label of labelsOf(r.name)) {
+      let child = node.children.get(label);
+      if (!child) {
+        child = { name: childName(node.name, label), rrsets: new Map(), children: new Map() };
+        node.children.set(label, child);
+      }
+      node = child;
+    }
+    const list = node.rrsets.get(r.type);
+    if (list) list.push(r);
+    else node.rrsets.set(r.type, [r]);
+  }
+  const freeze = (d: DraftNode): TrieNode => {
+    const rrsets = new Map<RRType, RRset>();
+    for (const [type, records] of d.rrsets) rrsets.set(type, { type, records });
+    const children =
+      d.children.size === 0
+        ? NO_CHILDREN
+        : IMap<string, TrieNode>().withMutations((m) => {
+            for (const [label, child] of d.children) m.set(label, freeze(child));
+          });
+    return { name: d.name, rrsets: rrsets.size ? rrsets : NO_RRSETS, children };
+  };
+  return freeze(root);
+}

@@ -1,0 +1,44 @@
+/**
+ * `mcns verify`: SQLite's own integrity check, the hash chain, and the newest checkpoint compared
+ * with a full replay of the log up to the same point.
+ */
+import type Database from 'better-sqlite3';
+import { verifyChain } from '../events/verify.ts';
+import { rowToEvent, type EventRow } from '../events/log.ts';
+import { CHECKPOINT_FORMAT, deserializeState } from './checkpoint.ts';
+import { stateDigest } from './digest.ts';
+import { EMPTY_STATE, evolve } from './state.ts';
+
+/** The verdict: ok, or the first problem found, naming the event or checkpoint. */
+export type LedgerCheck = { ok: true; events: number } | { ok: false; problem: string };
+
+/** Run every check; stops at the first problem. */
+export function verifyLedger(db: Database.Database, onProgress?: (seq: number) => void): LedgerCheck {
+  const integrity = db.pragma('integrity_check') as Array<{ integrity_check: string }>;
+  if (integrity[0]?.integrity_check !== 'ok') {
+    return { ok: false, problem: `PRAGMA integrity_check: ${integrity.map((r) => r.integrity_check).join('; ')}` };
+  }
+  const chain = verifyChain(db, onProgress);
+  if (!chain.ok) return { ok: false, problem: `event ${chain.seq}: ${chain.reason}` };
+  const cp = db.prepare('SELECT seq, head_hash, format, data FROM checkpoints ORDER BY seq DESC LIMIT 1').get() as
+    | { seq: number; head_hash: string; format: number; data: Buffer }
+    | undefined;
+  if (cp && cp.format === CHECKPOINT_FORMAT) {
+    const ev = db.prepare('SELECT hash FROM events WHERE seq = ?').get(cp.seq) as { hash: string } | undefined;
+    if (ev?.hash !== cp.head_hash) return { ok: false, problem: `checkpoint ${cp.seq}: taken at an event whose hash is no longer in the log` };
+    let state = EMPTY_STATE;
+    for (const row of db.prepare('SELECT * FROM events WHERE seq <= ? ORDER BY seq').iterate(cp.seq) as IterableIterator<EventRow>) {
+      state = evolve(state, rowToEvent(row));
+    }
+    let stored;
+    try {
+      stored = deserializeState(cp.data);
+    } catch (err) {
+      return { ok: false, problem: `checkpoint ${cp.seq}: unreadable (${(err as Error).message})` };
+    }
+    if (!stored || stateDigest(stored) !== stateDigest(state)) {
+      return { ok: false, problem: `checkpoint ${cp.seq}: differs from a full replay of the log up to seq ${cp.seq}` };
+    }
+  }
+  return { ok: true, events: chain.events };
+}

@@ -1,0 +1,36 @@
+/**
+ * The record model shared by the ledger, the zone-file reader/writer and the DNS encoder.
+ * Names are always absolute, in presentation form, lowercase, with a trailing dot
+ * ("www.example.com.", the root is "."). Escapes (\. \DDD \X) are kept in presentation form.
+ */
+
+/** The record types MCNS stores and serves. */
+export const RR_TYPES = ['A', 'AAAA', 'CNAME', 'NS', 'SOA', 'MX', 'TXT', 'SRV', 'PTR', 'CAA'] as const;
+/** One of {@link RR_TYPES}. */
+export type RRType = (typeof RR_TYPES)[number];
+
+/** SOA fields; serial is managed by the ledger. */
+export interface SoaData {
+  type: 'SOA';
+  mname: string;
+  rname: string;
+  serial: number;
+  refresh: number;
+  retry: number;
+  expire: number;
+  minimum: number;
+}
+
+/** Structured record data, ready for wire encoding. Names inside are absolute (see module doc). */
+export type RData =
+  | { type: 'A'; address: string }
+  | { type: 'AAAA'; address: string }
+  | { type: 'CNAME' | 'NS' | 'PTR'; target: string }
+  | { type: 'MX'; preference: number; exchange: string }
+  | { type: 'TXT'; strings: Uint8Array[] }
+  | { type: 'SRV'; priority: number; weight: number; port: number; target: string }
+  | { type: 'CAA'; flags: number; tag: string; value: Uint8Array }
+  | SoaData;
+
+/** Largest TTL allowed (RFC 2181 section 8). */
+export const MAX_TTL = 2147483647;

@@ -1,0 +1,73 @@
+/**
+ * Zone file writer: `$ORIGIN`, the SOA first, then the other records in DNS canonical name order
+ * (RFC 4034 section 6.1) and by type code, one record per line, owner names relative to the
+ * origin, names inside values absolute (so the text means the same whatever $ORIGIN is in force).
+ */
+import type { RRType } from '../records/types.ts';
+import { canonicalNameKey, normalizeName, relativeName } from '../records/names.ts';
+import { canonicalValue } from '../records/rdata.ts';
+
+const TYPE_CODES: Record<RRType, number> = {
+  A: 1,
+  NS: 2,
+  CNAME: 5,
+  SOA: 6,
+  PTR: 12,
+  MX: 15,
+  TXT: 16,
+  AAAA: 28,
+  SRV: 33,
+  CAA: 257,
+};
+
+/** Widest owner column that is padded; longer owners just push the rest of their line right. */
+const MAX_NAME_COLUMN = 40;
+
+/**
+ * Render a zone as an RFC 1035 master file. Values are re-canonicalised (any names in them are
+ * taken as absolute, as in the API); `opts.header` lines are written first as ";" comments.
+ */
+export function writeZoneFile(
+  zone: { origin: string; records: Array<{ name: string; type: RRType; ttl: number; value: string }> },
+  opts: { header?: string } = {},
+): string {
+  const origin = normalizeName(zone.origin);
+  const rows = zone.records.map((r) => {
+    const name = normalizeName(r.name);
+    return {
+      soa: r.type === 'SOA' ? 0 : 1,
+      key: canonicalNameKey(name),
+      code: TYPE_CODES[r.type],
+      owner: relativeName(name, origin),
+      ttl: String(r.ttl),
+      type: r.type,
+      value: canonicalValue(r.type, r.value),
+    };
+  });
+  rows.sort(
+    (a, b) =>
+      a.soa - b.soa ||
+      (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) ||
+      a.code - b.code ||
+      (a.value < b.value ? -1 : a.value > b.value ? 1 : 0),
+  );
+
+  let nameWidth = 1;
+  let ttlWidth = 1;
+  let typeWidth = 1;
+  for (const r of rows) {
+    if (r.owner.length > nameWidth) nameWidth = Math.min(r.owner.length, MAX_NAME_COLUMN);
+    if (r.ttl.length > ttlWidth) ttlWidth = r.ttl.length;
+    if (r.type.length > typeWidth) typeWidth = r.type.length;
+  }
+
+  const lines: string[] = [];
+  if (opts.header !== undefined) {
+    for (const h of opts.header.split(/\r?\n/)) lines.push(h === '' ? ';' : `; ${h}`);
+  }
+  lines.push(`$ORIGIN ${origin}`);
+  for (const r of rows) {
+    lines.push(`${r.owner.padEnd(nameWidth)} ${r.ttl.padStart(ttlWidth)} IN ${r.type.padEnd(typeWidth)} ${r.value}`);
+  }
+  return lines.join('\n') + '\n';
+}
