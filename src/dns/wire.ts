@@ -272,7 +272,6 @@ let out = Buffer.allocUnsafe(4096);
 let pos = 0;
 /** Lowercased wire suffix (latin1 string) -> offset in `out` where that suffix was written. */
 const compression = new Map<string, number>();
-const suffixKeys: string[] = [];
 /** End offset of each additional RR (for truncation). */
 const additionalEnds: number[] = [];
 
@@ -310,46 +309,86 @@ function bytes(b: Uint8Array): void {
   pos += b.length;
 }
 
-/** Writes a name, compressed (pointer to an earlier case-insensitively equal suffix) when `compress`. */
-function writeName(name: string, compress: boolean): void {
+/** A parsed name: uncompressed wire form and, per label, the lowercased wire suffix used as compression key. */
+interface ParsedName {
+  /** Wire form including the terminal zero byte. */
+  wire: Uint8Array;
+  /** Offset of each label's length byte in `wire`. */
+  offsets: number[];
+  /** keys[i]: latin1 string of the ASCII-lowercased wire suffix starting at offsets[i] (without the zero byte). */
+  keys: string[];
+}
+
+/**
+ * Names from the zone data repeat across responses; parsing them (and building their suffix
+ * keys) once saves most of the encoder's time. Bounded: cleared when full. Question names,
+ * which come straight from clients, are not cached.
+ */
+const nameCache = new Map<string, ParsedName>();
+const NAME_CACHE_MAX = 20000;
+
+function toParsedName(name: string): ParsedName {
   parseName(name);
   const wireLen = nameWireLen;
-  if (labelCount === 0 || !compress) {
-    ensure(wireLen);
-    nameWire.copy(out, pos, 0, wireLen);
-    pos += wireLen;
-    return;
-  }
-  // Lowercased key over the whole wire name; suffix keys are substrings at label offsets.
+  const wire = new Uint8Array(wireLen);
   for (let k = 0; k < wireLen; k++) {
     const c = nameWire[k];
+    wire[k] = c;
     nameKeyBytes[k] = c >= 65 && c <= 90 ? c | 0x20 : c;
   }
-  const key = nameKeyBytes.toString('latin1', 0, wireLen - 1);
+  const offsets: number[] = [];
+  const keys: string[] = [];
+  if (labelCount > 0) {
+    const key = nameKeyBytes.toString('latin1', 0, wireLen - 1);
+    for (let i = 0; i < labelCount; i++) {
+      offsets.push(labelOffsets[i]);
+      keys.push(i === 0 ? key : key.substring(labelOffsets[i]));
+    }
+  }
+  return { wire, offsets, keys };
+}
+
+function cachedName(name: string): ParsedName {
+  let pn = nameCache.get(name);
+  if (pn === undefined) {
+    pn = toParsedName(name);
+    if (nameCache.size >= NAME_CACHE_MAX) nameCache.clear();
+    nameCache.set(name, pn);
+  }
+  return pn;
+}
+
+/** Writes a name, compressed (pointer to an earlier case-insensitively equal suffix) when `compress`. */
+function writeName(pn: ParsedName, compress: boolean): void {
+  const wire = pn.wire;
+  const labels = pn.offsets.length;
+  if (labels === 0 || !compress) {
+    ensure(wire.length);
+    for (let k = 0; k < wire.length; k++) out[pos++] = wire[k];
+    return;
+  }
+  const keys = pn.keys;
   let pointer = -1;
   let i = 0;
-  for (; i < labelCount; i++) {
-    const sk = i === 0 ? key : key.substring(labelOffsets[i]);
-    suffixKeys[i] = sk;
-    const hit = compression.get(sk);
+  for (; i < labels; i++) {
+    const hit = compression.get(keys[i]);
     if (hit !== undefined) {
       pointer = hit;
       break;
     }
   }
-  const rawLen = pointer >= 0 ? labelOffsets[i] : wireLen;
+  const rawLen = pointer >= 0 ? pn.offsets[i] : wire.length;
   ensure(rawLen + 2);
   const start = pos;
-  nameWire.copy(out, pos, 0, rawLen);
-  pos += rawLen;
+  for (let k = 0; k < rawLen; k++) out[pos++] = wire[k];
   if (pointer >= 0) {
     out[pos++] = 0xc0 | (pointer >> 8);
     out[pos++] = pointer & 0xff;
   }
   for (let j = 0; j < i; j++) {
-    const at = start + labelOffsets[j];
+    const at = start + pn.offsets[j];
     if (at >= MAX_POINTER_TARGET) break;
-    compression.set(suffixKeys[j], at);
+    compression.set(keys[j], at);
   }
 }
 
@@ -385,11 +424,11 @@ function writeRData(data: RData): void {
     case 'CNAME':
     case 'NS':
     case 'PTR':
-      writeName(data.target, true);
+      writeName(cachedName(data.target), true);
       return;
     case 'MX':
       u16(data.preference);
-      writeName(data.exchange, true);
+      writeName(cachedName(data.exchange), true);
       return;
     case 'TXT':
       if (data.strings.length === 0) {
@@ -402,7 +441,7 @@ function writeRData(data: RData): void {
       u16(data.priority);
       u16(data.weight);
       u16(data.port);
-      writeName(data.target, false); // RFC 2782: no compression of the target
+      writeName(cachedName(data.target), false); // RFC 2782: no compression of the target
       return;
     case 'CAA': {
       const tag = data.tag;
@@ -419,8 +458,8 @@ function writeRData(data: RData): void {
       return;
     }
     case 'SOA':
-      writeName(data.mname, true);
-      writeName(data.rname, true);
+      writeName(cachedName(data.mname), true);
+      writeName(cachedName(data.rname), true);
       ensure(20);
       u32(data.serial);
       u32(data.refresh);
@@ -434,7 +473,7 @@ function writeRData(data: RData): void {
 }
 
 function writeRR(rr: WireRR): void {
-  writeName(rr.name, true);
+  writeName(cachedName(rr.name), true);
   ensure(10);
   u16(typeCode(rr.type));
   u16(rr.class ?? 1);
@@ -519,7 +558,7 @@ export function encodeMessage(msg: WireMessage, maxSize?: number): EncodeResult 
   pos = 12;
 
   for (const q of msg.question) {
-    writeName(q.name, true);
+    writeName(toParsedName(q.name), true);
     ensure(4);
     u16(q.type);
     u16(q.class);
@@ -566,6 +605,10 @@ export function encodeMessage(msg: WireMessage, maxSize?: number): EncodeResult 
   setCount(10, ar);
 
   const result = Buffer.allocUnsafe(pos);
-  out.copy(result, 0, 0, pos);
+  if (pos <= 1024) {
+    for (let k = 0; k < pos; k++) result[k] = out[k];
+  } else {
+    out.copy(result, 0, 0, pos);
+  }
   return { bytes: result, truncated };
 }

@@ -26,6 +26,9 @@ for (const ch of '."\\();@$') PLAIN[ch.charCodeAt(0)] = 0;
 const SPECIAL = new Uint8Array(128);
 for (const ch of '."\\();@$') SPECIAL[ch.charCodeAt(0)] = 1;
 
+const CANONICAL_RE = /^(?:[a-z0-9_*-]{1,63}\.)+$/;
+const CANONICAL_NO_DOT_RE = /^(?:[a-z0-9_*-]{1,63}\.)*[a-z0-9_*-]{1,63}$/;
+
 function shortLabel(text: string): string {
   return text.length > 20 ? `${text.slice(0, 20)}…` : text;
 }
@@ -114,6 +117,9 @@ export function normalizeName(name: string): string {
   const n = name.length;
   if (n === 0) throw new NameError('empty name');
   if (name === '.') return '.';
+  // Fastest path: already canonical (common characters only); wire length is then n + 1.
+  if (n <= MAX_NAME_OCTETS - 1 && CANONICAL_RE.test(name)) return name;
+  if (n <= MAX_NAME_OCTETS - 2 && CANONICAL_NO_DOT_RE.test(name)) return name + '.';
   if (name === '@') throw new NameError('"@" (the zone origin) needs an origin to resolve against');
   // Fast path: only plain characters and dots.
   let labelLen = 0;

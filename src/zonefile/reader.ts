@@ -261,7 +261,12 @@ export function parseZoneFile(
         if (!typeTok.quoted && (KNOWN_UNSUPPORTED.has(typeName) || /^TYPE[0-9]+$/.test(typeName))) {
           throw new LineError(`record type ${typeName} is not supported by MCNS`);
         }
-        if (!typeTok.quoted && /^[0-9]/.test(typeTok.raw)) throw new LineError(`invalid TTL "${typeTok.raw}"`);
+        if (!typeTok.quoted && CLASS_RE.test(typeTok.raw)) {
+          throw new LineError(`expected a record type, got the class "${typeTok.raw}" again`);
+        }
+        if (!typeTok.quoted && /^[0-9]/.test(typeTok.raw)) {
+          throw new LineError(`expected a record type, got "${typeTok.raw}" (a second TTL?)`);
+        }
         throw new LineError(`unknown record type "${typeTok.raw}"`);
       }
       const type = typeName as RRType;

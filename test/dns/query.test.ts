@@ -183,7 +183,7 @@ const cases: { name: string; bytes: number[]; expect: 'drop' | 'formerr'; opcode
     expect: 'formerr', reason: 'name longer than 255 bytes',
   },
   { name: 'missing qtype/qclass', bytes: [...header(1, 0, 1, 0, 0, 0), ...WWW, 0, 1], expect: 'formerr' },
-  { name: 'ancount larger than the packet', bytes: [...header(1, 0, 1, 0, 0, 0), ...WWW, ...A_IN, ...OPT], expect: 'formerr', reason: 'record counts exceed the packet size' },
+  { name: 'ancount larger than the packet', bytes: [...header(1, 0, 1, 5, 0, 0), ...WWW, ...A_IN, ...OPT], expect: 'formerr', reason: 'record counts exceed the packet size' },
   { name: 'arcount 65535', bytes: [...header(1, 0, 1, 0, 0, 0), ...WWW, ...A_IN, ...OPT].map((b, i) => (i === 10 || i === 11 ? 0xff : b)), expect: 'formerr' },
   { name: 'arcount 1 but record truncated', bytes: [...header(1, 0, 1, 0, 0, 1), ...WWW, ...A_IN, 1, 0x61, 0, ...OPT.slice(1, 9)], expect: 'formerr', reason: 'truncated additional record' },
   { name: 'rdlength past the end', bytes: [...header(1, 0, 1, 0, 0, 1), ...WWW, ...A_IN, ...OPT.slice(0, 9), 0, 5], expect: 'formerr', reason: 'truncated rdata' },
@@ -223,7 +223,10 @@ test('malformed inputs: drop vs formerr, never throws', () => {
     'query',
   );
   const max = [...header(1, 0, 1, 0, 0, 0), ...[63, 63, 63].map(() => [63, ...new Array(63).fill(0x61)]).flat(), 61, ...new Array(61).fill(0x62), 0, ...A_IN];
-  assert.equal(asQuery(readQuery(new Uint8Array(max))).qname.length, 253);
+  assert.equal(asQuery(readQuery(new Uint8Array(max))).qname.length, 254);
+  // One byte more (wire length 256) is rejected.
+  const over = [...max.slice(0, 12 + 192), 62, ...new Array(62).fill(0x62), 0, ...A_IN];
+  assert.equal(readQuery(new Uint8Array(over)).kind, 'formerr');
 });
 
 test('20,000 random and mutated buffers never throw', () => {

@@ -166,6 +166,8 @@ const invalidCases: [string, string, number, RegExp][] = [
   ['unsupported TYPE123', 'www 60 TYPE123 \\# 0', 1, /record type TYPE123 is not supported/],
   ['unknown type', 'www 60 IN FOO bar', 1, /unknown record type "FOO"/],
   ['missing type', 'www 60 IN', 1, /missing record type/],
+  ['two TTLs', 'www 60 IN 70 A 192.0.2.1', 1, /expected a record type, got "70"/],
+  ['two classes', 'www IN IN A 192.0.2.1', 1, /expected a record type, got the class "IN" again/],
   ['bad TTL', 'www 6O A 192.0.2.1', 1, /invalid TTL "6O"/],
   ['TTL too large', 'www 2147483648 A 192.0.2.1', 1, /TTL "2147483648" is larger than 2147483647/],
   ['no TTL anywhere', '\n\nwww A 192.0.2.1', 3, /no TTL for this record/],

@@ -1,0 +1,399 @@
+/**
+ * Configuration: `mcns.toml` read with smol-toml, layered under `MCNS_<SECTION>_<KEY>` environment
+ * overrides and `$PORT_REST` / `$PORT_GRPC`, validated with zod. Every problem names the key (its
+ * full dotted path) and where it came from (the file or the environment variable), so a start-up
+ * refusal tells the operator exactly what to fix.
+ */
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse as parseToml, TomlError } from 'smol-toml';
+import { z } from 'zod';
+import { McnsError } from './errors.ts';
+
+/** Log levels pino understands (plus `silent`). */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+/** TSIG algorithms a key may name. */
+export const TSIG_ALGORITHMS = ['hmac-sha256', 'hmac-sha384', 'hmac-sha512'] as const;
+
+const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
+
+/** Parse a duration: a number of seconds or a string like "30s", "500ms", "2m", "1h"; returns ms. */
+export function parseDuration(value: number | string): number {
+  if (typeof value === 'number') return value * 1000;
+  const m = DURATION_RE.exec(value.trim());
+  if (!m) return Number.NaN;
+  const n = Number(m[1]);
+  return m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n * 3_600_000;
+}
+
+const duration = z
+  .union([z.number().nonnegative(), z.string()])
+  .transform((v, ctx) => {
+    const ms = parseDuration(v);
+    if (!Number.isFinite(ms) || ms < 0) {
+      ctx.addIssue({ code: 'custom', message: `must be a duration like "30s", "500ms" or a number of seconds, got ${JSON.stringify(v)}` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+/** `host:port` with an optional host (":53" = every interface) and IPv6 in brackets. */
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/** Split "host:port", "[v6]:port" or ":port"; returns undefined when it is not one of those. */
+export function splitHostPort(addr: string): HostPort | undefined {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(addr.trim());
+  if (!m) return undefined;
+  const port = Number(m[3]);
+  if (port > 65535) return undefined;
+  return { host: m[1] ?? m[2] ?? '', port };
+}
+
+/** Join a host and port back into the "host:port" form (brackets for IPv6). */
+export function joinHostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** Whether a listen address stays on this machine (127.0.0.0/8, ::1, localhost). */
+export function isLoopbackAddr(addr: string): boolean {
+  const hp = splitHostPort(addr);
+  if (!hp) return false;
+  const h = hp.host.toLowerCase();
+  if (h === 'localhost' || h === '::1') return true;
+  return isIP(h) === 4 && h.startsWith('127.');
+}
+
+const hostPort = z.string().refine((s) => splitHostPort(s) !== undefined, { message: 'must be "host:port", "[v6]:port" or ":port"' });
+
+const cidr = z.string().refine(
+  (s) => {
+    const [ip, len, ...rest] = s.split('/');
+    const v = isIP(ip);
+    if (v === 0 || rest.length > 0) return false;
+    if (len === undefined) return true;
+    return /^\d+$/.test(len) && Number(len) <= (v === 4 ? 32 : 128);
+  },
+  { message: 'must be an IP address or a CIDR block like "192.0.2.0/24"' },
+);
+
+const base64 = z.string().refine((s) => s.length > 0 && /^[A-Za-z0-9+/]+={0,2}$/.test(s) && s.length % 4 === 0, { message: 'must be base64' });
+
+const serverSchema = z.strictObject({
+  listen_addr: hostPort.default(':8443'),
+  grpc_addr: hostPort.default(':9443'),
+  tls_cert: z.string().min(1).optional(),
+  tls_key: z.string().min(1).optional(),
+  shutdown_timeout: duration.prefault(30),
+});
+
+const databaseSchema = z.strictObject({
+  path: z.string().min(1).optional(),
+  backup_dir: z.string().min(1).optional(),
+  snapshot_retention: z.number().int().nonnegative().default(7),
+  checkpoint_every: z.number().int().nonnegative().default(1000),
+});
+
+const dnsSchema = z.strictObject({
+  listen_addr: z.union([hostPort, z.array(hostPort).min(1)]).default(':53'),
+  upstreams: z.array(hostPort).default([]),
+  query_log: z.boolean().default(false),
+  query_log_sample: z.number().min(0).max(1).default(0.01),
+});
+
+const mciasSchema = z.strictObject({
+  server_url: z.url({ protocol: /^https?$/ }).optional(),
+  ca_cert: z.string().default(''),
+  service_name: z.string().min(1).default('mcns'),
+  tags: z.array(z.string()).default([]),
+  timeout: duration.prefault(10),
+});
+
+const logSchema = z.strictObject({
+  level: z.enum(LOG_LEVELS).default('info'),
+});
+
+const transferSchema = z.strictObject({
+  allow_from: z.array(cidr).default([]),
+  allow_keys: z.array(z.string().min(1)).default([]),
+  notify: z.array(hostPort).default([]),
+});
+
+const tsigKeySchema = z
+  .strictObject({
+    algorithm: z.enum(TSIG_ALGORITHMS).default('hmac-sha256'),
+    secret: base64.optional(),
+    secret_file: z.string().min(1).optional(),
+  })
+  .refine((k) => (k.secret === undefined) !== (k.secret_file === undefined), { message: 'needs exactly one of secret or secret_file' });
+
+const fileSchema = z.strictObject({
+  server: serverSchema.default(serverSchema.parse({})),
+  database: databaseSchema.default(databaseSchema.parse({})),
+  dns: dnsSchema.default(dnsSchema.parse({})),
+  mcias: mciasSchema.default(mciasSchema.parse({})),
+  log: logSchema.default(logSchema.parse({})),
+  transfer: transferSchema.default(transferSchema.parse({})),
+  tsig: z.strictObject({ keys: z.record(z.string(), tsigKeySchema).default({}) }).default({ keys: {} }),
+});
+
+/** A TSIG key as the DNS layer uses it: the secret is resolved (secret_file read) and base64. */
+export interface TsigKey {
+  name: string;
+  algorithm: (typeof TSIG_ALGORITHMS)[number];
+  /** The secret, base64 (as in the file). */
+  secret: string;
+}
+
+/** The validated configuration the server and the CLI run on. Durations are in milliseconds. */
+export interface McnsConfig {
+  /** Where it came from (a file path, or "built-in dev defaults"). */
+  source: string;
+  dev: boolean;
+  server: { listen_addr: string; grpc_addr: string; tls_cert: string; tls_key: string; shutdown_timeout: number };
+  database: { path: string; backup_dir: string; snapshot_retention: number; checkpoint_every: number };
+  dns: { listen_addr: string[]; upstreams: string[]; query_log: boolean; query_log_sample: number };
+  mcias: { server_url: string; ca_cert: string; service_name: string; tags: string[]; timeout: number };
+  log: { level: (typeof LOG_LEVELS)[number] };
+  transfer: { allow_from: string[]; allow_keys: string[]; notify: string[] };
+  tsig: { keys: Record<string, TsigKey> };
+}
+
+type Kind = 'string' | 'number' | 'boolean' | 'list' | 'string|list';
+
+/** The type of each key an environment variable may override (tsig keys are file-only). */
+const ENV_KEYS: Record<string, Record<string, Kind>> = {
+  server: { listen_addr: 'string', grpc_addr: 'string', tls_cert: 'string', tls_key: 'string', shutdown_timeout: 'string' },
+  database: { path: 'string', backup_dir: 'string', snapshot_retention: 'number', checkpoint_every: 'number' },
+  dns: { listen_addr: 'string|list', upstreams: 'list', query_log: 'boolean', query_log_sample: 'number' },
+  mcias: { server_url: 'string', ca_cert: 'string', service_name: 'string', tags: 'list', timeout: 'string' },
+  log: { level: 'string' },
+  transfer: { allow_from: 'list', allow_keys: 'list', notify: 'list' },
+};
+
+/** Settings the dev server starts from (`mcns server --dev`): everything on loopback, no upstreams. */
+export const DEV_DEFAULTS = {
+  server: { listen_addr: '127.0.0.1:8443', grpc_addr: '127.0.0.1:9443', tls_cert: 'cert.pem', tls_key: 'key.pem' },
+  database: { path: 'mcns.db' },
+  dns: { listen_addr: '127.0.0.1:5353', upstreams: [] as string[] },
+  log: { level: 'info' },
+} as const;
+
+/** How to load a configuration. */
+export interface LoadOptions {
+  /** The mcns.toml path (optional with `dev`). */
+  path?: string;
+  /** Dev mode: built-in loopback defaults, data under `devDir`, no MCIAS, loopback addresses only. */
+  dev?: boolean;
+  /** Where dev data lives (default ./.mcns-dev); relative dev paths resolve against it. */
+  devDir?: string;
+  /** The environment to read overrides from (default process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+function fail(field: string, message: string): never {
+  throw new McnsError('invalid', message, field);
+}
+
+type Table = Record<string, unknown>;
+
+function isTable(v: unknown): v is Table {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
+}
+
+/** Turn one env string into the type its key has; `where` names the variable in errors. */
+function typedEnv(kind: Kind, raw: string, where: string): unknown {
+  const list = (): string[] => raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  switch (kind) {
+    case 'string':
+      return raw;
+    case 'number': {
+      const n = Number(raw);
+      if (raw.trim() === '' || !Number.isFinite(n)) fail(where, `must be a number, got "${raw}"`);
+      return n;
+    }
+    case 'boolean': {
+      const v = raw.trim().toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+      if (['0', 'false', 'no', 'off'].includes(v)) return false;
+      return fail(where, `must be true or false, got "${raw}"`);
+    }
+    case 'list':
+      return list();
+    case 'string|list':
+      return raw.includes(',') ? list() : raw.trim();
+  }
+}
+
+/** Apply MCNS_<SECTION>_<KEY> variables; unknown keys of a known section are errors (typos). */
+function applyEnv(doc: Table, env: NodeJS.ProcessEnv, sources: Map<string, string>): void {
+  for (const [name, raw] of Object.entries(env)) {
+    if (!name.startsWith('MCNS_') || raw === undefined) continue;
+    const rest = name.slice(5).toLowerCase();
+    const section = Object.keys(ENV_KEYS).find((s) => rest.startsWith(`${s}_`));
+    // Other MCNS_ variables (MCNS_TOKEN for the CLI, …) are not configuration.
+    if (!section) continue;
+    const key = rest.slice(section.length + 1);
+    const kind = ENV_KEYS[section][key];
+    if (!kind) fail(name, `unknown configuration key ${section}.${key} (from environment variable ${name})`);
+    const sec = isTable(doc[section]) ? (doc[section] as Table) : (doc[section] = {});
+    sec[key] = typedEnv(kind, raw, `${section}.${key}`);
+    sources.set(`${section}.${key}`, `environment variable ${name}`);
+  }
+}
+
+/** $PORT_REST / $PORT_GRPC: the control plane picks the ports; the host part of the address stays. */
+function applyPort(doc: Table, env: NodeJS.ProcessEnv, variable: string, key: 'listen_addr' | 'grpc_addr', fallback: string, sources: Map<string, string>): void {
+  const raw = env[variable];
+  if (raw === undefined || raw === '') return;
+  if (!/^\d{1,5}$/.test(raw.trim()) || Number(raw) > 65535) fail(variable, `must be a port number 0..65535, got "${raw}"`);
+  const server = isTable(doc.server) ? (doc.server as Table) : (doc.server = {});
+  const current = typeof server[key] === 'string' ? (server[key] as string) : fallback;
+  const hp = splitHostPort(current);
+  server[key] = joinHostPort(hp ? hp.host : '', Number(raw));
+  sources.set(`server.${key}`, `environment variable ${variable}`);
+}
+
+function deepMerge(base: Table, over: Table): Table {
+  const out: Table = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = isTable(v) && isTable(out[k]) ? deepMerge(out[k] as Table, v) : v;
+  return out;
+}
+
+/** Read and parse the TOML file; a syntax error names the file and line. */
+function readToml(path: string): Table {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    fail('--config', `cannot read ${path}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+  try {
+    return parseToml(text) as Table;
+  } catch (err) {
+    const e = err as TomlError;
+    const where = e instanceof TomlError ? `line ${e.line}, column ${e.column}` : '';
+    fail('--config', `${path}: not valid TOML${where ? ` (${where})` : ''}: ${e.message.split('\n')[0]}`);
+  }
+}
+
+/** Describe a zod issue as "<file>: <key> <problem>", naming every unknown key with its full path. */
+function describeIssue(issue: z.core.$ZodIssue, sources: Map<string, string>, file: string): string {
+  const path = issue.path.map(String).join('.');
+  const from = (key: string): string => sources.get(key) ?? file;
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((k) => `${from(path ? `${path}.${k}` : k)}: unknown key ${path ? `${path}.${k}` : k}`).join('; ');
+  }
+  let message = issue.message;
+  if (issue.code === 'invalid_type' && message.includes('received undefined')) message = 'is required';
+  else if (issue.code === 'invalid_type') message = `must be ${issue.expected}`;
+  return `${from(path)}: ${path || '(top level)'} ${message}`;
+}
+
+function resolvePath(p: string, base: string): string {
+  return isAbsolute(p) ? p : resolve(base, p);
+}
+
+/**
+ * Load, merge and validate the configuration. Throws McnsError('invalid') naming the key and its
+ * source for a missing required key, an unknown key or a bad value.
+ */
+export function loadConfig(opts: LoadOptions): McnsConfig {
+  const env = opts.env ?? process.env;
+  const dev = opts.dev ?? false;
+  if (!dev && !opts.path) throw new McnsError('invalid', 'a config file is required (--config PATH), or use --dev', '--config');
+  const sources = new Map<string, string>();
+  const file = opts.path ? resolve(opts.path) : 'built-in dev defaults';
+  let doc: Table = dev ? (JSON.parse(JSON.stringify(DEV_DEFAULTS)) as Table) : {};
+  if (opts.path) doc = deepMerge(doc, readToml(file));
+  applyEnv(doc, env, sources);
+  applyPort(doc, env, 'PORT_REST', 'listen_addr', ':8443', sources);
+  applyPort(doc, env, 'PORT_GRPC', 'grpc_addr', ':9443', sources);
+
+  const parsed = fileSchema.safeParse(doc);
+  if (!parsed.success) {
+    throw new McnsError('invalid', parsed.error.issues.map((i) => describeIssue(i, sources, file)).join('; '));
+  }
+  const c = parsed.data;
+  const from = (key: string): string => sources.get(key) ?? file;
+  // Relative paths in a file are relative to the file (as BIND's are to its directory); dev's to .mcns-dev.
+  const base = dev ? resolve(opts.devDir ?? '.mcns-dev') : opts.path ? dirname(file) : process.cwd();
+
+  if (!dev) {
+    const required: Array<[string, unknown]> = [
+      ['server.tls_cert', c.server.tls_cert],
+      ['server.tls_key', c.server.tls_key],
+      ['database.path', c.database.path],
+      ['mcias.server_url', c.mcias.server_url],
+    ];
+    const missing = required.filter(([, v]) => v === undefined).map(([k]) => k);
+    if (missing.length > 0) {
+      throw new McnsError('invalid', `${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} required (missing from ${file})`, missing[0]);
+    }
+  }
+  const listen = Array.isArray(c.dns.listen_addr) ? c.dns.listen_addr : [c.dns.listen_addr];
+  if (dev) {
+    const checks: Array<[string, string]> = [
+      ['server.listen_addr', c.server.listen_addr],
+      ['server.grpc_addr', c.server.grpc_addr],
+      ...listen.map((a): [string, string] => ['dns.listen_addr', a]),
+    ];
+    for (const [key, addr] of checks) {
+      if (!isLoopbackAddr(addr)) fail(key, `--dev binds to loopback only, refusing "${addr}" (from ${from(key)})`);
+    }
+  }
+
+  const dbPath = resolvePath(c.database.path ?? 'mcns.db', base);
+  const keys: Record<string, TsigKey> = {};
+  for (const [name, k] of Object.entries(c.tsig.keys)) {
+    let secret = k.secret;
+    if (secret === undefined) {
+      const p = resolvePath(k.secret_file!, base);
+      try {
+        secret = readFileSync(p, 'utf8').trim();
+      } catch (err) {
+        fail(`tsig.keys.${name}.secret_file`, `cannot read ${p} (from ${from(`tsig.keys.${name}.secret_file`)}): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+      if (!base64.safeParse(secret).success) fail(`tsig.keys.${name}.secret_file`, `${p} must hold a base64 secret`);
+    }
+    keys[name.toLowerCase().replace(/\.?$/, '.')] = { name: name.toLowerCase().replace(/\.?$/, '.'), algorithm: k.algorithm, secret };
+  }
+  for (const k of c.transfer.allow_keys) {
+    const n = k.toLowerCase().replace(/\.?$/, '.');
+    if (!keys[n]) fail('transfer.allow_keys', `names key "${k}", which is not defined under [tsig.keys] (in ${from('transfer.allow_keys')})`);
+  }
+
+  return {
+    source: file,
+    dev,
+    server: {
+      listen_addr: c.server.listen_addr,
+      grpc_addr: c.server.grpc_addr,
+      tls_cert: resolvePath(c.server.tls_cert ?? 'cert.pem', base),
+      tls_key: resolvePath(c.server.tls_key ?? 'key.pem', base),
+      shutdown_timeout: c.server.shutdown_timeout,
+    },
+    database: {
+      path: dbPath,
+      backup_dir: c.database.backup_dir ? resolvePath(c.database.backup_dir, base) : resolve(dirname(dbPath), 'backups'),
+      snapshot_retention: c.database.snapshot_retention,
+      checkpoint_every: c.database.checkpoint_every,
+    },
+    dns: { listen_addr: listen, upstreams: c.dns.upstreams, query_log: c.dns.query_log, query_log_sample: c.dns.query_log_sample },
+    mcias: {
+      server_url: c.mcias.server_url ?? '',
+      ca_cert: c.mcias.ca_cert ? resolvePath(c.mcias.ca_cert, base) : '',
+      service_name: c.mcias.service_name,
+      tags: c.mcias.tags,
+      timeout: c.mcias.timeout,
+    },
+    log: { level: c.log.level },
+    transfer: { allow_from: c.transfer.allow_from, allow_keys: c.transfer.allow_keys, notify: c.transfer.notify },
+    tsig: { keys },
+  };
+}
