@@ -6,7 +6,7 @@
 import { Map as IMap } from 'immutable';
 import type { EventBody, SoaParams } from '../events/types.ts';
 import { splitLabels } from '../records/names.ts';
-import { addRecord, emptyNode, removeRecord, replaceRecord, setApexRRset, type RecordState, type TrieNode } from './trie.ts';
+import { addRecord, emptyNode, removeRecord, replaceRecord, setApexRRset, TrieSession, type RecordState, type TrieNode } from './trie.ts';
 
 /** One served zone, immutable. */
 export interface ZoneState {
@@ -64,29 +64,57 @@ export function soaValue(soa: SoaParams, serial: number): string {
   return `${soa.primary_ns} ${soa.admin_email} ${serial} ${soa.refresh} ${soa.retry} ${soa.expire} ${soa.minimum}`;
 }
 
-function withSoa(zone: ZoneState): ZoneState {
+/**
+ * A bulk-replay session: trie nodes and record maps it creates are changed in place, then frozen
+ * by `seal` before the state is published (see TrieSession).
+ */
+class ReplaySession {
+  readonly trie = new TrieSession();
+  /** Zones whose `records` map is an immutable.js transient owned by this session. */
+  readonly transientRecords = new Set<string>();
+
+  records(zone: ZoneState): IMap<string, RecordState> {
+    if (this.transientRecords.has(zone.name)) return zone.records;
+    this.transientRecords.add(zone.name);
+    return zone.records.asMutable();
+  }
+
+  seal(state: LedgerState): LedgerState {
+    this.trie.seal();
+    let zones = state.zones;
+    for (const name of this.transientRecords) {
+      const z = zones.get(name);
+      if (z) zones = zones.set(name, { ...z, records: z.records.asImmutable() });
+    }
+    this.transientRecords.clear();
+    return { ...state, zones };
+  }
+}
+
+function withSoa(zone: ZoneState, session?: ReplaySession): ZoneState {
   const record: RecordState = { id: 'soa', name: zone.name, type: 'SOA', ttl: zone.soa.ttl, value: soaValue(zone.soa, zone.serial) };
-  return { ...zone, tree: setApexRRset(zone.tree, { type: 'SOA', records: [record] }) };
+  return { ...zone, tree: setApexRRset(zone.tree, { type: 'SOA', records: [record] }, session?.trie) };
 }
 
 function newZone(name: string, soa: SoaParams, serial: number, seq: number): ZoneState {
   return withSoa({ name, apexLabels: labelCount(name), soa, serial, version: seq, records: IMap(), tree: emptyNode(name) });
 }
 
-function evolveZone(zone: ZoneState, e: Applicable): ZoneState {
+function evolveZone(zone: ZoneState, e: Applicable, session?: ReplaySession): ZoneState {
+  const t = session?.trie;
   const b = e.body;
   switch (b.type) {
     case 'ZoneUpdated':
-      return withSoa({ ...zone, soa: { ...zone.soa, ...b.payload }, version: e.seq });
+      return withSoa({ ...zone, soa: { ...zone.soa, ...b.payload }, version: e.seq }, session);
     case 'SerialBumped':
-      return withSoa({ ...zone, serial: b.payload.serial, version: e.seq });
+      return withSoa({ ...zone, serial: b.payload.serial, version: e.seq }, session);
     case 'RecordCreated': {
       const r: RecordState = { ...b.payload };
       return {
         ...zone,
         version: e.seq,
-        records: zone.records.set(r.id, r),
-        tree: addRecord(zone.tree, labelsBelow(r.name, zone.apexLabels), r),
+        records: (session ? session.records(zone) : zone.records).set(r.id, r),
+        tree: addRecord(zone.tree, labelsBelow(r.name, zone.apexLabels), r, t),
       };
     }
     case 'RecordUpdated': {
@@ -95,9 +123,9 @@ function evolveZone(zone: ZoneState, e: Applicable): ZoneState {
       if (!old) return { ...zone, version: e.seq };
       const tree =
         old.name === r.name && old.type === r.type
-          ? replaceRecord(zone.tree, labelsBelow(r.name, zone.apexLabels), r)
-          : addRecord(removeRecord(zone.tree, labelsBelow(old.name, zone.apexLabels), old.type, old.id), labelsBelow(r.name, zone.apexLabels), r);
-      return { ...zone, version: e.seq, records: zone.records.set(r.id, r), tree };
+          ? replaceRecord(zone.tree, labelsBelow(r.name, zone.apexLabels), r, t)
+          : addRecord(removeRecord(zone.tree, labelsBelow(old.name, zone.apexLabels), old.type, old.id, t), labelsBelow(r.name, zone.apexLabels), r, t);
+      return { ...zone, version: e.seq, records: (session ? session.records(zone) : zone.records).set(r.id, r), tree };
     }
     case 'RecordDeleted': {
       const old = zone.records.get(b.payload.id);
@@ -105,8 +133,8 @@ function evolveZone(zone: ZoneState, e: Applicable): ZoneState {
       return {
         ...zone,
         version: e.seq,
-        records: zone.records.delete(old.id),
-        tree: removeRecord(zone.tree, labelsBelow(old.name, zone.apexLabels), old.type, old.id),
+        records: (session ? session.records(zone) : zone.records).delete(old.id),
+        tree: removeRecord(zone.tree, labelsBelow(old.name, zone.apexLabels), old.type, old.id, t),
       };
     }
     default:
@@ -117,16 +145,22 @@ function evolveZone(zone: ZoneState, e: Applicable): ZoneState {
 
 /** Fold one event into the state. Events are trusted here: they were validated before append. */
 export function evolve(state: LedgerState, e: Applicable): LedgerState {
+  return evolveIn(state, e);
+}
+
+function evolveIn(state: LedgerState, e: Applicable, session?: ReplaySession): LedgerState {
   const b = e.body;
   const head = state.heads.get(e.zone);
   let zones = state.zones;
   if (b.type === 'ZoneCreated') {
     zones = zones.set(e.zone, newZone(e.zone, b.payload, head?.serial ?? 0, e.seq));
+    session?.transientRecords.delete(e.zone);
   } else if (b.type === 'ZoneDeleted') {
     zones = zones.delete(e.zone);
+    session?.transientRecords.delete(e.zone);
   } else {
     const zone = zones.get(e.zone);
-    if (zone) zones = zones.set(e.zone, evolveZone(zone, e));
+    if (zone) zones = zones.set(e.zone, evolveZone(zone, e, session));
   }
   const serial = b.type === 'SerialBumped' ? b.payload.serial : (head?.serial ?? 0);
   return {
@@ -136,9 +170,19 @@ export function evolve(state: LedgerState, e: Applicable): LedgerState {
   };
 }
 
-/** Fold a whole sequence of events. */
+/**
+ * Fold a whole sequence of events: the same as calling `evolve` for each, but long runs (replay,
+ * catch-up) share one transient session, so the intermediate versions are never allocated.
+ */
 export function evolveAll(state: LedgerState, events: Iterable<Applicable>): LedgerState {
+  const list = Array.isArray(events) ? (events as Applicable[]) : [...events];
+  if (list.length < 16) {
+    let s = state;
+    for (const e of list) s = evolve(s, e);
+    return s;
+  }
+  const session = new ReplaySession();
   let s = state;
-  for (const e of events) s = evolve(s, e);
-  return s;
+  for (const e of list) s = evolveIn(s, e, session);
+  return session.seal(s);
 }

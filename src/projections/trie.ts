@@ -51,78 +51,113 @@ function childName(parent: string, label: string): string {
 }
 
 /**
- * Copy the path to `labels` (relative to `node`, outermost label first) and replace the node there
- * with `fn(existing)`; a node left with neither records nor children is pruned (null).
+ * A transient editing session for bulk replay: nodes created inside it are changed in place (their
+ * children maps are immutable.js transients) instead of being copied for every event, which cuts
+ * replay garbage several-fold. `seal` freezes them; nothing from an unsealed session is ever
+ * published. Outside a session every write copies its path, as the module doc says.
+ */
+export class TrieSession {
+  /** Nodes created by this session, sealed together. */
+  readonly owned: MutableNode[] = [];
+
+  /** Freeze every node of the session; afterwards they are ordinary immutable nodes. */
+  seal(): void {
+    for (const n of this.owned) {
+      n.children = n.children.asImmutable();
+      n.owner = undefined;
+    }
+    this.owned.length = 0;
+  }
+}
+
+interface MutableNode {
+  name: string;
+  rrsets: Map<RRType, RRset>;
+  children: IMap<string, TrieNode>;
+  owner?: TrieSession;
+}
+
+/** The node itself when the session owns it, else a copy that the session (if any) owns. */
+function own(node: TrieNode, session: TrieSession | undefined): MutableNode {
+  const m = node as MutableNode;
+  if (session && m.owner === session) return m;
+  const copy: MutableNode = {
+    name: node.name,
+    rrsets: new Map(node.rrsets),
+    children: session ? node.children.asMutable() : node.children,
+  };
+  if (session) {
+    copy.owner = session;
+    session.owned.push(copy);
+  }
+  return copy;
+}
+
+/**
+ * Change the node at `labels` (relative to `node`, outermost label first) with `fn`, copying (or,
+ * in a session, owning) the path to it; a node left with neither records nor children is pruned.
  */
 function updatePath(
   node: TrieNode,
   labels: readonly string[],
   i: number,
-  fn: (n: TrieNode) => TrieNode,
+  fn: (rrsets: Map<RRType, RRset>) => void,
+  session: TrieSession | undefined,
 ): TrieNode | null {
-  let next: TrieNode;
+  let next: MutableNode;
   if (i === labels.length) {
-    next = fn(node);
+    next = own(node, session);
+    fn(next.rrsets);
   } else {
     const label = labels[i];
     const child = node.children.get(label) ?? emptyNode(childName(node.name, label));
-    const updated = updatePath(child, labels, i + 1, fn);
-    const children = updated ? node.children.set(label, updated) : node.children.delete(label);
-    if (children === node.children) return node;
-    next = { name: node.name, rrsets: node.rrsets, children };
+    const updated = updatePath(child, labels, i + 1, fn, session);
+    if (updated === child && node.children.get(label) === child) return node;
+    next = own(node, session);
+    next.children = updated ? next.children.set(label, updated) : next.children.delete(label);
   }
-  return next.rrsets.size === 0 && next.children.size === 0 ? null : next;
-}
-
-function withRRsets(node: TrieNode, fn: (m: Map<RRType, RRset>) => void): TrieNode {
-  const m = new Map(node.rrsets);
-  fn(m);
-  return { name: node.name, rrsets: m, children: node.children };
+  return next.rrsets.size === 0 && next.children.size === 0 ? null : (next as TrieNode);
 }
 
 /** A new trie with `record` added at `labels` below the apex. The apex node itself never disappears. */
-export function addRecord(apex: TrieNode, labels: readonly string[], record: RecordState): TrieNode {
+export function addRecord(apex: TrieNode, labels: readonly string[], record: RecordState, session?: TrieSession): TrieNode {
   return (
-    updatePath(apex, labels, 0, (n) =>
-      withRRsets(n, (m) => {
-        const set = m.get(record.type);
-        m.set(record.type, { type: record.type, records: set ? [...set.records, record] : [record] });
-      }),
-    ) ?? emptyNode(apex.name)
+    updatePath(apex, labels, 0, (m) => {
+      const set = m.get(record.type);
+      m.set(record.type, { type: record.type, records: set ? [...set.records, record] : [record] });
+    }, session) ?? emptyNode(apex.name)
   );
 }
 
 /** A new trie with the record of id `id` and type `type` removed from `labels`. */
-export function removeRecord(apex: TrieNode, labels: readonly string[], type: RRType, id: string): TrieNode {
+export function removeRecord(apex: TrieNode, labels: readonly string[], type: RRType, id: string, session?: TrieSession): TrieNode {
   return (
-    updatePath(apex, labels, 0, (n) =>
-      withRRsets(n, (m) => {
-        const set = m.get(type);
-        if (!set) return;
-        const records = set.records.filter((r) => r.id !== id);
-        if (records.length === 0) m.delete(type);
-        else m.set(type, { type, records });
-      }),
-    ) ?? emptyNode(apex.name)
+    updatePath(apex, labels, 0, (m) => {
+      const set = m.get(type);
+      if (!set) return;
+      const records = set.records.filter((r) => r.id !== id);
+      if (records.length === 0) m.delete(type);
+      else m.set(type, { type, records });
+    }, session) ?? emptyNode(apex.name)
   );
 }
 
 /** A new trie with the record of the same id replaced (same name and type). */
-export function replaceRecord(apex: TrieNode, labels: readonly string[], record: RecordState): TrieNode {
+export function replaceRecord(apex: TrieNode, labels: readonly string[], record: RecordState, session?: TrieSession): TrieNode {
   return (
-    updatePath(apex, labels, 0, (n) =>
-      withRRsets(n, (m) => {
-        const set = m.get(record.type);
-        if (!set) return;
-        m.set(record.type, { type: record.type, records: set.records.map((r) => (r.id === record.id ? record : r)) });
-      }),
-    ) ?? emptyNode(apex.name)
+    updatePath(apex, labels, 0, (m) => {
+      const set = m.get(record.type);
+      if (!set) return;
+      m.set(record.type, { type: record.type, records: set.records.map((r) => (r.id === record.id ? record : r)) });
+    }, session) ?? emptyNode(apex.name)
   );
 }
 
 /** A new trie whose apex has exactly `rrset` for its type (used for the synthesized SOA). */
-export function setApexRRset(apex: TrieNode, rrset: RRset): TrieNode {
-  return withRRsets(apex, (m) => m.set(rrset.type, rrset));
+export function setApexRRset(apex: TrieNode, rrset: RRset, session?: TrieSession): TrieNode {
+  const next = own(apex, session);
+  next.rrsets.set(rrset.type, rrset);
+  return next;
 }
 
 /** The node at `labels` below the apex, or undefined. */
