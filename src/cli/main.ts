@@ -5,13 +5,13 @@
 import { Command, CommanderError } from 'commander';
 import { registerLedgerTools, registerZoneOffline } from './commands/offline.ts';
 import { UsageError } from './output.ts';
-import { McnsError } from '../errors.ts';
+import { registerServer } from './commands/server.ts';
+import { registerStatus } from './commands/status.ts';
+import { registerSnapshot } from './commands/snapshot.ts';
+import { registerRecord, onlineZoneExport, onlineZoneImport } from './commands/record.ts';
+import { loadConfig } from '../config.ts';
 
 const debug = process.argv.includes('--debug');
-
-function unavailable(what: string): never {
-  throw new McnsError('unavailable', `${what} is not available in this build yet`);
-}
 
 /** Build the command tree (exported so tests can drive it in-process). */
 export function buildProgram(): Command {
@@ -21,12 +21,12 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   const zone = program.command('zone').description('zone files in and out');
-  registerZoneOffline(
-    zone,
-    async () => unavailable('zone import --addr'),
-    async () => unavailable('zone export --addr'),
-  );
-  registerLedgerTools(program, () => unavailable('--config'));
+  registerZoneOffline(zone, onlineZoneImport, onlineZoneExport);
+  registerLedgerTools(program, (configPath) => loadConfig({ path: configPath }).database.path);
+  registerServer(program);
+  registerStatus(program);
+  registerSnapshot(program);
+  registerRecord(program);
   return program;
 }
 

@@ -1,0 +1,27 @@
+/** `mcns status --addr URL [--ca-cert PATH]`: GET /v1/health; prints "ok" (exit 0) or why not (exit 1). */
+import type { Command } from 'commander';
+import { McnsError } from '../../errors.ts';
+import { apiRequest, clientOptions } from './client.ts';
+
+/** Register `mcns status`. */
+export function registerStatus(program: Command): void {
+  program
+    .command('status')
+    .description('check a running server: prints "ok" (exit 0) or the reason (exit 1)')
+    .option('--addr <url>', 'REST API URL (default $MCNS_ADDR)', process.env.MCNS_ADDR ?? 'https://localhost:8443')
+    .option('--ca-cert <path>', 'CA certificate that signed the server certificate')
+    .option('--timeout <seconds>', 'give up after this many seconds', '10')
+    .action(async (opts: { addr: string; caCert?: string; timeout: string }) => {
+      const timeoutMs = Number(opts.timeout) * 1000;
+      const res = await apiRequest({ ...clientOptions(opts, false), timeoutMs: Number.isFinite(timeoutMs) && timeoutMs > 0 ? timeoutMs : 10_000 }, 'GET', '/v1/health');
+      let status: unknown;
+      try {
+        status = (JSON.parse(res.body) as { status?: unknown }).status;
+      } catch {
+        status = undefined;
+      }
+      if (res.status !== 200) throw new McnsError('unavailable', `${opts.addr}/v1/health answered HTTP ${res.status}${typeof status === 'string' ? ` (${status})` : ''}`);
+      if (status !== 'ok') throw new McnsError('unavailable', `${opts.addr}/v1/health answered 200 but status is ${JSON.stringify(status ?? res.body.slice(0, 80))}`);
+      process.stdout.write('ok\n');
+    });
+}

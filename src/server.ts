@@ -1,0 +1,183 @@
+/**
+ * The composition root of `mcns server`: open the ledger, seed it in dev, start DNS, REST and gRPC,
+ * log as pino JSON on stderr, and shut down cleanly on SIGTERM/SIGINT (stop accepting, drain in-flight
+ * work within [server] shutdown_timeout, checkpoint, close the database).
+ */
+import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { pino, type Logger } from 'pino';
+import type { McnsConfig } from './config.ts';
+import { prepareDevDir, seedIfEmpty, type DevMaterial } from './config/dev.ts';
+import { McnsError } from './errors.ts';
+import { Ledger } from './ledger.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { startDns } from './dns/server.ts';
+import { createDevAuth, createMciasAuth, startGrpc, startRest } from './api/index.ts';
+
+/** What `startServer` runs: the ledger and the three listeners, with the addresses they bound. */
+export interface RunningServer {
+  ledger: Ledger;
+  logger: Logger;
+  metrics: Metrics;
+  dev?: DevMaterial;
+  dns: Array<{ udp: string; tcp: string }>;
+  rest: string;
+  grpcPort: number;
+  /** Stop accepting, drain within the shutdown timeout, checkpoint, close the database. */
+  stop(reason: string): Promise<{ drained: boolean }>;
+}
+
+/** How the server starts: dev mode, and where the logs go (stderr by default). */
+export interface ServerOptions {
+  dev?: boolean;
+  logger?: Logger;
+  /** Called with the dev token once, the first time it is made (the CLI prints it). */
+  onDevToken?: (material: DevMaterial) => void;
+}
+
+/** A pino JSON logger on stderr at the configured level. */
+export function createLogger(config: McnsConfig): Logger {
+  return pino({ level: config.log.level, base: { service: 'mcns' }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd: 2, sync: true }));
+}
+
+/** Open the database, turning any failure into the one-line corrupt-database message operators act on. */
+function openLedger(config: McnsConfig): Ledger {
+  const path = config.database.path;
+  try {
+    return Ledger.open({ path, checkpointEvery: config.database.checkpoint_every });
+  } catch (err) {
+    const msg = (err as Error).message.split('\n')[0];
+    if (err instanceof McnsError && msg.includes('integrity_check')) throw err;
+    throw new McnsError(
+      'unavailable',
+      `database ${path} cannot be used (${msg}); check it with sqlite3 ${path} "PRAGMA integrity_check;" and, if it is corrupt, restore the newest snapshot (RUNBOOK: Restore from Snapshot)`,
+      'database.path',
+    );
+  }
+}
+
+function readPem(path: string, key: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new McnsError('invalid', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, key);
+  }
+}
+
+/** Start everything the config describes; resolves once every listener is bound. */
+export async function startServer(config: McnsConfig, opts: ServerOptions = {}): Promise<RunningServer> {
+  const logger = opts.logger ?? createLogger(config);
+  const metrics = createMetrics();
+  let dev: DevMaterial | undefined;
+  if (opts.dev ?? config.dev) {
+    dev = prepareDevDir(dirname(config.database.path), config.server.tls_cert, config.server.tls_key);
+    if (dev.newToken) opts.onDevToken?.(dev);
+  }
+  const tls = { cert: readPem(config.server.tls_cert, 'server.tls_cert'), key: readPem(config.server.tls_key, 'server.tls_key') };
+  const ledger = openLedger(config);
+  const closers: Array<{ name: string; close: () => Promise<void> }> = [];
+  try {
+    logger.info({ db: config.database.path, seq: ledger.state.seq, ...ledger.startup }, 'ledger opened');
+    if (dev) {
+      const seeded = seedIfEmpty(ledger);
+      if (seeded.length > 0) logger.info({ zones: seeded }, 'seeded the example zones');
+    }
+    const auth = dev
+      ? createDevAuth({ token: dev.token })
+      : createMciasAuth({
+          serverUrl: config.mcias.server_url,
+          caCert: config.mcias.ca_cert ? readPem(config.mcias.ca_cert, 'mcias.ca_cert') : undefined,
+          serviceName: config.mcias.service_name,
+          tags: config.mcias.tags,
+          timeoutMs: config.mcias.timeout,
+        });
+    const dnsLogger = logger.child({ component: 'dns' });
+    const dns = await startDns({
+      ledger,
+      listen: config.dns.listen_addr,
+      upstreams: config.dns.upstreams,
+      logger: dnsLogger,
+      metrics,
+    });
+    closers.push({ name: 'dns', close: () => dns.close() });
+    const apiOpts = { ledger, tls, auth, logger: logger.child({ component: 'api' }), metrics, backupDir: config.database.backup_dir };
+    const rest = await startRest({ ...apiOpts, listen: config.server.listen_addr });
+    closers.push({ name: 'rest', close: () => rest.close() });
+    const grpc = await startGrpc({ ...apiOpts, listen: config.server.grpc_addr });
+    closers.push({ name: 'grpc', close: () => grpc.close() });
+    const restAddr = `${rest.address.address}:${rest.address.port}`;
+    logger.info({ dns: dns.addresses.map((a) => `${a.udp.address}:${a.udp.port}`), rest: restAddr, grpc: grpc.port, dev: Boolean(dev) }, 'mcns serving');
+
+    let stopping: Promise<{ drained: boolean }> | undefined;
+    const stop = (reason: string): Promise<{ drained: boolean }> => {
+      stopping ??= (async () => {
+        logger.info({ reason, timeoutMs: config.server.shutdown_timeout }, 'shutting down: draining in-flight work');
+        const drained = await drainAll(closers, config.server.shutdown_timeout, logger);
+        try {
+          const seq = ledger.checkpoint();
+          logger.info({ seq }, 'checkpoint written');
+        } finally {
+          ledger.close();
+        }
+        logger.info({ drained }, 'database closed; bye');
+        return { drained };
+      })();
+      return stopping;
+    };
+    const dnsAddrs = dns.addresses.map((a) => ({ udp: `${a.udp.address}:${a.udp.port}`, tcp: `${a.tcp.address}:${a.tcp.port}` }));
+    return { ledger, logger, metrics, dev, dns: dnsAddrs, rest: restAddr, grpcPort: grpc.port, stop };
+  } catch (err) {
+    // A listener that failed to bind must not leave the others (or the database) open.
+    await drainAll(closers, 2000, logger);
+    ledger.close();
+    throw err;
+  }
+}
+
+/** Close every listener concurrently; resolves false when the timeout ran out first. */
+async function drainAll(closers: Array<{ name: string; close: () => Promise<void> }>, timeoutMs: number, logger: Logger): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const all = Promise.allSettled(
+    closers.map(async (c) => {
+      try {
+        await c.close();
+      } catch (err) {
+        logger.warn({ component: c.name, err: (err as Error).message }, 'error while closing');
+      }
+    }),
+  ).then(() => true);
+  const timeout = new Promise<boolean>((res) => {
+    timer = setTimeout(() => res(false), timeoutMs);
+  });
+  const drained = await Promise.race([all, timeout]);
+  clearTimeout(timer);
+  if (!drained) logger.warn({ timeoutMs }, 'shutdown timeout: abandoning work still in flight');
+  return drained;
+}
+
+/**
+ * Run until SIGTERM/SIGINT, then stop cleanly; resolves with the process exit code (0 after a clean
+ * stop). A second signal while draining exits at once.
+ */
+export async function runServer(config: McnsConfig, opts: ServerOptions = {}): Promise<number> {
+  const server = await startServer(config, opts);
+  return new Promise<number>((resolveExit) => {
+    let signalled = false;
+    const onSignal = (sig: NodeJS.Signals): void => {
+      if (signalled) {
+        server.logger.warn({ signal: sig }, 'second signal: exiting without draining');
+        process.exit(1);
+      }
+      signalled = true;
+      server.stop(sig).then(
+        () => resolveExit(0),
+        (err: Error) => {
+          server.logger.error({ err: err.message }, 'shutdown failed');
+          resolveExit(1);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
