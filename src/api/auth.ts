@@ -232,3 +232,14 @@ export class StaticIdentityProvider implements IdentityProvider {
     await this.validate(token);
   }
 }
+
+/** The MCIAS identity provider from `[mcias]` settings (the server composition calls this). */
+export function createMciasAuth(opts: { serverUrl: string; caCert?: Buffer | string; serviceName?: string; tags?: string[]; timeoutMs?: number }): IdentityProvider {
+  if (!opts.serverUrl) throw new McnsError('invalid', 'is required (the MCIAS base URL) outside --dev', 'mcias.server_url');
+  return new McIasClient({ serverUrl: opts.serverUrl, ca: opts.caCert, serviceName: opts.serviceName, tags: opts.tags, timeoutMs: opts.timeoutMs });
+}
+
+/** The `--dev` identity provider: the generated admin token and nothing else. */
+export function createDevAuth(opts: { token: string; username?: string }): IdentityProvider {
+  return new StaticIdentityProvider(opts.token, opts.username);
+}

@@ -312,3 +312,30 @@ export function compareNames(a: string, b: string): number {
   const kb = canonicalNameKey(b);
   return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
+
+/**
+ * An owner name as the management API takes it: "@" is the apex, a name ending in "." is absolute,
+ * a name that already ends with the zone ("www.example.com" in example.com) is absolute, and
+ * anything else is relative to the zone ("www", "x.mcq").
+ */
+export function apiOwnerName(raw: string, zone: string): string {
+  const input = raw.trim();
+  if (input === '@' || input === '') return zone;
+  if (endsWithUnescapedDot(input)) return normalizeName(input);
+  const bare = zone.slice(0, -1).toLowerCase();
+  const lower = input.toLowerCase();
+  if (zone !== '.' && (lower === bare || lower.endsWith(`.${bare}`))) return normalizeName(input);
+  return absoluteName(input, zone);
+}
+
+/**
+ * A name inside a record value as the management API takes it: absolute, with the trailing dot
+ * optional ("mail.example.net"), except "@" and a single label ("mail"), which are relative to the
+ * zone, as an operator writing "10 mail" in an MX means.
+ */
+export function apiValueName(raw: string, zone: string): string {
+  const input = raw.trim();
+  if (input === '@') return zone;
+  if (endsWithUnescapedDot(input) || splitLabels(normalizeName(input)).length > 1) return normalizeName(input);
+  return absoluteName(input, zone);
+}

@@ -218,9 +218,13 @@ function parseSoaTime(tok: Token, what: string): number {
   return s;
 }
 
-function parseName(tok: Token, origin: string | undefined, what: string): string {
+/** How names inside a value are made absolute: a zone-file origin, or a resolver (the API's rule). */
+export type NameOrigin = string | ((raw: string) => string);
+
+function parseName(tok: Token, origin: NameOrigin | undefined, what: string): string {
   if (tok.quoted) throw new RDataError(`${what} must be a domain name, not a quoted string ("${tok.raw}")`);
   try {
+    if (typeof origin === 'function') return origin(tok.raw);
     if (origin !== undefined) return absoluteName(tok.raw, origin);
     if (tok.raw === '@') throw new RDataError(`${what} "@" needs a zone origin; write the name in full`);
     return normalizeName(tok.raw);
@@ -258,7 +262,7 @@ function expectCount(type: RRType, toks: Token[], n: number): void {
  * value are resolved against it and "@" is the origin; without it (the API) every name is taken
  * as absolute ("mail.example.com" == "mail.example.com."). Throws RDataError.
  */
-export function parseRData(type: RRType, text: string, origin?: string): RData {
+export function parseRData(type: RRType, text: string, origin?: NameOrigin): RData {
   const toks = tokenize(text);
   switch (type) {
     case 'A': {
@@ -360,7 +364,7 @@ export function formatRData(rdata: RData): string {
 }
 
 /** Canonical text of a presentation value: formatRData(parseRData(type, text, origin)). */
-export function canonicalValue(type: RRType, text: string, origin?: string): string {
+export function canonicalValue(type: RRType, text: string, origin?: NameOrigin): string {
   return formatRData(parseRData(type, text, origin));
 }
 

@@ -94,7 +94,7 @@ export async function startMcIasFake(accounts: FakeAccount[] = DEFAULT_ACCOUNTS)
         res.end(JSON.stringify(body));
       };
       if (fake.mode === 'error') return send(500, { error: 'internal error' });
-      let body: Record<string, unknown> = {};
+      let body: Record<string, unknown>;
       try {
         body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {};
       } catch {

@@ -1,6 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  apiOwnerName,
+  apiValueName,
   NameError,
   absoluteName,
   canonicalNameKey,
@@ -229,4 +231,27 @@ describe('canonical order', () => {
     assert.ok(compareNames('.', 'com.') < 0);
     assert.equal(canonicalNameKey('.'), '');
   });
+});
+
+describe('API name rules', () => {
+  const owner: Array<[string, string]> = [
+    ['@', 'example.com.'],
+    ['www', 'www.example.com.'],
+    ['x.mcq', 'x.mcq.example.com.'],
+    ['WWW.Example.COM', 'www.example.com.'],
+    ['example.com', 'example.com.'],
+    ['www.example.com.', 'www.example.com.'],
+    ['other.org.', 'other.org.'],
+    ['www.example.co', 'www.example.co.example.com.'],
+  ];
+  for (const [input, want] of owner) it(`owner "${input}" -> ${want}`, () => assert.equal(apiOwnerName(input, 'example.com.'), want));
+  const value: Array<[string, string]> = [
+    ['mail', 'mail.example.com.'],
+    ['@', 'example.com.'],
+    ['mail.example.net', 'mail.example.net.'],
+    ['mail.example.net.', 'mail.example.net.'],
+    ['web.example.com', 'web.example.com.'],
+    ['tld.', 'tld.'],
+  ];
+  for (const [input, want] of value) it(`value name "${input}" -> ${want}`, () => assert.equal(apiValueName(input, 'example.com.'), want));
 });

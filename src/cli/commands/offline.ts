@@ -13,7 +13,7 @@ import { replayTrace, replayState } from '../../projections/replay.ts';
 import { openDatabase } from '../../events/schema.ts';
 import { McnsError } from '../../errors.ts';
 import { progress, progressDone, table, UsageError } from '../output.ts';
-import { normalizeName } from '../../records/names.ts';
+import { apiOwnerName } from '../../records/names.ts';
 
 function needDb(opts: { db?: string }, extra = ''): string {
   if (!opts.db) throw new UsageError(`--db PATH is required${extra}`);
@@ -111,7 +111,7 @@ export function registerLedgerTools(program: Command, verifyConfigDb: (configPat
       const db = openDatabase(opts.db, { create: false });
       try {
         const zone = zoneName(zoneArg);
-        const fqdn = name === undefined ? undefined : name === '@' ? zone : name.endsWith('.') ? normalizeName(name) : normalizeName(`${name}.${zone}`);
+        const fqdn = name === undefined ? undefined : apiOwnerName(name, zone);
         const page = zoneHistory(db, zone, { name: fqdn, type, limit: Number(opts.limit) });
         if (opts.format === 'json') {
           for (const e of page.entries) process.stdout.write(JSON.stringify(e) + '\n');

@@ -1,0 +1,135 @@
+/**
+ * The REST surface: fastify over HTTPS (TLS 1.3 only). Each route of routes.ts authenticates when
+ * its operation is not public, hands the request to the service layer and maps McnsError kinds to
+ * statuses (errors-map.ts). One log line per request, with the actor and the outcome.
+ */
+import type { AddressInfo } from 'node:net';
+import Fastify, { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { Ledger } from '../ledger.ts';
+import type { Metrics } from '../metrics.ts';
+import type { IdentityProvider } from './auth.ts';
+import { OPERATIONS } from './authz.ts';
+import { httpError } from './errors-map.ts';
+import { parseListen } from './listen.ts';
+import { buildOpenApi } from './openapi.ts';
+import { ROUTES, type Route } from './routes.ts';
+import { ApiService, parseIfMatch } from './service.ts';
+import { McnsError } from '../errors.ts';
+
+/** What both API listeners are started with. */
+export interface ApiOptions {
+  ledger: Ledger;
+  tls: { cert: Buffer | string; key: Buffer | string };
+  /** "127.0.0.1:8443", "[::1]:8443" or ":8443" (every interface). */
+  listen: string;
+  auth: IdentityProvider;
+  logger?: Logger;
+  metrics?: Metrics;
+  /** Snapshot directory; default `backups/` beside the database. */
+  backupDir?: string;
+  /** Largest request body in bytes (default 4 MiB); larger is 413. */
+  bodyLimit?: number;
+}
+
+/** A running REST listener. */
+export interface RestServer {
+  address: AddressInfo;
+  /** Stop accepting and wait for in-flight requests. */
+  close(): Promise<void>;
+}
+
+/** Start the REST API; resolves once it listens. */
+export async function startRest(opts: ApiOptions): Promise<RestServer> {
+  const service = new ApiService({ ledger: opts.ledger, auth: opts.auth, backupDir: opts.backupDir });
+  const addr = parseListen(opts.listen, 'server.listen_addr');
+  const app = Fastify({
+    https: { cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.3' },
+    bodyLimit: opts.bodyLimit ?? 4 * 1024 * 1024,
+    // Our onResponse hook writes the one line per request (with the actor); fastify's own are off.
+    logController: new LogController({ disableRequestLogging: true }),
+    ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
+    return503OnClosing: true,
+  });
+  // An empty JSON body (clients that always send the header, e.g. on POST /v1/snapshots) is no body;
+  // malformed JSON is a 400 naming the body.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = String(body);
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (err) {
+      done(new McnsError('invalid', `not valid JSON (${(err as Error).message})`, 'body'), undefined);
+    }
+  });
+  // Zone files arrive as text/plain (handled by fastify) or text/dns.
+  app.addContentTypeParser('text/dns', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+  const actors = new WeakMap<FastifyRequest, string>();
+  const routeOf = new WeakMap<FastifyRequest, Route>();
+  let openapiDoc: unknown;
+  const openapi = (): unknown => (openapiDoc ??= buildOpenApi(ROUTES));
+  const metricsText = (): string => opts.metrics?.registry.render() ?? '';
+
+  const sendError = (req: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply => {
+    const { status, body, internal } = httpError(err);
+    if (internal) req.log.error({ err }, 'internal error');
+    return reply.code(status).type('application/json; charset=utf-8').send(body);
+  };
+
+  app.setErrorHandler((err, req, reply) => sendError(req, reply, err));
+  app.setNotFoundHandler((req, reply) => sendError(req, reply, new McnsError('not_found', `no route ${req.method} ${req.url.split('?')[0]}`)));
+
+  for (const route of ROUTES) {
+    app.route({
+      method: route.method,
+      url: route.url,
+      handler: async (req, reply) => {
+        routeOf.set(req, route);
+        const id = OPERATIONS[route.op] === 'public' ? undefined : await service.identify(req.headers.authorization);
+        if (id) actors.set(req, id.username);
+        const result = await route.handler(service, {
+          id,
+          params: req.params as Record<string, string>,
+          query: req.query,
+          body: req.body,
+          write: { ifMatch: route.conditional ? parseIfMatch(req.headers['if-match']) : undefined },
+          authorization: req.headers.authorization,
+          metricsText,
+          openapi,
+        });
+        reply.code(route.status ?? 200);
+        if (route.produces) return reply.type(`${route.produces}; charset=utf-8`).send(result);
+        return reply.send(result);
+      },
+    });
+  }
+
+  app.addHook('onResponse', async (req, reply) => {
+    const route = routeOf.get(req);
+    const status = reply.statusCode;
+    opts.metrics?.apiRequests.inc({ surface: 'rest', route: route ? `${route.method} ${route.url}` : 'unmatched', status: String(status) });
+    if (route?.op === 'metrics' || route?.op === 'health') return; // scrapes and probes would drown the log
+    req.log.info(
+      { surface: 'rest', method: req.method, route: route?.url, url: req.url.split('?')[0], actor: actors.get(req) ?? '-', status, ms: Math.round(reply.elapsedTime * 10) / 10 },
+      status < 400 ? 'request ok' : 'request failed',
+    );
+  });
+
+  const listenOn = async (host: string): Promise<void> => {
+    await app.listen({ host, port: addr.port });
+  };
+  if (addr.host !== undefined) await listenOn(addr.host);
+  else {
+    try {
+      await listenOn('::');
+    } catch (err) {
+      // Hosts without IPv6 (some containers): every IPv4 interface instead.
+      if (!['EAFNOSUPPORT', 'EADDRNOTAVAIL'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+      await listenOn('0.0.0.0');
+    }
+  }
+  const address = app.server.address() as AddressInfo;
+  return { address, close: () => app.close() };
+}

@@ -1,0 +1,408 @@
+/**
+ * The one service layer of the management API. REST and gRPC only map transport to these methods:
+ * every method authorizes the caller (authz.ts), parses its input with the shared zod schemas,
+ * reads the projection or writes through `ledger.execute` with the caller as actor, and returns the
+ * API views. Errors are McnsError; each surface maps their kind once.
+ */
+import type { Observable } from 'rxjs';
+import { McnsError, invalid, notFound } from '../errors.ts';
+import type { StoredEvent } from '../events/types.ts';
+import { parseLogPoint, type Ledger, type WriteResult } from '../ledger.ts';
+import { zoneName, type RecordOp } from '../projections/decide.ts';
+import { recordHistory, zoneHistory } from '../projections/history.ts';
+import type { LedgerState, ZoneState } from '../projections/state.ts';
+import { exportZone, importCommand } from '../projections/zone-files.ts';
+import { apiOwnerName, apiValueName, isInZone } from '../records/names.ts';
+import { canonicalValue } from '../records/rdata.ts';
+import { RR_TYPES, type RRType } from '../records/types.ts';
+import type { Identity, IdentityProvider, LoginResult } from './auth.ts';
+import { authorize, authorizeRecord, type Operation } from './authz.ts';
+import * as S from './schemas.ts';
+import { createSnapshot, defaultBackupDir, type SnapshotResult } from './snapshot.ts';
+import {
+  batchView, displayZone, eventView, historyView, recordView, sortRecords, zoneView,
+  type BatchView, type EventView, type HistoryView, type RecordView, type ZoneView,
+} from './views.ts';
+
+/** Options of a write: the serial the caller decided against (If-Match). */
+export interface WriteOpts {
+  ifMatch?: number;
+}
+
+/** What the service needs: the ledger, the identity provider, where snapshots go. */
+export interface ServiceOptions {
+  ledger: Ledger;
+  auth: IdentityProvider;
+  /** Snapshot directory; default `backups/` beside the database. */
+  backupDir?: string;
+}
+
+/** Parse an If-Match value (REST header or gRPC metadata): a serial, optionally quoted or weak. */
+export function parseIfMatch(value: string | string[] | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const v = (Array.isArray(value) ? value[0] : value).trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+  if (!/^\d{1,10}$/.test(v) || Number(v) > 4294967295) throw invalid('If-Match', `must be a zone serial, got "${value}"`);
+  return Number(v);
+}
+
+/** Extract the bearer token from an Authorization value; undefined when absent. */
+export function bearerToken(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!m) throw new McnsError('unauthenticated', 'Authorization must be "Bearer <token>"');
+  return m[1];
+}
+
+/** The management API's use cases, shared by REST and gRPC. */
+export class ApiService {
+  readonly ledger: Ledger;
+  readonly auth: IdentityProvider;
+  private readonly backupDir: string;
+
+  constructor(opts: ServiceOptions) {
+    this.ledger = opts.ledger;
+    this.auth = opts.auth;
+    this.backupDir = opts.backupDir ?? defaultBackupDir(opts.ledger.db.name);
+  }
+
+  /** Who is calling: validate the Authorization value (401 when absent or bad, 502 when MCIAS is down). */
+  async identify(authorization: string | undefined): Promise<Identity> {
+    const token = bearerToken(authorization);
+    if (!token) throw new McnsError('unauthenticated', 'missing bearer token (Authorization: Bearer <token>)');
+    return this.auth.validate(token);
+  }
+
+  /** GET /v1/health: public liveness, plus the log position. */
+  health(): { status: 'ok'; seq: number } {
+    return { status: 'ok', seq: this.ledger.state.seq };
+  }
+
+  /** POST /v1/auth/login: forwarded to MCIAS. */
+  async login(body: unknown): Promise<LoginResult> {
+    authorize(undefined, 'auth.login');
+    const req = S.parseInput(S.LoginBody, body);
+    return this.auth.login(req);
+  }
+
+  /** POST /v1/auth/logout: revoke the caller's token. */
+  async logout(id: Identity, authorization: string | undefined): Promise<{ status: 'ok' }> {
+    authorize(id, 'auth.logout');
+    await this.auth.logout(bearerToken(authorization) ?? '');
+    return { status: 'ok' };
+  }
+
+  // ---- zones ----------------------------------------------------------------------------------
+
+  private stateFor(at: string | number | undefined): { state: LedgerState; label: string } {
+    if (at === undefined) return { state: this.ledger.state, label: 'now' };
+    const point = parseLogPoint(String(at), 'at');
+    if ('seq' in point && point.seq > this.ledger.state.seq) {
+      throw invalid('at', `seq ${point.seq} is after the newest event (${this.ledger.state.seq})`);
+    }
+    return { state: this.ledger.stateAt(point), label: `at ${at}` };
+  }
+
+  private zoneIn(state: LedgerState, zone: string, label = 'now'): ZoneState {
+    const z = state.zones.get(zone);
+    if (!z) throw notFound(label === 'now' ? `zone ${displayZone(zone)} does not exist` : `zone ${displayZone(zone)} did not exist ${label}`);
+    return z;
+  }
+
+  /** GET /v1/zones. */
+  listZones(id: Identity, query?: unknown): { zones: ZoneView[] } {
+    authorize(id, 'zones.list');
+    const q = S.parseInput(S.AtQuery, query);
+    const { state } = this.stateFor(q.at);
+    return { zones: [...state.zones.values()].map(zoneView).sort((a, b) => (a.name < b.name ? -1 : 1)) };
+  }
+
+  /** GET /v1/zones/{zone} (?at=). */
+  getZone(id: Identity, zone: string, query?: unknown): { zone: ZoneView } {
+    authorize(id, 'zones.get');
+    const name = zoneName(zone);
+    const q = S.parseInput(S.AtQuery, query);
+    const { state, label } = this.stateFor(q.at);
+    return { zone: zoneView(this.zoneIn(state, name, label)) };
+  }
+
+  private write(id: Identity, cmd: Parameters<Ledger['execute']>[0], opts: WriteOpts): WriteResult {
+    return this.ledger.execute(cmd, { actor: id.username, ifMatch: opts.ifMatch });
+  }
+
+  /** POST /v1/zones (admin). */
+  createZone(id: Identity, body: unknown, opts: WriteOpts = {}): { zone: ZoneView; batch: BatchView } {
+    authorize(id, 'zones.create');
+    const b = S.parseInput(S.ZoneCreateBody, body);
+    const name = zoneName(b.name, 'name');
+    const { name: _n, ...soa } = b;
+    const w = this.write(id, { kind: 'createZone', zone: name, soa }, opts);
+    return { zone: zoneView(this.zoneIn(this.ledger.state, name)), batch: batchView(w) };
+  }
+
+  /** PUT /v1/zones/{zone} (admin): SOA parameters. */
+  updateZone(id: Identity, zone: string, body: unknown, opts: WriteOpts = {}): { zone: ZoneView; batch: BatchView } {
+    authorize(id, 'zones.update');
+    const name = zoneName(zone);
+    const soa = S.parseInput(S.ZoneUpdateBody, body);
+    this.zoneIn(this.ledger.state, name);
+    const w = this.write(id, { kind: 'updateZone', zone: name, soa }, opts);
+    return { zone: zoneView(this.zoneIn(this.ledger.state, name)), batch: batchView(w) };
+  }
+
+  /** DELETE /v1/zones/{zone} (admin): gone from DNS, history kept. */
+  deleteZone(id: Identity, zone: string, opts: WriteOpts = {}): { batch: BatchView } {
+    authorize(id, 'zones.delete');
+    const name = zoneName(zone);
+    this.zoneIn(this.ledger.state, name);
+    return { batch: batchView(this.write(id, { kind: 'deleteZone', zone: name }, opts)) };
+  }
+
+  // ---- records --------------------------------------------------------------------------------
+
+  private recordName(zone: string, input: string, field = 'name'): string {
+    let abs: string;
+    try {
+      abs = apiOwnerName(input, zone);
+    } catch (err) {
+      throw invalid(field, (err as Error).message);
+    }
+    if (!isInZone(abs, zone)) throw invalid(field, `${abs} is not inside zone ${displayZone(zone)}`);
+    return abs;
+  }
+
+  /**
+   * Names inside a value are absolute (trailing dot optional), except "@" and single labels, which
+   * are relative to the zone ("10 mail" is mail.<zone>); see apiValueName. Resolved here because the
+   * ledger's rules take values as absolute presentation text.
+   */
+  private resolveValue(zone: string, type: string, value: string, field: string): string {
+    const t = type.toUpperCase();
+    if (!(RR_TYPES as readonly string[]).includes(t)) return value; // decide names the bad type
+    try {
+      return canonicalValue(t as RRType, value.trim(), (raw) => apiValueName(raw, zone));
+    } catch (err) {
+      throw invalid(field, (err as Error).message);
+    }
+  }
+
+  /** GET /v1/zones/{zone}/records (?name= &type= &at=). */
+  listRecords(id: Identity, zone: string, query?: unknown): { records: RecordView[] } {
+    authorize(id, 'records.list');
+    const name = zoneName(zone);
+    const q = S.parseInput(S.RecordsQuery, query);
+    const { state, label } = this.stateFor(q.at);
+    const z = this.zoneIn(state, name, label);
+    const want = q.name === undefined ? undefined : this.recordName(name, q.name);
+    const type = q.type?.toUpperCase();
+    const out: RecordView[] = [];
+    for (const r of z.records.values()) {
+      if (want !== undefined && r.name !== want) continue;
+      if (type !== undefined && r.type !== type) continue;
+      out.push(recordView(name, r));
+    }
+    return { records: sortRecords(out) };
+  }
+
+  /** GET /v1/zones/{zone}/records/{id}. */
+  getRecord(id: Identity, zone: string, recordId: string): { record: RecordView } {
+    authorize(id, 'records.get');
+    const name = zoneName(zone);
+    const r = this.zoneIn(this.ledger.state, name).records.get(recordId);
+    if (!r) throw notFound(`record ${recordId} does not exist in zone ${displayZone(name)}`);
+    return { record: recordView(name, r) };
+  }
+
+  private recordAfter(zone: string, recordId: string): RecordView {
+    const r = this.zoneIn(this.ledger.state, zone).records.get(recordId);
+    if (!r) throw new McnsError('internal', `record ${recordId} missing after its write`);
+    return recordView(zone, r);
+  }
+
+  /**
+   * Turn validated changes into ledger ops, checking the caller's name scope on each: creates by
+   * their new name, updates and deletes by the name of the record they touch.
+   */
+  private toOps(id: Identity, op: Operation, zone: ZoneState, changes: Array<import('zod').output<typeof S.Change>>): RecordOp[] {
+    return changes.map((c, i) => {
+      const field = changes.length > 1 ? `changes.${i}.name` : 'name';
+      const valueField = changes.length > 1 ? `changes.${i}.value` : 'value';
+      if (c.op === 'create') {
+        const abs = this.recordName(zone.name, c.name, field);
+        authorizeRecord(id, op, zone.name, abs, field);
+        return { op: 'create', name: abs, type: c.type, value: this.resolveValue(zone.name, c.type, c.value, valueField), ttl: c.ttl };
+      }
+      const existing = zone.records.get(c.id);
+      if (!existing) throw notFound(`${changes.length > 1 ? `change ${i}: ` : ''}record ${c.id} does not exist in zone ${displayZone(zone.name)}`);
+      authorizeRecord(id, op, zone.name, existing.name, field);
+      if (c.op === 'delete') return { op: 'delete', id: c.id };
+      return { op: 'update', id: c.id, value: c.value === undefined ? undefined : this.resolveValue(zone.name, existing.type, c.value, valueField), ttl: c.ttl };
+    });
+  }
+
+  /** POST /v1/zones/{zone}/records. */
+  createRecord(id: Identity, zone: string, body: unknown, opts: WriteOpts = {}): { record: RecordView; batch: BatchView } {
+    authorize(id, 'records.create');
+    const name = zoneName(zone);
+    const b = S.parseInput(S.RecordCreateBody, body);
+    const z = this.zoneIn(this.ledger.state, name);
+    const ops = this.toOps(id, 'records.create', z, [{ op: 'create', ...b }]);
+    const w = this.write(id, { kind: 'changeRecords', zone: name, ops }, opts);
+    const created = w.events.find((e) => e.body.type === 'RecordCreated');
+    if (!created || created.body.type !== 'RecordCreated') throw new McnsError('internal', 'record create appended no RecordCreated');
+    return { record: this.recordAfter(name, created.body.payload.id), batch: batchView(w) };
+  }
+
+  /** PUT /v1/zones/{zone}/records/{id}. */
+  updateRecord(id: Identity, zone: string, recordId: string, body: unknown, opts: WriteOpts = {}): { record: RecordView; batch: BatchView } {
+    authorize(id, 'records.update');
+    const name = zoneName(zone);
+    const b = S.parseInput(S.RecordUpdateBody, body);
+    const z = this.zoneIn(this.ledger.state, name);
+    const ops = this.toOps(id, 'records.update', z, [{ op: 'update', id: recordId, ...b }]);
+    const w = this.write(id, { kind: 'changeRecords', zone: name, ops }, opts);
+    return { record: this.recordAfter(name, recordId), batch: batchView(w) };
+  }
+
+  /** DELETE /v1/zones/{zone}/records/{id}. */
+  deleteRecord(id: Identity, zone: string, recordId: string, opts: WriteOpts = {}): { batch: BatchView } {
+    authorize(id, 'records.delete');
+    const name = zoneName(zone);
+    const z = this.zoneIn(this.ledger.state, name);
+    const ops = this.toOps(id, 'records.delete', z, [{ op: 'delete', id: recordId }]);
+    return { batch: batchView(this.write(id, { kind: 'changeRecords', zone: name, ops }, opts)) };
+  }
+
+  /** POST /v1/zones/{zone}/changes: one atomic batch, one serial bump. */
+  changes(id: Identity, zone: string, body: unknown, opts: WriteOpts = {}): { batch: BatchView; records: RecordView[] } {
+    authorize(id, 'records.changes');
+    const name = zoneName(zone);
+    const changes = S.parseInput(S.ChangesBody, body, 'changes');
+    const z = this.zoneIn(this.ledger.state, name);
+    const ops = this.toOps(id, 'records.changes', z, changes);
+    const w = this.write(id, { kind: 'changeRecords', zone: name, ops }, opts);
+    const now = this.zoneIn(this.ledger.state, name);
+    const touched = new Set<string>();
+    for (const e of w.events) {
+      if (e.body.type === 'RecordCreated' || e.body.type === 'RecordUpdated') touched.add(e.body.payload.id);
+    }
+    const records = [...touched].flatMap((rid) => {
+      const r = now.records.get(rid);
+      return r ? [recordView(name, r)] : [];
+    });
+    return { batch: batchView(w), records };
+  }
+
+  // ---- history, export/import, restore ---------------------------------------------------------
+
+  private knownZone(zone: string): void {
+    // History outlives the zone: any zone that ever had an event has a history.
+    if (!this.ledger.state.heads.has(zone)) throw notFound(`zone ${displayZone(zone)} has no history`);
+  }
+
+  private timeFilter(text: string | undefined, field: string): number | undefined {
+    if (text === undefined) return undefined;
+    const p = parseLogPoint(text, field);
+    if (!('time' in p)) throw invalid(field, 'must be an RFC 3339 time (use cursor for sequence numbers)');
+    return p.time;
+  }
+
+  /** GET /v1/zones/{zone}/history: every change with actor, time, seq and batch; paged by cursor. */
+  zoneHistory(id: Identity, zone: string, query?: unknown): { entries: HistoryView[]; next_cursor?: number } {
+    authorize(id, 'zones.history');
+    const name = zoneName(zone);
+    const q = S.parseInput(S.HistoryQuery, query);
+    this.knownZone(name);
+    let recordName: string | undefined;
+    if (q.name !== undefined) {
+      try {
+        recordName = apiOwnerName(q.name, name);
+      } catch (err) {
+        throw invalid('name', (err as Error).message);
+      }
+    }
+    const page = zoneHistory(this.ledger.db, name, {
+      name: recordName,
+      type: q.type,
+      since: this.timeFilter(q.since, 'since'),
+      until: this.timeFilter(q.until, 'until'),
+      batchId: q.batch,
+      limit: q.limit,
+      cursor: q.cursor,
+    });
+    return { entries: page.entries.map(historyView), ...(page.nextCursor !== undefined ? { next_cursor: page.nextCursor } : {}) };
+  }
+
+  /** GET /v1/zones/{zone}/records/{id}/history: every version of one record (outlives the record). */
+  recordHistory(id: Identity, zone: string, recordId: string): { entries: HistoryView[] } {
+    authorize(id, 'records.history');
+    const name = zoneName(zone);
+    const entries = recordHistory(this.ledger.db, name, recordId);
+    if (entries.length === 0) throw notFound(`record ${recordId} has no history in zone ${displayZone(name)}`);
+    return { entries: entries.map(historyView) };
+  }
+
+  /** GET /v1/zones/{zone}/export (?at=): the zone as an RFC 1035 zone file. */
+  exportZone(id: Identity, zone: string, query?: unknown): string {
+    authorize(id, 'zones.export');
+    const name = zoneName(zone);
+    const q = S.parseInput(S.AtQuery, query);
+    const { state, label } = this.stateFor(q.at);
+    const z = this.zoneIn(state, name, label);
+    return exportZone(z, `${displayZone(name)} exported by MCNS at seq ${state.seq}${q.at !== undefined ? ` (at=${q.at})` : ''}`);
+  }
+
+  /** POST /v1/zones/{zone}/import (admin): create the zone or make it equal to the file; all or nothing. */
+  importZone(id: Identity, zone: string, text: unknown, opts: WriteOpts = {}): { zone: ZoneView; batch: BatchView; created: number; updated: number; deleted: number } {
+    authorize(id, 'zones.import');
+    const name = zoneName(zone);
+    if (typeof text !== 'string' || text.trim() === '') throw invalid('zone file', 'the body must be a non-empty RFC 1035 zone file (text/plain)');
+    const w = this.write(id, importCommand(name, text, 'api'), opts);
+    const count = (t: StoredEvent['body']['type']): number => w.events.filter((e) => e.body.type === t).length;
+    return {
+      zone: zoneView(this.zoneIn(this.ledger.state, name)),
+      batch: batchView(w),
+      created: count('RecordCreated'),
+      updated: count('RecordUpdated'),
+      deleted: count('RecordDeleted'),
+    };
+  }
+
+  /** POST /v1/zones/{zone}/restore (admin): one batch making the zone equal to its state at `at`. */
+  restoreZone(id: Identity, zone: string, body: unknown, opts: WriteOpts = {}): { zone: ZoneView | null; batch: BatchView; restored_to_seq: number } {
+    authorize(id, 'zones.restore');
+    const name = zoneName(zone);
+    const b = S.parseInput(S.RestoreBody, body);
+    this.knownZone(name);
+    const point = parseLogPoint(String(b.at), 'at');
+    const atSeq = this.ledger.log.seqAt(point);
+    if (atSeq > this.ledger.state.seq) throw invalid('at', `seq ${atSeq} is after the newest event (${this.ledger.state.seq})`);
+    const target = this.ledger.stateAt({ seq: atSeq }).zones.get(name);
+    const w = this.write(id, { kind: 'restoreZone', zone: name, target, atSeq, at: typeof b.at === 'string' ? b.at : undefined }, opts);
+    const now = this.ledger.state.zones.get(name);
+    return { zone: now ? zoneView(now) : null, batch: batchView(w), restored_to_seq: atSeq };
+  }
+
+  // ---- admin ----------------------------------------------------------------------------------
+
+  /** GET /v1/events (admin): the raw log after a seq. */
+  listEvents(id: Identity, query?: unknown): { events: EventView[]; next_after?: number } {
+    authorize(id, 'events.list');
+    const q = S.parseInput(S.EventsQuery, query);
+    const limit = Math.max(1, Math.min(q.limit ?? 100, 1000));
+    const events = this.ledger.log.read(q.after ?? 0, limit).map(eventView);
+    return { events, ...(events.length === limit ? { next_after: events[events.length - 1].seq } : {}) };
+  }
+
+  /** gRPC WatchEvents (admin): every event after `after`, then every new one, as batches. */
+  watchEvents(id: Identity, after: number): Observable<StoredEvent[]> {
+    authorize(id, 'events.watch');
+    if (!Number.isInteger(after) || after < 0) throw invalid('after', 'must be a non-negative integer');
+    return this.ledger.log.follow(after);
+  }
+
+  /** POST /v1/snapshots (admin): checkpoint + VACUUM INTO the backup directory. */
+  snapshot(id: Identity): SnapshotResult {
+    authorize(id, 'snapshots.create');
+    return createSnapshot(this.ledger, this.backupDir);
+  }
+}
