@@ -270,8 +270,16 @@ export function ipv6ToBytes(address: string): Uint8Array {
 
 let out = Buffer.allocUnsafe(4096);
 let pos = 0;
-/** Lowercased wire suffix (latin1 string) -> offset in `out` where that suffix was written. */
+/**
+ * Lowercased wire suffix (latin1 string) -> generation * GEN_STRIDE + offset in `out` where that
+ * suffix was written. Entries from earlier calls (older generations) are ignored, which avoids
+ * clearing the map on every call; it is cleared when it grows large or the generation wraps.
+ */
 const compression = new Map<string, number>();
+const GEN_STRIDE = 0x4000;
+const COMPRESSION_MAP_MAX = 50000;
+let generation = 0;
+let genBase = 0;
 /** End offset of each additional RR (for truncation). */
 const additionalEnds: number[] = [];
 
@@ -320,9 +328,9 @@ interface ParsedName {
 }
 
 /**
- * Names from the zone data repeat across responses; parsing them (and building their suffix
- * keys) once saves most of the encoder's time. Bounded: cleared when full. Question names,
- * which come straight from clients, are not cached.
+ * Names repeat across responses (zone data, popular query names); parsing them and building
+ * their suffix keys once saves most of the encoder's time. Bounded: cleared when full, so a
+ * flood of random query names costs re-parsing, not memory.
  */
 const nameCache = new Map<string, ParsedName>();
 const NAME_CACHE_MAX = 20000;
@@ -372,8 +380,8 @@ function writeName(pn: ParsedName, compress: boolean): void {
   let i = 0;
   for (; i < labels; i++) {
     const hit = compression.get(keys[i]);
-    if (hit !== undefined) {
-      pointer = hit;
+    if (hit !== undefined && hit >= genBase) {
+      pointer = hit - genBase;
       break;
     }
   }
@@ -388,7 +396,7 @@ function writeName(pn: ParsedName, compress: boolean): void {
   for (let j = 0; j < i; j++) {
     const at = start + pn.offsets[j];
     if (at >= MAX_POINTER_TARGET) break;
-    compression.set(keys[j], at);
+    compression.set(keys[j], genBase + at);
   }
 }
 
@@ -550,7 +558,11 @@ function additionalKeep(additional: WireRR[], limit: number, authorityEnd: numbe
 export function encodeMessage(msg: WireMessage, maxSize?: number): EncodeResult {
   const limit = maxSize === undefined || maxSize > MAX_MESSAGE ? MAX_MESSAGE : maxSize;
   pos = 0;
-  compression.clear();
+  if (++generation > 0x3fffffff || compression.size > COMPRESSION_MAP_MAX) {
+    compression.clear();
+    generation = 1;
+  }
+  genBase = generation * GEN_STRIDE;
   additionalEnds.length = 0;
   ensure(12);
   u16(msg.id);
@@ -558,7 +570,7 @@ export function encodeMessage(msg: WireMessage, maxSize?: number): EncodeResult 
   pos = 12;
 
   for (const q of msg.question) {
-    writeName(toParsedName(q.name), true);
+    writeName(cachedName(q.name), true);
     ensure(4);
     u16(q.type);
     u16(q.class);

@@ -1,0 +1,43 @@
+/**
+ * MCNS's DNS listener alone, for the benchmark: the zone file is folded into a LedgerState the same
+ * way checkpoint loading does (buildTrie), then startDns serves it. Prints the port when ready.
+ * Usage: node --import tsx bench/dns/mcns-server.ts ZONEFILE PORT
+ */
+import fs from 'node:fs';
+import { Map as IMap } from 'immutable';
+import { startDns } from '../../src/dns/server.ts';
+import { EMPTY_STATE, labelsBelow, soaValue, type LedgerState, type ZoneState } from '../../src/projections/state.ts';
+import { buildTrie, setApexRRset, type RecordState } from '../../src/projections/trie.ts';
+import { parseZoneFile } from '../../src/zonefile/reader.ts';
+import { BENCH_ZONE } from './zone.ts';
+
+/** A projection holding one zone read from a file (no SQLite: the listener is what is measured). */
+export function stateFromZoneFile(file: string, origin = BENCH_ZONE): LedgerState {
+  const parsed = parseZoneFile(fs.readFileSync(file, 'utf8'), { origin });
+  let soa: ZoneState['soa'] | undefined;
+  const records: RecordState[] = [];
+  let id = 0;
+  for (const r of parsed.records) {
+    if (r.rdata.type === 'SOA') {
+      const d = r.rdata;
+      soa = { primary_ns: d.mname, admin_email: d.rname, ttl: r.ttl, refresh: d.refresh, retry: d.retry, expire: d.expire, minimum: d.minimum };
+    } else records.push({ id: String(id++), name: r.name, type: r.type, ttl: r.ttl, value: r.value });
+  }
+  if (!soa) throw new Error('zone file has no SOA');
+  const apexLabels = origin.split('.').length - 1;
+  const serial = 1;
+  let tree = buildTrie(origin, records, (name) => labelsBelow(name, apexLabels));
+  tree = setApexRRset(tree, { type: 'SOA', records: [{ id: 'soa', name: origin, type: 'SOA', ttl: soa.ttl, value: soaValue(soa, serial) }] });
+  const zone: ZoneState = { name: origin, apexLabels, soa, serial, version: 1, records: IMap(records.map((r) => [r.id, r])), tree };
+  return { ...EMPTY_STATE, seq: 1, zones: IMap([[origin, zone]]) };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const state = stateFromZoneFile(process.argv[2]);
+  const port = Number(process.argv[3] ?? 0);
+  const server = await startDns({ ledger: { state }, listen: [`127.0.0.1:${port}`], answerCacheSize: process.env.MCNS_ANSWER_CACHE ? Number(process.env.MCNS_ANSWER_CACHE) : undefined });
+  console.log(`ready ${server.addresses[0].udp.port}`);
+  const stop = () => void server.close().then(() => process.exit(0));
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}

@@ -1,0 +1,374 @@
+/**
+ * The DNS listeners: UDP and TCP on every configured address, answering from the projection.
+ *
+ * The hot path is synchronous: readQuery, a look-up in the answer cache (encoded responses keyed by
+ * lowercased name, type, class, transport, EDNS presence/DO and the size limit), a copy patched with
+ * the client's id, RD/CD and question spelling, and a send. A miss runs answerQuery + encodeMessage
+ * once and stores the bytes. The cache belongs to one `ledger.state` reference: when the projection
+ * swaps, the next query sees a different object and clears it, so an answer is never older than the
+ * state the query was read against. No SQLite, no await, no lock on that path.
+ */
+import dgram from 'node:dgram';
+import net, { type AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { McnsError } from '../errors.ts';
+import type { Metrics } from '../metrics.ts';
+import type { LedgerState } from '../projections/state.ts';
+import { answerQuery, maxResponseSize, RCODE } from './answer.ts';
+import { Forwarder, parseHostPort, refusedResponse } from './forwarder.ts';
+import { readQuery, type ParsedQuery } from './query.ts';
+import { encodeMessage } from './wire.ts';
+
+/** Who sent a query. */
+export interface Peer {
+  address: string;
+  port: number;
+  transport: 'udp' | 'tcp';
+}
+
+/** A hook for an opcode (NOTIFY = 4, UPDATE = 5): returns the response bytes, or undefined for none. */
+export type OpcodeHandler = (q: ParsedQuery, raw: Buffer, peer: Peer) => Buffer | Promise<Buffer | undefined> | undefined;
+
+/** Options of {@link startDns}. */
+export interface DnsServerOptions {
+  /** Anything with the current projection (the Ledger). Read once per query, never awaited. */
+  ledger: { readonly state: LedgerState };
+  /** "127.0.0.1:5353", "[::1]:5353", ":53" (all addresses). Port 0 picks a free port per address. */
+  listen: string[];
+  /** Forwarding targets for names outside our zones; none: REFUSED. */
+  upstreams?: string[];
+  /** Per-upstream timeout in ms. */
+  upstreamTimeoutMs?: number;
+  logger?: Logger;
+  metrics?: Metrics;
+  /** Idle TCP connections are closed after this many ms (default 10 s, RFC 7766 section 6.2.3). */
+  tcpIdleMs?: number;
+  /** Concurrent TCP connections accepted (default 1000); more are closed at once. */
+  maxTcpConnections?: number;
+  /** Opcode hooks; an opcode without one (other than QUERY) is answered NOTIMP. */
+  handlers?: Partial<Record<number, OpcodeHandler>>;
+  /**
+   * Zone transfer hook (src/dns/transfer): offered every AXFR/IXFR query and every TSIG-signed query
+   * before normal answering; returns true when it answered, through `send` (one or more messages).
+   */
+  transfer?: (q: ParsedQuery, raw: Buffer, peer: Peer, send: (msg: Buffer) => void) => boolean;
+  /** Entries of the answer cache before it is cleared (default 200,000). */
+  answerCacheSize?: number;
+}
+
+/** A running DNS listener set. */
+export interface DnsServer {
+  /** The bound addresses, one pair per listen entry. */
+  addresses: Array<{ udp: AddressInfo; tcp: AddressInfo }>;
+  /** The forwarder, when upstreams are configured (tests inspect its cache). */
+  forwarder?: Forwarder;
+  /** Stops accepting; in-flight TCP answers are written before their connections close. */
+  close(): Promise<void>;
+}
+
+/** One encoded answer, stored without meaning in its id, RD/CD bits and question letters. */
+interface CachedAnswer {
+  bytes: Buffer;
+  /** Length of the question section in `bytes` (must equal the client's to patch it in). */
+  questionLength: number;
+  rcode: number;
+}
+
+const TCP_DEFAULT_IDLE_MS = 10_000;
+const MAX_TCP_DEFAULT = 1000;
+const ANSWER_CACHE_DEFAULT = 200_000;
+
+/** Parses a listen entry into host and port; ":53" means every address. Throws McnsError. */
+export function parseListen(text: string, field = 'dns.listen_addr'): { host: string; port: number } {
+  const t = text.trim();
+  if (/^:\d+$/.test(t)) return { host: '::', port: Number(t.slice(1)) };
+  const hp = parseHostPort(t, 53, field);
+  if (!net.isIP(hp.host) && hp.host !== 'localhost') throw new McnsError('invalid', `"${text}" is not an IP address and port`, field);
+  return { host: hp.host === 'localhost' ? '127.0.0.1' : hp.host, port: hp.port };
+}
+
+/** A header-only FORMERR for a packet whose header could be read (RFC 1035 4.1.1). */
+function formerrResponse(id: number, flags: number): Buffer {
+  const b = Buffer.alloc(12);
+  b.writeUInt16BE(id, 0);
+  b.writeUInt16BE(0x8000 | (flags & 0x7800) | (flags & 0x0100) | RCODE.FORMERR, 2);
+  return b;
+}
+
+/** A header-only SERVFAIL, for a bug caught on the query path (never expected). */
+function servfailResponse(raw: Buffer): Buffer | undefined {
+  if (raw.length < 12) return undefined;
+  const b = Buffer.alloc(12);
+  raw.copy(b, 0, 0, 2);
+  b.writeUInt16BE(0x8000 | (raw.readUInt16BE(2) & 0x7900) | RCODE.SERVFAIL, 2);
+  return b;
+}
+
+/** Starts UDP and TCP listeners on every `listen` address. */
+export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
+  const logger = opts.logger;
+  const metrics = opts.metrics;
+  const handlers = opts.handlers ?? {};
+  const forwarder = opts.upstreams && opts.upstreams.length > 0 ? new Forwarder({ upstreams: opts.upstreams, timeoutMs: opts.upstreamTimeoutMs, metrics, logger }) : undefined;
+  const cacheMax = opts.answerCacheSize ?? ANSWER_CACHE_DEFAULT;
+  const tcpIdleMs = opts.tcpIdleMs ?? TCP_DEFAULT_IDLE_MS;
+  const maxTcp = opts.maxTcpConnections ?? MAX_TCP_DEFAULT;
+
+  let cacheState: LedgerState | undefined;
+  const cache = new Map<string, CachedAnswer>();
+
+  // Metrics are counted in plain numbers here and flushed to the registry once a second, so the
+  // hot path never builds label strings.
+  const counts = new Map<number, number>();
+  const count = (rcode: number, qtype: number, tcp: boolean): void => {
+    const k = (rcode << 18) | ((qtype & 0xffff) << 1) | (tcp ? 1 : 0);
+    counts.set(k, (counts.get(k) ?? 0) + 1);
+  };
+  const flush = (): void => {
+    if (!metrics) return counts.clear();
+    for (const [k, n] of counts) {
+      metrics.dnsQueries.inc({ rcode: String(k >>> 18), qtype: String((k >>> 1) & 0xffff), transport: k & 1 ? 'tcp' : 'udp' }, n);
+    }
+    counts.clear();
+  };
+  const flushTimer = setInterval(flush, 1000);
+  flushTimer.unref();
+
+  const transfer = opts.transfer;
+  /** Answers one message; undefined means send nothing. `send` writes extra messages (transfers). Never throws. */
+  const handle = (raw: Buffer, peer: Peer, send: (msg: Buffer) => void): Buffer | Promise<Buffer | undefined> | undefined => {
+    const tcp = peer.transport === 'tcp';
+    try {
+      const q = readQuery(raw);
+      if (q.kind === 'drop') return undefined;
+      if (q.kind === 'formerr') {
+        count(RCODE.FORMERR, 0, tcp);
+        return formerrResponse(q.id, q.flags);
+      }
+      if (q.opcode !== 0) {
+        const h = handlers[q.opcode];
+        if (h) return h(q, raw, peer);
+      }
+      if (transfer && (q.qtype === 252 || q.qtype === 251 || q.hasTsig) && transfer(q, raw, peer, send)) return undefined;
+      const state = opts.ledger.state;
+      if (state !== cacheState) {
+        cache.clear();
+        cacheState = state;
+      }
+      const qlen = q.questionEnd - 12;
+      const limit = maxResponseSize(q, tcp);
+      const ednsKey = q.edns ? (q.edns.version === 0 ? (q.edns.do ? 2 : 1) : 3) : 0;
+      const key = `${q.qnameKey}/${q.qtype}/${q.qclass}/${q.opcode}/${ednsKey}/${limit}/${tcp ? 1 : 0}`;
+      const hit = cache.get(key);
+      if (hit !== undefined && hit.questionLength === qlen) {
+        const out = Buffer.allocUnsafe(hit.bytes.length);
+        hit.bytes.copy(out);
+        out[0] = raw[0];
+        out[1] = raw[1];
+        out[2] = (out[2] & 0xfe) | (raw[2] & 0x01);
+        out[3] = (out[3] & 0xef) | (raw[3] & 0x10);
+        raw.copy(out, 12, 12, q.questionEnd);
+        count(hit.rcode, q.qtype, tcp);
+        return out;
+      }
+      const a = answerQuery(state, q, { tcp });
+      if (a.result === 'forward') {
+        if (!forwarder) {
+          count(RCODE.REFUSED, q.qtype, tcp);
+          return refusedResponse(q);
+        }
+        return forwarder.resolve(q, tcp).then((b) => {
+          count(b[3] & 0xf, q.qtype, tcp);
+          return b;
+        });
+      }
+      const enc = encodeMessage(a.message, limit);
+      const rcode = (a.message.flags & 0xf) | ((a.message.edns?.extendedRcode ?? 0) << 4);
+      count(rcode, q.qtype, tcp);
+      // Only an uncompressed client question has our question's length; others are answered uncached.
+      const ourQlen = enc.bytes.length >= 12 ? questionLength(enc.bytes) : -1;
+      if (ourQlen === qlen) {
+        if (cache.size >= cacheMax) cache.delete(cache.keys().next().value as string);
+        cache.set(key, { bytes: enc.bytes, questionLength: qlen, rcode });
+      }
+      return enc.bytes;
+    } catch (err) {
+      logger?.error({ err, peer: `${peer.address}:${peer.port}` }, 'DNS query handler failed');
+      return servfailResponse(raw);
+    }
+  };
+
+  const udpSockets: dgram.Socket[] = [];
+  const tcpServers: net.Server[] = [];
+  const connections = new Set<TcpConnection>();
+  const addresses: DnsServer['addresses'] = [];
+  let closing = false;
+
+  for (const entry of opts.listen) {
+    const { host, port } = parseListen(entry);
+    const tcpServer = net.createServer({ noDelay: true }, (socket) => {
+      if (closing || connections.size >= maxTcp) {
+        socket.destroy();
+        return;
+      }
+      const c = new TcpConnection(socket, handle, tcpIdleMs, () => connections.delete(c), logger);
+      connections.add(c);
+    });
+    tcpServer.maxConnections = maxTcp;
+    // TCP first: with port 0 its port is then reused for UDP, so both listen on one port.
+    await new Promise<void>((resolve, reject) => {
+      tcpServer.once('error', reject);
+      tcpServer.listen({ host, port, ipv6Only: false }, () => {
+        tcpServer.off('error', reject);
+        resolve();
+      });
+    });
+    const tcpAddr = tcpServer.address() as AddressInfo;
+    const udp = dgram.createSocket({ type: net.isIPv6(host) ? 'udp6' : 'udp4', ipv6Only: false });
+    udp.on('message', (msg, rinfo) => {
+      const r = handle(msg, { address: rinfo.address, port: rinfo.port, transport: 'udp' }, (b) => udp.send(b, rinfo.port, rinfo.address));
+      if (r === undefined) return;
+      if (!isPromise(r)) udp.send(r, rinfo.port, rinfo.address);
+      else
+        r.then(
+          (b) => {
+            if (b && !closing) udp.send(b, rinfo.port, rinfo.address);
+          },
+          (err) => logger?.error({ err }, 'async DNS handler failed'),
+        );
+    });
+    udp.on('error', (err) => logger?.error({ err }, 'UDP socket error'));
+    await new Promise<void>((resolve, reject) => {
+      udp.once('error', reject);
+      udp.bind({ address: host, port: tcpAddr.port }, () => {
+        udp.off('error', reject);
+        resolve();
+      });
+    });
+    try {
+      // A deep receive queue rides out bursts (capped by net.core.rmem_max).
+      udp.setRecvBufferSize(8 * 1024 * 1024);
+    } catch {
+      // Not fatal: the kernel default applies.
+    }
+    udpSockets.push(udp);
+    tcpServers.push(tcpServer);
+    addresses.push({ udp: udp.address(), tcp: tcpAddr });
+    logger?.info({ udp: udp.address(), tcp: tcpAddr }, 'DNS listening');
+  }
+
+  return {
+    addresses,
+    forwarder,
+    async close() {
+      closing = true;
+      clearInterval(flushTimer);
+      flush();
+      for (const s of udpSockets) s.close();
+      const closed = tcpServers.map((s) => new Promise<void>((r) => s.close(() => r())));
+      for (const c of connections) c.drain();
+      await Promise.all(closed);
+    },
+  };
+}
+
+function isPromise(r: Buffer | Promise<Buffer | undefined>): r is Promise<Buffer | undefined> {
+  return typeof (r as { then?: unknown }).then === 'function';
+}
+
+/** Length of the question section of an encoded message with one question (uncompressed name). */
+function questionLength(b: Buffer): number {
+  if (b.readUInt16BE(4) !== 1) return -1;
+  let p = 12;
+  while (p < b.length) {
+    const l = b[p];
+    if (l === 0) return p + 1 + 4 - 12;
+    if (l & 0xc0) return -1;
+    p += l + 1;
+  }
+  return -1;
+}
+
+/**
+ * One TCP connection: two-byte length framing (RFC 1035 4.2.2), any number of pipelined queries
+ * answered as they complete (RFC 7766 section 6.2.1.1), partial reads reassembled, writes queued by
+ * the socket with reads paused while it is backed up, an idle timeout, and a drain on shutdown.
+ */
+class TcpConnection {
+  private buf: Buffer = Buffer.alloc(0);
+  private inflight = 0;
+  private draining = false;
+
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly handle: (raw: Buffer, peer: Peer, send: (msg: Buffer) => void) => Buffer | Promise<Buffer | undefined> | undefined,
+    idleMs: number,
+    private readonly onClose: () => void,
+    private readonly logger?: Logger,
+  ) {
+    const peer: Peer = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, transport: 'tcp' };
+    socket.setTimeout(idleMs, () => socket.destroy());
+    socket.on('data', (chunk: Buffer) => this.onData(chunk, peer));
+    socket.on('drain', () => socket.resume());
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => this.onClose());
+    socket.on('end', () => {
+      // The client half-closed: finish what is in flight, then close our side.
+      this.draining = true;
+      this.maybeEnd();
+    });
+  }
+
+  private onData(chunk: Buffer, peer: Peer): void {
+    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    let p = 0;
+    while (this.buf.length - p >= 2) {
+      const len = this.buf.readUInt16BE(p);
+      if (this.buf.length - p - 2 < len) break;
+      const msg = this.buf.subarray(p + 2, p + 2 + len);
+      p += 2 + len;
+      if (this.draining) continue;
+      const r = this.handle(msg, peer, this.send);
+      if (r === undefined) continue;
+      if (!isPromise(r)) this.write(r);
+      else {
+        this.inflight++;
+        r.then(
+          (b) => {
+            this.inflight--;
+            if (b) this.write(b);
+            this.maybeEnd();
+          },
+          (err) => {
+            this.inflight--;
+            this.logger?.error({ err }, 'async DNS handler failed');
+            this.maybeEnd();
+          },
+        );
+      }
+    }
+    this.buf = p === this.buf.length ? Buffer.alloc(0) : this.buf.subarray(p);
+    // A copy, so one small leftover does not pin a large chunk.
+    if (p > 0 && this.buf.length > 0) this.buf = Buffer.from(this.buf);
+  }
+
+  private readonly send = (b: Buffer): void => this.write(b);
+
+  private write(b: Buffer): void {
+    if (this.socket.destroyed) return;
+    const frame = Buffer.allocUnsafe(2 + b.length);
+    frame.writeUInt16BE(b.length, 0);
+    b.copy(frame, 2);
+    if (!this.socket.write(frame)) this.socket.pause();
+  }
+
+  /** Shutdown: read no more queries; close once every answer in flight is written. */
+  drain(): void {
+    this.draining = true;
+    this.maybeEnd();
+  }
+
+  private maybeEnd(): void {
+    if (this.draining && this.inflight === 0 && !this.socket.destroyed) this.socket.end();
+  }
+}
