@@ -52,12 +52,19 @@ function toEntry(row: EventRow): HistoryEntry {
 export function zoneHistory(db: Database.Database, zone: string, f: HistoryFilter = {}): HistoryPage {
   const where = ['zone = ?', 'seq > ?'];
   const args: Array<string | number> = [zone, f.cursor ?? 0];
-  if (f.name !== undefined) (where.push('name = ?'), args.push(f.name));
-  if (f.type !== undefined) (where.push('rtype = ?'), args.push(f.type.toUpperCase()));
-  if (f.since !== undefined) (where.push('ts >= ?'), args.push(f.since));
-  if (f.until !== undefined) (where.push('ts <= ?'), args.push(f.until));
-  if (f.batchId !== undefined) (where.push('batch_id = ?'), args.push(f.batchId));
-  if (f.recordId !== undefined) (where.push('record_id = ?'), args.push(f.recordId));
+  const filters: Array<[string, string | number | undefined]> = [
+    ['name = ?', f.name],
+    ['rtype = ?', f.type?.toUpperCase()],
+    ['ts >= ?', f.since],
+    ['ts <= ?', f.until],
+    ['batch_id = ?', f.batchId],
+    ['record_id = ?', f.recordId],
+  ];
+  for (const [clause, value] of filters) {
+    if (value === undefined) continue;
+    where.push(clause);
+    args.push(value);
+  }
   const limit = Math.max(1, Math.min(f.limit ?? 100, 10000));
   const rows = db
     .prepare(`SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`)
