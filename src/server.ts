@@ -160,24 +160,40 @@ async function drainAll(closers: Array<{ name: string; close: () => Promise<void
  * stop). A second signal while draining exits at once.
  */
 export async function runServer(config: McnsConfig, opts: ServerOptions = {}): Promise<number> {
-  const server = await startServer(config, opts);
-  return new Promise<number>((resolveExit) => {
-    let signalled = false;
-    const onSignal = (sig: NodeJS.Signals): void => {
-      if (signalled) {
-        server.logger.warn({ signal: sig }, 'second signal: exiting without draining');
-        process.exit(1);
-      }
-      signalled = true;
-      server.stop(sig).then(
-        () => resolveExit(0),
-        (err: Error) => {
-          server.logger.error({ err: err.message }, 'shutdown failed');
-          resolveExit(1);
-        },
-      );
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
+  // Handlers go in before anything starts: a signal that arrives while (or just after) the
+  // listeners come up must stop the server cleanly, not kill it with the default action.
+  let server: RunningServer | undefined;
+  let signalled: NodeJS.Signals | undefined;
+  let resolveExit: (code: number) => void = () => {};
+  const exited = new Promise<number>((res) => {
+    resolveExit = res;
   });
+  const stop = (s: RunningServer, sig: NodeJS.Signals): void => {
+    s.stop(sig).then(
+      () => resolveExit(0),
+      (err: Error) => {
+        s.logger.error({ err: err.message }, 'shutdown failed');
+        resolveExit(1);
+      },
+    );
+  };
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (signalled) {
+      server?.logger.warn({ signal: sig }, 'second signal: exiting without draining');
+      process.exit(1);
+    }
+    signalled = sig;
+    if (server) stop(server, sig);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  try {
+    server = await startServer(config, opts);
+  } catch (err) {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    throw err;
+  }
+  if (signalled) stop(server, signalled);
+  return exited;
 }

@@ -85,16 +85,22 @@ export function buildQuery(a: Ask): Buffer {
   }).bytes;
 }
 
-/** Sends raw bytes over UDP and resolves with the first reply (rejects after `timeoutMs`). */
+/**
+ * Sends raw bytes over UDP and resolves with the first reply (rejects after `timeoutMs`). Like any
+ * resolver it retransmits (every third of the timeout): UDP may drop a datagram on a loaded machine.
+ */
 export function udpExchange(port: number, msg: Buffer, timeoutMs = 2000, host = '127.0.0.1'): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const s = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
+    const resend = setInterval(() => s.send(msg, port, host), Math.max(100, Math.floor(timeoutMs / 3)));
     const t = setTimeout(() => {
+      clearInterval(resend);
       s.close();
       reject(new Error('udp timeout'));
     }, timeoutMs);
     s.on('message', (b) => {
       clearTimeout(t);
+      clearInterval(resend);
       s.close();
       resolve(b);
     });
