@@ -1,0 +1,97 @@
+/**
+ * AXFR (RFC 5936): the whole zone as a stream of messages, SOA first and last, every other record
+ * in between, packed into messages of up to ~16 KiB (compressed by src/dns/wire.ts) so a large
+ * zone never needs one giant buffer and a client can start applying it early.
+ */
+import { encodeMessage, type WireRR } from '../wire.ts';
+import type { RData } from '../../records/types.ts';
+import type { ZoneState } from '../../projections/state.ts';
+import { allRecords } from '../../projections/trie.ts';
+import { recordToWire, responseFlags, RCODE } from './message.ts';
+
+/** Default payload bound of one transfer message (BIND and Knot use similar sizes). */
+export const DEFAULT_MESSAGE_SIZE = 16 * 1024;
+
+/** The question a transfer answers (as readQuery parsed it). */
+export interface TransferQuestion {
+  id: number;
+  flags: number;
+  qname: string;
+  qtype: number;
+  qclass: number;
+}
+
+/** Upper bound of the uncompressed wire size of an rdata. */
+function rdataSize(d: RData | Uint8Array): number {
+  if (d instanceof Uint8Array) return d.length;
+  switch (d.type) {
+    case 'A':
+      return 4;
+    case 'AAAA':
+      return 16;
+    case 'CNAME':
+    case 'NS':
+    case 'PTR':
+      return d.target.length + 2;
+    case 'MX':
+      return 2 + d.exchange.length + 2;
+    case 'TXT':
+      return d.strings.reduce((n, s) => n + s.length + 1, 1);
+    case 'SRV':
+      return 6 + d.target.length + 2;
+    case 'CAA':
+      return 2 + d.tag.length + d.value.length;
+    case 'SOA':
+      return d.mname.length + d.rname.length + 4 + 20;
+  }
+}
+
+/** Upper bound of the uncompressed wire size of one record (presentation names are never shorter than wire). */
+export function recordSize(rr: WireRR): number {
+  return rr.name.length + 2 + 10 + rdataSize(rr.data);
+}
+
+/**
+ * Pack records into response messages of at most about `maxSize` bytes each. The first message
+ * carries the question; later ones do not (RFC 5936 2.2.1 allows either, every secondary accepts it).
+ */
+export function* packMessages(q: TransferQuestion, records: Iterable<WireRR>, maxSize = DEFAULT_MESSAGE_SIZE): Generator<Buffer> {
+  const flags = responseFlags(q, RCODE.NOERROR, true);
+  const question = [{ name: q.qname, type: q.qtype, class: q.qclass }];
+  let answer: WireRR[] = [];
+  let size = 12 + q.qname.length + 6;
+  let first = true;
+  const flush = (): Buffer => {
+    const bytes = encodeMessage({ id: q.id, flags, question: first ? question : [], answer, authority: [], additional: [] }).bytes;
+    first = false;
+    answer = [];
+    size = 12;
+    return bytes;
+  };
+  for (const rr of records) {
+    const n = recordSize(rr);
+    if (answer.length > 0 && size + n > maxSize) yield flush();
+    answer.push(rr);
+    size += n;
+  }
+  if (answer.length > 0 || first) yield flush();
+}
+
+/** The zone's SOA record as the encoder writes it. */
+export function soaWire(zone: ZoneState): WireRR {
+  const soa = zone.tree.rrsets.get('SOA')!.records[0];
+  return recordToWire(soa);
+}
+
+/** The records of an AXFR: SOA, every record of the zone except the SOA, SOA again. */
+export function* axfrRecords(zone: ZoneState): Generator<WireRR> {
+  const soa = soaWire(zone);
+  yield soa;
+  for (const r of allRecords(zone.tree)) if (r.type !== 'SOA') yield recordToWire(r);
+  yield soa;
+}
+
+/** The messages of an AXFR response for `zone` to the query `q` (unsigned; TSIG is added by the caller). */
+export function axfrMessages(zone: ZoneState, q: TransferQuestion, maxSize = DEFAULT_MESSAGE_SIZE): Generator<Buffer> {
+  return packMessages(q, axfrRecords(zone), maxSize);
+}

@@ -1,0 +1,247 @@
+/**
+ * Zone transfers out, composed: one call, {@link createTransferHandlers}, gives the DNS listeners
+ * the hook for AXFR/IXFR queries (several messages on one TCP connection), the NOTIFY opcode
+ * handler, and the notifier that tells secondaries about every new serial.
+ *
+ * Order of checks for a transfer request: TSIG first (a bad signature is answered with the TSIG
+ * error whatever else is wrong, RFC 8945 5.2), then "is this our zone" (NOTAUTH), then the access
+ * list (REFUSED, logged), then the answer.
+ */
+import type Database from 'better-sqlite3';
+import type { Observable } from 'rxjs';
+import type { LedgerState, ZoneState } from '../../projections/state.ts';
+import type { Metrics } from '../../metrics.ts';
+import type { ParsedQuery } from '../query.ts';
+import { answerQuery, maxResponseSize } from '../answer.ts';
+import { encodeMessage } from '../wire.ts';
+import { TransferAcl } from './acl.ts';
+import { axfrMessages, DEFAULT_MESSAGE_SIZE } from './axfr.ts';
+import { ixfrMessages, planIxfr, singleSoaMessage, type IxfrPlan } from './ixfr.ts';
+import { errorResponse, ixfrClientSerial, OPCODE, QTYPE, RCODE } from './message.ts';
+import { answerNotify, Notifier, type TransferLogger } from './notify.ts';
+import { makeKeyring, TsigResponseSigner, tsigErrorResponse, verifyRequest, type TsigKey, type TsigKeyring } from './tsig.ts';
+
+/** Re-exported so the composition (and DNS UPDATE, which verifies with the same keyring) needs one import. */
+export { TransferAcl } from './acl.ts';
+export { Notifier, parseTarget, type TransferLogger } from './notify.ts';
+export { makeKeyring, type TsigKey, type TsigKeyring } from './tsig.ts';
+
+/** Where a request came from and over which transport. */
+export interface TransferPeer {
+  address: string;
+  port: number;
+  transport: 'tcp' | 'udp';
+}
+
+/** The transfer configuration ([transfer] and [tsig.keys.*] of SPEC section 3). */
+export interface TransferConfig {
+  allow_from: string[];
+  allow_keys: string[];
+  notify: string[];
+  /** Key name -> algorithm ("hmac-sha256") and secret (bytes, or base64 text as in the config file). */
+  keys: Record<string, { algorithm: string; secret: Buffer | string }>;
+}
+
+/** Transfer messages written per event-loop turn (about 128 KiB). */
+const MESSAGES_PER_TURN = 8;
+
+/** What {@link createTransferHandlers} needs: the ledger's state, its database (the event log) and config. */
+export interface TransferOptions {
+  ledger: { readonly state: LedgerState; readonly state$: Observable<LedgerState>; readonly db: Database.Database };
+  config: TransferConfig;
+  logger?: TransferLogger;
+  metrics?: Pick<Metrics, 'transfers' | 'notifies'>;
+  /** Answer every IXFR with one condensed step instead of one step per serial. */
+  condenseIxfr?: boolean;
+  /** Payload bound of each transfer message (default 16 KiB). */
+  messageSize?: number;
+  /** Clock in seconds for TSIG (tests move it). */
+  nowSec?: () => number;
+  /** Notifier tuning (retry timing, source address); targets come from config.notify. */
+  notify?: { retryMs?: number; maxRetryMs?: number; maxAttempts?: number; localAddress?: string; notifyOnStart?: boolean };
+}
+
+/** What the DNS listeners (src/dns/server.ts startDns) call. */
+export interface TransferHandlers {
+  /**
+   * Called for every well-formed QUERY before normal answering. Handles AXFR, IXFR and TSIG-signed
+   * queries (and returns true): writes one or more complete DNS messages (unframed) through `send`;
+   * the first ones before it returns, the rest of a long transfer on the next event-loop turns.
+   */
+  transfer(q: ParsedQuery, raw: Uint8Array, peer: TransferPeer, send: (msg: Buffer) => void): boolean;
+  /** Opcode handlers: 4 = NOTIFY. Return the response bytes (undefined: send nothing). */
+  handlers: Record<number, (q: ParsedQuery, raw: Uint8Array, peer: TransferPeer) => Buffer | undefined>;
+  /** The outgoing-NOTIFY sender (already started when config.notify is not empty). */
+  notifier: Notifier;
+  /** The parsed keys (DNS UPDATE verifies with the same keyring). */
+  keyring: TsigKeyring;
+  /** Stop the notifier. */
+  close(): void;
+}
+
+/** Bounded memo of IXFR plans: all secondaries of a zone usually ask for the same difference. */
+class PlanCache {
+  private readonly map = new Map<string, IxfrPlan>();
+  constructor(private readonly max = 64) {}
+
+  get(zone: ZoneState, from: number, make: () => IxfrPlan): IxfrPlan {
+    const k = `${zone.name}|${zone.version}|${from}`;
+    let p = this.map.get(k);
+    if (!p) {
+      p = make();
+      if (this.map.size >= this.max) this.map.delete(this.map.keys().next().value!);
+      this.map.set(k, p);
+    }
+    return p;
+  }
+}
+
+/** Build the transfer hook, the NOTIFY handler and the notifier from config; one call for the server composition. */
+export function createTransferHandlers(opts: TransferOptions): TransferHandlers {
+  const { ledger, config, logger, metrics } = opts;
+  const keyring = makeKeyring(config.keys);
+  const acl = TransferAcl.from(config);
+  const nowSec = opts.nowSec ?? (() => Math.floor(Date.now() / 1000));
+  const maxSize = opts.messageSize ?? DEFAULT_MESSAGE_SIZE;
+  const plans = new PlanCache();
+  const notifier = new Notifier({
+    targets: config.notify,
+    ...opts.notify,
+    logger,
+    onOutcome: (outcome, zone) => metrics?.notifies.inc({ outcome, zone }),
+  });
+  if (config.notify.length > 0) notifier.start(ledger.state$);
+
+  /** Verify TSIG if present: the key (or none), or the error response already sent. */
+  const checkTsig = (q: ParsedQuery, raw: Uint8Array, peer: TransferPeer, send: (msg: Buffer) => void): { key?: TsigKey; mac?: Buffer } | null => {
+    if (!q.hasTsig || q.tsigOffset === undefined) return {};
+    const now = nowSec();
+    const v = verifyRequest(raw, q.tsigOffset, keyring, now);
+    if (v.ok) return { key: v.key, mac: v.tsig.mac };
+    logger?.warn({ peer: peer.address, zone: q.qnameKey, tsigError: v.error, reason: v.reason }, 'TSIG verification failed');
+    const base = errorResponse(q, v.formerr ? RCODE.FORMERR : RCODE.NOTAUTH);
+    send(v.formerr ? base : tsigErrorResponse(base, v, now));
+    return null;
+  };
+
+  /**
+   * A TSIG-signed ordinary query (a secondary's SOA refresh check with its key): verified, answered
+   * by the authoritative answerer, and the answer signed, since the client rejects an unsigned one.
+   */
+  const signedQuery = (q: ParsedQuery, raw: Uint8Array, peer: TransferPeer, send: (msg: Buffer) => void): boolean => {
+    const tsig = checkTsig(q, raw, peer, send);
+    if (!tsig) return true;
+    const tcp = peer.transport === 'tcp';
+    const a = answerQuery(ledger.state, q, { tcp });
+    if (a.result === 'forward') return false;
+    // Leave room for the TSIG RR (owner, algorithm, MAC of up to 64 bytes, fixed fields).
+    const limit = Math.max(512, maxResponseSize(q, tcp) - (tsig.key!.name.length + 100));
+    const msg = encodeMessage(a.message, limit).bytes;
+    send(new TsigResponseSigner(tsig.key!, tsig.mac!, nowSec).sign(msg));
+    return true;
+  };
+
+  const transfer = (q: ParsedQuery, raw: Uint8Array, peer: TransferPeer, send: (msg: Buffer) => void): boolean => {
+    if (q.opcode !== OPCODE.QUERY) return false;
+    if (q.qtype !== QTYPE.AXFR && q.qtype !== QTYPE.IXFR) return q.hasTsig ? signedQuery(q, raw, peer, send) : false;
+    const kind = q.qtype === QTYPE.AXFR ? 'axfr' : 'ixfr';
+    const tsig = checkTsig(q, raw, peer, send);
+    if (!tsig) {
+      metrics?.transfers.inc({ kind, outcome: 'badtsig' });
+      return true;
+    }
+    const signer = tsig.key ? new TsigResponseSigner(tsig.key, tsig.mac!, nowSec) : undefined;
+    const out = (msg: Buffer): void => send(signer ? signer.sign(msg) : msg);
+    const zone = ledger.state.zones.get(q.qnameKey);
+    if (!zone) {
+      metrics?.transfers.inc({ kind, outcome: 'notauth' });
+      out(errorResponse(q, RCODE.NOTAUTH));
+      return true;
+    }
+    if (!acl.allows(peer.address, tsig.key?.name)) {
+      logger?.warn({ peer: peer.address, port: peer.port, zone: zone.name, kind, key: tsig.key?.name }, 'zone transfer refused: peer not in [transfer] allow_from/allow_keys');
+      metrics?.transfers.inc({ kind, outcome: 'refused' });
+      out(errorResponse(q, RCODE.REFUSED));
+      return true;
+    }
+    if (peer.transport === 'udp') {
+      // AXFR is TCP-only (RFC 5936 4.2); IXFR over UDP gets the current SOA: "use TCP" or "up to date".
+      if (kind === 'axfr') out(errorResponse(q, RCODE.FORMERR));
+      else out(singleSoaMessage(zone, q));
+      metrics?.transfers.inc({ kind, outcome: 'udp' });
+      return true;
+    }
+    const started = Date.now();
+    let messages: Iterable<Buffer>;
+    let how: string = kind;
+    let reason: string | undefined;
+    if (kind === 'ixfr') {
+      const serial = ixfrClientSerial(raw, q);
+      if (serial === undefined) {
+        out(errorResponse(q, RCODE.FORMERR));
+        metrics?.transfers.inc({ kind, outcome: 'formerr' });
+        return true;
+      }
+      const plan = plans.get(zone, serial, () => planIxfr(ledger.db, zone, serial, { condense: opts.condenseIxfr }));
+      if (plan.kind === 'uptodate') {
+        how = 'ixfr-uptodate';
+        messages = [singleSoaMessage(zone, q)];
+      } else if (plan.kind === 'axfr') {
+        how = 'ixfr-as-axfr';
+        reason = plan.reason;
+        messages = axfrMessages(zone, q, maxSize);
+      } else {
+        messages = ixfrMessages(plan, q, maxSize);
+      }
+      logger?.info({ peer: peer.address, zone: zone.name, from: serial, to: zone.serial, how, reason, key: tsig.key?.name }, 'IXFR request');
+    } else {
+      messages = axfrMessages(zone, q, maxSize);
+    }
+    // Sent in slices of a few messages per event-loop turn, so a large AXFR (0.7 s of encoding for
+    // 100,000 records) never stalls the other queries this process answers. The zone is an immutable
+    // snapshot, so the transfer stays consistent while writes go on.
+    const iter = messages[Symbol.iterator]();
+    let count = 0;
+    let unsignedBytes = 0;
+    let bytes = 0;
+    const pump = (): void => {
+      try {
+        for (let i = 0; i < MESSAGES_PER_TURN; i++) {
+          const next = iter.next();
+          if (next.done) {
+            metrics?.transfers.inc({ kind: how, outcome: 'ok' });
+            logger?.info({ peer: peer.address, zone: zone.name, serial: zone.serial, how, messages: count, bytes, unsignedBytes, ms: Date.now() - started, key: tsig.key?.name }, 'zone transfer sent');
+            return;
+          }
+          count++;
+          unsignedBytes += next.value.length;
+          const signedMsg = signer ? signer.sign(next.value) : next.value;
+          bytes += signedMsg.length;
+          send(signedMsg);
+        }
+        setImmediate(pump);
+      } catch (err) {
+        metrics?.transfers.inc({ kind: how, outcome: 'error' });
+        logger?.warn({ peer: peer.address, zone: zone.name, err: (err as Error).message }, 'zone transfer failed');
+      }
+    };
+    pump();
+    return true;
+  };
+
+  const notifyIn = (q: ParsedQuery, raw: Uint8Array, peer: TransferPeer): Buffer | undefined => {
+    let reply: Buffer | undefined;
+    const tsig = checkTsig(q, raw, peer, (m) => (reply = m));
+    if (!tsig) return reply;
+    const msg = answerNotify(q, (name) => ledger.state.zones.has(name));
+    return tsig.key ? new TsigResponseSigner(tsig.key, tsig.mac!, nowSec).sign(msg) : msg;
+  };
+
+  return {
+    transfer,
+    handlers: { [OPCODE.NOTIFY]: notifyIn },
+    notifier,
+    keyring,
+    close: () => notifier.stop(),
+  };
+}

@@ -1,0 +1,222 @@
+/**
+ * NOTIFY (RFC 1996), both ways. Out: after every serial change of a zone (seen on ledger.state$),
+ * each configured secondary gets a NOTIFY over UDP, retried with exponential backoff until it
+ * answers; a newer serial replaces a pending one. In: a primary answers a NOTIFY for one of its
+ * zones with NOERROR + AA, and NOTAUTH for anything else.
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { isIP } from 'node:net';
+import type { Observable, Subscription } from 'rxjs';
+import { McnsError } from '../../errors.ts';
+import type { LedgerState } from '../../projections/state.ts';
+import type { ParsedQuery } from '../query.ts';
+import { encodeMessage } from '../wire.ts';
+import { soaWire } from './axfr.ts';
+import { OPCODE, QTYPE, RCODE, responseFlags } from './message.ts';
+import { signRequest, type TsigKey } from './tsig.ts';
+
+/** A secondary to notify. */
+export interface NotifyTarget {
+  host: string;
+  port: number;
+}
+
+/** The logging calls used (pino's signature). */
+export interface TransferLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+/** Parse "192.0.2.2:53", "[2001:db8::2]:53", "::1" or "192.0.2.2" (port 53). Throws McnsError. */
+export function parseTarget(text: string, field = 'transfer.notify'): NotifyTarget {
+  let host = text;
+  let port = 53;
+  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
+  if (bracket) {
+    host = bracket[1];
+    if (bracket[2]) port = Number(bracket[2]);
+  } else if (isIP(text) !== 6) {
+    const colon = text.lastIndexOf(':');
+    if (colon >= 0) {
+      host = text.slice(0, colon);
+      port = Number(text.slice(colon + 1));
+    }
+  }
+  if (!isIP(host)) throw new McnsError('invalid', `"${text}" must be an IP address with an optional port`, field);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new McnsError('invalid', `"${text}" has a port outside 1..65535`, field);
+  return { host, port };
+}
+
+/** How NOTIFYs are sent. */
+export interface NotifierOptions {
+  targets: readonly string[];
+  /** Sign NOTIFYs with this key (secondaries that require TSIG on NOTIFY). */
+  key?: TsigKey;
+  /** First retry after this many ms, doubling each time (default 1000). */
+  retryMs?: number;
+  /** Largest wait between retries (default 60000, RFC 1996's suggested interval). */
+  maxRetryMs?: number;
+  /** Attempts before giving up on one serial (default 10). */
+  maxAttempts?: number;
+  /** Source address of the sockets (tests bind loopback). */
+  localAddress?: string;
+  /** Also notify every zone present when start() is called (BIND's behaviour at load). Default true. */
+  notifyOnStart?: boolean;
+  logger?: TransferLogger;
+  /** Called with the outcome of each notify (metrics). */
+  onOutcome?: (outcome: 'acked' | 'retry' | 'failed', zone: string, target: string) => void;
+}
+
+interface Pending {
+  zone: string;
+  serial: number;
+  target: NotifyTarget;
+  targetText: string;
+  id: number;
+  attempts: number;
+  timer?: NodeJS.Timeout;
+  bytes: Buffer;
+}
+
+/** Sends NOTIFYs for serial changes; start() subscribes, stop() cancels everything. */
+export class Notifier {
+  private readonly targets: { target: NotifyTarget; text: string }[];
+  private readonly pending = new Map<string, Pending>();
+  private readonly byId = new Map<number, Pending>();
+  private readonly serials = new Map<string, number>();
+  private sockets: { 4?: Socket; 6?: Socket } = {};
+  private sub?: Subscription;
+  private nextId = Math.floor(Math.random() * 0x10000);
+  /** NOTIFYs acknowledged so far (tests and logs). */
+  acked = 0;
+
+  constructor(private readonly opts: NotifierOptions) {
+    this.targets = opts.targets.map((t, i) => ({ target: parseTarget(t, `transfer.notify[${i}]`), text: t }));
+  }
+
+  /** Follow the projection and notify on every serial change. */
+  start(state$: Observable<LedgerState>): void {
+    if (this.sub) return;
+    let first = true;
+    this.sub = state$.subscribe((state) => {
+      for (const [name, zone] of state.zones) {
+        const prev = this.serials.get(name);
+        if (prev === zone.serial) continue;
+        this.serials.set(name, zone.serial);
+        if (first && this.opts.notifyOnStart === false) continue;
+        this.notifyZone(state, name);
+      }
+      for (const name of this.serials.keys()) if (!state.zones.has(name)) this.serials.delete(name);
+      first = false;
+    });
+  }
+
+  private socket(family: 4 | 6): Socket {
+    let s = this.sockets[family];
+    if (!s) {
+      s = createSocket(family === 4 ? 'udp4' : 'udp6');
+      s.on('message', (msg, rinfo) => this.onMessage(msg, rinfo.address));
+      s.on('error', (err) => this.opts.logger?.warn({ err: err.message }, 'notify socket error'));
+      if (this.opts.localAddress && isIP(this.opts.localAddress) === family) s.bind(0, this.opts.localAddress);
+      s.unref();
+      this.sockets[family] = s;
+    }
+    return s;
+  }
+
+  /** Send NOTIFY for one zone of `state` to every target (replacing pending ones for that zone). */
+  notifyZone(state: LedgerState, name: string): void {
+    const zone = state.zones.get(name);
+    if (!zone) return;
+    for (const { target, text } of this.targets) {
+      const key = `${name}|${text}`;
+      const old = this.pending.get(key);
+      if (old) this.drop(key, old);
+      const id = this.nextId++ & 0xffff;
+      let bytes = encodeMessage({
+        id,
+        flags: (OPCODE.NOTIFY << 11) | 0x0400,
+        question: [{ name, type: QTYPE.SOA, class: 1 }],
+        answer: [soaWire(zone)],
+        authority: [],
+        additional: [],
+      }).bytes;
+      if (this.opts.key) bytes = signRequest(bytes, this.opts.key).bytes;
+      const p: Pending = { zone: name, serial: zone.serial, target, targetText: text, id, attempts: 0, bytes };
+      this.pending.set(key, p);
+      this.byId.set(id, p);
+      this.send(key, p);
+    }
+  }
+
+  private send(key: string, p: Pending): void {
+    p.attempts++;
+    const family = isIP(p.target.host) === 6 ? 6 : 4;
+    this.socket(family).send(p.bytes, p.target.port, p.target.host);
+    const max = this.opts.maxAttempts ?? 10;
+    const wait = Math.min((this.opts.retryMs ?? 1000) * 2 ** (p.attempts - 1), this.opts.maxRetryMs ?? 60000);
+    p.timer = setTimeout(() => {
+      if (this.pending.get(key) !== p) return;
+      if (p.attempts >= max) {
+        this.drop(key, p);
+        this.opts.logger?.warn({ zone: p.zone, serial: p.serial, target: p.targetText, attempts: p.attempts }, 'NOTIFY not acknowledged; giving up');
+        this.opts.onOutcome?.('failed', p.zone, p.targetText);
+        return;
+      }
+      this.opts.onOutcome?.('retry', p.zone, p.targetText);
+      this.send(key, p);
+    }, wait);
+    p.timer.unref();
+  }
+
+  private drop(key: string, p: Pending): void {
+    if (p.timer) clearTimeout(p.timer);
+    this.pending.delete(key);
+    this.byId.delete(p.id);
+  }
+
+  private onMessage(msg: Buffer, from: string): void {
+    if (msg.length < 12) return;
+    const id = msg.readUInt16BE(0);
+    const flags = msg.readUInt16BE(2);
+    const p = this.byId.get(id);
+    if (!p || !(flags & 0x8000) || ((flags >> 11) & 0xf) !== OPCODE.NOTIFY) return;
+    if (from.replace(/^::ffff:/, '') !== p.target.host.replace(/^::ffff:/, '')) return;
+    this.drop(`${p.zone}|${p.targetText}`, p);
+    this.acked++;
+    const rcode = flags & 0xf;
+    if (rcode !== RCODE.NOERROR) {
+      this.opts.logger?.warn({ zone: p.zone, serial: p.serial, target: p.targetText, rcode }, 'NOTIFY answered with an error');
+    } else {
+      this.opts.logger?.info({ zone: p.zone, serial: p.serial, target: p.targetText, attempts: p.attempts }, 'NOTIFY acknowledged');
+    }
+    this.opts.onOutcome?.('acked', p.zone, p.targetText);
+  }
+
+  /** NOTIFYs still waiting for an answer. */
+  get waiting(): number {
+    return this.pending.size;
+  }
+
+  /** Stop following and cancel retries; closes the sockets. */
+  stop(): void {
+    this.sub?.unsubscribe();
+    this.sub = undefined;
+    for (const [key, p] of this.pending) this.drop(key, p);
+    for (const s of Object.values(this.sockets)) s?.close();
+    this.sockets = {};
+  }
+}
+
+/** Answer an incoming NOTIFY (we are the primary): NOERROR + AA for our zones, NOTAUTH otherwise. */
+export function answerNotify(q: ParsedQuery, isOurZone: (name: string) => boolean): Buffer {
+  const ours = q.qtype === QTYPE.SOA && isOurZone(q.qnameKey);
+  return encodeMessage({
+    id: q.id,
+    flags: responseFlags(q, ours ? RCODE.NOERROR : RCODE.NOTAUTH, ours),
+    question: [{ name: q.qname, type: q.qtype, class: q.qclass }],
+    answer: [],
+    authority: [],
+    additional: [],
+  }).bytes;
+}

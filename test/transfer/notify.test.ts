@@ -1,0 +1,133 @@
+/**
+ * NOTIFY (RFC 1996) both ways over real UDP sockets: a serial change sends a NOTIFY to each
+ * configured secondary, retried with backoff until one answers; a newer serial replaces the pending
+ * one; incoming NOTIFYs are answered NOERROR + AA for our zones and NOTAUTH for others.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createSocket, type Socket } from 'node:dgram';
+import { createTransferHandlers } from '../../src/dns/transfer/index.ts';
+import { parseTarget } from '../../src/dns/transfer/notify.ts';
+import { createMetrics } from '../../src/metrics.ts';
+import { McnsError } from '../../src/errors.ts';
+import { testLedger } from '../helpers/ledger.ts';
+import { decode, makeQuery, rcodeOf, startMiniDns, udpExchange } from './helpers.ts';
+
+/** A fake secondary: records every NOTIFY, and acknowledges from the `ackFrom`-th one on. */
+async function fakeSecondary(ackFrom: number): Promise<{ sock: Socket; port: number; got: Array<{ at: number; msg: Buffer }> }> {
+  const sock = createSocket('udp4');
+  const got: Array<{ at: number; msg: Buffer }> = [];
+  sock.on('message', (msg, rinfo) => {
+    got.push({ at: Date.now(), msg });
+    if (got.length >= ackFrom) {
+      // Header and question echoed with QR set (same id and opcode), no records.
+      const reply = Buffer.from(msg.subarray(0, headerAndQuestionLength(msg)));
+      reply[2] |= 0x80;
+      reply.fill(0, 6, 12);
+      sock.send(reply, rinfo.port, rinfo.address);
+    }
+  });
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
+  return { sock, port: (sock.address() as { port: number }).port, got };
+}
+
+function headerAndQuestionLength(msg: Buffer): number {
+  let p = 12;
+  while (msg[p] !== 0) p += msg[p] + 1;
+  return p + 5;
+}
+
+async function until(cond: () => boolean, ms: number): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+test('a serial change sends NOTIFY (opcode 4, AA, SOA question, new SOA in answer) and retries with backoff until acknowledged', async () => {
+  const env = testLedger();
+  const sec = await fakeSecondary(3);
+  const metrics = createMetrics();
+  const x = createTransferHandlers({
+    ledger: env.ledger,
+    config: { allow_from: [], allow_keys: [], notify: [`127.0.0.1:${sec.port}`], keys: {} },
+    metrics,
+    notify: { localAddress: '127.0.0.1', retryMs: 100, maxRetryMs: 400, notifyOnStart: false },
+  });
+  try {
+    const r = env.ledger.execute({ kind: 'createZone', zone: 'n.test', soa: { primary_ns: 'ns.n.test.', admin_email: 'h.n.test.' } }, { actor: 't' });
+    await until(() => x.notifier.acked === 1, 5000);
+    assert.equal(sec.got.length, 3, 'two retries before the acknowledgement');
+    const gaps = [sec.got[1].at - sec.got[0].at, sec.got[2].at - sec.got[1].at];
+    // Timers fire a little early or late; the second wait is about twice the first.
+    assert.ok(gaps[0] >= 60 && gaps[1] >= 150 && gaps[1] > gaps[0] * 1.4, `backoff doubles: ${gaps.join(', ')} ms`);
+    const first = sec.got[0].msg;
+    assert.equal((first.readUInt16BE(2) >> 11) & 0xf, 4, 'opcode NOTIFY');
+    assert.ok(first.readUInt16BE(2) & 0x0400, 'AA');
+    const p = decode(first);
+    assert.equal(p.questions?.[0].name, 'n.test');
+    assert.equal(p.questions?.[0].type, 'SOA');
+    assert.equal((p.answers?.[0] as { data: { serial: number } }).data.serial, r.serial);
+    assert.equal(x.notifier.waiting, 0);
+    assert.equal(metrics.notifies.get({ outcome: 'acked', zone: 'n.test.' }), 1);
+    assert.equal(metrics.notifies.get({ outcome: 'retry', zone: 'n.test.' }), 2);
+  } finally {
+    x.close();
+    sec.sock.close();
+    env.cleanup();
+  }
+});
+
+test('every configured secondary is notified once per serial change; a newer serial replaces a pending NOTIFY', async () => {
+  const env = testLedger();
+  const a = await fakeSecondary(1);
+  const b = await fakeSecondary(1);
+  const x = createTransferHandlers({
+    ledger: env.ledger,
+    config: { allow_from: [], allow_keys: [], notify: [`127.0.0.1:${a.port}`, `127.0.0.1:${b.port}`], keys: {} },
+    notify: { localAddress: '127.0.0.1', retryMs: 5000, notifyOnStart: false },
+  });
+  try {
+    env.ledger.execute({ kind: 'createZone', zone: 'm.test', soa: { primary_ns: 'ns.m.test.', admin_email: 'h.m.test.' } }, { actor: 't' });
+    const r2 = env.ledger.execute({ kind: 'changeRecords', zone: 'm.test', ops: [{ op: 'create', name: 'www.m.test', type: 'A', value: '192.0.2.1' }] }, { actor: 't' });
+    await until(() => x.notifier.acked >= 2 && x.notifier.waiting === 0, 3000);
+    for (const s of [a, b]) {
+      const serials = s.got.map((g) => (decode(g.msg).answers?.[0] as { data: { serial: number } }).data.serial);
+      assert.equal(serials[serials.length - 1], r2.serial);
+    }
+  } finally {
+    x.close();
+    a.sock.close();
+    b.sock.close();
+    env.cleanup();
+  }
+});
+
+test('an incoming NOTIFY is answered NOERROR + AA for our zone and NOTAUTH for another', async () => {
+  const env = testLedger();
+  env.ledger.execute({ kind: 'createZone', zone: 'ours.test', soa: { primary_ns: 'ns.ours.test.', admin_email: 'h.ours.test.' } }, { actor: 't' });
+  const x = createTransferHandlers({ ledger: env.ledger, config: { allow_from: [], allow_keys: [], notify: [], keys: {} } });
+  const dns = await startMiniDns(() => env.ledger.state, x);
+  try {
+    const ours = await udpExchange(dns.port, makeQuery('ours.test', 'SOA', { opcode: 'NOTIFY' }));
+    assert.equal(rcodeOf(ours), 0);
+    assert.equal((ours.readUInt16BE(2) >> 11) & 0xf, 4);
+    assert.ok(ours.readUInt16BE(2) & 0x8400, 'QR + AA');
+    const theirs = await udpExchange(dns.port, makeQuery('elsewhere.test', 'SOA', { opcode: 'NOTIFY' }));
+    assert.equal(rcodeOf(theirs), 9);
+  } finally {
+    await dns.close();
+    x.close();
+    env.cleanup();
+  }
+});
+
+test('notify targets parse as address[:port] and bad ones are refused naming the entry', () => {
+  assert.deepEqual(parseTarget('192.0.2.2:53'), { host: '192.0.2.2', port: 53 });
+  assert.deepEqual(parseTarget('192.0.2.2'), { host: '192.0.2.2', port: 53 });
+  assert.deepEqual(parseTarget('[2001:db8::2]:5300'), { host: '2001:db8::2', port: 5300 });
+  assert.deepEqual(parseTarget('::1'), { host: '::1', port: 53 });
+  assert.throws(() => parseTarget('ns1.example.com:53', 'transfer.notify[0]'), (e: unknown) => e instanceof McnsError && e.field === 'transfer.notify[0]');
+  assert.throws(() => parseTarget('192.0.2.2:70000'), McnsError);
+});
