@@ -12,6 +12,7 @@ import { McnsError } from './errors.ts';
 import { Ledger } from './ledger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { startDns } from './dns/server.ts';
+import { createTransferHandlers } from './dns/transfer/index.ts';
 import { createDevAuth, createMciasAuth, startGrpc, startRest } from './api/index.ts';
 
 /** What `startServer` runs: the ledger and the three listeners, with the addresses they bound. */
@@ -92,12 +93,17 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
           timeoutMs: config.mcias.timeout,
         });
     const dnsLogger = logger.child({ component: 'dns' });
+    // Zone transfers, NOTIFY in and out, and TSIG, from [transfer] and [tsig.keys].
+    const xfr = createTransferHandlers({ ledger, config: { ...config.transfer, keys: config.tsig.keys }, logger: dnsLogger, metrics });
+    closers.push({ name: 'notify', close: async () => xfr.close() });
     const dns = await startDns({
       ledger,
       listen: config.dns.listen_addr,
       upstreams: config.dns.upstreams,
       logger: dnsLogger,
       metrics,
+      handlers: { ...xfr.handlers },
+      transfer: xfr.transfer,
     });
     closers.push({ name: 'dns', close: () => dns.close() });
     const apiOpts = { ledger, tls, auth, logger: logger.child({ component: 'api' }), metrics, backupDir: config.database.backup_dir };
