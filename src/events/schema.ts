@@ -28,6 +28,9 @@ CREATE INDEX IF NOT EXISTS events_zone_seq ON events(zone, seq);
 CREATE INDEX IF NOT EXISTS events_batch ON events(batch_id);
 CREATE INDEX IF NOT EXISTS events_record ON events(zone, record_id) WHERE record_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS events_ts ON events(ts);
+-- One entry per batch: IXFR finds the serial steps of a zone without reading its record events.
+CREATE INDEX IF NOT EXISTS events_serials ON events(zone, seq) WHERE type = 'SerialBumped';
+CREATE INDEX IF NOT EXISTS events_zone_level ON events(zone, seq) WHERE type IN ('ZoneCreated', 'ZoneUpdated', 'ZoneDeleted');
 CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
   BEGIN SELECT RAISE(ABORT, 'the event log is append-only: UPDATE refused'); END;
 CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
