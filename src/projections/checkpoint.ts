@@ -9,6 +9,7 @@ import { Map as IMap } from 'immutable';
 import type { SoaParams } from '../events/types.ts';
 import type { RRType } from '../records/types.ts';
 import { buildTrie, type RecordState } from './trie.ts';
+import { PMap } from './pmap.ts';
 import { labelCount, labelsBelow, soaValue, type LedgerState, type ZoneHead, type ZoneState } from './state.ts';
 import { setApexRRset } from './trie.ts';
 
@@ -55,7 +56,7 @@ export function deserializeState(blob: Buffer): LedgerState | undefined {
     for (const z of data.zones) {
       const apexLabels = labelCount(z.name);
       const records: RecordState[] = z.records.map(([id, name, type, ttl, value]) => ({ id, name, type, ttl, value }));
-      const recordMap = IMap<string, RecordState>().withMutations((m) => {
+      const recordMap = PMap.empty<RecordState>().withMutations((m) => {
         for (const r of records) m.set(r.id, r);
       });
       let tree = buildTrie(z.name, records, (n) => labelsBelow(n, apexLabels));

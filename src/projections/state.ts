@@ -4,6 +4,7 @@
  * they cannot disagree.
  */
 import { Map as IMap } from 'immutable';
+import { PMap } from './pmap.ts';
 import type { EventBody, SoaParams } from '../events/types.ts';
 import { splitLabels } from '../records/names.ts';
 import { addRecord, emptyNode, removeRecord, replaceRecord, setApexRRset, TrieSession, type RecordState, type TrieNode } from './trie.ts';
@@ -19,7 +20,7 @@ export interface ZoneState {
   /** Seq of the newest event of this zone (the optimistic-concurrency version). */
   readonly version: number;
   /** User records by id (the SOA is synthesized and not among them). */
-  readonly records: IMap<string, RecordState>;
+  readonly records: PMap<RecordState>;
   /** The zone trie rooted at the apex, including the synthesized SOA. */
   readonly tree: TrieNode;
 }
@@ -70,10 +71,10 @@ export function soaValue(soa: SoaParams, serial: number): string {
  */
 class ReplaySession {
   readonly trie = new TrieSession();
-  /** Zones whose `records` map is an immutable.js transient owned by this session. */
+  /** Zones whose `records` map is a PMap transient owned by this session. */
   readonly transientRecords = new Set<string>();
 
-  records(zone: ZoneState): IMap<string, RecordState> {
+  records(zone: ZoneState): PMap<RecordState> {
     if (this.transientRecords.has(zone.name)) return zone.records;
     this.transientRecords.add(zone.name);
     return zone.records.asMutable();
@@ -97,7 +98,7 @@ function withSoa(zone: ZoneState, session?: ReplaySession): ZoneState {
 }
 
 function newZone(name: string, soa: SoaParams, serial: number, seq: number): ZoneState {
-  return withSoa({ name, apexLabels: labelCount(name), soa, serial, version: seq, records: IMap(), tree: emptyNode(name) });
+  return withSoa({ name, apexLabels: labelCount(name), soa, serial, version: seq, records: PMap.empty(), tree: emptyNode(name) });
 }
 
 function evolveZone(zone: ZoneState, e: Applicable, session?: ReplaySession): ZoneState {

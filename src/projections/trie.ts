@@ -4,9 +4,9 @@
  * A write copies only the nodes on the path from the apex to the changed name; every other node is
  * shared with the previous version, so a new version costs O(labels x log32(children)) and old
  * versions stay valid for readers that still hold them. Children live in a persistent hash map
- * (immutable.js Map), which is what keeps a write to a 1,000,000-child apex cheap.
+ * (PMap, a compact CHAMP trie), which is what keeps a write to a 1,000,000-child apex cheap.
  */
-import { Map as IMap } from 'immutable';
+import { PMap } from './pmap.ts';
 import type { RRType } from '../records/types.ts';
 
 /** One record as the projection holds it. `name` is absolute and lowercase; `value` is canonical text. */
@@ -24,17 +24,83 @@ export interface RRset {
   readonly records: readonly RecordState[];
 }
 
+/**
+ * The RRsets of one node: a read-only Map interface over a small array. A node holds one or two
+ * types, so a linear scan beats hashing, and a JS Map's own table (~200 bytes) would be most of a
+ * node's memory in a zone of a million names.
+ */
+export class RRsetList implements ReadonlyMap<RRType, RRset> {
+  /** Package-private: changed in place only by the trie while a node is owned (see TrieSession). */
+  items: RRset[];
+
+  constructor(items: RRset[] = []) {
+    this.items = items;
+  }
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  get(type: RRType): RRset | undefined {
+    const items = this.items;
+    for (let i = 0; i < items.length; i++) if (items[i].type === type) return items[i];
+    return undefined;
+  }
+
+  has(type: RRType): boolean {
+    return this.get(type) !== undefined;
+  }
+
+  /** Put `set` in place of the RRset of its type (or add it). Trie-internal. */
+  put(set: RRset): void {
+    const i = this.items.findIndex((x) => x.type === set.type);
+    if (i >= 0) this.items[i] = set;
+    else this.items.push(set);
+  }
+
+  /** Remove the RRset of `type`. Trie-internal. */
+  remove(type: RRType): void {
+    const i = this.items.findIndex((x) => x.type === type);
+    if (i >= 0) this.items.splice(i, 1);
+  }
+
+  /** A copy that can be changed without touching this one. */
+  clone(): RRsetList {
+    return new RRsetList(this.items.slice());
+  }
+
+  values(): MapIterator<RRset> {
+    return this.items.values() as MapIterator<RRset>;
+  }
+
+  keys(): MapIterator<RRType> {
+    return this.items.map((x) => x.type).values() as MapIterator<RRType>;
+  }
+
+  entries(): MapIterator<[RRType, RRset]> {
+    return this.items.map((x): [RRType, RRset] => [x.type, x]).values() as MapIterator<[RRType, RRset]>;
+  }
+
+  [Symbol.iterator](): MapIterator<[RRType, RRset]> {
+    return this.entries();
+  }
+
+  forEach(fn: (value: RRset, key: RRType, map: ReadonlyMap<RRType, RRset>) => void): void {
+    for (const x of this.items) fn(x, x.type, this);
+  }
+}
+
 /** A node of the trie: an owner name, its RRsets (possibly none: an empty non-terminal), its children. */
 export interface TrieNode {
   /** Absolute lowercase owner name. */
   readonly name: string;
-  readonly rrsets: ReadonlyMap<RRType, RRset>;
+  readonly rrsets: RRsetList;
   /** Keyed by lowercase presentation label. */
-  readonly children: IMap<string, TrieNode>;
+  readonly children: PMap<TrieNode>;
 }
 
-const NO_RRSETS: ReadonlyMap<RRType, RRset> = new Map();
-const NO_CHILDREN: IMap<string, TrieNode> = IMap();
+const NO_RRSETS = new RRsetList();
+const NO_CHILDREN: PMap<TrieNode> = PMap.empty();
 
 /** A node with no records and no children. */
 export function emptyNode(name: string): TrieNode {
@@ -52,7 +118,7 @@ function childName(parent: string, label: string): string {
 
 /**
  * A transient editing session for bulk replay: nodes created inside it are changed in place (their
- * children maps are immutable.js transients) instead of being copied for every event, which cuts
+ * children maps are PMap transients) instead of being copied for every event, which cuts
  * replay garbage several-fold. `seal` freezes them; nothing from an unsealed session is ever
  * published. Outside a session every write copies its path, as the module doc says.
  */
@@ -72,8 +138,8 @@ export class TrieSession {
 
 interface MutableNode {
   name: string;
-  rrsets: Map<RRType, RRset>;
-  children: IMap<string, TrieNode>;
+  rrsets: RRsetList;
+  children: PMap<TrieNode>;
   owner?: TrieSession;
 }
 
@@ -83,7 +149,7 @@ function own(node: TrieNode, session: TrieSession | undefined): MutableNode {
   if (session && m.owner === session) return m;
   const copy: MutableNode = {
     name: node.name,
-    rrsets: new Map(node.rrsets),
+    rrsets: node.rrsets.clone(),
     children: session ? node.children.asMutable() : node.children,
   };
   if (session) {
@@ -101,8 +167,9 @@ function updatePath(
   node: TrieNode,
   labels: readonly string[],
   i: number,
-  fn: (rrsets: Map<RRType, RRset>) => void,
+  fn: (rrsets: RRsetList) => void,
   session: TrieSession | undefined,
+  leafName?: string,
 ): TrieNode | null {
   let next: MutableNode;
   if (i === labels.length) {
@@ -110,8 +177,8 @@ function updatePath(
     fn(next.rrsets);
   } else {
     const label = labels[i];
-    const child = node.children.get(label) ?? emptyNode(childName(node.name, label));
-    const updated = updatePath(child, labels, i + 1, fn, session);
+    const child = node.children.get(label) ?? emptyNode(i + 1 === labels.length && leafName ? leafName : childName(node.name, label));
+    const updated = updatePath(child, labels, i + 1, fn, session, leafName);
     if (updated === child && node.children.get(label) === child) return node;
     next = own(node, session);
     next.children = updated ? next.children.set(label, updated) : next.children.delete(label);
@@ -124,8 +191,8 @@ export function addRecord(apex: TrieNode, labels: readonly string[], record: Rec
   return (
     updatePath(apex, labels, 0, (m) => {
       const set = m.get(record.type);
-      m.set(record.type, { type: record.type, records: set ? [...set.records, record] : [record] });
-    }, session) ?? emptyNode(apex.name)
+      m.put({ type: record.type, records: set ? [...set.records, record] : [record] });
+    }, session, record.name) ?? emptyNode(apex.name)
   );
 }
 
@@ -136,8 +203,8 @@ export function removeRecord(apex: TrieNode, labels: readonly string[], type: RR
       const set = m.get(type);
       if (!set) return;
       const records = set.records.filter((r) => r.id !== id);
-      if (records.length === 0) m.delete(type);
-      else m.set(type, { type, records });
+      if (records.length === 0) m.remove(type);
+      else m.put({ type, records });
     }, session) ?? emptyNode(apex.name)
   );
 }
@@ -148,7 +215,7 @@ export function replaceRecord(apex: TrieNode, labels: readonly string[], record:
     updatePath(apex, labels, 0, (m) => {
       const set = m.get(record.type);
       if (!set) return;
-      m.set(record.type, { type: record.type, records: set.records.map((r) => (r.id === record.id ? record : r)) });
+      m.put({ type: record.type, records: set.records.map((r) => (r.id === record.id ? record : r)) });
     }, session) ?? emptyNode(apex.name)
   );
 }
@@ -156,7 +223,7 @@ export function replaceRecord(apex: TrieNode, labels: readonly string[], record:
 /** A new trie whose apex has exactly `rrset` for its type (used for the synthesized SOA). */
 export function setApexRRset(apex: TrieNode, rrset: RRset, session?: TrieSession): TrieNode {
   const next = own(apex, session);
-  next.rrsets.set(rrset.type, rrset);
+  next.rrsets.put(rrset);
   return next;
 }
 
@@ -206,41 +273,43 @@ export function* allRecords(node: TrieNode): IterableIterator<RecordState> {
 
 interface DraftNode {
   name: string;
-  rrsets: Map<RRType, RecordState[]>;
-  children: Map<string, DraftNode>;
+  sets: RRset[] | null;
+  kids: Map<string, DraftNode> | null;
 }
 
 /**
  * Build a trie in one pass from a list of records (checkpoint loading): a mutable draft tree first,
  * then frozen bottom-up, which is several times cheaper than adding the records one by one.
- * `labelsOf` gives a record's labels below the apex, outermost first.
+ * `labelsOf` gives a record's labels below the apex, outermost first. Drafts allocate only what a
+ * node needs, so the transient peak stays small next to the result.
  */
 export function buildTrie(apexName: string, records: Iterable<RecordState>, labelsOf: (name: string) => string[]): TrieNode {
-  const root: DraftNode = { name: apexName, rrsets: new Map(), children: new Map() };
+  const root: DraftNode = { name: apexName, sets: null, kids: null };
   for (const r of records) {
     let node = root;
-    for (const label of labelsOf(r.name)) {
-      let child = node.children.get(label);
+    const labels = labelsOf(r.name);
+    for (let i = 0; i < labels.length; i++) {
+      const label = labels[i];
+      node.kids ??= new Map();
+      let child = node.kids.get(label);
       if (!child) {
-        child = { name: childName(node.name, label), rrsets: new Map(), children: new Map() };
-        node.children.set(label, child);
+        child = { name: i + 1 === labels.length ? r.name : childName(node.name, label), sets: null, kids: null };
+        node.kids.set(label, child);
       }
       node = child;
     }
-    const list = node.rrsets.get(r.type);
-    if (list) list.push(r);
-    else node.rrsets.set(r.type, [r]);
+    node.sets ??= [];
+    const set = node.sets.find((x) => x.type === r.type);
+    if (set) (set.records as RecordState[]).push(r);
+    else node.sets.push({ type: r.type, records: [r] });
   }
   const freeze = (d: DraftNode): TrieNode => {
-    const rrsets = new Map<RRType, RRset>();
-    for (const [type, records] of d.rrsets) rrsets.set(type, { type, records });
-    const children =
-      d.children.size === 0
-        ? NO_CHILDREN
-        : IMap<string, TrieNode>().withMutations((m) => {
-            for (const [label, child] of d.children) m.set(label, freeze(child));
-          });
-    return { name: d.name, rrsets: rrsets.size ? rrsets : NO_RRSETS, children };
+    const children = !d.kids
+      ? NO_CHILDREN
+      : PMap.empty<TrieNode>().withMutations((m) => {
+          for (const [label, child] of d.kids!) m.set(label, freeze(child));
+        });
+    return { name: d.name, rrsets: d.sets ? new RRsetList(d.sets) : NO_RRSETS, children };
   };
   return freeze(root);
 }

@@ -51,6 +51,32 @@ function sameRecord(a: RecordState | null, b: RecordState | null): boolean {
   return a.name === b.name && a.type === b.type && a.value === b.value && a.ttl === b.ttl;
 }
 
+/**
+ * Drop RRs that a condensed step both deletes and adds (a record deleted and another created with
+ * the same content, as a restore or an import can do): on the wire they are the same RR.
+ */
+function cancelIdentical(step: { deleted: RecordState[]; added: RecordState[] }): void {
+  const key = (r: RecordState): string => `${r.name}\u0000${r.type}\u0000${r.ttl}\u0000${r.value}`;
+  const deleted = new Map<string, number>();
+  for (const r of step.deleted) deleted.set(key(r), (deleted.get(key(r)) ?? 0) + 1);
+  const cancelled = new Map<string, number>();
+  step.added = step.added.filter((r) => {
+    const k = key(r);
+    const n = deleted.get(k) ?? 0;
+    if (n === 0) return true;
+    deleted.set(k, n - 1);
+    cancelled.set(k, (cancelled.get(k) ?? 0) + 1);
+    return false;
+  });
+  step.deleted = step.deleted.filter((r) => {
+    const k = key(r);
+    const n = cancelled.get(k) ?? 0;
+    if (n === 0) return true;
+    cancelled.set(k, n - 1);
+    return false;
+  });
+}
+
 /** Prepared statements over the events table, one set per database. */
 class Queries {
   readonly serialSeq;
@@ -222,6 +248,7 @@ export function planIxfr(db: Database.Database, zone: ZoneState, clientSerial: n
       if (before) step.deleted.push(before);
       if (after) step.added.push(after);
     }
+    cancelIdentical(step);
     const condensed = step.deleted.length + step.added.length + 2;
     if (condensed > limit) return { kind: 'axfr', reason: `difference from serial ${clientSerial} is larger than the zone` };
     return { kind: 'ixfr', steps: [step], soa: current, size: condensed };

@@ -1,0 +1,86 @@
+/** The persistent map: equal to a JS Map under random edits, persistent, transients, hash collisions. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PMap, hashOf } from '../../src/projections/pmap.ts';
+
+function rng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = seed;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Two distinct strings with the same 32-bit hash (birthday search), to exercise collision nodes. */
+function collidingPair(): [string, string] {
+  const seen = new Map<number, string>();
+  for (let i = 0; ; i++) {
+    const s = `k${i}`;
+    const h = hashOf(s);
+    const other = seen.get(h);
+    if (other !== undefined) return [other, s];
+    seen.set(h, s);
+  }
+}
+
+function check(m: PMap<number>, ref: Map<string, number>): void {
+  assert.equal(m.size, ref.size);
+  for (const [k, v] of ref) assert.equal(m.get(k), v, k);
+  assert.deepEqual(new Map(m.entries()), ref);
+}
+
+test('random sets and deletes agree with a Map, and old versions never change', () => {
+  const random = rng(7);
+  const [c1, c2] = collidingPair();
+  const keys = [...Array.from({ length: 3000 }, (_, i) => `key${i}`), c1, c2];
+  let m = PMap.empty<number>();
+  const ref = new Map<string, number>();
+  const snapshots: Array<[PMap<number>, Map<string, number>]> = [];
+  for (let i = 0; i < 20000; i++) {
+    const k = keys[Math.floor(random() * keys.length)];
+    if (random() < 0.6) {
+      m = m.set(k, i);
+      ref.set(k, i);
+    } else {
+      m = m.delete(k);
+      ref.delete(k);
+    }
+    if (i % 2000 === 0) snapshots.push([m, new Map(ref)]);
+  }
+  check(m, ref);
+  for (const [snap, want] of snapshots) check(snap, want);
+  for (const k of keys) m = m.delete(k);
+  assert.equal(m.size, 0);
+  assert.deepEqual([...m.entries()], []);
+});
+
+test('colliding keys live side by side and can be removed one at a time', () => {
+  const [a, b] = collidingPair();
+  assert.equal(hashOf(a), hashOf(b));
+  let m = PMap.empty<string>().set(a, 'A').set(b, 'B');
+  assert.deepEqual([m.get(a), m.get(b), m.size], ['A', 'B', 2]);
+  m = m.delete(a);
+  assert.deepEqual([m.get(a), m.get(b), m.size], [undefined, 'B', 1]);
+});
+
+test('a transient edits in place; the map it came from stays as it was', () => {
+  const base = PMap.from(Array.from({ length: 500 }, (_, i): [string, number] => [`k${i}`, i]));
+  const t = base.asMutable();
+  for (let i = 0; i < 500; i += 2) assert.equal(t.delete(`k${i}`), t);
+  t.set('new', 1);
+  const frozen = t.asImmutable();
+  assert.equal(frozen.size, 251);
+  assert.equal(base.size, 500);
+  assert.equal(base.get('k0'), 0);
+  const after = frozen.set('other', 2);
+  assert.notEqual(after, frozen);
+  assert.equal(frozen.has('other'), false);
+});
+
+test('setting the same value returns the same map', () => {
+  const m = PMap.empty<number>().set('a', 1);
+  assert.equal(m.set('a', 1), m);
+  assert.equal(m.delete('zz'), m);
+});
