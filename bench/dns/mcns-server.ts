@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import { Map as IMap } from 'immutable';
+import { PMap } from '../../src/projections/pmap.ts';
 import { startDns } from '../../src/dns/server.ts';
 import { EMPTY_STATE, labelsBelow, soaValue, type LedgerState, type ZoneState } from '../../src/projections/state.ts';
 import { buildTrie, setApexRRset, type RecordState } from '../../src/projections/trie.ts';
@@ -28,7 +29,7 @@ export function stateFromZoneFile(file: string, origin = BENCH_ZONE): LedgerStat
   const serial = 1;
   let tree = buildTrie(origin, records, (name) => labelsBelow(name, apexLabels));
   tree = setApexRRset(tree, { type: 'SOA', records: [{ id: 'soa', name: origin, type: 'SOA', ttl: soa.ttl, value: soaValue(soa, serial) }] });
-  const zone: ZoneState = { name: origin, apexLabels, soa, serial, version: 1, records: IMap(records.map((r) => [r.id, r])), tree };
+  const zone: ZoneState = { name: origin, apexLabels, soa, serial, version: 1, records: PMap.from(records.map((r): [string, typeof r] => [r.id, r])), tree };
   return { ...EMPTY_STATE, seq: 1, zones: IMap([[origin, zone]]) };
 }
 
