@@ -131,6 +131,17 @@ const tsigKeySchema = z
   })
   .refine((k) => (k.secret === undefined) !== (k.secret_file === undefined), { message: 'needs exactly one of secret or secret_file' });
 
+/** `[update.keys.<name>]`: optional limits of one update key (empty lists: no limit). */
+const updateKeySchema = z.strictObject({
+  zones: z.array(z.string().min(1)).default([]),
+  names: z.array(z.string().min(1)).default([]),
+});
+
+const updateSchema = z.strictObject({
+  allow_keys: z.array(z.string().min(1)).default([]),
+  keys: z.record(z.string(), updateKeySchema).default({}),
+});
+
 const fileSchema = z.strictObject({
   server: serverSchema.default(serverSchema.parse({})),
   database: databaseSchema.default(databaseSchema.parse({})),
@@ -138,6 +149,7 @@ const fileSchema = z.strictObject({
   mcias: mciasSchema.default(mciasSchema.parse({})),
   log: logSchema.default(logSchema.parse({})),
   transfer: transferSchema.default(transferSchema.parse({})),
+  update: updateSchema.default(updateSchema.parse({})),
   tsig: z.strictObject({ keys: z.record(z.string(), tsigKeySchema).default({}) }).default({ keys: {} }),
 });
 
@@ -160,6 +172,8 @@ export interface McnsConfig {
   mcias: { server_url: string; ca_cert: string; service_name: string; tags: string[]; timeout: number };
   log: { level: (typeof LOG_LEVELS)[number] };
   transfer: { allow_from: string[]; allow_keys: string[]; notify: string[] };
+  /** DNS UPDATE (RFC 2136): TSIG keys allowed to update, and per-key zone/owner-name limits. */
+  update: { allow_keys: string[]; keys: Record<string, { zones: string[]; names: string[] }> };
   tsig: { keys: Record<string, TsigKey> };
 }
 
@@ -173,6 +187,7 @@ const ENV_KEYS: Record<string, Record<string, Kind>> = {
   mcias: { server_url: 'string', ca_cert: 'string', service_name: 'string', tags: 'list', timeout: 'string' },
   log: { level: 'string' },
   transfer: { allow_from: 'list', allow_keys: 'list', notify: 'list' },
+  update: { allow_keys: 'list' },
 };
 
 /** Settings the dev server starts from (`mcns server --dev`): everything on loopback, no upstreams. */
@@ -367,6 +382,15 @@ export function loadConfig(opts: LoadOptions): McnsConfig {
     const n = k.toLowerCase().replace(/\.?$/, '.');
     if (!keys[n]) fail('transfer.allow_keys', `names key "${k}", which is not defined under [tsig.keys] (in ${from('transfer.allow_keys')})`);
   }
+  const updateKeys = new Set<string>();
+  for (const k of c.update.allow_keys) {
+    const n = k.toLowerCase().replace(/\.?$/, '.');
+    if (!keys[n]) fail('update.allow_keys', `names key "${k}", which is not defined under [tsig.keys] (in ${from('update.allow_keys')})`);
+    updateKeys.add(n);
+  }
+  for (const k of Object.keys(c.update.keys)) {
+    if (!updateKeys.has(k.toLowerCase().replace(/\.?$/, '.'))) fail(`update.keys.${k}`, `limits key "${k}", which is not in update.allow_keys (in ${file})`);
+  }
 
   return {
     source: file,
@@ -394,6 +418,7 @@ export function loadConfig(opts: LoadOptions): McnsConfig {
     },
     log: { level: c.log.level },
     transfer: { allow_from: c.transfer.allow_from, allow_keys: c.transfer.allow_keys, notify: c.transfer.notify },
+    update: { allow_keys: c.update.allow_keys, keys: c.update.keys },
     tsig: { keys },
   };
 }

@@ -13,6 +13,7 @@ import { Ledger } from './ledger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { startDns } from './dns/server.ts';
 import { createTransferHandlers } from './dns/transfer/index.ts';
+import { createUpdateHandler, OPCODE_UPDATE } from './dns/update.ts';
 import { createDevAuth, createMciasAuth, startGrpc, startRest } from './api/index.ts';
 
 /** What `startServer` runs: the ledger and the three listeners, with the addresses they bound. */
@@ -96,13 +97,15 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
     // Zone transfers, NOTIFY in and out, and TSIG, from [transfer] and [tsig.keys].
     const xfr = createTransferHandlers({ ledger, config: { ...config.transfer, keys: config.tsig.keys }, logger: dnsLogger, metrics });
     closers.push({ name: 'notify', close: async () => xfr.close() });
+    // DNS UPDATE (RFC 2136) from [update], verified with the same TSIG keyring as transfers.
+    const update = createUpdateHandler({ ledger, keyring: xfr.keyring, config: config.update, logger: dnsLogger });
     const dns = await startDns({
       ledger,
       listen: config.dns.listen_addr,
       upstreams: config.dns.upstreams,
       logger: dnsLogger,
       metrics,
-      handlers: { ...xfr.handlers },
+      handlers: { ...xfr.handlers, [OPCODE_UPDATE]: update },
       transfer: xfr.transfer,
     });
     closers.push({ name: 'dns', close: () => dns.close() });

@@ -1,0 +1,519 @@
+/**
+ * Dynamic update (RFC 2136) signed with TSIG (RFC 8945), the path ACME DNS-01 clients
+ * (certbot-dns-rfc2136, lego, acme.sh nsupdate) use to publish `_acme-challenge` TXT records.
+ *
+ * One UPDATE message is one ledger write: the prerequisites are checked against the current
+ * projection, the update section is replayed on a copy of the zone's records (RFC 2136 3.4.2), and
+ * the difference becomes one `changeRecords` command executed with the TSIG key name as the actor.
+ * decide() then applies the same rules as every other write (CNAME exclusivity, values, TTLs), all
+ * or nothing, one serial bump. Checking and writing happen in one synchronous turn, so no other
+ * write can slip between the prerequisites and the update.
+ *
+ * Order of checks: TSIG (a bad signature is answered with the TSIG error, RFC 8945 5.2), the zone
+ * section (FORMERR, NOTAUTH), the key's permission (REFUSED), prerequisites (RFC 2136 3.2), the
+ * prescan of the update section (3.4.1: FORMERR, NOTZONE), the key's name limits (REFUSED), then the
+ * write. Every answer to a verified request is signed with the request's key.
+ */
+import { McnsError } from '../errors.ts';
+import type { Command, RecordOp } from '../projections/decide.ts';
+import type { LedgerState, ZoneState } from '../projections/state.ts';
+import { labelsBelow } from '../projections/state.ts';
+import { findNode, type RecordState } from '../projections/trie.ts';
+import { isInZone, normalizeName } from '../records/names.ts';
+import { canonicalValue, formatRData } from '../records/rdata.ts';
+import { RR_TYPES, type RData, type RRType } from '../records/types.ts';
+import type { ParsedQuery } from './query.ts';
+import { errorResponse, readName } from './transfer/message.ts';
+import type { TransferLogger } from './transfer/notify.ts';
+import { TsigResponseSigner, tsigErrorResponse, verifyRequest, type TsigKey, type TsigKeyring } from './transfer/tsig.ts';
+
+/** The UPDATE opcode (RFC 2136 1.3). */
+export const OPCODE_UPDATE = 5;
+
+/** Response codes an UPDATE can get (RFC 1035 4.1.1, RFC 2136 2.2). */
+export const UPDATE_RCODE = {
+  NOERROR: 0,
+  FORMERR: 1,
+  SERVFAIL: 2,
+  NXDOMAIN: 3,
+  NOTIMP: 4,
+  REFUSED: 5,
+  YXDOMAIN: 6,
+  YXRRSET: 7,
+  NXRRSET: 8,
+  NOTAUTH: 9,
+  NOTZONE: 10,
+} as const;
+
+const CLASS_IN = 1;
+const CLASS_NONE = 254;
+const CLASS_ANY = 255;
+const TYPE_SOA = 6;
+const TYPE_ANY = 255;
+/** Meta and query types that never name stored data (OPT, TKEY, TSIG, IXFR, AXFR, MAILB, MAILA, ANY). */
+const META_TYPES = new Set([41, 249, 250, 251, 252, 253, 254, 255]);
+/** Types that only make sense in a question (RFC 2136 3.4.1.3: IXFR, AXFR, MAILB, MAILA). */
+const QUERY_ONLY_TYPES = new Set([251, 252, 253, 254]);
+
+/** Wire type code -> our record type, for the types MCNS stores. */
+const TYPE_CODES: Record<number, RRType> = { 1: 'A', 2: 'NS', 5: 'CNAME', 6: 'SOA', 12: 'PTR', 15: 'MX', 16: 'TXT', 28: 'AAAA', 33: 'SRV', 257: 'CAA' };
+
+/** What one key may change: zone apexes and owner-name globs (empty: no limit). */
+export interface UpdateKeyLimits {
+  zones?: string[];
+  names?: string[];
+}
+
+/** The `[update]` configuration: keys allowed to update, and optional per-key limits. */
+export interface UpdateConfig {
+  allow_keys: string[];
+  keys?: Record<string, UpdateKeyLimits>;
+}
+
+/** What {@link createUpdateHandler} needs. */
+export interface UpdateOptions {
+  /** The ledger: the current projection and the one write path. */
+  ledger: { readonly state: LedgerState; execute(cmd: Command, opts: { actor: string }): { serial?: number } };
+  /** The TSIG keys (createTransferHandlers(...).keyring, so transfers and updates share them). */
+  keyring: TsigKeyring;
+  config: UpdateConfig;
+  logger?: TransferLogger;
+  /** Clock in seconds for TSIG (tests move it). */
+  nowSec?: () => number;
+}
+
+/** Where an UPDATE came from. */
+export interface UpdatePeer {
+  address: string;
+  port: number;
+  transport: 'tcp' | 'udp';
+}
+
+/** One resource record of the prerequisite or update section, as read off the wire. */
+export interface UpdateRR {
+  /** Absolute, lowercase, canonical owner name. */
+  name: string;
+  type: number;
+  class: number;
+  ttl: number;
+  /** Offset and length of the rdata in the message (names in it may point anywhere before). */
+  rdStart: number;
+  rdLength: number;
+}
+
+/** A parsed UPDATE: the zone section and the two sections the RFC gives meaning to. */
+export interface UpdateMessage {
+  zone: string;
+  zoneClass: number;
+  zoneType: number;
+  prerequisites: UpdateRR[];
+  updates: UpdateRR[];
+}
+
+/** Outcome of {@link planUpdate}: an rcode to answer with, or the record operations to execute. */
+export type UpdatePlan = { kind: 'reply'; rcode: number; reason: string } | { kind: 'apply'; ops: RecordOp[] };
+
+/** A malformed message: answered FORMERR. */
+class FormatError extends Error {}
+
+/**
+ * Read the sections of an UPDATE (the zone section is readQuery's question; the prerequisite and
+ * update sections are its answer and authority sections). Throws FormatError when malformed.
+ */
+export function parseUpdate(raw: Uint8Array, q: ParsedQuery): UpdateMessage {
+  let p = q.questionEnd;
+  const read = (count: number): UpdateRR[] => {
+    const out: UpdateRR[] = [];
+    for (let i = 0; i < count; i++) {
+      let owner: { name: string; end: number };
+      try {
+        owner = readName(raw, p);
+      } catch (err) {
+        throw new FormatError((err as Error).message);
+      }
+      const e = owner.end;
+      if (e + 10 > raw.length) throw new FormatError('truncated record');
+      const rdLength = (raw[e + 8] << 8) | raw[e + 9];
+      if (e + 10 + rdLength > raw.length) throw new FormatError('truncated rdata');
+      out.push({
+        name: canonicalName(owner.name),
+        type: (raw[e] << 8) | raw[e + 1],
+        class: (raw[e + 2] << 8) | raw[e + 3],
+        ttl: ((raw[e + 4] << 24) | (raw[e + 5] << 16) | (raw[e + 6] << 8) | raw[e + 7]) >>> 0,
+        rdStart: e + 10,
+        rdLength,
+      });
+      p = e + 10 + rdLength;
+    }
+    return out;
+  };
+  const prerequisites = read(q.ancount);
+  const updates = read(q.nscount);
+  return { zone: canonicalName(q.qnameKey), zoneClass: q.qclass, zoneType: q.qtype, prerequisites, updates };
+}
+
+function canonicalName(name: string): string {
+  try {
+    return normalizeName(name);
+  } catch (err) {
+    throw new FormatError((err as Error).message);
+  }
+}
+
+/**
+ * The canonical presentation value of an RR's rdata (the form the ledger stores), or undefined for
+ * a type MCNS does not store. Throws FormatError when the rdata does not parse for its type.
+ */
+export function rdataValue(raw: Uint8Array, rr: UpdateRR): string | undefined {
+  const type = TYPE_CODES[rr.type];
+  if (!type) return undefined;
+  const start = rr.rdStart;
+  const end = start + rr.rdLength;
+  const b = Buffer.from(raw.buffer, raw.byteOffset, raw.length);
+  const need = (n: number, at: number): void => {
+    if (at + n > end) throw new FormatError(`${type} rdata is too short`);
+  };
+  // Names in rdata may be compressed (RFC 1035 4.1.4; RFC 3597 allows it for these well-known types).
+  const name = (at: number): { name: string; end: number } => {
+    let n: { name: string; end: number };
+    try {
+      n = readName(raw, at);
+    } catch (err) {
+      throw new FormatError((err as Error).message);
+    }
+    if (n.end > end) throw new FormatError(`${type} rdata name overruns the record`);
+    return { name: canonicalName(n.name), end: n.end };
+  };
+  let data: RData;
+  let used: number;
+  switch (type) {
+    case 'A':
+      need(4, start);
+      data = { type, address: `${b[start]}.${b[start + 1]}.${b[start + 2]}.${b[start + 3]}` };
+      used = start + 4;
+      break;
+    case 'AAAA': {
+      need(16, start);
+      const groups: string[] = [];
+      for (let i = 0; i < 8; i++) groups.push(b.readUInt16BE(start + 2 * i).toString(16));
+      data = { type, address: groups.join(':') };
+      used = start + 16;
+      break;
+    }
+    case 'CNAME':
+    case 'NS':
+    case 'PTR': {
+      const n = name(start);
+      data = { type, target: n.name };
+      used = n.end;
+      break;
+    }
+    case 'MX': {
+      need(2, start);
+      const n = name(start + 2);
+      data = { type, preference: b.readUInt16BE(start), exchange: n.name };
+      used = n.end;
+      break;
+    }
+    case 'SRV': {
+      need(6, start);
+      const n = name(start + 6);
+      data = { type, priority: b.readUInt16BE(start), weight: b.readUInt16BE(start + 2), port: b.readUInt16BE(start + 4), target: n.name };
+      used = n.end;
+      break;
+    }
+    case 'TXT': {
+      const strings: Uint8Array[] = [];
+      let p = start;
+      while (p < end) {
+        const l = b[p];
+        need(1 + l, p);
+        strings.push(Uint8Array.from(b.subarray(p + 1, p + 1 + l)));
+        p += 1 + l;
+      }
+      if (strings.length === 0) throw new FormatError('TXT rdata needs at least one string');
+      data = { type, strings };
+      used = p;
+      break;
+    }
+    case 'CAA': {
+      need(2, start);
+      const tagLen = b[start + 1];
+      need(2 + tagLen, start);
+      data = { type, flags: b[start], tag: b.toString('latin1', start + 2, start + 2 + tagLen).toLowerCase(), value: Uint8Array.from(b.subarray(start + 2 + tagLen, end)) };
+      used = end;
+      break;
+    }
+    case 'SOA': {
+      const m = name(start);
+      const r = name(m.end);
+      need(20, r.end);
+      const u = (i: number): number => b.readUInt32BE(r.end + 4 * i);
+      data = { type, mname: m.name, rname: r.name, serial: u(0), refresh: u(1), retry: u(2), expire: u(3), minimum: u(4) };
+      used = r.end + 20;
+      break;
+    }
+  }
+  if (used !== end) throw new FormatError(`${type} rdata has ${end - used} stray byte(s)`);
+  // Round-trip through the presentation parser: the same validation every other write gets.
+  try {
+    return canonicalValue(type, formatRData(data));
+  } catch (err) {
+    throw new FormatError((err as Error).message);
+  }
+}
+
+/** The RRsets at a name of the zone (undefined: no node; an empty map: an empty non-terminal). */
+function rrsetsAt(zone: ZoneState, name: string): ReadonlyMap<RRType, { records: readonly RecordState[] }> | undefined {
+  return findNode(zone.tree, labelsBelow(name, zone.apexLabels))?.rrsets;
+}
+
+function typeName(code: number): string {
+  return TYPE_CODES[code] ?? `TYPE${code}`;
+}
+
+/** RFC 2136 3.2: check the prerequisite section against the zone; an rcode when one fails. */
+function checkPrerequisites(raw: Uint8Array, zone: ZoneState, prereqs: UpdateRR[]): { rcode: number; reason: string } | undefined {
+  // Value-dependent RRset-exists prerequisites, collected per name and type (3.2.3).
+  const wanted = new Map<string, { name: string; type: number; values: Set<string> }>();
+  for (const rr of prereqs) {
+    const what = `prerequisite ${rr.name} ${typeName(rr.type)}`;
+    if (rr.ttl !== 0) return { rcode: UPDATE_RCODE.FORMERR, reason: `${what}: TTL must be 0` };
+    if (!isInZone(rr.name, zone.name)) return { rcode: UPDATE_RCODE.NOTZONE, reason: `${what}: outside zone ${zone.name}` };
+    const sets = rrsetsAt(zone, rr.name);
+    const type = TYPE_CODES[rr.type];
+    if (rr.class === CLASS_ANY) {
+      if (rr.rdLength !== 0) return { rcode: UPDATE_RCODE.FORMERR, reason: `${what}: class ANY needs empty rdata` };
+      if (rr.type === TYPE_ANY) {
+        if (!sets || sets.size === 0) return { rcode: UPDATE_RCODE.NXDOMAIN, reason: `${what}: name is not in use` };
+      } else if (!type || !sets?.has(type)) {
+        return { rcode: UPDATE_RCODE.NXRRSET, reason: `${what}: RRset does not exist` };
+      }
+    } else if (rr.class === CLASS_NONE) {
+      if (rr.rdLength !== 0) return { rcode: UPDATE_RCODE.FORMERR, reason: `${what}: class NONE needs empty rdata` };
+      if (rr.type === TYPE_ANY) {
+        if (sets && sets.size > 0) return { rcode: UPDATE_RCODE.YXDOMAIN, reason: `${what}: name is in use` };
+      } else if (type && sets?.has(type)) {
+        return { rcode: UPDATE_RCODE.YXRRSET, reason: `${what}: RRset exists` };
+      }
+    } else if (rr.class === CLASS_IN) {
+      if (META_TYPES.has(rr.type)) return { rcode: UPDATE_RCODE.FORMERR, reason: `${what}: a meta type cannot be compared` };
+      const value = rdataValue(raw, rr);
+      const key = `${rr.name}\u0000${rr.type}`;
+      let w = wanted.get(key);
+      if (!w) wanted.set(key, (w = { name: rr.name, type: rr.type, values: new Set() }));
+      // An unstored type can never match: keep a value no stored record has.
+      w.values.add(value ?? `\u0000unstored:${rr.rdStart}`);
+    } else {
+      return { rcode: UPDATE_RCODE.FORMERR, reason: `${what}: class ${rr.class} is not IN, ANY or NONE` };
+    }
+  }
+  for (const w of wanted.values()) {
+    const type = TYPE_CODES[w.type];
+    const have = new Set((type && rrsetsAt(zone, w.name)?.get(type)?.records.map((r) => r.value)) || []);
+    const same = have.size === w.values.size && [...w.values].every((v) => have.has(v));
+    if (!same) return { rcode: UPDATE_RCODE.NXRRSET, reason: `prerequisite ${w.name} ${typeName(w.type)}: RRset differs from the one given` };
+  }
+  return undefined;
+}
+
+/** RFC 2136 3.4.1: the prescan of the update section, before anything is changed. */
+function prescan(zone: ZoneState, updates: UpdateRR[]): { rcode: number; reason: string } | undefined {
+  for (const rr of updates) {
+    const what = `update ${rr.name} ${typeName(rr.type)}`;
+    if (!isInZone(rr.name, zone.name)) return { rcode: UPDATE_RCODE.NOTZONE, reason: `${what}: outside zone ${zone.name}` };
+    if (rr.class === CLASS_IN) {
+      if (META_TYPES.has(rr.type)) return { rcode: UPDATE_RCODE.FORMERR, reason: `${what}: cannot add a meta type` };
+    } else if (rr.class === CLASS_ANY) {
+      if (rr.ttl !== 0 || rr.rdLength !== 0) return { rcode: UPDATE_RCODE.FORMERR, reason: `${what}: a class ANY delete needs TTL 0 and empty rdata` };
+      if (QUERY_ONLY_TYPES.has(rr.type)) return { rcode: UPDATE_RCODE.FORMERR, reason: `${what}: cannot delete a query type` };
+    } else if (rr.class === CLASS_NONE) {
+      if (rr.ttl !== 0) return { rcode: UPDATE_RCODE.FORMERR, reason: `${what}: a class NONE delete needs TTL 0` };
+      if (rr.type === TYPE_ANY || QUERY_ONLY_TYPES.has(rr.type)) return { rcode: UPDATE_RCODE.FORMERR, reason: `${what}: cannot delete a meta type` };
+    } else {
+      return { rcode: UPDATE_RCODE.FORMERR, reason: `${what}: class ${rr.class} is not IN, ANY or NONE` };
+    }
+  }
+  return undefined;
+}
+
+/** A record of the working copy: `id` when it is already in the zone. */
+interface Draft {
+  id?: string;
+  name: string;
+  type: RRType;
+  value: string;
+  ttl: number;
+}
+
+/**
+ * Plan an UPDATE against a zone (pure: no I/O): check the prerequisites, prescan, replay the update
+ * section on a copy of the zone's records per RFC 2136 3.4.2, and return the difference as record
+ * operations (deletions first, so a CNAME may replace other data in one update). Adding a record
+ * that exists is a no-op (or a TTL change); deleting the SOA, or the last NS of the apex, is
+ * skipped as the RFC says. Adding a type MCNS does not store, or an SOA (the ledger owns the
+ * serial; SOA parameters change through the API), is REFUSED.
+ */
+export function planUpdate(raw: Uint8Array, zone: ZoneState, msg: UpdateMessage, allowName: (name: string) => boolean = () => true): UpdatePlan {
+  try {
+    const pre = checkPrerequisites(raw, zone, msg.prerequisites);
+    if (pre) return { kind: 'reply', ...pre };
+    const scan = prescan(zone, msg.updates);
+    if (scan) return { kind: 'reply', ...scan };
+    for (const rr of msg.updates) {
+      if (!allowName(rr.name)) return { kind: 'reply', rcode: UPDATE_RCODE.REFUSED, reason: `update ${rr.name}: the key may not change this name` };
+      if (rr.class !== CLASS_IN) continue;
+      const type = TYPE_CODES[rr.type];
+      if (!type) return { kind: 'reply', rcode: UPDATE_RCODE.REFUSED, reason: `update ${rr.name} ${typeName(rr.type)}: record type not supported (supported: ${RR_TYPES.join(', ')})` };
+      if (type === 'SOA') return { kind: 'reply', rcode: UPDATE_RCODE.REFUSED, reason: `update ${rr.name} SOA: the SOA is managed by MCNS (serials are automatic; change SOA parameters through the API)` };
+    }
+
+    let work: Draft[] = [...zone.records.values()].map((r) => ({ id: r.id, name: r.name, type: r.type, value: r.value, ttl: r.ttl }));
+    for (const rr of msg.updates) {
+      const type = TYPE_CODES[rr.type];
+      const apex = rr.name === zone.name;
+      if (rr.class === CLASS_IN) {
+        const value = rdataValue(raw, rr)!;
+        const same = work.find((d) => d.name === rr.name && d.type === type && d.value === value);
+        if (same) {
+          // RFC 2136 3.4.2.2: an RR already present is replaced, which can only change its TTL.
+          same.ttl = rr.ttl;
+          continue;
+        }
+        // A CNAME replaces the CNAME already at the name (a name has at most one).
+        if (type === 'CNAME') work = work.filter((d) => !(d.name === rr.name && d.type === 'CNAME'));
+        work.push({ name: rr.name, type: type!, value, ttl: rr.ttl });
+      } else if (rr.class === CLASS_ANY) {
+        if (rr.type === TYPE_ANY) {
+          // Delete all RRsets from a name; at the apex the SOA and NS stay (3.4.2.3).
+          work = work.filter((d) => !(d.name === rr.name && !(apex && d.type === 'NS')));
+        } else {
+          if (!type || (apex && (type === 'SOA' || type === 'NS'))) continue;
+          work = work.filter((d) => !(d.name === rr.name && d.type === type));
+        }
+      } else {
+        if (!type || type === 'SOA') continue;
+        const value = rdataValue(raw, rr)!;
+        if (apex && type === 'NS' && work.filter((d) => d.name === rr.name && d.type === 'NS').length <= 1) continue;
+        work = work.filter((d) => !(d.name === rr.name && d.type === type && d.value === value));
+      }
+    }
+
+    const kept = new Map(work.filter((d) => d.id !== undefined).map((d) => [d.id!, d]));
+    const ops: RecordOp[] = [];
+    for (const r of zone.records.values()) if (!kept.has(r.id)) ops.push({ op: 'delete', id: r.id });
+    for (const d of kept.values()) if (d.ttl !== zone.records.get(d.id!)!.ttl) ops.push({ op: 'update', id: d.id!, ttl: d.ttl });
+    for (const d of work) if (d.id === undefined) ops.push({ op: 'create', name: d.name, type: d.type, value: d.value, ttl: d.ttl });
+    return { kind: 'apply', ops };
+  } catch (err) {
+    if (err instanceof FormatError) return { kind: 'reply', rcode: UPDATE_RCODE.FORMERR, reason: err.message };
+    throw err;
+  }
+}
+
+/** A glob over owner names ("_acme-challenge.*"): `*` matches one or more characters, case-insensitive. */
+export function nameGlob(pattern: string): (name: string) => boolean {
+  const p = pattern.toLowerCase().replace(/\.$/, '');
+  const re = new RegExp(`^${p.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.+')}$`);
+  return (name) => re.test(name.toLowerCase().replace(/\.$/, ''));
+}
+
+/** The normalised key name ("acme-key.") of a configured name ("acme-key"); throws McnsError. */
+function keyName(name: string, field: string): string {
+  try {
+    return normalizeName(name);
+  } catch (err) {
+    throw new McnsError('invalid', (err as Error).message, field);
+  }
+}
+
+/** Per-key policy: which zones and names it may change. */
+interface KeyPolicy {
+  zones?: Set<string>;
+  names?: Array<(name: string) => boolean>;
+}
+
+/** Build the key policies from config; every key named must be in the keyring. Throws McnsError. */
+function policies(config: UpdateConfig, keyring: TsigKeyring): Map<string, KeyPolicy> {
+  const out = new Map<string, KeyPolicy>();
+  for (const k of config.allow_keys) {
+    const n = keyName(k, 'update.allow_keys');
+    if (!keyring.has(n)) throw new McnsError('invalid', `names key "${k}", which is not defined under [tsig.keys]`, 'update.allow_keys');
+    out.set(n, {});
+  }
+  for (const [k, limits] of Object.entries(config.keys ?? {})) {
+    const field = `update.keys.${k}`;
+    const n = keyName(k, field);
+    const policy = out.get(n);
+    if (!policy) throw new McnsError('invalid', `limits key "${k}", which is not in update.allow_keys`, field);
+    if (limits.zones && limits.zones.length > 0) policy.zones = new Set(limits.zones.map((z) => keyName(z, `${field}.zones`)));
+    if (limits.names && limits.names.length > 0) policy.names = limits.names.map(nameGlob);
+  }
+  return out;
+}
+
+/**
+ * Build the UPDATE opcode handler for the DNS listeners (`handlers: { 5: update }`). Throws McnsError
+ * at start-up when the config names a key that does not exist.
+ */
+export function createUpdateHandler(opts: UpdateOptions): (q: ParsedQuery, raw: Uint8Array, peer: UpdatePeer) => Buffer | undefined {
+  const { ledger, keyring, logger } = opts;
+  const nowSec = opts.nowSec ?? (() => Math.floor(Date.now() / 1000));
+  const allowed = policies(opts.config, keyring);
+
+  return (q, raw, peer) => {
+    const log = { peer: peer.address, port: peer.port, zone: q.qnameKey };
+    // TSIG first: a bad signature gets the TSIG error whatever else is wrong (RFC 8945 5.2).
+    let key: TsigKey | undefined;
+    let mac: Buffer | undefined;
+    if (q.hasTsig && q.tsigOffset !== undefined) {
+      const now = nowSec();
+      const v = verifyRequest(raw, q.tsigOffset, keyring, now);
+      if (!v.ok) {
+        logger?.warn({ ...log, tsigError: v.error, reason: v.reason }, 'DNS UPDATE refused: TSIG verification failed');
+        const base = errorResponse(q, v.formerr ? UPDATE_RCODE.FORMERR : UPDATE_RCODE.NOTAUTH);
+        return v.formerr ? base : tsigErrorResponse(base, v, now);
+      }
+      key = v.key;
+      mac = v.tsig.mac;
+    }
+    const reply = (rcode: number, reason: string, extra: object = {}): Buffer => {
+      const fields = { ...log, key: key?.name, rcode, reason, ...extra };
+      if (rcode === UPDATE_RCODE.NOERROR) logger?.info(fields, 'DNS UPDATE applied');
+      else logger?.warn(fields, 'DNS UPDATE not applied');
+      const msg = errorResponse(q, rcode);
+      return key ? new TsigResponseSigner(key, mac!, nowSec).sign(msg) : msg;
+    };
+
+    let msg: UpdateMessage;
+    try {
+      msg = parseUpdate(raw, q);
+    } catch (err) {
+      if (err instanceof FormatError) return reply(UPDATE_RCODE.FORMERR, err.message);
+      throw err;
+    }
+    // RFC 2136 3.1: one zone, named with type SOA.
+    if (msg.zoneType !== TYPE_SOA) return reply(UPDATE_RCODE.FORMERR, `zone section type must be SOA, got ${typeName(msg.zoneType)}`);
+    const state = ledger.state;
+    const zone = state.zones.get(msg.zone);
+    if (!zone || msg.zoneClass !== CLASS_IN) return reply(UPDATE_RCODE.NOTAUTH, `not authoritative for zone ${msg.zone}`);
+    if (!key) return reply(UPDATE_RCODE.REFUSED, 'unsigned update (updates need a TSIG key listed in [update] allow_keys)');
+    const policy = allowed.get(key.name);
+    if (!policy) return reply(UPDATE_RCODE.REFUSED, `key ${key.name} is not in [update] allow_keys`);
+    if (policy.zones && !policy.zones.has(zone.name)) return reply(UPDATE_RCODE.REFUSED, `key ${key.name} may not update zone ${zone.name}`);
+    const names = policy.names;
+    const plan = planUpdate(raw, zone, msg, names ? (n) => names.some((m) => m(n)) : undefined);
+    if (plan.kind === 'reply') return reply(plan.rcode, plan.reason);
+    if (plan.ops.length === 0) return reply(UPDATE_RCODE.NOERROR, 'nothing to change', { serial: zone.serial });
+    try {
+      // Synchronous, right after the checks: nothing can be written in between. The TSIG key is the actor.
+      const result = ledger.execute({ kind: 'changeRecords', zone: zone.name, ops: plan.ops }, { actor: key.name.replace(/\.$/, '') });
+      return reply(UPDATE_RCODE.NOERROR, 'applied', { changes: plan.ops.length, serial: result.serial });
+    } catch (err) {
+      if (!(err instanceof McnsError)) throw err;
+      // The domain rules (CNAME exclusivity, values, TTL range) refused it; nothing was written.
+      const rcode = err.kind === 'not_found' ? UPDATE_RCODE.NOTAUTH : err.kind === 'conflict' || err.kind === 'invalid' ? UPDATE_RCODE.REFUSED : UPDATE_RCODE.SERVFAIL;
+      return reply(rcode, err.message);
+    }
+  };
+}
