@@ -8,6 +8,7 @@
  * writes, other processes' writes and start-up replay all take the same path.
  */
 import { randomBytes } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import { BehaviorSubject, scan, type Subscription } from 'rxjs';
 import { EventLog, VersionConflictError } from './events/log.ts';
@@ -29,6 +30,11 @@ export interface LedgerOptions {
   newId?: () => string;
   /** Write a checkpoint after this many new events (0: only when asked). */
   checkpointEvery?: number;
+  /**
+   * Write those checkpoints in a worker thread instead of inline (the server: serializing a
+   * million-record zone takes seconds that DNS must not wait for).
+   */
+  checkpointInBackground?: boolean;
   /** Also poll the database for other processes' appends every this many ms. */
   pollMs?: number;
 }
@@ -68,7 +74,10 @@ export class Ledger {
   private readonly clock: () => number;
   private readonly newId: () => string;
   private readonly checkpointEvery: number;
+  private readonly checkpointInBackground: boolean;
   private lastCheckpointSeq: number;
+  private backgroundCheckpoint?: Promise<number>;
+  private readonly path: string;
   private readonly subscription: Subscription;
 
   private constructor(db: Database.Database, opts: LedgerOptions) {
@@ -77,6 +86,8 @@ export class Ledger {
     this.clock = opts.clock ?? Date.now;
     this.newId = opts.newId ?? randomRecordId;
     this.checkpointEvery = opts.checkpointEvery ?? 0;
+    this.checkpointInBackground = opts.checkpointInBackground ?? false;
+    this.path = opts.path;
     const cp = loadCheckpoint(db);
     const initial = cp.state ?? EMPTY_STATE;
     this.lastCheckpointSeq = cp.seq ?? 0;
@@ -171,8 +182,38 @@ export class Ledger {
     return state.seq;
   }
 
+  /**
+   * Write a checkpoint from a worker thread (its own connection: newest checkpoint + tail, then
+   * serialize). Resolves with its seq; one at a time, a call while one runs gets the running one.
+   */
+  checkpointBackground(): Promise<number> {
+    this.backgroundCheckpoint ??= new Promise<number>((resolve, reject) => {
+      const worker = new Worker(new URL('./projections/checkpoint-worker.mjs', import.meta.url), { workerData: { path: this.path } });
+      let seq: number | undefined;
+      worker.on('message', (m: { seq: number }) => {
+        seq = m.seq;
+      });
+      worker.on('error', reject);
+      worker.on('exit', (code) => {
+        if (seq !== undefined && code === 0) resolve(seq);
+        else reject(new McnsError('internal', `background checkpoint exited with code ${code}`));
+      });
+    }).finally(() => {
+      this.backgroundCheckpoint = undefined;
+    });
+    return this.backgroundCheckpoint;
+  }
+
   private maybeCheckpoint(): void {
-    if (this.checkpointEvery > 0 && this.state.seq - this.lastCheckpointSeq >= this.checkpointEvery) this.checkpoint();
+    if (this.checkpointEvery <= 0 || this.state.seq - this.lastCheckpointSeq < this.checkpointEvery) return;
+    if (!this.checkpointInBackground) {
+      this.checkpoint();
+      return;
+    }
+    if (this.backgroundCheckpoint) return;
+    // Counted from now, so a failing worker is retried after another checkpointEvery events.
+    this.lastCheckpointSeq = this.state.seq;
+    this.checkpointBackground().catch(() => undefined);
   }
 
   /** Stop following the log and close the database. */

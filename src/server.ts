@@ -46,7 +46,7 @@ export function createLogger(config: McnsConfig): Logger {
 function openLedger(config: McnsConfig): Ledger {
   const path = config.database.path;
   try {
-    return Ledger.open({ path, checkpointEvery: config.database.checkpoint_every });
+    return Ledger.open({ path, checkpointEvery: config.database.checkpoint_every, checkpointInBackground: true });
   } catch (err) {
     const msg = (err as Error).message.split('\n')[0];
     if (err instanceof McnsError && msg.includes('integrity_check')) throw err;

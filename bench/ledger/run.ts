@@ -6,6 +6,7 @@
  *  - full replay of 1,000,000 events (time, peak RSS) in a fresh process;
  *  - checkpoint load of a 1,000,000-record zone (time, peak RSS) in a fresh process;
  *  - one trie lookup's cost on that zone.
+ * Start-up is measured in fresh processes with the flag bin/mcns sets (--max-semi-space-size=64).
  * Usage: node --import tsx bench/ledger/run.ts [--events 1000000] [--seconds 5] [--write-results]
  */
 import { spawnSync } from 'node:child_process';
@@ -123,7 +124,7 @@ function child(mode: string, path: string): void {
 }
 
 function runChild(mode: string, path: string): Record<string, number> {
-  const r = spawnSync(process.execPath, ['--max-old-space-size=4096', '--import', 'tsx', self, 'child', mode, path], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--max-semi-space-size=64', '--import', 'tsx', self, 'child', mode, path], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`child ${mode} failed: ${r.stderr}`);
   return JSON.parse(r.stdout);
 }

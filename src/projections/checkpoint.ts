@@ -7,55 +7,86 @@ import { deflateSync, inflateSync } from 'node:zlib';
 import type Database from 'better-sqlite3';
 import { Map as IMap } from 'immutable';
 import type { SoaParams } from '../events/types.ts';
-import type { RRType } from '../records/types.ts';
+import { RR_TYPES, type RRType } from '../records/types.ts';
 import { buildTrie, type RecordState } from './trie.ts';
 import { PMap } from './pmap.ts';
 import { labelCount, labelsBelow, soaValue, type LedgerState, type ZoneHead, type ZoneState } from './state.ts';
 import { setApexRRset } from './trie.ts';
 
 /** Bump when the serialized layout or the meaning of the state changes: old checkpoints are then ignored. */
-export const CHECKPOINT_FORMAT = 1;
+export const CHECKPOINT_FORMAT = 2;
 
-interface SerializedZone {
+interface ZoneHeader {
   name: string;
   soa: SoaParams;
   serial: number;
   version: number;
-  records: Array<[string, string, RRType, number, string]>;
+  /** How many record lines follow for this zone. */
+  count: number;
 }
 
-interface Serialized {
+interface Header {
   format: number;
   seq: number;
   heads: Array<[string, number, number, boolean]>;
-  zones: SerializedZone[];
+  zones: ZoneHeader[];
 }
 
-/** Encode a state as a compressed blob. */
+/**
+ * Encode a state as a compressed blob: one JSON header line, then one line per record
+ * (`id TAB name TAB type TAB ttl TAB value`), zone after zone. Lines rather than one JSON document so
+ * that loading a million records builds no intermediate object tree (see deserializeState). Names
+ * and canonical values never hold a tab or a newline: they escape control bytes as \DDD.
+ */
 export function serializeState(state: LedgerState): Buffer {
-  const data: Serialized = {
+  const zones = [...state.zones.values()];
+  const header: Header = {
     format: CHECKPOINT_FORMAT,
     seq: state.seq,
     heads: [...state.heads.entries()].map(([z, h]) => [z, h.seq, h.serial, h.deleted]),
-    zones: [...state.zones.values()].map((z) => ({
-      name: z.name,
-      soa: z.soa,
-      serial: z.serial,
-      version: z.version,
-      records: [...z.records.values()].map((r) => [r.id, r.name, r.type, r.ttl, r.value]),
-    })),
+    zones: zones.map((z) => ({ name: z.name, soa: z.soa, serial: z.serial, version: z.version, count: z.records.size })),
   };
-  return deflateSync(JSON.stringify(data), { level: 1 });
+  const parts: string[] = [JSON.stringify(header)];
+  for (const z of zones) {
+    for (const r of z.records.values()) parts.push(`${r.id}\t${r.name}\t${r.type}\t${r.ttl}\t${r.value}`);
+  }
+  parts.push('');
+  return deflateSync(Buffer.from(parts.join('\n'), 'latin1'), { level: 1 });
 }
+
+const TYPES = new Map<string, RRType>(RR_TYPES.map((t) => [t, t]));
 
 /** Decode a blob written by {@link serializeState}; undefined when it is of another format. */
 export function deserializeState(blob: Buffer): LedgerState | undefined {
-  const data = JSON.parse(inflateSync(blob).toString('utf8')) as Serialized;
-  if (data.format !== CHECKPOINT_FORMAT) return undefined;
+  const buf = inflateSync(blob);
+  const headerEnd = buf.indexOf(10);
+  if (headerEnd < 0) return undefined;
+  const header = JSON.parse(buf.toString('utf8', 0, headerEnd)) as Header;
+  if (header.format !== CHECKPOINT_FORMAT) return undefined;
+  let pos = headerEnd + 1;
+  // Fields are read straight from the buffer: each string is a fresh copy (a slice of one big
+  // string would keep all of it alive), and the type is interned, not allocated per record.
+  const field = (sep: number): string => {
+    const end = buf.indexOf(sep, pos);
+    if (end < 0) throw new Error(`checkpoint truncated at byte ${pos}`);
+    const s = buf.toString('latin1', pos, end);
+    pos = end + 1;
+    return s;
+  };
   const zones = IMap<string, ZoneState>().withMutations((zm) => {
-    for (const z of data.zones) {
+    for (const z of header.zones) {
       const apexLabels = labelCount(z.name);
-      const records: RecordState[] = z.records.map(([id, name, type, ttl, value]) => ({ id, name, type, ttl, value }));
+      const records: RecordState[] = new Array(z.count);
+      for (let i = 0; i < z.count; i++) {
+        const id = field(9);
+        const name = field(9);
+        const typeText = field(9);
+        const type = TYPES.get(typeText);
+        if (!type) throw new Error(`checkpoint: unknown record type ${typeText}`);
+        const ttl = Number(field(9));
+        const value = field(10);
+        records[i] = { id, name, type, ttl, value };
+      }
       const recordMap = PMap.empty<RecordState>().withMutations((m) => {
         for (const r of records) m.set(r.id, r);
       });
@@ -67,19 +98,26 @@ export function deserializeState(blob: Buffer): LedgerState | undefined {
       zm.set(z.name, { name: z.name, apexLabels, soa: z.soa, serial: z.serial, version: z.version, records: recordMap, tree });
     }
   });
-  const heads = IMap<string, ZoneHead>(data.heads.map(([z, seq, serial, deleted]) => [z, { seq, serial, deleted }]));
-  return { seq: data.seq, zones, heads };
+  const heads = IMap<string, ZoneHead>(header.heads.map(([z, seq, serial, deleted]) => [z, { seq, serial, deleted }]));
+  return { seq: header.seq, zones, heads };
 }
 
-/** Store a checkpoint of `state`, whose newest event has hash `headHash`. */
+/** How many checkpoints are kept (older ones only cost space: start-up uses the newest valid one). */
+export const CHECKPOINTS_KEPT = 3;
+
+/** Store a checkpoint of `state`, whose newest event has hash `headHash`, and drop the oldest. */
 export function saveCheckpoint(db: Database.Database, state: LedgerState, headHash: string): void {
-  db.prepare('INSERT OR REPLACE INTO checkpoints (seq, head_hash, format, created_at, data) VALUES (?, ?, ?, ?, ?)').run(
-    state.seq,
-    headHash,
-    CHECKPOINT_FORMAT,
-    Date.now(),
-    serializeState(state),
-  );
+  const blob = serializeState(state);
+  db.transaction(() => {
+    db.prepare('INSERT OR REPLACE INTO checkpoints (seq, head_hash, format, created_at, data) VALUES (?, ?, ?, ?, ?)').run(
+      state.seq,
+      headHash,
+      CHECKPOINT_FORMAT,
+      Date.now(),
+      blob,
+    );
+    db.prepare('DELETE FROM checkpoints WHERE seq NOT IN (SELECT seq FROM checkpoints ORDER BY seq DESC LIMIT ?)').run(CHECKPOINTS_KEPT);
+  })();
 }
 
 /** Why the newest checkpoint was or was not used, for logs and `mcns verify`. */

@@ -52,7 +52,11 @@ export interface Applicable {
 
 /** Labels of `name` below `zone`, outermost first: "a.b.example.com." in "example.com." -> ["b", "a"]. */
 export function labelsBelow(name: string, apexLabels: number): string[] {
-  return splitLabels(name).slice(0, -apexLabels || undefined).reverse();
+  const all = splitLabels(name);
+  const n = all.length - apexLabels;
+  const out = new Array<string>(n > 0 ? n : 0);
+  for (let i = 0; i < n; i++) out[i] = all[n - 1 - i];
+  return out;
 }
 
 /** Number of labels of an absolute name. */

@@ -271,45 +271,15 @@ export function* allRecords(node: TrieNode): IterableIterator<RecordState> {
   for (const child of node.children.values()) yield* allRecords(child);
 }
 
-interface DraftNode {
-  name: string;
-  sets: RRset[] | null;
-  kids: Map<string, DraftNode> | null;
-}
-
 /**
- * Build a trie in one pass from a list of records (checkpoint loading): a mutable draft tree first,
- * then frozen bottom-up, which is several times cheaper than adding the records one by one.
- * `labelsOf` gives a record's labels below the apex, outermost first. Drafts allocate only what a
- * node needs, so the transient peak stays small next to the result.
+ * Build a trie in one pass from a list of records (checkpoint loading), through one transient
+ * session: every node is created once and changed in place, then sealed. `labelsOf` gives a
+ * record's labels below the apex, outermost first.
  */
 export function buildTrie(apexName: string, records: Iterable<RecordState>, labelsOf: (name: string) => string[]): TrieNode {
-  const root: DraftNode = { name: apexName, sets: null, kids: null };
-  for (const r of records) {
-    let node = root;
-    const labels = labelsOf(r.name);
-    for (let i = 0; i < labels.length; i++) {
-      const label = labels[i];
-      node.kids ??= new Map();
-      let child = node.kids.get(label);
-      if (!child) {
-        child = { name: i + 1 === labels.length ? r.name : childName(node.name, label), sets: null, kids: null };
-        node.kids.set(label, child);
-      }
-      node = child;
-    }
-    node.sets ??= [];
-    const set = node.sets.find((x) => x.type === r.type);
-    if (set) (set.records as RecordState[]).push(r);
-    else node.sets.push({ type: r.type, records: [r] });
-  }
-  const freeze = (d: DraftNode): TrieNode => {
-    const children = !d.kids
-      ? NO_CHILDREN
-      : PMap.empty<TrieNode>().withMutations((m) => {
-          for (const [label, child] of d.kids!) m.set(label, freeze(child));
-        });
-    return { name: d.name, rrsets: d.sets ? new RRsetList(d.sets) : NO_RRSETS, children };
-  };
-  return freeze(root);
+  const session = new TrieSession();
+  let apex = emptyNode(apexName);
+  for (const r of records) apex = addRecord(apex, labelsOf(r.name), r, session);
+  session.seal();
+  return apex;
 }

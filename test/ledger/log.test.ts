@@ -204,3 +204,31 @@ test('a ledger reopened from its checkpoint plus tail equals a full replay', () 
     t.cleanup();
   }
 });
+
+test('background checkpoints are written by a worker thread and used at the next start', async () => {
+  const t = testLedger({ checkpointEvery: 20, checkpointInBackground: true });
+  try {
+    t.ledger.execute(zoneCmd, { actor: 'test' });
+    for (let i = 0; i < 15; i++) t.ledger.execute(addA(i), { actor: 'test' });
+    // The 20-event threshold started a worker; wait for its row to appear.
+    const deadline = Date.now() + 15000;
+    let row: { seq: number } | undefined;
+    while (!row && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      row = t.ledger.db.prepare('SELECT seq FROM checkpoints ORDER BY seq DESC LIMIT 1').get() as { seq: number } | undefined;
+    }
+    assert.ok(row && row.seq >= 20, 'the automatic background checkpoint was written');
+    const explicit = await t.ledger.checkpointBackground();
+    assert.equal(explicit, t.ledger.state.seq);
+    const reopened = Ledger.open({ path: t.path });
+    assert.equal(reopened.startup.checkpointSeq, explicit);
+    assert.equal(stateDigest(reopened.state), stateDigest(t.ledger.state));
+    reopened.close();
+    for (let i = 15; i < 40; i++) t.ledger.execute(addA(i), { actor: 'test' });
+    t.ledger.checkpoint();
+    const kept = t.ledger.db.prepare('SELECT count(*) AS n FROM checkpoints').get() as { n: number };
+    assert.ok(kept.n <= 3, `old checkpoints are pruned (${kept.n} kept)`);
+  } finally {
+    t.cleanup();
+  }
+});
