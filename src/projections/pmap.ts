@@ -10,7 +10,8 @@
  */
 
 /** A node: `dataMap` bits have an inline key/value pair, `nodeMap` bits a child node. */
-interface Node<V> {
+// The value type only ties a node to its map; the array holds it untyped.
+interface Node<_V> {
   dataMap: number;
   nodeMap: number;
   /** [k0, v0, k1, v1, …, child0, child1, …], pairs and children each in bit order. */
