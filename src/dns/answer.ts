@@ -13,7 +13,7 @@ import { parseRData } from '../records/rdata.ts';
 import { splitLabels } from '../records/names.ts';
 import type { RData, RRType } from '../records/types.ts';
 import type { ParsedQuery } from './query.ts';
-import type { WireMessage, WireRR } from './wire.ts';
+import { ipv6ToBytes, type WireMessage, type WireRR } from './wire.ts';
 
 /** How an answer came out (CoreDNS `Success | NameError | Delegation | NoData ...`, plus the protocol errors). */
 export type AnswerResult =
@@ -85,6 +85,9 @@ const rdataCache = new WeakMap<RecordState, RData>();
 
 /** The structured RData of a stored record (its value is canonical, so it always parses). */
 export function recordData(r: RecordState): RData {
+  // An address's canonical value is its RData: built fresh, it dies young. Memoizing it would put
+  // one WeakMap entry per queried name into old space (on a 1M-name zone the GC then dominates).
+  if (r.type === 'A' || r.type === 'AAAA') return { type: r.type, address: r.value };
   let d = rdataCache.get(r);
   if (d === undefined) {
     d = parseRData(r.type, r.value);
@@ -104,9 +107,26 @@ export function canonicalQueryName(qnameKey: string): string {
   return SPECIALS_RE.test(qnameKey) ? qnameKey.replace(SPECIALS_G, '\\$&') : qnameKey;
 }
 
+/** The zones map findZone last indexed, and that index (see zoneIndex). */
+let indexedZones: LedgerState['zones'] | undefined;
+let zoneByName = new Map<string, ZoneState>();
+
+/**
+ * A plain Map over the state's zones, rebuilt when the zones map changes (a write: O(zones)). The
+ * immutable.js map hashes a key longer than 16 characters through an object-keyed string cache,
+ * which interns every new query name; a native Map hashes the string in place.
+ */
+function zoneIndex(zones: LedgerState['zones']): Map<string, ZoneState> {
+  if (zones !== indexedZones) {
+    zoneByName = new Map(zones);
+    indexedZones = zones;
+  }
+  return zoneByName;
+}
+
 /** The served zone that is the longest suffix of the canonical name `name`, if any. */
 export function findZone(state: LedgerState, name: string): ZoneState | undefined {
-  const zones = state.zones;
+  const zones = zoneIndex(state.zones);
   if (zones.size === 0) return undefined;
   let i = 0;
   const n = name.length;
@@ -332,6 +352,116 @@ export function answerQuery(state: LedgerState, q: ParsedQuery, opts: AnswerOpti
       edns: ednsOf(q, 0),
     },
   };
+}
+
+const TYPE_A = 1;
+const TYPE_AAAA = 28;
+
+/** Writes dotted-quad `s` (a canonical A value) at out[at..at+4); false if it is not one. */
+function writeIPv4(s: string, out: Buffer, at: number): boolean {
+  let part = 0;
+  let v = 0;
+  let digits = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || part === 3) return false;
+      out[at + part++] = v;
+      v = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57 && digits < 3) {
+      v = v * 10 + (c - 48);
+      if (v > 255) return false;
+      digits++;
+    } else return false;
+  }
+  if (digits === 0 || part !== 3) return false;
+  out[at + 3] = v;
+  return true;
+}
+
+/**
+ * The node of canonical `name` in `zone` when the walk to it crosses no zone cut, else undefined
+ * (missing names, wildcards and referrals are the general path's). Names with escapes are left to
+ * the general path too, so a label here is plain text between dots, as the trie keys it.
+ */
+function plainNode(zone: ZoneState, name: string): TrieNode | undefined {
+  if (name.indexOf('\\') >= 0) return undefined;
+  let node: TrieNode | undefined = zone.tree;
+  if (name === zone.name) return node;
+  // Labels below the apex, outermost first: walk the prefix "a.b." of "a.b.<zone>" right to left.
+  let end = name.length - zone.name.length - (zone.name === '.' ? 0 : 1);
+  while (end > 0) {
+    const dot = name.lastIndexOf('.', end - 1);
+    node = node.children.get(name.substring(dot + 1, end));
+    if (node === undefined || node.rrsets.has('NS')) return undefined;
+    end = dot;
+  }
+  return node;
+}
+
+/**
+ * The commonest answer, written straight to wire bytes: an A or AAAA question for a name that
+ * exists as such (no CNAME, wildcard, cut or additional processing), answered with its RRset.
+ * The bytes are exactly what answerQuery + encodeMessage produce (owner compressed to the question
+ * at offset 12), without the intermediate message, RData objects or name-compression map; on a
+ * zone too large for the answer cache to help this is the whole query path. Undefined means "use
+ * the general path" (also when the answer would not fit `limit`).
+ */
+export function answerDirect(state: LedgerState, q: ParsedQuery, raw: Uint8Array, limit: number): Buffer | undefined {
+  const qtype = q.qtype;
+  if ((qtype !== TYPE_A && qtype !== TYPE_AAAA) || q.opcode !== 0 || q.qclass !== CLASS_IN) return undefined;
+  const edns = q.edns;
+  if (edns && edns.version !== 0) return undefined;
+  const questionEnd = q.questionEnd;
+  // Only an uncompressed question is copied verbatim (ours is always written uncompressed).
+  let p = 12;
+  while (p < questionEnd && raw[p] !== 0) {
+    if (raw[p] & 0xc0) return undefined;
+    p += raw[p] + 1;
+  }
+  if (p + 5 !== questionEnd) return undefined;
+  const name = canonicalQueryName(q.qnameKey);
+  const zone = findZone(state, name);
+  if (!zone) return undefined;
+  const node = plainNode(zone, name);
+  const set = node?.rrsets.get(qtype === TYPE_A ? 'A' : 'AAAA');
+  if (!set) return undefined;
+  const records = set.records;
+  const rdlen = qtype === TYPE_A ? 4 : 16;
+  const size = questionEnd + records.length * (12 + rdlen) + (edns ? 11 : 0);
+  if (size > limit) return undefined;
+  const out = Buffer.allocUnsafe(size);
+  out.writeUInt16BE(q.id, 0);
+  out.writeUInt16BE(responseFlags(q, true, RCODE.NOERROR), 2);
+  out.writeUInt16BE(1, 4);
+  out.writeUInt16BE(records.length, 6);
+  out.writeUInt16BE(0, 8);
+  out.writeUInt16BE(edns ? 1 : 0, 10);
+  for (let k = 12; k < questionEnd; k++) out[k] = raw[k];
+  let w = questionEnd;
+  for (const r of records) {
+    out[w] = 0xc0;
+    out[w + 1] = 12;
+    out.writeUInt16BE(qtype, w + 2);
+    out.writeUInt16BE(CLASS_IN, w + 4);
+    out.writeUInt32BE(r.ttl >>> 0, w + 6);
+    out.writeUInt16BE(rdlen, w + 10);
+    if (qtype === TYPE_A) {
+      if (!writeIPv4(r.value, out, w + 12)) return undefined;
+    } else {
+      out.set(ipv6ToBytes(r.value), w + 12);
+    }
+    w += 12 + rdlen;
+  }
+  if (edns) {
+    out[w] = 0;
+    out.writeUInt16BE(41, w + 1);
+    out.writeUInt16BE(OUR_PAYLOAD_SIZE, w + 3);
+    out.writeUInt32BE(edns.do ? DO_BIT : 0, w + 5);
+    out.writeUInt16BE(0, w + 9);
+  }
+  return out;
 }
 
 /** The largest response for a query: 65535 over TCP; over UDP the EDNS size clamped to 512..1232, else 512. */

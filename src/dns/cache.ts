@@ -156,3 +156,217 @@ export class ResponseCache {
     this.entries.clear();
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The authoritative answer cache (src/dns/server.ts).
+//
+// Why not a Map of Buffers: on a 1,000,000-name zone the projection fills V8's old space with
+// millions of objects, and every cached answer that outlives a scavenge is promoted there and
+// adds old-to-new pointers; the profile of the first design spent 57% of the CPU in the garbage
+// collector. Here every entry is bytes in one preallocated arena, indexed by typed arrays:
+// nothing per entry for the GC to trace, copy or promote.
+
+/** Bytes of an entry's header in the arena: key length u16, answer length u16, rcode u16. */
+const ENTRY_HEADER = 6;
+/** Longest key: a 255-byte name, qtype, qclass, and the context bytes. */
+const MAX_KEY = 255 + 4 + 8;
+/** Arena bytes reserved per entry of capacity (answers to simple questions are 40-200 bytes). */
+const ARENA_BYTES_PER_ENTRY = 256;
+/** Answers larger than this are served uncached (large TCP answers are rare and would crowd the arena). */
+const MAX_CACHED_ANSWER = 4096;
+
+function pow2AtLeast(n: number): number {
+  let p = 16;
+  while (p < n) p *= 2;
+  return p;
+}
+
+/**
+ * Encoded authoritative answers keyed by the question's lowercased wire bytes plus a context
+ * (opcode, EDNS presence/DO, the size limit, the transport), held in one arena so the cache costs
+ * the GC nothing. An answer is admitted on the second sight of its key (a direct-mapped table of
+ * 32-bit key hashes remembers the first), so a stream of names that each come once (a cache-miss
+ * flood, a scan) neither fills nor churns it. When the arena or the index is full, everything is
+ * dropped at once (a generation bump, O(1)); `clear` does the same when the projection swaps.
+ *
+ * Not re-entrant: `get` leaves the key of the current question in a scratch buffer for `put`.
+ */
+export class AnswerCache {
+  private readonly arena: Buffer;
+  /** Per index slot: the entry's arena offset. */
+  private readonly slotOffset: Int32Array;
+  /** Per index slot: the key hash (a quick reject before comparing bytes). */
+  private readonly slotHash: Int32Array;
+  /** Per index slot: the generation it was written in; any other generation is an empty slot. */
+  private readonly slotGen: Uint32Array;
+  private readonly mask: number;
+  /** First-sight memory: key hash -> itself at hash & seenMask. */
+  private readonly seen: Int32Array;
+  private readonly seenMask: number;
+  /** Alternates which first-sight slot is overwritten when both are taken. */
+  private turn = 0;
+  private gen = 1;
+  private used = 0;
+  private entries = 0;
+  /** The current question's key (from the last `get`). */
+  private readonly key = Buffer.allocUnsafe(MAX_KEY);
+  private keyLen = 0;
+  private keyHash = 0;
+  /** Set by `get` when its key could be built (an uncompressed question name). */
+  private keyValid = false;
+  private keyRaw: Uint8Array | undefined;
+  /** The rcode of the last hit (low 4 bits from the header, extended bits above), for metrics. */
+  lastRcode = 0;
+
+  /** `maxEntries` answers at most (0 disables caching; every query is then answered afresh). */
+  constructor(readonly maxEntries = 100_000) {
+    const cap = Math.max(0, Math.floor(maxEntries));
+    this.maxEntries = cap;
+    const slots = pow2AtLeast(cap * 2);
+    this.mask = slots - 1;
+    this.slotOffset = new Int32Array(slots);
+    this.slotHash = new Int32Array(slots);
+    this.slotGen = new Uint32Array(slots);
+    const seenSlots = pow2AtLeast(cap * 2);
+    this.seen = new Int32Array(seenSlots);
+    this.seenMask = seenSlots - 1;
+    this.arena = Buffer.allocUnsafe(cap === 0 ? 0 : Math.max(cap * ARENA_BYTES_PER_ENTRY, 64 * 1024));
+  }
+
+  /** Number of answers held. */
+  get size(): number {
+    return this.entries;
+  }
+
+  /** Drops every answer (the projection swapped: none of them may be served any more). */
+  clear(): void {
+    this.gen = (this.gen + 1) >>> 0;
+    if (this.gen === 0) {
+      // Wrapped after 2^32 clears: forget the slots, whose old generations would come back valid.
+      this.slotGen.fill(0);
+      this.gen = 1;
+    }
+    this.used = 0;
+    this.entries = 0;
+  }
+
+  /**
+   * The cached answer to the query in `raw` (question section ending at `questionEnd`) under the
+   * context bytes, as a fresh Buffer patched with the client's id, RD and CD bits and question
+   * spelling; its rcode (with the extended bits) is in `lastRcode`. Undefined on a miss, which
+   * also prepares the key for `put`.
+   */
+  get(raw: Uint8Array, questionEnd: number, opcode: number, ednsKey: number, limit: number, tcp: boolean): Buffer | undefined {
+    this.keyValid = false;
+    this.keyRaw = raw;
+    if (this.maxEntries === 0) return undefined;
+    // Key: the question name lowercased (only an uncompressed name: a pointer would make the
+    // client's question a different length from ours), qtype, qclass, then the context.
+    const key = this.key;
+    let h = 0x811c9dc5 | 0;
+    let p = 12;
+    const nameLimit = questionEnd - 4;
+    for (;;) {
+      if (p >= nameLimit) return undefined;
+      const l = raw[p];
+      if (l === 0) break;
+      if (l & 0xc0) return undefined;
+      const stop = p + 1 + l;
+      if (stop > nameLimit) return undefined;
+      key[p - 12] = l;
+      h = Math.imul(h ^ l, 0x01000193);
+      for (let k = p + 1; k < stop; k++) {
+        let c = raw[k];
+        if (c >= 65 && c <= 90) c |= 0x20;
+        key[k - 12] = c;
+        h = Math.imul(h ^ c, 0x01000193);
+      }
+      p = stop;
+    }
+    if (p + 5 !== questionEnd) return undefined;
+    let n = p - 12;
+    key[n++] = 0;
+    for (let k = p + 1; k < questionEnd; k++) {
+      key[n++] = raw[k];
+      h = Math.imul(h ^ raw[k], 0x01000193);
+    }
+    const ctx0 = (opcode << 4) | (ednsKey << 1) | (tcp ? 1 : 0);
+    key[n++] = ctx0;
+    key[n++] = limit >> 8;
+    key[n++] = limit & 0xff;
+    h = Math.imul(h ^ ctx0, 0x01000193);
+    h = Math.imul(h ^ (limit >> 8), 0x01000193);
+    h = Math.imul(h ^ (limit & 0xff), 0x01000193);
+    h ^= h >>> 15;
+    if (h === 0) h = 1;
+    this.keyLen = n;
+    this.keyHash = h;
+    this.keyValid = true;
+
+    const arena = this.arena;
+    for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
+      if (this.slotGen[i] !== this.gen) return undefined;
+      if (this.slotHash[i] !== h) continue;
+      const off = this.slotOffset[i];
+      if (arena.readUInt16BE(off) !== n) continue;
+      let same = true;
+      const kStart = off + ENTRY_HEADER;
+      for (let k = 0; k < n; k++) {
+        if (arena[kStart + k] !== key[k]) {
+          same = false;
+          break;
+        }
+      }
+      if (!same) continue;
+      const ansLen = arena.readUInt16BE(off + 2);
+      this.lastRcode = arena.readUInt16BE(off + 4);
+      const aStart = kStart + n;
+      const out = Buffer.allocUnsafe(ansLen);
+      arena.copy(out, 0, aStart, aStart + ansLen);
+      out[0] = raw[0];
+      out[1] = raw[1];
+      out[2] = (out[2] & 0xfe) | (raw[2] & 0x01);
+      out[3] = (out[3] & 0xef) | (raw[3] & 0x10);
+      // The client's spelling of the question (same length: both are uncompressed).
+      for (let k = 12; k < questionEnd; k++) out[k] = raw[k];
+      return out;
+    }
+  }
+
+  /**
+   * Offers the answer just computed for the question of the last `get` (same `raw`). It is stored
+   * on the second sight of its key, if it fits; the answer's question must be the client's length.
+   */
+  put(raw: Uint8Array, answer: Uint8Array, rcode: number): void {
+    if (!this.keyValid || this.keyRaw !== raw) return;
+    this.keyValid = false;
+    const h = this.keyHash;
+    // Two candidate slots per hash, the victim chosen in turn, so two names that share a slot
+    // and keep alternating cannot lock each other out forever.
+    const s1 = h & this.seenMask;
+    const s2 = ((h >>> 16) ^ Math.imul(h, 0x9e3779b1)) & this.seenMask;
+    if (this.seen[s1] !== h && this.seen[s2] !== h) {
+      this.turn ^= 1;
+      this.seen[this.seen[s1] === 0 ? s1 : this.seen[s2] === 0 ? s2 : this.turn ? s1 : s2] = h;
+      return;
+    }
+    const n = this.keyLen;
+    const size = ENTRY_HEADER + n + answer.length;
+    if (answer.length > MAX_CACHED_ANSWER) return;
+    if (this.used + size > this.arena.length || this.entries >= this.maxEntries) this.clear();
+    const arena = this.arena;
+    const off = this.used;
+    arena.writeUInt16BE(n, off);
+    arena.writeUInt16BE(answer.length, off + 2);
+    arena.writeUInt16BE(rcode & 0xffff, off + 4);
+    this.key.copy(arena, off + ENTRY_HEADER, 0, n);
+    arena.set(answer, off + ENTRY_HEADER + n);
+    this.used += size;
+    this.entries++;
+    let i = h & this.mask;
+    while (this.slotGen[i] === this.gen) i = (i + 1) & this.mask;
+    this.slotGen[i] = this.gen;
+    this.slotHash[i] = h;
+    this.slotOffset[i] = off;
+  }
+}

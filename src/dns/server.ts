@@ -3,10 +3,12 @@
  *
  * The hot path is synchronous: readQuery, a look-up in the answer cache (encoded responses keyed by
  * lowercased name, type, class, transport, EDNS presence/DO and the size limit), a copy patched with
- * the client's id, RD/CD and question spelling, and a send. A miss runs answerQuery + encodeMessage
- * once and stores the bytes. The cache belongs to one `ledger.state` reference: when the projection
- * swaps, the next query sees a different object and clears it, so an answer is never older than the
- * state the query was read against. No SQLite, no await, no lock on that path.
+ * the client's id, RD/CD and question spelling, and a send. A miss writes the common A/AAAA answer
+ * straight to bytes (answerDirect) or runs answerQuery + encodeMessage, and offers the bytes to the
+ * cache, which keeps them on the second sight of the question (AnswerCache: an arena the GC never
+ * traces). The cache belongs to one `ledger.state` reference: when the projection swaps, the next
+ * query sees a different object and clears it, so an answer is never older than the state the query
+ * was read against. No SQLite, no await, no lock on that path.
  */
 import dgram from 'node:dgram';
 import net, { type AddressInfo } from 'node:net';
@@ -14,7 +16,8 @@ import type { Logger } from 'pino';
 import { McnsError } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
 import type { LedgerState } from '../projections/state.ts';
-import { answerQuery, maxResponseSize, RCODE } from './answer.ts';
+import { answerDirect, answerQuery, maxResponseSize, RCODE } from './answer.ts';
+import { AnswerCache } from './cache.ts';
 import { Forwarder, parseHostPort, refusedResponse } from './forwarder.ts';
 import { readQuery, type ParsedQuery } from './query.ts';
 import { encodeMessage } from './wire.ts';
@@ -52,7 +55,7 @@ export interface DnsServerOptions {
    * before normal answering; returns true when it answered, through `send` (one or more messages).
    */
   transfer?: (q: ParsedQuery, raw: Buffer, peer: Peer, send: (msg: Buffer) => void) => boolean;
-  /** Entries of the answer cache before it is cleared (default 200,000). */
+  /** Answers the answer cache holds before it is cleared (default 100,000; 0: no cache). */
   answerCacheSize?: number;
 }
 
@@ -66,17 +69,9 @@ export interface DnsServer {
   close(): Promise<void>;
 }
 
-/** One encoded answer, stored without meaning in its id, RD/CD bits and question letters. */
-interface CachedAnswer {
-  bytes: Buffer;
-  /** Length of the question section in `bytes` (must equal the client's to patch it in). */
-  questionLength: number;
-  rcode: number;
-}
-
 const TCP_DEFAULT_IDLE_MS = 10_000;
 const MAX_TCP_DEFAULT = 1000;
-const ANSWER_CACHE_DEFAULT = 200_000;
+const ANSWER_CACHE_DEFAULT = 100_000;
 
 /** Parses a listen entry into host and port; ":53" means every address. Throws McnsError. */
 export function parseListen(text: string, field = 'dns.listen_addr'): { host: string; port: number } {
@@ -110,12 +105,11 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
   const metrics = opts.metrics;
   const handlers = opts.handlers ?? {};
   const forwarder = opts.upstreams && opts.upstreams.length > 0 ? new Forwarder({ upstreams: opts.upstreams, timeoutMs: opts.upstreamTimeoutMs, metrics, logger }) : undefined;
-  const cacheMax = opts.answerCacheSize ?? ANSWER_CACHE_DEFAULT;
   const tcpIdleMs = opts.tcpIdleMs ?? TCP_DEFAULT_IDLE_MS;
   const maxTcp = opts.maxTcpConnections ?? MAX_TCP_DEFAULT;
 
   let cacheState: LedgerState | undefined;
-  const cache = new Map<string, CachedAnswer>();
+  const cache = new AnswerCache(opts.answerCacheSize ?? ANSWER_CACHE_DEFAULT);
 
   // Metrics are counted in plain numbers here and flushed to the registry once a second, so the
   // hot path never builds label strings.
@@ -158,18 +152,16 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
       const qlen = q.questionEnd - 12;
       const limit = maxResponseSize(q, tcp);
       const ednsKey = q.edns ? (q.edns.version === 0 ? (q.edns.do ? 2 : 1) : 3) : 0;
-      const key = `${q.qnameKey}/${q.qtype}/${q.qclass}/${q.opcode}/${ednsKey}/${limit}/${tcp ? 1 : 0}`;
-      const hit = cache.get(key);
-      if (hit !== undefined && hit.questionLength === qlen) {
-        const out = Buffer.allocUnsafe(hit.bytes.length);
-        hit.bytes.copy(out);
-        out[0] = raw[0];
-        out[1] = raw[1];
-        out[2] = (out[2] & 0xfe) | (raw[2] & 0x01);
-        out[3] = (out[3] & 0xef) | (raw[3] & 0x10);
-        raw.copy(out, 12, 12, q.questionEnd);
-        count(hit.rcode, q.qtype, tcp);
-        return out;
+      const hit = cache.get(raw, q.questionEnd, q.opcode, ednsKey, limit, tcp);
+      if (hit !== undefined) {
+        count(cache.lastRcode, q.qtype, tcp);
+        return hit;
+      }
+      const direct = answerDirect(state, q, raw, limit);
+      if (direct !== undefined) {
+        count(RCODE.NOERROR, q.qtype, tcp);
+        cache.put(raw, direct, RCODE.NOERROR);
+        return direct;
       }
       const a = answerQuery(state, q, { tcp });
       if (a.result === 'forward') {
@@ -187,10 +179,7 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
       count(rcode, q.qtype, tcp);
       // Only an uncompressed client question has our question's length; others are answered uncached.
       const ourQlen = enc.bytes.length >= 12 ? questionLength(enc.bytes) : -1;
-      if (ourQlen === qlen) {
-        if (cache.size >= cacheMax) cache.delete(cache.keys().next().value as string);
-        cache.set(key, { bytes: enc.bytes, questionLength: qlen, rcode });
-      }
+      if (ourQlen === qlen) cache.put(raw, enc.bytes, rcode);
       return enc.bytes;
     } catch (err) {
       logger?.error({ err, peer: `${peer.address}:${peer.port}` }, 'DNS query handler failed');
