@@ -2,7 +2,7 @@
  * The event log: append a batch in one transaction with optimistic concurrency, read ranges, and
  * follow the log as an observable that delivers every event once, in order, without gaps.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { Observable, Subject } from 'rxjs';
 import { CURRENT_VERSION, type EventDraft, type StoredEvent } from './types.ts';
@@ -64,6 +64,26 @@ export function rowToEvent(row: EventRow): StoredEvent {
   };
 }
 
+/**
+ * The seq range (first, last) of a batch, or undefined when no such batch exists. Ids written by
+ * this build start with their first seq (batches are contiguous in seq); older (UUID) ids are
+ * found by a scan.
+ */
+export function findBatch(db: Database.Database, batchId: string): { first: number; last: number } | undefined {
+  const m = /^(\d+)-/.exec(batchId);
+  let first: number | undefined;
+  if (m) {
+    const row = db.prepare('SELECT seq FROM events WHERE seq = ? AND batch_id = ?').get(Number(m[1]), batchId) as { seq: number } | undefined;
+    first = row?.seq;
+  } else {
+    first = (db.prepare('SELECT min(seq) AS seq FROM events WHERE batch_id = ?').get(batchId) as { seq: number | null }).seq ?? undefined;
+  }
+  if (first === undefined) return undefined;
+  const next = db.prepare('SELECT seq FROM events WHERE seq > ? AND batch_id != ? ORDER BY seq LIMIT 1').get(first, batchId) as { seq: number } | undefined;
+  const last = next ? next.seq - 1 : (db.prepare('SELECT max(seq) AS seq FROM events').get() as { seq: number }).seq;
+  return { first, last };
+}
+
 /** The append-only log over one SQLite database. */
 export class EventLog {
   readonly db: Database.Database;
@@ -71,26 +91,29 @@ export class EventLog {
   /** Fires when someone knows the database may hold events this process has not seen. */
   private readonly poked = new Subject<void>();
   private readonly stmts;
+  private readonly appendTx;
 
   constructor(db: Database.Database) {
     this.db = db;
     this.stmts = {
-      head: db.prepare('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1'),
+      head: db.prepare('SELECT seq, hash, ts FROM events ORDER BY seq DESC LIMIT 1'),
+      tsOf: db.prepare('SELECT ts FROM events WHERE seq = ?').pluck(),
       zoneHead: db.prepare('SELECT max(seq) AS seq FROM events WHERE zone = ?'),
+      // Positional parameters: binding by name costs more, and this runs for every event written.
       insert: db.prepare(
         `INSERT INTO events (seq, ts, actor, zone, type, version, payload, batch_id, record_id, name, rtype, hash)
-         VALUES (@seq, @ts, @actor, @zone, @type, @version, @payload, @batch_id, @record_id, @name, @rtype, @hash)`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       after: db.prepare('SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?'),
       range: db.prepare('SELECT * FROM events WHERE seq > ? AND seq <= ? ORDER BY seq'),
-      seqAtTime: db.prepare('SELECT max(seq) AS seq FROM events WHERE ts <= ?'),
     };
+    this.appendTx = this.compileAppend();
   }
 
   /** Sequence number and hash of the newest event (0 and the genesis hash for an empty log). */
   head(): { seq: number; hash: string } {
     const row = this.stmts.head.get() as { seq: number; hash: string } | undefined;
-    return row ?? { seq: 0, hash: GENESIS_HASH };
+    return row ? { seq: row.seq, hash: row.hash } : { seq: 0, hash: GENESIS_HASH };
   }
 
   /** Seq of the newest event of a zone, 0 when it has none. */
@@ -105,15 +128,33 @@ export class EventLog {
    */
   append(drafts: readonly EventDraft[], opts: AppendOptions): StoredEvent[] {
     if (drafts.length === 0) return [];
-    const zones = new Set(drafts.map((d) => d.zone));
-    const ts = opts.now ?? Date.now();
-    const batchId = randomUUID();
-    const write = this.db.transaction((): StoredEvent[] => {
+    const stored = this.appendTx.immediate(drafts, opts);
+    this.appended.next(stored);
+    return stored;
+  }
+
+  /** Make every follower read the database now (after another process may have appended). */
+  poke(): void {
+    this.poked.next();
+  }
+
+  /** The body of `append`, inside one IMMEDIATE transaction (compiled once: it runs per write). */
+  private compileAppend() {
+    return this.db.transaction((drafts: readonly EventDraft[], opts: AppendOptions): StoredEvent[] => {
+      const zones = new Set(drafts.map((d) => d.zone));
       for (const zone of zones) {
         const actual = this.zoneVersion(zone);
         if (actual !== opts.expectedVersion) throw new VersionConflictError(zone, opts.expectedVersion, actual);
       }
-      let { seq, hash } = this.head();
+      const head = this.stmts.head.get() as { seq: number; hash: string; ts: number } | undefined;
+      let seq = head?.seq ?? 0;
+      let hash = head?.hash ?? GENESIS_HASH;
+      // Timestamps never go backwards along the log, even when the clock does: "the log at time T"
+      // is then a prefix, found by binary search (seqAt).
+      const ts = Math.max(opts.now ?? Date.now(), head?.ts ?? 0);
+      // "<first seq>-<random>": batches are contiguous in seq, so the id itself says where its
+      // events are (history by batch needs no index), and the random part keeps ids unique.
+      const batchId = `${seq + 1}-${randomBytes(4).toString('hex')}`;
       const out: StoredEvent[] = [];
       for (const [i, d] of drafts.entries()) {
         if (opts.failAfterRows !== undefined && i >= opts.failAfterRows) {
@@ -132,25 +173,24 @@ export class EventLog {
           batch_id: batchId,
         };
         hash = eventHash(hash, cols);
-        this.stmts.insert.run({
-          ...cols,
-          record_id: typeof payload.id === 'string' ? payload.id : null,
-          name: typeof payload.name === 'string' ? payload.name : null,
-          rtype: typeof payload.type === 'string' ? payload.type : null,
+        this.stmts.insert.run(
+          seq,
+          ts,
+          cols.actor,
+          cols.zone,
+          cols.type,
+          cols.version,
+          cols.payload,
+          batchId,
+          typeof payload.id === 'string' ? payload.id : null,
+          typeof payload.name === 'string' ? payload.name : null,
+          typeof payload.type === 'string' ? payload.type : null,
           hash,
-        });
+        );
         out.push({ seq, ts, actor: opts.actor, zone: d.zone, batchId, version: cols.version, body: d.body, hash });
       }
       return out;
     });
-    const stored = write.immediate();
-    this.appended.next(stored);
-    return stored;
-  }
-
-  /** Make every follower read the database now (after another process may have appended). */
-  poke(): void {
-    this.poked.next();
   }
 
   /** Up to `limit` events with seq > `after`, oldest first. */
@@ -176,8 +216,15 @@ export class EventLog {
   /** The newest seq at or before a point: a sequence number as is, a time as the last event written by then. */
   seqAt(until: { seq: number } | { time: number }): number {
     if ('seq' in until) return until.seq;
-    const row = this.stmts.seqAtTime.get(until.time) as { seq: number | null };
-    return row.seq ?? 0;
+    // Binary search: seqs have no gaps and their timestamps never decrease (see append).
+    let lo = 0;
+    let hi = this.head().seq;
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if ((this.stmts.tsOf.get(mid) as number) <= until.time) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
   }
 
   /**

@@ -25,12 +25,17 @@ CREATE TABLE IF NOT EXISTS events (
   hash      TEXT    NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_zone_seq ON events(zone, seq);
-CREATE INDEX IF NOT EXISTS events_batch ON events(batch_id);
 CREATE INDEX IF NOT EXISTS events_record ON events(zone, record_id) WHERE record_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS events_ts ON events(ts);
--- One entry per batch: IXFR finds the serial steps of a zone without reading its record events.
-CREATE INDEX IF NOT EXISTS events_serials ON events(zone, seq) WHERE type = 'SerialBumped';
-CREATE INDEX IF NOT EXISTS events_zone_level ON events(zone, seq) WHERE type IN ('ZoneCreated', 'ZoneUpdated', 'ZoneDeleted');
+-- Zone-level events (zone created/updated/deleted, serial bumps, markers: the rows without a
+-- record id), one or two per batch: IXFR finds a zone's serial steps without reading its records.
+CREATE INDEX IF NOT EXISTS events_zone_meta ON events(zone, seq) WHERE record_id IS NULL;
+-- Indexes of earlier builds. Every index is one more page in every commit's fsync, so the log keeps
+-- only these three: a batch is found from its id's first seq (batches are contiguous), and a time
+-- by binary search (timestamps never decrease along seq).
+DROP INDEX IF EXISTS events_batch;
+DROP INDEX IF EXISTS events_ts;
+DROP INDEX IF EXISTS events_serials;
+DROP INDEX IF EXISTS events_zone_level;
 CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
   BEGIN SELECT RAISE(ABORT, 'the event log is append-only: UPDATE refused'); END;
 CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events

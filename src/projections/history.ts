@@ -3,7 +3,7 @@
  * read straight from the events table (the log is the audit trail; nothing is kept twice).
  */
 import type Database from 'better-sqlite3';
-import { rowToEvent, type EventRow } from '../events/log.ts';
+import { findBatch, rowToEvent, type EventRow } from '../events/log.ts';
 import type { EventBody } from '../events/types.ts';
 
 /** One entry of a history: who did what, when, in which batch. */
@@ -57,9 +57,15 @@ export function zoneHistory(db: Database.Database, zone: string, f: HistoryFilte
     ['rtype = ?', f.type?.toUpperCase()],
     ['ts >= ?', f.since],
     ['ts <= ?', f.until],
-    ['batch_id = ?', f.batchId],
     ['record_id = ?', f.recordId],
   ];
+  if (f.batchId !== undefined) {
+    // A batch is a contiguous run of seqs (findBatch): a range on the primary key.
+    const range = findBatch(db, f.batchId);
+    if (!range) return { entries: [] };
+    where.push('seq >= ?', 'seq <= ?');
+    args.push(range.first, range.last);
+  }
   for (const [clause, value] of filters) {
     if (value === undefined) continue;
     where.push(clause);

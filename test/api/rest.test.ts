@@ -95,7 +95,7 @@ describe('REST surface', () => {
     });
     assert.equal(r.status, 200, r.text);
     const b = r.body.batch;
-    assert.match(b.batch_id, /^[0-9a-f-]{36}$/);
+    assert.match(b.batch_id, /^\d+-[0-9a-f]{8}$/, 'batch ids are <first seq>-<random>');
     assert.equal(b.first_seq, seq + 1);
     assert.equal(b.last_seq, seq + 4); // three creates and one serial bump
     assert.ok(b.serial > serial);

@@ -87,10 +87,10 @@ class Queries {
   constructor(db: Database.Database) {
     // Newest first along the (zone, seq) index, so a recent serial is found after a few rows.
     this.serialSeq = db.prepare(
-      "SELECT seq, json_extract(payload, '$.serial') AS serial FROM events WHERE zone = ? AND seq <= ? AND type = 'SerialBumped' ORDER BY seq DESC",
+      "SELECT seq, json_extract(payload, '$.serial') AS serial FROM events WHERE zone = ? AND seq <= ? AND record_id IS NULL AND type = 'SerialBumped' ORDER BY seq DESC",
     );
     this.zoneEventsOfType = db.prepare(
-      "SELECT * FROM events WHERE zone = ? AND seq > ? AND seq <= ? AND type IN ('ZoneCreated', 'ZoneUpdated', 'ZoneDeleted') ORDER BY seq",
+      "SELECT * FROM events WHERE zone = ? AND seq > ? AND seq <= ? AND record_id IS NULL AND type IN ('ZoneCreated', 'ZoneUpdated', 'ZoneDeleted') ORDER BY seq",
     );
     this.recordAt = db.prepare('SELECT * FROM events WHERE zone = ? AND record_id = ? AND seq > ? AND seq <= ? ORDER BY seq DESC LIMIT 1');
     this.zoneEvents = db.prepare('SELECT * FROM events WHERE zone = ? AND seq > ? AND seq <= ? ORDER BY seq');
