@@ -8,10 +8,10 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { writeBenchData } from './zone.ts';
+import { freePort } from '../../test/helpers/ports.ts';
 
 const args = process.argv.slice(2);
 const SECONDS = Number(args[args.indexOf('--seconds') + 1] || 10) || 10;
@@ -47,21 +47,6 @@ function have(cmd: string): boolean {
   }
 }
 
-async function freePort(): Promise<number> {
-  for (;;) {
-    const srv = net.createServer();
-    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-    const port = (srv.address() as net.AddressInfo).port;
-    const s = dgram.createSocket('udp4');
-    const ok = await new Promise<boolean>((r) => {
-      s.once('error', () => r(false));
-      s.bind(port, '127.0.0.1', () => r(true));
-    });
-    s.close();
-    await new Promise<void>((r) => srv.close(() => r()));
-    if (ok) return port;
-  }
-}
 
 /** Resolves once the server answers h0.bench.test. A over UDP (or rejects after `ms`). */
 async function waitReady(port: number, ms: number): Promise<void> {
@@ -168,7 +153,7 @@ async function runZone(label: string, n: number, servers: string[], rows: Row[],
       rows.push({ zone: label, server: name, transport: '-', note: `${s.needs} not installed` });
       continue;
     }
-    const port = await freePort();
+    const port = await freePort(true);
     const sdir = path.join(dir, name);
     fs.mkdirSync(sdir, { recursive: true });
     const p = s.start(zoneFile, port, sdir);

@@ -11,7 +11,7 @@ import type { LedgerState, ZoneState } from '../projections/state.ts';
 import { findNode, lookup, type RecordState, type RRset, type TrieNode } from '../projections/trie.ts';
 import { parseRData } from '../records/rdata.ts';
 import { splitLabels } from '../records/names.ts';
-import type { RData, RRType } from '../records/types.ts';
+import { RR_TYPE_BY_CODE, RR_TYPE_CODES, type RData } from '../records/types.ts';
 import type { ParsedQuery } from './query.ts';
 import { ipv6ToBytes, type WireMessage, type WireRR } from './wire.ts';
 
@@ -66,19 +66,7 @@ const DEFAULT_MAX_CHAIN = 5; // Knot 3.x follows at most 5 CNAMEs
 const NO_OPTIONS = new Uint8Array(0);
 
 /** Query type number -> the record type we store, for the types we serve. */
-const TYPE_NAMES = new Map<number, RRType>([
-  [1, 'A'],
-  [2, 'NS'],
-  [5, 'CNAME'],
-  [6, 'SOA'],
-  [12, 'PTR'],
-  [15, 'MX'],
-  [16, 'TXT'],
-  [28, 'AAAA'],
-  [33, 'SRV'],
-  [257, 'CAA'],
-]);
-const TYPE_CODES = new Map<RRType, number>([...TYPE_NAMES].map(([code, name]) => [name, code]));
+const TYPE_NAMES = RR_TYPE_BY_CODE;
 
 /** Parsed RData per record object: records are immutable, so a parse is good for the record's life. */
 const rdataCache = new WeakMap<RecordState, RData>();
@@ -232,7 +220,7 @@ function additionalFor(zone: ZoneState, records: readonly WireRR[], from: number
 
 /** RRsets of a node sorted by type code (the order Knot picks the single ANY RRset in). */
 function sortedRRsets(node: TrieNode): RRset[] {
-  return [...node.rrsets.values()].sort((a, b) => (TYPE_CODES.get(a.type) ?? 0) - (TYPE_CODES.get(b.type) ?? 0));
+  return [...node.rrsets.values()].sort((a, b) => RR_TYPE_CODES[a.type] - RR_TYPE_CODES[b.type]);
 }
 
 /**

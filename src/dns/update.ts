@@ -21,7 +21,7 @@ import { labelsBelow } from '../projections/state.ts';
 import { findNode, type RecordState } from '../projections/trie.ts';
 import { isInZone, normalizeName } from '../records/names.ts';
 import { canonicalValue, formatRData } from '../records/rdata.ts';
-import { RR_TYPES, type RData, type RRType } from '../records/types.ts';
+import { RR_TYPE_BY_CODE, RR_TYPES, type RData, type RRType } from '../records/types.ts';
 import type { ParsedQuery } from './query.ts';
 import { errorResponse, readName } from './transfer/message.ts';
 import type { TransferLogger } from './transfer/notify.ts';
@@ -56,7 +56,6 @@ const META_TYPES = new Set([41, 249, 250, 251, 252, 253, 254, 255]);
 const QUERY_ONLY_TYPES = new Set([251, 252, 253, 254]);
 
 /** Wire type code -> our record type, for the types MCNS stores. */
-const TYPE_CODES: Record<number, RRType> = { 1: 'A', 2: 'NS', 5: 'CNAME', 6: 'SOA', 12: 'PTR', 15: 'MX', 16: 'TXT', 28: 'AAAA', 33: 'SRV', 257: 'CAA' };
 
 /** What one key may change: zone apexes and owner-name globs (empty: no limit). */
 export interface UpdateKeyLimits {
@@ -165,7 +164,7 @@ function canonicalName(name: string): string {
  * a type MCNS does not store. Throws FormatError when the rdata does not parse for its type.
  */
 export function rdataValue(raw: Uint8Array, rr: UpdateRR): string | undefined {
-  const type = TYPE_CODES[rr.type];
+  const type = RR_TYPE_BY_CODE.get(rr.type);
   if (!type) return undefined;
   const start = rr.rdStart;
   const end = start + rr.rdLength;
@@ -269,7 +268,7 @@ function rrsetsAt(zone: ZoneState, name: string): ReadonlyMap<RRType, { records:
 }
 
 function typeName(code: number): string {
-  return TYPE_CODES[code] ?? `TYPE${code}`;
+  return RR_TYPE_BY_CODE.get(code) ?? `TYPE${code}`;
 }
 
 /** RFC 2136 3.2: check the prerequisite section against the zone; an rcode when one fails. */
@@ -281,7 +280,7 @@ function checkPrerequisites(raw: Uint8Array, zone: ZoneState, prereqs: UpdateRR[
     if (rr.ttl !== 0) return { rcode: UPDATE_RCODE.FORMERR, reason: `${what}: TTL must be 0` };
     if (!isInZone(rr.name, zone.name)) return { rcode: UPDATE_RCODE.NOTZONE, reason: `${what}: outside zone ${zone.name}` };
     const sets = rrsetsAt(zone, rr.name);
-    const type = TYPE_CODES[rr.type];
+    const type = RR_TYPE_BY_CODE.get(rr.type);
     if (rr.class === CLASS_ANY) {
       if (rr.rdLength !== 0) return { rcode: UPDATE_RCODE.FORMERR, reason: `${what}: class ANY needs empty rdata` };
       if (rr.type === TYPE_ANY) {
@@ -309,7 +308,7 @@ function checkPrerequisites(raw: Uint8Array, zone: ZoneState, prereqs: UpdateRR[
     }
   }
   for (const w of wanted.values()) {
-    const type = TYPE_CODES[w.type];
+    const type = RR_TYPE_BY_CODE.get(w.type);
     const have = new Set((type && rrsetsAt(zone, w.name)?.get(type)?.records.map((r) => r.value)) || []);
     const same = have.size === w.values.size && [...w.values].every((v) => have.has(v));
     if (!same) return { rcode: UPDATE_RCODE.NXRRSET, reason: `prerequisite ${w.name} ${typeName(w.type)}: RRset differs from the one given` };
@@ -363,14 +362,14 @@ export function planUpdate(raw: Uint8Array, zone: ZoneState, msg: UpdateMessage,
     for (const rr of msg.updates) {
       if (!allowName(rr.name)) return { kind: 'reply', rcode: UPDATE_RCODE.REFUSED, reason: `update ${rr.name}: the key may not change this name` };
       if (rr.class !== CLASS_IN) continue;
-      const type = TYPE_CODES[rr.type];
+      const type = RR_TYPE_BY_CODE.get(rr.type);
       if (!type) return { kind: 'reply', rcode: UPDATE_RCODE.REFUSED, reason: `update ${rr.name} ${typeName(rr.type)}: record type not supported (supported: ${RR_TYPES.join(', ')})` };
       if (type === 'SOA') return { kind: 'reply', rcode: UPDATE_RCODE.REFUSED, reason: `update ${rr.name} SOA: the SOA is managed by MCNS (serials are automatic; change SOA parameters through the API)` };
     }
 
     let work: Draft[] = [...zone.records.values()].map((r) => ({ id: r.id, name: r.name, type: r.type, value: r.value, ttl: r.ttl }));
     for (const rr of msg.updates) {
-      const type = TYPE_CODES[rr.type];
+      const type = RR_TYPE_BY_CODE.get(rr.type);
       const apex = rr.name === zone.name;
       if (rr.class === CLASS_IN) {
         const value = rdataValue(raw, rr)!;

@@ -7,7 +7,7 @@
  * returned Buffer. Invalid input (bad names, addresses, oversized strings) throws a RangeError;
  * record data is expected to have been validated when it entered the ledger.
  */
-import type { RData, RRType } from '../records/types.ts';
+import { RR_TYPE_CODES, type RData, type RRType } from '../records/types.ts';
 
 /** One resource record to encode. `data` is structured RData or, for unknown types and OPT, raw rdata bytes. */
 export interface WireRR {
@@ -48,19 +48,6 @@ export interface EncodeResult {
   truncated: boolean;
 }
 
-const TYPE_CODES: Record<string, number> = {
-  A: 1,
-  NS: 2,
-  CNAME: 5,
-  SOA: 6,
-  PTR: 12,
-  MX: 15,
-  TXT: 16,
-  AAAA: 28,
-  SRV: 33,
-  OPT: 41,
-  CAA: 257,
-};
 
 const TC_FLAG = 0x0200;
 const MAX_MESSAGE = 65535;
@@ -410,7 +397,7 @@ function characterString(b: Uint8Array, what: string): void {
 
 function typeCode(t: WireRR['type']): number {
   if (typeof t === 'number') return t;
-  const code = TYPE_CODES[t];
+  const code = t === 'OPT' ? 41 : RR_TYPE_CODES[t as RRType];
   if (code === undefined) throw new RangeError(`unknown record type ${String(t)}`);
   return code;
 }

@@ -7,19 +7,11 @@ import type Database from 'better-sqlite3';
 import { Observable, Subject } from 'rxjs';
 import { CURRENT_VERSION, type EventDraft, type StoredEvent } from './types.ts';
 import { upcast } from './upcast.ts';
-import { eventHash, GENESIS_HASH } from './hash.ts';
+import { eventHash, GENESIS_HASH, type HashedColumns } from './hash.ts';
 import { McnsError } from '../errors.ts';
 
-/** A row of the events table as stored. */
-export interface EventRow {
-  seq: number;
-  ts: number;
-  actor: string;
-  zone: string;
-  type: string;
-  version: number;
-  payload: string;
-  batch_id: string;
+/** A row of the events table as stored: the hashed columns, the derived ones, and the hash. */
+export interface EventRow extends HashedColumns {
   record_id: string | null;
   name: string | null;
   rtype: string | null;

@@ -9,6 +9,23 @@ export const RR_TYPES = ['A', 'AAAA', 'CNAME', 'NS', 'SOA', 'MX', 'TXT', 'SRV', 
 /** One of {@link RR_TYPES}. */
 export type RRType = (typeof RR_TYPES)[number];
 
+/** The wire code of each type (RFC 1035 3.2.2, RFC 3596, RFC 2782, RFC 8659). */
+export const RR_TYPE_CODES: Readonly<Record<RRType, number>> = {
+  A: 1,
+  NS: 2,
+  CNAME: 5,
+  SOA: 6,
+  PTR: 12,
+  MX: 15,
+  TXT: 16,
+  AAAA: 28,
+  SRV: 33,
+  CAA: 257,
+};
+
+/** The type of each wire code MCNS stores. */
+export const RR_TYPE_BY_CODE: ReadonlyMap<number, RRType> = new Map(RR_TYPES.map((t) => [RR_TYPE_CODES[t], t]));
+
 /** SOA fields; serial is managed by the ledger. */
 export interface SoaData {
   type: 'SOA';

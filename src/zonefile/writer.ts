@@ -3,22 +3,9 @@
  * (RFC 4034 section 6.1) and by type code, one record per line, owner names relative to the
  * origin, names inside values absolute (so the text means the same whatever $ORIGIN is in force).
  */
-import type { RRType } from '../records/types.ts';
+import { RR_TYPE_CODES, type RRType } from '../records/types.ts';
 import { canonicalNameKey, normalizeName, relativeName } from '../records/names.ts';
 import { canonicalValue } from '../records/rdata.ts';
-
-const TYPE_CODES: Record<RRType, number> = {
-  A: 1,
-  NS: 2,
-  CNAME: 5,
-  SOA: 6,
-  PTR: 12,
-  MX: 15,
-  TXT: 16,
-  AAAA: 28,
-  SRV: 33,
-  CAA: 257,
-};
 
 /** Widest owner column that is padded; longer owners just push the rest of their line right. */
 const MAX_NAME_COLUMN = 40;
@@ -37,7 +24,7 @@ export function writeZoneFile(
     return {
       soa: r.type === 'SOA' ? 0 : 1,
       key: canonicalNameKey(name),
-      code: TYPE_CODES[r.type],
+      code: RR_TYPE_CODES[r.type],
       owner: relativeName(name, origin),
       ttl: String(r.ttl),
       type: r.type,

@@ -10,9 +10,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
-import dgram from 'node:dgram';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { startDns, type DnsServer } from '../../src/dns/server.ts';
@@ -20,6 +18,7 @@ import { exportZone } from '../../src/projections/zone-files.ts';
 import { allRecords } from '../../src/projections/trie.ts';
 import type { Ledger } from '../../src/ledger.ts';
 import { buildQuery, fixtureLedger, flatten, tcpExchange, udpExchange, type Ask, type Flat } from '../dns/helpers.ts';
+import { freePort } from '../helpers/ports.ts';
 
 /** The zones both servers load: the DNS conformance fixtures plus the repository's zone fixtures. */
 const INTEROP_ZONES: Record<string, string> = {
@@ -68,22 +67,6 @@ function knotMissing(): string | undefined {
   return undefined;
 }
 
-/** A port free for both UDP and TCP on 127.0.0.1 right now (knotd binds both). */
-async function freePort(): Promise<number> {
-  for (;;) {
-    const srv = net.createServer();
-    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-    const port = (srv.address() as net.AddressInfo).port;
-    const s = dgram.createSocket('udp4');
-    const ok = await new Promise<boolean>((r) => {
-      s.once('error', () => r(false));
-      s.bind(port, '127.0.0.1', () => r(true));
-    });
-    s.close();
-    await new Promise<void>((r) => srv.close(() => r()));
-    if (ok) return port;
-  }
-}
 
 const skipReason = knotMissing();
 if (skipReason && process.env.CI === 'true') {
@@ -106,7 +89,7 @@ if (skipReason && process.env.CI === 'true') {
     ({ ledger, cleanup, dir } = fixtureLedger(INTEROP_ZONES));
     mcns = await startDns({ ledger, listen: ['127.0.0.1:0'] });
     mcnsPort = mcns.addresses[0].udp.port;
-    knotPort = await freePort();
+    knotPort = await freePort(true);
     const zdir = path.join(dir, 'knot');
     fs.mkdirSync(path.join(zdir, 'db'), { recursive: true });
     let conf = `server:\n  listen: 127.0.0.1@${knotPort}\n  rundir: ${zdir}\n  udp-max-payload: 1232\ndatabase:\n  storage: ${zdir}/db\nlog:\n  - target: stderr\n    any: error\ntemplate:\n  - id: default\n    semantic-checks: off\n    zonefile-sync: -1\n    journal-content: none\nzone:\n`;

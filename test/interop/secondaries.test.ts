@@ -22,7 +22,8 @@ import { allRecords } from '../../src/projections/trie.ts';
 import { tempDir } from '../helpers/ledger.ts';
 import { makeTestTls } from '../helpers/tls.ts';
 import { answerKeys, have, makeQuery, rcodeOf, udpExchange } from '../transfer/helpers.ts';
-import { freePort, startBind, startKnot, startNsd, type Secondary, type SecondaryConfig } from '../transfer/secondaries.ts';
+import { startBind, startKnot, startNsd, type Secondary, type SecondaryConfig } from '../transfer/secondaries.ts';
+import { freePort } from '../helpers/ports.ts';
 
 const BINARIES = ['knotd', 'nsd', 'named'];
 const missing = BINARIES.filter((b) => !have(b));

@@ -2,16 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PMap, hashOf } from '../../src/projections/pmap.ts';
+import { rng } from '../helpers/rng.ts';
 
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Two distinct strings with the same 32-bit hash (birthday search), to exercise collision nodes. */
 function collidingPair(): [string, string] {

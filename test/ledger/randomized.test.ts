@@ -13,17 +13,8 @@ import { loadCheckpoint } from '../../src/projections/checkpoint.ts';
 import { verifyLedger } from '../../src/projections/verify-ledger.ts';
 import type { Command, RecordOp } from '../../src/projections/decide.ts';
 import { testLedger } from '../helpers/ledger.ts';
+import { rng } from '../helpers/rng.ts';
 
-/** Deterministic PRNG (mulberry32) so a failure can be reproduced from the seed. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ZONES = ['a.test', 'b.test', 'sub.a.test', 'c.example'];
 const NAMES = ['@', 'www', 'mail', 'x.y', '*.w', 'deep.er.name', 'alias', 'sub'];

@@ -12,7 +12,7 @@ import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { spawnMcns, REPO } from '../cli/run.ts';
-import { freePort } from './ports.ts';
+import { freePort } from '../helpers/ports.ts';
 
 /** Whether a port is free on 127.0.0.1 for TCP (and UDP). */
 async function portFree(port: number, udp: boolean): Promise<boolean> {

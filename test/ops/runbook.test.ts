@@ -14,7 +14,7 @@ import { loadProtos } from '../../src/api/grpc.ts';
 import { makeTestTls, type TestTls } from '../helpers/tls.ts';
 import { startMcIasFake, type McIasFake } from '../helpers/mcias-fake.ts';
 import { mcns, spawnMcns, REPO, type Spawned } from '../cli/run.ts';
-import { freePort } from './ports.ts';
+import { freePort } from '../helpers/ports.ts';
 
 let tls: TestTls;
 let mcias: McIasFake;

@@ -13,17 +13,8 @@ import type { RecordOp } from '../../src/projections/decide.ts';
 import type { Ledger } from '../../src/ledger.ts';
 import { testLedger } from '../helpers/ledger.ts';
 import { answerKeys, decode, makeQuery, rcodeOf, run, startMiniDns, streamComplete, tcpExchange, udpExchange, have } from './helpers.ts';
+import { rng } from '../helpers/rng.ts';
 
-/** Deterministic PRNG (mulberry32) so a failure can be reproduced from the seed. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ZONE = 'hist.test.';
 

@@ -6,8 +6,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { createSocket } from 'node:dgram';
 import { join } from 'node:path';
 
 /** What every secondary is told. */
@@ -31,24 +29,6 @@ export interface Secondary {
   stop(): Promise<void>;
 }
 
-/** A port free for both UDP and TCP on 127.0.0.1 (bound and released; good enough on loopback). */
-export async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve) => {
-      const s = createServer();
-      s.listen(0, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => resolve(p));
-      });
-    });
-    const ok = await new Promise<boolean>((resolve) => {
-      const u = createSocket('udp4');
-      u.once('error', () => resolve(false));
-      u.bind(port, '127.0.0.1', () => u.close(() => resolve(true)));
-    });
-    if (ok) return port;
-  }
-}
 
 function launch(name: Secondary['name'], cmd: string, args: string[], cfg: SecondaryConfig, logFile?: string): Secondary {
   let out = '';
