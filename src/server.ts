@@ -80,6 +80,7 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
   const closers: Array<{ name: string; close: () => Promise<void> }> = [];
   try {
     logger.info({ db: config.database.path, seq: ledger.state.seq, ...ledger.startup }, 'ledger opened');
+    observeLedger(ledger, metrics, closers);
     if (dev) {
       const seeded = seedIfEmpty(ledger);
       if (seeded.length > 0) logger.info({ zones: seeded }, 'seeded the example zones');
@@ -106,6 +107,7 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
       logger: dnsLogger,
       metrics,
       handlers: { ...xfr.handlers, [OPCODE_UPDATE]: update },
+      queryLogSample: config.dns.query_log ? config.dns.query_log_sample : 0,
       transfer: xfr.transfer,
     });
     closers.push({ name: 'dns', close: () => dns.close() });
@@ -141,6 +143,20 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
     ledger.close();
     throw err;
   }
+}
+
+/** Ledger metrics: events appended (as the projection applies them) and projection lag (scraped). */
+function observeLedger(ledger: Ledger, metrics: Metrics, closers: Array<{ name: string; close: () => Promise<void> }>): void {
+  let seen = ledger.state.seq;
+  const sub = ledger.state$.subscribe((state) => {
+    if (state.seq > seen) metrics.eventsAppended.inc({}, state.seq - seen);
+    seen = state.seq;
+  });
+  closers.push({ name: 'ledger-metrics', close: async () => sub.unsubscribe() });
+  metrics.registry.gauge('mcns_projection_seq', 'Sequence number of the newest event the projection has applied', () => ledger.state.seq);
+  metrics.registry.gauge('mcns_projection_lag_events', 'Events in the log that the projection DNS answers from has not applied yet', () =>
+    ledger.db.open ? ledger.log.head().seq - ledger.state.seq : 0,
+  );
 }
 
 /** Close every listener concurrently; resolves false when the timeout ran out first. */

@@ -57,6 +57,8 @@ export interface DnsServerOptions {
   transfer?: (q: ParsedQuery, raw: Buffer, peer: Peer, send: (msg: Buffer) => void) => boolean;
   /** Answers the answer cache holds before it is cleared (default 100,000; 0: no cache). */
   answerCacheSize?: number;
+  /** Log this fraction (0..1) of queries at info level ([dns] query_log_sample when query_log is on); 0: off. */
+  queryLogSample?: number;
 }
 
 /** A running DNS listener set. */
@@ -187,6 +189,43 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
     }
   };
 
+  // Latency is measured on one query in 16 and queries are logged on a sample, in a wrapper, so the
+  // common path pays one counter increment for both.
+  const logSample = opts.queryLogSample ?? 0;
+  let seen = 0;
+  const observed = (raw: Buffer, peer: Peer, send: (msg: Buffer) => void): Buffer | Promise<Buffer | undefined> | undefined => {
+    const timeIt = metrics !== undefined && (++seen & 15) === 0;
+    const logIt = logSample > 0 && logger !== undefined && Math.random() < logSample;
+    if (!timeIt && !logIt) return handle(raw, peer, send);
+    const started = performance.now();
+    const finish = (reply: Buffer | undefined): void => {
+      if (timeIt) metrics?.dnsLatency.observe((performance.now() - started) / 1000);
+      if (logIt) {
+        const q = readQuery(raw);
+        logger?.info(
+          {
+            peer: `${peer.address}:${peer.port}`,
+            transport: peer.transport,
+            qname: q.kind === 'query' ? q.qname : undefined,
+            qtype: q.kind === 'query' ? q.qtype : undefined,
+            rcode: reply && reply.length >= 4 ? reply[3] & 0xf : undefined,
+            ms: Math.round((performance.now() - started) * 1000) / 1000,
+          },
+          'dns query',
+        );
+      }
+    };
+    const r = handle(raw, peer, send);
+    if (r !== undefined && isPromise(r)) {
+      return r.then((b) => {
+        finish(b);
+        return b;
+      });
+    }
+    finish(r);
+    return r;
+  };
+
   const udpSockets: dgram.Socket[] = [];
   const tcpServers: net.Server[] = [];
   const connections = new Set<TcpConnection>();
@@ -200,7 +239,7 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
         socket.destroy();
         return;
       }
-      const c = new TcpConnection(socket, handle, tcpIdleMs, () => connections.delete(c), logger);
+      const c = new TcpConnection(socket, observed, tcpIdleMs, () => connections.delete(c), logger);
       connections.add(c);
     });
     tcpServer.maxConnections = maxTcp;
@@ -215,7 +254,7 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
     const tcpAddr = tcpServer.address() as AddressInfo;
     const udp = dgram.createSocket({ type: net.isIPv6(host) ? 'udp6' : 'udp4', ipv6Only: false });
     udp.on('message', (msg, rinfo) => {
-      const r = handle(msg, { address: rinfo.address, port: rinfo.port, transport: 'udp' }, (b) => udp.send(b, rinfo.port, rinfo.address));
+      const r = observed(msg, { address: rinfo.address, port: rinfo.port, transport: 'udp' }, (b) => udp.send(b, rinfo.port, rinfo.address));
       if (r === undefined) return;
       if (!isPromise(r)) udp.send(r, rinfo.port, rinfo.address);
       else
