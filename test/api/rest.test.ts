@@ -12,6 +12,7 @@ import { pino } from 'pino';
 import { Ledger } from '../../src/ledger.ts';
 import { ROUTES } from '../../src/api/routes.ts';
 import { handshake, seedZone, startHarness, type Harness } from './harness.ts';
+import { Validator } from '@seriousme/openapi-schema-validator';
 
 const Z = 'example.com';
 
@@ -188,6 +189,10 @@ describe('REST surface', () => {
     assert.equal(r.status, 200);
     const doc = r.body;
     assert.equal(doc.openapi, '3.1.0');
+    // Valid against the OpenAPI 3.1 JSON schema, as an OpenAPI tool would check it.
+    const validator = new Validator();
+    const verdict = await validator.validate(doc);
+    assert.equal(verdict.valid, true, JSON.stringify(verdict.errors, null, 1));
     const spec = [
       'GET /v1/health', 'POST /v1/auth/login', 'POST /v1/auth/logout', 'GET /v1/zones', 'POST /v1/zones', 'GET /v1/zones/{zone}',
       'PUT /v1/zones/{zone}', 'DELETE /v1/zones/{zone}', 'GET /v1/zones/{zone}/records', 'POST /v1/zones/{zone}/records',
