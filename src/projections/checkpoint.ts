@@ -14,7 +14,7 @@ import { labelCount, labelsBelow, soaValue, type LedgerState, type ZoneHead, typ
 import { setApexRRset } from './trie.ts';
 
 /** Bump when the serialized layout or the meaning of the state changes: old checkpoints are then ignored. */
-export const CHECKPOINT_FORMAT = 2;
+export const CHECKPOINT_FORMAT = 3;
 
 interface ZoneHeader {
   name: string;
@@ -30,72 +30,109 @@ interface Header {
   seq: number;
   heads: Array<[string, number, number, boolean]>;
   zones: ZoneHeader[];
+  /** Compressed byte length of each block of record lines, in order. */
+  blocks: number[];
 }
 
+/** Records per compressed block: loading inflates one block (~2 MB) at a time, never the whole file. */
+const BLOCK_RECORDS = 20000;
+
 /**
- * Encode a state as a compressed blob: one JSON header line, then one line per record
- * (`id TAB name TAB type TAB ttl TAB value`), zone after zone. Lines rather than one JSON document so
- * that loading a million records builds no intermediate object tree (see deserializeState). Names
- * and canonical values never hold a tab or a newline: they escape control bytes as \DDD.
+ * Encode a state as a blob: a 4-byte header length, a JSON header, then the records as lines
+ * (`id TAB name TAB type TAB ttl TAB value`, zone after zone) in separately deflated blocks. Lines
+ * rather than one JSON document, and blocks rather than one stream, so that loading a million
+ * records builds no intermediate object tree and never holds the whole text in memory. Names and
+ * canonical values never hold a tab or a newline: they escape control bytes as \DDD.
  */
 export function serializeState(state: LedgerState): Buffer {
   const zones = [...state.zones.values()];
+  const blocks: Buffer[] = [];
+  let lines: string[] = [];
+  const flush = (): void => {
+    if (lines.length === 0) return;
+    lines.push('');
+    blocks.push(deflateSync(Buffer.from(lines.join('\n'), 'latin1'), { level: 1 }));
+    lines = [];
+  };
+  for (const z of zones) {
+    for (const r of z.records.values()) {
+      lines.push(`${r.id}\t${r.name}\t${r.type}\t${r.ttl}\t${r.value}`);
+      if (lines.length >= BLOCK_RECORDS) flush();
+    }
+  }
+  flush();
   const header: Header = {
     format: CHECKPOINT_FORMAT,
     seq: state.seq,
     heads: [...state.heads.entries()].map(([z, h]) => [z, h.seq, h.serial, h.deleted]),
     zones: zones.map((z) => ({ name: z.name, soa: z.soa, serial: z.serial, version: z.version, count: z.records.size })),
+    blocks: blocks.map((b) => b.length),
   };
-  const parts: string[] = [JSON.stringify(header)];
-  for (const z of zones) {
-    for (const r of z.records.values()) parts.push(`${r.id}\t${r.name}\t${r.type}\t${r.ttl}\t${r.value}`);
-  }
-  parts.push('');
-  return deflateSync(Buffer.from(parts.join('\n'), 'latin1'), { level: 1 });
+  const head = Buffer.from(JSON.stringify(header), 'utf8');
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(head.length);
+  return Buffer.concat([len, head, ...blocks]);
 }
 
 const TYPES = new Map<string, RRType>(RR_TYPES.map((t) => [t, t]));
 
+/** Every record of the blob's blocks, in order, one block inflated at a time. */
+function* recordsOf(blob: Buffer, offset: number, blocks: number[]): Generator<RecordState> {
+  for (const size of blocks) {
+    const buf = inflateSync(blob.subarray(offset, offset + size));
+    offset += size;
+    let pos = 0;
+    // Fields are read straight from the buffer: each string is a fresh copy (a slice of one big
+    // string would keep all of it alive), and the type is interned, not allocated per record.
+    const field = (sep: number): string => {
+      const end = buf.indexOf(sep, pos);
+      if (end < 0) throw new Error(`checkpoint block truncated at byte ${pos}`);
+      const s = buf.toString('latin1', pos, end);
+      pos = end + 1;
+      return s;
+    };
+    while (pos < buf.length) {
+      const id = field(9);
+      const name = field(9);
+      const typeText = field(9);
+      const type = TYPES.get(typeText);
+      if (!type) throw new Error(`checkpoint: unknown record type ${typeText}`);
+      const ttl = Number(field(9));
+      yield { id, name, type, ttl, value: field(10) };
+    }
+  }
+}
+
 /** Decode a blob written by {@link serializeState}; undefined when it is of another format. */
 export function deserializeState(blob: Buffer): LedgerState | undefined {
-  const buf = inflateSync(blob);
-  const headerEnd = buf.indexOf(10);
-  if (headerEnd < 0) return undefined;
-  const header = JSON.parse(buf.toString('utf8', 0, headerEnd)) as Header;
+  if (blob.length < 4) return undefined;
+  const headLen = blob.readUInt32BE(0);
+  let header: Header;
+  try {
+    header = JSON.parse(blob.toString('utf8', 4, 4 + headLen)) as Header;
+  } catch {
+    return undefined; // not this format (an older build's checkpoint)
+  }
   if (header.format !== CHECKPOINT_FORMAT) return undefined;
-  let pos = headerEnd + 1;
-  // Fields are read straight from the buffer: each string is a fresh copy (a slice of one big
-  // string would keep all of it alive), and the type is interned, not allocated per record.
-  const field = (sep: number): string => {
-    const end = buf.indexOf(sep, pos);
-    if (end < 0) throw new Error(`checkpoint truncated at byte ${pos}`);
-    const s = buf.toString('latin1', pos, end);
-    pos = end + 1;
-    return s;
-  };
+  const records = recordsOf(blob, 4 + headLen, header.blocks);
   const zones = IMap<string, ZoneState>().withMutations((zm) => {
     for (const z of header.zones) {
       const apexLabels = labelCount(z.name);
-      const records: RecordState[] = new Array(z.count);
-      for (let i = 0; i < z.count; i++) {
-        const id = field(9);
-        const name = field(9);
-        const typeText = field(9);
-        const type = TYPES.get(typeText);
-        if (!type) throw new Error(`checkpoint: unknown record type ${typeText}`);
-        const ttl = Number(field(9));
-        const value = field(10);
-        records[i] = { id, name, type, ttl, value };
-      }
-      const recordMap = PMap.empty<RecordState>().withMutations((m) => {
-        for (const r of records) m.set(r.id, r);
-      });
-      let tree = buildTrie(z.name, records, (n) => labelsBelow(n, apexLabels));
+      const recordMap = PMap.empty<RecordState>().asMutable();
+      const zoneRecords = function* (): Generator<RecordState> {
+        for (let i = 0; i < z.count; i++) {
+          const next = records.next();
+          if (next.done) throw new Error(`checkpoint: zone ${z.name} has fewer records than its header says`);
+          recordMap.set(next.value.id, next.value);
+          yield next.value;
+        }
+      };
+      let tree = buildTrie(z.name, zoneRecords(), (n) => labelsBelow(n, apexLabels));
       tree = setApexRRset(tree, {
         type: 'SOA',
         records: [{ id: 'soa', name: z.name, type: 'SOA', ttl: z.soa.ttl, value: soaValue(z.soa, z.serial) }],
       });
-      zm.set(z.name, { name: z.name, apexLabels, soa: z.soa, serial: z.serial, version: z.version, records: recordMap, tree });
+      zm.set(z.name, { name: z.name, apexLabels, soa: z.soa, serial: z.serial, version: z.version, records: recordMap.asImmutable(), tree });
     }
   });
   const heads = IMap<string, ZoneHead>(header.heads.map(([z, seq, serial, deleted]) => [z, { seq, serial, deleted }]));

@@ -187,7 +187,9 @@ export function evolveAll(state: LedgerState, events: Iterable<Applicable>): Led
     return s;
   }
   const session = new ReplaySession();
-  let s = state;
+  // The zone and head maps are immutable.js transients for the run too, sealed with the rest.
+  let s: LedgerState = { ...state, zones: state.zones.asMutable(), heads: state.heads.asMutable() };
   for (const e of list) s = evolveIn(s, e, session);
-  return session.seal(s);
+  s = session.seal(s);
+  return { ...s, zones: s.zones.asImmutable(), heads: s.heads.asImmutable() };
 }

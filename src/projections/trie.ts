@@ -30,20 +30,24 @@ export interface RRset {
  * node's memory in a zone of a million names.
  */
 export class RRsetList implements ReadonlyMap<RRType, RRset> {
-  /** Package-private: changed in place only by the trie while a node is owned (see TrieSession). */
-  items: RRset[];
+  /** The first RRset (undefined only when the list is empty): most names have exactly one. */
+  private one: RRset | undefined;
+  /** The others, when there are any; no array is allocated for the common single-RRset node. */
+  private more: RRset[] | undefined;
 
-  constructor(items: RRset[] = []) {
-    this.items = items;
+  constructor(sets: readonly RRset[] = []) {
+    this.one = sets[0];
+    this.more = sets.length > 1 ? sets.slice(1) : undefined;
   }
 
   get size(): number {
-    return this.items.length;
+    return this.one === undefined ? 0 : 1 + (this.more?.length ?? 0);
   }
 
   get(type: RRType): RRset | undefined {
-    const items = this.items;
-    for (let i = 0; i < items.length; i++) if (items[i].type === type) return items[i];
+    if (this.one?.type === type) return this.one;
+    const more = this.more;
+    if (more) for (let i = 0; i < more.length; i++) if (more[i].type === type) return more[i];
     return undefined;
   }
 
@@ -51,34 +55,52 @@ export class RRsetList implements ReadonlyMap<RRType, RRset> {
     return this.get(type) !== undefined;
   }
 
-  /** Put `set` in place of the RRset of its type (or add it). Trie-internal. */
+  /** Put `set` in place of the RRset of its type (or add it). Trie-internal: owned nodes only. */
   put(set: RRset): void {
-    const i = this.items.findIndex((x) => x.type === set.type);
-    if (i >= 0) this.items[i] = set;
-    else this.items.push(set);
+    if (this.one === undefined || this.one.type === set.type) {
+      this.one = set;
+      return;
+    }
+    const more = (this.more ??= []);
+    const i = more.findIndex((x) => x.type === set.type);
+    if (i >= 0) more[i] = set;
+    else more.push(set);
   }
 
-  /** Remove the RRset of `type`. Trie-internal. */
+  /** Remove the RRset of `type`. Trie-internal: owned nodes only. */
   remove(type: RRType): void {
-    const i = this.items.findIndex((x) => x.type === type);
-    if (i >= 0) this.items.splice(i, 1);
+    if (this.one?.type === type) {
+      this.one = this.more?.shift();
+    } else if (this.more) {
+      const i = this.more.findIndex((x) => x.type === type);
+      if (i >= 0) this.more.splice(i, 1);
+    }
+    if (this.more?.length === 0) this.more = undefined;
   }
 
   /** A copy that can be changed without touching this one. */
   clone(): RRsetList {
-    return new RRsetList(this.items.slice());
+    const c = new RRsetList();
+    c.one = this.one;
+    c.more = this.more?.slice();
+    return c;
+  }
+
+  private list(): RRset[] {
+    if (this.one === undefined) return [];
+    return this.more ? [this.one, ...this.more] : [this.one];
   }
 
   values(): MapIterator<RRset> {
-    return this.items.values() as MapIterator<RRset>;
+    return this.list().values() as MapIterator<RRset>;
   }
 
   keys(): MapIterator<RRType> {
-    return this.items.map((x) => x.type).values() as MapIterator<RRType>;
+    return this.list().map((x) => x.type).values() as MapIterator<RRType>;
   }
 
   entries(): MapIterator<[RRType, RRset]> {
-    return this.items.map((x): [RRType, RRset] => [x.type, x]).values() as MapIterator<[RRType, RRset]>;
+    return this.list().map((x): [RRType, RRset] => [x.type, x]).values() as MapIterator<[RRType, RRset]>;
   }
 
   [Symbol.iterator](): MapIterator<[RRType, RRset]> {
@@ -86,7 +108,7 @@ export class RRsetList implements ReadonlyMap<RRType, RRset> {
   }
 
   forEach(fn: (value: RRset, key: RRType, map: ReadonlyMap<RRType, RRset>) => void): void {
-    for (const x of this.items) fn(x, x.type, this);
+    for (const x of this.list()) fn(x, x.type, this);
   }
 }
 
