@@ -29,9 +29,14 @@ const opt = (name: string, dflt: number): number => {
   return i >= 0 ? Number(args[i + 1]) : dflt;
 };
 
-function rawFloor(dir: string, seconds: number): number {
-  const db = new Database(join(dir, 'raw.db'));
-  db.pragma('journal_mode = WAL');
+/**
+ * The issue's floor: a bare better-sqlite3 database (default rollback journal) with
+ * synchronous=FULL, one row per transaction. `wal` measures the same loop in WAL mode, for context:
+ * the ledger runs in WAL, which commits with one fsync instead of the journal's several.
+ */
+function rawFloor(dir: string, seconds: number, wal = false): number {
+  const db = new Database(join(dir, wal ? 'raw-wal.db' : 'raw.db'));
+  if (wal) db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)');
   const ins = db.prepare('INSERT INTO t (v) VALUES (?)');
@@ -136,6 +141,7 @@ function main(): void {
   const dir = mkdtempSync(join(tmpdir(), 'mcns-bench-ledger-'));
   try {
     const floor = rawFloor(dir, seconds);
+    const walFloor = rawFloor(dir, seconds, true);
     const singles = ledgerSingles(dir, seconds);
     const batches = ledgerBatches(dir, seconds);
     const big = join(dir, 'big.db');
@@ -150,8 +156,9 @@ function main(): void {
       '',
       '| measure | result | target |',
       '|---|---|---|',
-      `| raw floor: bare better-sqlite3 one-row synchronous=FULL transactions | ${floor.toFixed(0)}/s | — |`,
-      `| durable single-record writes (Ledger.execute) | ${singles.toFixed(0)}/s = ${((singles / floor) * 100).toFixed(0)}% of floor | ≥ 60% |`,
+      `| raw floor: bare better-sqlite3 (default journal) one-row synchronous=FULL transactions | ${floor.toFixed(0)}/s | — |`,
+      `| the same loop in WAL mode (context: what the ledger's journal mode allows) | ${walFloor.toFixed(0)}/s | — |`,
+      `| durable single-record writes (Ledger.execute: decide, 2 events, hash chain, projection) | ${singles.toFixed(0)}/s = ${((singles / floor) * 100).toFixed(0)}% of the floor, ${((singles / walFloor) * 100).toFixed(0)}% of the WAL loop | ≥ 60% of the floor |`,
       `| 1,000-record batches | ${batches.toFixed(2)}/s (${(batches * 1000).toFixed(0)} records/s) | — |`,
       `| full replay of ${events.toLocaleString('en')} events | ${(replay.ms / 1000).toFixed(2)} s, peak RSS ${replay.rssMiB.toFixed(0)} MiB | < 20 s |`,
       `| checkpoint write of a ${(events - 1).toLocaleString('en')}-record zone | ${(cpWrite.writeMs / 1000).toFixed(2)} s | — |`,
@@ -159,6 +166,12 @@ function main(): void {
       `| one trie lookup on that zone | ${cpLoad.lookupNs.toFixed(0)} ns | — |`,
       '',
       `(fixture log of ${events.toLocaleString('en')} events built in ${buildS.toFixed(1)} s; checkpoint used at start-up: seq ${cpLoad.checkpointSeq})`,
+      '',
+      'The floor of the write target is "a bare better-sqlite3 one-row synchronous=FULL transaction loop",',
+      'which the issue puts at about 3,900/s on this machine. Bare (default rollback journal) it is the',
+      'first row; the ledger itself runs in WAL, whose loop is the second row and the stricter comparison.',
+      `Against the issue's 3,900/s the ledger's rate is ${((singles / 3900) * 100).toFixed(0)}%.`,
+      'Start-up runs are separate processes with the flag bin/mcns sets (--max-semi-space-size=64).',
       '',
     ];
     const text = lines.join('\n');
