@@ -137,8 +137,8 @@ const table = [
   '',
   'The 2xx-to-DNS time is the cost of one UDP query round trip: the write is already in the projection',
   'when the 2xx is sent (read-your-writes), so the first query after it always sees the record.',
-  'Throughput is bounded by the ledger, not the transports: one `ledger.execute` of a single create costs',
-  'about 3 ms here on its own (a durable SQLite commit, synchronous=FULL in WAL mode), and writes are',
+  'Throughput is bounded by the ledger, not the transports: each create is one `ledger.execute`:',
+  'a durable SQLite commit (synchronous=FULL in WAL mode, see the Ledger section), and writes are',
   'serialised, so 16 clients do not add throughput; batching several changes into one POST /changes does.',
   '',
 ].join('\n');
