@@ -23,8 +23,8 @@ import { createUpdateHandler, nameGlob, OPCODE_UPDATE, UPDATE_RCODE } from '../.
 import { loadConfig } from '../../src/config.ts';
 import { startServer } from '../../src/server.ts';
 import { pino } from 'pino';
-import { makeTestTls } from '../helpers/tls.ts';
 import { udpExchange, tcpExchange } from './helpers.ts';
+import { writeServerConfig } from '../helpers/server-config.ts';
 
 const ZONES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'zones');
 const ACME_SECRET = Buffer.from('acme-key secret for the update tests, 32+').toString('base64');
@@ -387,31 +387,9 @@ test('config: [update] allow_keys and [update.keys.*] load, and naming an undefi
 
 test('the server composition (startServer) wires [update] into the DNS listener: nsupdate adds, dig sees it', { skip: SKIP }, async () => {
   const sdir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcns-update-server-'));
-  const tls = makeTestTls();
-  const cfg = path.join(sdir, 'mcns.toml');
-  fs.writeFileSync(
-    cfg,
-    [
-      '[server]',
-      'listen_addr = "127.0.0.1:0"',
-      'grpc_addr = "127.0.0.1:0"',
-      `tls_cert = "${tls.certPath}"`,
-      `tls_key = "${tls.keyPath}"`,
-      '[database]',
-      `path = "${sdir}/mcns.db"`,
-      '[dns]',
-      'listen_addr = "127.0.0.1:0"',
-      '[mcias]',
-      'server_url = "https://127.0.0.1:9"',
-      '[update]',
-      'allow_keys = ["acme-key"]',
-      '[update.keys.acme-key]',
-      'names = ["_acme-challenge.*"]',
-      '[tsig.keys.acme-key]',
-      `secret = "${ACME_SECRET}"`,
-      '',
-    ].join('\n'),
-  );
+  const cfg = writeServerConfig(sdir, {
+    tail: ['[update]', 'allow_keys = ["acme-key"]', '[update.keys.acme-key]', 'names = ["_acme-challenge.*"]', '[tsig.keys.acme-key]', `secret = "${ACME_SECRET}"`],
+  });
   const server = await startServer(loadConfig({ path: cfg, env: {} }), { logger: pino({ level: 'silent' }) });
   try {
     server.ledger.execute(importCommand('up.test.', '$TTL 300\n@ SOA ns.up.test. h.up.test. 1 3600 600 86400 300\n@ NS ns\nns A 192.0.2.1\n'), { actor: 'test' });

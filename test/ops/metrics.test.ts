@@ -6,15 +6,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:https';
 import { Writable } from 'node:stream';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.ts';
 import { startServer } from '../../src/server.ts';
 import { importCommand } from '../../src/projections/zone-files.ts';
-import { makeTestTls } from '../helpers/tls.ts';
 import { tempDir } from '../helpers/ledger.ts';
 import { buildQuery, udpExchange } from '../dns/helpers.ts';
+import { writeServerConfig } from '../helpers/server-config.ts';
 
 function get(port: number, path: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -36,27 +34,7 @@ function value(metrics: string, line: RegExp): number {
 
 test('/metrics: queries by rcode and type, latency, events appended, projection lag; sampled query log', async () => {
   const { dir, cleanup } = tempDir();
-  const tls = makeTestTls();
-  const cfg = join(dir, 'mcns.toml');
-  writeFileSync(
-    cfg,
-    [
-      '[server]',
-      'listen_addr = "127.0.0.1:0"',
-      'grpc_addr = "127.0.0.1:0"',
-      `tls_cert = "${tls.certPath}"`,
-      `tls_key = "${tls.keyPath}"`,
-      '[database]',
-      `path = "${dir}/mcns.db"`,
-      '[dns]',
-      'listen_addr = "127.0.0.1:0"',
-      'query_log = true',
-      'query_log_sample = 1.0',
-      '[mcias]',
-      'server_url = "https://127.0.0.1:9"',
-      '',
-    ].join('\n'),
-  );
+  const cfg = writeServerConfig(dir, { dns: ['query_log = true', 'query_log_sample = 1.0'] });
   const lines: Array<Record<string, unknown>> = [];
   const sink = new Writable({
     write(chunk, _enc, done) {

@@ -6,14 +6,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.ts';
 import { startServer } from '../../src/server.ts';
 import { importCommand } from '../../src/projections/zone-files.ts';
-import { makeTestTls } from '../helpers/tls.ts';
 import { tempDir } from '../helpers/ledger.ts';
+import { writeServerConfig } from '../helpers/server-config.ts';
 
 const SECRET = Buffer.alloc(32, 7).toString('base64');
 
@@ -33,31 +31,9 @@ test('[transfer] and [tsig.keys] from the config govern AXFR', async (t) => {
     return;
   }
   const { dir, cleanup } = tempDir();
-  const tls = makeTestTls();
-  const cfg = join(dir, 'mcns.toml');
-  writeFileSync(
-    cfg,
-    [
-      '[server]',
-      'listen_addr = "127.0.0.1:0"',
-      'grpc_addr = "127.0.0.1:0"',
-      `tls_cert = "${tls.certPath}"`,
-      `tls_key = "${tls.keyPath}"`,
-      '[database]',
-      `path = "${dir}/mcns.db"`,
-      '[dns]',
-      'listen_addr = "127.0.0.1:0"',
-      '[mcias]',
-      'server_url = "https://127.0.0.1:9"',
-      '[transfer]',
-      'allow_from = ["127.0.0.1/32"]',
-      'allow_keys = ["xfr-key"]',
-      '[tsig.keys.xfr-key]',
-      'algorithm = "hmac-sha256"',
-      `secret = "${SECRET}"`,
-      '',
-    ].join('\n'),
-  );
+  const cfg = writeServerConfig(dir, {
+    tail: ['[transfer]', 'allow_from = ["127.0.0.1/32"]', 'allow_keys = ["xfr-key"]', '[tsig.keys.xfr-key]', 'algorithm = "hmac-sha256"', `secret = "${SECRET}"`],
+  });
   const server = await startServer(loadConfig({ path: cfg, env: {} }), { logger: pino({ level: 'silent' }) });
   try {
     const zone = 'xfr.test';
