@@ -168,7 +168,8 @@ export async function startGrpc(opts: GrpcOptions): Promise<GrpcServer> {
     (async () => {
       const ctx = await admit(path, call.metadata, who);
       const impl = UNARY[path];
-      if (!impl) throw Object.assign(new Error('not implemented'), { grpcCode: grpc.status.UNIMPLEMENTED });
+      // Every RPC of the protos has a handler (tested); this only guards a proto edited without one.
+      if (!impl) throw Object.assign(new Error(`no handler for ${path}`), { grpcCode: grpc.status.UNIMPLEMENTED });
       return impl(service, ctx, call.request ?? {});
     })().then(
       (res) => {
@@ -176,7 +177,7 @@ export async function startGrpc(opts: GrpcOptions): Promise<GrpcServer> {
         callback(null, res as Req);
       },
       (err: unknown) => {
-        const g = (err as { grpcCode?: number }).grpcCode ? { code: (err as { grpcCode: number }).grpcCode, details: 'not implemented', internal: false } : grpcError(err);
+        const g = (err as { grpcCode?: number }).grpcCode ? { code: (err as { grpcCode: number }).grpcCode, details: `no handler for ${path}`, internal: false } : grpcError(err);
         if (g.internal) opts.logger?.error({ err, method: path }, 'internal error');
         log(path, who.actor, g.code, started);
         callback({ code: g.code, details: g.details });
