@@ -12,6 +12,7 @@ import { Ledger } from '../../src/ledger.ts';
 import { importCommand, exportZone } from '../../src/projections/zone-files.ts';
 import { makeTestTls, type TestTls } from '../helpers/tls.ts';
 import { mcns, REPO } from './run.ts';
+import { applyRetention } from '../../src/cli/commands/snapshot.ts';
 
 const EXAMPLE = join(REPO, 'test/fixtures/zones/example.com.zone');
 const SVC = join(REPO, 'test/fixtures/zones/svc.mcp.metacircular.net.zone');
@@ -215,4 +216,14 @@ test('server refuses a config with a missing required key, naming it (exit 1)', 
   const dev = await mcns(['server', '--dev', '--dev-dir', join(dir, 'dev')], { env: { MCNS_DNS_LISTEN_ADDR: '0.0.0.0:5353' } });
   assert.equal(dev.code, 1);
   assert.match(dev.stderr, /--dev binds to loopback only, refusing "0\.0\.0\.0:5353"/);
+});
+
+test('snapshot retention orders snapshots taken within one second by their suffix', () => {
+  const dir = tmp();
+  const names = ['mcns-20260101-000000.db', 'mcns-20260101-000001.db', 'mcns-20260101-000001-1.db', 'mcns-20260101-000001-2.db', 'mcns-20260101-000001-10.db', 'unrelated.db'];
+  for (const n of names) writeFileSync(join(dir, n), '');
+  const removed = applyRetention(dir, 3).map((p) => p.split('/').pop()).sort();
+  // Within 00:00:01 the plain name came first, then -1, -2 … -10 (numeric, not string, order).
+  assert.deepEqual(removed, ['mcns-20260101-000000.db', 'mcns-20260101-000001.db']);
+  assert.deepEqual(readdirSync(dir).sort(), ['mcns-20260101-000001-1.db', 'mcns-20260101-000001-10.db', 'mcns-20260101-000001-2.db', 'unrelated.db']);
 });

@@ -3,7 +3,7 @@
  * VACUUM INTO <backup_dir>/mcns-YYYYMMDD-HHMMSS.db), safe while the server runs (SQLite WAL), then
  * the retention of [database] snapshot_retention applied. Prints the snapshot's path.
  */
-import { readdirSync, statSync, unlinkSync } from 'node:fs';
+import { readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.ts';
@@ -17,11 +17,16 @@ export const SNAPSHOT_RE = /^mcns-\d{8}-\d{6}(-\d+)?\.db$/;
 /** Delete all but the newest `keep` snapshots in `dir` (0 keeps everything); returns the deleted paths. */
 export function applyRetention(dir: string, keep: number): string[] {
   if (keep <= 0) return [];
+  // Newest first: by the UTC time in the name, then by the "-N" suffix a second snapshot within the
+  // same second gets (plain string order would put "…-1.db" before "….db", '-' < '.').
+  const order = (f: string): [string, number] => {
+    const m = /^mcns-(\d{8}-\d{6})(?:-(\d+))?\.db$/.exec(f)!;
+    return [m[1], m[2] === undefined ? 0 : Number(m[2])];
+  };
   const snaps = readdirSync(dir)
     .filter((f) => SNAPSHOT_RE.test(f))
-    .map((f) => ({ path: join(dir, f), name: f, mtime: statSync(join(dir, f)).mtimeMs }))
-    // The name carries the UTC time to the second; mtime breaks ties within one second.
-    .sort((a, b) => (a.name === b.name ? b.mtime - a.mtime : a.name < b.name ? 1 : -1));
+    .map((f) => ({ path: join(dir, f), key: order(f) }))
+    .sort((a, b) => (a.key[0] === b.key[0] ? b.key[1] - a.key[1] : a.key[0] < b.key[0] ? 1 : -1));
   const doomed = snaps.slice(keep).map((s) => s.path);
   for (const p of doomed) unlinkSync(p);
   return doomed;
