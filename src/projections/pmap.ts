@@ -9,21 +9,20 @@
  * owns in place, for bulk loading and replay, and `asImmutable` freezes it again.
  */
 
-/** A node: `dataMap` bits have an inline key/value pair, `nodeMap` bits a child node. */
-// The value type only ties a node to its map; the array holds it untyped.
-interface Node<_V> {
-  dataMap: number;
-  nodeMap: number;
-  /** [k0, v0, k1, v1, …, child0, child1, …], pairs and children each in bit order. */
-  arr: unknown[];
-  /** Set while a transient owns the node (it may then be changed in place). */
-  owner?: object;
-  /** A bucket of keys whose 32-bit hashes are equal: `arr` holds pairs only, searched linearly. */
-  collision?: true;
-}
+/**
+ * A node is one array, so a lookup touches one object per level (this is the hot path of DNS
+ * answering in a large zone, bound by memory latency): [dataMap, nodeMap, owner, k0, v0, k1, v1,
+ * …, child0, child1, …], pairs and children each in bit order. `dataMap` bits have an inline
+ * key/value pair, `nodeMap` bits a child node; `owner` is the transient that may change the node in
+ * place. A node with both maps 0 and pairs is a collision bucket: keys whose 32-bit hashes are
+ * equal, searched linearly.
+ */
+type Node = unknown[];
 
 const BITS = 5;
 const MASK = 31;
+/** Slots before the pairs: dataMap, nodeMap, owner. */
+const H = 3;
 
 function popcount(x: number): number {
   x -= (x >>> 1) & 0x55555555;
@@ -42,47 +41,43 @@ export function hashOf(s: string): number {
   return h >>> 0;
 }
 
-function editable<V>(node: Node<V>, owner: object | undefined): Node<V> {
-  if (owner && node.owner === owner) return node;
-  const copy: Node<V> = { dataMap: node.dataMap, nodeMap: node.nodeMap, arr: node.arr.slice() };
-  if (node.collision) copy.collision = true;
-  if (owner) copy.owner = owner;
+function isCollision(n: Node): boolean {
+  return n[0] === 0 && n[1] === 0 && n.length > H;
+}
+
+function editable(node: Node, owner: object | undefined): Node {
+  if (owner && node[2] === owner) return node;
+  const copy = node.slice();
+  copy[2] = owner;
   return copy;
 }
 
-function getIn<V>(root: Node<V>, key: string, hash: number): V | undefined {
+function getIn<V>(root: Node, key: string, hash: number): V | undefined {
   let node = root;
   for (let shift = 0; ; shift += BITS) {
-    if (node.collision) {
-      for (let i = 0; i < node.arr.length; i += 2) if (node.arr[i] === key) return node.arr[i + 1] as V;
+    const dataMap = node[0] as number;
+    const nodeMap = node[1] as number;
+    if (dataMap === 0 && nodeMap === 0) {
+      for (let i = H; i < node.length; i += 2) if (node[i] === key) return node[i + 1] as V;
       return undefined;
     }
     const bit = 1 << ((hash >>> shift) & MASK);
-    if (node.dataMap & bit) {
-      const i = 2 * popcount(node.dataMap & (bit - 1));
-      return node.arr[i] === key ? (node.arr[i + 1] as V) : undefined;
+    if (dataMap & bit) {
+      const i = H + 2 * popcount(dataMap & (bit - 1));
+      return node[i] === key ? (node[i + 1] as V) : undefined;
     }
-    if (!(node.nodeMap & bit)) return undefined;
-    node = node.arr[2 * popcount(node.dataMap) + popcount(node.nodeMap & (bit - 1))] as Node<V>;
+    if (!(nodeMap & bit)) return undefined;
+    node = node[H + 2 * popcount(dataMap) + popcount(nodeMap & (bit - 1))] as Node;
   }
 }
 
 /** A node holding two pairs whose hashes agree below `shift`. */
-function mergeTwo<V>(k1: string, v1: V, h1: number, k2: string, v2: V, h2: number, shift: number, owner: object | undefined): Node<V> {
-  let node: Node<V>;
-  if (shift >= 32) {
-    node = { dataMap: 0, nodeMap: 0, arr: [k1, v1, k2, v2], collision: true };
-  } else {
-    const f1 = (h1 >>> shift) & MASK;
-    const f2 = (h2 >>> shift) & MASK;
-    if (f1 !== f2) {
-      node = { dataMap: (1 << f1) | (1 << f2), nodeMap: 0, arr: f1 < f2 ? [k1, v1, k2, v2] : [k2, v2, k1, v1] };
-    } else {
-      node = { dataMap: 0, nodeMap: 1 << f1, arr: [mergeTwo(k1, v1, h1, k2, v2, h2, shift + BITS, owner)] };
-    }
-  }
-  if (owner) node.owner = owner;
-  return node;
+function mergeTwo(k1: string, v1: unknown, h1: number, k2: string, v2: unknown, h2: number, shift: number, owner: object | undefined): Node {
+  if (shift >= 32) return [0, 0, owner, k1, v1, k2, v2];
+  const f1 = (h1 >>> shift) & MASK;
+  const f2 = (h2 >>> shift) & MASK;
+  if (f1 !== f2) return [(1 << f1) | (1 << f2), 0, owner, ...(f1 < f2 ? [k1, v1, k2, v2] : [k2, v2, k1, v1])];
+  return [0, 1 << f1, owner, mergeTwo(k1, v1, h1, k2, v2, h2, shift + BITS, owner)];
 }
 
 /** Result flags of one edit, so the map can keep its size without a second walk. */
@@ -91,117 +86,126 @@ interface Change {
   removed: boolean;
 }
 
-function setIn<V>(node: Node<V>, key: string, value: V, hash: number, shift: number, owner: object | undefined, ch: Change): Node<V> {
-  if (node.collision) {
-    for (let i = 0; i < node.arr.length; i += 2) {
-      if (node.arr[i] === key) {
-        if (node.arr[i + 1] === value) return node;
+function setIn(node: Node, key: string, value: unknown, hash: number, shift: number, owner: object | undefined, ch: Change): Node {
+  if (isCollision(node)) {
+    for (let i = H; i < node.length; i += 2) {
+      if (node[i] === key) {
+        if (node[i + 1] === value) return node;
         const n = editable(node, owner);
-        n.arr[i + 1] = value;
+        n[i + 1] = value;
         return n;
       }
     }
     const n = editable(node, owner);
-    n.arr.push(key, value);
+    n.push(key, value);
     ch.added = true;
     return n;
   }
+  const dataMap = node[0] as number;
+  const nodeMap = node[1] as number;
   const bit = 1 << ((hash >>> shift) & MASK);
-  if (node.dataMap & bit) {
-    const i = 2 * popcount(node.dataMap & (bit - 1));
-    const k0 = node.arr[i] as string;
+  if (dataMap & bit) {
+    const i = H + 2 * popcount(dataMap & (bit - 1));
+    const k0 = node[i] as string;
     if (k0 === key) {
-      if (node.arr[i + 1] === value) return node;
+      if (node[i + 1] === value) return node;
       const n = editable(node, owner);
-      n.arr[i + 1] = value;
+      n[i + 1] = value;
       return n;
     }
-    const sub = mergeTwo(k0, node.arr[i + 1] as V, hashOf(k0), key, value, hash, shift + BITS, owner);
+    const sub = mergeTwo(k0, node[i + 1], hashOf(k0), key, value, hash, shift + BITS, owner);
     const n = editable(node, owner);
-    n.arr.splice(i, 2);
-    n.dataMap &= ~bit;
-    n.nodeMap |= bit;
-    n.arr.splice(2 * popcount(n.dataMap) + popcount(n.nodeMap & (bit - 1)), 0, sub);
+    n.splice(i, 2);
+    const dm = dataMap & ~bit;
+    const nm = nodeMap | bit;
+    n[0] = dm;
+    n[1] = nm;
+    n.splice(H + 2 * popcount(dm) + popcount(nm & (bit - 1)), 0, sub);
     ch.added = true;
     return n;
   }
-  if (node.nodeMap & bit) {
-    const j = 2 * popcount(node.dataMap) + popcount(node.nodeMap & (bit - 1));
-    const sub = node.arr[j] as Node<V>;
+  if (nodeMap & bit) {
+    const j = H + 2 * popcount(dataMap) + popcount(nodeMap & (bit - 1));
+    const sub = node[j] as Node;
     const next = setIn(sub, key, value, hash, shift + BITS, owner, ch);
     if (next === sub) return node;
     const n = editable(node, owner);
-    n.arr[j] = next;
+    n[j] = next;
     return n;
   }
   const n = editable(node, owner);
-  n.arr.splice(2 * popcount(node.dataMap & (bit - 1)), 0, key, value);
-  n.dataMap |= bit;
+  n.splice(H + 2 * popcount(dataMap & (bit - 1)), 0, key, value);
+  n[0] = dataMap | bit;
   ch.added = true;
   return n;
 }
 
-function deleteIn<V>(node: Node<V>, key: string, hash: number, shift: number, owner: object | undefined, ch: Change): Node<V> {
-  if (node.collision) {
-    for (let i = 0; i < node.arr.length; i += 2) {
-      if (node.arr[i] === key) {
+function deleteIn(node: Node, key: string, hash: number, shift: number, owner: object | undefined, ch: Change): Node {
+  if (isCollision(node)) {
+    for (let i = H; i < node.length; i += 2) {
+      if (node[i] === key) {
         const n = editable(node, owner);
-        n.arr.splice(i, 2);
+        n.splice(i, 2);
         ch.removed = true;
         return n;
       }
     }
     return node;
   }
+  const dataMap = node[0] as number;
+  const nodeMap = node[1] as number;
   const bit = 1 << ((hash >>> shift) & MASK);
-  if (node.dataMap & bit) {
-    const i = 2 * popcount(node.dataMap & (bit - 1));
-    if (node.arr[i] !== key) return node;
+  if (dataMap & bit) {
+    const i = H + 2 * popcount(dataMap & (bit - 1));
+    if (node[i] !== key) return node;
     const n = editable(node, owner);
-    n.arr.splice(i, 2);
-    n.dataMap &= ~bit;
+    n.splice(i, 2);
+    n[0] = dataMap & ~bit;
     ch.removed = true;
     return n;
   }
-  if (!(node.nodeMap & bit)) return node;
-  const j = 2 * popcount(node.dataMap) + popcount(node.nodeMap & (bit - 1));
-  const sub = node.arr[j] as Node<V>;
+  if (!(nodeMap & bit)) return node;
+  const j = H + 2 * popcount(dataMap) + popcount(nodeMap & (bit - 1));
+  const sub = node[j] as Node;
   const next = deleteIn(sub, key, hash, shift + BITS, owner, ch);
   if (next === sub) return node;
   const n = editable(node, owner);
-  const pairs = next.collision ? next.arr.length / 2 : popcount(next.dataMap);
-  const kids = next.collision ? 0 : popcount(next.nodeMap);
+  const collision = isCollision(next);
+  const pairs = collision ? (next.length - H) / 2 : popcount(next[0] as number);
+  const kids = collision ? 0 : popcount(next[1] as number);
   if (pairs === 0 && kids === 0) {
     // The child emptied: drop it.
-    n.arr.splice(j, 1);
-    n.nodeMap &= ~bit;
+    n.splice(j, 1);
+    n[1] = nodeMap & ~bit;
   } else if (pairs === 1 && kids === 0) {
     // A child with one pair left folds back into this node (keeps the trie canonical and small).
-    n.arr.splice(j, 1);
-    n.nodeMap &= ~bit;
-    n.dataMap |= bit;
-    n.arr.splice(2 * popcount(n.dataMap & (bit - 1)), 0, next.arr[0], next.arr[1]);
+    n.splice(j, 1);
+    const nm = nodeMap & ~bit;
+    const dm = dataMap | bit;
+    n[1] = nm;
+    n[0] = dm;
+    n.splice(H + 2 * popcount(dm & (bit - 1)), 0, next[H], next[H + 1]);
   } else {
-    n.arr[j] = next;
+    n[j] = next;
   }
   return n;
 }
 
-function* pairsOf<V>(node: Node<V>): Generator<[string, V]> {
-  const dataLen = node.collision ? node.arr.length : 2 * popcount(node.dataMap);
-  for (let i = 0; i < dataLen; i += 2) yield [node.arr[i] as string, node.arr[i + 1] as V];
-  for (let j = dataLen; j < node.arr.length; j++) yield* pairsOf(node.arr[j] as Node<V>);
+function* pairsOf<V>(node: Node): Generator<[string, V]> {
+  const dataEnd = isCollision(node) ? node.length : H + 2 * popcount(node[0] as number);
+  for (let i = H; i < dataEnd; i += 2) yield [node[i] as string, node[i + 1] as V];
+  for (let j = dataEnd; j < node.length; j++) yield* pairsOf<V>(node[j] as Node);
 }
 
-const EMPTY_NODE: Node<never> = { dataMap: 0, nodeMap: 0, arr: [] };
+const EMPTY_NODE: Node = [0, 0, undefined];
 
 /** A persistent map from strings to values; see the module comment. */
 export class PMap<V> {
-  private root: Node<V>;
+  private root: Node;
   private count: number;
   private owner: object | undefined;
 
-  private constructor(root: Node<V>, count: number, owner?: object) {
+  private constructor(root: Node, count: number, owner?: object) {
     this.root = root;
     this.count = count;
     this.owner = owner;
@@ -209,7 +213,7 @@ export class PMap<V> {
 
   /** The empty map. */
   static empty<V>(): PMap<V> {
-    return new PMap<V>(EMPTY_NODE as Node<V>, 0);
+    return new PMap<V>(EMPTY_NODE, 0);
   }
 
   /** A map of the given entries (built as one transient). */
@@ -226,7 +230,7 @@ export class PMap<V> {
 
   /** The value of `key`, or undefined. */
   get(key: string): V | undefined {
-    return getIn(this.root, key, hashOf(key));
+    return getIn<V>(this.root, key, hashOf(key));
   }
 
   /** True when `key` has a value. */
@@ -248,7 +252,7 @@ export class PMap<V> {
     return this.next(root, this.count - (ch.removed ? 1 : 0));
   }
 
-  private next(root: Node<V>, count: number): PMap<V> {
+  private next(root: Node, count: number): PMap<V> {
     if (this.owner) {
       this.root = root;
       this.count = count;
@@ -277,17 +281,17 @@ export class PMap<V> {
 
   /** Every [key, value], in hash order. */
   entries(): IterableIterator<[string, V]> {
-    return pairsOf(this.root);
+    return pairsOf<V>(this.root);
   }
 
   /** Every key, in hash order. */
   *keys(): IterableIterator<string> {
-    for (const [k] of pairsOf(this.root)) yield k;
+    for (const [k] of pairsOf<V>(this.root)) yield k;
   }
 
   /** Every value, in hash order. */
   *values(): IterableIterator<V> {
-    for (const [, v] of pairsOf(this.root)) yield v;
+    for (const [, v] of pairsOf<V>(this.root)) yield v;
   }
 
   [Symbol.iterator](): IterableIterator<[string, V]> {
