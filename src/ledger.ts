@@ -16,7 +16,7 @@ import { openDatabase } from './events/schema.ts';
 import type { StoredEvent } from './events/types.ts';
 import { McnsError, precondition } from './errors.ts';
 import { decide, zoneName, type Command } from './projections/decide.ts';
-import { EMPTY_STATE, evolve, evolveAll, type LedgerState, type ZoneState } from './projections/state.ts';
+import { EMPTY_STATE, evolveAll, type LedgerState, type ZoneState } from './projections/state.ts';
 import { loadCheckpoint, saveCheckpoint } from './projections/checkpoint.ts';
 
 /** How to open a ledger. */
@@ -167,9 +167,7 @@ export class Ledger {
     if (seq >= current.seq) return current;
     const cp = loadCheckpoint(this.db, seq);
     const base = cp.state ?? EMPTY_STATE;
-    let s = base;
-    for (const e of this.log.iterate(base.seq, seq)) s = evolve(s, e);
-    return s;
+    return evolveAll(base, this.log.iterate(base.seq, seq));
   }
 
   /** Write a checkpoint of the current projection now; returns its seq. */

@@ -12,9 +12,8 @@ import { isInZone, normalizeName } from '../records/names.ts';
 import { canonicalValue } from '../records/rdata.ts';
 import { MAX_TTL, RR_TYPES, type RRType } from '../records/types.ts';
 import { nextSerial, serialCompare } from './serial.ts';
-import { evolve, type LedgerState, type ZoneState } from './state.ts';
+import { evolve, labelsBelow, type LedgerState, type ZoneState } from './state.ts';
 import { findNode, type RecordState } from './trie.ts';
-import { labelsBelow } from './state.ts';
 
 /** Defaults for SOA parameters not given at zone creation (the values BIND and Knot examples use). */
 export const SOA_DEFAULTS = { ttl: 300, refresh: 3600, retry: 600, expire: 86400, minimum: 300 } as const;

@@ -5,7 +5,7 @@
 import type Database from 'better-sqlite3';
 import { EventLog } from '../events/log.ts';
 import type { LogPoint } from '../ledger.ts';
-import { EMPTY_STATE, evolve, type LedgerState, type ZoneState } from './state.ts';
+import { EMPTY_STATE, evolve, evolveAll, type LedgerState, type ZoneState } from './state.ts';
 import { exportZone } from './zone-files.ts';
 import type { RecordState } from './trie.ts';
 
@@ -35,6 +35,15 @@ function replayTo(db: Database.Database, opts: ReplayOptions, onEvent?: (before:
   const log = new EventLog(db);
   const until = opts.until ? log.seqAt(opts.until) : Number.MAX_SAFE_INTEGER;
   let state = EMPTY_STATE;
+  if (!onEvent) {
+    // No per-event view needed: fold pages with evolveAll, the transient path start-up uses.
+    for (;;) {
+      const page = log.read(state.seq, 50000).filter((e) => e.seq <= until);
+      if (page.length === 0) return state;
+      state = evolveAll(state, page);
+      opts.progress?.(`replayed ${state.seq} events…`);
+    }
+  }
   let n = 0;
   for (const e of log.iterate(0, until)) {
     const next = evolve(state, e);

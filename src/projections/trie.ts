@@ -129,11 +129,6 @@ export function emptyNode(name: string): TrieNode {
   return { name, rrsets: NO_RRSETS, children: NO_CHILDREN };
 }
 
-/** True when the node has no RRsets (an empty non-terminal if it has children). */
-export function isEmpty(node: TrieNode): boolean {
-  return node.rrsets.size === 0;
-}
-
 function childName(parent: string, label: string): string {
   return parent === '.' ? `${label}.` : `${label}.${parent}`;
 }

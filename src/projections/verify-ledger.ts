@@ -4,10 +4,10 @@
  */
 import type Database from 'better-sqlite3';
 import { verifyChain } from '../events/verify.ts';
-import { rowToEvent, type EventRow } from '../events/log.ts';
+import { EventLog } from '../events/log.ts';
 import { CHECKPOINT_FORMAT, deserializeState } from './checkpoint.ts';
 import { stateDigest } from './digest.ts';
-import { EMPTY_STATE, evolve } from './state.ts';
+import { EMPTY_STATE, evolveAll } from './state.ts';
 
 /** The verdict: ok, or the first problem found, naming the event or checkpoint. */
 export type LedgerCheck = { ok: true; events: number } | { ok: false; problem: string };
@@ -26,10 +26,7 @@ export function verifyLedger(db: Database.Database, onProgress?: (seq: number) =
   if (cp && cp.format === CHECKPOINT_FORMAT) {
     const ev = db.prepare('SELECT hash FROM events WHERE seq = ?').get(cp.seq) as { hash: string } | undefined;
     if (ev?.hash !== cp.head_hash) return { ok: false, problem: `checkpoint ${cp.seq}: taken at an event whose hash is no longer in the log` };
-    let state = EMPTY_STATE;
-    for (const row of db.prepare('SELECT * FROM events WHERE seq <= ? ORDER BY seq').iterate(cp.seq) as IterableIterator<EventRow>) {
-      state = evolve(state, rowToEvent(row));
-    }
+    const state = evolveAll(EMPTY_STATE, new EventLog(db).iterate(0, cp.seq));
     let stored;
     try {
       stored = deserializeState(cp.data);
