@@ -158,18 +158,8 @@ export class Forwarder {
   }
 
   private exchangeUdp(up: Upstream, query: Buffer, check: (b: Buffer) => UpstreamMessage | undefined): Promise<UpstreamMessage> {
-    return new Promise((resolve, reject) => {
-      const sock = dgram.createSocket(net.isIPv6(up.host) ? 'udp6' : 'udp4');
-      const timer = setTimeout(() => done(new ExchangeError('timeout (udp)')), this.timeoutMs);
-      let finished = false;
-      const done = (err?: Error, m?: UpstreamMessage) => {
-        if (finished) return;
-        finished = true;
-        clearTimeout(timer);
-        sock.close();
-        if (err) reject(err);
-        else resolve(m as UpstreamMessage);
-      };
+    const sock = dgram.createSocket(net.isIPv6(up.host) ? 'udp6' : 'udp4');
+    return settleOnce(this.timeoutMs, 'udp', () => sock.close(), (done) => {
       sock.on('error', (err) => done(err));
       sock.on('message', (bytes) => {
         const m = check(bytes);
@@ -182,19 +172,9 @@ export class Forwarder {
   }
 
   private exchangeTcp(up: Upstream, query: Buffer, check: (b: Buffer) => UpstreamMessage | undefined): Promise<UpstreamMessage> {
-    return new Promise((resolve, reject) => {
-      const sock = net.connect({ host: up.host, port: up.port });
-      const timer = setTimeout(() => done(new ExchangeError('timeout (tcp)')), this.timeoutMs);
-      let finished = false;
-      let buf = Buffer.alloc(0);
-      const done = (err?: Error, m?: UpstreamMessage) => {
-        if (finished) return;
-        finished = true;
-        clearTimeout(timer);
-        sock.destroy();
-        if (err) reject(err);
-        else resolve(m as UpstreamMessage);
-      };
+    const sock = net.connect({ host: up.host, port: up.port });
+    let buf = Buffer.alloc(0);
+    return settleOnce(this.timeoutMs, 'tcp', () => sock.destroy(), (done) => {
       sock.on('error', (err) => done(err));
       sock.on('close', () => done(new ExchangeError('connection closed (tcp)')));
       sock.on('connect', () => {
@@ -314,4 +294,29 @@ function truncatedResponse(q: ParsedQuery, flags: number): Buffer {
 /** REFUSED for a name outside our zones when no upstream is configured. */
 export function refusedResponse(q: ParsedQuery): Buffer {
   return headerOnly(q, RCODE.REFUSED, false);
+}
+
+/**
+ * Run one upstream exchange that settles exactly once: on the first answer, error or the timeout,
+ * whichever comes first, then releases its socket.
+ */
+function settleOnce(
+  timeoutMs: number,
+  transport: string,
+  release: () => void,
+  start: (done: (err?: Error, m?: UpstreamMessage) => void) => void,
+): Promise<UpstreamMessage> {
+  return new Promise((resolve, reject) => {
+    let finished = false;
+    const done = (err?: Error, m?: UpstreamMessage): void => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      release();
+      if (err) reject(err);
+      else resolve(m as UpstreamMessage);
+    };
+    const timer = setTimeout(() => done(new ExchangeError(`timeout (${transport})`)), timeoutMs);
+    start(done);
+  });
 }
