@@ -1,7 +1,9 @@
 /**
  * The DNS listeners: UDP and TCP on every configured address, answering from the projection.
  *
- * The hot path is synchronous: readQuery, a look-up in the answer cache (encoded responses keyed by
+ * The hot path is synchronous: readQuery, then, for A and AAAA questions, the serving index (every
+ * name's encoded A/AAAA answer in typed arrays, kept in step with the projection by diffing tries:
+ * serving-index.ts), then a look-up in the answer cache (encoded responses keyed by
  * lowercased name, type, class, transport, EDNS presence/DO and the size limit), a copy patched with
  * the client's id, RD/CD and question spelling, and a send. A miss writes the common A/AAAA answer
  * straight to bytes (answerDirect) or runs answerQuery + encodeMessage, and offers the bytes to the
@@ -18,6 +20,7 @@ import type { Metrics } from '../metrics.ts';
 import type { LedgerState } from '../projections/state.ts';
 import { answerDirect, answerQuery, maxResponseSize, RCODE } from './answer.ts';
 import { AnswerCache } from './cache.ts';
+import { ServingIndex } from './serving-index.ts';
 import { Forwarder, parseHostPort, refusedResponse } from './forwarder.ts';
 import { readQuery, type ParsedQuery } from './query.ts';
 import { encodeMessage } from './wire.ts';
@@ -67,6 +70,8 @@ export interface DnsServer {
   addresses: Array<{ udp: AddressInfo; tcp: AddressInfo }>;
   /** The forwarder, when upstreams are configured (tests inspect its cache). */
   forwarder?: Forwarder;
+  /** Resolves once the serving index has been built for the first time (answers are right before too, only slower). */
+  indexed(): Promise<void>;
   /** Stops accepting; in-flight TCP answers are written before their connections close. */
   close(): Promise<void>;
 }
@@ -112,6 +117,11 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
 
   let cacheState: LedgerState | undefined;
   const cache = new AnswerCache(opts.answerCacheSize ?? ANSWER_CACHE_DEFAULT);
+  const index = new ServingIndex();
+  index.onRebuilt = (entries, ms) => logger?.[ms >= 100 ? 'info' : 'debug']({ entries, ms: Math.round(ms) }, 'DNS serving index built');
+  // Start building now (in slices between I/O), so the index is ready by the first queries.
+  index.sync(opts.ledger.state);
+  let indexFailureLogged = false;
 
   // Metrics are counted in plain numbers here and flushed to the registry once a second, so the
   // hot path never builds label strings.
@@ -153,6 +163,15 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
       }
       const qlen = q.questionEnd - 12;
       const limit = maxResponseSize(q, tcp);
+      const indexed = index.answer(state, q, raw, limit);
+      if (indexed !== undefined) {
+        count(RCODE.NOERROR, q.qtype, tcp);
+        return indexed;
+      }
+      if (index.failure !== undefined && !indexFailureLogged) {
+        indexFailureLogged = true;
+        logger?.error({ err: index.failure }, 'DNS serving index switched off; queries take the general path');
+      }
       const ednsKey = q.edns ? (q.edns.version === 0 ? (q.edns.do ? 2 : 1) : 3) : 0;
       const hit = cache.get(raw, q.questionEnd, q.opcode, ednsKey, limit, tcp);
       if (hit !== undefined) {
@@ -288,9 +307,11 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
   return {
     addresses,
     forwarder,
+    indexed: () => index.whenBuilt(),
     async close() {
       closing = true;
       clearInterval(flushTimer);
+      index.close();
       flush();
       for (const s of udpSockets) s.close();
       const closed = tcpServers.map((s) => new Promise<void>((r) => s.close(() => r())));

@@ -151,7 +151,7 @@ function hexValue(c: number): number {
 }
 
 /** Parses dotted-quad s[start..end) into out[off..off+4). Returns false if not a valid IPv4 address. */
-function parseIPv4(s: string, start: number, end: number, out: Uint8Array, off: number): boolean {
+export function parseIPv4(s: string, start: number, end: number, out: Uint8Array, off: number): boolean {
   let part = 0;
   let i = start;
   while (part < 4) {
@@ -178,7 +178,7 @@ function parseIPv4(s: string, start: number, end: number, out: Uint8Array, off: 
 const ipv6Words = new Uint16Array(8);
 
 /** Parses an IPv6 address (with `::` and embedded IPv4) into out[off..off+16). */
-function parseIPv6(s: string, out: Uint8Array, off: number): boolean {
+export function parseIPv6(s: string, out: Uint8Array, off: number): boolean {
   const len = s.length;
   if (len < 2 || len > 45) return false;
   let n = 0;

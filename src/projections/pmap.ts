@@ -197,6 +197,75 @@ function* pairsOf<V>(node: Node): Generator<[string, V]> {
   for (let j = dataEnd; j < node.length; j++) yield* pairsOf<V>(node[j] as Node);
 }
 
+/** Receives one difference: `before` or `after` is undefined for a key only one side has. */
+export type DiffVisitor<V> = (key: string, before: V | undefined, after: V | undefined) => void;
+
+/** Reports the differences of two flat entry lists (the slow, general case: both are small). */
+function diffEntries<V>(before: Array<[string, V]>, after: Array<[string, V]>, fn: DiffVisitor<V>): void {
+  const old = new Map(before);
+  for (const [k, v] of after) {
+    const was = old.get(k);
+    if (was === undefined) fn(k, undefined, v);
+    else {
+      old.delete(k);
+      if (was !== v) fn(k, was, v);
+    }
+  }
+  for (const [k, v] of old) fn(k, v, undefined);
+}
+
+/** The entries under one bit of a node: its inline pair, its child's entries, or none. */
+function entriesAt<V>(node: Node, bit: number): Array<[string, V]> {
+  const dataMap = node[0] as number;
+  const nodeMap = node[1] as number;
+  if (dataMap & bit) {
+    const i = H + 2 * popcount(dataMap & (bit - 1));
+    return [[node[i] as string, node[i + 1] as V]];
+  }
+  if (nodeMap & bit) return [...pairsOf<V>(node[H + 2 * popcount(dataMap) + popcount(nodeMap & (bit - 1))] as Node)];
+  return [];
+}
+
+/**
+ * Reports every key whose value differs between two nodes at the same depth, skipping subtrees the
+ * two share by reference: the cost is proportional to what changed, not to the map's size.
+ */
+function diffNodes<V>(a: Node, b: Node, fn: DiffVisitor<V>): void {
+  if (a === b) return;
+  if (isCollision(a) || isCollision(b)) return diffEntries([...pairsOf<V>(a)], [...pairsOf<V>(b)], fn);
+  const aData = a[0] as number;
+  const aNodes = a[1] as number;
+  const bData = b[0] as number;
+  const bNodes = b[1] as number;
+  let bits = aData | aNodes | bData | bNodes;
+  while (bits !== 0) {
+    const bit = bits & -bits;
+    bits ^= bit;
+    if (aNodes & bNodes & bit) {
+      const ca = a[H + 2 * popcount(aData) + popcount(aNodes & (bit - 1))] as Node;
+      const cb = b[H + 2 * popcount(bData) + popcount(bNodes & (bit - 1))] as Node;
+      diffNodes(ca, cb, fn);
+    } else if (aData & bData & bit) {
+      const i = H + 2 * popcount(aData & (bit - 1));
+      const j = H + 2 * popcount(bData & (bit - 1));
+      if (a[i] === b[j]) {
+        if (a[i + 1] !== b[j + 1]) fn(a[i] as string, a[i + 1] as V, b[j + 1] as V);
+      } else {
+        fn(a[i] as string, a[i + 1] as V, undefined);
+        fn(b[j] as string, undefined, b[j + 1] as V);
+      }
+    } else {
+      diffEntries(entriesAt<V>(a, bit), entriesAt<V>(b, bit), fn);
+    }
+  }
+}
+
+function forEachIn<V>(node: Node, fn: (value: V, key: string) => void): void {
+  const dataEnd = isCollision(node) ? node.length : H + 2 * popcount(node[0] as number);
+  for (let i = H; i < dataEnd; i += 2) fn(node[i + 1] as V, node[i] as string);
+  for (let j = dataEnd; j < node.length; j++) forEachIn(node[j] as Node, fn);
+}
+
 const EMPTY_NODE: Node = [0, 0, undefined];
 
 /** A persistent map from strings to values; see the module comment. */
@@ -279,9 +348,23 @@ export class PMap<V> {
     return m.asImmutable();
   }
 
+  /**
+   * Calls `fn` for every key whose value differs between `before` and `after` (by reference), and
+   * for every key only one of them has. Subtrees the two maps share are skipped, so comparing a map
+   * with its edited successor costs about the size of the edit.
+   */
+  static diff<V>(before: PMap<V>, after: PMap<V>, fn: DiffVisitor<V>): void {
+    diffNodes(before.root, after.root, fn);
+  }
+
   /** Every [key, value], in hash order. */
   entries(): IterableIterator<[string, V]> {
     return pairsOf<V>(this.root);
+  }
+
+  /** Calls `fn` for every entry, in hash order (no iterator objects: the bulk walks use it). */
+  forEach(fn: (value: V, key: string) => void): void {
+    if (this.count > 0) forEachIn(this.root, fn);
   }
 
   /** Every key, in hash order. */

@@ -76,3 +76,38 @@ test('setting the same value returns the same map', () => {
   assert.equal(m.set('a', 1), m);
   assert.equal(m.delete('zz'), m);
 });
+
+test('diff reports exactly the keys whose values differ, skipping shared subtrees', () => {
+  const random = rng(11);
+  const [c1, c2] = collidingPair();
+  const keys = [...Array.from({ length: 5000 }, (_, i) => `key${i}`), c1, c2];
+  let base = PMap.empty<object>();
+  for (let i = 0; i < 4000; i++) base = base.set(keys[Math.floor(random() * keys.length)], { i });
+  for (let round = 0; round < 200; round++) {
+    // A successor with a few edits (or, now and then, many), as the zone trie gets from a write.
+    let next = base;
+    const edits = round % 20 === 0 ? 1500 : 1 + Math.floor(random() * 6);
+    for (let e = 0; e < edits; e++) {
+      const k = keys[Math.floor(random() * keys.length)];
+      const r = random();
+      if (r < 0.45) next = next.set(k, { e });
+      else if (r < 0.9) next = next.delete(k);
+      else if (base.get(k) !== undefined) next = next.set(k, base.get(k) as object);
+    }
+    const expected = new Map<string, [object | undefined, object | undefined]>();
+    for (const k of new Set([...base.keys(), ...next.keys()])) {
+      const b = base.get(k);
+      const a = next.get(k);
+      if (b !== a) expected.set(k, [b, a]);
+    }
+    const got = new Map<string, [object | undefined, object | undefined]>();
+    PMap.diff(base, next, (k, b, a) => {
+      assert.ok(!got.has(k), `${k} reported twice`);
+      got.set(k, [b, a]);
+    });
+    assert.deepEqual(got, expected, `round ${round}`);
+    base = next;
+  }
+  // Identical maps: nothing.
+  PMap.diff(base, base, () => assert.fail('no difference expected'));
+});

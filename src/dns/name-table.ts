@@ -1,0 +1,198 @@
+/**
+ * A mutable hash table from short byte keys (a lowercased wire name plus a qtype) to short byte
+ * values, stored in typed arrays: one arena for keys and values, open addressing over two
+ * Int32Arrays. The serving index (serving-index.ts) keeps one entry per name and type it can answer
+ * straight from memory.
+ *
+ * Why typed arrays and not a Map of Buffers: on a zone of a million names a lookup is bound by
+ * memory latency, and a JS Map lookup plus the objects behind it costs a dozen cache misses; here a
+ * lookup reads one slot, then one arena span holding both the key and the answer bytes. The arena
+ * is also nothing the garbage collector traces.
+ */
+
+/** Bytes of an entry's header: key length u8, value length u16, tag u16. */
+const HEADER = 5;
+/** An empty slot. Slots otherwise hold arena offset + 1, or TOMBSTONE for a deleted entry. */
+const EMPTY = 0;
+const TOMBSTONE = -1;
+/** Longest key (its length is one byte): names of up to 253 wire bytes and a type; longer ones are not kept. */
+export const MAX_KEY = 255;
+
+function pow2AtLeast(n: number): number {
+  let p = 16;
+  while (p < n) p *= 2;
+  return p;
+}
+
+/** FNV-1a over bytes, ASCII letters folded to lowercase (so a query's spelling hashes like the stored key). */
+export function hashKey(bytes: Uint8Array, start: number, end: number): number {
+  let h = 0x811c9dc5 | 0;
+  for (let k = start; k < end; k++) {
+    let c = bytes[k];
+    if (c >= 65 && c <= 90) c |= 0x20;
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  h ^= h >>> 15;
+  return h === 0 ? 1 : h;
+}
+
+/** See the module comment. Keys are compared with ASCII letters folded; store them lowercased. */
+export class NameTable {
+  private arena: Uint8Array;
+  private used = 0;
+  /** Arena bytes of deleted or replaced entries, reclaimed by compaction. */
+  private garbage = 0;
+  private slots: Int32Array;
+  private hashes: Int32Array;
+  private mask: number;
+  private live = 0;
+  private tombstones = 0;
+
+  constructor(expectedEntries = 1024) {
+    const n = pow2AtLeast(expectedEntries * 2);
+    this.slots = new Int32Array(n);
+    this.hashes = new Int32Array(n);
+    this.mask = n - 1;
+    this.arena = new Uint8Array(Math.max(4096, expectedEntries * 48));
+  }
+
+  /** Number of entries. */
+  get size(): number {
+    return this.live;
+  }
+
+  /** Bytes held in typed arrays (arena and slots), for metrics and the benchmark notes. */
+  get bytes(): number {
+    return this.arena.byteLength + this.slots.byteLength + this.hashes.byteLength;
+  }
+
+  /** The arena (read it at the offsets `find` returns). */
+  get data(): Uint8Array {
+    return this.arena;
+  }
+
+  /**
+   * The arena offset of the entry whose key equals `bytes[start, end)` (letters folded), or -1.
+   * `hash` is hashKey of the same span.
+   */
+  find(bytes: Uint8Array, start: number, end: number, hash: number): number {
+    const len = end - start;
+    const arena = this.arena;
+    for (let i = hash & this.mask; ; i = (i + 1) & this.mask) {
+      const s = this.slots[i];
+      if (s === EMPTY) return -1;
+      if (s === TOMBSTONE || this.hashes[i] !== hash) continue;
+      const off = s - 1;
+      if (arena[off] !== len) continue;
+      let k = 0;
+      for (; k < len; k++) {
+        let c = bytes[start + k];
+        if (c >= 65 && c <= 90) c |= 0x20;
+        if (arena[off + HEADER + k] !== c) break;
+      }
+      if (k === len) return off;
+    }
+  }
+
+  /** Value length of the entry at `off`. */
+  valueLength(off: number): number {
+    return (this.arena[off + 1] << 8) | this.arena[off + 2];
+  }
+
+  /** Tag of the entry at `off`. */
+  tag(off: number): number {
+    return (this.arena[off + 3] << 8) | this.arena[off + 4];
+  }
+
+  /** Arena offset of the value of the entry at `off`. */
+  valueStart(off: number): number {
+    return off + HEADER + this.arena[off];
+  }
+
+  /**
+   * Sets `key` (lowercased) to `value` with `tag`, replacing any entry of the same key. False (and
+   * nothing stored) when the key is longer than MAX_KEY or the value longer than 65535 bytes.
+   */
+  set(key: Uint8Array, value: Uint8Array, tag: number): boolean {
+    if (key.length > MAX_KEY || value.length > 0xffff) return false;
+    this.delete(key);
+    if ((this.live + this.tombstones + 1) * 2 > this.slots.length) this.rehash(pow2AtLeast((this.live + 1) * 4));
+    const size = HEADER + key.length + value.length;
+    if (this.used + size > this.arena.length) this.makeRoom(size);
+    const off = this.used;
+    const arena = this.arena;
+    arena[off] = key.length;
+    arena[off + 1] = value.length >> 8;
+    arena[off + 2] = value.length & 0xff;
+    arena[off + 3] = (tag >> 8) & 0xff;
+    arena[off + 4] = tag & 0xff;
+    arena.set(key, off + HEADER);
+    arena.set(value, off + HEADER + key.length);
+    this.used += size;
+    this.place(off, hashKey(key, 0, key.length));
+    this.live++;
+    return true;
+  }
+
+  /** Removes `key` (lowercased); false when it was not there. */
+  delete(key: Uint8Array): boolean {
+    const h = hashKey(key, 0, key.length);
+    const off = this.find(key, 0, key.length, h);
+    if (off < 0) return false;
+    for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
+      if (this.slots[i] === off + 1) {
+        this.slots[i] = TOMBSTONE;
+        break;
+      }
+    }
+    this.garbage += HEADER + this.arena[off] + this.valueLength(off);
+    this.live--;
+    this.tombstones++;
+    return true;
+  }
+
+  /** Every entry's key bytes (copies), for tests and consistency checks. */
+  *keys(): IterableIterator<Uint8Array> {
+    for (let i = 0; i < this.slots.length; i++) {
+      const off = this.slots[i] - 1;
+      if (off >= 0) yield this.arena.slice(off + HEADER, off + HEADER + this.arena[off]);
+    }
+  }
+
+  private place(off: number, hash: number): void {
+    let i = hash & this.mask;
+    while (this.slots[i] > 0) i = (i + 1) & this.mask;
+    if (this.slots[i] === TOMBSTONE) this.tombstones--;
+    this.slots[i] = off + 1;
+    this.hashes[i] = hash;
+  }
+
+  private rehash(size: number): void {
+    const oldSlots = this.slots;
+    const oldHashes = this.hashes;
+    this.slots = new Int32Array(size);
+    this.hashes = new Int32Array(size);
+    this.mask = size - 1;
+    this.tombstones = 0;
+    for (let i = 0; i < oldSlots.length; i++) if (oldSlots[i] > 0) this.place(oldSlots[i] - 1, oldHashes[i]);
+  }
+
+  /** Compacts the arena when at least half of it is garbage, else grows it; then `size` more bytes fit. */
+  private makeRoom(size: number): void {
+    const next = new Uint8Array(Math.max(this.arena.length, (this.used - this.garbage + size) * 2));
+    let w = 0;
+    const arena = this.arena;
+    for (let i = 0; i < this.slots.length; i++) {
+      const s = this.slots[i];
+      if (s <= 0) continue;
+      const off = s - 1;
+      const len = HEADER + arena[off] + ((arena[off + 1] << 8) | arena[off + 2]);
+      next.set(arena.subarray(off, off + len), w);
+      this.slots[i] = w + 1;
+      w += len;
+    }
+    this.arena = next;
+    this.used = w;
+    this.garbage = 0;
+  }
+}

@@ -1,0 +1,255 @@
+/**
+ * The serving index: its byte table, and the index itself kept in step with a real ledger under
+ * random commands (zones created, deleted and restored, delegations, nested zones, CNAMEs): after
+ * every command it holds exactly what a fresh build holds, and every answer it gives is byte for
+ * byte the answer of the direct path and of the general path (answerQuery + encodeMessage).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { McnsError } from '../../src/errors.ts';
+import { answerDirect, answerQuery, maxResponseSize } from '../../src/dns/answer.ts';
+import { hashKey, NameTable } from '../../src/dns/name-table.ts';
+import { readQuery, type ParsedQuery } from '../../src/dns/query.ts';
+import { ServingIndex } from '../../src/dns/serving-index.ts';
+import { encodeMessage } from '../../src/dns/wire.ts';
+import type { Command, RecordOp } from '../../src/projections/decide.ts';
+import type { LedgerState } from '../../src/projections/state.ts';
+import { testLedger } from '../helpers/ledger.ts';
+import { rng } from '../helpers/rng.ts';
+
+const bytes = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'latin1'));
+
+test('name table: set, find with letters folded, replace, delete, growth and compaction', () => {
+  const t = new NameTable(4);
+  const ref = new Map<string, string>();
+  const random = rng(99);
+  for (let i = 0; i < 20_000; i++) {
+    const k = `key${Math.floor(random() * 3000)}`;
+    if (random() < 0.7) {
+      const v = `value-${i}-${'x'.repeat(Math.floor(random() * 40))}`;
+      assert.equal(t.set(bytes(k), bytes(v), i & 0xffff), true);
+      ref.set(k, v);
+    } else {
+      assert.equal(t.delete(bytes(k)), ref.delete(k), k);
+    }
+  }
+  assert.equal(t.size, ref.size);
+  for (const [k, v] of ref) {
+    // Stored lowercase, found in any spelling.
+    const asked = bytes(k.toUpperCase());
+    const off = t.find(asked, 0, asked.length, hashKey(asked, 0, asked.length));
+    assert.ok(off >= 0, k);
+    const start = t.valueStart(off);
+    assert.equal(Buffer.from(t.data.subarray(start, start + t.valueLength(off))).toString('latin1'), v);
+  }
+  const missing = bytes('key-missing');
+  assert.equal(t.find(missing, 0, missing.length, hashKey(missing, 0, missing.length)), -1);
+  assert.deepEqual(new Set([...t.keys()].map((k) => Buffer.from(k).toString('latin1'))), new Set(ref.keys()));
+  // Keys longer than a length byte are refused, not truncated.
+  assert.equal(t.set(new Uint8Array(256), bytes('v'), 0), false);
+});
+
+const ZONES = ['a.test', 'b.test', 'sub.a.test', 'c.example'];
+const NAMES = ['@', 'www', 'mail', 'x.y', 'deep.er.name', 'alias', 'sub', 'cut', 'in.cut', 'Mixed'];
+const VALUES: Record<string, string[]> = {
+  A: ['192.0.2.1', '192.0.2.2', '198.51.100.7'],
+  AAAA: ['2001:db8::1', '2001:db8::2'],
+  CNAME: ['www.a.test.', 'www.b.test.'],
+  NS: ['ns1.a.test.', 'ns2.b.test.'],
+  TXT: ['"hello"'],
+  MX: ['10 mail.a.test.'],
+};
+
+/** A wire query for `name`/`qtype`, with the letters' case shuffled, with or without EDNS. */
+function query(name: string, qtype: number, random: () => number, edns: boolean): Buffer {
+  const labels = name === '.' ? [] : name.replace(/\.$/, '').split('.');
+  const parts: Buffer[] = [Buffer.from([0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, edns ? 1 : 0])];
+  for (const l of labels) {
+    const spelled = [...l].map((c) => (random() < 0.5 ? c.toUpperCase() : c)).join('');
+    parts.push(Buffer.from([spelled.length]), Buffer.from(spelled, 'latin1'));
+  }
+  parts.push(Buffer.from([0, qtype >> 8, qtype & 0xff, 0, 1]));
+  if (edns) parts.push(Buffer.from([0, 0, 41, 0x04, 0xd0, 0, 0, random() < 0.5 ? 0x80 : 0, 0, 0, 0]));
+  return Buffer.concat(parts);
+}
+
+/** The index of `state` built from nothing (small states build synchronously). */
+function freshEntries(state: LedgerState): string[] {
+  const fresh = new ServingIndex();
+  assert.notEqual(fresh.sync(state), 'rebuilding');
+  return [...fresh.entries()].sort();
+}
+
+/** Every answer the index gives for the probe names equals the direct and the general path's. */
+function checkAnswers(index: ServingIndex, state: LedgerState, random: () => number, label: string): number {
+  let answered = 0;
+  for (const zone of ZONES) {
+    for (const n of [...NAMES, 'nowhere', 'www.cut']) {
+      const name = n === '@' ? `${zone}.` : `${n}.${zone}.`;
+      for (const qtype of [1, 28]) {
+        const raw = query(name, qtype, random, random() < 0.7);
+        const q = readQuery(raw) as ParsedQuery;
+        const limit = maxResponseSize(q, false);
+        const fromIndex = index.answer(state, q, raw, limit);
+        const direct = answerDirect(state, q, raw, limit);
+        assert.deepEqual(fromIndex, direct, `${label}: ${name}/${qtype}: the index and the direct path differ`);
+        if (fromIndex) {
+          answered++;
+          const general = encodeMessage(answerQuery(state, q).message, limit).bytes;
+          assert.deepEqual(fromIndex, general, `${label}: ${name}/${qtype}: the index and the general path differ`);
+        }
+      }
+    }
+  }
+  return answered;
+}
+
+test('serving index: 600 random commands; after each it equals a fresh build and answers like the general path', () => {
+  const random = rng(20261128);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)];
+  const t = testLedger();
+  const index = new ServingIndex();
+  let answered = 0;
+  let diffed = 0;
+  try {
+    const { ledger } = t;
+    for (let i = 0; i < 600; i++) {
+      const zone = pick(ZONES);
+      const z = ledger.state.zones.get(`${zone}.`);
+      const ids = z ? [...z.records.keys()] : [];
+      const r = random();
+      let cmd: Command;
+      if (r < 0.04 || (!z && r < 0.5)) cmd = { kind: 'createZone', zone, soa: { primary_ns: `ns1.${zone}`, admin_email: `hostmaster@${zone}` } };
+      else if (r < 0.06) cmd = { kind: 'deleteZone', zone };
+      else if (r < 0.08 && z) {
+        const at = { seq: Math.floor(random() * ledger.state.seq) };
+        cmd = { kind: 'restoreZone', zone, target: ledger.stateAt(at).zones.get(`${zone}.`), atSeq: at.seq };
+      } else {
+        const ops: RecordOp[] = [];
+        for (let k = 1 + Math.floor(random() * 3); k > 0; k--) {
+          const o = random();
+          if (o < 0.65 || ids.length === 0) {
+            const type = random() < 0.6 ? pick(['A', 'AAAA']) : pick(Object.keys(VALUES));
+            // Delegations mostly at 'cut' and 'x', above names that hold addresses.
+            const n = type === 'NS' && random() < 0.7 ? pick(['cut', 'x']) : pick(NAMES);
+            ops.push({ op: 'create', name: n === '@' ? zone : `${n}.${zone}`, type, value: pick(VALUES[type]), ttl: pick([undefined, 60, 3600]) });
+          } else if (o < 0.8) ops.push({ op: 'update', id: pick(ids), ttl: pick([30, 600]) });
+          else ops.push({ op: 'delete', id: pick(ids) });
+        }
+        cmd = { kind: 'changeRecords', zone, ops };
+      }
+      try {
+        ledger.execute(cmd, { actor: 'test' });
+      } catch (err) {
+        if (!(err instanceof McnsError)) throw err;
+        continue;
+      }
+      const state = ledger.state;
+      const outcome = index.sync(state);
+      if (outcome === 'diffed') diffed++;
+      assert.notEqual(outcome, 'rebuilding', `command ${i}: a small state rebuilds synchronously`);
+      assert.deepEqual([...index.entries()].sort(), freshEntries(state), `command ${i} (${cmd.kind}): the index drifted from the state`);
+      answered += checkAnswers(index, state, random, `command ${i}`);
+    }
+    assert.equal(index.failure, undefined);
+    // The run exercised both paths and the index answered a good share of the probes.
+    assert.ok(diffed > 300, `diffed ${diffed}`);
+    assert.ok(answered > 1000, `answered ${answered}`);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('serving index: a delegation hides the names below it, a nested zone takes its names over, and both undo', () => {
+  const t = testLedger();
+  try {
+    const { ledger } = t;
+    const run = (cmd: Command): void => void ledger.execute(cmd, { actor: 'test' });
+    const soa = (zone: string) => ({ primary_ns: `ns1.${zone}`, admin_email: `hostmaster@${zone}` });
+    run({ kind: 'createZone', zone: 'a.test', soa: soa('a.test') });
+    run({
+      kind: 'changeRecords',
+      zone: 'a.test',
+      ops: ['cut', 'in.cut', 'deep.in.cut', 'x.sub', 'www'].map((n): RecordOp => ({ op: 'create', name: `${n}.a.test`, type: 'A', value: '192.0.2.1' })),
+    });
+    const index = new ServingIndex();
+    const names = (): string[] => [...index.entries()].map((e) => e.replace(/\/1$/, '')).sort();
+    index.sync(ledger.state);
+    assert.deepEqual(names(), ['cut.a.test.', 'deep.in.cut.a.test.', 'in.cut.a.test.', 'www.a.test.', 'x.sub.a.test.']);
+    run({ kind: 'changeRecords', zone: 'a.test', ops: [{ op: 'create', name: 'cut.a.test', type: 'NS', value: 'ns.elsewhere.example.' }] });
+    assert.equal(index.sync(ledger.state), 'diffed');
+    assert.deepEqual(names(), ['www.a.test.', 'x.sub.a.test.'], 'the cut and everything below it are referrals now');
+    const nsId = [...(ledger.state.zones.get('a.test.')?.records.values() ?? [])].find((r) => r.type === 'NS' && r.name === 'cut.a.test.')?.id as string;
+    run({ kind: 'changeRecords', zone: 'a.test', ops: [{ op: 'delete', id: nsId }] });
+    assert.equal(index.sync(ledger.state), 'diffed');
+    assert.deepEqual(names(), ['cut.a.test.', 'deep.in.cut.a.test.', 'in.cut.a.test.', 'www.a.test.', 'x.sub.a.test.']);
+    // A zone created below: its own (empty) tree answers for x.sub.a.test. now, not a.test.'s.
+    run({ kind: 'createZone', zone: 'sub.a.test', soa: soa('sub.a.test') });
+    index.sync(ledger.state);
+    assert.deepEqual(names(), ['cut.a.test.', 'deep.in.cut.a.test.', 'in.cut.a.test.', 'www.a.test.']);
+    run({ kind: 'changeRecords', zone: 'sub.a.test', ops: [{ op: 'create', name: 'x.sub.a.test', type: 'AAAA', value: '2001:db8::5' }] });
+    assert.equal(index.sync(ledger.state), 'diffed');
+    assert.deepEqual([...index.entries()].filter((e) => e.startsWith('x.sub')), ['x.sub.a.test./28']);
+    run({ kind: 'deleteZone', zone: 'sub.a.test' });
+    index.sync(ledger.state);
+    assert.deepEqual(names(), ['cut.a.test.', 'deep.in.cut.a.test.', 'in.cut.a.test.', 'www.a.test.', 'x.sub.a.test.']);
+    assert.deepEqual([...index.entries()].sort(), freshEntries(ledger.state));
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('serving index: a change over the diff budget rebuilds in slices, declining until the rebuild is done', async () => {
+  const t = testLedger();
+  try {
+    const { ledger } = t;
+    ledger.execute({ kind: 'createZone', zone: 'big.test', soa: { primary_ns: 'ns1.big.test', admin_email: 'hostmaster@big.test' } }, { actor: 'test' });
+    const index = new ServingIndex({ diffBudget: 5, rebuildSlice: 3 });
+    let rebuilt = 0;
+    index.onRebuilt = () => rebuilt++;
+    index.sync(ledger.state);
+    await index.whenBuilt();
+    const ops: RecordOp[] = Array.from({ length: 40 }, (_, i) => ({ op: 'create', name: `h${i}.big.test`, type: 'A', value: `192.0.2.${i + 1}` }));
+    ledger.execute({ kind: 'changeRecords', zone: 'big.test', ops }, { actor: 'test' });
+    const state = ledger.state;
+    const raw = query('h7.big.test.', 1, rng(1), true);
+    const q = readQuery(raw) as ParsedQuery;
+    // 40 names are over a budget of 5: the sync gives up and rebuilds, 3 nodes a slice.
+    assert.equal(index.answer(state, q, raw, 1232), undefined);
+    assert.equal(index.isCurrent(state), false);
+    while (!index.isCurrent(state)) await new Promise((r) => setImmediate(r));
+    assert.equal(rebuilt, 2);
+    assert.deepEqual(index.answer(state, q, raw, 1232), answerDirect(state, q, raw, 1232));
+    assert.deepEqual([...index.entries()].sort(), freshEntries(state));
+    // A small change after it is diffed again.
+    ledger.execute({ kind: 'changeRecords', zone: 'big.test', ops: [{ op: 'create', name: 'h7.big.test', type: 'A', value: '198.51.100.1' }] }, { actor: 'test' });
+    assert.equal(index.sync(ledger.state), 'diffed');
+    const after = index.answer(ledger.state, q, raw, 1232);
+    assert.ok(after);
+    assert.equal(after.readUInt16BE(6), 2, 'both A records of h7');
+    index.close();
+    assert.equal(index.answer(ledger.state, q, raw, 1232), undefined, 'a closed index never answers');
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('serving index: an answer that does not fit the UDP limit is left to the general path (which truncates)', () => {
+  const t = testLedger();
+  try {
+    const { ledger } = t;
+    ledger.execute({ kind: 'createZone', zone: 'wide.test', soa: { primary_ns: 'ns1.wide.test', admin_email: 'hostmaster@wide.test' } }, { actor: 'test' });
+    const ops: RecordOp[] = Array.from({ length: 40 }, (_, i) => ({ op: 'create', name: 'many.wide.test', type: 'A', value: `192.0.2.${i + 1}` }));
+    ledger.execute({ kind: 'changeRecords', zone: 'wide.test', ops }, { actor: 'test' });
+    const index = new ServingIndex();
+    const raw = query('many.wide.test.', 1, rng(2), false);
+    const q = readQuery(raw) as ParsedQuery;
+    // 40 x 16 bytes of answer do not fit 512 bytes without EDNS; over TCP they do.
+    assert.equal(index.answer(ledger.state, q, raw, maxResponseSize(q, false)), undefined);
+    const tcp = index.answer(ledger.state, q, raw, maxResponseSize(q, true));
+    assert.ok(tcp);
+    assert.equal(tcp.readUInt16BE(6), 40);
+  } finally {
+    t.cleanup();
+  }
+});
