@@ -1,7 +1,8 @@
 /**
  * The DNS hot path without sockets: the same questions dnsperf sends (every name of an N-name zone,
  * shuffled, one A query each, with EDNS as dnsperf sends it), answered in a loop by the handler
- * stages the listener runs (readQuery, the answer cache, answerDirect / answerQuery + encodeMessage).
+ * stages the listener runs (readQuery, the serving index, the answer cache, answerDirect / answerQuery
+ * + encodeMessage).
  * Separates answering cost from dgram cost and machine noise; run it under --cpu-prof or --trace-gc.
  * Usage: node --import tsx bench/dns/hotpath.ts ZONEFILE [rounds=2] [cacheSize=100000]
  */
@@ -10,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { answerDirect, answerQuery, maxResponseSize } from '../../src/dns/answer.ts';
 import { AnswerCache } from '../../src/dns/cache.ts';
 import { readQuery } from '../../src/dns/query.ts';
+import { ServingIndex } from '../../src/dns/serving-index.ts';
 import { encodeMessage } from '../../src/dns/wire.ts';
 import { stateFromZoneFile } from './mcns-server.ts';
 
@@ -39,6 +41,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const cache = new AnswerCache(Number(process.argv[4] ?? 100_000));
   const state = stateFromZoneFile(file);
   const queries = benchQueries(file);
+  const index = new ServingIndex();
+  const built = performance.now();
+  index.sync(state);
+  while (!index.isCurrent(state)) await new Promise((r) => setImmediate(r));
+  console.log(`serving index: ${index.size} entries built in ${(performance.now() - built).toFixed(0)} ms`);
   let bytes = 0;
   for (let round = 0; round < rounds; round++) {
     const t0 = performance.now();
@@ -46,6 +53,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       const q = readQuery(raw);
       if (q.kind !== 'query') throw new Error('bad query');
       const limit = maxResponseSize(q, false);
+      const indexed = index.answer(state, q, raw, limit);
+      if (indexed) {
+        bytes += indexed.length;
+        continue;
+      }
       let out = cache.get(raw, q.questionEnd, q.opcode, 1, limit, false);
       if (!out) {
         out = answerDirect(state, q, raw, limit) ?? encodeMessage(answerQuery(state, q).message, limit).bytes;

@@ -1,6 +1,7 @@
 /**
  * MCNS's DNS listener alone, for the benchmark: the zone file is folded into a LedgerState the same
- * way checkpoint loading does (buildTrie), then startDns serves it. Prints the port when ready.
+ * way checkpoint loading does (buildTrie), then startDns serves it. Prints "ready PORT" once the
+ * serving index is built (bench/dns/run.ts waits for that line).
  * Usage: node --import tsx bench/dns/mcns-server.ts ZONEFILE PORT
  */
 import fs from 'node:fs';
@@ -37,6 +38,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const state = stateFromZoneFile(process.argv[2]);
   const port = Number(process.argv[3] ?? 0);
   const server = await startDns({ ledger: { state }, listen: [`127.0.0.1:${port}`], answerCacheSize: process.env.MCNS_ANSWER_CACHE ? Number(process.env.MCNS_ANSWER_CACHE) : undefined });
+  // Steady state, as Knot and NSD are measured after loading: the serving index is complete.
+  await server.indexed();
   console.log(`ready ${server.addresses[0].udp.port}`);
   const stop = () => void server.close().then(() => process.exit(0));
   process.on('SIGTERM', stop);

@@ -74,7 +74,23 @@ async function waitReady(port: number, ms: number): Promise<void> {
 }
 
 function pinned(cmd: string, argv: string[], cwd?: string): ChildProcess {
-  return spawn('taskset', ['-c', SERVER_CORE, cmd, ...argv], { stdio: ['ignore', 'ignore', 'inherit'], cwd });
+  // stdout is piped: the Node servers print "ready PORT" when they have finished loading.
+  return spawn('taskset', ['-c', SERVER_CORE, cmd, ...argv], { stdio: ['ignore', 'pipe', 'inherit'], cwd });
+}
+
+/** Resolves when the process prints a line starting with "ready" (or rejects after `ms`). */
+function readyLine(p: ChildProcess, ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const t = setTimeout(() => reject(new Error(`no "ready" line after ${ms} ms`)), ms);
+    p.stdout?.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (/^ready/m.test(seen)) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+  });
 }
 
 async function stop(p: ChildProcess): Promise<void> {
@@ -101,7 +117,8 @@ function dnsperf(port: number, queryFile: string, transport: string, once = fals
 
 type Starter = (zoneFile: string, port: number, dir: string) => ChildProcess;
 
-const SERVERS: Record<string, { needs: string; start: Starter; loadMs: number }> = {
+/** `printsReady`: the server prints "ready" once loaded (MCNS: once its serving index is built). */
+const SERVERS: Record<string, { needs: string; start: Starter; loadMs: number; printsReady?: boolean }> = {
   knot: {
     needs: 'knotd',
     loadMs: 120_000,
@@ -130,17 +147,20 @@ const SERVERS: Record<string, { needs: string; start: Starter; loadMs: number }>
   mcns: {
     needs: 'node',
     loadMs: 300_000,
+    printsReady: true,
     // The flags bin/mcns runs the server with (a 64 MiB young generation), so the product is measured.
     start: (zoneFile, port) => pinned(process.execPath, ['--max-old-space-size=8192', '--max-semi-space-size=64', '--import', 'tsx', 'bench/dns/mcns-server.ts', zoneFile, String(port)], ROOT),
   },
   floor: {
     needs: 'node',
     loadMs: 300_000,
+    printsReady: true,
     start: (zoneFile, port) => pinned(process.execPath, ['--max-old-space-size=8192', '--import', 'tsx', 'bench/dns/floor.ts', zoneFile, String(port)], ROOT),
   },
   'dns-packet': {
     needs: 'node',
     loadMs: 300_000,
+    printsReady: true,
     start: (zoneFile, port) => pinned(process.execPath, ['--max-old-space-size=8192', '--import', 'tsx', 'bench/dns/floor.ts', zoneFile, String(port), '--dns-packet'], ROOT),
   },
 };
@@ -158,7 +178,10 @@ async function runZone(label: string, n: number, servers: string[], rows: Row[],
     const sdir = path.join(dir, name);
     fs.mkdirSync(sdir, { recursive: true });
     const p = s.start(zoneFile, port, sdir);
+    p.stdout?.resume();
+    const ready = s.printsReady ? readyLine(p, s.loadMs) : Promise.resolve();
     try {
+      await ready;
       await waitReady(port, s.loadMs);
       // Let every server settle after loading (MCNS's heap is still being swept after building a
       // million-name zone): the runs measure steady state, not the tail of start-up.
