@@ -1,7 +1,7 @@
 /**
  * A mutable hash table from short byte keys (a lowercased wire name plus a qtype) to short byte
  * values, stored in typed arrays: one arena for keys and values, open addressing over two
- * Int32Arrays. The serving index (serving-index.ts) keeps one entry per name and type it can answer
+ * Int32Array. The serving index (serving-index.ts) keeps one entry per name and type it can answer
  * straight from memory.
  *
  * Why typed arrays and not a Map of Buffers: on a zone of a million names a lookup is bound by
@@ -42,16 +42,19 @@ export class NameTable {
   private used = 0;
   /** Arena bytes of deleted or replaced entries, reclaimed by compaction. */
   private garbage = 0;
+  /**
+   * Two ints per slot, side by side so one cache line holds both: the entry's arena offset + 1
+   * (EMPTY, TOMBSTONE) and its key hash (a quick reject before comparing bytes).
+   */
   private slots: Int32Array;
-  private hashes: Int32Array;
+  /** Slot count - 1 (a power of two). */
   private mask: number;
   private live = 0;
   private tombstones = 0;
 
   constructor(expectedEntries = 1024) {
     const n = pow2AtLeast(expectedEntries * 2);
-    this.slots = new Int32Array(n);
-    this.hashes = new Int32Array(n);
+    this.slots = new Int32Array(2 * n);
     this.mask = n - 1;
     this.arena = new Uint8Array(Math.max(4096, expectedEntries * 48));
   }
@@ -63,7 +66,7 @@ export class NameTable {
 
   /** Bytes held in typed arrays (arena and slots), for metrics and the benchmark notes. */
   get bytes(): number {
-    return this.arena.byteLength + this.slots.byteLength + this.hashes.byteLength;
+    return this.arena.byteLength + this.slots.byteLength;
   }
 
   /** The arena (read it at the offsets `find` returns). */
@@ -78,10 +81,11 @@ export class NameTable {
   find(bytes: Uint8Array, start: number, end: number, hash: number): number {
     const len = end - start;
     const arena = this.arena;
+    const slots = this.slots;
     for (let i = hash & this.mask; ; i = (i + 1) & this.mask) {
-      const s = this.slots[i];
+      const s = slots[2 * i];
       if (s === EMPTY) return -1;
-      if (s === TOMBSTONE || this.hashes[i] !== hash) continue;
+      if (s === TOMBSTONE || slots[2 * i + 1] !== hash) continue;
       const off = s - 1;
       if (arena[off] !== len) continue;
       let k = 0;
@@ -116,7 +120,7 @@ export class NameTable {
   set(key: Uint8Array, value: Uint8Array, tag: number): boolean {
     if (key.length > MAX_KEY || value.length > 0xffff) return false;
     this.delete(key);
-    if ((this.live + this.tombstones + 1) * 2 > this.slots.length) this.rehash(pow2AtLeast((this.live + 1) * 4));
+    if ((this.live + this.tombstones + 1) * 2 > this.mask + 1) this.rehash(pow2AtLeast((this.live + 1) * 4));
     const size = HEADER + key.length + value.length;
     if (this.used + size > this.arena.length) this.makeRoom(size);
     const off = this.used;
@@ -140,8 +144,8 @@ export class NameTable {
     const off = this.find(key, 0, key.length, h);
     if (off < 0) return false;
     for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
-      if (this.slots[i] === off + 1) {
-        this.slots[i] = TOMBSTONE;
+      if (this.slots[2 * i] === off + 1) {
+        this.slots[2 * i] = TOMBSTONE;
         break;
       }
     }
@@ -153,7 +157,7 @@ export class NameTable {
 
   /** Every entry's key bytes (copies), for tests and consistency checks. */
   *keys(): IterableIterator<Uint8Array> {
-    for (let i = 0; i < this.slots.length; i++) {
+    for (let i = 0; i < this.slots.length; i += 2) {
       const off = this.slots[i] - 1;
       if (off >= 0) yield this.arena.slice(off + HEADER, off + HEADER + this.arena[off]);
     }
@@ -161,20 +165,18 @@ export class NameTable {
 
   private place(off: number, hash: number): void {
     let i = hash & this.mask;
-    while (this.slots[i] > 0) i = (i + 1) & this.mask;
-    if (this.slots[i] === TOMBSTONE) this.tombstones--;
-    this.slots[i] = off + 1;
-    this.hashes[i] = hash;
+    while (this.slots[2 * i] > 0) i = (i + 1) & this.mask;
+    if (this.slots[2 * i] === TOMBSTONE) this.tombstones--;
+    this.slots[2 * i] = off + 1;
+    this.slots[2 * i + 1] = hash;
   }
 
   private rehash(size: number): void {
-    const oldSlots = this.slots;
-    const oldHashes = this.hashes;
-    this.slots = new Int32Array(size);
-    this.hashes = new Int32Array(size);
+    const old = this.slots;
+    this.slots = new Int32Array(2 * size);
     this.mask = size - 1;
     this.tombstones = 0;
-    for (let i = 0; i < oldSlots.length; i++) if (oldSlots[i] > 0) this.place(oldSlots[i] - 1, oldHashes[i]);
+    for (let i = 0; i < old.length; i += 2) if (old[i] > 0) this.place(old[i] - 1, old[i + 1]);
   }
 
   /** Compacts the arena when at least half of it is garbage, else grows it; then `size` more bytes fit. */
@@ -182,7 +184,7 @@ export class NameTable {
     const next = new Uint8Array(Math.max(this.arena.length, (this.used - this.garbage + size) * 2));
     let w = 0;
     const arena = this.arena;
-    for (let i = 0; i < this.slots.length; i++) {
+    for (let i = 0; i < this.slots.length; i += 2) {
       const s = this.slots[i];
       if (s <= 0) continue;
       const off = s - 1;

@@ -370,6 +370,21 @@ class TcpConnection {
 
   private onData(chunk: Buffer, peer: Peer): void {
     this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    // The answers to the queries of one chunk (pipelined clients send many) leave in one writev.
+    this.socket.cork();
+    let p: number;
+    try {
+      p = this.answerFrames(peer);
+    } finally {
+      this.socket.uncork();
+    }
+    this.buf = p === this.buf.length ? Buffer.alloc(0) : this.buf.subarray(p);
+    // A copy, so one small leftover does not pin a large chunk.
+    if (p > 0 && this.buf.length > 0) this.buf = Buffer.from(this.buf);
+  }
+
+  /** Answers every complete frame in the buffer; returns the offset after the last one. */
+  private answerFrames(peer: Peer): number {
     let p = 0;
     while (this.buf.length - p >= 2) {
       const len = this.buf.readUInt16BE(p);
@@ -396,9 +411,7 @@ class TcpConnection {
         );
       }
     }
-    this.buf = p === this.buf.length ? Buffer.alloc(0) : this.buf.subarray(p);
-    // A copy, so one small leftover does not pin a large chunk.
-    if (p > 0 && this.buf.length > 0) this.buf = Buffer.from(this.buf);
+    return p;
   }
 
   private readonly send = (b: Buffer): void => this.write(b);

@@ -381,8 +381,9 @@ export class ServingIndex {
       this.fail(err);
       return;
     }
+    // Not unref'd: an unref'd immediate lets the loop block in poll until the next I/O or timer,
+    // which turned a 3 s rebuild into minutes. close() cancels it.
     job.timer = setImmediate(() => this.step());
-    job.timer.unref();
   }
 }
 
