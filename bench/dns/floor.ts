@@ -47,6 +47,14 @@ function answer(answers: Map<string, Buffer>, msg: Buffer): Buffer | undefined {
   return out;
 }
 
+const NODATA_SOA = {
+  name: 'bench.test',
+  type: 'SOA',
+  class: 'IN',
+  ttl: 600,
+  data: { mname: 'ns1.bench.test', rname: 'hostmaster.bench.test', serial: 1, refresh: 7200, retry: 900, expire: 1209600, minimum: 600 },
+} as const;
+
 /** Decode + encode with dns-packet per query (addresses from a Map of lowercased names). */
 function dnsPacketServer(zoneFile: string): (msg: Buffer) => Buffer | undefined {
   const addrs = new Map<string, string>();
@@ -60,12 +68,15 @@ function dnsPacketServer(zoneFile: string): (msg: Buffer) => Buffer | undefined 
       const question = q.questions?.[0];
       if (!question) return undefined;
       const a = addrs.get(question.name.toLowerCase());
+      const hit = a !== undefined && question.type === 'A';
       return dnsPacket.encode({
         id: q.id,
         type: 'response',
         flags: dnsPacket.AUTHORITATIVE_ANSWER,
         questions: [question],
-        answers: a ? [{ name: question.name, type: 'A', class: 'IN', ttl: 3600, data: a }] : [],
+        answers: hit ? [{ name: question.name, type: 'A', class: 'IN', ttl: 3600, data: a }] : [],
+        // NODATA (the name exists, not the type): the zone's SOA in authority, as MCNS answers it.
+        authorities: a !== undefined && !hit ? [NODATA_SOA] : [],
       });
     } catch {
       return undefined;

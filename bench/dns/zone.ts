@@ -19,8 +19,11 @@ export function hostAddress(i: number): string {
   return `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
 }
 
-/** Writes bench.test.zone and queries.txt (every name once, shuffled) for `n` names. */
-export function writeBenchData(n: number, dir: string): { zoneFile: string; queryFile: string } {
+/**
+ * Writes bench.test.zone, queries.txt (every name once, shuffled, type A) and queries-aaaa.txt (the
+ * same names asking AAAA, which they do not have: NODATA answers, MCNS's general answering path).
+ */
+export function writeBenchData(n: number, dir: string): { zoneFile: string; queryFile: string; nodataQueryFile: string } {
   fs.mkdirSync(dir, { recursive: true });
   const zoneFile = path.join(dir, 'bench.test.zone');
   const queryFile = path.join(dir, 'queries.txt');
@@ -37,7 +40,9 @@ export function writeBenchData(n: number, dir: string): { zoneFile: string; quer
     [order[i], order[j]] = [order[j], order[i]];
   }
   fs.writeFileSync(queryFile, order.map((i) => `${hostLabel(i)}.${BENCH_ZONE} A\n`).join(''));
-  return { zoneFile, queryFile };
+  const nodataQueryFile = path.join(dir, 'queries-aaaa.txt');
+  fs.writeFileSync(nodataQueryFile, order.map((i) => `${hostLabel(i)}.${BENCH_ZONE} AAAA\n`).join(''));
+  return { zoneFile, queryFile, nodataQueryFile };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
