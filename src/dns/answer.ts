@@ -173,7 +173,7 @@ function pushRRset(out: WireRR[], owner: string, set: RRset): void {
 }
 
 /** The SOA for a negative answer: TTL = min(SOA TTL, SOA minimum) (RFC 2308 section 3). */
-function negativeSoa(zone: ZoneState): WireRR[] {
+export function negativeSoa(zone: ZoneState): WireRR[] {
   const set = zone.tree.rrsets.get('SOA');
   if (!set) return [];
   const ttl = Math.min(zone.soa.ttl, zone.soa.minimum);

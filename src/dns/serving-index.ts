@@ -1,14 +1,16 @@
 /**
- * The serving index: every A and AAAA RRset that answerDirect would answer (a name that exists in
- * the zone that serves it, at no delegation and below none, spelled without escapes), held as
- * encoded answer bytes in a NameTable keyed by the wire name and type, and kept in step with the
- * projection.
+ * The serving index: for every name that answers A and AAAA questions plainly (a name that exists in
+ * the zone that serves it, at no delegation and below none, without a CNAME, spelled without
+ * escapes), its A and AAAA RRsets as encoded answer bytes, held in a NameTable keyed by the wire
+ * name and kept in step with the projection. A name without one of the two types gets NODATA: the
+ * zone's negative SOA, from a per-zone template. Together these are the questions most clients ask
+ * (every dual-stack resolver asks both types).
  *
  * Why: the answer cache only helps names that are asked twice between two writes. On a zone of a
  * million names most questions are first sights, and answering one from the trie walks a dozen
- * scattered objects (the CHAMP levels, the node, its RRsets, the records, their text values); the
- * index answers it from one slot and one arena span, which is what keeps a 1,000,000-name zone
- * within 10% of a 10,000-name one.
+ * scattered objects (the CHAMP levels, the node, its RRsets, the records, their text values) and,
+ * for NODATA, builds and encodes a message; the index answers either from one slot and one arena
+ * span, which is what keeps a 1,000,000-name zone within 10% of a 10,000-name one.
  *
  * Keeping in step: the index is always exactly the index of one projection state. `sync(state)`
  * moves it to a newer state by diffing the zone tries, which share every untouched subtree by
@@ -16,14 +18,16 @@
  * or deleted changes which zone serves a name) or a diff too large to apply between two queries
  * (an import, a restore) starts a rebuild in slices between I/O callbacks instead; until it is done
  * `answer` declines and queries take the general path, so an answer never comes from another state.
+ * Every answer is byte for byte what answerQuery + encodeMessage write (test/dns/serving-index.test.ts).
  */
 import { PMap } from '../projections/pmap.ts';
-import type { LedgerState } from '../projections/state.ts';
+import { nameToWire } from '../records/names.ts';
+import type { LedgerState, ZoneState } from '../projections/state.ts';
 import type { TrieNode } from '../projections/trie.ts';
-import { DO_BIT, OUR_PAYLOAD_SIZE, RCODE, responseFlags } from './answer.ts';
+import { DO_BIT, negativeSoa, OUR_PAYLOAD_SIZE, RCODE, responseFlags } from './answer.ts';
 import { hashKey, MAX_KEY, NameTable } from './name-table.ts';
 import type { ParsedQuery } from './query.ts';
-import { parseIPv4, parseIPv6 } from './wire.ts';
+import { encodeMessage, parseIPv4, parseIPv6 } from './wire.ts';
 
 const TYPE_A = 1;
 const TYPE_AAAA = 28;
@@ -33,25 +37,41 @@ const DIFF_BUDGET = 20_000;
 /** Nodes indexed per slice of a rebuild. */
 const REBUILD_SLICE = 4_000;
 
+/** hashKey of a whole key. */
+function keyHashOf(key: Uint8Array): number {
+  return hashKey(key, 0, key.length);
+}
+
+/** Writes an OPT RR (our payload size, DO echoed) at `w`. */
+function writeOpt(out: Buffer, w: number, dnssecOk: boolean): void {
+  out[w] = 0;
+  out.writeUInt16BE(41, w + 1);
+  out.writeUInt16BE(OUR_PAYLOAD_SIZE, w + 3);
+  out.writeUInt32BE(dnssecOk ? DO_BIT : 0, w + 5);
+  out.writeUInt16BE(0, w + 9);
+}
+
 /** Thrown inside a diff walk to stop it once it is over budget. */
 class OverBudget extends Error {}
 
-/** Scratch for one key (wire name + type) and one answer section while indexing. */
-const keyScratch = new Uint8Array(MAX_KEY + 2);
+/** Scratch for one key (a wire name) and one value while indexing. */
+const keyScratch = new Uint8Array(MAX_KEY);
 let valueScratch = new Uint8Array(4096);
+/** Bytes of a value before the records: zone id, A count, AAAA count (u16 each). */
+const VALUE_HEADER = 6;
+/** Bytes of one A / AAAA record in the answer section (owner pointer, type, class, TTL, rdlength, rdata). */
+const A_RR = 16;
+const AAAA_RR = 28;
 
-/**
- * Writes the lowercase wire form of an absolute name without escapes into keyScratch, then `type`;
- * returns the key's length, or -1 when it does not fit a key.
- */
-function writeKey(name: string, type: number): number {
+/** Writes the lowercase wire form of an absolute name without escapes into keyScratch; its length, or -1 when too long. */
+function writeKey(name: string): number {
   let w = 0;
   if (name !== '.') {
     let start = 0;
     for (;;) {
       const dot = name.indexOf('.', start);
       const len = dot - start;
-      if (dot < 0 || len <= 0 || len > 63 || w + 1 + len > MAX_KEY - 3) return -1;
+      if (dot < 0 || len <= 0 || len > 63 || w + 1 + len > MAX_KEY - 1) return -1;
       keyScratch[w++] = len;
       for (let i = start; i < dot; i++) keyScratch[w++] = name.charCodeAt(i) & 0xff;
       start = dot + 1;
@@ -59,24 +79,25 @@ function writeKey(name: string, type: number): number {
     }
   }
   keyScratch[w++] = 0;
-  keyScratch[w++] = type >> 8;
-  keyScratch[w++] = type & 0xff;
   return w;
 }
 
 /**
- * Writes the answer section for the RRset of `type` at `node` into valueScratch (every record owned
- * by a pointer to the question); returns its length and record count, or undefined for no RRset.
+ * Writes the records of the RRset of `type` at `node` into valueScratch at `w` as answer-section
+ * bytes (each owned by a pointer to the question); returns the count, or -1 for a value the
+ * projection should never hold (left to the general path).
  */
-function writeAnswer(node: TrieNode, type: 'A' | 'AAAA'): { length: number; count: number } | undefined {
+function writeRecords(node: TrieNode, type: 'A' | 'AAAA', w: number): number {
   const set = node.rrsets.get(type);
-  if (!set || set.records.length === 0) return undefined;
+  if (!set) return 0;
   const code = type === 'A' ? TYPE_A : TYPE_AAAA;
   const rdlen = type === 'A' ? 4 : 16;
-  const length = set.records.length * (12 + rdlen);
-  if (length > valueScratch.length) valueScratch = new Uint8Array(length * 2);
+  if (w + set.records.length * (12 + rdlen) > valueScratch.length) {
+    const bigger = new Uint8Array((w + set.records.length * (12 + rdlen)) * 2);
+    bigger.set(valueScratch);
+    valueScratch = bigger;
+  }
   const out = valueScratch;
-  let w = 0;
   for (const r of set.records) {
     const ttl = r.ttl >>> 0;
     out[w] = 0xc0;
@@ -92,11 +113,76 @@ function writeAnswer(node: TrieNode, type: 'A' | 'AAAA'): { length: number; coun
     out[w + 10] = 0;
     out[w + 11] = rdlen;
     const ok = type === 'A' ? parseIPv4(r.value, 0, r.value.length, out, w + 12) : parseIPv6(r.value, out, w + 12);
-    // The projection holds canonical addresses only; one that is not is left to the general path.
-    if (!ok) return undefined;
+    if (!ok) return -1;
     w += 12 + rdlen;
   }
-  return { length, count: set.records.length };
+  return set.records.length;
+}
+
+/**
+ * A zone's NODATA authority section (its SOA with the negative TTL) as encodeMessage writes it
+ * after a question for the apex itself, with the offsets of its compression pointers. After a
+ * question for a name `d` bytes longer, the same bytes with every pointer moved by `d` are what
+ * encodeMessage writes, unless the SOA's MNAME or RNAME could be compressed against a label of the
+ * question below the apex: names whose label right under the apex is one of `risky` are declined.
+ */
+interface NodataTemplate {
+  rr: Uint8Array;
+  pointers: number[];
+  apexWireLength: number;
+  risky: Uint8Array[];
+}
+
+/** Offsets of the compression pointers in the name at `p`; returns the offset after the name. */
+function pointersIn(b: Uint8Array, p: number, into: number[]): number {
+  for (;;) {
+    const l = b[p];
+    if (l === 0) return p + 1;
+    if ((l & 0xc0) === 0xc0) {
+      into.push(p);
+      return p + 2;
+    }
+    p += l + 1;
+  }
+}
+
+/** The label right under `apex` on the way to `name` (lowercase wire bytes), when `name` is below the apex. */
+function labelUnder(name: string, apex: string): Uint8Array | undefined {
+  let wire: Uint8Array;
+  let apexWire: Uint8Array;
+  try {
+    wire = nameToWire(name);
+    apexWire = nameToWire(apex);
+  } catch {
+    return undefined;
+  }
+  const lower = (c: number): number => (c >= 65 && c <= 90 ? c | 0x20 : c);
+  const at = wire.length - apexWire.length;
+  if (at <= 0) return undefined;
+  for (let k = 0; k < apexWire.length; k++) if (lower(wire[at + k]) !== lower(apexWire[k])) return undefined;
+  let p = 0;
+  while (p + wire[p] + 1 < at) p += wire[p] + 1;
+  if (p + wire[p] + 1 !== at) return undefined;
+  return Uint8Array.from(wire.subarray(p + 1, at), lower);
+}
+
+function nodataTemplate(zone: ZoneState): NodataTemplate | undefined {
+  const soa = negativeSoa(zone);
+  const apexWireLength = writeKey(zone.name);
+  if (soa.length !== 1 || apexWireLength < 0 || zone.name.includes('\\')) return undefined;
+  const bytes = encodeMessage({ id: 0, flags: 0, question: [{ name: zone.name, type: TYPE_A, class: CLASS_IN }], answer: [], authority: soa, additional: [] }).bytes;
+  const rr = Uint8Array.from(bytes.subarray(12 + apexWireLength + 4));
+  const pointers: number[] = [];
+  let p = pointersIn(rr, 0, pointers) + 10;
+  p = pointersIn(rr, p, pointers);
+  pointersIn(rr, p, pointers);
+  const { mname, rname } = soa[0].data as { mname?: string; rname?: string };
+  const risky: Uint8Array[] = [];
+  for (const target of [mname, rname]) {
+    const label = target ? labelUnder(target, zone.name) : undefined;
+    if (label) risky.push(label);
+  }
+  return { rr, pointers, apexWireLength, risky };
 }
 
 /** A rebuild in progress: the nodes still to visit, depth first. */
@@ -104,6 +190,11 @@ interface Rebuild {
   target: LedgerState;
   table: NameTable;
   stack: TrieNode[];
+  /** The zone id of each node on the stack. */
+  stackZone: number[];
+  /** Zone ids (the index of the zone's NODATA template) and templates of the target state. */
+  zoneIds: Map<string, number>;
+  templates: Array<NodataTemplate | undefined>;
   /** The zones' apex nodes (NS there is not a cut). */
   roots: Set<TrieNode>;
   /** The zones' names: a node at one of them inside another zone's trie belongs to that zone. */
@@ -127,6 +218,9 @@ export interface ServingIndexOptions {
 /** See the module comment. */
 export class ServingIndex {
   private table = new NameTable();
+  /** Zone name -> id, and each zone's NODATA template by id (valid with the table). */
+  private zoneIds = new Map<string, number>();
+  private templates: Array<NodataTemplate | undefined> = [];
   /** The state the table is the index of (undefined before the first build completes). */
   private state: LedgerState | undefined;
   /** The zone set of the state being diffed into (a name at another zone's apex is that zone's). */
@@ -148,7 +242,7 @@ export class ServingIndex {
   /** Called after every completed rebuild with the entries held and how long it took (for logs). */
   onRebuilt?: (entries: number, ms: number) => void;
 
-  /** Entries held (one per name and type). */
+  /** Names held. */
   get size(): number {
     return this.table.size;
   }
@@ -183,8 +277,11 @@ export class ServingIndex {
       try {
         for (const [name, after] of state.zones) {
           const before = from.zones.get(name);
-          if (before === after || !before || before.tree === after.tree) continue;
-          this.diffNode(before.tree, after.tree, true, false, false);
+          if (before === after || !before) continue;
+          const id = this.zoneIds.get(name) as number;
+          // A write bumps the serial: the negative SOA changes with every one.
+          this.templates[id] = nodataTemplate(after);
+          if (before.tree !== after.tree) this.diffNode(before.tree, after.tree, true, false, false, id);
         }
         this.state = state;
         return 'diffed';
@@ -199,10 +296,11 @@ export class ServingIndex {
   }
 
   /**
-   * The answer in `state` to an A or AAAA question for a name the index holds, as the same bytes
-   * answerDirect writes (the client's question spelling, AA, the RRset owned by a pointer to the
-   * question, OPT when the query had one). Undefined means "not here" (or the index is still being
-   * rebuilt for `state`): the caller takes the general path.
+   * The answer in `state` to an A or AAAA question for a name the index holds: its RRset, or NODATA
+   * with the zone's SOA, byte for byte as answerQuery + encodeMessage write it (the client's
+   * question spelling, AA, owners compressed to the question, OPT when the query had one).
+   * Undefined means "not here" (or the index is still being rebuilt for `state`): the caller takes
+   * the general path.
    */
   answer(state: LedgerState, q: ParsedQuery, raw: Uint8Array, limit: number): Buffer | undefined {
     const qtype = q.qtype;
@@ -218,35 +316,71 @@ export class ServingIndex {
       p += raw[p] + 1;
     }
     if (p + 5 !== questionEnd) return undefined;
-    const keyEnd = questionEnd - 2;
+    const nameEnd = questionEnd - 4;
     const table = this.table;
-    const off = table.find(raw, 12, keyEnd, hashKey(raw, 12, keyEnd));
+    const off = table.find(raw, 12, nameEnd, hashKey(raw, 12, nameEnd));
     if (off < 0) return undefined;
-    const valueLen = table.valueLength(off);
-    const size = questionEnd + valueLen + (edns ? 11 : 0);
+    const data = table.data;
+    const v = table.valueStart(off);
+    const aCount = (data[v + 2] << 8) | data[v + 3];
+    const count = qtype === TYPE_A ? aCount : (data[v + 4] << 8) | data[v + 5];
+    if (count === 0) return this.nodata((data[v] << 8) | data[v + 1], q, raw, limit);
+    const start = v + VALUE_HEADER + (qtype === TYPE_A ? 0 : aCount * A_RR);
+    const len = count * (qtype === TYPE_A ? A_RR : AAAA_RR);
+    const size = questionEnd + len + (edns ? 11 : 0);
     if (size > limit) return undefined;
+    const out = this.header(q, raw, size, count, 0);
+    out.set(data.subarray(start, start + len), questionEnd);
+    if (edns) writeOpt(out, questionEnd + len, edns.do);
+    return out;
+  }
+
+  /** NODATA for the question in `raw` from the template of zone `id`; undefined when it cannot be used. */
+  private nodata(id: number, q: ParsedQuery, raw: Uint8Array, limit: number): Buffer | undefined {
+    const t = this.templates[id];
+    if (!t) return undefined;
+    const questionEnd = q.questionEnd;
+    const shift = questionEnd - 4 - 12 - t.apexWireLength;
+    if (shift > 0 && t.risky.length > 0) {
+      // The label right under the apex: the last one before the apex's bytes.
+      let p = 12;
+      while (questionEnd - 4 - (p + raw[p] + 1) > t.apexWireLength) p += raw[p] + 1;
+      for (const label of t.risky) {
+        if (label.length !== raw[p]) continue;
+        let k = 0;
+        while (k < label.length && ((raw[p + 1 + k] >= 65 && raw[p + 1 + k] <= 90 ? raw[p + 1 + k] | 0x20 : raw[p + 1 + k]) === label[k])) k++;
+        if (k === label.length) return undefined;
+      }
+    }
+    const edns = q.edns;
+    const size = questionEnd + t.rr.length + (edns ? 11 : 0);
+    if (size > limit) return undefined;
+    const out = this.header(q, raw, size, 0, 1);
+    out.set(t.rr, questionEnd);
+    for (const at of t.pointers) {
+      const o = questionEnd + at;
+      const target = (((out[o] & 0x3f) << 8) | out[o + 1]) + shift;
+      out[o] = 0xc0 | (target >> 8);
+      out[o + 1] = target & 0xff;
+    }
+    if (edns) writeOpt(out, questionEnd + t.rr.length, edns.do);
+    return out;
+  }
+
+  /** A response buffer of `size` bytes with our header and the client's question copied in. */
+  private header(q: ParsedQuery, raw: Uint8Array, size: number, ancount: number, nscount: number): Buffer {
     const out = Buffer.allocUnsafe(size);
     out.writeUInt16BE(q.id, 0);
     out.writeUInt16BE(responseFlags(q, true, RCODE.NOERROR), 2);
     out.writeUInt16BE(1, 4);
-    out.writeUInt16BE(table.tag(off), 6);
-    out.writeUInt16BE(0, 8);
-    out.writeUInt16BE(edns ? 1 : 0, 10);
-    for (let k = 12; k < questionEnd; k++) out[k] = raw[k];
-    const start = table.valueStart(off);
-    out.set(table.data.subarray(start, start + valueLen), questionEnd);
-    if (edns) {
-      const w = questionEnd + valueLen;
-      out[w] = 0;
-      out.writeUInt16BE(41, w + 1);
-      out.writeUInt16BE(OUR_PAYLOAD_SIZE, w + 3);
-      out.writeUInt32BE(edns.do ? DO_BIT : 0, w + 5);
-      out.writeUInt16BE(0, w + 9);
-    }
+    out.writeUInt16BE(ancount, 6);
+    out.writeUInt16BE(nscount, 8);
+    out.writeUInt16BE(q.edns ? 1 : 0, 10);
+    for (let k = 12; k < q.questionEnd; k++) out[k] = raw[k];
     return out;
   }
 
-  /** Every key held, as "name/type" text (tests compare it with a fresh build). */
+  /** Every name held, with the A and AAAA record counts: "name/A/AAAA" (tests compare it with a fresh build). */
   *entries(): IterableIterator<string> {
     for (const key of this.table.keys()) {
       const labels: string[] = [];
@@ -255,7 +389,11 @@ export class ServingIndex {
         labels.push(Buffer.from(key.subarray(p + 1, p + 1 + key[p])).toString('latin1'));
         p += key[p] + 1;
       }
-      yield `${labels.length ? labels.join('.') + '.' : '.'}/${(key[p + 1] << 8) | key[p + 2]}`;
+      const h = keyHashOf(key);
+      const off = this.table.find(key, 0, key.length, h);
+      const v = this.table.valueStart(off);
+      const d = this.table.data;
+      yield `${labels.length ? labels.join('.') + '.' : '.'}/${(d[v + 2] << 8) | d[v + 3]}/${(d[v + 4] << 8) | d[v + 5]}`;
     }
   }
 
@@ -278,11 +416,11 @@ export class ServingIndex {
   }
 
   /**
-   * Applies the differences between two versions of the node at one name. `apex`: the zone's own
-   * apex (NS there is not a cut). `hiddenBefore`/`hiddenAfter`: an ancestor is a cut (so neither
-   * this node nor anything below is answered directly) in the old and new tree.
+   * Applies the differences between two versions of the node at one name of zone `zoneId`. `apex`:
+   * the zone's own apex (NS there is not a cut). `hiddenBefore`/`hiddenAfter`: an ancestor is a cut
+   * (so neither this node nor anything below is answered directly) in the old and new tree.
    */
-  private diffNode(before: TrieNode | undefined, after: TrieNode | undefined, apex: boolean, hiddenBefore: boolean, hiddenAfter: boolean): void {
+  private diffNode(before: TrieNode | undefined, after: TrieNode | undefined, apex: boolean, hiddenBefore: boolean, hiddenAfter: boolean, zoneId: number): void {
     if (before === after && hiddenBefore === hiddenAfter) return;
     const node = (after ?? before) as TrieNode;
     const otherZone = !apex && this.zones?.has(node.name) === true;
@@ -290,19 +428,19 @@ export class ServingIndex {
     const hidA = hiddenAfter || otherZone || (!apex && after?.rrsets.has('NS') === true);
     // Hidden on both sides: nothing here or below was in the index, and nothing will be.
     if (hidB && hidA) return;
-    if (before?.rrsets !== after?.rrsets || hidB !== hidA) {
+    if (before?.rrsets !== after?.rrsets || hidB !== hidA || !before !== !after) {
       this.unindex(this.table, node.name);
-      if (after && !hidA) this.index(this.table, after);
+      if (after && !hidA) this.index(this.table, after, zoneId);
     }
     const kidsB = before?.children;
     const kidsA = after?.children;
     if (hidB === hidA && kidsB && kidsA) {
-      PMap.diff(kidsB, kidsA, (_label, b, a) => this.diffNode(b, a, false, hidB, hidA));
+      PMap.diff(kidsB, kidsA, (_label, b, a) => this.diffNode(b, a, false, hidB, hidA, zoneId));
       return;
     }
     // One side is missing or the cut above the children moved: every child changes.
-    if (kidsB) for (const [label, b] of kidsB) this.diffNode(b, kidsA?.get(label), false, hidB, hidA);
-    if (kidsA) for (const [label, a] of kidsA) if (!kidsB?.has(label)) this.diffNode(undefined, a, false, hidB, hidA);
+    if (kidsB) for (const [label, b] of kidsB) this.diffNode(b, kidsA?.get(label), false, hidB, hidA, zoneId);
+    if (kidsA) for (const [label, a] of kidsA) if (!kidsB?.has(label)) this.diffNode(undefined, a, false, hidB, hidA, zoneId);
   }
 
   private rebuilt(ms: number): void {
@@ -318,33 +456,44 @@ export class ServingIndex {
   private unindex(table: NameTable, name: string): void {
     if (name.includes('\\')) return;
     this.spend();
-    for (const type of [TYPE_A, TYPE_AAAA]) {
-      const n = writeKey(name, type);
-      if (n > 0) table.delete(keyScratch.subarray(0, n));
-    }
+    const n = writeKey(name);
+    if (n > 0) table.delete(keyScratch.subarray(0, n));
   }
 
-  private index(table: NameTable, node: TrieNode): void {
-    // Escaped names are left to the general path (their presentation and wire forms differ).
-    if (node.name.includes('\\')) return;
-    for (const type of ['A', 'AAAA'] as const) {
-      const answer = writeAnswer(node, type);
-      if (!answer) continue;
-      this.spend();
-      const n = writeKey(node.name, type === 'A' ? TYPE_A : TYPE_AAAA);
-      if (n > 0) table.set(keyScratch.subarray(0, n), valueScratch.subarray(0, answer.length), answer.count);
-    }
+  /** Puts the node's A and AAAA answers (either may be empty: NODATA) in the table, if it answers plainly. */
+  private index(table: NameTable, node: TrieNode, zoneId: number): void {
+    // Escaped names are left to the general path (their presentation and wire forms differ), and
+    // so are CNAME owners (their answers are chains).
+    if (node.name.includes('\\') || node.rrsets.has('CNAME')) return;
+    this.spend();
+    const a = writeRecords(node, 'A', VALUE_HEADER);
+    if (a < 0) return;
+    const aaaa = writeRecords(node, 'AAAA', VALUE_HEADER + a * A_RR);
+    if (aaaa < 0) return;
+    const v = valueScratch;
+    v[0] = zoneId >> 8;
+    v[1] = zoneId & 0xff;
+    v[2] = a >> 8;
+    v[3] = a & 0xff;
+    v[4] = aaaa >> 8;
+    v[5] = aaaa & 0xff;
+    const n = writeKey(node.name);
+    if (n > 0) table.set(keyScratch.subarray(0, n), valueScratch.subarray(0, VALUE_HEADER + a * A_RR + aaaa * AAAA_RR), 0);
   }
 
   private startRebuild(target: LedgerState): void {
     let expected = 0;
     for (const z of target.zones.values()) expected += z.records.size;
     this.state = undefined;
-    const roots = [...target.zones.values()].map((z) => z.tree);
+    const zones = [...target.zones.values()];
+    const roots = zones.map((z) => z.tree);
     this.rebuild = {
       target,
       table: new NameTable(expected),
       stack: roots.slice(),
+      stackZone: zones.map((_, i) => i),
+      zoneIds: new Map(zones.map((z, i) => [z.name, i])),
+      templates: zones.map((z) => nodataTemplate(z)),
       roots: new Set(roots),
       apexes: new Set(target.zones.keys()),
       started: performance.now(),
@@ -359,14 +508,19 @@ export class ServingIndex {
     job.timer = undefined;
     this.budget = Infinity;
     try {
-      const { stack, roots, apexes } = job;
+      const { stack, stackZone, roots, apexes } = job;
+      let zoneId = 0;
       const push = (child: TrieNode): void => {
         stack.push(child);
+        stackZone.push(zoneId);
       };
       for (let n = 0; n < this.rebuildSlice; n++) {
         const node = stack.pop();
+        zoneId = stackZone.pop() as number;
         if (node === undefined) {
           this.table = job.table;
+          this.zoneIds = job.zoneIds;
+          this.templates = job.templates;
           this.state = job.target;
           this.rebuild = undefined;
           this.rebuilt(performance.now() - job.started);
@@ -374,7 +528,7 @@ export class ServingIndex {
         }
         // Not at or below a cut, nor another zone's apex (that zone answers for the name).
         if (!roots.has(node) && (node.rrsets.has('NS') || apexes.has(node.name))) continue;
-        this.index(job.table, node);
+        this.index(job.table, node, zoneId);
         if (node.children.size > 0) node.children.forEach(push);
       }
     } catch (err) {
