@@ -167,7 +167,7 @@ const SERVERS: Record<string, { needs: string; start: Starter; loadMs: number; p
 
 async function runZone(label: string, n: number, servers: string[], rows: Row[], cacheMiss: boolean): Promise<void> {
   const dir = path.join(OUT, label);
-  const { zoneFile, queryFile, nodataQueryFile } = writeBenchData(n, dir);
+  const { zoneFile, queryFile, aaaaQueryFile, txtQueryFile } = writeBenchData(n, dir);
   for (const name of servers) {
     const s = SERVERS[name];
     if (!have(s.needs)) {
@@ -187,10 +187,15 @@ async function runZone(label: string, n: number, servers: string[], rows: Row[],
       // million-name zone): the runs measure steady state, not the tail of start-up.
       await new Promise((r) => setTimeout(r, 3000));
       if (cacheMiss) {
-        // Every name once (-n 1): no query repeats, so MCNS's answer cache never hits. The A
-        // questions are answered from the serving index; the AAAA ones (NODATA) by the general
-        // path, answerQuery + encodeMessage.
-        for (const [transport, file] of [['udp (each name once)', queryFile], ['udp (each name once, AAAA: NODATA)', nodataQueryFile]]) {
+        // Every name once (-n 1): no query repeats, so MCNS's answer cache never hits. A and AAAA
+        // (NODATA) are answered from the serving index; TXT (NODATA) by the general path,
+        // answerQuery + encodeMessage.
+        const runs = [
+          ['udp (each name once)', queryFile],
+          ['udp (each name once, AAAA: NODATA)', aaaaQueryFile],
+          ['udp (each name once, TXT: NODATA)', txtQueryFile],
+        ];
+        for (const [transport, file] of runs) {
           const perf = dnsperf(port, file, 'udp', true);
           rows.push({ zone: label, server: name, transport, perf });
           console.log(label, name, transport, perf);
@@ -242,10 +247,10 @@ function writeResults(rows: Row[]): void {
   const miss = get('1M-miss', 'mcns', 'udp (each name once)');
   const dp = get('1M-miss', 'dns-packet', 'udp (each name once)');
   if (miss && dp) lines.push(`- cache misses (A, from the serving index): MCNS ${Math.round(miss.qps)} q/s vs a dns-packet decode+encode server ${Math.round(dp.qps)} q/s (${((miss.qps / dp.qps) * 100).toFixed(0)}%).`);
-  const nodata = get('1M-miss', 'mcns', 'udp (each name once, AAAA: NODATA)');
-  const dpNodata = get('1M-miss', 'dns-packet', 'udp (each name once, AAAA: NODATA)');
-  if (nodata && dpNodata) {
-    lines.push(`- cache misses (AAAA NODATA, the general path): MCNS ${Math.round(nodata.qps)} q/s vs dns-packet ${Math.round(dpNodata.qps)} q/s (${((nodata.qps / dpNodata.qps) * 100).toFixed(0)}%).`);
+  for (const [type, path] of [['AAAA', 'NODATA from the serving index'], ['TXT', 'NODATA from the general path, answerQuery + encodeMessage']]) {
+    const m = get('1M-miss', 'mcns', `udp (each name once, ${type}: NODATA)`);
+    const d = get('1M-miss', 'dns-packet', `udp (each name once, ${type}: NODATA)`);
+    if (m && d) lines.push(`- cache misses (${type}, ${path}): MCNS ${Math.round(m.qps)} q/s vs dns-packet ${Math.round(d.qps)} q/s (${((m.qps / d.qps) * 100).toFixed(0)}%).`);
   }
   const section =
     `## DNS\n\nRun ${new Date().toISOString()} by \`bench/dns/run.sh\` on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}): ` +

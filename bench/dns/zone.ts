@@ -20,10 +20,11 @@ export function hostAddress(i: number): string {
 }
 
 /**
- * Writes bench.test.zone, queries.txt (every name once, shuffled, type A) and queries-aaaa.txt (the
- * same names asking AAAA, which they do not have: NODATA answers, MCNS's general answering path).
+ * Writes bench.test.zone, queries.txt (every name once, shuffled, type A), queries-aaaa.txt and
+ * queries-txt.txt (the same names asking AAAA and TXT, which they do not have: NODATA; MCNS answers
+ * AAAA from its serving index and TXT by its general path, answerQuery + encodeMessage).
  */
-export function writeBenchData(n: number, dir: string): { zoneFile: string; queryFile: string; nodataQueryFile: string } {
+export function writeBenchData(n: number, dir: string): { zoneFile: string; queryFile: string; aaaaQueryFile: string; txtQueryFile: string } {
   fs.mkdirSync(dir, { recursive: true });
   const zoneFile = path.join(dir, 'bench.test.zone');
   const queryFile = path.join(dir, 'queries.txt');
@@ -40,9 +41,11 @@ export function writeBenchData(n: number, dir: string): { zoneFile: string; quer
     [order[i], order[j]] = [order[j], order[i]];
   }
   fs.writeFileSync(queryFile, order.map((i) => `${hostLabel(i)}.${BENCH_ZONE} A\n`).join(''));
-  const nodataQueryFile = path.join(dir, 'queries-aaaa.txt');
-  fs.writeFileSync(nodataQueryFile, order.map((i) => `${hostLabel(i)}.${BENCH_ZONE} AAAA\n`).join(''));
-  return { zoneFile, queryFile, nodataQueryFile };
+  const aaaaQueryFile = path.join(dir, 'queries-aaaa.txt');
+  fs.writeFileSync(aaaaQueryFile, order.map((i) => `${hostLabel(i)}.${BENCH_ZONE} AAAA\n`).join(''));
+  const txtQueryFile = path.join(dir, 'queries-txt.txt');
+  fs.writeFileSync(txtQueryFile, order.map((i) => `${hostLabel(i)}.${BENCH_ZONE} TXT\n`).join(''));
+  return { zoneFile, queryFile, aaaaQueryFile, txtQueryFile };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
