@@ -209,7 +209,7 @@ export type SyncOutcome = 'current' | 'diffed' | 'rebuilding';
 
 /** Tuning (tests make them small to exercise the rebuild paths). */
 export interface ServingIndexOptions {
-  /** Index changes one sync may apply before it gives up and rebuilds (default 20,000). */
+  /** Index changes one sync may apply before it gives up and rebuilds (default 20,000, or an eighth of the index when that is more). */
   diffBudget?: number;
   /** Nodes indexed per slice of a rebuild (default 4,000). */
   rebuildSlice?: number;
@@ -273,7 +273,10 @@ export class ServingIndex {
     const from = this.state;
     if (from && sameKeys(from.zones, state.zones)) {
       this.zones = state.zones;
-      this.budget = this.diffBudget;
+      // A diff up to an eighth of the index is still far cheaper than rebuilding it (and the pause
+      // stays short); a fixed budget could make a large zone under a steady write load rebuild
+      // forever, each rebuild too slow to catch up with the writes made during it.
+      this.budget = Math.max(this.diffBudget, this.table.size >> 3);
       try {
         for (const [name, after] of state.zones) {
           const before = from.zones.get(name);
