@@ -178,7 +178,8 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
         count(cache.lastRcode, q.qtype, tcp);
         return hit;
       }
-      const direct = answerDirect(state, q, raw, limit);
+      // The direct path answers a subset of what a current serving index answers; it only helps while the index is being built.
+      const direct = index.isCurrent(state) ? undefined : answerDirect(state, q, raw, limit);
       if (direct !== undefined) {
         count(RCODE.NOERROR, q.qtype, tcp);
         cache.put(raw, direct, RCODE.NOERROR);

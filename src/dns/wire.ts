@@ -557,7 +557,10 @@ export function encodeMessage(msg: WireMessage, maxSize?: number): EncodeResult 
   pos = 12;
 
   for (const q of msg.question) {
-    writeName(cachedName(q.name), true);
+    // Not through the name cache: a question reaches the encoder only when the answer cache missed
+    // (mostly a first sight), and caching a flood of one-shot names only churns the cache and
+    // promotes its entries into the old generation before they are cleared.
+    writeName(toParsedName(q.name), true);
     ensure(4);
     u16(q.type);
     u16(q.class);
