@@ -398,17 +398,9 @@ function plainNode(zone: ZoneState, name: string): TrieNode | undefined {
  */
 export function answerDirect(state: LedgerState, q: ParsedQuery, raw: Uint8Array, limit: number): Buffer | undefined {
   const qtype = q.qtype;
-  if ((qtype !== TYPE_A && qtype !== TYPE_AAAA) || q.opcode !== 0 || q.qclass !== CLASS_IN) return undefined;
+  if ((qtype !== TYPE_A && qtype !== TYPE_AAAA) || !isPlainQuestion(q, raw)) return undefined;
   const edns = q.edns;
-  if (edns && edns.version !== 0) return undefined;
   const questionEnd = q.questionEnd;
-  // Only an uncompressed question is copied verbatim (ours is always written uncompressed).
-  let p = 12;
-  while (p < questionEnd && raw[p] !== 0) {
-    if (raw[p] & 0xc0) return undefined;
-    p += raw[p] + 1;
-  }
-  if (p + 5 !== questionEnd) return undefined;
   const name = canonicalQueryName(q.qnameKey);
   const zone = findZone(state, name);
   if (!zone) return undefined;
@@ -442,14 +434,34 @@ export function answerDirect(state: LedgerState, q: ParsedQuery, raw: Uint8Array
     }
     w += 12 + rdlen;
   }
-  if (edns) {
-    out[w] = 0;
-    out.writeUInt16BE(41, w + 1);
-    out.writeUInt16BE(OUR_PAYLOAD_SIZE, w + 3);
-    out.writeUInt32BE(edns.do ? DO_BIT : 0, w + 5);
-    out.writeUInt16BE(0, w + 9);
-  }
+  if (edns) writeOpt(out, w, edns.do);
   return out;
+}
+
+/**
+ * True for the questions the byte-level fast paths (answerDirect, the serving index) take: QUERY,
+ * class IN, no EDNS or version 0, and an uncompressed question name, which those paths copy
+ * verbatim (ours is always written uncompressed, so the lengths agree).
+ */
+export function isPlainQuestion(q: ParsedQuery, raw: Uint8Array): boolean {
+  if (q.opcode !== 0 || q.qclass !== CLASS_IN) return false;
+  if (q.edns && q.edns.version !== 0) return false;
+  const questionEnd = q.questionEnd;
+  let p = 12;
+  while (p < questionEnd && raw[p] !== 0) {
+    if (raw[p] & 0xc0) return false;
+    p += raw[p] + 1;
+  }
+  return p + 5 === questionEnd;
+}
+
+/** Writes our OPT RR at `w` of `out`: payload size OUR_PAYLOAD_SIZE, version 0, the DO bit echoed. */
+export function writeOpt(out: Buffer, w: number, dnssecOk: boolean): void {
+  out[w] = 0;
+  out.writeUInt16BE(41, w + 1);
+  out.writeUInt16BE(OUR_PAYLOAD_SIZE, w + 3);
+  out.writeUInt32BE(dnssecOk ? DO_BIT : 0, w + 5);
+  out.writeUInt16BE(0, w + 9);
 }
 
 /** The largest response for a query: 65535 over TCP; over UDP the EDNS size clamped to 512..1232, else 512. */

@@ -1,10 +1,11 @@
 /**
  * The serving index: for every name that answers A and AAAA questions plainly (a name that exists in
  * the zone that serves it, at no delegation and below none, without a CNAME, spelled without
- * escapes), its A and AAAA RRsets as encoded answer bytes, held in a NameTable keyed by the wire
- * name and kept in step with the projection. A name without one of the two types gets NODATA: the
- * zone's negative SOA, from a per-zone template. Together these are the questions most clients ask
- * (every dual-stack resolver asks both types).
+ * escapes), its A and AAAA RRsets as encoded answer bytes and the list of its other types, held in
+ * a NameTable keyed by the wire name and kept in step with the projection. A question for a type the
+ * name lacks gets NODATA: the zone's negative SOA, from a per-zone template. Together these are the
+ * questions most clients ask (every dual-stack resolver asks A and AAAA, browsers ask HTTPS too,
+ * which most names lack); other RRsets, NXDOMAIN, ANY and DS are the general path's.
  *
  * Why: the answer cache only helps names that are asked twice between two writes. On a zone of a
  * million names most questions are first sights, and answering one from the trie walks a dozen
@@ -22,9 +23,10 @@
  */
 import { PMap } from '../projections/pmap.ts';
 import { nameToWire } from '../records/names.ts';
+import { RR_TYPE_CODES } from '../records/types.ts';
 import type { LedgerState, ZoneState } from '../projections/state.ts';
 import type { TrieNode } from '../projections/trie.ts';
-import { DO_BIT, negativeSoa, OUR_PAYLOAD_SIZE, RCODE, responseFlags } from './answer.ts';
+import { isPlainQuestion, negativeSoa, RCODE, responseFlags, writeOpt } from './answer.ts';
 import { hashKey, MAX_KEY, NameTable } from './name-table.ts';
 import type { ParsedQuery } from './query.ts';
 import { encodeMessage, parseIPv4, parseIPv6 } from './wire.ts';
@@ -42,23 +44,22 @@ function keyHashOf(key: Uint8Array): number {
   return hashKey(key, 0, key.length);
 }
 
-/** Writes an OPT RR (our payload size, DO echoed) at `w`. */
-function writeOpt(out: Buffer, w: number, dnssecOk: boolean): void {
-  out[w] = 0;
-  out.writeUInt16BE(41, w + 1);
-  out.writeUInt16BE(OUR_PAYLOAD_SIZE, w + 3);
-  out.writeUInt32BE(dnssecOk ? DO_BIT : 0, w + 5);
-  out.writeUInt16BE(0, w + 9);
-}
-
 /** Thrown inside a diff walk to stop it once it is over budget. */
 class OverBudget extends Error {}
 
 /** Scratch for one key (a wire name) and one value while indexing. */
 const keyScratch = new Uint8Array(MAX_KEY);
 let valueScratch = new Uint8Array(4096);
-/** Bytes of a value before the records: zone id, A count, AAAA count (u16 each). */
-const VALUE_HEADER = 6;
+/**
+ * A value: zone id, A count, AAAA count, the number of other types and those types (u16 each),
+ * then the A records and the AAAA records as answer-section bytes.
+ */
+const VALUE_HEADER = 8;
+/** Questions the index never answers: ANY (RFC 8482 rules), DS (answered from the parent side), transfers. */
+const TYPE_ANY = 255;
+const TYPE_DS = 43;
+const TYPE_IXFR = 251;
+const TYPE_AXFR = 252;
 /** Bytes of one A / AAAA record in the answer section (owner pointer, type, class, TTL, rdlength, rdata). */
 const A_RR = 16;
 const AAAA_RR = 28;
@@ -299,36 +300,36 @@ export class ServingIndex {
   }
 
   /**
-   * The answer in `state` to an A or AAAA question for a name the index holds: its RRset, or NODATA
-   * with the zone's SOA, byte for byte as answerQuery + encodeMessage write it (the client's
+   * The answer in `state` to a question for a name the index holds: its A or AAAA RRset, or NODATA
+   * with the zone's SOA for a type it lacks, byte for byte as answerQuery + encodeMessage write it (the client's
    * question spelling, AA, owners compressed to the question, OPT when the query had one).
    * Undefined means "not here" (or the index is still being rebuilt for `state`): the caller takes
    * the general path.
    */
   answer(state: LedgerState, q: ParsedQuery, raw: Uint8Array, limit: number): Buffer | undefined {
     const qtype = q.qtype;
-    if ((qtype !== TYPE_A && qtype !== TYPE_AAAA) || q.opcode !== 0 || q.qclass !== CLASS_IN) return undefined;
+    if (qtype === TYPE_ANY || qtype === TYPE_DS || qtype === TYPE_IXFR || qtype === TYPE_AXFR) return undefined;
+    // The key is the question name's bytes, so only an uncompressed one qualifies.
+    if (!isPlainQuestion(q, raw)) return undefined;
     if (this.state !== state && this.sync(state) === 'rebuilding') return undefined;
     const edns = q.edns;
-    if (edns && edns.version !== 0) return undefined;
     const questionEnd = q.questionEnd;
-    // Only an uncompressed question (the key is its bytes; ours is written uncompressed too).
-    let p = 12;
-    while (p < questionEnd && raw[p] !== 0) {
-      if (raw[p] & 0xc0) return undefined;
-      p += raw[p] + 1;
-    }
-    if (p + 5 !== questionEnd) return undefined;
     const nameEnd = questionEnd - 4;
     const table = this.table;
     const off = table.find(raw, 12, nameEnd, hashKey(raw, 12, nameEnd));
     if (off < 0) return undefined;
     const data = table.data;
     const v = table.valueStart(off);
+    const others = (data[v + 6] << 8) | data[v + 7];
+    if (qtype !== TYPE_A && qtype !== TYPE_AAAA) {
+      // Another type: NODATA when the name lacks it; its RRset is the general path's to encode.
+      for (let i = 0, t = v + VALUE_HEADER; i < others; i++, t += 2) if (((data[t] << 8) | data[t + 1]) === qtype) return undefined;
+      return this.nodata((data[v] << 8) | data[v + 1], q, raw, limit);
+    }
     const aCount = (data[v + 2] << 8) | data[v + 3];
     const count = qtype === TYPE_A ? aCount : (data[v + 4] << 8) | data[v + 5];
     if (count === 0) return this.nodata((data[v] << 8) | data[v + 1], q, raw, limit);
-    const start = v + VALUE_HEADER + (qtype === TYPE_A ? 0 : aCount * A_RR);
+    const start = v + VALUE_HEADER + 2 * others + (qtype === TYPE_A ? 0 : aCount * A_RR);
     const len = count * (qtype === TYPE_A ? A_RR : AAAA_RR);
     const size = questionEnd + len + (edns ? 11 : 0);
     if (size > limit) return undefined;
@@ -383,7 +384,7 @@ export class ServingIndex {
     return out;
   }
 
-  /** Every name held, with the A and AAAA record counts: "name/A/AAAA" (tests compare it with a fresh build). */
+  /** Every name held, with its A and AAAA record counts and other types: "name/A/AAAA/types" (tests compare it with a fresh build). */
   *entries(): IterableIterator<string> {
     for (const key of this.table.keys()) {
       const labels: string[] = [];
@@ -396,7 +397,9 @@ export class ServingIndex {
       const off = this.table.find(key, 0, key.length, h);
       const v = this.table.valueStart(off);
       const d = this.table.data;
-      yield `${labels.length ? labels.join('.') + '.' : '.'}/${(d[v + 2] << 8) | d[v + 3]}/${(d[v + 4] << 8) | d[v + 5]}`;
+      const types: number[] = [];
+      for (let i = 0; i < ((d[v + 6] << 8) | d[v + 7]); i++) types.push((d[v + VALUE_HEADER + 2 * i] << 8) | d[v + VALUE_HEADER + 2 * i + 1]);
+      yield `${labels.length ? labels.join('.') + '.' : '.'}/${(d[v + 2] << 8) | d[v + 3]}/${(d[v + 4] << 8) | d[v + 5]}/${types.sort((x, y) => x - y).join(',')}`;
     }
   }
 
@@ -463,17 +466,32 @@ export class ServingIndex {
     if (n > 0) table.delete(keyScratch.subarray(0, n));
   }
 
-  /** Puts the node's A and AAAA answers (either may be empty: NODATA) in the table, if it answers plainly. */
+  /**
+   * Puts the node's A and AAAA answers (either may be empty: NODATA) and its other types (any type
+   * not among them: NODATA) in the table, if it answers plainly.
+   */
   private index(table: NameTable, node: TrieNode, zoneId: number): void {
     // Escaped names are left to the general path (their presentation and wire forms differ), and
     // so are CNAME owners (their answers are chains).
     if (node.name.includes('\\') || node.rrsets.has('CNAME')) return;
     this.spend();
-    const a = writeRecords(node, 'A', VALUE_HEADER);
+    let w = VALUE_HEADER;
+    let others = 0;
+    for (const type of node.rrsets.keys()) {
+      if (type === 'A' || type === 'AAAA') continue;
+      const code = RR_TYPE_CODES[type];
+      if (w + 2 > valueScratch.length) return; // thousands of types at one name: the general path's
+      valueScratch[w++] = code >> 8;
+      valueScratch[w++] = code & 0xff;
+      others++;
+    }
+    const a = writeRecords(node, 'A', w);
     if (a < 0) return;
-    const aaaa = writeRecords(node, 'AAAA', VALUE_HEADER + a * A_RR);
+    const aaaa = writeRecords(node, 'AAAA', w + a * A_RR);
     if (aaaa < 0) return;
     const v = valueScratch;
+    v[6] = others >> 8;
+    v[7] = others & 0xff;
     v[0] = zoneId >> 8;
     v[1] = zoneId & 0xff;
     v[2] = a >> 8;
@@ -481,7 +499,7 @@ export class ServingIndex {
     v[4] = aaaa >> 8;
     v[5] = aaaa & 0xff;
     const n = writeKey(node.name);
-    if (n > 0) table.set(keyScratch.subarray(0, n), valueScratch.subarray(0, VALUE_HEADER + a * A_RR + aaaa * AAAA_RR), 0);
+    if (n > 0) table.set(keyScratch.subarray(0, n), valueScratch.subarray(0, w + a * A_RR + aaaa * AAAA_RR), 0);
   }
 
   private startRebuild(target: LedgerState): void {

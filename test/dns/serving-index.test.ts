@@ -89,7 +89,9 @@ function checkAnswers(index: ServingIndex, state: LedgerState, random: () => num
   for (const zone of ZONES) {
     for (const n of [...NAMES, 'nowhere', 'www.cut']) {
       const name = n === '@' ? `${zone}.` : `${n}.${zone}.`;
-      for (const qtype of [1, 28]) {
+      // A, AAAA, and types the index answers only with NODATA (NS, SOA, CNAME, MX, TXT, HTTPS, an
+      // unknown one) or never (DS, ANY).
+      for (const qtype of [1, 28, 2, 6, 5, 15, 16, 65, 999, 43, 255]) {
         const raw = query(name, qtype, random, random() < 0.7);
         const q = readQuery(raw) as ParsedQuery;
         const limit = maxResponseSize(q, false);
@@ -97,6 +99,7 @@ function checkAnswers(index: ServingIndex, state: LedgerState, random: () => num
         const direct = answerDirect(state, q, raw, limit);
         // Every positive answer the direct path gives, the index gives too (and NODATA besides).
         if (direct) assert.deepEqual(fromIndex, direct, `${label}: ${name}/${qtype}: the index and the direct path differ`);
+        if (qtype === 43 || qtype === 255) assert.equal(fromIndex, undefined, 'DS and ANY are the general path\'s');
         if (fromIndex) {
           answered++;
           if (fromIndex.readUInt16BE(6) === 0) nodataAnswers++;
@@ -180,7 +183,12 @@ test('serving index: a delegation hides the names below it, a nested zone takes 
     });
     const index = new ServingIndex();
     // Names holding an address (the index also holds the others, for NODATA).
-    const names = (): string[] => [...index.entries()].filter((e) => !e.endsWith('/0/0')).map((e) => e.split('/')[0]).sort();
+    const names = (): string[] =>
+      [...index.entries()]
+        .map((e) => e.split('/'))
+        .filter(([, a, aaaa]) => a !== '0' || aaaa !== '0')
+        .map(([name]) => name)
+        .sort();
     index.sync(ledger.state);
     assert.deepEqual(names(), ['cut.a.test.', 'deep.in.cut.a.test.', 'in.cut.a.test.', 'www.a.test.', 'x.sub.a.test.']);
     run({ kind: 'changeRecords', zone: 'a.test', ops: [{ op: 'create', name: 'cut.a.test', type: 'NS', value: 'ns.elsewhere.example.' }] });
@@ -196,7 +204,7 @@ test('serving index: a delegation hides the names below it, a nested zone takes 
     assert.deepEqual(names(), ['cut.a.test.', 'deep.in.cut.a.test.', 'in.cut.a.test.', 'www.a.test.']);
     run({ kind: 'changeRecords', zone: 'sub.a.test', ops: [{ op: 'create', name: 'x.sub.a.test', type: 'AAAA', value: '2001:db8::5' }] });
     assert.equal(index.sync(ledger.state), 'diffed');
-    assert.deepEqual([...index.entries()].filter((e) => e.startsWith('x.sub')), ['x.sub.a.test./0/1']);
+    assert.deepEqual([...index.entries()].filter((e) => e.startsWith('x.sub')), ['x.sub.a.test./0/1/']);
     run({ kind: 'deleteZone', zone: 'sub.a.test' });
     index.sync(ledger.state);
     assert.deepEqual(names(), ['cut.a.test.', 'deep.in.cut.a.test.', 'in.cut.a.test.', 'www.a.test.', 'x.sub.a.test.']);
