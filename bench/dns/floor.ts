@@ -47,7 +47,9 @@ function answer(answers: Map<string, Buffer>, msg: Buffer): Buffer | undefined {
   return out;
 }
 
-const NODATA_SOA = {
+/** rcode 3 in the flags word dns-packet encodes. */
+const NXDOMAIN = 3;
+const NEGATIVE_SOA = {
   name: 'bench.test',
   type: 'SOA',
   class: 'IN',
@@ -72,11 +74,11 @@ function dnsPacketServer(zoneFile: string): (msg: Buffer) => Buffer | undefined 
       return dnsPacket.encode({
         id: q.id,
         type: 'response',
-        flags: dnsPacket.AUTHORITATIVE_ANSWER,
+        flags: dnsPacket.AUTHORITATIVE_ANSWER | (a === undefined ? NXDOMAIN : 0),
         questions: [question],
         answers: hit ? [{ name: question.name, type: 'A', class: 'IN', ttl: 3600, data: a }] : [],
-        // NODATA (the name exists, not the type): the zone's SOA in authority, as MCNS answers it.
-        authorities: a !== undefined && !hit ? [NODATA_SOA] : [],
+        // NODATA and NXDOMAIN: the zone's SOA in authority, as MCNS answers them.
+        authorities: hit ? [] : [NEGATIVE_SOA],
       });
     } catch {
       return undefined;

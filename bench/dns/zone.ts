@@ -20,11 +20,12 @@ export function hostAddress(i: number): string {
 }
 
 /**
- * Writes bench.test.zone, queries.txt (every name once, shuffled, type A), queries-aaaa.txt and
- * queries-txt.txt (the same names asking AAAA and TXT, which they do not have: NODATA; MCNS answers
- * AAAA from its serving index and TXT by its general path, answerQuery + encodeMessage).
+ * Writes bench.test.zone, queries.txt (every name once, shuffled, type A), queries-aaaa.txt (the
+ * same names asking AAAA, which they do not have: NODATA, from MCNS's serving index) and
+ * queries-nx.txt (A for as many names that do not exist: NXDOMAIN, MCNS's general answering path,
+ * answerQuery + encodeMessage).
  */
-export function writeBenchData(n: number, dir: string): { zoneFile: string; queryFile: string; aaaaQueryFile: string; txtQueryFile: string } {
+export function writeBenchData(n: number, dir: string): { zoneFile: string; queryFile: string; aaaaQueryFile: string; nxQueryFile: string } {
   fs.mkdirSync(dir, { recursive: true });
   const zoneFile = path.join(dir, 'bench.test.zone');
   const queryFile = path.join(dir, 'queries.txt');
@@ -43,9 +44,9 @@ export function writeBenchData(n: number, dir: string): { zoneFile: string; quer
   fs.writeFileSync(queryFile, order.map((i) => `${hostLabel(i)}.${BENCH_ZONE} A\n`).join(''));
   const aaaaQueryFile = path.join(dir, 'queries-aaaa.txt');
   fs.writeFileSync(aaaaQueryFile, order.map((i) => `${hostLabel(i)}.${BENCH_ZONE} AAAA\n`).join(''));
-  const txtQueryFile = path.join(dir, 'queries-txt.txt');
-  fs.writeFileSync(txtQueryFile, order.map((i) => `${hostLabel(i)}.${BENCH_ZONE} TXT\n`).join(''));
-  return { zoneFile, queryFile, aaaaQueryFile, txtQueryFile };
+  const nxQueryFile = path.join(dir, 'queries-nx.txt');
+  fs.writeFileSync(nxQueryFile, order.map((i) => `nx${i}.${BENCH_ZONE} A\n`).join(''));
+  return { zoneFile, queryFile, aaaaQueryFile, nxQueryFile };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
