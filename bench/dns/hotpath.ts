@@ -4,7 +4,7 @@
  * stages the listener runs (readQuery, the serving index, the answer cache, answerDirect / answerQuery
  * + encodeMessage).
  * Separates answering cost from dgram cost and machine noise; run it under --cpu-prof or --trace-gc.
- * Usage: [QTYPE=28] node --import tsx bench/dns/hotpath.ts ZONEFILE [rounds=2] [cacheSize=100000]
+ * Usage: [QTYPE=28] [NX=1] node --import tsx bench/dns/hotpath.ts ZONEFILE [rounds=2] [cacheSize=100000]
  */
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -21,7 +21,8 @@ export function benchQueries(zoneFile: string, qtype = 1): Buffer[] {
   for (const line of fs.readFileSync(zoneFile, 'utf8').split('\n')) {
     const m = /^(h\d+)\s/.exec(line);
     if (!m) continue;
-    const labels = [m[1], 'bench', 'test'];
+    // NX=1 asks for names that do not exist (NXDOMAIN: the general path).
+    const labels = [process.env.NX ? `nx${m[1]}` : m[1], 'bench', 'test'];
     const name = Buffer.concat([...labels.map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, 'latin1')])), Buffer.from([0])]);
     const opt = Buffer.from([0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 0]);
     out.push(Buffer.concat([Buffer.from([0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 1]), name, Buffer.from([0, qtype, 0, 1]), opt]));
