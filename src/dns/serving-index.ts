@@ -3,9 +3,12 @@
  * the zone that serves it, at no delegation and below none, without a CNAME, spelled without
  * escapes), its A and AAAA RRsets as encoded answer bytes and the list of its other types, held in
  * a NameTable keyed by the wire name and kept in step with the projection. A question for a type the
- * name lacks gets NODATA: the zone's negative SOA, from a per-zone template. Together these are the
- * questions most clients ask (every dual-stack resolver asks A and AAAA, browsers ask HTTPS too,
- * which most names lack); other RRsets, NXDOMAIN, ANY and DS are the general path's.
+ * name lacks gets NODATA: the zone's negative SOA, from a per-zone template. Every other name that
+ * exists outside a cut is held too (flagged), so a name the table lacks is NXDOMAIN when the closest
+ * suffix it holds is neither a cut nor the parent of a wildcard. Together these are the questions
+ * most clients ask (every dual-stack resolver asks A and AAAA, browsers ask HTTPS too, which most
+ * names lack, and mistyped or random names do not exist); other RRsets, referrals, wildcards, CNAME
+ * chains, ANY and DS are the general path's.
  *
  * Why: the answer cache only helps names that are asked twice between two writes. On a zone of a
  * million names most questions are first sights, and answering one from the trie walks a dozen
@@ -55,6 +58,12 @@ let valueScratch = new Uint8Array(4096);
  * then the A records and the AAAA records as answer-section bytes.
  */
 const VALUE_HEADER = 8;
+/** Entry flags (the table's tag): a cut (referrals are the general path's; nothing below is held). */
+const FLAG_CUT = 1;
+/** The name exists but is not answered here (a CNAME owner, an escaped name). */
+const FLAG_NOT_HERE = 2;
+/** The name has a wildcard child: a missing name below it may be synthesized, not NXDOMAIN. */
+const FLAG_WILDCARD_BELOW = 4;
 /** Questions the index never answers: ANY (RFC 8482 rules), DS (answered from the parent side), transfers. */
 const TYPE_ANY = 255;
 const TYPE_DS = 43;
@@ -64,8 +73,19 @@ const TYPE_AXFR = 252;
 const A_RR = 16;
 const AAAA_RR = 28;
 
-/** Writes the lowercase wire form of an absolute name without escapes into keyScratch; its length, or -1 when too long. */
+/** Writes the lowercase wire form of an absolute name into keyScratch; its length, or -1 when too long. */
 function writeKey(name: string): number {
+  if (name.includes('\\')) {
+    let wire: Uint8Array;
+    try {
+      wire = nameToWire(name);
+    } catch {
+      return -1;
+    }
+    if (wire.length > MAX_KEY) return -1;
+    for (let k = 0; k < wire.length; k++) keyScratch[k] = wire[k] >= 65 && wire[k] <= 90 ? wire[k] | 0x20 : wire[k];
+    return wire.length;
+  }
   let w = 0;
   if (name !== '.') {
     let start = 0;
@@ -317,30 +337,51 @@ export class ServingIndex {
     const nameEnd = questionEnd - 4;
     const table = this.table;
     const off = table.find(raw, 12, nameEnd, hashKey(raw, 12, nameEnd));
-    if (off < 0) return undefined;
+    if (off < 0) return this.nxdomain(q, raw, limit);
+    if (table.tag(off) & (FLAG_CUT | FLAG_NOT_HERE)) return undefined;
     const data = table.data;
     const v = table.valueStart(off);
     const others = (data[v + 6] << 8) | data[v + 7];
     if (qtype !== TYPE_A && qtype !== TYPE_AAAA) {
       // Another type: NODATA when the name lacks it; its RRset is the general path's to encode.
       for (let i = 0, t = v + VALUE_HEADER; i < others; i++, t += 2) if (((data[t] << 8) | data[t + 1]) === qtype) return undefined;
-      return this.nodata((data[v] << 8) | data[v + 1], q, raw, limit);
+      return this.negative((data[v] << 8) | data[v + 1], q, raw, limit, RCODE.NOERROR);
     }
     const aCount = (data[v + 2] << 8) | data[v + 3];
     const count = qtype === TYPE_A ? aCount : (data[v + 4] << 8) | data[v + 5];
-    if (count === 0) return this.nodata((data[v] << 8) | data[v + 1], q, raw, limit);
+    if (count === 0) return this.negative((data[v] << 8) | data[v + 1], q, raw, limit, RCODE.NOERROR);
     const start = v + VALUE_HEADER + 2 * others + (qtype === TYPE_A ? 0 : aCount * A_RR);
     const len = count * (qtype === TYPE_A ? A_RR : AAAA_RR);
     const size = questionEnd + len + (edns ? 11 : 0);
     if (size > limit) return undefined;
-    const out = this.header(q, raw, size, count, 0);
+    const out = this.header(q, raw, size, count, 0, RCODE.NOERROR);
     out.set(data.subarray(start, start + len), questionEnd);
     if (edns) writeOpt(out, questionEnd + len, edns.do);
     return out;
   }
 
-  /** NODATA for the question in `raw` from the template of zone `id`; undefined when it cannot be used. */
-  private nodata(id: number, q: ParsedQuery, raw: Uint8Array, limit: number): Buffer | undefined {
+  /**
+   * NXDOMAIN for a name the table does not hold: walking up its suffixes, the first one held is the
+   * closest encloser (every name that exists outside a cut is held). Declined when that is a cut (a
+   * referral) or has a wildcard child (synthesis), and when no suffix is held (not our zone).
+   */
+  private nxdomain(q: ParsedQuery, raw: Uint8Array, limit: number): Buffer | undefined {
+    const table = this.table;
+    const nameEnd = q.questionEnd - 4;
+    let p = 12;
+    while (raw[p] !== 0) {
+      p += raw[p] + 1;
+      const off = table.find(raw, p, nameEnd, hashKey(raw, p, nameEnd));
+      if (off < 0) continue;
+      if (table.tag(off) & (FLAG_CUT | FLAG_WILDCARD_BELOW)) return undefined;
+      const v = table.valueStart(off);
+      return this.negative((table.data[v] << 8) | table.data[v + 1], q, raw, limit, RCODE.NXDOMAIN);
+    }
+    return undefined;
+  }
+
+  /** NODATA or NXDOMAIN for the question in `raw` from the SOA template of zone `id`; undefined when it cannot be used. */
+  private negative(id: number, q: ParsedQuery, raw: Uint8Array, limit: number, rcode: number): Buffer | undefined {
     const t = this.templates[id];
     if (!t) return undefined;
     const questionEnd = q.questionEnd;
@@ -359,7 +400,7 @@ export class ServingIndex {
     const edns = q.edns;
     const size = questionEnd + t.rr.length + (edns ? 11 : 0);
     if (size > limit) return undefined;
-    const out = this.header(q, raw, size, 0, 1);
+    const out = this.header(q, raw, size, 0, 1, rcode);
     out.set(t.rr, questionEnd);
     for (const at of t.pointers) {
       const o = questionEnd + at;
@@ -372,10 +413,10 @@ export class ServingIndex {
   }
 
   /** A response buffer of `size` bytes with our header and the client's question copied in. */
-  private header(q: ParsedQuery, raw: Uint8Array, size: number, ancount: number, nscount: number): Buffer {
+  private header(q: ParsedQuery, raw: Uint8Array, size: number, ancount: number, nscount: number, rcode: number): Buffer {
     const out = Buffer.allocUnsafe(size);
     out.writeUInt16BE(q.id, 0);
-    out.writeUInt16BE(responseFlags(q, true, RCODE.NOERROR), 2);
+    out.writeUInt16BE(responseFlags(q, true, rcode), 2);
     out.writeUInt16BE(1, 4);
     out.writeUInt16BE(ancount, 6);
     out.writeUInt16BE(nscount, 8);
@@ -384,7 +425,7 @@ export class ServingIndex {
     return out;
   }
 
-  /** Every name held, with its A and AAAA record counts and other types: "name/A/AAAA/types" (tests compare it with a fresh build). */
+  /** Every name held, with its A and AAAA record counts, other types and flags: "name/A/AAAA/types/flags" (tests compare it with a fresh build). */
   *entries(): IterableIterator<string> {
     for (const key of this.table.keys()) {
       const labels: string[] = [];
@@ -399,7 +440,8 @@ export class ServingIndex {
       const d = this.table.data;
       const types: number[] = [];
       for (let i = 0; i < ((d[v + 6] << 8) | d[v + 7]); i++) types.push((d[v + VALUE_HEADER + 2 * i] << 8) | d[v + VALUE_HEADER + 2 * i + 1]);
-      yield `${labels.length ? labels.join('.') + '.' : '.'}/${(d[v + 2] << 8) | d[v + 3]}/${(d[v + 4] << 8) | d[v + 5]}/${types.sort((x, y) => x - y).join(',')}`;
+      const counts = `${(d[v + 2] << 8) | d[v + 3]}/${(d[v + 4] << 8) | d[v + 5]}`;
+      yield `${labels.length ? labels.join('.') + '.' : '.'}/${counts}/${types.sort((x, y) => x - y).join(',')}/${this.table.tag(off)}`;
     }
   }
 
@@ -429,15 +471,22 @@ export class ServingIndex {
   private diffNode(before: TrieNode | undefined, after: TrieNode | undefined, apex: boolean, hiddenBefore: boolean, hiddenAfter: boolean, zoneId: number): void {
     if (before === after && hiddenBefore === hiddenAfter) return;
     const node = (after ?? before) as TrieNode;
+    // Another zone's apex: that zone's entry (from its own tree) stands for the name.
     const otherZone = !apex && this.zones?.has(node.name) === true;
-    const hidB = hiddenBefore || otherZone || (!apex && before?.rrsets.has('NS') === true);
-    const hidA = hiddenAfter || otherZone || (!apex && after?.rrsets.has('NS') === true);
-    // Hidden on both sides: nothing here or below was in the index, and nothing will be.
-    if (hidB && hidA) return;
-    if (before?.rrsets !== after?.rrsets || hidB !== hidA || !before !== !after) {
+    const goneB = hiddenBefore || otherZone;
+    const goneA = hiddenAfter || otherZone;
+    // Gone on both sides: nothing here or below was in the index, and nothing will be.
+    if (goneB && goneA) return;
+    // A cut is held (as a cut) but hides everything below it.
+    const hidB = goneB || (!apex && before?.rrsets.has('NS') === true);
+    const hidA = goneA || (!apex && after?.rrsets.has('NS') === true);
+    const wildB = before?.children.has('*') === true;
+    const wildA = after?.children.has('*') === true;
+    if (before?.rrsets !== after?.rrsets || goneB !== goneA || hidB !== hidA || !before !== !after || wildB !== wildA) {
       this.unindex(this.table, node.name);
-      if (after && !hidA) this.index(this.table, after, zoneId);
+      if (after && !goneA) this.index(this.table, after, zoneId, apex);
     }
+    if (hidB && hidA) return;
     const kidsB = before?.children;
     const kidsA = after?.children;
     if (hidB === hidA && kidsB && kidsA) {
@@ -460,46 +509,56 @@ export class ServingIndex {
   }
 
   private unindex(table: NameTable, name: string): void {
-    if (name.includes('\\')) return;
     this.spend();
     const n = writeKey(name);
     if (n > 0) table.delete(keyScratch.subarray(0, n));
   }
 
   /**
-   * Puts the node's A and AAAA answers (either may be empty: NODATA) and its other types (any type
-   * not among them: NODATA) in the table, if it answers plainly.
+   * Puts a node in the table. A name that answers plainly gets its A and AAAA answers (either may
+   * be empty: NODATA) and its other types (any type not among them: NODATA). Every other name that
+   * exists (a cut, a CNAME owner, an escaped name) is held too, flagged as not answered here: a
+   * question below it then finds it walking up, so a name missing from the table and from every
+   * suffix up to the closest one held is known not to exist (NXDOMAIN).
    */
-  private index(table: NameTable, node: TrieNode, zoneId: number): void {
-    // Escaped names are left to the general path (their presentation and wire forms differ), and
-    // so are CNAME owners (their answers are chains).
-    if (node.name.includes('\\') || node.rrsets.has('CNAME')) return;
+  private index(table: NameTable, node: TrieNode, zoneId: number, apex: boolean): void {
     this.spend();
-    let w = VALUE_HEADER;
-    let others = 0;
-    for (const type of node.rrsets.keys()) {
-      if (type === 'A' || type === 'AAAA') continue;
-      const code = RR_TYPE_CODES[type];
-      if (w + 2 > valueScratch.length) return; // thousands of types at one name: the general path's
-      valueScratch[w++] = code >> 8;
-      valueScratch[w++] = code & 0xff;
-      others++;
-    }
-    const a = writeRecords(node, 'A', w);
-    if (a < 0) return;
-    const aaaa = writeRecords(node, 'AAAA', w + a * A_RR);
-    if (aaaa < 0) return;
+    const n = writeKey(node.name);
+    if (n < 0) return;
     const v = valueScratch;
-    v[6] = others >> 8;
-    v[7] = others & 0xff;
     v[0] = zoneId >> 8;
     v[1] = zoneId & 0xff;
+    let flags = node.children.has('*') ? FLAG_WILDCARD_BELOW : 0;
+    if (!apex && node.rrsets.has('NS')) flags |= FLAG_CUT;
+    // Escaped names' answers spell labels the index cannot compare; CNAME owners answer chains.
+    if (node.name.includes('\\') || node.rrsets.has('CNAME')) flags |= FLAG_NOT_HERE;
+    let w = VALUE_HEADER;
+    let a = 0;
+    let aaaa = 0;
+    let others = 0;
+    if (!(flags & (FLAG_CUT | FLAG_NOT_HERE))) {
+      for (const type of node.rrsets.keys()) {
+        if (type === 'A' || type === 'AAAA') continue;
+        const code = RR_TYPE_CODES[type];
+        valueScratch[w++] = code >> 8;
+        valueScratch[w++] = code & 0xff;
+        others++;
+      }
+      a = writeRecords(node, 'A', w);
+      aaaa = a < 0 ? -1 : writeRecords(node, 'AAAA', w + a * A_RR);
+      if (a < 0 || aaaa < 0) {
+        flags |= FLAG_NOT_HERE;
+        a = aaaa = others = 0;
+        w = VALUE_HEADER;
+      }
+    }
     v[2] = a >> 8;
     v[3] = a & 0xff;
     v[4] = aaaa >> 8;
     v[5] = aaaa & 0xff;
-    const n = writeKey(node.name);
-    if (n > 0) table.set(keyScratch.subarray(0, n), valueScratch.subarray(0, w + a * A_RR + aaaa * AAAA_RR), 0);
+    v[6] = others >> 8;
+    v[7] = others & 0xff;
+    table.set(keyScratch.subarray(0, n), valueScratch.subarray(0, w + a * A_RR + aaaa * AAAA_RR), flags);
   }
 
   private startRebuild(target: LedgerState): void {
@@ -547,9 +606,12 @@ export class ServingIndex {
           this.rebuilt(performance.now() - job.started);
           return;
         }
-        // Not at or below a cut, nor another zone's apex (that zone answers for the name).
-        if (!roots.has(node) && (node.rrsets.has('NS') || apexes.has(node.name))) continue;
-        this.index(job.table, node, zoneId);
+        const root = roots.has(node);
+        // Another zone's apex: that zone's own tree stands for the name.
+        if (!root && apexes.has(node.name)) continue;
+        this.index(job.table, node, zoneId, root);
+        // Nothing below a cut is held (a question there finds the cut walking up).
+        if (!root && node.rrsets.has('NS')) continue;
         if (node.children.size > 0) node.children.forEach(push);
       }
     } catch (err) {

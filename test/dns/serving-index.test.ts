@@ -51,7 +51,7 @@ test('name table: set, find with letters folded, replace, delete, growth and com
 
 const ZONES = ['a.test', 'b.test', 'sub.a.test', 'c.example'];
 // ns1 and hostmaster: the SOA's MNAME and RNAME compress against such a question (the NODATA template must not be used).
-const NAMES = ['@', 'www', 'mail', 'x.y', 'deep.er.name', 'alias', 'sub', 'cut', 'in.cut', 'Mixed', 'ns1', 'x.hostmaster'];
+const NAMES = ['@', 'www', 'mail', 'x.y', 'deep.er.name', 'alias', 'sub', 'cut', 'in.cut', 'Mixed', 'ns1', 'x.hostmaster', 'other.w', '*.w', 'a\\.b'];
 const VALUES: Record<string, string[]> = {
   A: ['192.0.2.1', '192.0.2.2', '198.51.100.7'],
   AAAA: ['2001:db8::1', '2001:db8::2'],
@@ -63,7 +63,8 @@ const VALUES: Record<string, string[]> = {
 
 /** A wire query for `name`/`qtype`, with the letters' case shuffled, with or without EDNS. */
 function query(name: string, qtype: number, random: () => number, edns: boolean): Buffer {
-  const labels = name === '.' ? [] : name.replace(/\.$/, '').split('.');
+  // Split on unescaped dots; "\." is a dot inside a label.
+  const labels = name === '.' ? [] : (name.replace(/\.$/, '').match(/(?:\\.|[^.])+/g) ?? []).map((l) => l.replace(/\\(.)/g, '$1'));
   const parts: Buffer[] = [Buffer.from([0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, edns ? 1 : 0])];
   for (const l of labels) {
     const spelled = [...l].map((c) => (random() < 0.5 ? c.toUpperCase() : c)).join('');
@@ -75,6 +76,7 @@ function query(name: string, qtype: number, random: () => number, edns: boolean)
 }
 
 let nodataAnswers = 0;
+let nxdomainAnswers = 0;
 
 /** The index of `state` built from nothing (small states build synchronously). */
 function freshEntries(state: LedgerState): string[] {
@@ -87,7 +89,8 @@ function freshEntries(state: LedgerState): string[] {
 function checkAnswers(index: ServingIndex, state: LedgerState, random: () => number, label: string): number {
   let answered = 0;
   for (const zone of ZONES) {
-    for (const n of [...NAMES, 'nowhere', 'www.cut']) {
+    // Names that exist, and (NXDOMAIN or not) names that do not: below a cut, a wildcard, a CNAME, an escaped label.
+    for (const n of [...NAMES, 'nowhere', 'www.cut', 'q.w', 'x.alias', 'er.name', 'z.deep.er.name', 'x.a\\.b', 'no.ns1']) {
       const name = n === '@' ? `${zone}.` : `${n}.${zone}.`;
       // A, AAAA, and types the index answers only with NODATA (NS, SOA, CNAME, MX, TXT, HTTPS, an
       // unknown one) or never (DS, ANY).
@@ -102,7 +105,8 @@ function checkAnswers(index: ServingIndex, state: LedgerState, random: () => num
         if (qtype === 43 || qtype === 255) assert.equal(fromIndex, undefined, 'DS and ANY are the general path\'s');
         if (fromIndex) {
           answered++;
-          if (fromIndex.readUInt16BE(6) === 0) nodataAnswers++;
+          if ((fromIndex[3] & 0xf) === 3) nxdomainAnswers++;
+          else if (fromIndex.readUInt16BE(6) === 0) nodataAnswers++;
           const general = encodeMessage(answerQuery(state, q).message, limit).bytes;
           assert.deepEqual(fromIndex, general, `${label}: ${name}/${qtype}: the index and the general path differ`);
         }
@@ -164,6 +168,7 @@ test('serving index: 600 random commands; after each it equals a fresh build and
     assert.ok(diffed > 300, `diffed ${diffed}`);
     assert.ok(answered > 1000, `answered ${answered}`);
     assert.ok(nodataAnswers > 300, `NODATA answers ${nodataAnswers}`);
+    assert.ok(nxdomainAnswers > 300, `NXDOMAIN answers ${nxdomainAnswers}`);
   } finally {
     t.cleanup();
   }
@@ -204,10 +209,24 @@ test('serving index: a delegation hides the names below it, a nested zone takes 
     assert.deepEqual(names(), ['cut.a.test.', 'deep.in.cut.a.test.', 'in.cut.a.test.', 'www.a.test.']);
     run({ kind: 'changeRecords', zone: 'sub.a.test', ops: [{ op: 'create', name: 'x.sub.a.test', type: 'AAAA', value: '2001:db8::5' }] });
     assert.equal(index.sync(ledger.state), 'diffed');
-    assert.deepEqual([...index.entries()].filter((e) => e.startsWith('x.sub')), ['x.sub.a.test./0/1/']);
+    assert.deepEqual([...index.entries()].filter((e) => e.startsWith('x.sub')), ['x.sub.a.test./0/1//0']);
     run({ kind: 'deleteZone', zone: 'sub.a.test' });
     index.sync(ledger.state);
     assert.deepEqual(names(), ['cut.a.test.', 'deep.in.cut.a.test.', 'in.cut.a.test.', 'www.a.test.', 'x.sub.a.test.']);
+    assert.deepEqual([...index.entries()].sort(), freshEntries(ledger.state));
+    // A wildcard added below a name that already exists: a missing name there is synthesized, not NXDOMAIN.
+    const ask = (name: string): Buffer | undefined => {
+      const raw = query(name, 1, rng(3), true);
+      const q = readQuery(raw) as ParsedQuery;
+      return index.answer(ledger.state, q, raw, 1232);
+    };
+    run({ kind: 'changeRecords', zone: 'a.test', ops: [{ op: 'create', name: 'other.w.a.test', type: 'TXT', value: '"x"' }] });
+    const before = ask('q.w.a.test.');
+    assert.ok(before);
+    assert.equal(before[3] & 0xf, 3, 'NXDOMAIN below w before the wildcard');
+    run({ kind: 'changeRecords', zone: 'a.test', ops: [{ op: 'create', name: '*.w.a.test', type: 'A', value: '192.0.2.9' }] });
+    assert.equal(index.sync(ledger.state), 'diffed');
+    assert.equal(ask('q.w.a.test.'), undefined, 'the wildcard answers: the general path synthesizes it');
     assert.deepEqual([...index.entries()].sort(), freshEntries(ledger.state));
   } finally {
     t.cleanup();
