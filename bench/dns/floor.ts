@@ -70,7 +70,8 @@ function dnsPacketServer(zoneFile: string): (msg: Buffer) => Buffer | undefined 
       const question = q.questions?.[0];
       if (!question) return undefined;
       const a = addrs.get(question.name.toLowerCase());
-      const hit = a !== undefined && question.type === 'A';
+      // ANY: the A record (MCNS answers one RRset over UDP, RFC 8482).
+      const hit = a !== undefined && (question.type === 'A' || (question.type as string) === 'ANY');
       return dnsPacket.encode({
         id: q.id,
         type: 'response',

@@ -168,7 +168,7 @@ const SERVERS: Record<string, { needs: string; start: Starter; loadMs: number; p
 
 async function runZone(label: string, n: number, servers: string[], rows: Row[], cacheMiss: boolean): Promise<void> {
   const dir = path.join(OUT, label);
-  const { zoneFile, queryFile, aaaaQueryFile, nxQueryFile } = writeBenchData(n, dir);
+  const { zoneFile, queryFile, aaaaQueryFile, nxQueryFile, anyQueryFile } = writeBenchData(n, dir);
   for (const name of servers) {
     const s = SERVERS[name];
     if (!have(s.needs)) {
@@ -188,13 +188,14 @@ async function runZone(label: string, n: number, servers: string[], rows: Row[],
       // million-name zone): the runs measure steady state, not the tail of start-up.
       await new Promise((r) => setTimeout(r, 3000));
       if (cacheMiss) {
-        // Every name once (-n 1): no query repeats, so MCNS's answer cache never hits. A and AAAA
-        // (NODATA) are answered from the serving index; names that do not exist (NXDOMAIN) by the
-        // general path, answerQuery + encodeMessage.
+        // Every name once (-n 1): no query repeats, so MCNS's answer cache never hits. A, AAAA
+        // (NODATA) and names that do not exist (NXDOMAIN) are answered from the serving index; ANY
+        // by the general path, answerQuery + encodeMessage.
         const runs = [
           ['udp (each name once)', queryFile],
           ['udp (each name once, AAAA: NODATA)', aaaaQueryFile],
           ['udp (each name once, NXDOMAIN)', nxQueryFile],
+          ['udp (each name once, ANY)', anyQueryFile],
         ];
         for (const [transport, file] of runs) {
           const perf = dnsperf(port, file, 'udp', true);
@@ -306,7 +307,12 @@ function writeResults(rows: Row[], paired: Paired[]): void {
   const miss = get('1M-miss', 'mcns', 'udp (each name once)');
   const dp = get('1M-miss', 'dns-packet', 'udp (each name once)');
   if (miss && dp) lines.push(`- cache misses (A, from the serving index): MCNS ${Math.round(miss.qps)} q/s vs a dns-packet decode+encode server ${Math.round(dp.qps)} q/s (${((miss.qps / dp.qps) * 100).toFixed(0)}%).`);
-  for (const [kind, what] of [['AAAA: NODATA', 'AAAA NODATA, from the serving index'], ['NXDOMAIN', 'NXDOMAIN, from the general path: answerQuery + encodeMessage']]) {
+  const kinds = [
+    ['AAAA: NODATA', 'AAAA NODATA, from the serving index'],
+    ['NXDOMAIN', 'NXDOMAIN, from the serving index'],
+    ['ANY', 'ANY, from the general path: answerQuery + encodeMessage'],
+  ];
+  for (const [kind, what] of kinds) {
     const m = get('1M-miss', 'mcns', `udp (each name once, ${kind})`);
     const d = get('1M-miss', 'dns-packet', `udp (each name once, ${kind})`);
     if (m && d) lines.push(`- cache misses (${what}): MCNS ${Math.round(m.qps)} q/s vs dns-packet ${Math.round(d.qps)} q/s (${((m.qps / d.qps) * 100).toFixed(0)}%).`);

@@ -21,11 +21,12 @@ export function hostAddress(i: number): string {
 
 /**
  * Writes bench.test.zone, queries.txt (every name once, shuffled, type A), queries-aaaa.txt (the
- * same names asking AAAA, which they do not have: NODATA, from MCNS's serving index) and
- * queries-nx.txt (A for as many names that do not exist: NXDOMAIN, MCNS's general answering path,
- * answerQuery + encodeMessage).
+ * same names asking AAAA, which they do not have: NODATA), queries-nx.txt (A for as many names that
+ * do not exist: NXDOMAIN) and queries-any.txt (the names asking ANY: one RRset per RFC 8482). MCNS
+ * answers the first three from its serving index and ANY by its general path (answerQuery +
+ * encodeMessage).
  */
-export function writeBenchData(n: number, dir: string): { zoneFile: string; queryFile: string; aaaaQueryFile: string; nxQueryFile: string } {
+export function writeBenchData(n: number, dir: string): { zoneFile: string; queryFile: string; aaaaQueryFile: string; nxQueryFile: string; anyQueryFile: string } {
   fs.mkdirSync(dir, { recursive: true });
   const zoneFile = path.join(dir, 'bench.test.zone');
   const queryFile = path.join(dir, 'queries.txt');
@@ -46,7 +47,9 @@ export function writeBenchData(n: number, dir: string): { zoneFile: string; quer
   fs.writeFileSync(aaaaQueryFile, order.map((i) => `${hostLabel(i)}.${BENCH_ZONE} AAAA\n`).join(''));
   const nxQueryFile = path.join(dir, 'queries-nx.txt');
   fs.writeFileSync(nxQueryFile, order.map((i) => `nx${i}.${BENCH_ZONE} A\n`).join(''));
-  return { zoneFile, queryFile, aaaaQueryFile, nxQueryFile };
+  const anyQueryFile = path.join(dir, 'queries-any.txt');
+  fs.writeFileSync(anyQueryFile, order.map((i) => `${hostLabel(i)}.${BENCH_ZONE} ANY\n`).join(''));
+  return { zoneFile, queryFile, aaaaQueryFile, nxQueryFile, anyQueryFile };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
