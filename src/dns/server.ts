@@ -165,7 +165,8 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
       const limit = maxResponseSize(q, tcp);
       const indexed = index.answer(state, q, raw, limit);
       if (indexed !== undefined) {
-        count(RCODE.NOERROR, q.qtype, tcp);
+        // NOERROR, or NXDOMAIN for a name that does not exist.
+        count(indexed[3] & 0xf, q.qtype, tcp);
         return indexed;
       }
       if (index.failure !== undefined && !indexFailureLogged) {
