@@ -524,7 +524,9 @@ export class ServingIndex {
   private index(table: NameTable, node: TrieNode, zoneId: number, apex: boolean): void {
     this.spend();
     const n = writeKey(node.name);
-    if (n < 0) return;
+    // Every valid name fits a key; one that did not would make a missing entry look like NXDOMAIN,
+    // so the index switches itself off instead (fail()).
+    if (n < 0) throw new Error(`serving index: no key for ${JSON.stringify(node.name)}`);
     const v = valueScratch;
     v[0] = zoneId >> 8;
     v[1] = zoneId & 0xff;
