@@ -15,7 +15,7 @@ import type { Metrics } from '../metrics.ts';
 import { cacheTtl, MAX_CACHE_TTL, parseUpstream, ResponseCache, type UpstreamMessage } from './cache.ts';
 import type { ParsedQuery } from './query.ts';
 import { encodeMessage } from './wire.ts';
-import { maxResponseSize, OUR_PAYLOAD_SIZE, RCODE } from './answer.ts';
+import { emptyResponse, maxResponseSize, OUR_PAYLOAD_SIZE, RCODE, writeOpt } from './answer.ts';
 
 /** An upstream server address. */
 export interface Upstream {
@@ -65,6 +65,8 @@ export function parseHostPort(text: string, defaultPort: number, field: string):
 class ExchangeError extends Error {}
 
 const FLAG_TC = 0x0200;
+/** Recursion available: set on our own SERVFAIL when we forward. */
+const FLAG_RA = 0x0080;
 
 /** Forwards questions to upstream resolvers and caches their answers. */
 export class Forwarder {
@@ -201,15 +203,8 @@ export function servfail(q: ParsedQuery): Buffer {
 }
 
 function headerOnly(q: ParsedQuery, rcode: number, ra: boolean): Buffer {
-  return encodeMessage({
-    id: q.id,
-    flags: 0x8000 | (q.flags & 0x7800) | (q.flags & 0x0110) | (ra ? 0x0080 : 0) | rcode,
-    question: [{ name: q.qname, type: q.qtype, class: q.qclass }],
-    answer: [],
-    authority: [],
-    additional: [],
-    edns: q.edns ? { udpPayloadSize: OUR_PAYLOAD_SIZE, extendedRcode: 0, version: 0, flags: q.edns.do ? 0x8000 : 0, options: new Uint8Array(0) } : undefined,
-  }).bytes;
+  const m = emptyResponse(q, rcode);
+  return encodeMessage({ ...m, flags: m.flags | (ra ? FLAG_RA : 0) }).bytes;
 }
 
 /**
@@ -260,13 +255,7 @@ function patch(out: Buffer, q: ParsedQuery, flags: number, ar: number, elapsed: 
   }
   let arCount = ar;
   if (q.edns && end + 11 <= out.length) {
-    out[end] = 0;
-    out.writeUInt16BE(41, end + 1);
-    out.writeUInt16BE(OUR_PAYLOAD_SIZE, end + 3);
-    out[end + 5] = 0;
-    out[end + 6] = 0;
-    out.writeUInt16BE(q.edns.do ? 0x8000 : 0, end + 7);
-    out.writeUInt16BE(0, end + 9);
+    writeOpt(out, end, q.edns.do);
     arCount++;
   }
   out.writeUInt16BE(arCount, 10);
@@ -280,15 +269,7 @@ function qbuf(q: ParsedQuery): Buffer {
 }
 
 function truncatedResponse(q: ParsedQuery, flags: number): Buffer {
-  return encodeMessage({
-    id: q.id,
-    flags: flags | FLAG_TC,
-    question: [{ name: q.qname, type: q.qtype, class: q.qclass }],
-    answer: [],
-    authority: [],
-    additional: [],
-    edns: q.edns ? { udpPayloadSize: OUR_PAYLOAD_SIZE, extendedRcode: 0, version: 0, flags: q.edns.do ? 0x8000 : 0, options: new Uint8Array(0) } : undefined,
-  }).bytes;
+  return encodeMessage({ ...emptyResponse(q, RCODE.NOERROR), flags: flags | FLAG_TC }).bytes;
 }
 
 /** REFUSED for a name outside our zones when no upstream is configured. */
