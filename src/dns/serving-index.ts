@@ -42,11 +42,6 @@ const DIFF_BUDGET = 20_000;
 /** Nodes indexed per slice of a rebuild. */
 const REBUILD_SLICE = 4_000;
 
-/** hashKey of a whole key. */
-function keyHashOf(key: Uint8Array): number {
-  return hashKey(key, 0, key.length);
-}
-
 /** Thrown inside a diff walk to stop it once it is over budget. */
 class OverBudget extends Error {}
 
@@ -434,8 +429,7 @@ export class ServingIndex {
         labels.push(Buffer.from(key.subarray(p + 1, p + 1 + key[p])).toString('latin1'));
         p += key[p] + 1;
       }
-      const h = keyHashOf(key);
-      const off = this.table.find(key, 0, key.length, h);
+      const off = this.table.find(key, 0, key.length, hashKey(key, 0, key.length));
       const v = this.table.valueStart(off);
       const d = this.table.data;
       const types: number[] = [];
