@@ -89,6 +89,9 @@ export const HistoryQuery = z.strictObject({
   since: z.string().min(1).max(64).optional(),
   until: z.string().min(1).max(64).optional(),
   batch: z.string().min(1).max(64).optional(),
+  actor: z.string().min(1).max(256).optional(),
+  /** asc (default): oldest first, cursor = last seq seen; desc: newest first, the next page is before cursor. */
+  order: z.enum(['asc', 'desc']).optional(),
   limit: pageSize(10000).optional(),
   cursor: count.optional(),
 });

@@ -226,14 +226,15 @@ export class ApiService {
     return changes.map((c, i) => {
       const field = changes.length > 1 ? `changes.${i}.name` : 'name';
       const valueField = changes.length > 1 ? `changes.${i}.value` : 'value';
+      const typeField = changes.length > 1 ? `changes.${i}.type` : 'type';
       if (c.op === 'create') {
         const abs = this.recordName(zone.name, c.name, field);
-        authorizeRecord(id, op, zone.name, abs, field);
+        authorizeRecord(id, op, zone.name, abs, c.type, { name: field, type: typeField });
         return { op: 'create', name: abs, type: c.type, value: this.resolveValue(zone.name, c.type, c.value, valueField), ttl: c.ttl };
       }
       const existing = zone.records.get(c.id);
       if (!existing) throw notFound(`${changes.length > 1 ? `change ${i}: ` : ''}record ${c.id} does not exist in zone ${displayZone(zone.name)}`);
-      authorizeRecord(id, op, zone.name, existing.name, field);
+      authorizeRecord(id, op, zone.name, existing.name, existing.type, { name: field, type: typeField });
       if (c.op === 'delete') return { op: 'delete', id: c.id };
       return { op: 'update', id: c.id, value: c.value === undefined ? undefined : this.resolveValue(zone.name, existing.type, c.value, valueField), ttl: c.ttl };
     });
@@ -326,6 +327,8 @@ export class ApiService {
       since: this.timeFilter(q.since, 'since'),
       until: this.timeFilter(q.until, 'until'),
       batchId: q.batch,
+      actor: q.actor,
+      order: q.order,
       limit: q.limit,
       cursor: q.cursor,
     });

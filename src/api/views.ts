@@ -50,10 +50,18 @@ export interface HistoryView {
   batch_id: string;
   event: string;
   payload: Record<string, unknown>;
+  /** How the change came in as far as the log tells (api, import, offline, restore). */
+  surface?: string;
+  /** The value before (updated or deleted record, changed SOA fields). */
+  old?: Record<string, unknown>;
+  /** The value after (created or updated record, SOA fields set). */
+  new?: Record<string, unknown>;
+  /** For entries of a restore batch: the point restored to. */
+  restored_to?: { seq: number; at?: string };
 }
 
 /** One raw event on the API (admin). */
-export interface EventView extends HistoryView {
+export interface EventView extends Omit<HistoryView, 'surface' | 'old' | 'new' | 'restored_to'> {
   version: number;
   hash: string;
 }
@@ -80,7 +88,19 @@ export function batchView(w: WriteResult): BatchView {
 
 /** The API view of a history entry. */
 export function historyView(e: HistoryEntry): HistoryView {
-  return { seq: e.seq, time: e.time, actor: e.actor, zone: displayZone(e.zone), batch_id: e.batchId, event: e.event, payload: { ...e.payload } };
+  return {
+    seq: e.seq,
+    time: e.time,
+    actor: e.actor,
+    zone: displayZone(e.zone),
+    batch_id: e.batchId,
+    event: e.event,
+    payload: { ...e.payload },
+    surface: e.surface,
+    ...(e.old ? { old: { ...e.old } } : {}),
+    ...(e.new ? { new: { ...e.new } } : {}),
+    ...(e.restoredTo ? { restored_to: e.restoredTo } : {}),
+  };
 }
 
 /** The API view of a stored event. */
