@@ -54,13 +54,19 @@ export type Operation = keyof typeof OPERATIONS;
 /** The system account that may manage every record (the MCP control plane's agent). */
 export const MCP_AGENT = 'mcp-agent';
 
+/** The role that grants nothing, whatever the account type or any other role it comes with. */
+export const GUEST = 'guest';
+
 /**
  * The levels an identity holds (SPEC 4): `admin` everything; system accounts write records (all of
  * them for mcp-agent, their own name otherwise) and read, because they must list records to find
- * the ids they update; `user` reads; `guest` and accounts without a known role get nothing.
+ * the ids they update; `user` reads; accounts without a known role get nothing. `guest` means
+ * nothing at all: an account that holds it gets no level beyond logging out, whatever its type and
+ * whatever else it holds (a guest marker must never be undone by a role granted elsewhere).
  */
 export function levelsOf(id: Identity): Set<AccessLevel> {
   const levels = new Set<AccessLevel>(['public', 'authenticated']);
+  if (id.roles.includes(GUEST)) return levels;
   if (id.roles.includes('admin')) return new Set(['public', 'authenticated', 'read', 'record-write', 'admin']);
   if (id.accountType === 'system') {
     levels.add('read');
@@ -88,19 +94,62 @@ export function authorize(id: Identity | undefined, op: Operation): void {
   }
 }
 
-/** Whether `id` may write a record with absolute `name` in `zone` (both normalised). */
-export function mayWriteRecord(id: Identity, zone: string, name: string): boolean {
-  if (id.roles.includes('admin')) return true;
-  if (id.accountType !== 'system') return false;
-  if (id.username === MCP_AGENT) return true;
-  // Any other system account manages exactly the records named after itself, in any zone.
-  return relativeName(name, zone) === id.username.toLowerCase();
+/**
+ * The types a name-scoped system account may write at its own name: data about that one name only.
+ * Everything else is refused, in particular the types that delegate, redirect or sign a subtree
+ * (NS, DNAME, DS, SOA, DNSKEY, ...): at its own name they would hand every name below it to whoever
+ * controls the account. An allowlist, so a type added to MCNS later stays admin/mcp-agent only until
+ * someone decides otherwise.
+ */
+export const SCOPED_RECORD_TYPES: ReadonlySet<string> = new Set(['A', 'AAAA', 'CNAME', 'MX', 'TXT', 'SRV', 'PTR', 'CAA']);
+
+/**
+ * Whether an account name can scope record rights: exactly one DNS label of letters, digits, `-`
+ * and `_`, 1 to 63 bytes. Anything else (`mcq.evil`, `*`, empty, escapes, over 63 bytes) would
+ * reach other names once written as an owner (`mcq.evil.<zone>`, a wildcard), so it gets no
+ * record rights at all.
+ */
+export function isScopeLabel(username: string): boolean {
+  return /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/.test(username);
 }
 
-/** Refuse (403, field `name`) a record write outside the caller's scope. */
-export function authorizeRecord(id: Identity, op: Operation, zone: string, name: string, field = 'name'): void {
-  authorize(id, op);
-  if (!mayWriteRecord(id, zone, name)) {
-    throw new McnsError('forbidden', `${id.username} may only manage records named ${id.username}, not ${name}`, field);
+/** Whether `id` writes records without a name scope (admin, or the mcp-agent system account). */
+export function writesAnyRecord(id: Identity): boolean {
+  if (id.roles.includes(GUEST)) return false;
+  if (id.roles.includes('admin')) return true;
+  return id.accountType === 'system' && id.username === MCP_AGENT;
+}
+
+/**
+ * Why `id` may not write a record of `type` with absolute `name` in `zone` (both normalised), or
+ * undefined when it may.
+ */
+export function recordRefusal(id: Identity, zone: string, name: string, type: string): string | undefined {
+  if (!levelsOf(id).has('record-write')) return `${id.username} (roles: ${id.roles.join(', ') || 'none'}) may not write records`;
+  if (writesAnyRecord(id)) return undefined;
+  if (id.accountType !== 'system') return `${id.username} may not write records`;
+  if (!isScopeLabel(id.username)) return `account name "${id.username}" is not one DNS label, so it scopes no records`;
+  if (relativeName(name, zone) !== id.username.toLowerCase()) return `${id.username} may only manage records named ${id.username}, not ${name}`;
+  const t = type.toUpperCase();
+  if (!SCOPED_RECORD_TYPES.has(t)) {
+    return `${id.username} may not manage ${t} records (name-scoped accounts may write ${[...SCOPED_RECORD_TYPES].join(', ')}; NS, DNAME, DS and SOA are for admin and ${MCP_AGENT})`;
   }
+  return undefined;
+}
+
+/** Whether `id` may write a record of `type` with absolute `name` in `zone` (both normalised). */
+export function mayWriteRecord(id: Identity, zone: string, name: string, type: string): boolean {
+  return recordRefusal(id, zone, name, type) === undefined;
+}
+
+/**
+ * Refuse (403) a record write outside the caller's scope: the wrong name (field `name`), a type the
+ * caller may not write (field `type`), or an account name that scopes nothing.
+ */
+export function authorizeRecord(id: Identity, op: Operation, zone: string, name: string, type: string, fields: { name?: string; type?: string } = {}): void {
+  authorize(id, op);
+  const why = recordRefusal(id, zone, name, type);
+  if (why === undefined) return;
+  const nameOk = writesAnyRecord(id) || (id.accountType === 'system' && isScopeLabel(id.username) && relativeName(name, zone) === id.username.toLowerCase());
+  throw new McnsError('forbidden', why, nameOk ? (fields.type ?? 'type') : (fields.name ?? 'name'));
 }
