@@ -6,7 +6,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,6 +25,7 @@ import { startServer } from '../../src/server.ts';
 import { pino } from 'pino';
 import { udpExchange, tcpExchange } from './helpers.ts';
 import { writeServerConfig } from '../helpers/server-config.ts';
+import { requireTool } from '../helpers/tools.ts';
 
 const ZONES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'zones');
 const ACME_SECRET = Buffer.from('acme-key secret for the update tests, 32+').toString('base64');
@@ -38,14 +39,8 @@ const keyring = makeKeyring({
 const ACME = `hmac-sha256:acme-key:${ACME_SECRET}`;
 const LIMITED = `hmac-sha256:acme-limited:${LIMITED_SECRET}`;
 
-function have(cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-}
-
 // Skipped with the reason printed when the tools are missing, but a failure in CI (they must be there).
-const missing = ['nsupdate', 'dig'].filter((c) => !have(c));
-const SKIP = missing.length > 0 && process.env.CI !== 'true' ? `${missing.join(' and ')} not installed (apt-get install bind9-dnsutils)` : false;
-if (SKIP) console.log(`# skipping the nsupdate/dig cases: ${SKIP}`);
+const SKIP = requireTool('nsupdate', 'dig');
 
 let dir: string;
 let ledger: Ledger;

@@ -5,7 +5,7 @@
  * (proven from MCNS's transfer log, keyed by each secondary's own source address, and from the
  * secondaries' logs) within 5 seconds and answers like MCNS again; after a restore they converge too.
  *
- * A missing binary skips with the reason printed, except under CI=true, where it fails.
+ * A missing binary skips with the reason printed, except under CI=true, where it fails (test/helpers/tools.ts).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,20 +21,13 @@ import { importCommand } from '../../src/projections/zone-files.ts';
 import { allRecords } from '../../src/projections/trie.ts';
 import { tempDir } from '../helpers/ledger.ts';
 import { makeTestTls } from '../helpers/tls.ts';
-import { answerKeys, have, makeQuery, rcodeOf, udpExchange } from '../transfer/helpers.ts';
+import { answerKeys, makeQuery, rcodeOf, udpExchange } from '../transfer/helpers.ts';
 import { startBind, startKnot, startNsd, type Secondary, type SecondaryConfig } from '../transfer/secondaries.ts';
 import { freePort } from '../helpers/ports.ts';
+import { requireTool } from '../helpers/tools.ts';
 
-const BINARIES = ['knotd', 'nsd', 'named'];
-const missing = BINARIES.filter((b) => !have(b));
-if (missing.length > 0) {
-  const why = `missing ${missing.join(', ')} (apt-get install -y knot nsd bind9)`;
-  if (process.env.CI === 'true') {
-    test('interop secondaries: binaries present', () => assert.fail(why));
-  } else {
-    console.log(`skipping the interop tests with real secondaries: ${why}`);
-  }
-}
+/** The secondaries' daemons: missing ones skip the suite with the reason printed, or fail it under CI=true. */
+const skip = requireTool('knotd', 'nsd', 'named');
 
 const ZONE = 'example.com.';
 const ZONES = [ZONE, 'svc.mcp.metacircular.net.'];
@@ -245,7 +238,6 @@ async function scenario(withTsig: boolean): Promise<void> {
   }
 }
 
-const skip = missing.length > 0 && process.env.CI !== 'true' ? `missing ${missing.join(', ')}` : false;
 
 test('Knot, NSD and BIND follow MCNS by AXFR, then NOTIFY + IXFR, and after a restore (no TSIG)', { skip, timeout: 120000 }, async () => {
   await scenario(false);

@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { loadConfig } from '../../src/config.ts';
 import { REPO } from '../cli/run.ts';
+import { requireTool } from '../helpers/tools.ts';
 
 const DEPLOY = join(REPO, 'deploy');
 const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string };
@@ -81,7 +82,7 @@ test('mcns-rift.toml (MCP service definition) parses and points at files that ex
   );
 });
 
-test('systemd units: CAP_NET_BIND_SERVICE, hardening, daily timer; systemd-analyze verify is clean', () => {
+test('systemd units: CAP_NET_BIND_SERVICE, hardening, daily timer; systemd-analyze verify is clean', (t) => {
   const unit = readFileSync(join(DEPLOY, 'systemd/mcns.service'), 'utf8');
   for (const d of ['AmbientCapabilities=CAP_NET_BIND_SERVICE', 'CapabilityBoundingSet=CAP_NET_BIND_SERVICE', 'NoNewPrivileges=yes', 'ProtectSystem=strict', 'ReadWritePaths=/srv/mcns', 'ProtectHome=yes', 'PrivateTmp=yes', 'SystemCallFilter=@system-service', 'User=mcns', 'KillSignal=SIGTERM']) {
     assert.ok(unit.includes(`\n${d}\n`), d);
@@ -94,9 +95,10 @@ test('systemd units: CAP_NET_BIND_SERVICE, hardening, daily timer; systemd-analy
   assert.match(timer, /^OnCalendar=\*-\*-\* 03:15:00$/m);
   assert.match(timer, /^Persistent=true$/m);
 
-  const which = spawnSync('systemd-analyze', ['--version'], { encoding: 'utf8' });
-  if (which.error) {
-    // Not a systemd host: the static checks above are all that can be done here.
+  // Without systemd-analyze only the static checks above can run: skipped with the reason, a failure under CI.
+  const noSystemd = requireTool('systemd-analyze');
+  if (noSystemd) {
+    t.skip(noSystemd);
     return;
   }
   // Installed, ExecStart is /usr/local/bin/mcns (install.sh links it); here it is the checkout's launcher.

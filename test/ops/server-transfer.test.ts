@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.ts';
@@ -12,24 +12,11 @@ import { startServer } from '../../src/server.ts';
 import { importCommand } from '../../src/projections/zone-files.ts';
 import { tempDir } from '../helpers/ledger.ts';
 import { writeServerConfig } from '../helpers/server-config.ts';
+import { requireTool } from '../helpers/tools.ts';
 
 const SECRET = Buffer.alloc(32, 7).toString('base64');
 
-function haveDig(): boolean {
-  try {
-    execFileSync('dig', ['-v'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-test('[transfer] and [tsig.keys] from the config govern AXFR', async (t) => {
-  if (!haveDig()) {
-    if (process.env.CI === 'true') assert.fail('dig is required in CI (bind9-dnsutils)');
-    t.skip('dig is not installed (apt-get install bind9-dnsutils)');
-    return;
-  }
+test('[transfer] and [tsig.keys] from the config govern AXFR', { skip: requireTool('dig') }, async () => {
   const { dir, cleanup } = tempDir();
   const cfg = writeServerConfig(dir, {
     tail: ['[transfer]', 'allow_from = ["127.0.0.1/32"]', 'allow_keys = ["xfr-key"]', '[tsig.keys.xfr-key]', 'algorithm = "hmac-sha256"', `secret = "${SECRET}"`],

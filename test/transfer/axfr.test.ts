@@ -13,7 +13,8 @@ import { allRecords } from '../../src/projections/trie.ts';
 import { readQuery } from '../../src/dns/query.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { testLedger } from '../helpers/ledger.ts';
-import { answerKeys, decode, have, run, makeQuery, rcodeOf, recordKey, startMiniDns, streamComplete, tcpExchange, udpExchange, type MiniDns } from './helpers.ts';
+import { requireTool } from '../helpers/tools.ts';
+import { answerKeys, decode, run, makeQuery, rcodeOf, recordKey, startMiniDns, streamComplete, tcpExchange, udpExchange, type MiniDns } from './helpers.ts';
 
 const SECRET = Buffer.from('c2VjcmV0LWtleS1mb3ItbWNucy10cmFuc2Zlci10ZXN0cw==', 'base64');
 const KEYS = { 'xfr-key': { algorithm: 'hmac-sha256', secret: SECRET }, 'other-key': { algorithm: 'hmac-sha512', secret: Buffer.from('another secret') } };
@@ -164,7 +165,7 @@ test('AXFR of a zone we do not serve is NOTAUTH; AXFR over UDP is FORMERR', asyn
   assert.equal(rcodeOf(udp), 1);
 });
 
-test('dig -y verifies the TSIG chain of a multi-message AXFR of 100,000 records', { skip: !have('dig') && process.env.CI !== 'true' ? 'dig not installed' : false }, async () => {
+test('dig -y verifies the TSIG chain of a multi-message AXFR of 100,000 records', { skip: requireTool('dig') }, async () => {
   const r = await run('dig', ['-y', `hmac-sha256:xfr-key:${SECRET.toString('base64')}`, '-b', '127.0.0.2', '@127.0.0.1', '-p', String(dns.port), 'big.test', 'AXFR']);
   assert.equal(r.status, 0, r.stderr);
   assert.doesNotMatch(r.stdout, /Transfer failed|Couldn't verify|tsig verify failure/i);
@@ -174,7 +175,7 @@ test('dig -y verifies the TSIG chain of a multi-message AXFR of 100,000 records'
   assert.ok(Number(size[2]) > 50);
 });
 
-test('kdig with a wrong secret reports the refusal (BADSIG)', { skip: !have('kdig') && process.env.CI !== 'true' ? 'kdig not installed' : false }, async () => {
+test('kdig with a wrong secret reports the refusal (BADSIG)', { skip: requireTool('kdig') }, async () => {
   const r = await run('kdig', ['-y', `hmac-sha256:xfr-key:${Buffer.from('wrong').toString('base64')}`, '@127.0.0.1', '-p', String(dns.port), 'example.com', 'AXFR']);
   assert.match(r.stdout + r.stderr, /BADSIG|NOTAUTH/);
 });

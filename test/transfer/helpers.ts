@@ -8,7 +8,7 @@
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import dnsPacket from 'dns-packet';
 import { readQuery } from '../../src/dns/query.ts';
 import { encodeMessage } from '../../src/dns/wire.ts';
@@ -220,11 +220,6 @@ export function run(cmd: string, args: string[], timeoutMs = 60000): Promise<{ s
       resolve({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
-}
-
-/** True when `cmd` is on the PATH. */
-export function have(cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 }
 
 /** dns-packet's name (no trailing dot, root as '') as an absolute name. */

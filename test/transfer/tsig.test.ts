@@ -15,7 +15,8 @@ import { errorResponse } from '../../src/dns/transfer/message.ts';
 import { createTransferHandlers } from '../../src/dns/transfer/index.ts';
 import { importCommand } from '../../src/projections/zone-files.ts';
 import { testLedger } from '../helpers/ledger.ts';
-import { have, makeQuery, rcodeOf, run, startMiniDns } from './helpers.ts';
+import { requireTool } from '../helpers/tools.ts';
+import { makeQuery, rcodeOf, run, startMiniDns } from './helpers.ts';
 
 const SECRET_B64 = 'bWNucy10c2lnLXRlc3QtdmVjdG9yLXNlY3JldC0zMmJ5dGVz';
 const ring = makeKeyring({
@@ -131,7 +132,7 @@ test('a truncated MAC of at least half the hash length verifies; a shorter one i
   assert.ok(!r.ok && r.formerr);
 });
 
-test('dig -y and kdig -y signed queries verify with our code (independent signers)', { skip: !have('dig') || !have('kdig') ? 'dig/kdig not installed' : false }, async () => {
+test('dig -y and kdig -y signed queries verify with our code (independent signers)', { skip: requireTool('dig', 'kdig') }, async () => {
   for (const cmd of ['dig', 'kdig']) {
     const msg = await capture(cmd, (port) => ['-y', `hmac-sha256:test-key:${SECRET_B64}`, '@127.0.0.1', '-p', String(port), cmd === 'dig' ? '+tries=1' : '+retry=0', '+time=1', 'example.com', 'SOA']);
     const q = parsed(msg);
@@ -144,7 +145,7 @@ test('dig -y and kdig -y signed queries verify with our code (independent signer
   }
 });
 
-test('dig and kdig accept our signed answers to signed queries, and report our BADSIG / BADKEY answers', { skip: !have('dig') || !have('kdig') ? 'dig/kdig not installed' : false }, async () => {
+test('dig and kdig accept our signed answers to signed queries, and report our BADSIG / BADKEY answers', { skip: requireTool('dig', 'kdig') }, async () => {
   const env = testLedger();
   env.ledger.execute(importCommand('example.com', readFileSync(new URL('../fixtures/zones/example.com.zone', import.meta.url), 'utf8')), { actor: 'import' });
   const handlers = createTransferHandlers({ ledger: env.ledger, config: { allow_from: [], allow_keys: ['test-key'], notify: [], keys: { 'test-key': { algorithm: 'hmac-sha256', secret: SECRET_B64 } } } });
