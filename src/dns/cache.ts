@@ -165,15 +165,31 @@ export class ResponseCache {
 // adds old-to-new pointers; the profile of the first design spent 57% of the CPU in the garbage
 // collector. Here every entry is bytes in one preallocated arena, indexed by typed arrays:
 // nothing per entry for the GC to trace, copy or promote.
+//
+// Why CLOCK on a circular log: the first design dropped everything when the arena or the index
+// filled, so a working set just over the capacity (100,000 distinct questions asked in a loop)
+// emptied the cache every pass and was answered slower than the same names asked once. Entries
+// are now appended at the head of a ring of bytes and evicted from its tail, one at a time; an
+// entry hit since it was stored (a 2-bit use counter, as in CLOCK with counters / S3-FIFO's main
+// queue) is moved to the head instead of evicted, its counter decremented. The hot set stays;
+// cold entries leave in insertion order; the cost of a put stays O(1) amortized (each move pays for
+// one earlier hit).
 
-/** Bytes of an entry's header in the arena: key length u16, answer length u16, rcode u16. */
-const ENTRY_HEADER = 6;
+/** Bytes of an entry's header in the arena: key length u16, answer length u16, rcode u16, key hash i32. */
+const ENTRY_HEADER = 10;
 /** Longest key: a 255-byte name, qtype, qclass, and the context bytes. */
 const MAX_KEY = 255 + 4 + 8;
 /** Arena bytes reserved per entry of capacity (answers to simple questions are 40-200 bytes). */
 const ARENA_BYTES_PER_ENTRY = 256;
 /** Answers larger than this are served uncached (large TCP answers are rare and would crowd the arena). */
 const MAX_CACHED_ANSWER = 4096;
+/** Highest use count: an entry hit this often survives this many passes of the clock hand without a hit. */
+const MAX_USES = 3;
+/**
+ * Moves to the head one eviction may make before it evicts the tail regardless of its count:
+ * bounds the work of a single put when nearly everything is hot (something hot must go then anyway).
+ */
+const MAX_MOVES_PER_EVICTION = 64;
 
 function pow2AtLeast(n: number): number {
   let p = 16;
@@ -184,10 +200,19 @@ function pow2AtLeast(n: number): number {
 /**
  * Encoded authoritative answers keyed by the question's lowercased wire bytes plus a context
  * (opcode, EDNS presence/DO, the size limit, the transport), held in one arena so the cache costs
- * the GC nothing. An answer is admitted on the second sight of its key (a direct-mapped table of
- * 32-bit key hashes remembers the first), so a stream of names that each come once (a cache-miss
- * flood, a scan) neither fills nor churns it. When the arena or the index is full, everything is
- * dropped at once (a generation bump, O(1)); `clear` does the same when the projection swaps.
+ * the GC nothing.
+ *
+ * Admission: an answer is stored on the second sight of its key (a direct-mapped table of 32-bit
+ * key hashes remembers the first), so a stream of names that each come once (a cache-miss flood,
+ * a scan) neither fills nor churns it.
+ *
+ * Eviction: the arena is a circular log. When it or the entry count is full, the entry at the tail
+ * goes, unless it was hit since it was stored or last moved: then it is moved to the head with one
+ * use fewer (CLOCK). The index is an open-addressing table (linear probing, backward-shift
+ * deletion) of arena offsets.
+ *
+ * Invalidation: `clear` drops everything in O(1) (a generation bump); the server calls it when the
+ * projection swaps, so an answer is never older than the state its query is read against.
  *
  * Not re-entrant: `get` leaves the key of the current question in a scratch buffer for `put`.
  */
@@ -195,10 +220,12 @@ export class AnswerCache {
   private readonly arena: Buffer;
   /** Per index slot: the entry's arena offset. */
   private readonly slotOffset: Int32Array;
-  /** Per index slot: the key hash (a quick reject before comparing bytes). */
+  /** Per index slot: the key hash (a quick reject before comparing bytes; the home slot for deletion). */
   private readonly slotHash: Int32Array;
-  /** Per index slot: the generation it was written in; any other generation is an empty slot. */
+  /** Per index slot: the generation it was written in; any other generation (0: deleted) is an empty slot. */
   private readonly slotGen: Uint32Array;
+  /** Per index slot: hits since the entry was stored or last moved to the head, up to MAX_USES. */
+  private readonly slotUses: Uint8Array;
   private readonly mask: number;
   /** First-sight memory: key hash -> itself at hash & seenMask. */
   private readonly seen: Int32Array;
@@ -206,8 +233,15 @@ export class AnswerCache {
   /** Alternates which first-sight slot is overwritten when both are taken. */
   private turn = 0;
   private gen = 1;
-  private used = 0;
   private entries = 0;
+  /** Ring state: the next entry is written at `head`; the oldest entry starts at `tail`. */
+  private head = 0;
+  private tail = 0;
+  /**
+   * -1: not wrapped, entries occupy [tail, head). Otherwise the ring has wrapped: entries occupy
+   * [tail, wrap) and then [0, head), and [wrap, arena end) is unused.
+   */
+  private wrap = -1;
   /** The current question's key (from the last `get`). */
   private readonly key = Buffer.allocUnsafe(MAX_KEY);
   private keyLen = 0;
@@ -217,6 +251,9 @@ export class AnswerCache {
   private keyRaw: Uint8Array | undefined;
   /** The rcode of the last hit (low 4 bits from the header, extended bits above), for metrics. */
   lastRcode = 0;
+  /** Counters since construction (tests, benchmarks): answers evicted, and entries given a second chance. */
+  evictions = 0;
+  moves = 0;
 
   /** `maxEntries` answers at most (0 disables caching; every query is then answered afresh). */
   constructor(readonly maxEntries = 100_000) {
@@ -227,6 +264,7 @@ export class AnswerCache {
     this.slotOffset = new Int32Array(slots);
     this.slotHash = new Int32Array(slots);
     this.slotGen = new Uint32Array(slots);
+    this.slotUses = new Uint8Array(slots);
     const seenSlots = pow2AtLeast(cap * 2);
     this.seen = new Int32Array(seenSlots);
     this.seenMask = seenSlots - 1;
@@ -238,6 +276,12 @@ export class AnswerCache {
     return this.entries;
   }
 
+  /** Arena bytes the entries occupy (headers and keys included), and the arena's size. */
+  get bytes(): { used: number; capacity: number } {
+    const used = this.entries === 0 ? 0 : this.wrap < 0 ? this.head - this.tail : this.wrap - this.tail + this.head;
+    return { used, capacity: this.arena.length };
+  }
+
   /** Drops every answer (the projection swapped: none of them may be served any more). */
   clear(): void {
     this.gen = (this.gen + 1) >>> 0;
@@ -246,8 +290,10 @@ export class AnswerCache {
       this.slotGen.fill(0);
       this.gen = 1;
     }
-    this.used = 0;
     this.entries = 0;
+    this.head = 0;
+    this.tail = 0;
+    this.wrap = -1;
   }
 
   /**
@@ -318,6 +364,7 @@ export class AnswerCache {
         }
       }
       if (!same) continue;
+      if (this.slotUses[i] < MAX_USES) this.slotUses[i]++;
       const ansLen = arena.readUInt16BE(off + 2);
       this.lastRcode = arena.readUInt16BE(off + 4);
       const aStart = kStart + n;
@@ -334,8 +381,9 @@ export class AnswerCache {
   }
 
   /**
-   * Offers the answer just computed for the question of the last `get` (same `raw`). It is stored
-   * on the second sight of its key, if it fits; the answer's question must be the client's length.
+   * Offers the answer just computed for the question of the last `get` (same `raw`, which missed).
+   * It is stored on the second sight of its key, if it fits, evicting the coldest entries as
+   * needed; the answer's question must be the client's length.
    */
   put(raw: Uint8Array, answer: Uint8Array, rcode: number): void {
     if (!this.keyValid || this.keyRaw !== raw) return;
@@ -350,23 +398,146 @@ export class AnswerCache {
       this.seen[this.seen[s1] === 0 ? s1 : this.seen[s2] === 0 ? s2 : this.turn ? s1 : s2] = h;
       return;
     }
+    if (answer.length > MAX_CACHED_ANSWER) return;
     const n = this.keyLen;
     const size = ENTRY_HEADER + n + answer.length;
-    if (answer.length > MAX_CACHED_ANSWER) return;
-    if (this.used + size > this.arena.length || this.entries >= this.maxEntries) this.clear();
+    while (this.entries >= this.maxEntries) this.evictOne();
+    let off = this.alloc(size);
+    while (off < 0) {
+      this.evictOne();
+      off = this.alloc(size);
+    }
     const arena = this.arena;
-    const off = this.used;
     arena.writeUInt16BE(n, off);
     arena.writeUInt16BE(answer.length, off + 2);
     arena.writeUInt16BE(rcode & 0xffff, off + 4);
+    arena.writeInt32BE(h, off + 6);
     this.key.copy(arena, off + ENTRY_HEADER, 0, n);
     arena.set(answer, off + ENTRY_HEADER + n);
-    this.used += size;
     this.entries++;
     let i = h & this.mask;
     while (this.slotGen[i] === this.gen) i = (i + 1) & this.mask;
     this.slotGen[i] = this.gen;
     this.slotHash[i] = h;
     this.slotOffset[i] = off;
+    this.slotUses[i] = 0;
+  }
+
+  /** Bytes of the entry at `off`. */
+  private entrySize(off: number): number {
+    return ENTRY_HEADER + this.arena.readUInt16BE(off) + this.arena.readUInt16BE(off + 2);
+  }
+
+  /**
+   * Reserves `size` bytes at the head of the ring; -1 when the free space there is too small (the
+   * caller evicts from the tail and tries again). Never fails on an empty ring.
+   */
+  private alloc(size: number): number {
+    if (this.wrap < 0) {
+      if (this.head + size <= this.arena.length) {
+        const off = this.head;
+        this.head += size;
+        return off;
+      }
+      if (this.tail === this.head) {
+        // Nothing lies in [tail, head): start again from the arena's beginning.
+        this.tail = 0;
+        this.head = size;
+        return 0;
+      }
+      if (size <= this.tail) {
+        // Wrap: the head continues at 0, below the tail; [head, arena end) stays unused.
+        this.wrap = this.head;
+        this.head = size;
+        return 0;
+      }
+      return -1;
+    }
+    if (this.head + size <= this.tail) {
+      const off = this.head;
+      this.head += size;
+      return off;
+    }
+    return -1;
+  }
+
+  /** Advances the tail past the entry at it (`size` bytes). */
+  private popTail(size: number): void {
+    this.tail += size;
+    if (this.wrap >= 0 && this.tail >= this.wrap) {
+      this.tail = 0;
+      this.wrap = -1;
+    }
+  }
+
+  /** The index slot of the entry stored at `off` with key hash `h`, or -1 (never, unless corrupted). */
+  private slotOf(h: number, off: number): number {
+    for (let i = h & this.mask; this.slotGen[i] === this.gen; i = (i + 1) & this.mask) {
+      if (this.slotOffset[i] === off) return i;
+    }
+    return -1;
+  }
+
+  /** Empties index slot `i`, shifting later entries of its probe run back (no tombstones). */
+  private removeSlot(i: number): void {
+    const mask = this.mask;
+    let hole = i;
+    let j = i;
+    for (;;) {
+      j = (j + 1) & mask;
+      if (this.slotGen[j] !== this.gen) break;
+      const home = this.slotHash[j] & mask;
+      // The entry at j may move into the hole unless its home lies cyclically in (hole, j].
+      const stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
+      if (stays) continue;
+      this.slotHash[hole] = this.slotHash[j];
+      this.slotOffset[hole] = this.slotOffset[j];
+      this.slotUses[hole] = this.slotUses[j];
+      this.slotGen[hole] = this.gen;
+      hole = j;
+    }
+    this.slotGen[hole] = 0;
+  }
+
+  /**
+   * Makes room: the tail entry is evicted, unless it was used since it was stored or moved, in
+   * which case it moves to the head with one use fewer and the next tail entry is considered
+   * (at most MAX_MOVES_PER_EVICTION times; then the tail goes regardless).
+   */
+  private evictOne(): void {
+    const arena = this.arena;
+    for (let moves = 0; ; moves++) {
+      if (this.entries === 0) {
+        this.clear();
+        return;
+      }
+      const off = this.tail;
+      const size = this.entrySize(off);
+      const h = arena.readInt32BE(off + 6);
+      const i = this.slotOf(h, off);
+      if (i < 0) {
+        // The ring and the index disagree: a bug. The cache is only a shortcut, so start afresh
+        // rather than risk serving a wrong entry.
+        this.clear();
+        return;
+      }
+      this.popTail(size);
+      if (this.slotUses[i] > 0 && moves < MAX_MOVES_PER_EVICTION) {
+        // Second chance: the bytes move to the head (copyWithin is a memmove, so an overlap with
+        // the old place is fine; nothing else is written in between). alloc cannot fail here:
+        // the popped entry's own bytes made room for it.
+        const to = this.alloc(size);
+        if (to !== off) arena.copyWithin(to, off, off + size);
+        this.slotOffset[i] = to;
+        this.slotUses[i]--;
+        this.moves++;
+        continue;
+      }
+      this.removeSlot(i);
+      this.entries--;
+      this.evictions++;
+      if (this.entries === 0) this.clear();
+      return;
+    }
   }
 }
