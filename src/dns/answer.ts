@@ -13,6 +13,7 @@ import { parseRData } from '../records/rdata.ts';
 import { splitLabels } from '../records/names.ts';
 import { RR_TYPE_BY_CODE, RR_TYPE_CODES, type RData } from '../records/types.ts';
 import type { ParsedQuery } from './query.ts';
+import { answerable, noteSkippedAnswer } from './oversized.ts';
 import { ipv6ToBytes, type WireMessage, type WireRR } from './wire.ts';
 
 /** How an answer came out (CoreDNS `Success | NameError | Delegation | NoData ...`, plus the protocol errors). */
@@ -169,7 +170,15 @@ export function emptyResponse(q: ParsedQuery, rcode: number, withQuestion = true
 }
 
 function pushRRset(out: WireRR[], owner: string, set: RRset): void {
-  for (const r of set.records) out.push({ name: owner, type: r.type, ttl: r.ttl, data: recordData(r) });
+  for (const r of set.records) {
+    // A record an older build stored with rdata over 65,535 bytes cannot be encoded: it is left out
+    // (and counted) so the rest of the answer still goes out (oversized.ts).
+    if (!answerable(r)) {
+      noteSkippedAnswer(r);
+      continue;
+    }
+    out.push({ name: owner, type: r.type, ttl: r.ttl, data: recordData(r) });
+  }
 }
 
 /** The SOA for a negative answer: TTL = min(SOA TTL, SOA minimum) (RFC 2308 section 3). */

@@ -9,8 +9,9 @@
 import type { EventBody, EventDraft, SoaParams } from '../events/types.ts';
 import { McnsError, conflict, invalid, notFound } from '../errors.ts';
 import { isInZone, normalizeName } from '../records/names.ts';
-import { canonicalValue } from '../records/rdata.ts';
+import { formatRData, parseRData } from '../records/rdata.ts';
 import { MAX_TTL, RR_TYPES, type RRType } from '../records/types.ts';
+import { MAX_MESSAGE_BYTES, MAX_RDATA_BYTES, rdataWireLength, rrsetResponseLength } from '../records/wire-size.ts';
 import { nextSerial, serialCompare } from './serial.ts';
 import { evolve, labelsBelow, type LedgerState, type ZoneState } from './state.ts';
 import { findNode, type RecordState } from './trie.ts';
@@ -80,12 +81,37 @@ function checkType(type: string): RRType {
   return t as RRType;
 }
 
-function checkValue(type: RRType, value: unknown): string {
+/** A checked value: its canonical text and the length of its rdata on the wire. */
+interface CheckedValue {
+  value: string;
+  rdataLength: number;
+}
+
+/**
+ * A value that parses for its type and whose rdata fits a resource record (RDLENGTH is 16 bits):
+ * anything longer could be stored but never answered nor transferred.
+ */
+function checkValue(type: RRType, value: unknown): CheckedValue {
   if (typeof value !== 'string' || value.trim() === '') throw invalid('value', 'must be a non-empty string');
+  let rdata;
   try {
-    return canonicalValue(type, value.trim());
+    rdata = parseRData(type, value.trim());
   } catch (err) {
     throw invalid('value', (err as Error).message);
+  }
+  const rdataLength = rdataWireLength(rdata);
+  if (rdataLength > MAX_RDATA_BYTES) {
+    throw invalid('value', `the ${type} record data would be ${rdataLength} bytes on the wire; a DNS record holds at most ${MAX_RDATA_BYTES} (RFC 1035 3.2.1)`);
+  }
+  return { value: formatRData(rdata), rdataLength };
+}
+
+/** Wire length of a stored (canonical) value's rdata. */
+function storedRdataLength(type: RRType, value: string): number {
+  try {
+    return rdataWireLength(parseRData(type, value));
+  } catch {
+    return value.length;
   }
 }
 
@@ -125,11 +151,54 @@ function checkSoa(soa: Partial<SoaParams>): Partial<SoaParams> {
 class BatchBuilder {
   readonly drafts: EventDraft[] = [];
   private state: LedgerState;
+  private readonly initial: LedgerState;
   private readonly zone: string;
+  /** RRsets a create or update of this batch added to or changed ("name\0type"), checked for size at the end. */
+  private readonly grown = new Map<string, { name: string; type: RRType }>();
+  /** Rdata lengths of the values checked in this batch ("type\0value"), so the RRset check does not parse them again. */
+  private readonly rdataLengths = new Map<string, number>();
 
   constructor(state: LedgerState, zone: string) {
     this.state = state;
+    this.initial = state;
     this.zone = zone;
+  }
+
+  private checked(type: RRType, raw: unknown): string {
+    const c = checkValue(type, raw);
+    this.rdataLengths.set(`${type}\u0000${c.value}`, c.rdataLength);
+    return c.value;
+  }
+
+  private rdataLength(type: RRType, value: string): number {
+    return this.rdataLengths.get(`${type}\u0000${value}`) ?? storedRdataLength(type, value);
+  }
+
+  /** Size of the response that carries the whole RRset `name`/`type` of `zone` (0 when there is none). */
+  private rrsetLength(zone: ZoneState | undefined, name: string, type: RRType): number {
+    if (!zone) return 0;
+    const set = findNode(zone.tree, labelsBelow(name, zone.apexLabels))?.rrsets.get(type);
+    if (!set || set.records.length === 0) return 0;
+    return rrsetResponseLength(name, set.records.map((r) => this.rdataLength(type, r.value)));
+  }
+
+  /**
+   * Every RRset this batch grew must fit one DNS message over TCP with its owner as the question
+   * (RFC 2181 9: an RRset is never split across responses). An RRset already too large in an old
+   * log is not made a reason to refuse deletions from it: only growing past the limit is refused.
+   */
+  checkRRsetSizes(): void {
+    for (const { name, type } of this.grown.values()) {
+      const after = this.rrsetLength(this.current, name, type);
+      if (after <= MAX_MESSAGE_BYTES) continue;
+      const before = this.rrsetLength(this.initial.zones.get(this.zone), name, type);
+      if (after <= before) continue;
+      throw invalid(
+        'value',
+        `the ${type} RRset of ${name} would need a ${after}-byte response (header, question, every record, room for EDNS and TSIG); ` +
+          `one DNS message over TCP holds at most ${MAX_MESSAGE_BYTES} bytes: use fewer or shorter values`,
+      );
+    }
   }
 
   get current(): ZoneState | undefined {
@@ -185,11 +254,12 @@ class BatchBuilder {
     }
     if (!isInZone(name, zone.name)) throw invalid('name', `${name} is not inside zone ${zone.name}`);
     const type = checkType(op.type);
-    const value = checkValue(type, op.value);
+    const value = this.checked(type, op.value);
     const ttl = op.ttl === undefined ? zone.soa.ttl : checkTtl(op.ttl);
     const id = op.id ?? newId();
     if (zone.records.has(id)) throw conflict(`record id ${id} already exists`, 'id');
     this.checkAddable(zone, { id, name, type, value });
+    this.grown.set(`${name}\u0000${type}`, { name, type });
     this.emit({ type: 'RecordCreated', payload: { id, name, type, value, ttl } });
   }
 
@@ -197,10 +267,11 @@ class BatchBuilder {
     const zone = this.mustZone();
     const old = zone.records.get(op.id);
     if (!old) throw notFound(`record ${op.id} does not exist in zone ${zone.name}`);
-    const value = op.value === undefined ? old.value : checkValue(old.type, op.value);
+    const value = op.value === undefined ? old.value : this.checked(old.type, op.value);
     const ttl = op.ttl === undefined ? old.ttl : checkTtl(op.ttl);
     if (value === old.value && ttl === old.ttl) return;
     this.checkAddable(zone, { id: old.id, name: old.name, type: old.type, value });
+    if (value !== old.value) this.grown.set(`${old.name}\u0000${old.type}`, { name: old.name, type: old.type });
     this.emit({ type: 'RecordUpdated', payload: { id: old.id, name: old.name, type: old.type, value, ttl } });
   }
 
@@ -349,5 +420,6 @@ export function decide(state: LedgerState, cmd: Command, ctx: DecideContext): De
       break;
     }
   }
+  b.checkRRsetSizes();
   return { zone, expectedVersion, drafts: b.drafts };
 }

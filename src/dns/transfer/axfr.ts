@@ -6,7 +6,8 @@
 import { encodeMessage, type WireRR } from '../wire.ts';
 import type { RData } from '../../records/types.ts';
 import type { ZoneState } from '../../projections/state.ts';
-import { allRecords } from '../../projections/trie.ts';
+import { allRecords, type RecordState } from '../../projections/trie.ts';
+import { transferable } from '../oversized.ts';
 import { recordToWire, responseFlags, RCODE } from './message.ts';
 
 /** Default payload bound of one transfer message (BIND and Knot use similar sizes). */
@@ -83,15 +84,26 @@ export function soaWire(zone: ZoneState): WireRR {
   return recordToWire(soa);
 }
 
-/** The records of an AXFR: SOA, every record of the zone except the SOA, SOA again. */
-export function* axfrRecords(zone: ZoneState): Generator<WireRR> {
+/**
+ * The records of an AXFR: SOA, every record of the zone except the SOA, SOA again. A record that
+ * cannot fit a message (only an older build could have stored one) is left out and pushed onto
+ * `skipped`, so the rest of the zone still transfers.
+ */
+export function* axfrRecords(zone: ZoneState, skipped?: RecordState[]): Generator<WireRR> {
   const soa = soaWire(zone);
   yield soa;
-  for (const r of allRecords(zone.tree)) if (r.type !== 'SOA') yield recordToWire(r);
+  for (const r of allRecords(zone.tree)) {
+    if (r.type === 'SOA') continue;
+    if (!transferable(r, zone.name)) {
+      skipped?.push(r);
+      continue;
+    }
+    yield recordToWire(r);
+  }
   yield soa;
 }
 
-/** The messages of an AXFR response for `zone` to the query `q` (unsigned; TSIG is added by the caller). */
-export function axfrMessages(zone: ZoneState, q: TransferQuestion, maxSize = DEFAULT_MESSAGE_SIZE): Generator<Buffer> {
-  return packMessages(q, axfrRecords(zone), maxSize);
+/** The messages of an AXFR response for `zone` to the query `q` (unsigned; TSIG is added by the caller); see axfrRecords for `skipped`. */
+export function axfrMessages(zone: ZoneState, q: TransferQuestion, maxSize = DEFAULT_MESSAGE_SIZE, skipped?: RecordState[]): Generator<Buffer> {
+  return packMessages(q, axfrRecords(zone, skipped), maxSize);
 }

@@ -10,6 +10,7 @@
 import type Database from 'better-sqlite3';
 import type { Observable } from 'rxjs';
 import type { LedgerState, ZoneState } from '../../projections/state.ts';
+import type { RecordState } from '../../projections/trie.ts';
 import type { Metrics } from '../../metrics.ts';
 import type { ParsedQuery } from '../query.ts';
 import { answerQuery, maxResponseSize } from '../answer.ts';
@@ -18,7 +19,7 @@ import { TransferAcl } from './acl.ts';
 import { axfrMessages, DEFAULT_MESSAGE_SIZE } from './axfr.ts';
 import { ixfrMessages, planIxfr, singleSoaMessage, type IxfrPlan } from './ixfr.ts';
 import { errorResponse, ixfrClientSerial, OPCODE, QTYPE, RCODE } from './message.ts';
-import { answerNotify, Notifier, type TransferLogger } from './notify.ts';
+import { answerNotify, Notifier, notifyPeers, notifyRcode, type TransferLogger } from './notify.ts';
 import { makeKeyring, TsigResponseSigner, tsigErrorResponse, verifyRequest, type TsigKey, type TsigKeyring } from './tsig.ts';
 
 /** Re-exported so the composition (and DNS UPDATE, which verifies with the same keyring) needs one import. */
@@ -50,7 +51,7 @@ export interface TransferOptions {
   ledger: { readonly state: LedgerState; readonly state$: Observable<LedgerState>; readonly db: Database.Database };
   config: TransferConfig;
   logger?: TransferLogger;
-  metrics?: Pick<Metrics, 'transfers' | 'notifies'>;
+  metrics?: Pick<Metrics, 'transfers' | 'notifies'> & Partial<Pick<Metrics, 'notifiesReceived'>> & Partial<Pick<Metrics, 'recordsSkipped'>>;
   /** Answer every IXFR with one condensed step instead of one step per serial. */
   condenseIxfr?: boolean;
   /** Payload bound of each transfer message (default 16 KiB). */
@@ -112,13 +113,15 @@ export function createTransferHandlers(opts: TransferOptions): TransferHandlers 
   });
   if (config.notify.length > 0) notifier.start(ledger.state$);
 
-  /** Verify TSIG if present: the key (or none), or the error response already sent. */
-  const checkTsig = (q: ParsedQuery, raw: Uint8Array, peer: TransferPeer, send: (msg: Buffer) => void): { key?: TsigKey; mac?: Buffer } | null => {
+  /** Verify TSIG if present: the key (or none), or the error response already sent. `quiet`: log failures at debug (NOTIFY). */
+  const checkTsig = (q: ParsedQuery, raw: Uint8Array, peer: TransferPeer, send: (msg: Buffer) => void, quiet = false): { key?: TsigKey; mac?: Buffer } | null => {
     if (!q.hasTsig || q.tsigOffset === undefined) return {};
     const now = nowSec();
     const v = verifyRequest(raw, q.tsigOffset, keyring, now);
     if (v.ok) return { key: v.key, mac: v.tsig.mac };
-    logger?.warn({ peer: peer.address, zone: q.qnameKey, tsigError: v.error, reason: v.reason }, 'TSIG verification failed');
+    const failed = { peer: peer.address, zone: q.qnameKey, opcode: q.opcode, tsigError: v.error, reason: v.reason };
+    if (quiet) logger?.debug?.(failed, 'TSIG verification failed');
+    else logger?.warn(failed, 'TSIG verification failed');
     const base = errorResponse(q, v.formerr ? RCODE.FORMERR : RCODE.NOTAUTH);
     send(v.formerr ? base : tsigErrorResponse(base, v, now));
     return null;
@@ -172,6 +175,8 @@ export function createTransferHandlers(opts: TransferOptions): TransferHandlers 
       return true;
     }
     const started = Date.now();
+    // Records that cannot be encoded (stored by an older build) are left out and reported once the transfer is sent.
+    const skipped: RecordState[] = [];
     let messages: Iterable<Buffer>;
     let how: string = kind;
     let reason: string | undefined;
@@ -189,13 +194,13 @@ export function createTransferHandlers(opts: TransferOptions): TransferHandlers 
       } else if (plan.kind === 'axfr') {
         how = 'ixfr-as-axfr';
         reason = plan.reason;
-        messages = axfrMessages(zone, q, maxSize);
+        messages = axfrMessages(zone, q, maxSize, skipped);
       } else {
-        messages = ixfrMessages(plan, q, maxSize);
+        messages = ixfrMessages(plan, q, maxSize, skipped);
       }
       logger?.info({ peer: peer.address, zone: zone.name, from: serial, to: zone.serial, how, reason, key: tsig.key?.name }, 'IXFR request');
     } else {
-      messages = axfrMessages(zone, q, maxSize);
+      messages = axfrMessages(zone, q, maxSize, skipped);
     }
     // Sent in slices of a few messages per event-loop turn, so a large AXFR (0.7 s of encoding for
     // 100,000 records) never stalls the other queries this process answers. The zone is an immutable
@@ -209,6 +214,13 @@ export function createTransferHandlers(opts: TransferOptions): TransferHandlers 
         for (let i = 0; i < MESSAGES_PER_TURN; i++) {
           const next = iter.next();
           if (next.done) {
+            if (skipped.length > 0) {
+              metrics?.recordsSkipped?.inc({ path: kind }, skipped.length);
+              logger?.warn(
+                { peer: peer.address, zone: zone.name, how, skipped: skipped.length, records: skipped.slice(0, 20).map((r) => ({ id: r.id, name: r.name, type: r.type, valueLength: r.value.length })) },
+                'zone transfer left out records that cannot be encoded (rdata over 65535 bytes or too large for one message; written by an older build: delete or shorten them)',
+              );
+            }
             metrics?.transfers.inc({ kind: how, outcome: 'ok' });
             logger?.info({ peer: peer.address, zone: zone.name, serial: zone.serial, how, messages: count, bytes, unsignedBytes, ms: Date.now() - started, key: tsig.key?.name }, 'zone transfer sent');
             return;
@@ -229,11 +241,19 @@ export function createTransferHandlers(opts: TransferOptions): TransferHandlers 
     return true;
   };
 
+  // NOTIFY in (notify.ts): acknowledged for configured peers, REFUSED for anyone else, logged at debug only.
+  const notifyFrom = notifyPeers(acl, config.notify);
   const notifyIn = (q: ParsedQuery, raw: Uint8Array, peer: TransferPeer): Buffer | undefined => {
     let reply: Buffer | undefined;
-    const tsig = checkTsig(q, raw, peer, (m) => (reply = m));
-    if (!tsig) return reply;
-    const msg = answerNotify(q, (name) => ledger.state.zones.has(name));
+    const tsig = checkTsig(q, raw, peer, (m) => (reply = m), true);
+    if (!tsig) {
+      metrics?.notifiesReceived?.inc({ outcome: 'badtsig' });
+      return reply;
+    }
+    const rcode = notifyRcode(q, notifyFrom(peer.address, tsig.key?.name), (name) => ledger.state.zones.has(name));
+    metrics?.notifiesReceived?.inc({ outcome: rcode === RCODE.NOERROR ? 'accepted' : rcode === RCODE.REFUSED ? 'refused' : 'notauth' });
+    if (rcode === RCODE.REFUSED) logger?.debug?.({ peer: peer.address, port: peer.port, zone: q.qnameKey, key: tsig.key?.name }, 'NOTIFY refused: sender is not a configured peer ([transfer] allow_from, allow_keys or notify)');
+    const msg = answerNotify(q, rcode);
     return tsig.key ? new TsigResponseSigner(tsig.key, tsig.mac!, nowSec).sign(msg) : msg;
   };
 

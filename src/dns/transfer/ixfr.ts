@@ -18,6 +18,7 @@ import type { RecordState } from '../../projections/trie.ts';
 import type { WireRR } from '../wire.ts';
 import { packMessages, soaWire, DEFAULT_MESSAGE_SIZE, type TransferQuestion } from './axfr.ts';
 import { recordToWire } from './message.ts';
+import { transferable } from '../oversized.ts';
 
 /** The changes from one serial to the next: RRs to delete (as they were) and RRs to add. */
 export interface IxfrStep {
@@ -256,22 +257,33 @@ export function planIxfr(db: Database.Database, zone: ZoneState, clientSerial: n
   return { kind: 'ixfr', steps, soa: current, size };
 }
 
-/** The records of an IXFR answer (RFC 1995 section 4): SOA, per step old SOA, deletions, new SOA, additions; SOA. */
-export function* ixfrRecords(plan: Extract<IxfrPlan, { kind: 'ixfr' }>): Generator<WireRR> {
+/**
+ * The records of an IXFR answer (RFC 1995 section 4): SOA, per step old SOA, deletions, new SOA,
+ * additions; SOA. A record that cannot fit a message is left out of both its additions and its
+ * deletions (AXFR leaves it out too, so no secondary ever holds it) and pushed onto `skipped`.
+ */
+export function* ixfrRecords(plan: Extract<IxfrPlan, { kind: 'ixfr' }>, skipped?: RecordState[]): Generator<WireRR> {
+  const zone = plan.soa.name;
   const current = recordToWire(plan.soa);
   yield current;
   for (const s of plan.steps) {
     yield recordToWire(s.fromSoa);
-    for (const r of s.deleted) yield recordToWire(r);
+    for (const r of s.deleted) {
+      if (transferable(r, zone)) yield recordToWire(r);
+      else skipped?.push(r);
+    }
     yield recordToWire(s.toSoa);
-    for (const r of s.added) yield recordToWire(r);
+    for (const r of s.added) {
+      if (transferable(r, zone)) yield recordToWire(r);
+      else skipped?.push(r);
+    }
   }
   yield current;
 }
 
-/** The messages of an IXFR answer (unsigned). */
-export function ixfrMessages(plan: Extract<IxfrPlan, { kind: 'ixfr' }>, q: TransferQuestion, maxSize = DEFAULT_MESSAGE_SIZE): Generator<Buffer> {
-  return packMessages(q, ixfrRecords(plan), maxSize);
+/** The messages of an IXFR answer (unsigned); see ixfrRecords for `skipped`. */
+export function ixfrMessages(plan: Extract<IxfrPlan, { kind: 'ixfr' }>, q: TransferQuestion, maxSize = DEFAULT_MESSAGE_SIZE, skipped?: RecordState[]): Generator<Buffer> {
+  return packMessages(q, ixfrRecords(plan, skipped), maxSize);
 }
 
 /** The single-SOA answer (up to date, or IXFR over UDP: "ask again over TCP"). */
