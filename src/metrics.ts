@@ -117,6 +117,7 @@ export function createMetrics() {
     eventsAppended: registry.counter('mcns_events_appended_total', 'Events appended to the log'),
     apiRequests: registry.counter('mcns_api_requests_total', 'Management API requests, by surface, route and status'),
     transfers: registry.counter('mcns_zone_transfers_total', 'Outgoing zone transfers, by kind (axfr, ixfr) and outcome'),
+    recordsSkipped: registry.counter('mcns_records_skipped_total', 'Stored records left out of DNS answers and zone transfers because they cannot be encoded (rdata over 65535 bytes, or too large for one message), by path (answer, axfr, ixfr)'),
     notifies: registry.counter('mcns_notify_total', 'NOTIFY messages sent, by outcome'),
   };
 }

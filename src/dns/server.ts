@@ -18,7 +18,8 @@ import type { Logger } from 'pino';
 import { McnsError } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
 import type { LedgerState } from '../projections/state.ts';
-import { answerDirect, answerQuery, maxResponseSize, RCODE } from './answer.ts';
+import { answerDirect, answerQuery, emptyResponse, maxResponseSize, RCODE } from './answer.ts';
+import { drainSkippedAnswers } from './oversized.ts';
 import { AnswerCache } from './cache.ts';
 import { ServingIndex } from './serving-index.ts';
 import { Forwarder, parseHostPort, refusedResponse } from './forwarder.ts';
@@ -97,9 +98,19 @@ function formerrResponse(id: number, flags: number): Buffer {
   return b;
 }
 
-/** A header-only SERVFAIL, for a bug caught on the query path (never expected). */
+/**
+ * A SERVFAIL for a failure caught on the query path (never expected): with the question echoed
+ * (RFC 1035 4.1.1; resolvers discard an answer whose question does not match theirs), header-only
+ * only when even that cannot be written.
+ */
 function servfailResponse(raw: Buffer): Buffer | undefined {
   if (raw.length < 12) return undefined;
+  try {
+    const q = readQuery(raw);
+    if (q.kind === 'query') return encodeMessage(emptyResponse(q, RCODE.SERVFAIL)).bytes;
+  } catch {
+    // Fall back to the bare header below.
+  }
   const b = Buffer.alloc(12);
   raw.copy(b, 0, 0, 2);
   b.writeUInt16BE(0x8000 | (raw.readUInt16BE(2) & 0x7900) | RCODE.SERVFAIL, 2);
@@ -131,6 +142,11 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
     counts.set(k, (counts.get(k) ?? 0) + 1);
   };
   const flush = (): void => {
+    const skipped = drainSkippedAnswers();
+    if (skipped.count > 0) metrics?.recordsSkipped.inc({ path: 'answer' }, skipped.count);
+    for (const r of skipped.firstSeen) {
+      logger?.warn({ id: r.id, name: r.name, type: r.type, rdataLength: r.rdataLength }, 'stored record left out of DNS answers: its rdata is longer than 65535 bytes (written by an older build; delete or shorten it)');
+    }
     if (!metrics) return counts.clear();
     for (const [k, n] of counts) {
       metrics.dnsQueries.inc({ rcode: String(k >>> 18), qtype: String((k >>> 1) & 0xffff), transport: k & 1 ? 'tcp' : 'udp' }, n);
