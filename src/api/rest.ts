@@ -8,13 +8,16 @@ import Fastify, { LogController, type FastifyReply, type FastifyRequest } from '
 import type { Logger } from 'pino';
 import type { Ledger } from '../ledger.ts';
 import type { Metrics } from '../metrics.ts';
-import type { IdentityProvider } from './auth.ts';
+import type { Identity, IdentityProvider } from './auth.ts';
+import { AuthGate, RateLimitedError } from './auth-gate.ts';
 import { OPERATIONS } from './authz.ts';
 import { httpError } from './errors-map.ts';
 import { parseListen } from './listen.ts';
 import { buildOpenApi } from './openapi.ts';
 import { ROUTES, type Route } from './routes.ts';
 import { ApiService, parseIfMatch } from './service.ts';
+import { registerEventFeed } from './events-feed.ts';
+import { registerConsole } from '../ui/serve.ts';
 import { McnsError } from '../errors.ts';
 
 /** What both API listeners are started with. */
@@ -30,7 +33,17 @@ export interface ApiOptions {
   backupDir?: string;
   /** Largest request body in bytes (default 4 MiB); larger is 413. */
   bodyLimit?: number;
+  /**
+   * Token validation with per-client failure limits; share one between REST and gRPC so failures on
+   * one count on the other. Default: a gate over `auth` with the default limits.
+   */
+  authGate?: AuthGate;
+  /** Serve GET /metrics here (default true); false when `[metrics] listen_addr` gives it its own listener. */
+  serveMetrics?: boolean;
 }
+
+/** Largest body of a public route (login): an anonymous client cannot make us buffer more. */
+export const PUBLIC_BODY_LIMIT = 64 * 1024;
 
 /** A running REST listener. */
 export interface RestServer {
@@ -42,6 +55,7 @@ export interface RestServer {
 /** Start the REST API; resolves once it listens. */
 export async function startRest(opts: ApiOptions): Promise<RestServer> {
   const service = new ApiService({ ledger: opts.ledger, auth: opts.auth, backupDir: opts.backupDir });
+  const gate = opts.authGate ?? new AuthGate({ auth: opts.auth, metrics: opts.metrics, logger: opts.logger });
   const addr = parseListen(opts.listen, 'server.listen_addr');
   const app = Fastify({
     https: { cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.3' },
@@ -68,27 +82,76 @@ export async function startRest(opts: ApiOptions): Promise<RestServer> {
 
   const actors = new WeakMap<FastifyRequest, string>();
   const routeOf = new WeakMap<FastifyRequest, Route>();
+  const identities = new WeakMap<FastifyRequest, Identity>();
+  /** Requests refused before their body was read: the connection is closed rather than drained. */
+  const refusedEarly = new WeakSet<FastifyRequest>();
+  const routes = ROUTES.filter((r) => opts.serveMetrics !== false || r.op !== 'metrics');
   let openapiDoc: unknown;
-  const openapi = (): unknown => (openapiDoc ??= buildOpenApi(ROUTES));
+  const openapi = (): unknown => (openapiDoc ??= buildOpenApi(routes));
   const metricsText = (): string => opts.metrics?.registry.render() ?? '';
 
   const sendError = (req: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply => {
     const { status, body, internal } = httpError(err);
     if (internal) req.log.error({ err }, 'internal error');
+    if (err instanceof RateLimitedError) reply.header('retry-after', String(err.retryAfterSeconds));
+    // Refused before the body was read: close instead of reading (and discarding) up to bodyLimit bytes.
+    if (refusedEarly.has(req) && hasBody(req)) reply.header('connection', 'close');
     return reply.code(status).type('application/json; charset=utf-8').send(body);
   };
 
   app.setErrorHandler((err, req, reply) => sendError(req, reply, err));
   app.setNotFoundHandler((req, reply) => sendError(req, reply, new McnsError('not_found', `no route ${req.method} ${req.url.split('?')[0]}`)));
 
-  for (const route of ROUTES) {
+  /**
+   * Authenticate in onRequest, before fastify reads the body: an unknown token costs one MCIAS call
+   * (then the negative cache) and a throttled client none, and neither costs reading or parsing up to
+   * bodyLimit bytes. Public routes that call MCIAS (login) are refused here when the client is throttled.
+   */
+  const authenticate = async (req: FastifyRequest, op: Route['op'] | undefined): Promise<void> => {
+    try {
+      if (op !== undefined && OPERATIONS[op] === 'public') {
+        if (op === 'auth.login') gate.admitPublic(req.ip, 'rest');
+        return;
+      }
+      // Routes outside the table (the event feed, the console) authenticate in their handlers; a
+      // token they carry is checked here first, so they too cost no body and count failures.
+      if (op === undefined && req.headers.authorization === undefined) return;
+      const id = await gate.identify(req.headers.authorization, req.ip, 'rest');
+      identities.set(req, id);
+      actors.set(req, id.username);
+    } catch (err) {
+      refusedEarly.add(req);
+      throw err;
+    }
+  };
+  app.addHook('onRequest', async (req) => {
+    // Routes of the table authenticate in their own onRequest (below); 404s need no identity.
+    if ((req.routeOptions.config as { op?: string } | undefined)?.op !== undefined || req.routeOptions.url === undefined) return;
+    await authenticate(req, undefined);
+  });
+
+  for (const route of routes) {
     app.route({
       method: route.method,
       url: route.url,
-      handler: async (req, reply) => {
+      config: { op: route.op },
+      ...(OPERATIONS[route.op] === 'public' ? { bodyLimit: Math.min(PUBLIC_BODY_LIMIT, opts.bodyLimit ?? PUBLIC_BODY_LIMIT) } : {}),
+      onRequest: async (req) => {
         routeOf.set(req, route);
-        const id = OPERATIONS[route.op] === 'public' ? undefined : await service.identify(req.headers.authorization);
-        if (id) actors.set(req, id.username);
+        await authenticate(req, route.op);
+      },
+      handler: async (req, reply) => {
+        const id = OPERATIONS[route.op] === 'public' ? undefined : identities.get(req);
+        if (OPERATIONS[route.op] !== 'public' && !id) throw new McnsError('unauthenticated', 'missing bearer token (Authorization: Bearer <token>)');
+        if (route.op === 'auth.login') {
+          try {
+            return reply.code(route.status ?? 200).send(await service.login(req.body));
+          } catch (err) {
+            // A refused login cost MCIAS a call, like an unknown token: it counts against the address.
+            if (err instanceof McnsError && err.kind === 'unauthenticated') gate.failed(req.ip, 'rest');
+            throw err;
+          }
+        }
         const result = await route.handler(service, {
           id,
           params: req.params as Record<string, string>,
@@ -105,6 +168,10 @@ export async function startRest(opts: ApiOptions): Promise<RestServer> {
       },
     });
   }
+
+  // The live feed (server-sent events) and the web console share this listener and its TLS.
+  registerEventFeed(app, service, opts.ledger);
+  registerConsole(app);
 
   app.addHook('onResponse', async (req, reply) => {
     const route = routeOf.get(req);
@@ -132,4 +199,10 @@ export async function startRest(opts: ApiOptions): Promise<RestServer> {
   }
   const address = app.server.address() as AddressInfo;
   return { address, close: () => app.close() };
+}
+
+/** Whether a request announced a body (it may not have arrived yet). */
+function hasBody(req: FastifyRequest): boolean {
+  const h = req.headers;
+  return (h['content-length'] !== undefined && h['content-length'] !== '0') || h['transfer-encoding'] !== undefined;
 }
