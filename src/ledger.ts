@@ -17,7 +17,8 @@ import type { StoredEvent } from './events/types.ts';
 import { McnsError, precondition } from './errors.ts';
 import { decide, zoneName, type Command } from './projections/decide.ts';
 import { EMPTY_STATE, evolveAll, type LedgerState, type ZoneState } from './projections/state.ts';
-import { loadCheckpoint, saveCheckpoint } from './projections/checkpoint.ts';
+import { loadCheckpoint, saveCheckpoint, type CheckpointWritten } from './projections/checkpoint.ts';
+import { PointInTimeReader } from './projections/point-in-time.ts';
 
 /** How to open a ledger. */
 export interface LedgerOptions {
@@ -37,6 +38,13 @@ export interface LedgerOptions {
   checkpointInBackground?: boolean;
   /** Also poll the database for other processes' appends every this many ms. */
   pollMs?: number;
+  /** Told of every checkpoint written (its seq, the log's hash there, its digest): the server logs it. */
+  onCheckpoint?: (written: CheckpointWritten & { background: boolean }) => void;
+  /**
+   * Told when a checkpoint is refused because it does not match the log or its digest (edited or
+   * corrupted), at start-up or by a point-in-time read: the server logs it as an error.
+   */
+  onCheckpointRejected?: (reasons: string[], during: 'startup' | 'point-in-time read') => void;
 }
 
 /** What a write returns: the batch it appended (nothing when the command changed nothing). */
@@ -70,7 +78,10 @@ export class Ledger {
   /** The projection readers use; its value is swapped once per applied batch. */
   readonly state$: BehaviorSubject<LedgerState>;
   /** How start-up got its state: the checkpoint used (if any) and the tail replayed. */
-  readonly startup: { checkpointSeq?: number; replayed: number; skipped?: string };
+  readonly startup: { checkpointSeq?: number; replayed: number; skipped?: string; rejected?: string[] };
+  /** Point-in-time reads (`?at=`), answered by a worker thread so that DNS never waits for a replay. */
+  readonly pointInTime: PointInTimeReader;
+  private readonly onCheckpoint?: LedgerOptions['onCheckpoint'];
   private readonly clock: () => number;
   private readonly newId: () => string;
   private readonly checkpointEvery: number;
@@ -88,7 +99,10 @@ export class Ledger {
     this.checkpointEvery = opts.checkpointEvery ?? 0;
     this.checkpointInBackground = opts.checkpointInBackground ?? false;
     this.path = opts.path;
+    this.onCheckpoint = opts.onCheckpoint;
+    this.pointInTime = new PointInTimeReader(opts.path, { onCheckpointRejected: (r) => opts.onCheckpointRejected?.(r, 'point-in-time read') });
     const cp = loadCheckpoint(db);
+    if (cp.rejected) opts.onCheckpointRejected?.(cp.rejected, 'startup');
     const initial = cp.state ?? EMPTY_STATE;
     this.lastCheckpointSeq = cp.seq ?? 0;
     this.state$ = new BehaviorSubject(initial);
@@ -96,7 +110,7 @@ export class Ledger {
       .follow(initial.seq, { pollMs: opts.pollMs })
       .pipe(scan((state: LedgerState, batch: StoredEvent[]) => evolveAll(state, batch), initial))
       .subscribe({ next: (s) => this.state$.next(s), error: (err) => this.state$.error(err) });
-    this.startup = { checkpointSeq: cp.seq, replayed: this.state$.value.seq - initial.seq, skipped: cp.skipped };
+    this.startup = { checkpointSeq: cp.seq, replayed: this.state$.value.seq - initial.seq, skipped: cp.skipped, rejected: cp.rejected };
   }
 
   /** Open a ledger: load the newest valid checkpoint, then replay the tail of the log. */
@@ -175,8 +189,9 @@ export class Ledger {
     const state = this.state;
     if (state.seq === 0) return 0;
     const head = this.db.prepare('SELECT hash FROM events WHERE seq = ?').get(state.seq) as { hash: string };
-    saveCheckpoint(this.db, state, head.hash);
+    const written = saveCheckpoint(this.db, state, head.hash);
     this.lastCheckpointSeq = state.seq;
+    this.onCheckpoint?.({ ...written, background: false });
     return state.seq;
   }
 
@@ -187,14 +202,16 @@ export class Ledger {
   checkpointBackground(): Promise<number> {
     this.backgroundCheckpoint ??= new Promise<number>((resolve, reject) => {
       const worker = new Worker(new URL('./projections/checkpoint-worker.mjs', import.meta.url), { workerData: { path: this.path } });
-      let seq: number | undefined;
-      worker.on('message', (m: { seq: number }) => {
-        seq = m.seq;
+      let written: CheckpointWritten | undefined;
+      worker.on('message', (m: CheckpointWritten) => {
+        written = m;
       });
       worker.on('error', reject);
       worker.on('exit', (code) => {
-        if (seq !== undefined && code === 0) resolve(seq);
-        else reject(new McnsError('internal', `background checkpoint exited with code ${code}`));
+        if (written !== undefined && code === 0) {
+          if (written.seq > 0) this.onCheckpoint?.({ ...written, background: true });
+          resolve(written.seq);
+        } else reject(new McnsError('internal', `background checkpoint exited with code ${code}`));
       });
     }).finally(() => {
       this.backgroundCheckpoint = undefined;
@@ -216,6 +233,7 @@ export class Ledger {
 
   /** Stop following the log and close the database. */
   close(): void {
+    void this.pointInTime.close();
     this.subscription.unsubscribe();
     if (this.db.open) this.db.close();
   }

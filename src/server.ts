@@ -42,11 +42,23 @@ export function createLogger(config: McnsConfig): Logger {
   return pino({ level: config.log.level, base: { service: 'mcns' }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd: 2, sync: true }));
 }
 
-/** Open the database, turning any failure into the one-line corrupt-database message operators act on. */
-function openLedger(config: McnsConfig): Ledger {
+/**
+ * Open the database, turning any failure into the one-line corrupt-database message operators act on.
+ * Every checkpoint written is logged with the chain head it was taken at (seq, hash) and its digest,
+ * so an operator holds a head to check the log against (`mcns verify`); a checkpoint refused because
+ * it does not match the log or its digest is logged as an error.
+ */
+function openLedger(config: McnsConfig, logger: Logger): Ledger {
   const path = config.database.path;
   try {
-    return Ledger.open({ path, checkpointEvery: config.database.checkpoint_every, checkpointInBackground: true });
+    return Ledger.open({
+      path,
+      checkpointEvery: config.database.checkpoint_every,
+      checkpointInBackground: true,
+      onCheckpoint: ({ seq, hash, digest, background }) => logger.info({ seq, hash, digest, background }, 'checkpoint written'),
+      onCheckpointRejected: (rejected, during) =>
+        logger.error({ rejected, during }, 'checkpoint rejected: it does not match the log or its digest (edited or corrupted); an older checkpoint or a replay of the log was used instead'),
+    });
   } catch (err) {
     const msg = (err as Error).message.split('\n')[0];
     if (err instanceof McnsError && msg.includes('integrity_check')) throw err;
@@ -76,7 +88,7 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
     if (dev.newToken) opts.onDevToken?.(dev);
   }
   const tls = { cert: readPem(config.server.tls_cert, 'server.tls_cert'), key: readPem(config.server.tls_key, 'server.tls_key') };
-  const ledger = openLedger(config);
+  const ledger = openLedger(config, logger);
   const closers: Array<{ name: string; close: () => Promise<void> }> = [];
   try {
     logger.info({ db: config.database.path, seq: ledger.state.seq, ...ledger.startup }, 'ledger opened');
@@ -125,8 +137,8 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
         logger.info({ reason, timeoutMs: config.server.shutdown_timeout }, 'shutting down: draining in-flight work');
         const drained = await drainAll(closers, config.server.shutdown_timeout, logger);
         try {
-          const seq = ledger.checkpoint();
-          logger.info({ seq }, 'checkpoint written');
+          // A written checkpoint is logged by onCheckpoint (with the chain head); an empty log has none.
+          if (ledger.checkpoint() === 0) logger.info('empty log: no checkpoint written');
         } finally {
           ledger.close();
         }

@@ -11,16 +11,17 @@ import { parseLogPoint, type Ledger, type WriteResult } from '../ledger.ts';
 import { zoneName, type RecordOp } from '../projections/decide.ts';
 import { recordHistory, zoneHistory } from '../projections/history.ts';
 import type { LedgerState, ZoneState } from '../projections/state.ts';
-import { exportZone, importCommand } from '../projections/zone-files.ts';
+import { importCommand } from '../projections/zone-files.ts';
 import { apiOwnerName, apiValueName, isInZone } from '../records/names.ts';
 import { canonicalValue } from '../records/rdata.ts';
 import { RR_TYPES, type RRType } from '../records/types.ts';
+import { answerAt, type AtAnswer, type AtQuery } from './at-answers.ts';
 import type { Identity, IdentityProvider, LoginResult } from './auth.ts';
 import { authorize, authorizeRecord, type Operation } from './authz.ts';
 import * as S from './schemas.ts';
 import { createSnapshot, defaultBackupDir, type SnapshotResult } from './snapshot.ts';
 import {
-  batchView, displayZone, eventView, historyView, recordView, sortRecords, zoneView,
+  batchView, displayZone, eventView, historyView, recordView, zoneView,
   type BatchView, type EventView, type HistoryView, type RecordView, type ZoneView,
 } from './views.ts';
 
@@ -93,13 +94,26 @@ export class ApiService {
 
   // ---- zones ----------------------------------------------------------------------------------
 
-  private stateFor(at: string | number | undefined): { state: LedgerState; label: string } {
-    if (at === undefined) return { state: this.ledger.state, label: 'now' };
-    const point = parseLogPoint(String(at), 'at');
-    if ('seq' in point && point.seq > this.ledger.state.seq) {
-      throw invalid('at', `seq ${point.seq} is after the newest event (${this.ledger.state.seq})`);
+  /**
+   * Answer a read from the current projection, or (with `at`) from the projection at that point of
+   * the log. Past points are folded by the point-in-time worker, never on this thread (which answers
+   * DNS); both go through answerAt, so they answer alike.
+   */
+  private async readAt<Q extends AtQuery>(at: string | number | undefined, query: Q): Promise<Exclude<AtAnswer<Q['kind']>, { missing: true }>['value']> {
+    let answer: AtAnswer<Q['kind']>;
+    if (at === undefined) answer = answerAt(this.ledger.state, query);
+    else {
+      const point = parseLogPoint(String(at), 'at');
+      const newest = this.ledger.state.seq;
+      if ('seq' in point && point.seq > newest) throw invalid('at', `seq ${point.seq} is after the newest event (${newest})`);
+      const seq = Math.min(this.ledger.log.seqAt(point), newest);
+      answer = seq === newest ? answerAt(this.ledger.state, query) : await this.ledger.pointInTime.read(seq, query);
     }
-    return { state: this.ledger.stateAt(point), label: `at ${at}` };
+    if (answer.missing) {
+      const zone = displayZone((query as { zone: string }).zone);
+      throw notFound(at === undefined ? `zone ${zone} does not exist` : `zone ${zone} did not exist at ${at}`);
+    }
+    return answer.value;
   }
 
   private zoneIn(state: LedgerState, zone: string, label = 'now'): ZoneState {
@@ -109,20 +123,18 @@ export class ApiService {
   }
 
   /** GET /v1/zones. */
-  listZones(id: Identity, query?: unknown): { zones: ZoneView[] } {
+  async listZones(id: Identity, query?: unknown): Promise<{ zones: ZoneView[] }> {
     authorize(id, 'zones.list');
     const q = S.parseInput(S.AtQuery, query);
-    const { state } = this.stateFor(q.at);
-    return { zones: [...state.zones.values()].map(zoneView).sort((a, b) => (a.name < b.name ? -1 : 1)) };
+    return this.readAt(q.at, { kind: 'zones' });
   }
 
   /** GET /v1/zones/{zone} (?at=). */
-  getZone(id: Identity, zone: string, query?: unknown): { zone: ZoneView } {
+  async getZone(id: Identity, zone: string, query?: unknown): Promise<{ zone: ZoneView }> {
     authorize(id, 'zones.get');
     const name = zoneName(zone);
     const q = S.parseInput(S.AtQuery, query);
-    const { state, label } = this.stateFor(q.at);
-    return { zone: zoneView(this.zoneIn(state, name, label)) };
+    return this.readAt(q.at, { kind: 'zone', zone: name });
   }
 
   private write(id: Identity, cmd: Parameters<Ledger['execute']>[0], opts: WriteOpts): WriteResult {
@@ -186,21 +198,12 @@ export class ApiService {
   }
 
   /** GET /v1/zones/{zone}/records (?name= &type= &at=). */
-  listRecords(id: Identity, zone: string, query?: unknown): { records: RecordView[] } {
+  async listRecords(id: Identity, zone: string, query?: unknown): Promise<{ records: RecordView[] }> {
     authorize(id, 'records.list');
     const name = zoneName(zone);
     const q = S.parseInput(S.RecordsQuery, query);
-    const { state, label } = this.stateFor(q.at);
-    const z = this.zoneIn(state, name, label);
     const want = q.name === undefined ? undefined : this.recordName(name, q.name);
-    const type = q.type?.toUpperCase();
-    const out: RecordView[] = [];
-    for (const r of z.records.values()) {
-      if (want !== undefined && r.name !== want) continue;
-      if (type !== undefined && r.type !== type) continue;
-      out.push(recordView(name, r));
-    }
-    return { records: sortRecords(out) };
+    return this.readAt(q.at, { kind: 'records', zone: name, name: want, type: q.type?.toUpperCase() });
   }
 
   /** GET /v1/zones/{zone}/records/{id}. */
@@ -345,13 +348,11 @@ export class ApiService {
   }
 
   /** GET /v1/zones/{zone}/export (?at=): the zone as an RFC 1035 zone file. */
-  exportZone(id: Identity, zone: string, query?: unknown): string {
+  async exportZone(id: Identity, zone: string, query?: unknown): Promise<string> {
     authorize(id, 'zones.export');
     const name = zoneName(zone);
     const q = S.parseInput(S.AtQuery, query);
-    const { state, label } = this.stateFor(q.at);
-    const z = this.zoneIn(state, name, label);
-    return exportZone(z, `${displayZone(name)} exported by MCNS at seq ${state.seq}${q.at !== undefined ? ` (at=${q.at})` : ''}`);
+    return this.readAt(q.at, { kind: 'export', zone: name, note: q.at !== undefined ? ` (at=${q.at})` : '' });
   }
 
   /** POST /v1/zones/{zone}/import (admin): create the zone or make it equal to the file; all or nothing. */

@@ -1,8 +1,10 @@
 /**
  * Checkpoints: the compacted projection at sequence N, stored in the ledger database, so start-up
- * loads it and replays only the tail. A checkpoint is used only when its format is this build's and
- * the event at its seq still has the hash it was taken at; otherwise start-up replays everything.
+ * loads it and replays only the tail. A checkpoint is used only when its format is this build's, the
+ * event at its seq still has the hash it was taken at, and its digest (SHA-256 over that hash and
+ * the checkpoint's bytes) still matches; otherwise an older checkpoint, or a full replay, is used.
  */
+import { createHash } from 'node:crypto';
 import { deflateSync, inflateSync } from 'node:zlib';
 import type Database from 'better-sqlite3';
 import { Map as IMap } from 'immutable';
@@ -14,7 +16,21 @@ import { labelCount, labelsBelow, soaValue, type LedgerState, type ZoneHead, typ
 import { setApexRRset } from './trie.ts';
 
 /** Bump when the serialized layout or the meaning of the state changes: old checkpoints are then ignored. */
-export const CHECKPOINT_FORMAT = 3;
+export const CHECKPOINT_FORMAT = 4;
+
+/** Bytes of the digest that starts every stored checkpoint (format 4 on). */
+const DIGEST_BYTES = 32;
+
+/**
+ * The digest of a checkpoint's contents bound to the log: SHA-256 over a tag, the hash of the event
+ * at the checkpoint's seq, and the serialized state. Editing one byte of the contents (say, inflating
+ * a block, changing an address, deflating it again) or moving the checkpoint onto another log changes
+ * it. It is not keyed: it catches edits and corruption, not a forger who recomputes it; the logged
+ * chain head and digest at each checkpoint are what an operator compares against (RUNBOOK).
+ */
+export function checkpointDigest(headHash: string, body: Uint8Array): Buffer {
+  return createHash('sha256').update(`mcns-checkpoint-v${CHECKPOINT_FORMAT}\n${headHash}\n`, 'utf8').update(body).digest();
+}
 
 interface ZoneHeader {
   name: string;
@@ -38,13 +54,14 @@ interface Header {
 const BLOCK_RECORDS = 20000;
 
 /**
- * Encode a state as a blob: a 4-byte header length, a JSON header, then the records as lines
+ * Encode a state as a blob: the 32-byte digest ({@link checkpointDigest}, bound to `headHash`, the
+ * hash of the event at the state's seq), then the body: a 4-byte header length, a JSON header, then the records as lines
  * (`id TAB name TAB type TAB ttl TAB value`, zone after zone) in separately deflated blocks. Lines
  * rather than one JSON document, and blocks rather than one stream, so that loading a million
  * records builds no intermediate object tree and never holds the whole text in memory. Names and
  * canonical values never hold a tab or a newline: they escape control bytes as \DDD.
  */
-export function serializeState(state: LedgerState): Buffer {
+export function serializeState(state: LedgerState, headHash: string): Buffer {
   const zones = [...state.zones.values()];
   const blocks: Buffer[] = [];
   let lines: string[] = [];
@@ -71,7 +88,14 @@ export function serializeState(state: LedgerState): Buffer {
   const head = Buffer.from(JSON.stringify(header), 'utf8');
   const len = Buffer.alloc(4);
   len.writeUInt32BE(head.length);
-  return Buffer.concat([len, head, ...blocks]);
+  const body = Buffer.concat([len, head, ...blocks]);
+  return Buffer.concat([checkpointDigest(headHash, body), body]);
+}
+
+/** Whether a stored blob's digest matches its body and the log's hash at its seq. */
+export function checkpointIntact(blob: Buffer, headHash: string): boolean {
+  if (blob.length < DIGEST_BYTES) return false;
+  return checkpointDigest(headHash, blob.subarray(DIGEST_BYTES)).equals(blob.subarray(0, DIGEST_BYTES));
 }
 
 const TYPES = new Map<string, RRType>(RR_TYPES.map((t) => [t, t]));
@@ -103,9 +127,13 @@ function* recordsOf(blob: Buffer, offset: number, blocks: number[]): Generator<R
   }
 }
 
-/** Decode a blob written by {@link serializeState}; undefined when it is of another format. */
-export function deserializeState(blob: Buffer): LedgerState | undefined {
-  if (blob.length < 4) return undefined;
+/**
+ * Decode a blob written by {@link serializeState}; undefined when it is of another format. It does
+ * not check the digest: {@link loadCheckpoint} does, before calling it.
+ */
+export function deserializeState(stored: Buffer): LedgerState | undefined {
+  if (stored.length < DIGEST_BYTES + 4) return undefined;
+  const blob = stored.subarray(DIGEST_BYTES);
   const headLen = blob.readUInt32BE(0);
   let header: Header;
   try {
@@ -139,12 +167,56 @@ export function deserializeState(blob: Buffer): LedgerState | undefined {
   return { seq: header.seq, zones, heads };
 }
 
-/** How many checkpoints are kept (older ones only cost space: start-up uses the newest valid one). */
-export const CHECKPOINTS_KEPT = 3;
+/**
+ * Which checkpoints are kept. Start-up needs only the newest, but point-in-time reads (`?at=`,
+ * restores) start from the newest checkpoint at or before their point, so the kept set is thinned
+ * rather than cut: the newest `recent` always, and older ones only where dropping one would leave a
+ * gap wider than `min(maxGap, age / density)` events (age: how far the gap's newer end is behind
+ * the newest checkpoint). Gaps therefore grow with age, logarithmically many checkpoints cover any
+ * log, and no point replays more than `max(checkpoint interval, maxGap)` events from its checkpoint.
+ */
+export interface CheckpointRetention {
+  recent: number;
+  density: number;
+  maxGap: number;
+}
 
-/** Store a checkpoint of `state`, whose newest event has hash `headHash`, and drop the oldest. */
-export function saveCheckpoint(db: Database.Database, state: LedgerState, headHash: string): void {
-  const blob = serializeState(state);
+/** The retention the ledger uses (a 1,000,000-event log checkpointed every 1,000 events keeps 41, no gap over 64,000). */
+export const CHECKPOINT_RETENTION: CheckpointRetention = { recent: 3, density: 4, maxGap: 100_000 };
+
+/**
+ * The seqs to keep of `seqs` (any order). Walks from the newest down and drops a checkpoint only when
+ * the gap it would leave (from the kept one above it to the next one below it, or to seq 0) stays
+ * within the allowance; a gap that was allowed stays allowed as the log grows (allowances only widen).
+ */
+export function checkpointsToKeep(seqs: readonly number[], policy: CheckpointRetention = CHECKPOINT_RETENTION): Set<number> {
+  const desc = [...new Set(seqs)].sort((a, b) => b - a);
+  const keep = new Set<number>();
+  if (desc.length === 0) return keep;
+  const newest = desc[0];
+  let above = newest;
+  for (let i = 0; i < desc.length; i++) {
+    const seq = desc[i];
+    const below = i + 1 < desc.length ? desc[i + 1] : 0;
+    const allowance = Math.min(policy.maxGap, (newest - above) / policy.density);
+    if (i < policy.recent || above - below > allowance) {
+      keep.add(seq);
+      above = seq;
+    }
+  }
+  return keep;
+}
+
+/** What was written: the checkpoint's seq, the log's hash there (the chain head it was taken at), its digest. */
+export interface CheckpointWritten {
+  seq: number;
+  hash: string;
+  digest: string;
+}
+
+/** Store a checkpoint of `state`, whose newest event has hash `headHash`, and thin the older ones. */
+export function saveCheckpoint(db: Database.Database, state: LedgerState, headHash: string): CheckpointWritten {
+  const blob = serializeState(state, headHash);
   db.transaction(() => {
     db.prepare('INSERT OR REPLACE INTO checkpoints (seq, head_hash, format, created_at, data) VALUES (?, ?, ?, ?, ?)').run(
       state.seq,
@@ -153,44 +225,78 @@ export function saveCheckpoint(db: Database.Database, state: LedgerState, headHa
       Date.now(),
       blob,
     );
-    db.prepare('DELETE FROM checkpoints WHERE seq NOT IN (SELECT seq FROM checkpoints ORDER BY seq DESC LIMIT ?)').run(CHECKPOINTS_KEPT);
+    const seqs = db.prepare('SELECT seq FROM checkpoints').pluck().all() as number[];
+    const keep = checkpointsToKeep(seqs);
+    const drop = db.prepare('DELETE FROM checkpoints WHERE seq = ?');
+    for (const seq of seqs) if (!keep.has(seq)) drop.run(seq);
   })();
+  return { seq: state.seq, hash: headHash, digest: blob.subarray(0, DIGEST_BYTES).toString('hex') };
 }
 
 /** Why the newest checkpoint was or was not used, for logs and `mcns verify`. */
 export interface CheckpointLoad {
   state?: LedgerState;
   seq?: number;
+  /** Every checkpoint passed over and why (an older format is routine). */
   skipped?: string;
+  /**
+   * Checkpoints refused because they do not match the log (hash at their seq) or their own digest:
+   * edited or corrupted. Operators must hear of these (the server logs them as errors).
+   */
+  rejected?: string[];
 }
 
+/** How many checkpoints at or below a point are tried before falling back to a full replay. */
+const CANDIDATES = 5;
+
 /**
- * The newest usable checkpoint at or below `maxSeq`: of this build's format, and taken at an event
- * whose hash still matches (so a checkpoint never outlives a log it was not taken from).
+ * The newest usable checkpoint at or below `maxSeq`: of this build's format, taken at an event whose
+ * hash still matches (so a checkpoint never outlives a log it was not taken from), and whose digest
+ * matches its contents (so an edited checkpoint is never served).
  */
 export function loadCheckpoint(db: Database.Database, maxSeq = Number.MAX_SAFE_INTEGER): CheckpointLoad {
   const rows = db
-    .prepare('SELECT seq, head_hash, format FROM checkpoints WHERE seq <= ? ORDER BY seq DESC LIMIT 5')
-    .all(maxSeq) as Array<{ seq: number; head_hash: string; format: number }>;
+    .prepare('SELECT seq, head_hash, format FROM checkpoints WHERE seq <= ? ORDER BY seq DESC LIMIT ?')
+    .all(maxSeq, CANDIDATES) as Array<{ seq: number; head_hash: string; format: number }>;
   const reasons: string[] = [];
+  const rejected: string[] = [];
+  const reject = (why: string): void => {
+    reasons.push(why);
+    rejected.push(why);
+  };
+  const done = (out: CheckpointLoad): CheckpointLoad => ({
+    ...out,
+    skipped: reasons.join('; ') || undefined,
+    rejected: rejected.length > 0 ? rejected : undefined,
+  });
   for (const row of rows) {
     if (row.format !== CHECKPOINT_FORMAT) {
       reasons.push(`checkpoint at ${row.seq} has format ${row.format}, this build reads ${CHECKPOINT_FORMAT}`);
       continue;
     }
     const ev = db.prepare('SELECT hash FROM events WHERE seq = ?').get(row.seq) as { hash: string } | undefined;
-    if (row.seq > 0 && ev?.hash !== row.head_hash) {
-      reasons.push(`checkpoint at ${row.seq} does not match the log's hash there`);
+    if (ev?.hash !== row.head_hash) {
+      reject(`checkpoint at ${row.seq} does not match the log's hash there`);
       continue;
     }
     const blob = (db.prepare('SELECT data FROM checkpoints WHERE seq = ?').get(row.seq) as { data: Buffer }).data;
+    if (!checkpointIntact(blob, ev.hash)) {
+      reject(`checkpoint at ${row.seq} does not match its digest (its contents were changed after it was written)`);
+      continue;
+    }
     try {
       const state = deserializeState(blob);
-      if (state && state.seq === row.seq) return { state, seq: row.seq, skipped: reasons.join('; ') || undefined };
-      reasons.push(`checkpoint at ${row.seq} is unreadable`);
+      if (state && state.seq === row.seq) return done({ state, seq: row.seq });
+      reject(`checkpoint at ${row.seq} is unreadable`);
     } catch (err) {
-      reasons.push(`checkpoint at ${row.seq} is unreadable: ${(err as Error).message}`);
+      reject(`checkpoint at ${row.seq} is unreadable: ${(err as Error).message}`);
     }
   }
-  return { skipped: reasons.join('; ') || undefined };
+  return done({});
+}
+
+/** Seq of the newest kept checkpoint at or below `maxSeq` (not checked: {@link loadCheckpoint} checks). */
+export function checkpointSeqAtOrBefore(db: Database.Database, maxSeq: number): number | undefined {
+  const row = db.prepare('SELECT max(seq) AS seq FROM checkpoints WHERE seq <= ? AND format = ?').get(maxSeq, CHECKPOINT_FORMAT) as { seq: number | null };
+  return row.seq ?? undefined;
 }
