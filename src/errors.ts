@@ -12,6 +12,7 @@ export const ERROR_KINDS = {
   conflict: { http: 409, grpc: 6 /* ALREADY_EXISTS */ },
   precondition: { http: 412, grpc: 9 /* FAILED_PRECONDITION */ },
   too_large: { http: 413, grpc: 8 /* RESOURCE_EXHAUSTED */ },
+  rate_limited: { http: 429, grpc: 8 /* RESOURCE_EXHAUSTED */ },
   upstream: { http: 502, grpc: 14 /* UNAVAILABLE */ },
   unavailable: { http: 503, grpc: 14 /* UNAVAILABLE */ },
   internal: { http: 500, grpc: 13 /* INTERNAL */ },

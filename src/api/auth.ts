@@ -1,7 +1,9 @@
 /**
  * Authentication: who is calling. One adapter speaks the MCIAS contract of SPEC 4 (login, token
  * validation, logout) over HTTPS with the configured CA and a timeout, and caches validation results
- * for 30 s keyed by the SHA-256 of the token (the token itself is never kept or logged). A static
+ * keyed by the SHA-256 of the token (the token itself is never kept or logged): a valid token for
+ * 30 s, an invalid one for 10 s, and concurrent validations of one token share one MCIAS call, so a
+ * token repeated by a client costs MCIAS one call however often it is sent. A static
  * provider accepts one generated admin token for `mcns server --dev` only.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -39,6 +41,11 @@ export interface IdentityProvider {
   login(req: LoginRequest): Promise<LoginResult>;
   /** Invalidate a token (and forget its cached validation). */
   logout(token: string): Promise<void>;
+  /**
+   * What is already known about a token without asking anyone: its identity (valid, cached), null
+   * (invalid, cached) or undefined (unknown: validating it would cost an MCIAS call).
+   */
+  peek?(token: string): Identity | null | undefined;
 }
 
 /** The `[mcias]` settings the adapter needs. */
@@ -50,8 +57,12 @@ export interface McIasOptions {
   tags?: string[];
   /** Per-request timeout in ms (default 5000): past it, the API answers 502. */
   timeoutMs?: number;
-  /** How long a validation result is reused, in ms (default 30000). */
+  /** How long a valid token's validation is reused, in ms (default 30000). */
   cacheMs?: number;
+  /** How long an invalid token's refusal is reused, in ms (default 10000): short, so a revoked-then-fixed account recovers soon. */
+  negativeCacheMs?: number;
+  /** Called once per request sent to MCIAS, with the call and its HTTP status (0 when unreachable): the metrics hook. */
+  onCall?: (call: 'validate' | 'login' | 'logout', status: number) => void;
   /** Injected clock (tests). */
   now?: () => number;
 }
@@ -70,8 +81,11 @@ interface CacheEntry {
 export class McIasClient implements IdentityProvider {
   private readonly base: URL;
   private readonly cache = new Map<string, CacheEntry>();
+  /** Validations in flight, by token key: concurrent requests with one token share one MCIAS call. */
+  private readonly inflight = new Map<string, Promise<Identity>>();
   private readonly timeoutMs: number;
   private readonly cacheMs: number;
+  private readonly negativeCacheMs: number;
   private readonly now: () => number;
 
   constructor(private readonly opts: McIasOptions) {
@@ -83,11 +97,24 @@ export class McIasClient implements IdentityProvider {
     if (this.base.protocol !== 'https:') throw new McnsError('invalid', 'must be an https:// URL', 'mcias.server_url');
     this.timeoutMs = opts.timeoutMs ?? 5000;
     this.cacheMs = opts.cacheMs ?? 30_000;
+    this.negativeCacheMs = opts.negativeCacheMs ?? 10_000;
     this.now = opts.now ?? Date.now;
   }
 
   /** POST a JSON body to MCIAS; resolves with the status and parsed body, rejects 502 on any transport failure. */
-  private post(path: string, body: unknown, bearer?: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  private async post(path: string, body: unknown, bearer?: string): Promise<{ status: number; body: Record<string, unknown> }> {
+    const call = path === '/v1/token/validate' ? 'validate' : path === '/v1/auth/login' ? 'login' : 'logout';
+    try {
+      const res = await this.send(path, body, bearer);
+      this.opts.onCall?.(call, res.status);
+      return res;
+    } catch (err) {
+      this.opts.onCall?.(call, 0);
+      throw err;
+    }
+  }
+
+  private send(path: string, body: unknown, bearer?: string): Promise<{ status: number; body: Record<string, unknown> }> {
     const url = new URL(path.replace(/^\//, ''), this.base.href.endsWith('/') ? this.base : new URL(`${this.base.href}/`));
     const payload = Buffer.from(JSON.stringify(body));
     return new Promise((resolve, reject) => {
@@ -131,18 +158,34 @@ export class McIasClient implements IdentityProvider {
     });
   }
 
-  /** Validate a token with MCIAS, reusing a result younger than the cache period. */
+  /** The cached outcome for a token, if still fresh: identity, null (invalid) or undefined (unknown). */
+  peek(token: string): Identity | null | undefined {
+    if (!token) return undefined;
+    const hit = this.cache.get(tokenKey(token));
+    if (!hit || hit.until <= this.now()) return undefined;
+    return hit.identity ?? null;
+  }
+
+  /** Validate a token with MCIAS, reusing a result younger than the cache period and sharing calls in flight. */
   async validate(token: string): Promise<Identity> {
     if (!token) throw new McnsError('unauthenticated', 'missing bearer token');
     const key = tokenKey(token);
-    const now = this.now();
     const hit = this.cache.get(key);
-    if (hit && hit.until > now) return this.fromEntry(hit);
+    if (hit && hit.until > this.now()) return this.fromEntry(hit);
     if (hit) this.cache.delete(key);
+    const pending = this.inflight.get(key);
+    if (pending) return pending;
+    const p = this.ask(token, key).finally(() => this.inflight.delete(key));
+    this.inflight.set(key, p);
+    return p;
+  }
+
+  private async ask(token: string, key: string): Promise<Identity> {
+    const now = this.now();
     const res = await this.post('/v1/token/validate', { token });
     if (res.status >= 500) throw new McnsError('upstream', `MCIAS token validation failed with status ${res.status}`);
     if (res.status === 401 || res.status === 403 || (res.status < 300 && res.body.valid !== true)) {
-      this.remember(key, { until: now + this.cacheMs });
+      this.remember(key, { until: now + this.negativeCacheMs });
       throw new McnsError('unauthenticated', 'invalid or expired token');
     }
     if (res.status >= 300) throw new McnsError('upstream', `MCIAS token validation answered status ${res.status}`);
@@ -234,9 +277,25 @@ export class StaticIdentityProvider implements IdentityProvider {
 }
 
 /** The MCIAS identity provider from `[mcias]` settings (the server composition calls this). */
-export function createMciasAuth(opts: { serverUrl: string; caCert?: Buffer | string; serviceName?: string; tags?: string[]; timeoutMs?: number }): IdentityProvider {
+export function createMciasAuth(opts: {
+  serverUrl: string;
+  caCert?: Buffer | string;
+  serviceName?: string;
+  tags?: string[];
+  timeoutMs?: number;
+  negativeCacheMs?: number;
+  onCall?: McIasOptions['onCall'];
+}): IdentityProvider {
   if (!opts.serverUrl) throw new McnsError('invalid', 'is required (the MCIAS base URL) outside --dev', 'mcias.server_url');
-  return new McIasClient({ serverUrl: opts.serverUrl, ca: opts.caCert, serviceName: opts.serviceName, tags: opts.tags, timeoutMs: opts.timeoutMs });
+  return new McIasClient({
+    serverUrl: opts.serverUrl,
+    ca: opts.caCert,
+    serviceName: opts.serviceName,
+    tags: opts.tags,
+    timeoutMs: opts.timeoutMs,
+    negativeCacheMs: opts.negativeCacheMs,
+    onCall: opts.onCall,
+  });
 }
 
 /** The `--dev` identity provider: the generated admin token and nothing else. */

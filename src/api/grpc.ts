@@ -13,6 +13,7 @@ import { ReflectionService } from '@grpc/reflection';
 import type { Subscription } from 'rxjs';
 import { McnsError } from '../errors.ts';
 import type { Identity } from './auth.ts';
+import { AuthGate } from './auth-gate.ts';
 import { OPERATIONS, authorize, type Operation } from './authz.ts';
 import { grpcError } from './errors-map.ts';
 import { parseListen } from './listen.ts';
@@ -136,9 +137,51 @@ export interface GrpcOptions extends ApiOptions {
 export async function startGrpc(opts: GrpcOptions): Promise<GrpcServer> {
   const methodMap = opts.methodMap ?? GRPC_METHODS;
   const service = new ApiService({ ledger: opts.ledger, auth: opts.auth, backupDir: opts.backupDir });
+  const gate = opts.authGate ?? new AuthGate({ auth: opts.auth, metrics: opts.metrics, logger: opts.logger });
   const addr = parseListen(opts.listen, 'server.grpc_addr');
   const pkg = loadProtos();
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': opts.bodyLimit ?? 4 * 1024 * 1024 });
+  // Identities (and client addresses) established by the interceptor, keyed by the call's metadata
+  // object, which grpc-js hands unchanged to the method handler as call.metadata.
+  const verified = new WeakMap<grpc.Metadata, Identity>();
+  const clients = new WeakMap<grpc.Metadata, string>();
+  /**
+   * Authenticate on the metadata, before the request message is read: grpc-js reads the message only
+   * once the metadata listener passes on, so an unknown token or a throttled client costs neither the
+   * message (up to max_receive_message_length) nor, past the limits, an MCIAS call.
+   */
+  const authenticateFirst: grpc.ServerInterceptor = (method, call) =>
+    new grpc.ServerInterceptingCall(call, {
+      start: (next) => {
+        next({
+          onReceiveMetadata: (metadata, pass) => {
+            const started = performance.now();
+            const client = call.getConnectionInfo().remoteAddress;
+            if (client) clients.set(metadata, client);
+            const op = methodMap[method.path];
+            const authorization = metadata.get('authorization')[0] as string | undefined;
+            (async () => {
+              if (op === undefined) return; // refused by the handler (deny by default)
+              if (OPERATIONS[op] === 'public') {
+                if (op === 'auth.login') gate.admitPublic(client, 'grpc');
+                return;
+              }
+              verified.set(metadata, await gate.identify(authorization, client, 'grpc'));
+            })().then(
+              () => pass(metadata),
+              (err: unknown) => {
+                const g = grpcError(err);
+                log(method.path, undefined, g.code, started);
+                const trailer = new grpc.Metadata();
+                const retry = (err as { retryAfterSeconds?: number }).retryAfterSeconds;
+                if (retry !== undefined) trailer.set('retry-after', String(retry));
+                call.sendStatus({ code: g.code, details: g.details, metadata: trailer });
+              },
+            );
+          },
+        });
+      },
+    });
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': opts.bodyLimit ?? 4 * 1024 * 1024, interceptors: [authenticateFirst] });
   const watches = new Set<{ sub?: Subscription; call: grpc.ServerWritableStream<Req, Req> }>();
 
   const log = (path: string, actor: string | undefined, code: number, started: number): void => {
@@ -155,7 +198,7 @@ export async function startGrpc(opts: GrpcOptions): Promise<GrpcServer> {
     const op = methodMap[path];
     if (!op) throw new McnsError('forbidden', `${path} is not in the authorization map`);
     const authorization = metadata.get('authorization')[0] as string | undefined;
-    const id = OPERATIONS[op] === 'public' ? undefined : await service.identify(authorization);
+    const id = OPERATIONS[op] === 'public' ? undefined : (verified.get(metadata) ?? (await gate.identify(authorization, clients.get(metadata), 'grpc')));
     who.actor = id?.username; // known before authorization, so refusals are logged with the actor
     authorize(id, op);
     const ifMatch = metadata.get('if-match')[0] as string | undefined;
@@ -177,6 +220,8 @@ export async function startGrpc(opts: GrpcOptions): Promise<GrpcServer> {
         callback(null, res as Req);
       },
       (err: unknown) => {
+        // A refused login cost MCIAS a call, like an unknown token: it counts against the address.
+        if (path === '/mcns.v1.AuthService/Login' && err instanceof McnsError && err.kind === 'unauthenticated') gate.failed(clients.get(call.metadata), 'grpc');
         const g = (err as { grpcCode?: number }).grpcCode ? { code: (err as { grpcCode: number }).grpcCode, details: `no handler for ${path}`, internal: false } : grpcError(err);
         if (g.internal) opts.logger?.error({ err, method: path }, 'internal error');
         log(path, who.actor, g.code, started);
