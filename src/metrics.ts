@@ -122,6 +122,8 @@ export function createMetrics() {
     transfers: registry.counter('mcns_zone_transfers_total', 'Outgoing zone transfers, by kind (axfr, ixfr) and outcome'),
     recordsSkipped: registry.counter('mcns_records_skipped_total', 'Stored records left out of DNS answers and zone transfers because they cannot be encoded (rdata over 65535 bytes, or too large for one message), by path (answer, axfr, ixfr)'),
     notifies: registry.counter('mcns_notify_total', 'NOTIFY messages sent, by outcome'),
+    notifiesReceived: registry.counter('mcns_notify_received_total', 'NOTIFY messages received, by outcome (accepted, notauth, refused: sender not a configured peer, badtsig)'),
+    dnsUpdates: registry.counter('mcns_dns_updates_total', 'DNS UPDATE requests, by outcome (applied, unchanged, badtsig, replay, or the rcode: refused, nxrrset, yxrrset, nxdomain, yxdomain, formerr, notauth, notzone, servfail)'),
   };
 }
 

@@ -1,13 +1,16 @@
 /**
  * NOTIFY (RFC 1996) both ways over real UDP sockets: a serial change sends a NOTIFY to each
  * configured secondary, retried with backoff until one answers; a newer serial replaces the pending
- * one; incoming NOTIFYs are answered NOERROR + AA for our zones and NOTAUTH for others.
+ * one; incoming NOTIFYs from configured peers are answered NOERROR + AA for our zones and NOTAUTH
+ * for others, and from anyone else REFUSED (logged at debug only).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
-import { createTransferHandlers } from '../../src/dns/transfer/index.ts';
-import { parseTarget } from '../../src/dns/transfer/notify.ts';
+import { createTransferHandlers, type TransferConfig } from '../../src/dns/transfer/index.ts';
+import { notifyPeers, parseTarget, type TransferLogger } from '../../src/dns/transfer/notify.ts';
+import { TransferAcl } from '../../src/dns/transfer/acl.ts';
+import { signRequest } from '../../src/dns/transfer/tsig.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { McnsError } from '../../src/errors.ts';
 import { testLedger } from '../helpers/ledger.ts';
@@ -104,23 +107,83 @@ test('every configured secondary is notified once per serial change; a newer ser
   }
 });
 
-test('an incoming NOTIFY is answered NOERROR + AA for our zone and NOTAUTH for another', async () => {
+/** A logger that keeps every line with its level. */
+function recordingLogger(): { lines: Array<{ level: string; msg?: string; obj: object }>; logger: TransferLogger } {
+  const lines: Array<{ level: string; msg?: string; obj: object }> = [];
+  const at = (level: string) => (obj: object, msg?: string) => void lines.push({ level, msg, obj });
+  return { lines, logger: { info: at('info'), warn: at('warn'), debug: at('debug') } };
+}
+
+test('an incoming NOTIFY from a sender that is not a configured peer is REFUSED, for our zones too, and logged at debug only', async () => {
   const env = testLedger();
   env.ledger.execute({ kind: 'createZone', zone: 'ours.test', soa: { primary_ns: 'ns.ours.test.', admin_email: 'h.ours.test.' } }, { actor: 't' });
-  const x = createTransferHandlers({ ledger: env.ledger, config: { allow_from: [], allow_keys: [], notify: [], keys: {} } });
+  const log = recordingLogger();
+  const metrics = createMetrics();
+  // Peers exist, but 127.0.0.1 is none of them.
+  const x = createTransferHandlers({ ledger: env.ledger, config: { allow_from: ['192.0.2.0/24'], allow_keys: [], notify: ['192.0.2.53:53'], keys: {} }, logger: log.logger, metrics });
   const dns = await startMiniDns(() => env.ledger.state, x);
   try {
-    const ours = await udpExchange(dns.port, makeQuery('ours.test', 'SOA', { opcode: 'NOTIFY' }));
-    assert.equal(rcodeOf(ours), 0);
-    assert.equal((ours.readUInt16BE(2) >> 11) & 0xf, 4);
-    assert.ok(ours.readUInt16BE(2) & 0x8400, 'QR + AA');
-    const theirs = await udpExchange(dns.port, makeQuery('elsewhere.test', 'SOA', { opcode: 'NOTIFY' }));
-    assert.equal(rcodeOf(theirs), 9);
+    for (let i = 0; i < 50; i++) {
+      const reply = await udpExchange(dns.port, makeQuery(i % 2 ? 'ours.test' : 'elsewhere.test', 'SOA', { opcode: 'NOTIFY', id: i }));
+      assert.equal(rcodeOf(reply), 5, 'REFUSED');
+      assert.equal((reply.readUInt16BE(2) >> 11) & 0xf, 4, 'opcode NOTIFY echoed');
+      assert.equal(reply.readUInt16BE(2) & 0x0400, 0, 'no AA on a refusal');
+    }
+    assert.deepEqual(log.lines.filter((l) => l.level !== 'debug'), [], 'nothing above debug: a flood of NOTIFYs cannot flood the log');
+    assert.equal(log.lines.filter((l) => /NOTIFY refused/.test(l.msg ?? '')).length, 50);
+    assert.equal(metrics.notifiesReceived.get({ outcome: 'refused' }), 50);
   } finally {
     await dns.close();
     x.close();
     env.cleanup();
   }
+});
+
+test('an incoming NOTIFY from a configured peer (allow_from, a notify target, an allow_keys key) is answered NOERROR + AA for our zone and NOTAUTH for another', async () => {
+  const env = testLedger();
+  env.ledger.execute({ kind: 'createZone', zone: 'ours.test', soa: { primary_ns: 'ns.ours.test.', admin_email: 'h.ours.test.' } }, { actor: 't' });
+  const secret = Buffer.from('notify peer key secret for the tests').toString('base64');
+  const configs: TransferConfig[] = [
+    { allow_from: ['127.0.0.0/8'], allow_keys: [], notify: [], keys: {} },
+    { allow_from: [], allow_keys: [], notify: ['127.0.0.1:5399'], keys: {} },
+    { allow_from: [], allow_keys: ['peer-key'], notify: [], keys: { 'peer-key': { algorithm: 'hmac-sha256', secret } } },
+  ];
+  for (const [i, config] of configs.entries()) {
+    const x = createTransferHandlers({ ledger: env.ledger, config });
+    const dns = await startMiniDns(() => env.ledger.state, x);
+    const signed = (msg: Buffer): { bytes: Buffer; mac?: Buffer } => (config.allow_keys.length ? signRequest(msg, x.keyring.get('peer-key.')!) : { bytes: msg });
+    try {
+      const ours = signed(makeQuery('ours.test', 'SOA', { opcode: 'NOTIFY' }));
+      const reply = await udpExchange(dns.port, ours.bytes);
+      assert.equal(rcodeOf(reply), 0, `config ${i}: NOERROR`);
+      assert.equal((reply.readUInt16BE(2) >> 11) & 0xf, 4);
+      assert.equal(reply.readUInt16BE(2) & 0x8400, 0x8400, 'QR + AA');
+      const theirs = await udpExchange(dns.port, signed(makeQuery('elsewhere.test', 'SOA', { opcode: 'NOTIFY' })).bytes);
+      assert.equal(rcodeOf(theirs), 9, `config ${i}: NOTAUTH for a zone we do not serve`);
+      if (i === 2) {
+        // The same key is needed: unsigned, the sender is a stranger again.
+        assert.equal(rcodeOf(await udpExchange(dns.port, makeQuery('ours.test', 'SOA', { opcode: 'NOTIFY' }))), 5);
+      }
+    } finally {
+      await dns.close();
+      x.close();
+    }
+  }
+  env.cleanup();
+});
+
+test('notifyPeers: allow_from networks, verified allow_keys keys and notify target addresses (IPv4-mapped too); nobody else', () => {
+  const acl = TransferAcl.from({ allow_from: ['192.0.2.0/24'], allow_keys: ['xfr-key'] });
+  const peer = notifyPeers(acl, ['198.51.100.7:5300', '[2001:db8::53]:53']);
+  assert.ok(peer('192.0.2.9'));
+  assert.ok(peer('::ffff:192.0.2.9'));
+  assert.ok(peer('198.51.100.7'));
+  assert.ok(peer('::ffff:198.51.100.7'));
+  assert.ok(peer('2001:DB8::53'));
+  assert.ok(peer('203.0.113.1', 'xfr-key.'));
+  assert.ok(!peer('203.0.113.1'));
+  assert.ok(!peer('203.0.113.1', 'other-key.'));
+  assert.ok(!peer('198.51.100.8'));
 });
 
 test('notify targets parse as address[:port] and bad ones are refused naming the entry', () => {

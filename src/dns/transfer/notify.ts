@@ -1,8 +1,12 @@
 /**
  * NOTIFY (RFC 1996), both ways. Out: after every serial change of a zone (seen on ledger.state$),
  * each configured secondary gets a NOTIFY over UDP, retried with exponential backoff until it
- * answers; a newer serial replaces a pending one. In: a primary answers a NOTIFY for one of its
- * zones with NOERROR + AA, and NOTAUTH for anything else.
+ * answers; a newer serial replaces a pending one. In: MCNS is never a secondary, so a NOTIFY
+ * changes nothing here; one from a configured peer (a `[transfer] allow_from` address, an
+ * `allow_keys` key, or a `notify` target) is acknowledged (NOERROR + AA for our zones, NOTAUTH for
+ * others) so its logs stay quiet, and one from anyone else is REFUSED, as BIND does for a sender
+ * that is not a configured primary (Knot answers NOTAUTH). Refusals are logged at debug level only:
+ * anyone can send them, at any rate.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
@@ -25,6 +29,8 @@ export interface NotifyTarget {
 export interface TransferLogger {
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
+  /** For what anyone on the network can trigger at will (pino has it; optional for test loggers). */
+  debug?(obj: object, msg?: string): void;
 }
 
 /** Parse "192.0.2.2:53", "[2001:db8::2]:53", "::1" or "192.0.2.2" (port 53). Throws McnsError. */
@@ -208,12 +214,28 @@ export class Notifier {
   }
 }
 
-/** Answer an incoming NOTIFY (we are the primary): NOERROR + AA for our zones, NOTAUTH otherwise. */
-export function answerNotify(q: ParsedQuery, isOurZone: (name: string) => boolean): Buffer {
-  const ours = q.qtype === QTYPE.SOA && isOurZone(q.qnameKey);
+/**
+ * Who may send us NOTIFY: the transfer peers (`allow_from` addresses, verified `allow_keys` keys)
+ * and the secondaries we notify ourselves (their address, whatever the source port).
+ */
+export function notifyPeers(acl: { allows(address: string, keyName?: string): boolean }, targets: readonly string[]): (address: string, keyName?: string) => boolean {
+  const unmapped = (a: string): string => a.toLowerCase().replace(/^::ffff:(?=\d+\.)/, '');
+  const hosts = new Set(targets.map((t, i) => unmapped(parseTarget(t, `transfer.notify[${i}]`).host)));
+  return (address, keyName) => acl.allows(address, keyName) || hosts.has(unmapped(address));
+}
+
+/** The rcode an incoming NOTIFY gets: REFUSED from a stranger, else NOERROR for our zones, NOTAUTH otherwise. */
+export function notifyRcode(q: ParsedQuery, fromPeer: boolean, isOurZone: (name: string) => boolean): number {
+  if (!fromPeer) return RCODE.REFUSED;
+  return q.qtype === QTYPE.SOA && isOurZone(q.qnameKey) ? RCODE.NOERROR : RCODE.NOTAUTH;
+}
+
+/** Answer an incoming NOTIFY with the rcode {@link notifyRcode} chose (AA on NOERROR). */
+export function answerNotify(q: ParsedQuery, rcode: number): Buffer {
+  const ours = rcode === RCODE.NOERROR;
   return encodeMessage({
     id: q.id,
-    flags: responseFlags(q, ours ? RCODE.NOERROR : RCODE.NOTAUTH, ours),
+    flags: responseFlags(q, rcode, ours),
     question: [{ name: q.qname, type: q.qtype, class: q.qclass }],
     answer: [],
     authority: [],
