@@ -45,14 +45,13 @@ const REBUILD_SLICE = 4_000;
 /** Thrown inside a diff walk to stop it once it is over budget. */
 class OverBudget extends Error {}
 
-/** Scratch for one key (a wire name) and one value while indexing. */
-const keyScratch = new Uint8Array(MAX_KEY);
-let valueScratch = new Uint8Array(4096);
 /**
  * A value: zone id, A count, AAAA count, the number of other types and those types (u16 each),
  * then the A records and the AAAA records as answer-section bytes.
  */
 const VALUE_HEADER = 8;
+/** The largest value a NameTable entry holds (its length is a u16). */
+const MAX_VALUE = 0xffff;
 /** Entry flags (the table's tag): a cut (referrals are the general path's; nothing below is held). */
 const FLAG_CUT = 1;
 /** The name exists but is not answered here (a CNAME owner, an escaped name). */
@@ -68,8 +67,8 @@ const TYPE_AXFR = 252;
 const A_RR = 16;
 const AAAA_RR = 28;
 
-/** Writes the lowercase wire form of an absolute name into keyScratch; its length, or -1 when too long. */
-function writeKey(name: string): number {
+/** Writes the lowercase wire form of an absolute name into `key` (MAX_KEY bytes); its length, or -1 when too long. */
+function writeKey(name: string, key: Uint8Array): number {
   if (name.includes('\\')) {
     let wire: Uint8Array;
     try {
@@ -78,7 +77,7 @@ function writeKey(name: string): number {
       return -1;
     }
     if (wire.length > MAX_KEY) return -1;
-    for (let k = 0; k < wire.length; k++) keyScratch[k] = wire[k] >= 65 && wire[k] <= 90 ? wire[k] | 0x20 : wire[k];
+    for (let k = 0; k < wire.length; k++) key[k] = wire[k] >= 65 && wire[k] <= 90 ? wire[k] | 0x20 : wire[k];
     return wire.length;
   }
   let w = 0;
@@ -88,49 +87,95 @@ function writeKey(name: string): number {
       const dot = name.indexOf('.', start);
       const len = dot - start;
       if (dot < 0 || len <= 0 || len > 63 || w + 1 + len > MAX_KEY - 1) return -1;
-      keyScratch[w++] = len;
-      for (let i = start; i < dot; i++) keyScratch[w++] = name.charCodeAt(i) & 0xff;
+      key[w++] = len;
+      for (let i = start; i < dot; i++) key[w++] = name.charCodeAt(i) & 0xff;
       start = dot + 1;
       if (start >= name.length) break;
     }
   }
-  keyScratch[w++] = 0;
+  key[w++] = 0;
   return w;
 }
 
 /**
- * Writes the records of the RRset of `type` at `node` into valueScratch at `w` as answer-section
- * bytes (each owned by a pointer to the question); returns the count, or -1 for a value the
- * projection should never hold (left to the general path).
+ * The value of one entry while it is written. It grows as records are appended, so every write goes
+ * through it and nobody keeps a reference to its bytes across an append (a kept reference would
+ * point at the old buffer after a growth, which is how a name with a large RRset once got the
+ * counts of another name).
  */
-function writeRecords(node: TrieNode, type: 'A' | 'AAAA', w: number): number {
+class EntryWriter {
+  private buf = new Uint8Array(4096);
+  /** Bytes written so far. */
+  length = 0;
+
+  /** Starts a new entry. */
+  reset(): void {
+    this.length = 0;
+  }
+
+  /** Makes room for `n` more bytes and returns the buffer to write them into (valid until the next call). */
+  room(n: number): Uint8Array {
+    if (this.length + n > this.buf.length) {
+      const bigger = new Uint8Array(Math.max(this.buf.length * 2, this.length + n));
+      bigger.set(this.buf.subarray(0, this.length));
+      this.buf = bigger;
+    }
+    return this.buf;
+  }
+
+  /** Appends a big-endian u16. */
+  u16(v: number): void {
+    const b = this.room(2);
+    b[this.length++] = (v >> 8) & 0xff;
+    b[this.length++] = v & 0xff;
+  }
+
+  /** Overwrites the u16 at `at` (inside what was written). */
+  setU16(at: number, v: number): void {
+    this.buf[at] = (v >> 8) & 0xff;
+    this.buf[at + 1] = v & 0xff;
+  }
+
+  /** Forgets everything after `length` bytes. */
+  truncate(length: number): void {
+    this.length = length;
+  }
+
+  /** The bytes written (a view, valid until the next write). */
+  bytes(): Uint8Array {
+    return this.buf.subarray(0, this.length);
+  }
+}
+
+/**
+ * Appends the records of the RRset of `type` at `node` to `out` as answer-section bytes (each owned
+ * by a pointer to the question); returns the count, or -1 for a value the projection should never
+ * hold (left to the general path).
+ */
+function writeRecords(node: TrieNode, type: 'A' | 'AAAA', out: EntryWriter): number {
   const set = node.rrsets.get(type);
   if (!set) return 0;
   const code = type === 'A' ? TYPE_A : TYPE_AAAA;
   const rdlen = type === 'A' ? 4 : 16;
-  if (w + set.records.length * (12 + rdlen) > valueScratch.length) {
-    const bigger = new Uint8Array((w + set.records.length * (12 + rdlen)) * 2);
-    bigger.set(valueScratch);
-    valueScratch = bigger;
-  }
-  const out = valueScratch;
   for (const r of set.records) {
     const ttl = r.ttl >>> 0;
-    out[w] = 0xc0;
-    out[w + 1] = 12;
-    out[w + 2] = 0;
-    out[w + 3] = code;
-    out[w + 4] = 0;
-    out[w + 5] = CLASS_IN;
-    out[w + 6] = ttl >>> 24;
-    out[w + 7] = (ttl >>> 16) & 0xff;
-    out[w + 8] = (ttl >>> 8) & 0xff;
-    out[w + 9] = ttl & 0xff;
-    out[w + 10] = 0;
-    out[w + 11] = rdlen;
-    const ok = type === 'A' ? parseIPv4(r.value, 0, r.value.length, out, w + 12) : parseIPv6(r.value, out, w + 12);
+    const b = out.room(12 + rdlen);
+    const w = out.length;
+    b[w] = 0xc0;
+    b[w + 1] = 12;
+    b[w + 2] = 0;
+    b[w + 3] = code;
+    b[w + 4] = 0;
+    b[w + 5] = CLASS_IN;
+    b[w + 6] = ttl >>> 24;
+    b[w + 7] = (ttl >>> 16) & 0xff;
+    b[w + 8] = (ttl >>> 8) & 0xff;
+    b[w + 9] = ttl & 0xff;
+    b[w + 10] = 0;
+    b[w + 11] = rdlen;
+    const ok = type === 'A' ? parseIPv4(r.value, 0, r.value.length, b, w + 12) : parseIPv6(r.value, b, w + 12);
     if (!ok) return -1;
-    w += 12 + rdlen;
+    out.truncate(w + 12 + rdlen);
   }
   return set.records.length;
 }
@@ -184,7 +229,7 @@ function labelUnder(name: string, apex: string): Uint8Array | undefined {
 
 function nodataTemplate(zone: ZoneState): NodataTemplate | undefined {
   const soa = negativeSoa(zone);
-  const apexWireLength = writeKey(zone.name);
+  const apexWireLength = writeKey(zone.name, new Uint8Array(MAX_KEY));
   if (soa.length !== 1 || apexWireLength < 0 || zone.name.includes('\\')) return undefined;
   const bytes = encodeMessage({ id: 0, flags: 0, question: [{ name: zone.name, type: TYPE_A, class: CLASS_IN }], answer: [], authority: soa, additional: [] }).bytes;
   const rr = Uint8Array.from(bytes.subarray(12 + apexWireLength + 4));
@@ -249,6 +294,9 @@ export class ServingIndex {
 
   private readonly diffBudget: number;
   private readonly rebuildSlice: number;
+  /** The key and the value of the entry being indexed (this index's own, never shared). */
+  private readonly key = new Uint8Array(MAX_KEY);
+  private readonly entry = new EntryWriter();
 
   constructor(opts: ServingIndexOptions = {}) {
     this.diffBudget = opts.diffBudget ?? DIFF_BUDGET;
@@ -504,8 +552,8 @@ export class ServingIndex {
 
   private unindex(table: NameTable, name: string): void {
     this.spend();
-    const n = writeKey(name);
-    if (n > 0) table.delete(keyScratch.subarray(0, n));
+    const n = writeKey(name, this.key);
+    if (n > 0) table.delete(this.key.subarray(0, n));
   }
 
   /**
@@ -513,48 +561,50 @@ export class ServingIndex {
    * be empty: NODATA) and its other types (any type not among them: NODATA). Every other name that
    * exists (a cut, a CNAME owner, an escaped name) is held too, flagged as not answered here: a
    * question below it then finds it walking up, so a name missing from the table and from every
-   * suffix up to the closest one held is known not to exist (NXDOMAIN).
+   * suffix up to the closest one held is known not to exist (NXDOMAIN). So is a name whose answers
+   * are too large for an entry: it must still be found, or it would read as NXDOMAIN.
    */
   private index(table: NameTable, node: TrieNode, zoneId: number, apex: boolean): void {
     this.spend();
-    const n = writeKey(node.name);
+    const key = this.key;
+    const n = writeKey(node.name, key);
     // Every valid name fits a key; one that did not would make a missing entry look like NXDOMAIN,
     // so the index switches itself off instead (fail()).
     if (n < 0) throw new Error(`serving index: no key for ${JSON.stringify(node.name)}`);
-    const v = valueScratch;
-    v[0] = zoneId >> 8;
-    v[1] = zoneId & 0xff;
     let flags = node.children.has('*') ? FLAG_WILDCARD_BELOW : 0;
     if (!apex && node.rrsets.has('NS')) flags |= FLAG_CUT;
     // Escaped names' answers spell labels the index cannot compare; CNAME owners answer chains.
     if (node.name.includes('\\') || node.rrsets.has('CNAME')) flags |= FLAG_NOT_HERE;
-    let w = VALUE_HEADER;
-    let a = 0;
-    let aaaa = 0;
-    let others = 0;
+    const out = this.entry;
+    out.reset();
+    out.u16(zoneId);
+    // A count, AAAA count and the number of other types: filled in below.
+    out.u16(0);
+    out.u16(0);
+    out.u16(0);
     if (!(flags & (FLAG_CUT | FLAG_NOT_HERE))) {
+      let others = 0;
       for (const type of node.rrsets.keys()) {
         if (type === 'A' || type === 'AAAA') continue;
-        const code = RR_TYPE_CODES[type];
-        valueScratch[w++] = code >> 8;
-        valueScratch[w++] = code & 0xff;
+        out.u16(RR_TYPE_CODES[type]);
         others++;
       }
-      a = writeRecords(node, 'A', w);
-      aaaa = a < 0 ? -1 : writeRecords(node, 'AAAA', w + a * A_RR);
-      if (a < 0 || aaaa < 0) {
+      const a = writeRecords(node, 'A', out);
+      const aaaa = a < 0 ? -1 : writeRecords(node, 'AAAA', out);
+      if (a < 0 || aaaa < 0 || out.length > MAX_VALUE) {
+        // Left to the general path: a value it should never hold, or answers too large for an entry.
         flags |= FLAG_NOT_HERE;
-        a = aaaa = others = 0;
-        w = VALUE_HEADER;
+        out.truncate(VALUE_HEADER);
+      } else {
+        out.setU16(2, a);
+        out.setU16(4, aaaa);
+        out.setU16(6, others);
       }
     }
-    v[2] = a >> 8;
-    v[3] = a & 0xff;
-    v[4] = aaaa >> 8;
-    v[5] = aaaa & 0xff;
-    v[6] = others >> 8;
-    v[7] = others & 0xff;
-    table.set(keyScratch.subarray(0, n), valueScratch.subarray(0, w + a * A_RR + aaaa * AAAA_RR), flags);
+    if (!table.set(key.subarray(0, n), out.bytes(), flags)) {
+      // Both sizes were checked above, so this is a bug; the index stops rather than answer NXDOMAIN for the name.
+      throw new Error(`serving index: entry for ${JSON.stringify(node.name)} refused`);
+    }
   }
 
   private startRebuild(target: LedgerState): void {
