@@ -1,4 +1,5 @@
 /**
+ * PROFILING ONLY (in-process, not a benchmark of the server users run; that is bench/dns/run.ts).
  * The DNS hot path without sockets: the same questions dnsperf sends (every name of an N-name zone,
  * shuffled, one A query each, with EDNS as dnsperf sends it), answered in a loop by the handler
  * stages the listener runs (readQuery, the serving index, the answer cache, answerDirect / answerQuery
@@ -13,7 +14,7 @@ import { AnswerCache } from '../../src/dns/cache.ts';
 import { readQuery } from '../../src/dns/query.ts';
 import { ServingIndex } from '../../src/dns/serving-index.ts';
 import { encodeMessage } from '../../src/dns/wire.ts';
-import { stateFromZoneFile } from './mcns-server.ts';
+import { stateFromZoneFile } from './profile-server.ts';
 
 /** Wire queries (id 0, RD, EDNS 4096 like dnsperf) for the `hN` names of a bench zone file, shuffled. */
 export function benchQueries(zoneFile: string, qtype = 1): Buffer[] {

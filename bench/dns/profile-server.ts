@@ -1,8 +1,12 @@
 /**
- * MCNS's DNS listener alone, for the benchmark: the zone file is folded into a LedgerState the same
- * way checkpoint loading does (buildTrie), then startDns serves it. Prints "ready PORT" once the
- * serving index is built (bench/dns/run.ts waits for that line).
- * Usage: node --import tsx bench/dns/mcns-server.ts ZONEFILE PORT
+ * PROFILING ONLY, not a benchmark of MCNS: MCNS's DNS listener alone, without SQLite, metrics,
+ * logger, transfers or UPDATE hooks: a lighter server than users run. The zone file is folded into
+ * a LedgerState the same way checkpoint loading does (buildTrie), then startDns serves it, so the
+ * listener's own cost can be profiled in isolation (node --cpu-prof, --trace-gc). The benchmark
+ * (bench/dns/run.ts) measures the real server, `bin/mcns server --config`.
+ * Prints "ready PORT" once the serving index is built. MCNS_ANSWER_CACHE=N sets the answer cache
+ * size (0: no cache), for comparing the cache's effect in isolation.
+ * Usage: node --import tsx bench/dns/profile-server.ts ZONEFILE PORT
  */
 import fs from 'node:fs';
 import { Map as IMap } from 'immutable';
