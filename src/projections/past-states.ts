@@ -81,7 +81,7 @@ export class PastStates {
     const state = evolveAll(base, this.log.iterate(base.seq, seq));
     if (state.seq !== seq) throw new Error(`the log ends at seq ${state.seq}, before ${seq}`);
     this.remember(state);
-    this.last = { base: base.seq, from, folded: seq - base.seq, rejected };
+    this.last = { base: base.seq, from, folded: seq - base.seq, ...(rejected ? { rejected } : {}) };
     return state;
   }
 
