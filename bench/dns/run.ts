@@ -554,7 +554,12 @@ function writeResults(text: string): void {
   const existing = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmark results\n';
   // Only the "## DNS" section is replaced (the history sections after it are "## DNS history…").
   const re = /## DNS\n[\s\S]*?(?=\n## |$)/;
-  const next = re.test(existing) ? existing.replace(re, text.trimEnd() + '\n') : `${existing.trimEnd()}\n\n${text}`;
+  const history = existing.indexOf('## DNS history');
+  const next = re.test(existing)
+    ? existing.replace(re, text.trimEnd() + '\n')
+    : history >= 0
+      ? `${existing.slice(0, history)}${text.trimEnd()}\n\n${existing.slice(history)}`
+      : `${existing.trimEnd()}\n\n${text}`;
   fs.writeFileSync(file, next);
 }
 
