@@ -1,0 +1,85 @@
+/**
+ * The console shell: sign-in, then one live feed for the session (its hello says who we are and what
+ * we may do), the header with sign-out, and the page the hash route names.
+ */
+import { useEffect, useState } from 'preact/hooks';
+import { api, type ApiError } from './api.ts';
+import { openFeed } from './feed.ts';
+import { useRoute } from './route.ts';
+import { loadToken, saveToken } from './session.ts';
+import { SignIn } from './SignIn.tsx';
+import type { LiveChange, Session } from './types.ts';
+import { ZonePage } from './ZonePage.tsx';
+import { Zones } from './Zones.tsx';
+
+export function App() {
+  const [token, setToken] = useState<string | undefined>(loadToken);
+  const [session, setSession] = useState<Session | undefined>();
+  const [problem, setProblem] = useState<string | undefined>();
+  const [live, setLive] = useState<LiveChange | undefined>();
+  const [connected, setConnected] = useState(false);
+  const route = useRoute();
+
+  useEffect(() => {
+    if (!token) return;
+    return openFeed(token, {
+      hello: (me) => {
+        saveToken(token);
+        setSession({ token, me });
+      },
+      change: (events, seq) => setLive({ events, seq }),
+      fatal: (err: ApiError) => {
+        saveToken(undefined);
+        setToken(undefined);
+        setSession(undefined);
+        setProblem(err.status === 401 ? `Signed out: ${err.message}` : err.message);
+      },
+      status: setConnected,
+    });
+  }, [token]);
+
+  const signOut = async (): Promise<void> => {
+    const t = token;
+    saveToken(undefined);
+    setToken(undefined);
+    setSession(undefined);
+    setProblem(undefined);
+    if (t) await api(t, 'POST', '/v1/auth/logout').catch(() => undefined);
+  };
+
+  if (!token || !session) {
+    return (
+      <main class="signin-page">
+        <SignIn
+          pending={!!token && !session}
+          problem={problem}
+          onToken={(t) => {
+            setProblem(undefined);
+            setToken(t);
+          }}
+        />
+      </main>
+    );
+  }
+
+  return (
+    <>
+      <header class="top">
+        <a class="brand" href="#/">MCNS</a>
+        <nav aria-label="Main">
+          <a href="#/" aria-current={route.page === 'zones' ? 'page' : undefined}>Zones</a>
+        </nav>
+        <span class={connected ? 'live on' : 'live'} title={connected ? 'live updates on' : 'live updates reconnecting'}>
+          {connected ? 'live' : 'offline'}
+        </span>
+        <span class="who">
+          {session.me.username} <span class="role">({session.me.roles.join(', ') || session.me.account_type})</span>
+        </span>
+        <button type="button" onClick={signOut}>Sign out</button>
+      </header>
+      <main>
+        {route.page === 'zones' ? <Zones session={session} live={live} /> : <ZonePage key={route.zone} session={session} zone={route.zone} tab={route.tab} live={live} />}
+      </main>
+    </>
+  );
+}
