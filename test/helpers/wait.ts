@@ -14,17 +14,20 @@ export interface WaitOptions {
   intervalMs?: number;
 }
 
+/** What a truthy result of a check can be. */
+export type Truthy<T> = Exclude<T, false | 0 | '' | null | undefined>;
+
 /**
  * Resolves with the first truthy result of `check` (sync or async); a check that throws counts as
  * "not yet" and its error is reported if the deadline passes.
  */
-export async function waitFor<T>(check: () => T | Promise<T>, opts: WaitOptions): Promise<NonNullable<T>> {
+export async function waitFor<T>(check: () => T | Promise<T>, opts: WaitOptions): Promise<Truthy<T>> {
   const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
   let last: unknown;
   for (;;) {
     try {
       const v = await check();
-      if (v) return v as NonNullable<T>;
+      if (v) return v as Truthy<T>;
       last = v;
     } catch (err) {
       last = err;

@@ -13,6 +13,7 @@ import { importCommand } from '../../src/projections/zone-files.ts';
 import { tempDir } from '../helpers/ledger.ts';
 import { buildQuery, udpExchange } from '../dns/helpers.ts';
 import { writeServerConfig } from '../helpers/server-config.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 function get(port: number, path: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -32,6 +33,12 @@ function value(metrics: string, line: RegExp): number {
   return Number(m.split(' ').pop());
 }
 
+/** The value of the first line matching `line`, or 0 while there is none (a counter not yet flushed). */
+function valueOrZero(metrics: string, line: RegExp): number {
+  const m = metrics.split('\n').find((l) => line.test(l));
+  return m ? Number(m.split(' ').pop()) : 0;
+}
+
 test('/metrics: queries by rcode and type, latency, events appended, projection lag; sampled query log', async () => {
   const { dir, cleanup } = tempDir();
   const cfg = writeServerConfig(dir, { dns: ['query_log = true', 'query_log_sample = 1.0'] });
@@ -47,9 +54,18 @@ test('/metrics: queries by rcode and type, latency, events appended, projection 
     server.ledger.execute(importCommand('m.test', '$TTL 60\n@ SOA ns.m.test. h.m.test. 1 3600 600 86400 60\n@ NS ns\nns A 192.0.2.1\n'), { actor: 'test' });
     const port = Number(server.dns[0].udp.split(':').pop());
     for (let i = 0; i < 40; i++) await udpExchange(port, buildQuery({ name: i % 2 ? 'ns.m.test.' : 'nope.m.test.' }));
-    await new Promise((r) => setTimeout(r, 1200)); // query counts are flushed once a second
+    // Query counts reach the registry on a once-a-second flush: poll /metrics until both rcodes show.
     const restPort = Number(server.rest.split(':').pop());
-    const metrics = await get(restPort, '/metrics');
+    const metrics = await waitFor(
+      async () => {
+        const m = await get(restPort, '/metrics');
+        const flushed =
+          valueOrZero(m, /^mcns_dns_queries_total\{qtype="1",rcode="0",transport="udp"\}/) >= 20 &&
+          valueOrZero(m, /^mcns_dns_queries_total\{qtype="1",rcode="3",transport="udp"\}/) >= 20;
+        return flushed && m;
+      },
+      { what: 'the 40 queries to be counted in /metrics' },
+    );
     assert.ok(value(metrics, /^mcns_dns_queries_total\{qtype="1",rcode="0",transport="udp"\}/) >= 20);
     assert.ok(value(metrics, /^mcns_dns_queries_total\{qtype="1",rcode="3",transport="udp"\}/) >= 20, 'NXDOMAIN counted by rcode');
     assert.ok(value(metrics, /^mcns_dns_answer_seconds_count /) >= 2, 'latency is sampled into the histogram');
