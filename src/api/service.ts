@@ -10,6 +10,7 @@ import type { StoredEvent } from '../events/types.ts';
 import { parseLogPoint, type Ledger, type WriteResult } from '../ledger.ts';
 import { zoneName, type RecordOp } from '../projections/decide.ts';
 import { recordHistory, zoneHistory } from '../projections/history.ts';
+import { lintNames, lintZone } from '../projections/lint.ts';
 import type { LedgerState, ZoneState } from '../projections/state.ts';
 import { importCommand } from '../projections/zone-files.ts';
 import { apiOwnerName, apiValueName, isInZone } from '../records/names.ts';
@@ -243,8 +244,14 @@ export class ApiService {
     });
   }
 
+  /** Lint warnings (CNAME loops, address targets) for the names `ops` touched, against the state after the write. */
+  private lint(before: ZoneState, ops: RecordOp[]): string[] {
+    const names = ops.map((op) => (op.op === 'create' ? op.name : before.records.get(op.id)?.name)).filter((n): n is string => n !== undefined);
+    return lintNames(this.ledger.state, names);
+  }
+
   /** POST /v1/zones/{zone}/records. */
-  createRecord(id: Identity, zone: string, body: unknown, opts: WriteOpts = {}): { record: RecordView; batch: BatchView } {
+  createRecord(id: Identity, zone: string, body: unknown, opts: WriteOpts = {}): { record: RecordView; batch: BatchView; warnings: string[] } {
     authorize(id, 'records.create');
     const name = zoneName(zone);
     const b = S.parseInput(S.RecordCreateBody, body);
@@ -253,18 +260,18 @@ export class ApiService {
     const w = this.write(id, { kind: 'changeRecords', zone: name, ops }, opts);
     const created = w.events.find((e) => e.body.type === 'RecordCreated');
     if (!created || created.body.type !== 'RecordCreated') throw new McnsError('internal', 'record create appended no RecordCreated');
-    return { record: this.recordAfter(name, created.body.payload.id), batch: batchView(w) };
+    return { record: this.recordAfter(name, created.body.payload.id), batch: batchView(w), warnings: this.lint(z, ops) };
   }
 
   /** PUT /v1/zones/{zone}/records/{id}. */
-  updateRecord(id: Identity, zone: string, recordId: string, body: unknown, opts: WriteOpts = {}): { record: RecordView; batch: BatchView } {
+  updateRecord(id: Identity, zone: string, recordId: string, body: unknown, opts: WriteOpts = {}): { record: RecordView; batch: BatchView; warnings: string[] } {
     authorize(id, 'records.update');
     const name = zoneName(zone);
     const b = S.parseInput(S.RecordUpdateBody, body);
     const z = this.zoneIn(this.ledger.state, name);
     const ops = this.toOps(id, 'records.update', z, [{ op: 'update', id: recordId, ...b }]);
     const w = this.write(id, { kind: 'changeRecords', zone: name, ops }, opts);
-    return { record: this.recordAfter(name, recordId), batch: batchView(w) };
+    return { record: this.recordAfter(name, recordId), batch: batchView(w), warnings: this.lint(z, ops) };
   }
 
   /** DELETE /v1/zones/{zone}/records/{id}. */
@@ -277,7 +284,7 @@ export class ApiService {
   }
 
   /** POST /v1/zones/{zone}/changes: one atomic batch, one serial bump. */
-  changes(id: Identity, zone: string, body: unknown, opts: WriteOpts = {}): { batch: BatchView; records: RecordView[] } {
+  changes(id: Identity, zone: string, body: unknown, opts: WriteOpts = {}): { batch: BatchView; records: RecordView[]; warnings: string[] } {
     authorize(id, 'records.changes');
     const name = zoneName(zone);
     const changes = S.parseInput(S.ChangesBody, body, 'changes');
@@ -293,7 +300,7 @@ export class ApiService {
       const r = now.records.get(rid);
       return r ? [recordView(name, r)] : [];
     });
-    return { batch: batchView(w), records };
+    return { batch: batchView(w), records, warnings: this.lint(z, ops) };
   }
 
   // ---- history, export/import, restore ---------------------------------------------------------
@@ -356,7 +363,7 @@ export class ApiService {
   }
 
   /** POST /v1/zones/{zone}/import (admin): create the zone or make it equal to the file; all or nothing. */
-  importZone(id: Identity, zone: string, text: unknown, opts: WriteOpts = {}): { zone: ZoneView; batch: BatchView; created: number; updated: number; deleted: number } {
+  importZone(id: Identity, zone: string, text: unknown, opts: WriteOpts = {}): { zone: ZoneView; batch: BatchView; created: number; updated: number; deleted: number; warnings: string[] } {
     authorize(id, 'zones.import');
     const name = zoneName(zone);
     if (typeof text !== 'string' || text.trim() === '') throw invalid('zone file', 'the body must be a non-empty RFC 1035 zone file (text/plain)');
@@ -368,6 +375,7 @@ export class ApiService {
       created: count('RecordCreated'),
       updated: count('RecordUpdated'),
       deleted: count('RecordDeleted'),
+      warnings: lintZone(this.ledger.state, name),
     };
   }
 

@@ -51,6 +51,16 @@ function recordOf(body: unknown): ApiRecord {
   return b?.record ?? b;
 }
 
+/**
+ * Print the lint warnings a write came back with ("warnings": [...] beside the 2xx) to stderr, one
+ * `warning: ...` line each, so they reach the operator without disturbing --output json on stdout.
+ */
+export function printWarnings(body: unknown): void {
+  const w = (body as { warnings?: unknown } | undefined)?.warnings;
+  if (!Array.isArray(w)) return;
+  for (const line of w) process.stderr.write(`warning: ${String(line)}\n`);
+}
+
 function printRecords(records: ApiRecord[], format: 'table' | 'json'): void {
   if (format === 'json') {
     process.stdout.write(JSON.stringify(records, null, 2) + '\n');
@@ -99,6 +109,7 @@ export function registerRecord(program: Command): void {
         ...(ttl === undefined ? {} : { ttl }),
       });
       printRecords([recordOf(body)], format);
+      printWarnings(body);
     });
   withCommon(record.command('update').description('change the value and/or TTL of record ID'))
     .argument('<zone>', 'zone name')
@@ -114,6 +125,7 @@ export function registerRecord(program: Command): void {
         ...(ttl === undefined ? {} : { ttl }),
       });
       printRecords([recordOf(body)], format);
+      printWarnings(body);
     });
   withCommon(record.command('delete').description('delete record ID'))
     .argument('<zone>', 'zone name')
@@ -134,12 +146,14 @@ export async function onlineZoneImport(zone: string, file: string, opts: Record<
   if (res.status < 200 || res.status > 299) throw apiError(res);
   let summary: string;
   try {
-    const b = JSON.parse(res.body) as { zone?: { serial?: number }; batch?: { first_seq?: number; last_seq?: number }; created?: number; updated?: number; deleted?: number };
+    const b = JSON.parse(res.body) as {
+      warnings?: string[]; zone?: { serial?: number }; batch?: { first_seq?: number; last_seq?: number }; created?: number; updated?: number; deleted?: number };
     const n = (b.created ?? 0) + (b.updated ?? 0) + (b.deleted ?? 0);
     summary =
       n === 0 && b.batch?.first_seq === undefined
         ? `nothing written (already equal), serial ${b.zone?.serial ?? '?'}`
         : `${b.created ?? 0} created, ${b.updated ?? 0} updated, ${b.deleted ?? 0} deleted (seq ${b.batch?.first_seq}..${b.batch?.last_seq}), serial ${b.zone?.serial ?? '?'}`;
+    printWarnings(b);
   } catch {
     summary = '';
   }
