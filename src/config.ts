@@ -10,6 +10,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { z } from 'zod';
 import { McnsError } from './errors.ts';
+import { KeyPolicy } from './dns/update-policy.ts';
 
 /** Log levels pino understands (plus `silent`). */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -135,6 +136,7 @@ const tsigKeySchema = z
 const updateKeySchema = z.strictObject({
   zones: z.array(z.string().min(1)).default([]),
   names: z.array(z.string().min(1)).default([]),
+  types: z.array(z.string().min(1)).default([]),
 });
 
 const updateSchema = z.strictObject({
@@ -173,7 +175,7 @@ export interface McnsConfig {
   log: { level: (typeof LOG_LEVELS)[number] };
   transfer: { allow_from: string[]; allow_keys: string[]; notify: string[] };
   /** DNS UPDATE (RFC 2136): TSIG keys allowed to update, and per-key zone/owner-name limits. */
-  update: { allow_keys: string[]; keys: Record<string, { zones: string[]; names: string[] }> };
+  update: { allow_keys: string[]; keys: Record<string, { zones: string[]; names: string[]; types: string[] }> };
   tsig: { keys: Record<string, TsigKey> };
 }
 
@@ -390,6 +392,13 @@ export function loadConfig(opts: LoadOptions): McnsConfig {
   }
   for (const k of Object.keys(c.update.keys)) {
     if (!updateKeys.has(k.toLowerCase().replace(/\.?$/, '.'))) fail(`update.keys.${k}`, `limits key "${k}", which is not in update.allow_keys (in ${file})`);
+    try {
+      // Name patterns and types are checked here too, so a bad limit stops `mcns server` before it binds.
+      KeyPolicy.from(c.update.keys[k], `update.keys.${k}`);
+    } catch (err) {
+      if (err instanceof McnsError) fail(err.field ?? `update.keys.${k}`, `${err.message} (in ${file})`);
+      throw err;
+    }
   }
 
   return {

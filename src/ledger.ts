@@ -63,6 +63,13 @@ export interface WriteOptions {
   ifMatch?: number;
 }
 
+/**
+ * A command derived from the projection a write attempt decides against, called again on every
+ * retry: what a write checks (DNS UPDATE prerequisites) then holds for the state it is appended
+ * to. Throw to refuse (the error reaches the caller, nothing is written); undefined: nothing to write.
+ */
+export type CommandPlan = (state: LedgerState) => Command | undefined;
+
 /** A point in the log: a sequence number or a time (ms since the epoch). */
 export type LogPoint = { seq: number } | { time: number };
 
@@ -135,11 +142,15 @@ export class Ledger {
 
   /**
    * Decide, append and apply one command. Throws McnsError (nothing written) when a rule refuses it,
-   * 412 when `ifMatch` is not the zone's serial. A concurrent append by another process is retried.
+   * 412 when `ifMatch` is not the zone's serial. A concurrent append by another process is retried,
+   * decided again against the newer state; a {@link CommandPlan} is derived again too, so a write
+   * whose command depends on what it read (DNS UPDATE) never lands on a state it did not check.
    */
-  execute(cmd: Command, opts: WriteOptions): WriteResult {
+  execute(cmdOrPlan: Command | CommandPlan, opts: WriteOptions): WriteResult {
     for (let attempt = 0; ; attempt++) {
       const state = this.state;
+      const cmd = typeof cmdOrPlan === 'function' ? cmdOrPlan(state) : cmdOrPlan;
+      if (cmd === undefined) return { events: [] };
       if (opts.ifMatch !== undefined) {
         const zone = zoneName(cmd.zone);
         const serial = state.zones.get(zone)?.serial;

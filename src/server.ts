@@ -111,7 +111,7 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
     const xfr = createTransferHandlers({ ledger, config: { ...config.transfer, keys: config.tsig.keys }, logger: dnsLogger, metrics });
     closers.push({ name: 'notify', close: async () => xfr.close() });
     // DNS UPDATE (RFC 2136) from [update], verified with the same TSIG keyring as transfers.
-    const update = createUpdateHandler({ ledger, keyring: xfr.keyring, config: config.update, logger: dnsLogger });
+    const update = createUpdateHandler({ ledger, keyring: xfr.keyring, config: config.update, logger: dnsLogger, onOutcome: (outcome) => metrics.dnsUpdates.inc({ outcome }) });
     const dns = await startDns({
       ledger,
       listen: config.dns.listen_addr,

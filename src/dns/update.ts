@@ -2,30 +2,39 @@
  * Dynamic update (RFC 2136) signed with TSIG (RFC 8945), the path ACME DNS-01 clients
  * (certbot-dns-rfc2136, lego, acme.sh nsupdate) use to publish `_acme-challenge` TXT records.
  *
- * One UPDATE message is one ledger write: the prerequisites are checked against the current
- * projection, the update section is replayed on a copy of the zone's records (RFC 2136 3.4.2), and
- * the difference becomes one `changeRecords` command executed with the TSIG key name as the actor.
+ * One UPDATE message is one ledger write: the prerequisites are checked against the projection,
+ * the update section is replayed on a copy of the zone's records (RFC 2136 3.4.2), and the
+ * difference becomes one `changeRecords` command executed with the TSIG key name as the actor.
  * decide() then applies the same rules as every other write (CNAME exclusivity, values, TTLs), all
- * or nothing, one serial bump. Checking and writing happen in one synchronous turn, so no other
- * write can slip between the prerequisites and the update.
+ * or nothing, one serial bump. The whole plan (prerequisites included) is a ledger CommandPlan: when
+ * another writer (the offline CLI, another process) appends first and the ledger retries, the
+ * prerequisites are checked again against the state the retry decides against, so prerequisites and
+ * update stay one atomic step (RFC 2136 3.2) even across processes.
  *
- * Order of checks: TSIG (a bad signature is answered with the TSIG error, RFC 8945 5.2), the zone
+ * Order of checks: TSIG (a bad signature is answered with the TSIG error, RFC 8945 5.2), replay (a
+ * signed request seen before is answered BADTIME, RFC 8945 5.2.3; see tsig-replay.ts), the zone
  * section (FORMERR, NOTAUTH), the key's permission (REFUSED), prerequisites (RFC 2136 3.2), the
- * prescan of the update section (3.4.1: FORMERR, NOTZONE), the key's name limits (REFUSED), then the
- * write. Every answer to a verified request is signed with the request's key.
+ * prescan of the update section (3.4.1: FORMERR, NOTZONE), the key's name and type limits
+ * (REFUSED, update-policy.ts), then the write. Every answer to a verified request is signed with
+ * the request's key.
  */
 import { McnsError } from '../errors.ts';
-import type { Command, RecordOp } from '../projections/decide.ts';
+import type { CommandPlan } from '../ledger.ts';
+import type { RecordOp } from '../projections/decide.ts';
 import type { LedgerState, ZoneState } from '../projections/state.ts';
 import { labelsBelow } from '../projections/state.ts';
 import { findNode, type RecordState } from '../projections/trie.ts';
 import { isInZone, normalizeName } from '../records/names.ts';
 import { canonicalValue, formatRData } from '../records/rdata.ts';
-import { RR_TYPE_BY_CODE, RR_TYPES, type RData, type RRType } from '../records/types.ts';
+import { RR_TYPE_BY_CODE, RR_TYPE_CODES, RR_TYPES, type RData, type RRType } from '../records/types.ts';
 import type { ParsedQuery } from './query.ts';
 import { errorResponse, readName } from './transfer/message.ts';
 import type { TransferLogger } from './transfer/notify.ts';
-import { TsigResponseSigner, tsigErrorResponse, verifyRequest, type TsigKey, type TsigKeyring } from './transfer/tsig.ts';
+import { TSIG_ERROR, TsigResponseSigner, tsigErrorResponse, verifyRequest, type TsigKey, type TsigKeyring } from './transfer/tsig.ts';
+import { TsigReplayGuard } from './transfer/tsig-replay.ts';
+import { updatePolicies, type PolicyRR, type UpdateConfig } from './update-policy.ts';
+
+export { namePattern, type UpdateConfig, type UpdateKeyLimits } from './update-policy.ts';
 
 /** The UPDATE opcode (RFC 2136 1.3). */
 export const OPCODE_UPDATE = 5;
@@ -55,30 +64,26 @@ const META_TYPES = new Set([41, 249, 250, 251, 252, 253, 254, 255]);
 /** Types that only make sense in a question (RFC 2136 3.4.1.3: IXFR, AXFR, MAILB, MAILA). */
 const QUERY_ONLY_TYPES = new Set([251, 252, 253, 254]);
 
-/** Wire type code -> our record type, for the types MCNS stores. */
-
-/** What one key may change: zone apexes and owner-name globs (empty: no limit). */
-export interface UpdateKeyLimits {
-  zones?: string[];
-  names?: string[];
-}
-
-/** The `[update]` configuration: keys allowed to update, and optional per-key limits. */
-export interface UpdateConfig {
-  allow_keys: string[];
-  keys?: Record<string, UpdateKeyLimits>;
-}
-
 /** What {@link createUpdateHandler} needs. */
 export interface UpdateOptions {
-  /** The ledger: the current projection and the one write path. */
-  ledger: { readonly state: LedgerState; execute(cmd: Command, opts: { actor: string }): { serial?: number } };
+  /**
+   * The ledger: the current projection and the one write path. The plan is called again on every
+   * retry after a concurrent append, against the state that attempt decides on.
+   */
+  ledger: { readonly state: LedgerState; execute(plan: CommandPlan, opts: { actor: string }): { serial?: number; events: readonly unknown[] } };
   /** The TSIG keys (createTransferHandlers(...).keyring, so transfers and updates share them). */
   keyring: TsigKeyring;
   config: UpdateConfig;
   logger?: TransferLogger;
   /** Clock in seconds for TSIG (tests move it). */
   nowSec?: () => number;
+  /**
+   * Called once per UPDATE with its outcome (metrics): applied, unchanged, badtsig, replay, or the
+   * rcode's name in lowercase (refused, nxrrset, yxdomain, formerr, notauth, notzone, servfail, ...).
+   */
+  onOutcome?: (outcome: string) => void;
+  /** Signed requests remembered per key for replay detection (default DEFAULT_REPLAY_MEMORY). */
+  replayMemory?: number;
 }
 
 /** Where an UPDATE came from. */
@@ -336,6 +341,12 @@ function prescan(zone: ZoneState, updates: UpdateRR[]): { rcode: number; reason:
   return undefined;
 }
 
+/** A key's limits as planUpdate asks them (KeyPolicy of update-policy.ts). */
+export interface UpdatePolicy {
+  /** Why the key may not make this change (undefined: it may); `typesAt` lists the type codes a name holds. */
+  refusal(rr: PolicyRR, typesAt: (name: string) => readonly number[]): string | undefined;
+}
+
 /** A record of the working copy: `id` when it is already in the zone. */
 interface Draft {
   id?: string;
@@ -353,14 +364,16 @@ interface Draft {
  * skipped as the RFC says. Adding a type MCNS does not store, or an SOA (the ledger owns the
  * serial; SOA parameters change through the API), is REFUSED.
  */
-export function planUpdate(raw: Uint8Array, zone: ZoneState, msg: UpdateMessage, allowName: (name: string) => boolean = () => true): UpdatePlan {
+export function planUpdate(raw: Uint8Array, zone: ZoneState, msg: UpdateMessage, policy?: UpdatePolicy): UpdatePlan {
   try {
     const pre = checkPrerequisites(raw, zone, msg.prerequisites);
     if (pre) return { kind: 'reply', ...pre };
     const scan = prescan(zone, msg.updates);
     if (scan) return { kind: 'reply', ...scan };
+    const typesAt = (name: string): number[] => [...(rrsetsAt(zone, name)?.keys() ?? [])].map((t) => RR_TYPE_CODES[t]);
     for (const rr of msg.updates) {
-      if (!allowName(rr.name)) return { kind: 'reply', rcode: UPDATE_RCODE.REFUSED, reason: `update ${rr.name}: the key may not change this name` };
+      const refused = policy?.refusal(rr, typesAt);
+      if (refused) return { kind: 'reply', rcode: UPDATE_RCODE.REFUSED, reason: refused };
       if (rr.class !== CLASS_IN) continue;
       const type = RR_TYPE_BY_CODE.get(rr.type);
       if (!type) return { kind: 'reply', rcode: UPDATE_RCODE.REFUSED, reason: `update ${rr.name} ${typeName(rr.type)}: record type not supported (supported: ${RR_TYPES.join(', ')})` };
@@ -410,55 +423,44 @@ export function planUpdate(raw: Uint8Array, zone: ZoneState, msg: UpdateMessage,
   }
 }
 
-/** A glob over owner names ("_acme-challenge.*"): `*` matches one or more characters, case-insensitive. */
-export function nameGlob(pattern: string): (name: string) => boolean {
-  const p = pattern.toLowerCase().replace(/\.$/, '');
-  const re = new RegExp(`^${p.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.+')}$`);
-  return (name) => re.test(name.toLowerCase().replace(/\.$/, ''));
-}
-
-/** The normalised key name ("acme-key.") of a configured name ("acme-key"); throws McnsError. */
-function keyName(name: string, field: string): string {
-  try {
-    return normalizeName(name);
-  } catch (err) {
-    throw new McnsError('invalid', (err as Error).message, field);
+/** A refusal decided inside the ledger's CommandPlan: answered with its rcode, nothing written. */
+class UpdateRefused extends Error {
+  constructor(
+    readonly rcode: number,
+    readonly reason: string,
+  ) {
+    super(reason);
   }
 }
 
-/** Per-key policy: which zones and names it may change. */
-interface KeyPolicy {
-  zones?: Set<string>;
-  names?: Array<(name: string) => boolean>;
-}
-
-/** Build the key policies from config; every key named must be in the keyring. Throws McnsError. */
-function policies(config: UpdateConfig, keyring: TsigKeyring): Map<string, KeyPolicy> {
-  const out = new Map<string, KeyPolicy>();
-  for (const k of config.allow_keys) {
-    const n = keyName(k, 'update.allow_keys');
-    if (!keyring.has(n)) throw new McnsError('invalid', `names key "${k}", which is not defined under [tsig.keys]`, 'update.allow_keys');
-    out.set(n, {});
-  }
-  for (const [k, limits] of Object.entries(config.keys ?? {})) {
-    const field = `update.keys.${k}`;
-    const n = keyName(k, field);
-    const policy = out.get(n);
-    if (!policy) throw new McnsError('invalid', `limits key "${k}", which is not in update.allow_keys`, field);
-    if (limits.zones && limits.zones.length > 0) policy.zones = new Set(limits.zones.map((z) => keyName(z, `${field}.zones`)));
-    if (limits.names && limits.names.length > 0) policy.names = limits.names.map(nameGlob);
-  }
-  return out;
-}
+/** Outcomes an anonymous sender can cause at will: warned at most once a minute each, else debug. */
+const NOISY_WARN_EVERY_SEC = 60;
 
 /**
  * Build the UPDATE opcode handler for the DNS listeners (`handlers: { 5: update }`). Throws McnsError
- * at start-up when the config names a key that does not exist.
+ * at start-up when the config names a key that does not exist or a limit that does not parse.
  */
 export function createUpdateHandler(opts: UpdateOptions): (q: ParsedQuery, raw: Uint8Array, peer: UpdatePeer) => Buffer | undefined {
   const { ledger, keyring, logger } = opts;
   const nowSec = opts.nowSec ?? (() => Math.floor(Date.now() / 1000));
-  const allowed = policies(opts.config, keyring);
+  const allowed = updatePolicies(opts.config, keyring);
+  const replays = new TsigReplayGuard({ startedAt: nowSec(), maxPerKey: opts.replayMemory });
+  const rcodeName = new Map<number, string>(Object.entries(UPDATE_RCODE).map(([k, v]) => [v, k.toLowerCase()]));
+
+  // Unsigned, badly signed and replayed requests cost the sender nothing: log them without letting
+  // a flood of them flood the log (the metric counts every one).
+  const lastWarn = new Map<string, { at: number; suppressed: number }>();
+  const noisy = (kind: string, fields: object, msg: string): void => {
+    const now = nowSec();
+    const w = lastWarn.get(kind);
+    if (!w || now - w.at >= NOISY_WARN_EVERY_SEC) {
+      logger?.warn({ ...fields, ...(w?.suppressed ? { suppressedSinceLastWarning: w.suppressed } : {}) }, msg);
+      lastWarn.set(kind, { at: now, suppressed: 0 });
+    } else {
+      w.suppressed++;
+      logger?.debug?.(fields, msg);
+    }
+  };
 
   return (q, raw, peer) => {
     const log = { peer: peer.address, port: peer.port, zone: q.qnameKey };
@@ -469,16 +471,27 @@ export function createUpdateHandler(opts: UpdateOptions): (q: ParsedQuery, raw: 
       const now = nowSec();
       const v = verifyRequest(raw, q.tsigOffset, keyring, now);
       if (!v.ok) {
-        logger?.warn({ ...log, tsigError: v.error, reason: v.reason }, 'DNS UPDATE refused: TSIG verification failed');
+        opts.onOutcome?.('badtsig');
+        noisy('badtsig', { ...log, tsigError: v.error, reason: v.reason }, 'DNS UPDATE refused: TSIG verification failed');
         const base = errorResponse(q, v.formerr ? UPDATE_RCODE.FORMERR : UPDATE_RCODE.NOTAUTH);
         return v.formerr ? base : tsigErrorResponse(base, v, now);
+      }
+      // A verified request seen before: BADTIME (RFC 8945 5.2.3), signed, and nothing else is looked at.
+      const replay = replays.check(v.key.name, v.digest, v.tsig.timeSigned, v.tsig.fudge, now);
+      if (replay) {
+        opts.onOutcome?.('replay');
+        noisy('replay', { ...log, key: v.key.name, reason: replay }, 'DNS UPDATE refused: replayed TSIG-signed request');
+        return tsigErrorResponse(errorResponse(q, UPDATE_RCODE.NOTAUTH), { ok: false, error: TSIG_ERROR.BADTIME, key: v.key, tsig: v.tsig, reason: replay }, now);
       }
       key = v.key;
       mac = v.tsig.mac;
     }
-    const reply = (rcode: number, reason: string, extra: object = {}): Buffer => {
-      const fields = { ...log, key: key?.name, rcode, reason, ...extra };
+    const reply = (rcode: number, reason: string, extra: { outcome?: string; [field: string]: unknown } = {}): Buffer => {
+      const { outcome, ...more } = extra;
+      opts.onOutcome?.(outcome ?? rcodeName.get(rcode) ?? `rcode${rcode}`);
+      const fields = { ...log, key: key?.name, rcode, reason, ...more };
       if (rcode === UPDATE_RCODE.NOERROR) logger?.info(fields, 'DNS UPDATE applied');
+      else if (!key) noisy('unsigned', fields, 'DNS UPDATE not applied');
       else logger?.warn(fields, 'DNS UPDATE not applied');
       const msg = errorResponse(q, rcode);
       return key ? new TsigResponseSigner(key, mac!, nowSec).sign(msg) : msg;
@@ -493,22 +506,31 @@ export function createUpdateHandler(opts: UpdateOptions): (q: ParsedQuery, raw: 
     }
     // RFC 2136 3.1: one zone, named with type SOA.
     if (msg.zoneType !== TYPE_SOA) return reply(UPDATE_RCODE.FORMERR, `zone section type must be SOA, got ${typeName(msg.zoneType)}`);
-    const state = ledger.state;
-    const zone = state.zones.get(msg.zone);
+    const zone = ledger.state.zones.get(msg.zone);
     if (!zone || msg.zoneClass !== CLASS_IN) return reply(UPDATE_RCODE.NOTAUTH, `not authoritative for zone ${msg.zone}`);
     if (!key) return reply(UPDATE_RCODE.REFUSED, 'unsigned update (updates need a TSIG key listed in [update] allow_keys)');
     const policy = allowed.get(key.name);
     if (!policy) return reply(UPDATE_RCODE.REFUSED, `key ${key.name} is not in [update] allow_keys`);
-    if (policy.zones && !policy.zones.has(zone.name)) return reply(UPDATE_RCODE.REFUSED, `key ${key.name} may not update zone ${zone.name}`);
-    const names = policy.names;
-    const plan = planUpdate(raw, zone, msg, names ? (n) => names.some((m) => m(n)) : undefined);
-    if (plan.kind === 'reply') return reply(plan.rcode, plan.reason);
-    if (plan.ops.length === 0) return reply(UPDATE_RCODE.NOERROR, 'nothing to change', { serial: zone.serial });
+    if (!policy.allowsZone(zone.name)) return reply(UPDATE_RCODE.REFUSED, `key ${key.name} may not update zone ${zone.name}`);
+
+    // Planned inside the write: a retry after another writer's append checks the prerequisites
+    // (and the key's limits) again against the state it decides on, so both stay one atomic step.
+    let changes = 0;
+    const plan: CommandPlan = (state) => {
+      const current = state.zones.get(zone.name);
+      if (!current) throw new UpdateRefused(UPDATE_RCODE.NOTAUTH, `zone ${zone.name} was deleted while the update was decided`);
+      const p = planUpdate(raw, current, msg, policy);
+      if (p.kind === 'reply') throw new UpdateRefused(p.rcode, p.reason);
+      changes = p.ops.length;
+      return p.ops.length === 0 ? undefined : { kind: 'changeRecords', zone: current.name, ops: p.ops };
+    };
     try {
-      // Synchronous, right after the checks: nothing can be written in between. The TSIG key is the actor.
-      const result = ledger.execute({ kind: 'changeRecords', zone: zone.name, ops: plan.ops }, { actor: key.name.replace(/\.$/, '') });
-      return reply(UPDATE_RCODE.NOERROR, 'applied', { changes: plan.ops.length, serial: result.serial });
+      // The TSIG key is the actor.
+      const result = ledger.execute(plan, { actor: key.name.replace(/\.$/, '') });
+      if (result.events.length === 0) return reply(UPDATE_RCODE.NOERROR, 'nothing to change', { outcome: 'unchanged', serial: ledger.state.zones.get(zone.name)?.serial });
+      return reply(UPDATE_RCODE.NOERROR, 'applied', { outcome: 'applied', changes, serial: result.serial });
     } catch (err) {
+      if (err instanceof UpdateRefused) return reply(err.rcode, err.reason);
       if (!(err instanceof McnsError)) throw err;
       // The domain rules (CNAME exclusivity, values, TTL range) refused it; nothing was written.
       const rcode = err.kind === 'not_found' ? UPDATE_RCODE.NOTAUTH : err.kind === 'conflict' || err.kind === 'invalid' ? UPDATE_RCODE.REFUSED : UPDATE_RCODE.SERVFAIL;

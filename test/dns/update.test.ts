@@ -19,7 +19,7 @@ import { makeKeyring } from '../../src/dns/transfer/index.ts';
 import { signRequest, TsigResponseVerifier } from '../../src/dns/transfer/tsig.ts';
 import { readQuery } from '../../src/dns/query.ts';
 import { nameToWire } from '../../src/records/names.ts';
-import { createUpdateHandler, nameGlob, OPCODE_UPDATE, UPDATE_RCODE } from '../../src/dns/update.ts';
+import { createUpdateHandler, namePattern, OPCODE_UPDATE, UPDATE_RCODE } from '../../src/dns/update.ts';
 import { loadConfig } from '../../src/config.ts';
 import { startServer } from '../../src/server.ts';
 import { pino } from 'pino';
@@ -350,13 +350,13 @@ test('raw: a zone section whose type is not SOA is FORMERR', async () => {
   assert.equal(await signedRaw(updateMessage('example.com.', [], [], 1)), UPDATE_RCODE.FORMERR);
 });
 
-test('nameGlob: "*" spans labels, matching is case-insensitive and ignores the trailing dot', () => {
-  const m = nameGlob('_acme-challenge.*');
+test('namePattern: "*" spans whole labels, matching is case-insensitive and ignores the trailing dot', () => {
+  const m = namePattern('_acme-challenge.*');
   assert.ok(m('_acme-challenge.example.com.'));
   assert.ok(m('_ACME-challenge.www.example.com'));
   assert.ok(!m('www.example.com.'));
   assert.ok(!m('x_acme-challenge.example.com.'));
-  assert.ok(nameGlob('host.example.com.')('host.example.com.'));
+  assert.ok(namePattern('host.example.com.')('host.example.com.'));
 });
 
 test('createUpdateHandler refuses keys missing from the keyring and limits for keys not allowed', () => {
@@ -372,7 +372,7 @@ test('config: [update] allow_keys and [update.keys.*] load, and naming an undefi
   };
   const base = `[tsig.keys.acme-key]\nsecret = "${ACME_SECRET}"\n`;
   const ok = loadConfig({ dev: true, devDir: dir, path: write(`${base}[update]\nallow_keys = ["acme-key"]\n[update.keys.acme-key]\nzones = ["example.com"]\nnames = ["_acme-challenge.*"]\n`), env: {} });
-  assert.deepEqual(ok.update, { allow_keys: ['acme-key'], keys: { 'acme-key': { zones: ['example.com'], names: ['_acme-challenge.*'] } } });
+  assert.deepEqual(ok.update, { allow_keys: ['acme-key'], keys: { 'acme-key': { zones: ['example.com'], names: ['_acme-challenge.*'], types: [] } } });
   assert.deepEqual(loadConfig({ dev: true, devDir: dir, env: {} }).update, { allow_keys: [], keys: {} });
   assert.throws(() => loadConfig({ dev: true, devDir: dir, path: write(`[update]\nallow_keys = ["ghost"]\n`), env: {} }), /update\.allow_keys.*ghost/);
   assert.throws(() => loadConfig({ dev: true, devDir: dir, path: write(`${base}[update]\nallow_keys = ["acme-key"]\n[update.keys.other]\nzones = []\n`), env: {} }), /update\.keys\.other/);

@@ -150,7 +150,16 @@ function macPrefix(mac: Buffer): Buffer[] {
 
 /** Outcome of {@link verifyRequest}. On failure `error` is the TSIG error (or FORMERR for a malformed MAC). */
 export type TsigVerifyResult =
-  | { ok: true; key: TsigKey; tsig: TsigRecord }
+  | {
+      ok: true;
+      key: TsigKey;
+      tsig: TsigRecord;
+      /**
+       * The full HMAC recomputed over the request: the same for every copy of one signed message
+       * (whatever its header id or MAC truncation), different for any other. Replay checks key on it.
+       */
+      digest: Buffer;
+    }
   | { ok: false; error: number; formerr?: boolean; key?: TsigKey; tsig?: TsigRecord; reason: string };
 
 /**
@@ -179,7 +188,7 @@ export function verifyRequest(raw: Uint8Array, tsigOffset: number, keyring: Tsig
   if (Math.abs(nowSec - tsig.timeSigned) > tsig.fudge) {
     return { ok: false, error: TSIG_ERROR.BADTIME, key, tsig, reason: `time signed ${tsig.timeSigned} is ${nowSec - tsig.timeSigned} s from ours (fudge ${tsig.fudge})` };
   }
-  return { ok: true, key, tsig };
+  return { ok: true, key, tsig, digest: expected };
 }
 
 /** Append a TSIG RR (owner key name, class ANY, TTL 0) to `msg`, incrementing ARCOUNT. */
