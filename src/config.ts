@@ -90,6 +90,16 @@ const serverSchema = z.strictObject({
   tls_cert: z.string().min(1).optional(),
   tls_key: z.string().min(1).optional(),
   shutdown_timeout: duration.prefault(30),
+  // Failed authentications per client address (src/api/auth-gate.ts): a bucket of this many, refilled
+  // at auth_failures_per_minute; an empty bucket is answered 429. auth_failure_burst = 0 turns it off.
+  auth_failure_burst: z.number().int().nonnegative().default(20),
+  auth_failures_per_minute: z.number().nonnegative().default(10),
+});
+
+/** `[metrics]`: GET /metrics on its own listener (plain HTTP, or HTTPS with the server certificate). */
+const metricsSchema = z.strictObject({
+  listen_addr: hostPort.optional(),
+  tls: z.boolean().default(false),
 });
 
 const databaseSchema = z.strictObject({
@@ -112,6 +122,7 @@ const mciasSchema = z.strictObject({
   service_name: z.string().min(1).default('mcns'),
   tags: z.array(z.string()).default([]),
   timeout: duration.prefault(10),
+  negative_cache: duration.prefault('10s'),
 });
 
 const logSchema = z.strictObject({
@@ -150,6 +161,7 @@ const fileSchema = z.strictObject({
   dns: dnsSchema.default(dnsSchema.parse({})),
   mcias: mciasSchema.default(mciasSchema.parse({})),
   log: logSchema.default(logSchema.parse({})),
+  metrics: metricsSchema.default(metricsSchema.parse({})),
   transfer: transferSchema.default(transferSchema.parse({})),
   update: updateSchema.default(updateSchema.parse({})),
   tsig: z.strictObject({ keys: z.record(z.string(), tsigKeySchema).default({}) }).default({ keys: {} }),
@@ -168,10 +180,23 @@ export interface McnsConfig {
   /** Where it came from (a file path, or "built-in dev defaults"). */
   source: string;
   dev: boolean;
-  server: { listen_addr: string; grpc_addr: string; tls_cert: string; tls_key: string; shutdown_timeout: number };
+  server: {
+    listen_addr: string;
+    grpc_addr: string;
+    tls_cert: string;
+    tls_key: string;
+    shutdown_timeout: number;
+    /** Failed authentications a client address may have in a row (0: no limit). */
+    auth_failure_burst: number;
+    /** Failed authentications forgiven per minute. */
+    auth_failures_per_minute: number;
+  };
   database: { path: string; backup_dir: string; snapshot_retention: number; checkpoint_every: number };
   dns: { listen_addr: string[]; upstreams: string[]; query_log: boolean; query_log_sample: number };
-  mcias: { server_url: string; ca_cert: string; service_name: string; tags: string[]; timeout: number };
+  /** `negative_cache`: ms an invalid token's refusal is reused. */
+  mcias: { server_url: string; ca_cert: string; service_name: string; tags: string[]; timeout: number; negative_cache: number };
+  /** `listen_addr` empty: /metrics is served on the REST listener (the default). */
+  metrics: { listen_addr: string; tls: boolean };
   log: { level: (typeof LOG_LEVELS)[number] };
   transfer: { allow_from: string[]; allow_keys: string[]; notify: string[] };
   /** DNS UPDATE (RFC 2136): TSIG keys allowed to update, and per-key zone/owner-name limits. */
@@ -183,10 +208,19 @@ type Kind = 'string' | 'number' | 'boolean' | 'list' | 'string|list';
 
 /** The type of each key an environment variable may override (tsig keys are file-only). */
 const ENV_KEYS: Record<string, Record<string, Kind>> = {
-  server: { listen_addr: 'string', grpc_addr: 'string', tls_cert: 'string', tls_key: 'string', shutdown_timeout: 'string' },
+  server: {
+    listen_addr: 'string',
+    grpc_addr: 'string',
+    tls_cert: 'string',
+    tls_key: 'string',
+    shutdown_timeout: 'string',
+    auth_failure_burst: 'number',
+    auth_failures_per_minute: 'number',
+  },
   database: { path: 'string', backup_dir: 'string', snapshot_retention: 'number', checkpoint_every: 'number' },
   dns: { listen_addr: 'string|list', upstreams: 'list', query_log: 'boolean', query_log_sample: 'number' },
-  mcias: { server_url: 'string', ca_cert: 'string', service_name: 'string', tags: 'list', timeout: 'string' },
+  mcias: { server_url: 'string', ca_cert: 'string', service_name: 'string', tags: 'list', timeout: 'string', negative_cache: 'string' },
+  metrics: { listen_addr: 'string', tls: 'boolean' },
   log: { level: 'string' },
   transfer: { allow_from: 'list', allow_keys: 'list', notify: 'list' },
   update: { allow_keys: 'list' },
@@ -359,6 +393,7 @@ export function loadConfig(opts: LoadOptions): McnsConfig {
       ['server.listen_addr', c.server.listen_addr],
       ['server.grpc_addr', c.server.grpc_addr],
       ...listen.map((a): [string, string] => ['dns.listen_addr', a]),
+      ...(c.metrics.listen_addr ? [['metrics.listen_addr', c.metrics.listen_addr] as [string, string]] : []),
     ];
     for (const [key, addr] of checks) {
       if (!isLoopbackAddr(addr)) fail(key, `--dev binds to loopback only, refusing "${addr}" (from ${from(key)})`);
@@ -410,6 +445,8 @@ export function loadConfig(opts: LoadOptions): McnsConfig {
       tls_cert: resolvePath(c.server.tls_cert ?? 'cert.pem', base),
       tls_key: resolvePath(c.server.tls_key ?? 'key.pem', base),
       shutdown_timeout: c.server.shutdown_timeout,
+      auth_failure_burst: c.server.auth_failure_burst,
+      auth_failures_per_minute: c.server.auth_failures_per_minute,
     },
     database: {
       path: dbPath,
@@ -424,7 +461,9 @@ export function loadConfig(opts: LoadOptions): McnsConfig {
       service_name: c.mcias.service_name,
       tags: c.mcias.tags,
       timeout: c.mcias.timeout,
+      negative_cache: c.mcias.negative_cache,
     },
+    metrics: { listen_addr: c.metrics.listen_addr ?? '', tls: c.metrics.tls },
     log: { level: c.log.level },
     transfer: { allow_from: c.transfer.allow_from, allow_keys: c.transfer.allow_keys, notify: c.transfer.notify },
     update: { allow_keys: c.update.allow_keys, keys: c.update.keys },

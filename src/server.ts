@@ -15,6 +15,8 @@ import { startDns } from './dns/server.ts';
 import { createTransferHandlers } from './dns/transfer/index.ts';
 import { createUpdateHandler, OPCODE_UPDATE } from './dns/update.ts';
 import { createDevAuth, createMciasAuth, startGrpc, startRest } from './api/index.ts';
+import { AuthFailureThrottle, AuthGate } from './api/auth-gate.ts';
+import { startMetricsListener } from './api/metrics-listener.ts';
 
 /** What `startServer` runs: the ledger and the three listeners, with the addresses they bound. */
 export interface RunningServer {
@@ -25,6 +27,8 @@ export interface RunningServer {
   dns: Array<{ udp: string; tcp: string }>;
   rest: string;
   grpcPort: number;
+  /** The `[metrics] listen_addr` listener's bound address, when it runs (else /metrics is on `rest`). */
+  metricsAddr?: string;
   /** Stop accepting, drain within the shutdown timeout, checkpoint, close the database. */
   stop(reason: string): Promise<{ drained: boolean }>;
 }
@@ -105,6 +109,8 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
           serviceName: config.mcias.service_name,
           tags: config.mcias.tags,
           timeoutMs: config.mcias.timeout,
+          negativeCacheMs: config.mcias.negative_cache,
+          onCall: (call, status) => metrics.mciasRequests.inc({ call, status: String(status) }),
         });
     const dnsLogger = logger.child({ component: 'dns' });
     // Zone transfers, NOTIFY in and out, and TSIG, from [transfer] and [tsig.keys].
@@ -123,7 +129,18 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
       transfer: xfr.transfer,
     });
     closers.push({ name: 'dns', close: () => dns.close() });
-    const apiOpts = { ledger, tls, auth, logger: logger.child({ component: 'api' }), metrics, backupDir: config.database.backup_dir };
+    const apiLogger = logger.child({ component: 'api' });
+    // One gate for both surfaces, so failed authentications on REST and gRPC share one budget.
+    const throttle = new AuthFailureThrottle({ burst: config.server.auth_failure_burst, perMinute: config.server.auth_failures_per_minute });
+    const authGate = new AuthGate({ auth, throttle, metrics, logger: apiLogger });
+    const ownMetricsListener = config.metrics.listen_addr !== '';
+    const apiOpts = { ledger, tls, auth, authGate, logger: apiLogger, metrics, backupDir: config.database.backup_dir, serveMetrics: !ownMetricsListener };
+    let metricsAddr: string | undefined;
+    if (ownMetricsListener) {
+      const m = await startMetricsListener({ listen: config.metrics.listen_addr, metrics, tls: config.metrics.tls ? tls : undefined, logger: apiLogger });
+      closers.push({ name: 'metrics', close: () => m.close() });
+      metricsAddr = `${m.address.address}:${m.address.port}`;
+    }
     const rest = await startRest({ ...apiOpts, listen: config.server.listen_addr });
     closers.push({ name: 'rest', close: () => rest.close() });
     const grpc = await startGrpc({ ...apiOpts, listen: config.server.grpc_addr });
@@ -148,7 +165,7 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
       return stopping;
     };
     const dnsAddrs = dns.addresses.map((a) => ({ udp: `${a.udp.address}:${a.udp.port}`, tcp: `${a.tcp.address}:${a.tcp.port}` }));
-    return { ledger, logger, metrics, dev, dns: dnsAddrs, rest: restAddr, grpcPort: grpc.port, stop };
+    return { ledger, logger, metrics, dev, dns: dnsAddrs, rest: restAddr, grpcPort: grpc.port, metricsAddr, stop };
   } catch (err) {
     // A listener that failed to bind must not leave the others (or the database) open.
     await drainAll(closers, 2000, logger);

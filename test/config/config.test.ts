@@ -218,3 +218,25 @@ test('helpers: durations, host:port, loopback', () => {
   assert.ok(!isLoopbackAddr(':53'));
   assert.ok(!isLoopbackAddr('192.168.88.181:53'));
 });
+
+test('hardening keys: [metrics] listen_addr/tls, auth failure limits, the MCIAS negative cache; defaults keep today\'s behaviour', () => {
+  const d = loadConfig({ path: write(FULL), env: {} });
+  assert.deepEqual(d.metrics, { listen_addr: '', tls: false }, '/metrics stays on the REST listener by default');
+  assert.equal(d.server.auth_failure_burst, 20);
+  assert.equal(d.server.auth_failures_per_minute, 10);
+  assert.equal(d.mcias.negative_cache, 10_000);
+  const c = loadConfig({
+    path: write(`${FULL}\n[metrics]\nlisten_addr = "127.0.0.1:9100"\ntls = true\n`),
+    env: { MCNS_SERVER_AUTH_FAILURE_BURST: '0', MCNS_SERVER_AUTH_FAILURES_PER_MINUTE: '30', MCNS_MCIAS_NEGATIVE_CACHE: '5s' },
+  });
+  assert.deepEqual(c.metrics, { listen_addr: '127.0.0.1:9100', tls: true });
+  assert.equal(c.server.auth_failure_burst, 0);
+  assert.equal(c.server.auth_failures_per_minute, 30);
+  assert.equal(c.mcias.negative_cache, 5000);
+  assert.equal(loadConfig({ path: write(FULL), env: { MCNS_METRICS_LISTEN_ADDR: '[::1]:9100' } }).metrics.listen_addr, '[::1]:9100');
+  assert.match(refusal(() => loadConfig({ path: write(`${FULL}\n[metrics]\nlisten_addr = "loopback"\n`), env: {} })).message, /metrics\.listen_addr must be "host:port"/);
+  assert.match(refusal(() => loadConfig({ path: write(`${FULL}\n[metrics]\nport = 9100\n`), env: {} })).message, /unknown key metrics\.port/);
+  assert.match(refusal(() => loadConfig({ path: write(FULL), env: { MCNS_SERVER_AUTH_FAILURE_BURST: '-1' } })).message, /server\.auth_failure_burst/);
+  const devDir = mkdtempSync(join(tmpdir(), 'mcns-dev-'));
+  assert.match(refusal(() => loadConfig({ dev: true, devDir, env: { MCNS_METRICS_LISTEN_ADDR: ':9100' } })).message, /metrics\.listen_addr: --dev binds to loopback only/);
+});
