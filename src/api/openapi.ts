@@ -12,6 +12,9 @@ function schemaOf(s: z.ZodType): Record<string, unknown> {
   return rest;
 }
 
+/** Operations whose 2xx carries lint warnings (src/projections/lint.ts). */
+const WARNING_OPS: ReadonlySet<string> = new Set(['records.create', 'records.update', 'records.changes', 'zones.import']);
+
 /** "/v1/zones/:zone" -> "/v1/zones/{zone}". */
 export function openapiPath(url: string): string {
   return url.replace(/:(\w+)/g, '{$1}');
@@ -21,6 +24,11 @@ export function openapiPath(url: string): string {
 export function buildOpenApi(routes: readonly Route[], version = '0.1.0'): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   const errorResponse = { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+  const throttledResponse = {
+    description: 'Too many failed authentications from this client address ([server] auth_failure_burst); nothing was validated. Retry after the given seconds.',
+    headers: { 'Retry-After': { description: 'Seconds until the address may try again', schema: { type: 'integer', minimum: 1 } } },
+    content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+  };
   for (const r of routes) {
     const params: Array<Record<string, unknown>> = [...r.url.matchAll(/:(\w+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
     if (r.query) {
@@ -37,7 +45,10 @@ export function buildOpenApi(routes: readonly Route[], version = '0.1.0'): Recor
       responses: {
         [String(r.status ?? 200)]: r.produces
           ? { description: 'OK', content: { [r.produces]: { schema: { type: 'string' } } } }
-          : { description: 'OK', content: { 'application/json': { schema: { type: 'object' } } } },
+          : WARNING_OPS.has(r.op)
+            ? { description: 'OK (the write was applied; warnings name legal but probably wrong records)', content: { 'application/json': { schema: { $ref: '#/components/schemas/WriteWithWarnings' } } } }
+            : { description: 'OK', content: { 'application/json': { schema: { type: 'object' } } } },
+        ...(level !== 'public' || r.op === 'auth.login' ? { '429': throttledResponse } : {}),
         default: errorResponse,
       },
     };
@@ -58,7 +69,20 @@ export function buildOpenApi(routes: readonly Route[], version = '0.1.0'): Recor
     },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'MCIAS token' } },
-      schemas: { Error: { type: 'object', properties: { error: { type: 'string' } }, required: ['error'] } },
+      schemas: {
+        Error: { type: 'object', properties: { error: { type: 'string' } }, required: ['error'] },
+        WriteWithWarnings: {
+          type: 'object',
+          properties: {
+            warnings: {
+              type: 'array',
+              items: { type: 'string' },
+              description: 'Lint warnings (a CNAME loop inside our zones; an IP address as MX, NS, SRV or CNAME target). Empty when there is nothing to say; the write happened either way.',
+            },
+          },
+          required: ['warnings'],
+        },
+      },
     },
     security: [{ bearer: [] }],
     paths,

@@ -231,6 +231,22 @@ describe('REST surface', () => {
     }
   });
 
+  test('the OpenAPI document describes the 429 of throttled clients and the warnings of record writes', async () => {
+    const doc = (await h.rest('GET', '/v1/openapi.json')).body;
+    const op = (path: string, method: string) => doc.paths[path][method];
+    for (const [path, method] of [['/v1/zones', 'get'], ['/v1/zones/{zone}/records', 'post'], ['/v1/auth/login', 'post'], ['/v1/auth/logout', 'post']]) {
+      const t = op(path, method).responses['429'];
+      assert.ok(t, `${method} ${path} documents 429`);
+      assert.ok(t.headers['Retry-After'], 'with Retry-After');
+    }
+    assert.equal(op('/v1/health', 'get').responses['429'], undefined, 'public routes that call nobody are never throttled');
+    for (const [path, method, status] of [['/v1/zones/{zone}/records', 'post', '201'], ['/v1/zones/{zone}/records/{id}', 'put', '200'], ['/v1/zones/{zone}/changes', 'post', '200'], ['/v1/zones/{zone}/import', 'post', '200']]) {
+      assert.equal(op(path, method).responses[status].content['application/json'].schema.$ref, '#/components/schemas/WriteWithWarnings', `${method} ${path}`);
+    }
+    assert.deepEqual(doc.components.schemas.WriteWithWarnings.properties.warnings.items, { type: 'string' });
+    assert.match(doc.info.description, /429/);
+  });
+
   test('/metrics is public Prometheus text counting API requests', async () => {
     const r = await h.rest('GET', '/metrics');
     assert.equal(r.status, 200);
