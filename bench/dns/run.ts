@@ -148,7 +148,8 @@ function logLine(p: ChildProcess, re: RegExp, ms: number): Promise<void> {
   });
 }
 
-async function stop(p: ChildProcess, graceMs = 60_000): Promise<void> {
+/** SIGTERM, then SIGKILL after `graceMs` (MCNS writes its checkpoint on the way out; a kill would cost the next start a full replay). */
+async function stop(p: ChildProcess, graceMs = 300_000): Promise<void> {
   if (p.exitCode !== null || p.signalCode !== null) return;
   const done = new Promise((r) => p.once('exit', r));
   p.kill('SIGTERM');
