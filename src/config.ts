@@ -109,11 +109,24 @@ const databaseSchema = z.strictObject({
   checkpoint_every: z.number().int().nonnegative().default(1000),
 });
 
+/** `[dns.rrl]`: response rate limiting of UDP answers per source prefix (src/dns/rrl.ts); 0 = off. */
+const rrlSchema = z.strictObject({
+  responses_per_second: z.number().int().nonnegative().default(0),
+  slip: z.number().int().min(0).max(100).default(2),
+  table_size: z.number().int().min(1).max(16_777_216).default(65_536),
+});
+
 const dnsSchema = z.strictObject({
   listen_addr: z.union([hostPort, z.array(hostPort).min(1)]).default(':53'),
   upstreams: z.array(hostPort).default([]),
   query_log: z.boolean().default(false),
   query_log_sample: z.number().min(0).max(1).default(0.01),
+  // TCP limits (src/dns/tcp-guard.ts); defaults after Knot (tcp-idle-timeout 10 s, tcp-io-timeout 500 ms).
+  tcp_max_clients: z.number().int().min(1).default(1000),
+  tcp_max_per_client: z.number().int().min(1).default(20),
+  tcp_idle_timeout: duration.refine((ms) => ms > 0, { message: 'must be more than 0 (an idle connection would be held for ever)' }).prefault('10s'),
+  tcp_message_timeout: duration.prefault('1s'),
+  rrl: rrlSchema.default(rrlSchema.parse({})),
 });
 
 const mciasSchema = z.strictObject({
@@ -192,7 +205,19 @@ export interface McnsConfig {
     auth_failures_per_minute: number;
   };
   database: { path: string; backup_dir: string; snapshot_retention: number; checkpoint_every: number };
-  dns: { listen_addr: string[]; upstreams: string[]; query_log: boolean; query_log_sample: number };
+  dns: {
+    listen_addr: string[];
+    upstreams: string[];
+    query_log: boolean;
+    query_log_sample: number;
+    tcp_max_clients: number;
+    tcp_max_per_client: number;
+    /** ms */
+    tcp_idle_timeout: number;
+    /** ms; 0: no deadline */
+    tcp_message_timeout: number;
+    rrl: { responses_per_second: number; slip: number; table_size: number };
+  };
   /** `negative_cache`: ms an invalid token's refusal is reused. */
   mcias: { server_url: string; ca_cert: string; service_name: string; tags: string[]; timeout: number; negative_cache: number };
   /** `listen_addr` empty: /metrics is served on the REST listener (the default). */
@@ -218,7 +243,16 @@ const ENV_KEYS: Record<string, Record<string, Kind>> = {
     auth_failures_per_minute: 'number',
   },
   database: { path: 'string', backup_dir: 'string', snapshot_retention: 'number', checkpoint_every: 'number' },
-  dns: { listen_addr: 'string|list', upstreams: 'list', query_log: 'boolean', query_log_sample: 'number' },
+  dns: {
+    listen_addr: 'string|list',
+    upstreams: 'list',
+    query_log: 'boolean',
+    query_log_sample: 'number',
+    tcp_max_clients: 'number',
+    tcp_max_per_client: 'number',
+    tcp_idle_timeout: 'string',
+    tcp_message_timeout: 'string',
+  },
   mcias: { server_url: 'string', ca_cert: 'string', service_name: 'string', tags: 'list', timeout: 'string', negative_cache: 'string' },
   metrics: { listen_addr: 'string', tls: 'boolean' },
   log: { level: 'string' },
@@ -454,7 +488,17 @@ export function loadConfig(opts: LoadOptions): McnsConfig {
       snapshot_retention: c.database.snapshot_retention,
       checkpoint_every: c.database.checkpoint_every,
     },
-    dns: { listen_addr: listen, upstreams: c.dns.upstreams, query_log: c.dns.query_log, query_log_sample: c.dns.query_log_sample },
+    dns: {
+      listen_addr: listen,
+      upstreams: c.dns.upstreams,
+      query_log: c.dns.query_log,
+      query_log_sample: c.dns.query_log_sample,
+      tcp_max_clients: c.dns.tcp_max_clients,
+      tcp_max_per_client: c.dns.tcp_max_per_client,
+      tcp_idle_timeout: c.dns.tcp_idle_timeout,
+      tcp_message_timeout: c.dns.tcp_message_timeout,
+      rrl: { ...c.dns.rrl },
+    },
     mcias: {
       server_url: c.mcias.server_url ?? '',
       ca_cert: c.mcias.ca_cert ? resolvePath(c.mcias.ca_cert, base) : '',

@@ -107,6 +107,9 @@ export class Registry {
 /** The metrics MCNS exports; one instance per server process (tests make their own). */
 export function createMetrics() {
   const registry = new Registry();
+  // Set by the DNS listener (src/dns/tcp-guard.ts) as connections open and close; read on scrape.
+  const dnsTcpOpen = { value: 0 };
+  registry.gauge('mcns_dns_tcp_connections', 'DNS TCP connections open', () => dnsTcpOpen.value);
   return {
     registry,
     dnsQueries: registry.counter('mcns_dns_queries_total', 'DNS queries answered, by rcode, qtype and transport'),
@@ -122,6 +125,10 @@ export function createMetrics() {
     transfers: registry.counter('mcns_zone_transfers_total', 'Outgoing zone transfers, by kind (axfr, ixfr) and outcome'),
     recordsSkipped: registry.counter('mcns_records_skipped_total', 'Stored records left out of DNS answers and zone transfers because they cannot be encoded (rdata over 65535 bytes, or too large for one message), by path (answer, axfr, ixfr)'),
     notifies: registry.counter('mcns_notify_total', 'NOTIFY messages sent, by outcome'),
+    dnsRrlLimited: registry.counter('mcns_dns_rrl_limited_total', 'UDP answers over [dns.rrl] responses_per_second for their source prefix (dropped or slipped)'),
+    dnsRrlSlipped: registry.counter('mcns_dns_rrl_slipped_total', 'Rate-limited UDP answers sent truncated (TC=1) so the client retries over TCP ([dns.rrl] slip)'),
+    dnsTcpClosed: registry.counter('mcns_dns_tcp_closed_total', 'DNS TCP connections refused or closed by a limit, by reason (per_client_limit, max_clients, message_timeout, idle_timeout, evicted)'),
+    dnsTcpOpen,
     notifiesReceived: registry.counter('mcns_notify_received_total', 'NOTIFY messages received, by outcome (accepted, notauth, refused: sender not a configured peer, badtsig)'),
     dnsUpdates: registry.counter('mcns_dns_updates_total', 'DNS UPDATE requests, by outcome (applied, unchanged, badtsig, replay, or the rcode: refused, nxrrset, yxrrset, nxdomain, yxdomain, formerr, notauth, notzone, servfail)'),
   };

@@ -127,6 +127,11 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
       handlers: { ...xfr.handlers, [OPCODE_UPDATE]: update },
       queryLogSample: config.dns.query_log ? config.dns.query_log_sample : 0,
       transfer: xfr.transfer,
+      maxTcpConnections: config.dns.tcp_max_clients,
+      maxTcpPerClient: config.dns.tcp_max_per_client,
+      tcpIdleMs: config.dns.tcp_idle_timeout,
+      tcpMessageMs: config.dns.tcp_message_timeout,
+      rrl: { responsesPerSecond: config.dns.rrl.responses_per_second, slip: config.dns.rrl.slip, tableSize: config.dns.rrl.table_size },
     });
     closers.push({ name: 'dns', close: () => dns.close() });
     const apiLogger = logger.child({ component: 'api' });

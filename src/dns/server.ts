@@ -24,6 +24,8 @@ import { AnswerCache } from './cache.ts';
 import { ServingIndex } from './serving-index.ts';
 import { Forwarder, parseHostPort, refusedResponse } from './forwarder.ts';
 import { readQuery, type ParsedQuery } from './query.ts';
+import { ResponseRateLimiter, type RrlOptions } from './rrl.ts';
+import { TCP_LIMIT_DEFAULTS, TcpGuard, type TcpSlot } from './tcp-guard.ts';
 import { encodeMessage } from './wire.ts';
 
 /** Who sent a query. */
@@ -50,8 +52,14 @@ export interface DnsServerOptions {
   metrics?: Metrics;
   /** Idle TCP connections are closed after this many ms (default 10 s, RFC 7766 section 6.2.3). */
   tcpIdleMs?: number;
-  /** Concurrent TCP connections accepted (default 1000); more are closed at once. */
+  /** Concurrent TCP connections held (default 1000); when full, an idle or a hog's connection makes room, else the newcomer is closed. */
   maxTcpConnections?: number;
+  /** Concurrent TCP connections one client (IPv4 address, IPv6 /64) holds (default 20); more are closed at once. */
+  maxTcpPerClient?: number;
+  /** A TCP connection whose incoming message has not arrived whole this many ms after its first byte is closed (default 1000; 0: no deadline). */
+  tcpMessageMs?: number;
+  /** Response rate limiting of UDP answers ([dns.rrl]); off when absent or responsesPerSecond is 0. */
+  rrl?: Omit<RrlOptions, 'logger' | 'metrics'>;
   /** Opcode hooks; an opcode without one (other than QUERY) is answered NOTIMP. */
   handlers?: Partial<Record<number, OpcodeHandler>>;
   /**
@@ -125,6 +133,18 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
   const forwarder = opts.upstreams && opts.upstreams.length > 0 ? new Forwarder({ upstreams: opts.upstreams, timeoutMs: opts.upstreamTimeoutMs, metrics, logger }) : undefined;
   const tcpIdleMs = opts.tcpIdleMs ?? TCP_DEFAULT_IDLE_MS;
   const maxTcp = opts.maxTcpConnections ?? MAX_TCP_DEFAULT;
+  const tcpGuard = new TcpGuard(
+    {
+      maxClients: maxTcp,
+      maxPerClient: opts.maxTcpPerClient ?? TCP_LIMIT_DEFAULTS.maxPerClient,
+      messageTimeoutMs: opts.tcpMessageMs ?? TCP_LIMIT_DEFAULTS.messageTimeoutMs,
+      idleTimeoutMs: tcpIdleMs,
+    },
+    logger,
+    metrics,
+  );
+  // Undefined when off, so UDP answers pay one comparison for it.
+  const rrl = opts.rrl && opts.rrl.responsesPerSecond > 0 ? new ResponseRateLimiter({ ...opts.rrl, logger, metrics }) : undefined;
 
   let cacheState: LedgerState | undefined;
   const cache = new AnswerCache(opts.answerCacheSize ?? ANSWER_CACHE_DEFAULT);
@@ -147,6 +167,7 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
     for (const r of skipped.firstSeen) {
       logger?.warn({ id: r.id, name: r.name, type: r.type, rdataLength: r.rdataLength }, 'stored record left out of DNS answers: its rdata is longer than 65535 bytes (written by an older build; delete or shorten it)');
     }
+    rrl?.flush();
     if (!metrics) return counts.clear();
     for (const [k, n] of counts) {
       metrics.dnsQueries.inc({ rcode: String(k >>> 18), qtype: String((k >>> 1) & 0xffff), transport: k & 1 ? 'tcp' : 'udp' }, n);
@@ -272,14 +293,17 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
   for (const entry of opts.listen) {
     const { host, port } = parseListen(entry);
     const tcpServer = net.createServer({ noDelay: true }, (socket) => {
-      if (closing || connections.size >= maxTcp) {
+      if (closing) {
         socket.destroy();
         return;
       }
-      const c = new TcpConnection(socket, observed, tcpIdleMs, () => connections.delete(c), logger);
+      const slot = tcpGuard.admit(socket);
+      if (!slot) return;
+      const c = new TcpConnection(socket, observed, slot, () => connections.delete(c), logger);
       connections.add(c);
     });
-    tcpServer.maxConnections = maxTcp;
+    // A backstop only: the guard decides (a full table can make room), and an evicted socket is counted here until it has closed.
+    tcpServer.maxConnections = 2 * maxTcp;
     // TCP first: with port 0 its port is then reused for UDP, so both listen on one port.
     await new Promise<void>((resolve, reject) => {
       tcpServer.once('error', reject);
@@ -290,14 +314,19 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
     });
     const tcpAddr = tcpServer.address() as AddressInfo;
     const udp = dgram.createSocket({ type: net.isIPv6(host) ? 'udp6' : 'udp4', ipv6Only: false });
+    // Every UDP answer passes response rate limiting (when on): sent, sent truncated (slip) or dropped.
+    const reply = (b: Buffer, rinfo: dgram.RemoteInfo): void => {
+      const out = rrl === undefined ? b : rrl.filter(b, rinfo.address);
+      if (out !== undefined) udp.send(out, rinfo.port, rinfo.address);
+    };
     udp.on('message', (msg, rinfo) => {
-      const r = observed(msg, { address: rinfo.address, port: rinfo.port, transport: 'udp' }, (b) => udp.send(b, rinfo.port, rinfo.address));
+      const r = observed(msg, { address: rinfo.address, port: rinfo.port, transport: 'udp' }, (b) => reply(b, rinfo));
       if (r === undefined) return;
-      if (!isPromise(r)) udp.send(r, rinfo.port, rinfo.address);
+      if (!isPromise(r)) reply(r, rinfo);
       else
         r.then(
           (b) => {
-            if (b && !closing) udp.send(b, rinfo.port, rinfo.address);
+            if (b && !closing) reply(b, rinfo);
           },
           (err) => logger?.error({ err }, 'async DNS handler failed'),
         );
@@ -369,12 +398,12 @@ class TcpConnection {
   constructor(
     private readonly socket: net.Socket,
     private readonly handle: (raw: Buffer, peer: Peer, send: (msg: Buffer) => void) => Buffer | Promise<Buffer | undefined> | undefined,
-    idleMs: number,
+    /** Its place in the connection table: the idle timeout and the deadline of each incoming message (tcp-guard.ts). */
+    private readonly slot: TcpSlot,
     private readonly onClose: () => void,
     private readonly logger?: Logger,
   ) {
     const peer: Peer = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, transport: 'tcp' };
-    socket.setTimeout(idleMs, () => socket.destroy());
     socket.on('data', (chunk: Buffer) => this.onData(chunk, peer));
     socket.on('drain', () => socket.resume());
     socket.on('error', () => socket.destroy());
@@ -399,6 +428,8 @@ class TcpConnection {
     this.buf = p === this.buf.length ? Buffer.alloc(0) : this.buf.subarray(p);
     // A copy, so one small leftover does not pin a large chunk.
     if (p > 0 && this.buf.length > 0) this.buf = Buffer.from(this.buf);
+    // A started message must arrive whole by its deadline (a trickle does not extend it).
+    this.slot.received(this.buf.length, p > 0);
   }
 
   /** Answers every complete frame in the buffer; returns the offset after the last one. */
@@ -436,6 +467,7 @@ class TcpConnection {
 
   private write(b: Buffer): void {
     if (this.socket.destroyed) return;
+    this.slot.sent();
     const frame = Buffer.allocUnsafe(2 + b.length);
     frame.writeUInt16BE(b.length, 0);
     b.copy(frame, 2);

@@ -7,7 +7,7 @@ import { startDns } from '../../src/dns/server.ts';
 
 let srv: Awaited<ReturnType<typeof fixtureServer>>;
 before(async () => {
-  srv = await fixtureServer({ tcpIdleMs: 300, maxTcpConnections: 3 });
+  srv = await fixtureServer({ tcpIdleMs: 300, maxTcpConnections: 3, maxTcpPerClient: 3 });
 });
 after(async () => {
   await srv.close();
@@ -71,7 +71,7 @@ test('idle connections are closed after tcpIdleMs', async () => {
   assert.ok(closedAfter >= 250 && closedAfter < 2000, `closed after ${closedAfter} ms`);
 });
 
-test('connections over the cap are closed at once; the others keep working', async () => {
+test('connections over the per-client cap are closed at once; the others keep working', async () => {
   const open: net.Socket[] = [];
   for (let i = 0; i < 3; i++) {
     const s = net.connect(srv.port, '127.0.0.1');
@@ -94,24 +94,28 @@ test('connections over the cap are closed at once; the others keep working', asy
 
 test('close() lets an in-flight TCP answer finish', async () => {
   const { ledger, cleanup } = fixtureLedger();
+  let received!: () => void;
+  const inFlight = new Promise<void>((r) => (received = r));
   const server = await startDns({
     ledger,
     listen: ['127.0.0.1:0'],
     handlers: {
       4: (q) =>
-        new Promise((resolve) =>
+        new Promise((resolve) => {
+          received();
           setTimeout(() => {
             const b = Buffer.alloc(12);
             b.writeUInt16BE(q.id, 0);
             b.writeUInt16BE(0x8000 | (4 << 11), 2);
             resolve(b);
-          }, 150),
-        ),
+          }, 150);
+        }),
     },
   });
   const port = server.addresses[0].tcp.port;
   const pending = tcpExchange(port, [buildQuery({ name: 'dns.test.', type: 6, opcode: 4, id: 31 })]);
-  await new Promise((r) => setTimeout(r, 40));
+  // Close once the query is in flight, not after a fixed sleep: a busy machine may accept it later.
+  await inFlight;
   const closing = server.close();
   const [reply] = await pending;
   await closing;
