@@ -7,6 +7,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Ledger } from '../ledger.ts';
 import type { CheckpointWritten } from './checkpoint.ts';
+import { lowerThisThreadPriority } from './thread-priority.ts';
+
+lowerThisThreadPriority();
 
 const { path } = workerData as { path: string };
 let written: CheckpointWritten = { seq: 0, hash: '', digest: '' };

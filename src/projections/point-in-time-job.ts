@@ -8,6 +8,9 @@ import { answerAt, type AtQuery } from '../api/at-answers.ts';
 import { openDatabase } from '../events/schema.ts';
 import { PastStates } from './past-states.ts';
 import type { PointRequest, PointResponse } from './point-in-time.ts';
+import { lowerThisThreadPriority } from './thread-priority.ts';
+
+lowerThisThreadPriority();
 
 const { path } = workerData as { path: string };
 const db = openDatabase(path, { readonly: true, create: false });
