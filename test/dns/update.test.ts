@@ -398,6 +398,10 @@ test('the server composition (startServer) wires [update] into the DNS listener:
     fs.writeFileSync(file, `server 127.0.0.1 ${sport}\nzone up.test\nupdate add www.up.test. 60 A 192.0.2.9\nsend\n`);
     assert.match((await run('nsupdate', ['-y', ACME, '-t', '5', file])).out, /update failed: REFUSED/);
     assert.equal(zoneHistory(server.ledger.db, 'up.test.', { name: '_acme-challenge.up.test.' }).entries[0].actor, 'acme-key');
+    // Outcomes are counted in mcns_dns_updates_total.
+    assert.equal(server.metrics.dnsUpdates.get({ outcome: 'applied' }), 1);
+    assert.equal(server.metrics.dnsUpdates.get({ outcome: 'refused' }), 1);
+    assert.match(server.metrics.registry.render(), /mcns_dns_updates_total\{outcome="applied"\} 1/);
     // Without a zone line nsupdate finds the zone with an SOA query first (as lego and acme.sh do).
     fs.writeFileSync(file, `server 127.0.0.1 ${sport}\nupdate add _acme-challenge.deep.up.test. 60 TXT "found-zone"\nsend\n`);
     const found = await run('nsupdate', ['-y', ACME, '-t', '5', file]);

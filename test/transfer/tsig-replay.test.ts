@@ -200,3 +200,36 @@ test('TsigReplayGuard: remembers a digest until its window closes, bounds memory
   assert.match(g.check('k.', d(4), 1301, 300, 1301) ?? '', /already received/, 'the newer ones are still remembered');
   assert.match(g.check('k.', d(9), 999, 300, 1000) ?? '', /before/, 'signed before the guard started');
 });
+
+test('a flood of replays (or unsigned updates) is counted one by one but warned about at most once a minute', () => {
+  const lines: Array<{ level: string; msg?: string }> = [];
+  const at = (level: string) => (_obj: object, msg?: string) => void lines.push({ level, msg });
+  const outcomes: string[] = [];
+  let clock = now();
+  const update = createUpdateHandler({
+    ledger,
+    keyring: xfr.keyring,
+    config: { allow_keys: ['replay-key'] },
+    nowSec: () => clock,
+    logger: { info: at('info'), warn: at('warn'), debug: at('debug') },
+    onOutcome: (o) => outcomes.push(o),
+  });
+  const handle = (bytes: Buffer): number => {
+    const q = readQuery(bytes);
+    if (q.kind !== 'query') throw new Error('not a query');
+    return rcodeOf(update(q, bytes, { address: '127.0.0.1', port: 1, transport: 'udp' })!);
+  };
+  const captured = signRequest(updateMessage('example.com.', [], [addTxt('flood.example.com.', 'f')]), key(), clock);
+  const unsigned = updateMessage('example.com.', [], [addTxt('flood.example.com.', 'u')]);
+  assert.equal(handle(captured.bytes), UPDATE_RCODE.NOERROR);
+  for (let i = 0; i < 100; i++) {
+    assert.equal(handle(captured.bytes), UPDATE_RCODE.NOTAUTH);
+    assert.equal(handle(unsigned), UPDATE_RCODE.REFUSED);
+  }
+  assert.equal(outcomes.filter((o) => o === 'replay').length, 100);
+  assert.equal(outcomes.filter((o) => o === 'refused').length, 100);
+  assert.equal(lines.filter((l) => l.level === 'warn').length, 2, 'one warning per kind (replay, unsigned)');
+  clock += 61;
+  handle(captured.bytes);
+  assert.equal(lines.filter((l) => l.level === 'warn').length, 3, 'a minute later: one more');
+});
