@@ -84,20 +84,26 @@ describe('gRPC surface', () => {
     const start = h.ledger.state.seq;
     const call = h.client('AdminService').WatchEvents({ after: start - 1 }, md);
     const seen: any[] = [];
+    const isLive = (x: any): boolean => x.event === 'RecordCreated' && JSON.parse(x.payload_json).name === 'live.example.com.';
+    let backlogDelivered!: () => void;
+    const streaming = new Promise<void>((r) => (backlogDelivered = r));
     const done = new Promise<void>((resolve, reject) => {
       call.on('data', (e: any) => {
         seen.push(e);
-        if (seen.some((x) => x.event === 'RecordCreated')) resolve();
+        backlogDelivered();
+        if (seen.some(isLive)) resolve();
       });
       call.on('error', (err: grpc.ServiceError) => (err.code === grpc.status.CANCELLED ? undefined : reject(err)));
     });
-    await new Promise((r) => setTimeout(r, 50));
+    // The stream is live once the event at `start` (already in the log) has arrived: the record
+    // created next is then a live append, not part of the replayed backlog.
+    await Promise.race([streaming, done]); // done rejects on a stream error
     const w = await h.rest('POST', '/v1/zones/example.com/records', { token: h.tokens['mcp-agent'], body: { name: 'live', type: 'A', value: '192.0.2.99' } });
     assert.equal(w.status, 201);
     await done;
     call.cancel();
     assert.equal(seen[0].seq, start);
-    const created = seen.find((x) => x.event === 'RecordCreated');
+    const created = seen.find(isLive);
     assert.equal(created.actor, 'mcp-agent');
     assert.equal(JSON.parse(created.payload_json).name, 'live.example.com.');
     assert.match(created.hash, /^[0-9a-f]{64}$/);
