@@ -16,7 +16,7 @@ export interface PastStatesLimits {
 }
 
 /** Defaults: a handful of points, and no more records than about two copies of a 1M-record zone. */
-export const PAST_STATES_LIMITS: PastStatesLimits = { entries: 16, records: 2_000_000 };
+export const PAST_STATES_LIMITS: PastStatesLimits = { entries: 32, records: 2_000_000 };
 
 /** What the last `stateAt` did, for tests and the worker's log. */
 export interface FoldStats {
@@ -66,12 +66,15 @@ export class PastStates {
     if (cached && cached.seq >= cpSeq) {
       base = cached;
       from = 'cache';
+      this.touch(cached.seq, this.cache.get(cached.seq)!);
     } else {
       const cp = loadCheckpoint(this.db, seq);
       rejected = cp.rejected;
       if (cp.state) {
         base = cp.state;
         from = 'checkpoint';
+        // Kept as a base too: random points near this checkpoint then skip decoding it again.
+        this.remember(cp.state);
       }
       if (cached && cached.seq > base.seq) {
         base = cached;
@@ -99,6 +102,7 @@ export class PastStates {
   }
 
   private remember(state: LedgerState): void {
+    if (this.cache.has(state.seq)) return;
     const records = recordCount(state);
     if (records > this.limits.records) return; // larger than the whole budget: not kept
     this.cache.set(state.seq, { state, records });

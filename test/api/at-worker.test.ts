@@ -4,6 +4,7 @@
  * replay took. Now a worker folds past states; the main thread's event loop must stay responsive
  * while they run, and the worker's answers must equal the in-thread fold for any point.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { answerAt, type AtQuery } from '../../src/api/at-answers.ts';
@@ -79,6 +80,52 @@ test('the worker keeps recent points: the same point again folds nothing, a near
     assert.equal(t.ledger.pointInTime.lastStats?.folded, 0);
     await t.ledger.pointInTime.read(310, q);
     assert.deepEqual(t.ledger.pointInTime.lastStats, { base: 300, from: 'cache', folded: 10 });
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('a decoded checkpoint is kept as a base: another point past the same checkpoint does not decode it again', async () => {
+  const t = testLedger({ checkpointEvery: 100 });
+  try {
+    t.ledger.execute({ kind: 'createZone', zone: 'd.test', soa: { primary_ns: 'ns.d.test', admin_email: 'h.d.test' } }, { actor: 'test' });
+    for (let i = 0; i < 200; i++) t.ledger.execute({ kind: 'changeRecords', zone: 'd.test', ops: [{ op: 'create', name: `h${i}.d.test.`, type: 'A', value: '192.0.2.8' }] }, { actor: 'test' });
+    const kept = t.ledger.db.prepare('SELECT seq FROM checkpoints ORDER BY seq').pluck().all() as number[];
+    const cp = kept[0];
+    const q = { kind: 'zone', zone: 'd.test.' } as const;
+    await t.ledger.pointInTime.read(cp + 20, q);
+    assert.deepEqual(t.ledger.pointInTime.lastStats, { base: cp, from: 'checkpoint', folded: 20 });
+    await t.ledger.pointInTime.read(cp + 10, q);
+    assert.deepEqual(t.ledger.pointInTime.lastStats, { base: cp, from: 'cache', folded: 10 });
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('the point-in-time worker thread runs at nice 19; the thread answering DNS keeps its priority', async (ctx) => {
+  if (process.platform !== 'linux') {
+    ctx.skip('per-thread nice values are a Linux feature');
+    return;
+  }
+  const t = testLedger();
+  try {
+    t.ledger.execute({ kind: 'createZone', zone: 'e.test', soa: { primary_ns: 'ns.e.test', admin_email: 'h.e.test' } }, { actor: 'test' });
+    t.ledger.execute({ kind: 'changeRecords', zone: 'e.test', ops: [{ op: 'create', name: 'a.e.test.', type: 'A', value: '192.0.2.9' }] }, { actor: 'test' });
+    const niceOf = (): Map<number, number> => {
+      const out = new Map<number, number>();
+      for (const tid of readdirSync('/proc/self/task')) {
+        // Field 19 of stat is the nice value; fields are counted after the ")" that ends the name.
+        const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+        out.set(Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+      }
+      return out;
+    };
+    const before = niceOf();
+    await t.ledger.pointInTime.read(1, { kind: 'zones' });
+    const after = niceOf();
+    const added = [...after].filter(([tid]) => !before.has(tid));
+    assert.ok(added.some(([, nice]) => nice === 19), `a new thread at nice 19 (new threads: ${JSON.stringify(added)})`);
+    assert.equal(after.get(process.pid), before.get(process.pid), 'the main thread keeps its nice value');
   } finally {
     t.cleanup();
   }
