@@ -2,14 +2,15 @@
  * PROFILING ONLY (in-process, not a benchmark of the server users run; that is bench/dns/run.ts).
  * The DNS hot path without sockets: the same questions dnsperf sends (every name of an N-name zone,
  * shuffled, one A query each, with EDNS as dnsperf sends it), answered in a loop by the handler
- * stages the listener runs (readQuery, the serving index, the answer cache, answerDirect / answerQuery
- * + encodeMessage).
+ * stages the listener runs (readQuery, the serving index, the answer cache, answerQuery +
+ * encodeMessage).
  * Separates answering cost from dgram cost and machine noise; run it under --cpu-prof or --trace-gc.
  * Usage: [QTYPE=28] [NX=1] node --import tsx bench/dns/hotpath.ts ZONEFILE [rounds=2] [cacheSize=100000]
  */
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { answerDirect, answerQuery, maxResponseSize } from '../../src/dns/answer.ts';
+import { answerQuery } from '../../src/dns/answer.ts';
+import { maxResponseSize } from '../../src/dns/header.ts';
 import { AnswerCache } from '../../src/dns/cache.ts';
 import { readQuery } from '../../src/dns/query.ts';
 import { ServingIndex } from '../../src/dns/serving-index.ts';
@@ -63,7 +64,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       }
       let out = cache.get(raw, q.questionEnd, q.opcode, 1, limit, false);
       if (!out) {
-        out = answerDirect(state, q, raw, limit) ?? encodeMessage(answerQuery(state, q).message, limit).bytes;
+        out = encodeMessage(answerQuery(state, q).message, limit).bytes;
         cache.put(raw, out, 0);
       }
       bytes += out.length;

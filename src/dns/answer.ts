@@ -1,20 +1,25 @@
 /**
  * Authoritative answering: a pure function from one projection snapshot and one parsed query to a
- * result kind and the response message (RFC 1034 4.3.2, 2181, 2308, 4592, 6672-free, 6891, 8482).
+ * result kind and the response message (RFC 1034 4.3.2, 2181, 2308, 4592, 6891, 8482).
  *
  * It walks fixed stages the way Knot does (zone selection, answer with CNAME chasing, authority,
  * additional) and names its outcome explicitly, CoreDNS style, so NXDOMAIN, NODATA and a referral
- * can never be confused. The listeners only decode, call this, and encode; nothing here does I/O,
- * allocates beyond the message, or looks at anything but the `state` reference it is handed.
+ * can never be confused. The listeners only decode, call this, and encode; nothing here does I/O or
+ * looks at anything but the `state` reference it is handed. It keeps no state of its own: the two
+ * memos it reads through are derived from the state and documented where they live (zones.ts: the
+ * zone lookup; record-data.ts: each stored record's parsed rdata).
  */
 import type { LedgerState, ZoneState } from '../projections/state.ts';
-import { findNode, lookup, type RecordState, type RRset, type TrieNode } from '../projections/trie.ts';
-import { parseRData } from '../records/rdata.ts';
+import { findNode, lookup, type RRset, type TrieNode } from '../projections/trie.ts';
 import { splitLabels } from '../records/names.ts';
 import { RR_TYPE_BY_CODE, RR_TYPE_CODES, type RData } from '../records/types.ts';
+import { emptyResponse, RCODE, responseEdns, responseFlags } from './header.ts';
+import { negativeSoa } from './negative.ts';
 import type { ParsedQuery } from './query.ts';
 import { answerable, noteSkippedAnswer } from './oversized.ts';
-import { ipv6ToBytes, type WireMessage, type WireRR } from './wire.ts';
+import { recordData } from './record-data.ts';
+import type { WireMessage, WireRR } from './wire.ts';
+import { canonicalQueryName, findZone } from './zones.ts';
 
 /** How an answer came out (CoreDNS `Success | NameError | Delegation | NoData ...`, plus the protocol errors). */
 export type AnswerResult =
@@ -46,17 +51,6 @@ export interface AnswerOptions {
   maxChain?: number;
 }
 
-/** Response header bits and codes (RFC 1035 4.1.1, RFC 6891 9). */
-export const QR = 0x8000;
-/** Authoritative Answer. */
-export const AA = 0x0400;
-/** Response codes used here. */
-export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5, NOTAUTH: 9, BADVERS: 16 } as const;
-/** The UDP payload size we advertise and cap UDP answers at (DNS flag day 2020). */
-export const OUR_PAYLOAD_SIZE = 1232;
-/** The DNSSEC OK bit of the EDNS flags word, copied from the query (RFC 3225). */
-export const DO_BIT = 0x8000;
-
 const TYPE_ANY = 255;
 const TYPE_DS = 43;
 const TYPE_IXFR = 251;
@@ -64,78 +58,9 @@ const TYPE_AXFR = 252;
 const TYPE_CNAME = 5;
 const CLASS_IN = 1;
 const DEFAULT_MAX_CHAIN = 5; // Knot 3.x follows at most 5 CNAMEs
-const NO_OPTIONS = new Uint8Array(0);
 
 /** Query type number -> the record type we store, for the types we serve. */
 const TYPE_NAMES = RR_TYPE_BY_CODE;
-
-/** Parsed RData per record object: records are immutable, so a parse is good for the record's life. */
-const rdataCache = new WeakMap<RecordState, RData>();
-
-/** The structured RData of a stored record (its value is canonical, so it always parses). */
-export function recordData(r: RecordState): RData {
-  // An address's canonical value is its RData: built fresh, it dies young. Memoizing it would put
-  // one WeakMap entry per queried name into old space (on a 1M-name zone the GC then dominates).
-  if (r.type === 'A' || r.type === 'AAAA') return { type: r.type, address: r.value };
-  let d = rdataCache.get(r);
-  if (d === undefined) {
-    d = parseRData(r.type, r.value);
-    rdataCache.set(r, d);
-  }
-  return d;
-}
-
-const SPECIALS_RE = /["();@$]/;
-const SPECIALS_G = /["();@$]/g;
-
-/**
- * The ledger's canonical form of a query's lowercased name: readQuery escapes only `.` and `\`,
- * the ledger also escapes `" ( ) ; @ $` (names.ts), so those get a backslash here.
- */
-export function canonicalQueryName(qnameKey: string): string {
-  return SPECIALS_RE.test(qnameKey) ? qnameKey.replace(SPECIALS_G, '\\$&') : qnameKey;
-}
-
-/** The zones map findZone last indexed, and that index (see zoneIndex). */
-let indexedZones: LedgerState['zones'] | undefined;
-let zoneByName = new Map<string, ZoneState>();
-
-/**
- * A plain Map over the state's zones, rebuilt when the zones map changes (a write: O(zones)). The
- * immutable.js map hashes a key longer than 16 characters through an object-keyed string cache,
- * which interns every new query name; a native Map hashes the string in place.
- */
-function zoneIndex(zones: LedgerState['zones']): Map<string, ZoneState> {
-  if (zones !== indexedZones) {
-    zoneByName = new Map(zones);
-    indexedZones = zones;
-  }
-  return zoneByName;
-}
-
-/** The served zone that is the longest suffix of the canonical name `name`, if any. */
-export function findZone(state: LedgerState, name: string): ZoneState | undefined {
-  const zones = zoneIndex(state.zones);
-  if (zones.size === 0) return undefined;
-  let i = 0;
-  const n = name.length;
-  for (;;) {
-    const z = zones.get(i === 0 ? name : name.slice(i));
-    if (z) return z;
-    if (i >= n - 1) break;
-    // Advance past the next unescaped dot.
-    while (i < n) {
-      const c = name.charCodeAt(i);
-      if (c === 92) i += 2;
-      else if (c === 46) {
-        i++;
-        break;
-      } else i++;
-    }
-    if (i >= n) break;
-  }
-  return zones.get('.');
-}
 
 /** Labels of canonical `name` below `zone`, outermost first. */
 function labelsIn(name: string, zone: ZoneState): string[] {
@@ -144,29 +69,6 @@ function labelsIn(name: string, zone: ZoneState): string[] {
   const out = new Array<string>(below);
   for (let i = 0; i < below; i++) out[i] = all[below - 1 - i];
   return out;
-}
-
-function ednsOf(q: ParsedQuery, extendedRcode: number): WireMessage['edns'] {
-  if (!q.edns) return undefined;
-  return { udpPayloadSize: OUR_PAYLOAD_SIZE, extendedRcode, version: 0, flags: q.edns.do ? DO_BIT : 0, options: NO_OPTIONS };
-}
-
-/** Flags of a response to `q`: QR, the query's opcode, RD and CD copied (RFC 1035 4.1.1, RFC 4035 3.1.6). */
-export function responseFlags(q: { flags: number }, aa: boolean, rcode: number): number {
-  return QR | (q.flags & 0x7800) | (q.flags & 0x0110) | (aa ? AA : 0) | (rcode & 0xf);
-}
-
-/** A response with no records: errors, REFUSED, NOTIMP, BADVERS. The question is echoed. */
-export function emptyResponse(q: ParsedQuery, rcode: number, withQuestion = true): WireMessage {
-  return {
-    id: q.id,
-    flags: responseFlags(q, false, rcode),
-    question: withQuestion ? [{ name: q.qname, type: q.qtype, class: q.qclass }] : [],
-    answer: [],
-    authority: [],
-    additional: [],
-    edns: ednsOf(q, rcode >> 4),
-  };
 }
 
 function pushRRset(out: WireRR[], owner: string, set: RRset): void {
@@ -179,14 +81,6 @@ function pushRRset(out: WireRR[], owner: string, set: RRset): void {
     }
     out.push({ name: owner, type: r.type, ttl: r.ttl, data: recordData(r) });
   }
-}
-
-/** The SOA for a negative answer: TTL = min(SOA TTL, SOA minimum) (RFC 2308 section 3). */
-export function negativeSoa(zone: ZoneState): WireRR[] {
-  const set = zone.tree.rrsets.get('SOA');
-  if (!set) return [];
-  const ttl = Math.min(zone.soa.ttl, zone.soa.minimum);
-  return set.records.map((r) => ({ name: zone.name, type: 'SOA' as const, ttl, data: recordData(r) }));
 }
 
 /** Whether canonical `name` is `zone` or below it. */
@@ -341,114 +235,18 @@ export function answerQuery(state: LedgerState, q: ParsedQuery, opts: AnswerOpti
     zone: firstZone,
     message: {
       id: q.id,
-      flags: responseFlags(q, aa, rcode),
+      flags: responseFlags(q.flags, rcode, { aa }),
       question: [{ name: q.qname, type: q.qtype, class: q.qclass }],
       answer,
       authority,
       additional,
-      edns: ednsOf(q, 0),
+      edns: responseEdns(q, 0),
     },
   };
 }
 
-const TYPE_A = 1;
-const TYPE_AAAA = 28;
-
-/** Writes dotted-quad `s` (a canonical A value) at out[at..at+4); false if it is not one. */
-function writeIPv4(s: string, out: Buffer, at: number): boolean {
-  let part = 0;
-  let v = 0;
-  let digits = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 46) {
-      if (digits === 0 || part === 3) return false;
-      out[at + part++] = v;
-      v = 0;
-      digits = 0;
-    } else if (c >= 48 && c <= 57 && digits < 3) {
-      v = v * 10 + (c - 48);
-      if (v > 255) return false;
-      digits++;
-    } else return false;
-  }
-  if (digits === 0 || part !== 3) return false;
-  out[at + 3] = v;
-  return true;
-}
-
 /**
- * The node of canonical `name` in `zone` when the walk to it crosses no zone cut, else undefined
- * (missing names, wildcards and referrals are the general path's). Names with escapes are left to
- * the general path too, so a label here is plain text between dots, as the trie keys it.
- */
-function plainNode(zone: ZoneState, name: string): TrieNode | undefined {
-  if (name.indexOf('\\') >= 0) return undefined;
-  let node: TrieNode | undefined = zone.tree;
-  if (name === zone.name) return node;
-  // Labels below the apex, outermost first: walk the prefix "a.b." of "a.b.<zone>" right to left.
-  let end = name.length - zone.name.length - (zone.name === '.' ? 0 : 1);
-  while (end > 0) {
-    const dot = name.lastIndexOf('.', end - 1);
-    node = node.children.get(name.substring(dot + 1, end));
-    if (node === undefined || node.rrsets.has('NS')) return undefined;
-    end = dot;
-  }
-  return node;
-}
-
-/**
- * The commonest answer, written straight to wire bytes: an A or AAAA question for a name that
- * exists as such (no CNAME, wildcard, cut or additional processing), answered with its RRset.
- * The bytes are exactly what answerQuery + encodeMessage produce (owner compressed to the question
- * at offset 12), without the intermediate message, RData objects or name-compression map; on a
- * zone too large for the answer cache to help this is the whole query path. Undefined means "use
- * the general path" (also when the answer would not fit `limit`).
- */
-export function answerDirect(state: LedgerState, q: ParsedQuery, raw: Uint8Array, limit: number): Buffer | undefined {
-  const qtype = q.qtype;
-  if ((qtype !== TYPE_A && qtype !== TYPE_AAAA) || !isPlainQuestion(q, raw)) return undefined;
-  const edns = q.edns;
-  const questionEnd = q.questionEnd;
-  const name = canonicalQueryName(q.qnameKey);
-  const zone = findZone(state, name);
-  if (!zone) return undefined;
-  const node = plainNode(zone, name);
-  const set = node?.rrsets.get(qtype === TYPE_A ? 'A' : 'AAAA');
-  if (!set) return undefined;
-  const records = set.records;
-  const rdlen = qtype === TYPE_A ? 4 : 16;
-  const size = questionEnd + records.length * (12 + rdlen) + (edns ? 11 : 0);
-  if (size > limit) return undefined;
-  const out = Buffer.allocUnsafe(size);
-  out.writeUInt16BE(q.id, 0);
-  out.writeUInt16BE(responseFlags(q, true, RCODE.NOERROR), 2);
-  out.writeUInt16BE(1, 4);
-  out.writeUInt16BE(records.length, 6);
-  out.writeUInt16BE(0, 8);
-  out.writeUInt16BE(edns ? 1 : 0, 10);
-  for (let k = 12; k < questionEnd; k++) out[k] = raw[k];
-  let w = questionEnd;
-  for (const r of records) {
-    out[w] = 0xc0;
-    out[w + 1] = 12;
-    out.writeUInt16BE(qtype, w + 2);
-    out.writeUInt16BE(CLASS_IN, w + 4);
-    out.writeUInt32BE(r.ttl >>> 0, w + 6);
-    out.writeUInt16BE(rdlen, w + 10);
-    if (qtype === TYPE_A) {
-      if (!writeIPv4(r.value, out, w + 12)) return undefined;
-    } else {
-      out.set(ipv6ToBytes(r.value), w + 12);
-    }
-    w += 12 + rdlen;
-  }
-  if (edns) writeOpt(out, w, edns.do);
-  return out;
-}
-
-/**
- * True for the questions the byte-level fast paths (answerDirect, the serving index) take: QUERY,
+ * True for the questions the byte-level fast path (the serving index) takes: QUERY,
  * class IN, no EDNS or version 0, and an uncompressed question name, which those paths copy
  * verbatim (ours is always written uncompressed, so the lengths agree).
  */
@@ -462,21 +260,4 @@ export function isPlainQuestion(q: ParsedQuery, raw: Uint8Array): boolean {
     p += raw[p] + 1;
   }
   return p + 5 === questionEnd;
-}
-
-/** Writes our OPT RR at `w` of `out`: payload size OUR_PAYLOAD_SIZE, version 0, the DO bit echoed. */
-export function writeOpt(out: Buffer, w: number, dnssecOk: boolean): void {
-  out[w] = 0;
-  out.writeUInt16BE(41, w + 1);
-  out.writeUInt16BE(OUR_PAYLOAD_SIZE, w + 3);
-  out.writeUInt32BE(dnssecOk ? DO_BIT : 0, w + 5);
-  out.writeUInt16BE(0, w + 9);
-}
-
-/** The largest response for a query: 65535 over TCP; over UDP the EDNS size clamped to 512..1232, else 512. */
-export function maxResponseSize(q: ParsedQuery, tcp: boolean): number {
-  if (tcp) return 65535;
-  if (!q.edns) return 512;
-  const s = q.edns.udpPayloadSize;
-  return s < 512 ? 512 : s > OUR_PAYLOAD_SIZE ? OUR_PAYLOAD_SIZE : s;
 }

@@ -15,7 +15,7 @@ import type { Metrics } from '../metrics.ts';
 import { cacheTtl, MAX_CACHE_TTL, parseUpstream, ResponseCache, type UpstreamMessage } from './cache.ts';
 import type { ParsedQuery } from './query.ts';
 import { encodeMessage } from './wire.ts';
-import { emptyResponse, maxResponseSize, OUR_PAYLOAD_SIZE, RCODE, writeOpt } from './answer.ts';
+import { CD, emptyResponse, emptyResponseBytes, maxResponseSize, OPCODE_BITS, OUR_PAYLOAD_SIZE, QR, RCODE, RD, responseFlags, TC, writeOpt } from './header.ts';
 
 /** An upstream server address. */
 export interface Upstream {
@@ -64,9 +64,6 @@ export function parseHostPort(text: string, defaultPort: number, field: string):
 /** Why an exchange with one upstream failed (for logs and metrics). */
 class ExchangeError extends Error {}
 
-const FLAG_TC = 0x0200;
-/** Recursion available: set on our own SERVFAIL when we forward. */
-const FLAG_RA = 0x0080;
 
 /** Forwards questions to upstream resolvers and caches their answers. */
 export class Forwarder {
@@ -116,7 +113,7 @@ export class Forwarder {
     for (const up of this.upstreams) {
       try {
         let m = await this.exchange(up, q, false);
-        if (m.flags & FLAG_TC) m = await this.exchange(up, q, true);
+        if (m.flags & TC) m = await this.exchange(up, q, true);
         if (m.rcode === RCODE.SERVFAIL || m.rcode === RCODE.REFUSED || m.rcode === RCODE.NOTIMP || m.rcode === RCODE.FORMERR) {
           throw new ExchangeError(`rcode ${m.rcode}`);
         }
@@ -135,7 +132,7 @@ export class Forwarder {
     const id = randomInt(0, 65536);
     const query = encodeMessage({
       id,
-      flags: 0x0100 | (q.flags & 0x0010), // RD, and CD passed on
+      flags: RD | (q.flags & CD), // RD, and CD passed on
       question: [{ name: q.qname, type: q.qtype, class: q.qclass }],
       answer: [],
       authority: [],
@@ -199,12 +196,8 @@ export class Forwarder {
 
 /** A SERVFAIL response to `q` (every upstream failed). */
 export function servfail(q: ParsedQuery): Buffer {
-  return headerOnly(q, RCODE.SERVFAIL, true);
-}
-
-function headerOnly(q: ParsedQuery, rcode: number, ra: boolean): Buffer {
-  const m = emptyResponse(q, rcode);
-  return encodeMessage({ ...m, flags: m.flags | (ra ? FLAG_RA : 0) }).bytes;
+  // RA: we do forward, so recursion is available even though this attempt failed.
+  return emptyResponseBytes(q, RCODE.SERVFAIL, { ra: true });
 }
 
 /**
@@ -228,7 +221,8 @@ export function serve(m: UpstreamMessage, q: ParsedQuery, tcp: boolean, elapsed:
   const qEnd = m.questionEnd;
   const size = end + optLen;
   const limit = maxResponseSize(q, tcp);
-  const flagsBase = (src.readUInt16BE(2) & ~(0x0100 | 0x0010 | FLAG_TC | 0x7800)) | 0x8000 | (q.flags & 0x7800) | (q.flags & 0x0110);
+  // The upstream's own bits (AA, RA, AD, its rcode) kept; the bits copied from the query are ours to set.
+  const flagsBase = responseFlags(q.flags, 0) | (src.readUInt16BE(2) & ~(QR | OPCODE_BITS | RD | CD | TC));
   const clientQEnd = q.questionEnd;
   if (size > limit || clientQEnd !== qEnd) {
     if (clientQEnd !== qEnd && size <= limit) {
@@ -269,12 +263,13 @@ function qbuf(q: ParsedQuery): Buffer {
 }
 
 function truncatedResponse(q: ParsedQuery, flags: number): Buffer {
-  return encodeMessage({ ...emptyResponse(q, RCODE.NOERROR), flags: flags | FLAG_TC }).bytes;
+  // The upstream's rcode and bits, TC, no records: the client retries over TCP.
+  return encodeMessage({ ...emptyResponse(q, flags & 0xf), flags: flags | TC }).bytes;
 }
 
 /** REFUSED for a name outside our zones when no upstream is configured. */
 export function refusedResponse(q: ParsedQuery): Buffer {
-  return headerOnly(q, RCODE.REFUSED, false);
+  return emptyResponseBytes(q, RCODE.REFUSED);
 }
 
 /**

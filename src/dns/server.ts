@@ -1,14 +1,13 @@
 /**
  * The DNS listeners: UDP and TCP on every configured address, answering from the projection.
  *
- * The hot path is synchronous: readQuery, then, for A and AAAA questions, the serving index (every
- * name's encoded A/AAAA answer in typed arrays, kept in step with the projection by diffing tries:
- * serving-index.ts), then a look-up in the answer cache (encoded responses keyed by
- * lowercased name, type, class, transport, EDNS presence/DO and the size limit), a copy patched with
- * the client's id, RD/CD and question spelling, and a send. A miss writes the common A/AAAA answer
- * straight to bytes (answerDirect) or runs answerQuery + encodeMessage, and offers the bytes to the
- * cache, which keeps them on the second sight of the question (AnswerCache: an arena the GC never
- * traces). The cache belongs to one `ledger.state` reference: when the projection swaps, the next
+ * The hot path is synchronous: readQuery, then the serving index (every name's encoded A/AAAA
+ * answer, NODATA and NXDOMAIN in typed arrays, kept in step with the projection by diffing tries:
+ * serving-index.ts), then a look-up in the answer cache (encoded responses keyed by lowercased
+ * name, type, class, transport, EDNS presence/DO and the size limit), a copy patched with the
+ * client's id, RD/CD and question spelling, and a send. A miss runs answerQuery + encodeMessage
+ * (the general path, which also answers everything while the index is being built) and offers the
+ * bytes to the cache (AnswerCache: an arena the GC never traces). The cache belongs to one `ledger.state` reference: when the projection swaps, the next
  * query sees a different object and clears it, so an answer is never older than the state the query
  * was read against. No SQLite, no await, no lock on that path.
  */
@@ -18,7 +17,8 @@ import type { Logger } from 'pino';
 import { McnsError } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
 import type { LedgerState } from '../projections/state.ts';
-import { answerDirect, answerQuery, emptyResponse, maxResponseSize, RCODE } from './answer.ts';
+import { answerQuery } from './answer.ts';
+import { emptyResponseBytes, headerOnlyResponse, maxResponseSize, RCODE } from './header.ts';
 import { drainSkippedAnswers } from './oversized.ts';
 import { AnswerCache } from './cache.ts';
 import { ServingIndex } from './serving-index.ts';
@@ -98,14 +98,6 @@ export function parseListen(text: string, field = 'dns.listen_addr'): { host: st
   return { host: hp.host === 'localhost' ? '127.0.0.1' : hp.host, port: hp.port };
 }
 
-/** A header-only FORMERR for a packet whose header could be read (RFC 1035 4.1.1). */
-function formerrResponse(id: number, flags: number): Buffer {
-  const b = Buffer.alloc(12);
-  b.writeUInt16BE(id, 0);
-  b.writeUInt16BE(0x8000 | (flags & 0x7800) | (flags & 0x0100) | RCODE.FORMERR, 2);
-  return b;
-}
-
 /**
  * A SERVFAIL for a failure caught on the query path (never expected): with the question echoed
  * (RFC 1035 4.1.1; resolvers discard an answer whose question does not match theirs), header-only
@@ -115,14 +107,11 @@ function servfailResponse(raw: Buffer): Buffer | undefined {
   if (raw.length < 12) return undefined;
   try {
     const q = readQuery(raw);
-    if (q.kind === 'query') return encodeMessage(emptyResponse(q, RCODE.SERVFAIL)).bytes;
+    if (q.kind === 'query') return emptyResponseBytes(q, RCODE.SERVFAIL);
   } catch {
     // Fall back to the bare header below.
   }
-  const b = Buffer.alloc(12);
-  raw.copy(b, 0, 0, 2);
-  b.writeUInt16BE(0x8000 | (raw.readUInt16BE(2) & 0x7900) | RCODE.SERVFAIL, 2);
-  return b;
+  return headerOnlyResponse(raw.readUInt16BE(0), raw.readUInt16BE(2), RCODE.SERVFAIL);
 }
 
 /** Starts UDP and TCP listeners on every `listen` address. */
@@ -186,7 +175,7 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
       if (q.kind === 'drop') return undefined;
       if (q.kind === 'formerr') {
         count(RCODE.FORMERR, 0, tcp);
-        return formerrResponse(q.id, q.flags);
+        return headerOnlyResponse(q.id, q.flags, RCODE.FORMERR);
       }
       if (q.opcode !== 0) {
         const h = handlers[q.opcode];
@@ -215,13 +204,6 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
       if (hit !== undefined) {
         count(cache.lastRcode, q.qtype, tcp);
         return hit;
-      }
-      // The direct path answers a subset of what a current serving index answers; it only helps while the index is being built.
-      const direct = index.isCurrent(state) ? undefined : answerDirect(state, q, raw, limit);
-      if (direct !== undefined) {
-        count(RCODE.NOERROR, q.qtype, tcp);
-        cache.put(raw, direct, RCODE.NOERROR);
-        return direct;
       }
       const a = answerQuery(state, q, { tcp });
       if (a.result === 'forward') {

@@ -27,12 +27,14 @@
 import { PMap } from '../projections/pmap.ts';
 import { nameToWire } from '../records/names.ts';
 import { RR_TYPE_CODES } from '../records/types.ts';
-import type { LedgerState, ZoneState } from '../projections/state.ts';
+import type { LedgerState } from '../projections/state.ts';
 import type { TrieNode } from '../projections/trie.ts';
-import { isPlainQuestion, negativeSoa, RCODE, responseFlags, writeOpt } from './answer.ts';
+import { isPlainQuestion } from './answer.ts';
+import { RCODE, writeOpt, writeResponseHeader } from './header.ts';
+import { negativeTemplate, writeNegative, type NegativeTemplate } from './negative.ts';
 import { hashKey, MAX_KEY, NameTable } from './name-table.ts';
 import type { ParsedQuery } from './query.ts';
-import { encodeMessage, parseIPv4, parseIPv6 } from './wire.ts';
+import { parseIPv4, parseIPv6 } from './wire.ts';
 
 const TYPE_A = 1;
 const TYPE_AAAA = 28;
@@ -58,6 +60,8 @@ const FLAG_CUT = 1;
 const FLAG_NOT_HERE = 2;
 /** The name has a wildcard child: a missing name below it may be synthesized, not NXDOMAIN. */
 const FLAG_WILDCARD_BELOW = 4;
+/** Header bits of the index's answers: all of them are authoritative. */
+const AUTHORITATIVE = { aa: true } as const;
 /** Questions the index never answers: ANY (RFC 8482 rules), DS (answered from the parent side), transfers. */
 const TYPE_ANY = 255;
 const TYPE_DS = 43;
@@ -180,72 +184,6 @@ function writeRecords(node: TrieNode, type: 'A' | 'AAAA', out: EntryWriter): num
   return set.records.length;
 }
 
-/**
- * A zone's NODATA authority section (its SOA with the negative TTL) as encodeMessage writes it
- * after a question for the apex itself, with the offsets of its compression pointers. After a
- * question for a name `d` bytes longer, the same bytes with every pointer moved by `d` are what
- * encodeMessage writes, unless the SOA's MNAME or RNAME could be compressed against a label of the
- * question below the apex: names whose label right under the apex is one of `risky` are declined.
- */
-interface NodataTemplate {
-  rr: Uint8Array;
-  pointers: number[];
-  apexWireLength: number;
-  risky: Uint8Array[];
-}
-
-/** Offsets of the compression pointers in the name at `p`; returns the offset after the name. */
-function pointersIn(b: Uint8Array, p: number, into: number[]): number {
-  for (;;) {
-    const l = b[p];
-    if (l === 0) return p + 1;
-    if ((l & 0xc0) === 0xc0) {
-      into.push(p);
-      return p + 2;
-    }
-    p += l + 1;
-  }
-}
-
-/** The label right under `apex` on the way to `name` (lowercase wire bytes), when `name` is below the apex. */
-function labelUnder(name: string, apex: string): Uint8Array | undefined {
-  let wire: Uint8Array;
-  let apexWire: Uint8Array;
-  try {
-    wire = nameToWire(name);
-    apexWire = nameToWire(apex);
-  } catch {
-    return undefined;
-  }
-  const lower = (c: number): number => (c >= 65 && c <= 90 ? c | 0x20 : c);
-  const at = wire.length - apexWire.length;
-  if (at <= 0) return undefined;
-  for (let k = 0; k < apexWire.length; k++) if (lower(wire[at + k]) !== lower(apexWire[k])) return undefined;
-  let p = 0;
-  while (p + wire[p] + 1 < at) p += wire[p] + 1;
-  if (p + wire[p] + 1 !== at) return undefined;
-  return Uint8Array.from(wire.subarray(p + 1, at), lower);
-}
-
-function nodataTemplate(zone: ZoneState): NodataTemplate | undefined {
-  const soa = negativeSoa(zone);
-  const apexWireLength = writeKey(zone.name, new Uint8Array(MAX_KEY));
-  if (soa.length !== 1 || apexWireLength < 0 || zone.name.includes('\\')) return undefined;
-  const bytes = encodeMessage({ id: 0, flags: 0, question: [{ name: zone.name, type: TYPE_A, class: CLASS_IN }], answer: [], authority: soa, additional: [] }).bytes;
-  const rr = Uint8Array.from(bytes.subarray(12 + apexWireLength + 4));
-  const pointers: number[] = [];
-  let p = pointersIn(rr, 0, pointers) + 10;
-  p = pointersIn(rr, p, pointers);
-  pointersIn(rr, p, pointers);
-  const { mname, rname } = soa[0].data as { mname?: string; rname?: string };
-  const risky: Uint8Array[] = [];
-  for (const target of [mname, rname]) {
-    const label = target ? labelUnder(target, zone.name) : undefined;
-    if (label) risky.push(label);
-  }
-  return { rr, pointers, apexWireLength, risky };
-}
-
 /** A rebuild in progress: the nodes still to visit, depth first. */
 interface Rebuild {
   target: LedgerState;
@@ -255,7 +193,7 @@ interface Rebuild {
   stackZone: number[];
   /** Zone ids (the index of the zone's NODATA template) and templates of the target state. */
   zoneIds: Map<string, number>;
-  templates: Array<NodataTemplate | undefined>;
+  templates: Array<NegativeTemplate | undefined>;
   /** The zones' apex nodes (NS there is not a cut). */
   roots: Set<TrieNode>;
   /** The zones' names: a node at one of them inside another zone's trie belongs to that zone. */
@@ -281,7 +219,7 @@ export class ServingIndex {
   private table = new NameTable();
   /** Zone name -> id, and each zone's NODATA template by id (valid with the table). */
   private zoneIds = new Map<string, number>();
-  private templates: Array<NodataTemplate | undefined> = [];
+  private templates: Array<NegativeTemplate | undefined> = [];
   /** The state the table is the index of (undefined before the first build completes). */
   private state: LedgerState | undefined;
   /** The zone set of the state being diffed into (a name at another zone's apex is that zone's). */
@@ -347,7 +285,7 @@ export class ServingIndex {
           if (before === after || !before) continue;
           const id = this.zoneIds.get(name) as number;
           // A write bumps the serial: the negative SOA changes with every one.
-          this.templates[id] = nodataTemplate(after);
+          this.templates[id] = negativeTemplate(after);
           if (before.tree !== after.tree) this.diffNode(before.tree, after.tree, true, false, false, id);
         }
         this.state = state;
@@ -397,7 +335,8 @@ export class ServingIndex {
     const len = count * (qtype === TYPE_A ? A_RR : AAAA_RR);
     const size = questionEnd + len + (edns ? 11 : 0);
     if (size > limit) return undefined;
-    const out = this.header(q, raw, size, count, 0, RCODE.NOERROR);
+    const out = Buffer.allocUnsafe(size);
+    writeResponseHeader(out, q, raw, RCODE.NOERROR, AUTHORITATIVE, count, 0);
     out.set(data.subarray(start, start + len), questionEnd);
     if (edns) writeOpt(out, questionEnd + len, edns.do);
     return out;
@@ -423,49 +362,10 @@ export class ServingIndex {
     return undefined;
   }
 
-  /** NODATA or NXDOMAIN for the question in `raw` from the SOA template of zone `id`; undefined when it cannot be used. */
+  /** NODATA or NXDOMAIN for the question in `raw` from the negative template of zone `id`; undefined when it cannot be used. */
   private negative(id: number, q: ParsedQuery, raw: Uint8Array, limit: number, rcode: number): Buffer | undefined {
     const t = this.templates[id];
-    if (!t) return undefined;
-    const questionEnd = q.questionEnd;
-    const shift = questionEnd - 4 - 12 - t.apexWireLength;
-    if (shift > 0 && t.risky.length > 0) {
-      // The label right under the apex: the last one before the apex's bytes.
-      let p = 12;
-      while (questionEnd - 4 - (p + raw[p] + 1) > t.apexWireLength) p += raw[p] + 1;
-      for (const label of t.risky) {
-        if (label.length !== raw[p]) continue;
-        let k = 0;
-        while (k < label.length && ((raw[p + 1 + k] >= 65 && raw[p + 1 + k] <= 90 ? raw[p + 1 + k] | 0x20 : raw[p + 1 + k]) === label[k])) k++;
-        if (k === label.length) return undefined;
-      }
-    }
-    const edns = q.edns;
-    const size = questionEnd + t.rr.length + (edns ? 11 : 0);
-    if (size > limit) return undefined;
-    const out = this.header(q, raw, size, 0, 1, rcode);
-    out.set(t.rr, questionEnd);
-    for (const at of t.pointers) {
-      const o = questionEnd + at;
-      const target = (((out[o] & 0x3f) << 8) | out[o + 1]) + shift;
-      out[o] = 0xc0 | (target >> 8);
-      out[o + 1] = target & 0xff;
-    }
-    if (edns) writeOpt(out, questionEnd + t.rr.length, edns.do);
-    return out;
-  }
-
-  /** A response buffer of `size` bytes with our header and the client's question copied in. */
-  private header(q: ParsedQuery, raw: Uint8Array, size: number, ancount: number, nscount: number, rcode: number): Buffer {
-    const out = Buffer.allocUnsafe(size);
-    out.writeUInt16BE(q.id, 0);
-    out.writeUInt16BE(responseFlags(q, true, rcode), 2);
-    out.writeUInt16BE(1, 4);
-    out.writeUInt16BE(ancount, 6);
-    out.writeUInt16BE(nscount, 8);
-    out.writeUInt16BE(q.edns ? 1 : 0, 10);
-    for (let k = 12; k < q.questionEnd; k++) out[k] = raw[k];
-    return out;
+    return t ? writeNegative(t, q, raw, limit, rcode) : undefined;
   }
 
   /** Every name held, with its A and AAAA record counts, other types and flags: "name/A/AAAA/types/flags" (tests compare it with a fresh build). */
@@ -619,7 +519,7 @@ export class ServingIndex {
       stack: roots.slice(),
       stackZone: zones.map((_, i) => i),
       zoneIds: new Map(zones.map((z, i) => [z.name, i])),
-      templates: zones.map((z) => nodataTemplate(z)),
+      templates: zones.map((z) => negativeTemplate(z)),
       roots: new Set(roots),
       apexes: new Set(target.zones.keys()),
       started: performance.now(),

@@ -28,7 +28,8 @@ import { isInZone, normalizeName } from '../records/names.ts';
 import { canonicalValue, formatRData } from '../records/rdata.ts';
 import { RR_TYPE_BY_CODE, RR_TYPE_CODES, RR_TYPES, type RData, type RRType } from '../records/types.ts';
 import type { ParsedQuery } from './query.ts';
-import { errorResponse, readName } from './transfer/message.ts';
+import { emptyResponseBytes } from './header.ts';
+import { readName } from './transfer/message.ts';
 import type { TransferLogger } from './transfer/notify.ts';
 import { TSIG_ERROR, TsigResponseSigner, tsigErrorResponse, verifyRequest, type TsigKey, type TsigKeyring } from './transfer/tsig.ts';
 import { TsigReplayGuard } from './transfer/tsig-replay.ts';
@@ -473,7 +474,7 @@ export function createUpdateHandler(opts: UpdateOptions): (q: ParsedQuery, raw: 
       if (!v.ok) {
         opts.onOutcome?.('badtsig');
         noisy('badtsig', { ...log, tsigError: v.error, reason: v.reason }, 'DNS UPDATE refused: TSIG verification failed');
-        const base = errorResponse(q, v.formerr ? UPDATE_RCODE.FORMERR : UPDATE_RCODE.NOTAUTH);
+        const base = emptyResponseBytes(q, v.formerr ? UPDATE_RCODE.FORMERR : UPDATE_RCODE.NOTAUTH);
         return v.formerr ? base : tsigErrorResponse(base, v, now);
       }
       // A verified request seen before: BADTIME (RFC 8945 5.2.3), signed, and nothing else is looked at.
@@ -481,7 +482,7 @@ export function createUpdateHandler(opts: UpdateOptions): (q: ParsedQuery, raw: 
       if (replay) {
         opts.onOutcome?.('replay');
         noisy('replay', { ...log, key: v.key.name, reason: replay }, 'DNS UPDATE refused: replayed TSIG-signed request');
-        return tsigErrorResponse(errorResponse(q, UPDATE_RCODE.NOTAUTH), { ok: false, error: TSIG_ERROR.BADTIME, key: v.key, tsig: v.tsig, reason: replay }, now);
+        return tsigErrorResponse(emptyResponseBytes(q, UPDATE_RCODE.NOTAUTH), { ok: false, error: TSIG_ERROR.BADTIME, key: v.key, tsig: v.tsig, reason: replay }, now);
       }
       key = v.key;
       mac = v.tsig.mac;
@@ -493,7 +494,7 @@ export function createUpdateHandler(opts: UpdateOptions): (q: ParsedQuery, raw: 
       if (rcode === UPDATE_RCODE.NOERROR) logger?.info(fields, 'DNS UPDATE applied');
       else if (!key) noisy('unsigned', fields, 'DNS UPDATE not applied');
       else logger?.warn(fields, 'DNS UPDATE not applied');
-      const msg = errorResponse(q, rcode);
+      const msg = emptyResponseBytes(q, rcode);
       return key ? new TsigResponseSigner(key, mac!, nowSec).sign(msg) : msg;
     };
 

@@ -9,7 +9,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { MAX_MESSAGE_BYTES, rrsetResponseLength } from '../../src/records/wire-size.ts';
-import { answerQuery, maxResponseSize } from '../../src/dns/answer.ts';
+import { answerQuery } from '../../src/dns/answer.ts';
+import { maxResponseSize } from '../../src/dns/header.ts';
 import { readQuery, type ParsedQuery } from '../../src/dns/query.ts';
 import { startDns, type DnsServer } from '../../src/dns/server.ts';
 import { ServingIndex } from '../../src/dns/serving-index.ts';

@@ -11,7 +11,7 @@ import { readQuery } from '../../src/dns/query.ts';
 import {
   makeKeyring, parseTsig, signRequest, tsigErrorResponse, verifyRequest, TsigResponseSigner, TsigResponseVerifier, TSIG_ERROR,
 } from '../../src/dns/transfer/tsig.ts';
-import { errorResponse } from '../../src/dns/transfer/message.ts';
+import { emptyResponseBytes as errorResponse } from '../../src/dns/header.ts';
 import { createTransferHandlers } from '../../src/dns/transfer/index.ts';
 import { importCommand } from '../../src/projections/zone-files.ts';
 import { testLedger } from '../helpers/ledger.ts';

@@ -8,7 +8,8 @@ import type { RData } from '../../records/types.ts';
 import type { ZoneState } from '../../projections/state.ts';
 import { allRecords, type RecordState } from '../../projections/trie.ts';
 import { transferable } from '../oversized.ts';
-import { recordToWire, responseFlags, RCODE } from './message.ts';
+import { RCODE, responseFlags } from '../header.ts';
+import { recordToWire } from './message.ts';
 
 /** Default payload bound of one transfer message (BIND and Knot use similar sizes). */
 export const DEFAULT_MESSAGE_SIZE = 16 * 1024;
@@ -57,7 +58,7 @@ export function recordSize(rr: WireRR): number {
  * carries the question; later ones do not (RFC 5936 2.2.1 allows either, every secondary accepts it).
  */
 export function* packMessages(q: TransferQuestion, records: Iterable<WireRR>, maxSize = DEFAULT_MESSAGE_SIZE): Generator<Buffer> {
-  const flags = responseFlags(q, RCODE.NOERROR, true);
+  const flags = responseFlags(q.flags, RCODE.NOERROR, { aa: true });
   const question = [{ name: q.qname, type: q.qtype, class: q.qclass }];
   let answer: WireRR[] = [];
   let size = 12 + q.qname.length + 6;

@@ -13,12 +13,14 @@ import type { LedgerState, ZoneState } from '../../projections/state.ts';
 import type { RecordState } from '../../projections/trie.ts';
 import type { Metrics } from '../../metrics.ts';
 import type { ParsedQuery } from '../query.ts';
-import { answerQuery, maxResponseSize } from '../answer.ts';
+import { answerQuery } from '../answer.ts';
+import { emptyResponseBytes, maxResponseSize, RCODE } from '../header.ts';
+import { zoneAtApex } from '../zones.ts';
 import { encodeMessage } from '../wire.ts';
 import { TransferAcl } from './acl.ts';
 import { axfrMessages, DEFAULT_MESSAGE_SIZE } from './axfr.ts';
 import { ixfrMessages, planIxfr, singleSoaMessage, type IxfrPlan } from './ixfr.ts';
-import { errorResponse, ixfrClientSerial, OPCODE, QTYPE, RCODE } from './message.ts';
+import { ixfrClientSerial, OPCODE, QTYPE } from './message.ts';
 import { answerNotify, Notifier, notifyPeers, notifyRcode, type TransferLogger } from './notify.ts';
 import { makeKeyring, TsigResponseSigner, tsigErrorResponse, verifyRequest, type TsigKey, type TsigKeyring } from './tsig.ts';
 
@@ -122,7 +124,7 @@ export function createTransferHandlers(opts: TransferOptions): TransferHandlers 
     const failed = { peer: peer.address, zone: q.qnameKey, opcode: q.opcode, tsigError: v.error, reason: v.reason };
     if (quiet) logger?.debug?.(failed, 'TSIG verification failed');
     else logger?.warn(failed, 'TSIG verification failed');
-    const base = errorResponse(q, v.formerr ? RCODE.FORMERR : RCODE.NOTAUTH);
+    const base = emptyResponseBytes(q, v.formerr ? RCODE.FORMERR : RCODE.NOTAUTH);
     send(v.formerr ? base : tsigErrorResponse(base, v, now));
     return null;
   };
@@ -155,21 +157,21 @@ export function createTransferHandlers(opts: TransferOptions): TransferHandlers 
     }
     const signer = tsig.key ? new TsigResponseSigner(tsig.key, tsig.mac!, nowSec) : undefined;
     const out = (msg: Buffer): void => send(signer ? signer.sign(msg) : msg);
-    const zone = ledger.state.zones.get(q.qnameKey);
+    const zone = zoneAtApex(ledger.state, q);
     if (!zone) {
       metrics?.transfers.inc({ kind, outcome: 'notauth' });
-      out(errorResponse(q, RCODE.NOTAUTH));
+      out(emptyResponseBytes(q, RCODE.NOTAUTH));
       return true;
     }
     if (!acl.allows(peer.address, tsig.key?.name)) {
       logger?.warn({ peer: peer.address, port: peer.port, zone: zone.name, kind, key: tsig.key?.name }, 'zone transfer refused: peer not in [transfer] allow_from/allow_keys');
       metrics?.transfers.inc({ kind, outcome: 'refused' });
-      out(errorResponse(q, RCODE.REFUSED));
+      out(emptyResponseBytes(q, RCODE.REFUSED));
       return true;
     }
     if (peer.transport === 'udp') {
       // AXFR is TCP-only (RFC 5936 4.2); IXFR over UDP gets the current SOA: "use TCP" or "up to date".
-      if (kind === 'axfr') out(errorResponse(q, RCODE.FORMERR));
+      if (kind === 'axfr') out(emptyResponseBytes(q, RCODE.FORMERR));
       else out(singleSoaMessage(zone, q));
       metrics?.transfers.inc({ kind, outcome: 'udp' });
       return true;
@@ -183,7 +185,7 @@ export function createTransferHandlers(opts: TransferOptions): TransferHandlers 
     if (kind === 'ixfr') {
       const serial = ixfrClientSerial(raw, q);
       if (serial === undefined) {
-        out(errorResponse(q, RCODE.FORMERR));
+        out(emptyResponseBytes(q, RCODE.FORMERR));
         metrics?.transfers.inc({ kind, outcome: 'formerr' });
         return true;
       }

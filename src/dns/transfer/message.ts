@@ -1,42 +1,18 @@
 /**
- * Small wire helpers shared by the transfer modules: header flags of responses, reading names and
+ * Small wire helpers shared by the transfer modules: reading names and
  * records out of raw messages (the IXFR query's SOA, TSIG, NOTIFY answers), and turning ledger
  * records into {@link WireRR}s for the encoder.
  */
-import { encodeMessage, type WireRR } from '../wire.ts';
 import type { ParsedQuery } from '../query.ts';
+import type { WireRR } from '../wire.ts';
 import { parseRData } from '../../records/rdata.ts';
 import type { RecordState } from '../../projections/trie.ts';
 import { wireLabelToPresentation } from '../../records/names.ts';
 
 /** DNS opcodes used here. */
 export const OPCODE = { QUERY: 0, NOTIFY: 4 } as const;
-/** DNS rcodes used here (the low 4 bits; TSIG errors live in the TSIG RR). */
-export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5, NOTAUTH: 9 } as const;
 /** Query types of zone transfers and the SOA. */
 export const QTYPE = { SOA: 6, IXFR: 251, AXFR: 252 } as const;
-
-const QR = 0x8000;
-const AA = 0x0400;
-const RD = 0x0100;
-
-/** Flags word of a response to `q`: QR, the query's opcode and RD, AA when authoritative, the rcode. */
-export function responseFlags(q: { flags: number }, rcode: number, aa = true): number {
-  const opcode = q.flags & 0x7800;
-  return QR | opcode | (q.flags & RD) | (aa ? AA : 0) | (rcode & 0xf);
-}
-
-/** An answerless response (REFUSED, NOTAUTH, FORMERR...) to a query, question echoed. */
-export function errorResponse(q: ParsedQuery, rcode: number): Buffer {
-  return encodeMessage({
-    id: q.id,
-    flags: responseFlags(q, rcode, false),
-    question: [{ name: q.qname, type: q.qtype, class: q.qclass }],
-    answer: [],
-    authority: [],
-    additional: [],
-  }).bytes;
-}
 
 /** Reads a possibly compressed name at `p`: its presentation form (lowercase) and the offset after it. */
 export function readName(buf: Uint8Array, p: number): { name: string; end: number } {

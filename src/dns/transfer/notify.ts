@@ -16,7 +16,8 @@ import type { LedgerState } from '../../projections/state.ts';
 import type { ParsedQuery } from '../query.ts';
 import { encodeMessage } from '../wire.ts';
 import { soaWire } from './axfr.ts';
-import { OPCODE, QTYPE, RCODE, responseFlags } from './message.ts';
+import { RCODE, responseFlags } from '../header.ts';
+import { OPCODE, QTYPE } from './message.ts';
 import { signRequest, type TsigKey } from './tsig.ts';
 
 /** A secondary to notify. */
@@ -235,7 +236,7 @@ export function answerNotify(q: ParsedQuery, rcode: number): Buffer {
   const ours = rcode === RCODE.NOERROR;
   return encodeMessage({
     id: q.id,
-    flags: responseFlags(q, rcode, ours),
+    flags: responseFlags(q.flags, rcode, { aa: ours }),
     question: [{ name: q.qname, type: q.qtype, class: q.qclass }],
     answer: [],
     authority: [],
