@@ -100,20 +100,42 @@ export class AuthFailureThrottle {
     if (!this.enabled) return 0;
     const b = this.refill(key);
     if (!b || b.tokens >= 1) return 0;
-    if (this.perMs <= 0) return 3600;
-    return Math.max(1, Math.ceil((1 - b.tokens) / this.perMs / 1000));
+    return this.wait(b);
   }
 
-  /** Count one failure of `key`; true when this one emptied its bucket (the moment worth one log line). */
-  fail(key: string): boolean {
-    if (!this.enabled) return false;
+  /**
+   * Take one from `key`'s bucket before an attempt that may fail (an MCIAS call for an unknown token
+   * or a login): 0 when taken, else the seconds to wait. Charging before the call, not after it,
+   * means a burst of concurrent attempts cannot all slip past a bucket that is about to empty.
+   */
+  take(key: string): number {
+    if (!this.enabled) return 0;
     const b = this.refill(key) ?? { tokens: this.burst, at: this.now() };
-    const before = b.tokens;
+    if (b.tokens < 1) return this.wait(b);
     b.tokens -= 1;
     this.buckets.delete(key); // re-insert: Map order is then oldest activity first
     this.buckets.set(key, b);
     if (this.buckets.size > this.maxClients) this.prune();
-    return before >= 1 && b.tokens < 1;
+    return 0;
+  }
+
+  /** Give back what {@link take} took: the attempt succeeded, or failed for a reason that is not the client's. */
+  refund(key: string): void {
+    if (!this.enabled) return;
+    const b = this.buckets.get(key);
+    if (!b) return;
+    b.tokens += 1;
+    if (b.tokens >= this.burst) this.buckets.delete(key);
+  }
+
+  /** Count one failure of `key` outright; true when this one emptied its bucket (the moment worth one log line). */
+  fail(key: string): boolean {
+    return this.take(key) === 0 && this.retryAfter(key) > 0;
+  }
+
+  private wait(b: Bucket): number {
+    if (this.perMs <= 0) return 3600;
+    return Math.max(1, Math.ceil((1 - b.tokens) / this.perMs / 1000));
   }
 
   /** Number of clients with failures still on record (tests, metrics; forgets refilled buckets first). */
@@ -146,6 +168,8 @@ export class AuthGate {
   readonly throttle: AuthFailureThrottle;
   private readonly metrics?: Metrics;
   private readonly logger?: Logger;
+  /** Clients whose going over the limit was logged, until when: one line a minute per client, not one per request. */
+  private readonly announced = new Map<string, number>();
 
   constructor(opts: AuthGateOptions) {
     this.auth = opts.auth;
@@ -172,40 +196,64 @@ export class AuthGate {
     const known = token ? this.auth.peek?.(token) : undefined;
     if (known) return known;
     this.refuseIfThrottled(key, surface);
-    const id = bearerToken(authorization);
-    if (!id) throw new McnsError('unauthenticated', 'missing bearer token (Authorization: Bearer <token>)');
+    const bearer = bearerToken(authorization);
+    if (!bearer) throw new McnsError('unauthenticated', 'missing bearer token (Authorization: Bearer <token>)');
     // A refusal already cached costs MCIAS nothing: answer it without counting.
     if (known === null) throw new McnsError('unauthenticated', 'invalid or expired token');
-    try {
-      return await this.auth.validate(id);
-    } catch (err) {
-      if (err instanceof McnsError && err.kind === 'unauthenticated') this.failed(client, surface);
-      throw err;
-    }
+    return this.attempt(key, surface, () => this.auth.validate(bearer));
   }
 
-  /** Before a public call that costs MCIAS (login): 429 when the client is throttled. */
+  /** Before a public call that costs MCIAS (login): 429 when the client is throttled (cheap, before the body). */
   admitPublic(client: string | undefined, surface: 'rest' | 'grpc'): void {
     this.refuseIfThrottled(clientKey(client), surface);
   }
 
-  private refuseIfThrottled(key: string, surface: 'rest' | 'grpc'): void {
-    const wait = this.throttle.retryAfter(key);
-    if (wait > 0) {
-      this.metrics?.authThrottled.inc({ surface });
-      throw new RateLimitedError(wait);
+  /** Run a login for `client` under its failure budget: a refused login counts like an unknown token. */
+  login<T>(client: string | undefined, surface: 'rest' | 'grpc', fn: () => Promise<T>): Promise<T> {
+    return this.attempt(clientKey(client), surface, fn);
+  }
+
+  /**
+   * Run an MCIAS call charged to `key`: charged before it starts (429 when nothing is left), refunded
+   * when it succeeds or fails for a reason that is not the client's (MCIAS down), kept when it was
+   * refused as unauthenticated.
+   */
+  private async attempt<T>(key: string, surface: 'rest' | 'grpc', fn: () => Promise<T>): Promise<T> {
+    const wait = this.throttle.take(key);
+    if (wait > 0) this.throttled(wait, surface);
+    try {
+      const out = await fn();
+      this.throttle.refund(key);
+      return out;
+    } catch (err) {
+      if (err instanceof McnsError && err.kind === 'unauthenticated') this.counted(key, surface);
+      else this.throttle.refund(key);
+      throw err;
     }
   }
 
-  /** Count a failed authentication of `client` that cost MCIAS a call (an invalid token, a refused login). */
-  failed(client: string | undefined, surface: 'rest' | 'grpc'): void {
-    const key = clientKey(client);
+  private refuseIfThrottled(key: string, surface: 'rest' | 'grpc'): void {
+    const wait = this.throttle.retryAfter(key);
+    if (wait > 0) this.throttled(wait, surface);
+  }
+
+  private throttled(wait: number, surface: 'rest' | 'grpc'): never {
+    this.metrics?.authThrottled.inc({ surface });
+    throw new RateLimitedError(wait);
+  }
+
+  /** A failure already charged: count it, and log once when it emptied the bucket. */
+  private counted(key: string, surface: 'rest' | 'grpc'): void {
     this.metrics?.authFailures.inc({ surface });
-    if (this.throttle.fail(key)) {
-      this.logger?.warn(
-        { client: key, surface, burst: this.throttle.burst, retryAfterS: this.throttle.retryAfter(key) },
-        'authentication failures from one client over the limit: answering 429 until it slows down',
-      );
-    }
+    const wait = this.throttle.retryAfter(key);
+    if (wait === 0) return;
+    const now = Date.now();
+    if ((this.announced.get(key) ?? 0) > now) return;
+    if (this.announced.size > 10_000) this.announced.clear();
+    this.announced.set(key, now + 60_000);
+    this.logger?.warn(
+      { client: key, surface, burst: this.throttle.burst, retryAfterS: wait },
+      'authentication failures from one client over the limit: answering 429 until it slows down',
+    );
   }
 }

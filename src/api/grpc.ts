@@ -213,6 +213,8 @@ export async function startGrpc(opts: GrpcOptions): Promise<GrpcServer> {
       const impl = UNARY[path];
       // Every RPC of the protos has a handler (tested); this only guards a proto edited without one.
       if (!impl) throw Object.assign(new Error(`no handler for ${path}`), { grpcCode: grpc.status.UNIMPLEMENTED });
+      // A refused login costs MCIAS a call, like an unknown token: it counts against the address.
+      if (path === '/mcns.v1.AuthService/Login') return gate.login(clients.get(call.metadata), 'grpc', async () => impl(service, ctx, call.request ?? {}));
       return impl(service, ctx, call.request ?? {});
     })().then(
       (res) => {
@@ -220,8 +222,6 @@ export async function startGrpc(opts: GrpcOptions): Promise<GrpcServer> {
         callback(null, res as Req);
       },
       (err: unknown) => {
-        // A refused login cost MCIAS a call, like an unknown token: it counts against the address.
-        if (path === '/mcns.v1.AuthService/Login' && err instanceof McnsError && err.kind === 'unauthenticated') gate.failed(clients.get(call.metadata), 'grpc');
         const g = (err as { grpcCode?: number }).grpcCode ? { code: (err as { grpcCode: number }).grpcCode, details: `no handler for ${path}`, internal: false } : grpcError(err);
         if (g.internal) opts.logger?.error({ err, method: path }, 'internal error');
         log(path, who.actor, g.code, started);

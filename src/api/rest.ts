@@ -144,13 +144,8 @@ export async function startRest(opts: ApiOptions): Promise<RestServer> {
         const id = OPERATIONS[route.op] === 'public' ? undefined : identities.get(req);
         if (OPERATIONS[route.op] !== 'public' && !id) throw new McnsError('unauthenticated', 'missing bearer token (Authorization: Bearer <token>)');
         if (route.op === 'auth.login') {
-          try {
-            return reply.code(route.status ?? 200).send(await service.login(req.body));
-          } catch (err) {
-            // A refused login cost MCIAS a call, like an unknown token: it counts against the address.
-            if (err instanceof McnsError && err.kind === 'unauthenticated') gate.failed(req.ip, 'rest');
-            throw err;
-          }
+          // A refused login costs MCIAS a call, like an unknown token: it counts against the address.
+          return reply.code(route.status ?? 200).send(await gate.login(req.ip, 'rest', () => service.login(req.body)));
         }
         const result = await route.handler(service, {
           id,

@@ -265,6 +265,18 @@ describe('failed authentications are limited per client address', () => {
     assert.equal((await rig.get('/v1/zones', random())).status, 429);
   });
 
+  test('a burst of concurrent random tokens cannot slip past the bucket: the budget is charged before MCIAS is asked', async () => {
+    rig.clock.now += 3_600_000; // a fresh bucket
+    const calls0 = rig.mcias.validateCalls;
+    const rest = Promise.all(Array.from({ length: 150 }, () => rig.get('/v1/zones', random())));
+    const grpcCalls = Promise.all(Array.from({ length: 50 }, () => rig.rpc('ZoneService/ListZones', {}, random())));
+    const [statuses, codes] = await Promise.all([rest, grpcCalls]);
+    const calls = rig.mcias.validateCalls - calls0;
+    assert.ok(calls <= 20, `200 concurrent random tokens drove ${calls} MCIAS calls`);
+    assert.equal(statuses.filter((s) => s.status === 401).length + codes.filter((c) => c.code === grpc.status.UNAUTHENTICATED).length, calls);
+    assert.equal(statuses.filter((s) => s.status === 429).length + codes.filter((c) => c.code === grpc.status.RESOURCE_EXHAUSTED).length, 200 - calls);
+  });
+
   test('password guessing through login is limited the same way', async () => {
     rig.clock.now += 3_600_000; // a fresh bucket
     const logins0 = rig.mcias.loginCalls;
