@@ -34,7 +34,7 @@ import { RCODE, writeOpt, writeResponseHeader } from './header.ts';
 import { negativeTemplate, writeNegative, type NegativeTemplate } from './negative.ts';
 import { hashKey, MAX_KEY, NameTable } from './name-table.ts';
 import type { ParsedQuery } from './query.ts';
-import { parseIPv4, parseIPv6 } from './wire.ts';
+import { parseIPv4, parseIPv6 } from '../records/ip.ts';
 
 const TYPE_A = 1;
 const TYPE_AAAA = 28;

@@ -7,6 +7,7 @@
  * returned Buffer. Invalid input (bad names, addresses, oversized strings) throws a RangeError;
  * record data is expected to have been validated when it entered the ledger.
  */
+import { parseIPv4, parseIPv6 } from '../records/ip.ts';
 import { RR_TYPE_CODES, type RData, type RRType } from '../records/types.ts';
 
 /** One resource record to encode. `data` is structured RData or, for unknown types and OPT, raw rdata bytes. */
@@ -138,118 +139,6 @@ function parseName(name: string): boolean {
 export function encodeName(name: string): Uint8Array {
   parseName(name);
   return new Uint8Array(nameWire.subarray(0, nameWireLen));
-}
-
-// ---------------------------------------------------------------------------------------------
-// Addresses
-
-function hexValue(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 97 && c <= 102) return c - 87;
-  if (c >= 65 && c <= 70) return c - 55;
-  return -1;
-}
-
-/** Parses dotted-quad s[start..end) into out[off..off+4). Returns false if not a valid IPv4 address. */
-export function parseIPv4(s: string, start: number, end: number, out: Uint8Array, off: number): boolean {
-  let part = 0;
-  let i = start;
-  while (part < 4) {
-    let v = 0;
-    let digits = 0;
-    while (i < end) {
-      const d = s.charCodeAt(i) - 48;
-      if (d < 0 || d > 9) break;
-      v = v * 10 + d;
-      digits++;
-      i++;
-    }
-    if (digits === 0 || digits > 3 || v > 255) return false;
-    out[off + part] = v;
-    part++;
-    if (part < 4) {
-      if (i >= end || s.charCodeAt(i) !== 46) return false;
-      i++;
-    }
-  }
-  return i === end;
-}
-
-const ipv6Words = new Uint16Array(8);
-
-/** Parses an IPv6 address (with `::` and embedded IPv4) into out[off..off+16). */
-export function parseIPv6(s: string, out: Uint8Array, off: number): boolean {
-  const len = s.length;
-  if (len < 2 || len > 45) return false;
-  let n = 0;
-  let gap = -1; // index in ipv6Words where "::" sits
-  let i = 0;
-  if (s.charCodeAt(0) === 58) {
-    if (s.charCodeAt(1) !== 58) return false;
-    gap = 0;
-    i = 2;
-  }
-  while (i < len) {
-    if (n >= 8) return false;
-    let j = i;
-    let v = 0;
-    while (j < len && j - i < 5) {
-      const h = hexValue(s.charCodeAt(j));
-      if (h < 0) break;
-      v = v * 16 + h;
-      j++;
-    }
-    if (j < len && s.charCodeAt(j) === 46) {
-      // Embedded IPv4: must be the final two words.
-      if (n > 6) return false;
-      const b = ipv6V4Scratch;
-      if (!parseIPv4(s, i, len, b, 0)) return false;
-      ipv6Words[n++] = (b[0] << 8) | b[1];
-      ipv6Words[n++] = (b[2] << 8) | b[3];
-      break;
-    }
-    if (j === i || j - i > 4) return false;
-    ipv6Words[n++] = v;
-    i = j;
-    if (i === len) break;
-    if (s.charCodeAt(i) !== 58) return false;
-    i++;
-    if (i === len) return false; // trailing single colon
-    if (s.charCodeAt(i) === 58) {
-      if (gap >= 0) return false;
-      gap = n;
-      i++;
-    }
-  }
-  if (gap < 0) {
-    if (n !== 8) return false;
-  } else if (n > 7) {
-    return false;
-  }
-  const zeros = 8 - n;
-  for (let k = 0, w = 0; k < 8; k++) {
-    let word: number;
-    if (gap >= 0 && k >= gap && k < gap + zeros) word = 0;
-    else word = ipv6Words[w++];
-    out[off + 2 * k] = word >> 8;
-    out[off + 2 * k + 1] = word & 0xff;
-  }
-  return true;
-}
-const ipv6V4Scratch = new Uint8Array(4);
-
-/** IPv4 dotted-quad text to 4 bytes. Throws RangeError if invalid. */
-export function ipv4ToBytes(address: string): Uint8Array {
-  const out = new Uint8Array(4);
-  if (!parseIPv4(address, 0, address.length, out, 0)) throw new RangeError(`invalid IPv4 address ${JSON.stringify(address)}`);
-  return out;
-}
-
-/** IPv6 text (RFC 4291 section 2.2 forms, incl. `::` and embedded IPv4) to 16 bytes. Throws RangeError if invalid. */
-export function ipv6ToBytes(address: string): Uint8Array {
-  const out = new Uint8Array(16);
-  if (!parseIPv6(address, out, 0)) throw new RangeError(`invalid IPv6 address ${JSON.stringify(address)}`);
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
  * RData back into canonical presentation text (names absolute and lowercase, TXT and CAA values
  * quoted, numbers in plain decimal, AAAA in RFC 5952 form).
  */
-import { isIPv6 } from 'node:net';
+import { canonicalIPv4, canonicalIPv6 } from './ip.ts';
 import { MAX_TTL, type RData, type RRType } from './types.ts';
 import { NameError, absoluteName, normalizeName } from './names.ts';
 
@@ -114,74 +114,6 @@ function quoteBytes(bytes: Uint8Array): string {
   return out + '"';
 }
 
-function parseIPv4(text: string): string | null {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
-  if (!m) return null;
-  for (let k = 1; k <= 4; k++) {
-    const part = m[k];
-    if ((part.length > 1 && part[0] === '0') || Number(part) > 255) return null;
-  }
-  return text;
-}
-
-/** Canonical (RFC 5952) text of an IPv6 address, or null if it is not one. */
-function canonicalIPv6(text: string): string | null {
-  if (!isIPv6(text) || text.includes('%')) return null;
-  const lower = text.toLowerCase();
-  const toGroups = (part: string): number[] | null => {
-    if (part === '') return [];
-    const groups: number[] = [];
-    const pieces = part.split(':');
-    for (let k = 0; k < pieces.length; k++) {
-      const p = pieces[k];
-      if (p.includes('.')) {
-        if (k !== pieces.length - 1) return null;
-        const v4 = parseIPv4(p);
-        if (!v4) return null;
-        const o = v4.split('.').map(Number);
-        groups.push((o[0] << 8) | o[1], (o[2] << 8) | o[3]);
-      } else {
-        if (!/^[0-9a-f]{1,4}$/.test(p)) return null;
-        groups.push(parseInt(p, 16));
-      }
-    }
-    return groups;
-  };
-  const dbl = lower.indexOf('::');
-  let groups: number[];
-  if (dbl >= 0) {
-    const head = toGroups(lower.slice(0, dbl));
-    const tail = toGroups(lower.slice(dbl + 2));
-    if (!head || !tail || head.length + tail.length > 7) return null;
-    groups = [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
-  } else {
-    const all = toGroups(lower);
-    if (!all || all.length !== 8) return null;
-    groups = all;
-  }
-  // IPv4-mapped addresses keep the dotted quad (RFC 5952 section 5).
-  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
-    return `::ffff:${groups[6] >> 8}.${groups[6] & 0xff}.${groups[7] >> 8}.${groups[7] & 0xff}`;
-  }
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let k = 0; k < 8; ) {
-    if (groups[k] !== 0) {
-      k++;
-      continue;
-    }
-    let e = k;
-    while (e < 8 && groups[e] === 0) e++;
-    if (e - k > bestLen) {
-      bestStart = k;
-      bestLen = e - k;
-    }
-    k = e;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
-}
 
 const DURATION_RE = /^(?:[0-9]+[wdhms])+$/i;
 const UNIT_SECONDS: Record<string, number> = { w: 604800, d: 86400, h: 3600, m: 60, s: 1 };
@@ -267,7 +199,7 @@ export function parseRData(type: RRType, text: string, origin?: NameOrigin): RDa
   switch (type) {
     case 'A': {
       expectCount(type, toks, 1);
-      const addr = toks[0].quoted ? null : parseIPv4(toks[0].raw);
+      const addr = toks[0].quoted ? null : canonicalIPv4(toks[0].raw);
       if (addr === null) throw new RDataError(`invalid IPv4 address "${toks[0].raw}"`);
       return { type, address: addr };
     }

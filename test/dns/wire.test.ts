@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isIPv4, isIPv6 } from 'node:net';
 import * as dnsPacket from 'dns-packet';
-import { encodeMessage, encodeName, ipv4ToBytes, ipv6ToBytes, type WireMessage, type WireRR } from '../../src/dns/wire.ts';
+import { encodeMessage, encodeName, type WireMessage, type WireRR } from '../../src/dns/wire.ts';
+import { ipv4ToBytes, ipv6ToBytes } from '../../src/records/ip.ts';
 
 const QR_AA = 0x8400;
 const TC = 0x0200;
