@@ -1,8 +1,8 @@
 /**
- * A mutable hash table from short byte keys (a lowercased wire name plus a qtype) to short byte
- * values, stored in typed arrays: one arena for keys and values, open addressing over two
- * Int32Array. The serving index (serving-index.ts) keeps one entry per name and type it can answer
- * straight from memory.
+ * A mutable hash table from short byte keys (a lowercased wire name) to byte values of up to 64 KiB
+ * with a 16-bit tag, stored in typed arrays: one arena for keys and values, open addressing over
+ * one Int32Array of (offset, hash) pairs. The serving index (serving-index.ts) keeps one entry per
+ * name: its A and AAAA answers, its other types, and flags.
  *
  * Why typed arrays and not a Map of Buffers: on a zone of a million names a lookup is bound by
  * memory latency, and a JS Map lookup plus the objects behind it costs a dozen cache misses; here a
@@ -15,7 +15,7 @@ const HEADER = 5;
 /** An empty slot. Slots otherwise hold arena offset + 1, or TOMBSTONE for a deleted entry. */
 const EMPTY = 0;
 const TOMBSTONE = -1;
-/** Longest key (its length is one byte): names of up to 253 wire bytes and a type; longer ones are not kept. */
+/** Longest key (its length is one byte): every wire name (at most 255 bytes) fits. */
 export const MAX_KEY = 255;
 
 function pow2AtLeast(n: number): number {
