@@ -15,6 +15,7 @@ import { upcast } from '../../src/events/upcast.ts';
 import { Ledger } from '../../src/ledger.ts';
 import { stateDigest } from '../../src/projections/digest.ts';
 import { testLedger, tempDir } from '../helpers/ledger.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { join } from 'node:path';
 import type { StoredEvent } from '../../src/events/types.ts';
 
@@ -211,13 +212,11 @@ test('background checkpoints are written by a worker thread and used at the next
     t.ledger.execute(zoneCmd, { actor: 'test' });
     for (let i = 0; i < 15; i++) t.ledger.execute(addA(i), { actor: 'test' });
     // The 20-event threshold started a worker; wait for its row to appear.
-    const deadline = Date.now() + 15000;
-    let row: { seq: number } | undefined;
-    while (!row && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-      row = t.ledger.db.prepare('SELECT seq FROM checkpoints ORDER BY seq DESC LIMIT 1').get() as { seq: number } | undefined;
-    }
-    assert.ok(row && row.seq >= 20, 'the automatic background checkpoint was written');
+    const row = await waitFor(() => t.ledger.db.prepare('SELECT seq FROM checkpoints ORDER BY seq DESC LIMIT 1').get() as { seq: number } | undefined, {
+      what: 'the background checkpoint row',
+      timeoutMs: 15_000,
+    });
+    assert.ok(row.seq >= 20, 'the automatic background checkpoint was written');
     const explicit = await t.ledger.checkpointBackground();
     assert.equal(explicit, t.ledger.state.seq);
     const reopened = Ledger.open({ path: t.path });
