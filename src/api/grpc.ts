@@ -159,18 +159,22 @@ export async function startGrpc(opts: GrpcOptions): Promise<GrpcServer> {
             if (client) clients.set(metadata, client);
             const op = methodMap[method.path];
             const authorization = metadata.get('authorization')[0] as string | undefined;
+            let actor: string | undefined;
             (async () => {
               if (op === undefined) return; // refused by the handler (deny by default)
               if (OPERATIONS[op] === 'public') {
                 if (op === 'auth.login') gate.admitPublic(client, 'grpc');
                 return;
               }
-              verified.set(metadata, await gate.identify(authorization, client, 'grpc'));
+              const id = await gate.identify(authorization, client, 'grpc');
+              verified.set(metadata, id);
+              actor = id.username;
+              authorize(id, op); // the role check before the message is read, as on REST
             })().then(
               () => pass(metadata),
               (err: unknown) => {
                 const g = grpcError(err);
-                log(method.path, undefined, g.code, started);
+                log(method.path, actor, g.code, started);
                 const trailer = new grpc.Metadata();
                 const retry = (err as { retryAfterSeconds?: number }).retryAfterSeconds;
                 if (retry !== undefined) trailer.set('retry-after', String(retry));

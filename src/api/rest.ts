@@ -10,7 +10,7 @@ import type { Ledger } from '../ledger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Identity, IdentityProvider } from './auth.ts';
 import { AuthGate, RateLimitedError } from './auth-gate.ts';
-import { OPERATIONS } from './authz.ts';
+import { OPERATIONS, authorize } from './authz.ts';
 import { httpError } from './errors-map.ts';
 import { parseListen } from './listen.ts';
 import { buildOpenApi } from './openapi.ts';
@@ -119,6 +119,9 @@ export async function startRest(opts: ApiOptions): Promise<RestServer> {
       const id = await gate.identify(req.headers.authorization, req.ip, 'rest');
       identities.set(req, id);
       actors.set(req, id.username);
+      // The role check too (name scopes come later, with the body): a read-only caller cannot make
+      // us read and parse a body for a write it may not do.
+      if (op !== undefined) authorize(id, op);
     } catch (err) {
       refusedEarly.add(req);
       throw err;

@@ -287,3 +287,21 @@ describe('failed authentications are limited per client address', () => {
     assert.equal(rig.mcias.loginCalls - logins0, 20);
   });
 });
+
+describe('a caller without the role is refused before its body is read', () => {
+  let rig: Rig;
+  before(async () => {
+    rig = await startRig();
+  });
+  after(async () => rig.close());
+
+  test('a read-only user announcing a 4 MiB write body: 403 at once, connection closed', async () => {
+    const bob = rig.mcias.tokenFor('bob');
+    const r = await partialBody(rig, '/v1/zones/example.com/records', bob, 4 * 1024 * 1024 - 1, 10);
+    assert.ok(r, 'no answer while the body was incomplete');
+    assert.equal(r.status, 403);
+    assert.equal(r.headers.connection, 'close');
+    const g = await rig.rpc('RecordService/CreateRecord', { zone: 'example.com', name: 'x', type: 'TXT', value: `"${'y'.repeat(200)}"` }, bob);
+    assert.equal(g.code, grpc.status.PERMISSION_DENIED);
+  });
+});
