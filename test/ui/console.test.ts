@@ -250,6 +250,8 @@ describe('web console', { skip: missing }, () => {
     await p.keyboard.type('bob-pw');
     await p.keyboard.press('Enter');
     await p.getByRole('heading', { name: 'Zones' }).waitFor();
+    // The feed's hello has named bob and his role: what follows is the role-aware page, not the pending one.
+    await p.locator('header .who', { hasText: 'bob (user)' }).waitFor();
     assert.equal(await p.getByText('Create a zone').count(), 0);
     await p.getByRole('link', { name: Z }).click();
     await p.locator('tr[data-record="www A"]').waitFor();

@@ -4,13 +4,16 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { api, type ApiError } from './api.ts';
-import { openFeed } from './feed.ts';
+import { openFeed, type Hello } from './feed.ts';
 import { useRoute } from './route.ts';
 import { loadToken, saveToken } from './session.ts';
 import { SignIn } from './SignIn.tsx';
 import type { LiveChange, Session } from './types.ts';
 import { ZonePage } from './ZonePage.tsx';
 import { Zones } from './Zones.tsx';
+
+/** Who we are before the hello arrives: nobody who may write. */
+const PENDING: Hello = { username: '', account_type: 'human', roles: [], may: { zone_admin: false, records: 'none' }, seq: 0 };
 
 export function App() {
   const [token, setToken] = useState<string | undefined>(loadToken);
@@ -47,11 +50,10 @@ export function App() {
     if (t) await api(t, 'POST', '/v1/auth/logout').catch(() => undefined);
   };
 
-  if (!token || !session) {
+  if (!token) {
     return (
       <main class="signin-page">
         <SignIn
-          pending={!!token && !session}
           problem={problem}
           onToken={(t) => {
             setProblem(undefined);
@@ -62,6 +64,9 @@ export function App() {
     );
   }
 
+  // Until the feed's hello names the caller, the page shows data read-only (first paint does not
+  // wait for it); a refused token ends the session through `fatal`.
+  const current: Session = session?.token === token ? session : { token, me: PENDING };
   return (
     <>
       <header class="top">
@@ -73,12 +78,12 @@ export function App() {
           {connected ? 'live' : 'offline'}
         </span>
         <span class="who">
-          {session.me.username} <span class="role">({session.me.roles.join(', ') || session.me.account_type})</span>
+          {current.me === PENDING ? '…' : <>{current.me.username} <span class="role">({current.me.roles.join(', ') || current.me.account_type})</span></>}
         </span>
         <button type="button" onClick={signOut}>Sign out</button>
       </header>
       <main>
-        {route.page === 'zones' ? <Zones session={session} live={live} /> : <ZonePage key={route.zone} session={session} zone={route.zone} tab={route.tab} live={live} />}
+        {route.page === 'zones' ? <Zones session={current} live={live} /> : <ZonePage key={route.zone} session={current} zone={route.zone} tab={route.tab} live={live} />}
       </main>
     </>
   );

@@ -5,7 +5,7 @@
 import { useState } from 'preact/hooks';
 import { api, ApiError } from './api.ts';
 
-export function SignIn(p: { pending: boolean; problem?: string; onToken(token: string): void }) {
+export function SignIn(p: { problem?: string; onToken(token: string): void }) {
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [totp, setTotp] = useState('');
@@ -44,10 +44,9 @@ export function SignIn(p: { pending: boolean; problem?: string; onToken(token: s
         <input id="password" name="password" type="password" autocomplete="current-password" required value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
         <label for="totp">One-time code <span class="hint">(if your account has one)</span></label>
         <input id="totp" name="totp" inputMode="numeric" autocomplete="one-time-code" value={totp} onInput={(e) => setTotp(e.currentTarget.value)} />
-        <button type="submit" class="primary" disabled={busy || p.pending}>Sign in</button>
+        <button type="submit" class="primary" disabled={busy}>Sign in</button>
       </form>
       {shown && <p class="error" role="alert">{shown}</p>}
-      {p.pending && <p role="status">Checking the session…</p>}
       <details class="devtoken">
         <summary>Development server: sign in with the admin token</summary>
         <form onSubmit={useToken}>
