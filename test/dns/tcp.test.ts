@@ -4,6 +4,41 @@ import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { buildQuery, fixtureLedger, fixtureServer, flatten, tcpExchange, udpExchange } from './helpers.ts';
 import { startDns } from '../../src/dns/server.ts';
+import { nextTurn, waitFor } from '../helpers/wait.ts';
+
+/**
+ * One query on an open connection: resolves with the reply, rejects if the server closes the
+ * connection first. A reply proves the server has accepted and registered the connection.
+ */
+function queryOn(s: net.Socket, id: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    let buf = Buffer.alloc(0);
+    const onData = (c: Buffer): void => {
+      buf = Buffer.concat([buf, c]);
+      if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+        s.off('data', onData);
+        s.off('close', onClose);
+        resolve(buf.subarray(2, 2 + buf.readUInt16BE(0)));
+      }
+    };
+    const onClose = (): void => reject(new Error('closed by the server before a reply'));
+    s.on('data', onData);
+    s.once('close', onClose);
+    s.on('error', () => undefined);
+    const q = buildQuery({ name: 'www.dns.test.', id });
+    const f = Buffer.alloc(2 + q.length);
+    f.writeUInt16BE(q.length, 0);
+    q.copy(f, 2);
+    s.write(f);
+  });
+}
+
+/** A new connection to `port` once connected. */
+async function connected(port: number): Promise<net.Socket> {
+  const s = net.connect(port, '127.0.0.1');
+  await new Promise((r) => s.once('connect', r));
+  return s;
+}
 
 let srv: Awaited<ReturnType<typeof fixtureServer>>;
 before(async () => {
@@ -44,9 +79,11 @@ test('partial reads: a query written one byte at a time', async () => {
     });
     s.on('error', reject);
     s.on('connect', async () => {
+      // One byte per write, each flushed to the kernel and followed by a turn of the event loop, so
+      // the server (in this process) reads the frame in pieces.
       for (const b of frame) {
-        s.write(Buffer.from([b]));
-        await new Promise((r) => setTimeout(r, 2));
+        await new Promise((r) => s.write(Buffer.from([b]), r));
+        await nextTurn();
       }
     });
   });
@@ -72,44 +109,60 @@ test('idle connections are closed after tcpIdleMs', async () => {
 });
 
 test('connections over the per-client cap are closed at once; the others keep working', async () => {
+  // Its own server with a long idle timeout: the shared one's 300 ms could free a slot on a slow machine.
+  const capped = await fixtureServer({ tcpIdleMs: 30_000, maxTcpConnections: 3, maxTcpPerClient: 3 });
+  try {
+    await capTest(capped.port);
+  } finally {
+    await capped.close();
+  }
+});
+
+async function capTest(port: number): Promise<void> {
   const open: net.Socket[] = [];
   for (let i = 0; i < 3; i++) {
-    const s = net.connect(srv.port, '127.0.0.1');
-    await new Promise((r) => s.on('connect', r));
+    const s = await connected(port);
+    // Answered: the server holds this connection (a connect alone may not have been accepted yet).
+    assert.equal(flatten(await queryOn(s, 40 + i)).rcode, 'NOERROR');
     open.push(s);
   }
-  await new Promise((r) => setTimeout(r, 30));
-  const extra = net.connect(srv.port, '127.0.0.1');
-  const closed = await new Promise<boolean>((resolve) => {
-    extra.on('close', () => resolve(true));
-    extra.on('error', () => undefined);
-    setTimeout(() => resolve(false), 200);
-  });
-  assert.equal(closed, true);
+  const extra = await connected(port);
+  await assert.rejects(queryOn(extra, 49), /closed by the server/, 'the fourth connection is closed unanswered');
   for (const s of open) s.destroy();
-  await new Promise((r) => setTimeout(r, 50));
-  const r = await tcpExchange(srv.port, [buildQuery({ name: 'www.dns.test.' })]);
-  assert.equal(flatten(r[0]).rcode, 'NOERROR');
-});
+  // The server frees the slots when it sees the closes: a new connection is answered again.
+  const reply = await waitFor(
+    async () => {
+      const s = await connected(port);
+      try {
+        return await queryOn(s, 50);
+      } finally {
+        s.destroy();
+      }
+    },
+    { what: 'a connection to be answered after the others closed', timeoutMs: 5000 },
+  );
+  assert.equal(flatten(reply).rcode, 'NOERROR');
+}
 
 test('close() lets an in-flight TCP answer finish', async () => {
   const { ledger, cleanup } = fixtureLedger();
   let received!: () => void;
   const inFlight = new Promise<void>((r) => (received = r));
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
   const server = await startDns({
     ledger,
     listen: ['127.0.0.1:0'],
     handlers: {
-      4: (q) =>
-        new Promise((resolve) => {
-          received();
-          setTimeout(() => {
-            const b = Buffer.alloc(12);
-            b.writeUInt16BE(q.id, 0);
-            b.writeUInt16BE(0x8000 | (4 << 11), 2);
-            resolve(b);
-          }, 150);
-        }),
+      // Answers only when the test releases it, after close() has been called.
+      4: async (q) => {
+        received();
+        await released;
+        const b = Buffer.alloc(12);
+        b.writeUInt16BE(q.id, 0);
+        b.writeUInt16BE(0x8000 | (4 << 11), 2);
+        return b;
+      },
     },
   });
   const port = server.addresses[0].tcp.port;
@@ -117,6 +170,7 @@ test('close() lets an in-flight TCP answer finish', async () => {
   // Close once the query is in flight, not after a fixed sleep: a busy machine may accept it later.
   await inFlight;
   const closing = server.close();
+  release();
   const [reply] = await pending;
   await closing;
   cleanup();
