@@ -281,6 +281,39 @@ describe('web console', { skip: missing }, () => {
     await ctx.close();
   });
 
+  test('a scoped system account (mcq) may edit only the records named after it', async () => {
+    const own = await h.rest('POST', `/v1/zones/${Z}/records`, { token: h.tokens.alice, body: { name: 'mcq', type: 'A', value: '192.0.2.190' } });
+    assert.equal(own.status, 201, own.text);
+    const { ctx, page: p } = await newPage();
+    await p.goto(base);
+    await p.getByLabel('Username').fill('mcq');
+    await p.getByLabel('Password').fill('mcq-pw');
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    await p.locator('header .who', { hasText: 'mcq' }).waitFor();
+    await p.getByRole('link', { name: Z }).click();
+    await p.locator('tr[data-record="mcq A"]').waitFor();
+    assert.equal(await p.locator('tr[data-record="www A"] button').count(), 0, 'no control on a record of another name');
+    await p.getByRole('button', { name: 'Edit mcq A 192.0.2.190' }).click();
+    await p.getByLabel('Value', { exact: true }).fill('192.0.2.191');
+    await p.getByRole('button', { name: 'Save' }).click();
+    await p.locator('tr[data-record="mcq A"] td.value', { hasText: '192.0.2.191' }).waitFor();
+    const hist = (await h.rest('GET', `/v1/zones/${Z}/history?order=desc&limit=3&name=mcq`, { token: h.tokens.alice })).body.entries;
+    assert.equal(hist.find((e: any) => e.event === 'RecordUpdated').actor, 'mcq');
+    await shot(p, 'system-account-scoped');
+    await ctx.close();
+  });
+
+  test('time travel by date and time: a moment before the zone existed says so', async () => {
+    await page.getByRole('tab', { name: 'Time travel' }).click();
+    await page.getByLabel('Point in history').waitFor();
+    const d = new Date(Date.now() - 86_400_000);
+    const pad = (n: number): string => String(n).padStart(2, '0');
+    const local = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+    await page.getByLabel('Or a date and time').fill(local);
+    await page.getByRole('button', { name: 'Show the zone then' }).click();
+    await page.getByText('The zone did not exist at that point.').waitFor();
+  });
+
   test('--dev mode: the admin token signs in (there is no MCIAS)', async () => {
     const token = 'dev-admin-token-for-the-console-test';
     let dev: RestServer | undefined;

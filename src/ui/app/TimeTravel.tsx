@@ -29,6 +29,31 @@ function pointsOf(entries: HistoryEntry[]): Point[] {
   return [...byBatch.values()].sort((a, b) => a.seq - b.seq);
 }
 
+/** Most batches the slider offers (the newest); older points are reached by date and time. */
+const MAX_POINTS = 1000;
+
+/**
+ * The newest entries of each of the zone's newest batches, newest first. A batch id starts with its
+ * first seq, so when a page ends inside a batch the next page starts before that batch: a 100,000-
+ * record import costs one request, not five hundred.
+ */
+async function loadBatches(token: string, zone: string): Promise<HistoryEntry[]> {
+  const out: HistoryEntry[] = [];
+  const batches = new Set<string>();
+  let cursor: number | undefined;
+  for (let i = 0; i < 50 && batches.size < MAX_POINTS; i++) {
+    const r = await api<{ entries: HistoryEntry[]; next_cursor?: number }>(token, 'GET', `/v1/zones/${z(zone)}/history?order=desc&limit=200${cursor !== undefined ? `&cursor=${cursor}` : ''}`);
+    for (const e of r.entries) {
+      batches.add(e.batch_id);
+      out.push(e);
+    }
+    if (r.next_cursor === undefined || r.entries.length === 0) break;
+    const first = /^(\d+)-/.exec(r.entries[r.entries.length - 1].batch_id);
+    cursor = first ? Math.min(r.next_cursor, Number(first[1])) : r.next_cursor;
+  }
+  return out;
+}
+
 export function TimeTravel(p: { session: Session; zone: string; current: DnsRecord[]; serial?: number; liveKey?: number; onRestored(): void }) {
   const [points, setPoints] = useState<Point[] | undefined>();
   const [index, setIndex] = useState<number | undefined>();
@@ -41,9 +66,9 @@ export function TimeTravel(p: { session: Session; zone: string; current: DnsReco
   const dialog = useRef<HTMLDialogElement>(null);
 
   useEffect(() => {
-    api<{ entries: HistoryEntry[] }>(p.session.token, 'GET', `/v1/zones/${z(p.zone)}/history?order=desc&limit=5000`)
-      .then((r) => {
-        const ps = pointsOf(r.entries);
+    loadBatches(p.session.token, p.zone)
+      .then((entries) => {
+        const ps = pointsOf(entries);
         setPoints(ps);
         if (index === undefined && ps.length > 0) {
           const i = Math.max(0, ps.length - 2);
