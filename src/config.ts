@@ -107,6 +107,8 @@ const databaseSchema = z.strictObject({
   backup_dir: z.string().min(1).optional(),
   snapshot_retention: z.number().int().nonnegative().default(7),
   checkpoint_every: z.number().int().nonnegative().default(1000),
+  /** Key of the keyed hash chain (src/events/chain-key.ts); absent: the chain is unkeyed. */
+  chain_key_file: z.string().min(1).optional(),
 });
 
 /** `[dns.rrl]`: response rate limiting of UDP answers per source prefix (src/dns/rrl.ts); 0 = off. */
@@ -204,7 +206,7 @@ export interface McnsConfig {
     /** Failed authentications forgiven per minute. */
     auth_failures_per_minute: number;
   };
-  database: { path: string; backup_dir: string; snapshot_retention: number; checkpoint_every: number };
+  database: { path: string; backup_dir: string; snapshot_retention: number; checkpoint_every: number; chain_key_file?: string };
   dns: {
     listen_addr: string[];
     upstreams: string[];
@@ -242,7 +244,7 @@ const ENV_KEYS: Record<string, Record<string, Kind>> = {
     auth_failure_burst: 'number',
     auth_failures_per_minute: 'number',
   },
-  database: { path: 'string', backup_dir: 'string', snapshot_retention: 'number', checkpoint_every: 'number' },
+  database: { path: 'string', backup_dir: 'string', snapshot_retention: 'number', checkpoint_every: 'number', chain_key_file: 'string' },
   dns: {
     listen_addr: 'string|list',
     upstreams: 'list',
@@ -487,6 +489,7 @@ export function loadConfig(opts: LoadOptions): McnsConfig {
       backup_dir: c.database.backup_dir ? resolvePath(c.database.backup_dir, base) : resolve(dirname(dbPath), 'backups'),
       snapshot_retention: c.database.snapshot_retention,
       checkpoint_every: c.database.checkpoint_every,
+      ...(c.database.chain_key_file ? { chain_key_file: resolvePath(c.database.chain_key_file, base) } : {}),
     },
     dns: {
       listen_addr: listen,

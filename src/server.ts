@@ -10,6 +10,8 @@ import type { McnsConfig } from './config.ts';
 import { prepareDevDir, seedIfEmpty, type DevMaterial } from './config/dev.ts';
 import { McnsError } from './errors.ts';
 import { Ledger } from './ledger.ts';
+import { ChainError } from './events/hash.ts';
+import { keyChainFromFile } from './events/chain-key.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { startDns } from './dns/server.ts';
 import { createTransferHandlers } from './dns/transfer/index.ts';
@@ -64,6 +66,11 @@ function openLedger(config: McnsConfig, logger: Logger): Ledger {
         logger.error({ rejected, during }, 'checkpoint rejected: it does not match the log or its digest (edited or corrupted); an older checkpoint or a replay of the log was used instead'),
     });
   } catch (err) {
+    // A tail that does not hash to itself was changed in the file: refuse to serve it (src/events/log.ts follow).
+    if (err instanceof ChainError) {
+      logger.error({ db: path, seq: err.seq, reason: err.reason }, 'event log hash chain broken: refusing to start');
+      throw err;
+    }
     const msg = (err as Error).message.split('\n')[0];
     if (err instanceof McnsError && msg.includes('integrity_check')) throw err;
     throw new McnsError(
@@ -96,6 +103,8 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
   const closers: Array<{ name: string; close: () => Promise<void> }> = [];
   try {
     logger.info({ db: config.database.path, seq: ledger.state.seq, ...ledger.startup }, 'ledger opened');
+    // Keyed chain: the tail's MACs must verify before anything is served (src/events/chain-key.ts).
+    if (config.database.chain_key_file) keyChainFromFile(ledger.log, config.database.chain_key_file, ledger.startup.checkpointSeq ?? 0, logger);
     observeLedger(ledger, metrics, closers);
     if (dev) {
       const seeded = seedIfEmpty(ledger);

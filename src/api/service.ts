@@ -6,6 +6,7 @@
  */
 import type { Observable } from 'rxjs';
 import { McnsError, invalid, notFound } from '../errors.ts';
+import type { ChainHead } from '../events/chain-head.ts';
 import type { StoredEvent } from '../events/types.ts';
 import { parseLogPoint, type Ledger, type WriteResult } from '../ledger.ts';
 import { zoneName, type RecordOp } from '../projections/decide.ts';
@@ -60,6 +61,8 @@ export class ApiService {
   readonly ledger: Ledger;
   readonly auth: IdentityProvider;
   private readonly backupDir: string;
+  /** The chain head of the served projection, read once per seq (health is public and polled). */
+  private servedHead?: ChainHead;
 
   constructor(opts: ServiceOptions) {
     this.ledger = opts.ledger;
@@ -74,9 +77,15 @@ export class ApiService {
     return this.auth.validate(token);
   }
 
-  /** GET /v1/health: public liveness, plus the log position. */
-  health(): { status: 'ok'; seq: number } {
-    return { status: 'ok', seq: this.ledger.state.seq };
+  /**
+   * GET /v1/health: public liveness, plus the log position and the chain head being served (the
+   * head is what operators record outside the host to prove later that history was not rewritten;
+   * it is a hash, so public like the seq).
+   */
+  health(): { status: 'ok'; seq: number; chain_head: ChainHead } {
+    const seq = this.ledger.state.seq;
+    if (this.servedHead?.seq !== seq) this.servedHead = { seq, hash: this.ledger.log.hashAt(seq) ?? '' };
+    return { status: 'ok', seq, chain_head: this.servedHead };
   }
 
   /** POST /v1/auth/login: forwarded to MCIAS. */

@@ -4,7 +4,9 @@
  */
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
 import { McnsError } from '../errors.ts';
+import { readChainHead, type ChainHead } from '../events/chain-head.ts';
 import type { Ledger } from '../ledger.ts';
 
 /** What a snapshot wrote. */
@@ -14,6 +16,11 @@ export interface SnapshotResult {
   seq: number;
   bytes: number;
   created_at: string;
+  /**
+   * The chain head of the copy (its newest event's seq and hash): record it outside the host, and
+   * `mcns verify --head SEQ:HASH` later proves the log still holds that history unchanged.
+   */
+  chain_head: ChainHead;
 }
 
 /** The default backup directory: `backups/` beside the database (SPEC 5). */
@@ -42,5 +49,13 @@ export function createSnapshot(ledger: Ledger, backupDir: string, now: Date = ne
   ledger.checkpoint();
   const seq = ledger.state.seq;
   ledger.db.prepare('VACUUM INTO ?').run(path);
-  return { path, seq, bytes: statSync(path).size, created_at: now.toISOString() };
+  // Read from the copy itself, so the head is exactly the snapshot's even if another process appended meanwhile.
+  const copy = new Database(path, { readonly: true, fileMustExist: true });
+  let chainHead: ChainHead;
+  try {
+    chainHead = readChainHead(copy);
+  } finally {
+    copy.close();
+  }
+  return { path, seq, bytes: statSync(path).size, created_at: now.toISOString(), chain_head: chainHead };
 }

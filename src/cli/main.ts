@@ -22,7 +22,7 @@ export function buildProgram(): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   const zone = program.command('zone').description('zone files in and out');
   registerZoneOffline(zone, onlineZoneImport, onlineZoneExport);
-  registerLedgerTools(program, (configPath) => loadConfig({ path: configPath }).database.path);
+  registerLedgerTools(program, (configPath) => loadConfig({ path: configPath }).database);
   registerServer(program);
   registerStatus(program);
   registerSnapshot(program);

@@ -7,7 +7,8 @@ import type Database from 'better-sqlite3';
 import { Observable, Subject } from 'rxjs';
 import { CURRENT_VERSION, type EventDraft, type StoredEvent } from './types.ts';
 import { upcast } from './upcast.ts';
-import { eventHash, GENESIS_HASH, type HashedColumns } from './hash.ts';
+import { ChainError, eventHash, GENESIS_HASH, type HashedColumns } from './hash.ts';
+import { adoptOrCheckChainMacs, chainMac, type ChainMacCheck } from './chain-key.ts';
 import { McnsError } from '../errors.ts';
 
 /** A row of the events table as stored: the hashed columns, the derived ones, and the hash. */
@@ -84,6 +85,9 @@ export class EventLog {
   private readonly poked = new Subject<void>();
   private readonly stmts;
   private readonly appendTx;
+  /** The chain key once useChainKey accepted it: every batch appended then gets a MAC of its last event. */
+  private chainKey?: Buffer;
+  private macInsert?: Database.Statement;
 
   constructor(db: Database.Database) {
     this.db = db;
@@ -107,6 +111,20 @@ export class EventLog {
   head(): { seq: number; hash: string } {
     const row = this.stmts.head.get() as { seq: number; hash: string } | undefined;
     return row ? { seq: row.seq, hash: row.hash } : { seq: 0, hash: GENESIS_HASH };
+  }
+
+  /**
+   * Key the chain from now on (`[database] chain_key_file`): check the MACs already in the log from
+   * `fromSeq` on (or adopt a log that has none), and MAC the last event of every batch appended
+   * after. When the check fails nothing changes and the caller must refuse to serve.
+   */
+  useChainKey(key: Buffer, fromSeq = 0): ChainMacCheck {
+    const check = adoptOrCheckChainMacs(this.db, key, fromSeq);
+    if (check.ok) {
+      this.chainKey = key;
+      this.macInsert = this.db.prepare('INSERT INTO chain_macs (seq, mac) VALUES (?, ?)');
+    }
+    return check;
   }
 
   /** Seq of the newest event of a zone, 0 when it has none. */
@@ -182,19 +200,39 @@ export class EventLog {
         );
         out.push({ seq, ts, actor: opts.actor, zone: d.zone, batchId, version: cols.version, body: d.body, hash });
       }
+      // One MAC per batch: the last event's hash covers the batch and everything before it.
+      if (this.chainKey && this.macInsert) this.macInsert.run(seq, chainMac(this.chainKey, seq, hash));
       return out;
     });
   }
 
-  /** Up to `limit` events with seq > `after`, oldest first. */
-  read(after: number, limit = 1000): StoredEvent[] {
+  /**
+   * Up to `limit` events with seq > `after`, oldest first. With `chain` (the hash of event `after`),
+   * each event's hash is recomputed from its stored bytes and must follow on from the previous one
+   * (ChainError otherwise); `chain.prev` then holds the last event's hash.
+   */
+  read(after: number, limit = 1000, chain?: { prev: string }): StoredEvent[] {
     const rows = this.stmts.after.all(after, limit) as Array<[number, number, string, string, string, number, string, string, string]>;
     const out = new Array<StoredEvent>(rows.length);
+    let expected = after + 1;
     for (let i = 0; i < rows.length; i++) {
       const [seq, ts, actor, zone, type, version, payload, batch_id, hash] = rows[i];
-      out[i] = rowToEvent({ seq, ts, actor, zone, type, version, payload, batch_id, hash, record_id: null, name: null, rtype: null });
+      const row = { seq, ts, actor, zone, type, version, payload, batch_id, hash, record_id: null, name: null, rtype: null };
+      if (chain) {
+        if (seq !== expected) throw new ChainError(seq, `sequence gap: expected ${expected}, found ${seq}`);
+        if (eventHash(chain.prev, row) !== hash) throw new ChainError(seq, "the event's stored bytes do not hash to its stored hash, or it does not follow on from the event before it");
+        chain.prev = hash;
+        expected = seq + 1;
+      }
+      out[i] = rowToEvent(row);
     }
     return out;
+  }
+
+  /** The stored hash of event `seq` (the genesis hash for 0), or undefined when the log has no such event. */
+  hashAt(seq: number): string | undefined {
+    if (seq === 0) return GENESIS_HASH;
+    return (this.db.prepare('SELECT hash FROM events WHERE seq = ?').get(seq) as { hash: string } | undefined)?.hash;
   }
 
   /** Stored rows with seq > `after`, oldest first, streamed (for replay and verify of large logs). */
@@ -230,14 +268,22 @@ export class EventLog {
    * Follow the log from `after`: emits batches of events in order, each event exactly once, with no
    * gaps. Catches up from the database first, then follows appends made through this log object;
    * `pollMs` also picks up appends by other processes (DNS followers in other processes use it).
+   *
+   * The catch-up (start-up's replay of the tail after a checkpoint) checks the hash chain of every
+   * event it reads, from the stored hash of event `after` on, and errors with a ChainError naming
+   * the first event that does not hash to itself: a tail edited in the file is never served. (Later
+   * reads are not checked: an error there would stop a serving process; `mcns verify` covers them.)
    */
   follow(after: number, opts: { pollMs?: number; pageSize?: number } = {}): Observable<StoredEvent[]> {
     return new Observable<StoredEvent[]>((subscriber) => {
       let last = after;
       const pageSize = opts.pageSize ?? 10000;
+      // Anchored at the event the caller starts after; none when that event is not in the log (nothing to chain from).
+      const anchor = this.hashAt(after);
+      let chain: { prev: string } | undefined = anchor === undefined ? undefined : { prev: anchor };
       const drain = (): void => {
         for (;;) {
-          const page = this.read(last, pageSize);
+          const page = this.read(last, pageSize, chain);
           if (page.length === 0) return;
           last = page[page.length - 1].seq;
           subscriber.next(page);
@@ -271,6 +317,7 @@ export class EventLog {
       } catch (err) {
         subscriber.error(err);
       }
+      chain = undefined;
       const timer = opts.pollMs
         ? setInterval(() => {
             try {

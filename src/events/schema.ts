@@ -1,6 +1,7 @@
 /**
  * The SQLite schema of the ledger: one append-only `events` table guarded by triggers, a
- * `checkpoints` table for compacted projections, and `meta` for the schema version.
+ * `checkpoints` table for compacted projections, `chain_macs` for the keyed chain, and `meta` for
+ * the schema version.
  */
 import Database from 'better-sqlite3';
 import { McnsError } from '../errors.ts';
@@ -40,6 +41,16 @@ CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
   BEGIN SELECT RAISE(ABORT, 'the event log is append-only: UPDATE refused'); END;
 CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
   BEGIN SELECT RAISE(ABORT, 'the event log is append-only: DELETE refused'); END;
+-- The keyed chain ([database] chain_key_file, src/events/chain-key.ts): an HMAC of (seq, hash) of
+-- the last event of every batch, with a key that is not in this database. Append-only like the log.
+CREATE TABLE IF NOT EXISTS chain_macs (
+  seq INTEGER PRIMARY KEY,
+  mac TEXT    NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS chain_macs_no_update BEFORE UPDATE ON chain_macs
+  BEGIN SELECT RAISE(ABORT, 'chain MACs are append-only: UPDATE refused'); END;
+CREATE TRIGGER IF NOT EXISTS chain_macs_no_delete BEFORE DELETE ON chain_macs
+  BEGIN SELECT RAISE(ABORT, 'chain MACs are append-only: DELETE refused'); END;
 CREATE TABLE IF NOT EXISTS checkpoints (
   seq        INTEGER PRIMARY KEY,
   head_hash  TEXT    NOT NULL,

@@ -9,6 +9,8 @@ import { importCommand, exportZone } from '../../projections/zone-files.ts';
 import { zoneName } from '../../projections/decide.ts';
 import { zoneHistory } from '../../projections/history.ts';
 import { verifyLedger } from '../../projections/verify-ledger.ts';
+import { checkChainHead, formatChainHead, parseChainHead, type ChainHead } from '../../events/chain-head.ts';
+import { readChainKey } from '../../events/chain-key.ts';
 import { replayTrace, replayState } from '../../projections/replay.ts';
 import { openDatabase } from '../../events/schema.ts';
 import { McnsError } from '../../errors.ts';
@@ -32,12 +34,14 @@ export function registerZoneOffline(zone: Command, onlineImport: (zone: string, 
     .option('--ca-cert <path>', 'CA certificate for --addr')
     .option('--token <token>', 'API token for --addr (default $MCNS_TOKEN)')
     .option('--actor <name>', 'actor recorded on the events (offline only)', 'import')
+    .option('--chain-key-file <path>', 'key of a keyed chain ([database] chain_key_file; offline only, default $MCNS_CHAIN_KEY_FILE)')
     .action(async (zoneArg: string, file: string, opts: Record<string, string>) => {
       if (opts.addr) return onlineImport(zoneArg, file, opts);
       const db = needDb(opts, ' (or --addr URL)');
       const text = readFileSync(file === '-' ? 0 : file, 'utf8');
       const ledger = Ledger.open({ path: db });
       try {
+        keyOfflineWriter(ledger, opts.chainKeyFile ?? process.env.MCNS_CHAIN_KEY_FILE);
         progress(`importing ${zoneArg}…`);
         const res = ledger.execute(importCommand(zoneArg, text, file), { actor: opts.actor });
         progressDone();
@@ -74,8 +78,31 @@ export function registerZoneOffline(zone: Command, onlineImport: (zone: string, 
     });
 }
 
+/**
+ * An offline writer on a keyed log must MAC its batches like the server, or the server would refuse
+ * the log at its next start: with the key, check and use it; without it, refuse before writing.
+ */
+function keyOfflineWriter(ledger: Ledger, keyFile: string | undefined): void {
+  if (keyFile) {
+    const check = ledger.log.useChainKey(readChainKey(keyFile, '--chain-key-file'), ledger.startup.checkpointSeq ?? 0);
+    if (!check.ok) throw new McnsError('internal', `keyed chain: ${check.problem}`);
+    return;
+  }
+  const keyed = ledger.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'chain_macs'").get() !== undefined && ledger.db.prepare('SELECT 1 FROM chain_macs LIMIT 1').get() !== undefined;
+  if (keyed) throw new UsageError('this log has a keyed chain: pass --chain-key-file PATH (the server\'s [database] chain_key_file), or the server will refuse the unkeyed batch');
+}
+
+/** commander collector for repeated `--head SEQ:HASH` options (a malformed one is a usage error). */
+function collectHead(text: string, heads: ChainHead[]): ChainHead[] {
+  try {
+    return [...heads, parseChainHead(text, '--head')];
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
 /** `mcns replay`, `mcns history`, `mcns verify`. */
-export function registerLedgerTools(program: Command, verifyConfigDb: (configPath: string) => string): void {
+export function registerLedgerTools(program: Command, verifyConfigDb: (configPath: string) => { path: string; chain_key_file?: string }): void {
   program
     .command('replay')
     .description('rebuild state from the log: the zones at --until, or --trace every event and its change')
@@ -132,14 +159,23 @@ export function registerLedgerTools(program: Command, verifyConfigDb: (configPat
     .description('check the hash chain, the newest checkpoint against a full replay, and SQLite integrity')
     .option('--db <path>', 'database file')
     .option('--config <path>', 'use the database of this config file')
-    .action((opts: { db?: string; config?: string }) => {
-      const path = opts.db ?? (opts.config ? verifyConfigDb(opts.config) : undefined);
+    .option('--head <seq:hash>', 'also prove the log still holds this recorded chain head (from mcns status, a snapshot or the checkpoint log line)', collectHead, [])
+    .option('--chain-key-file <path>', "check the keyed chain's MACs with this key (with --config: [database] chain_key_file)")
+    .action((opts: { db?: string; config?: string; head: ChainHead[]; chainKeyFile?: string }) => {
+      const fromConfig = opts.config && !opts.db ? verifyConfigDb(opts.config) : undefined;
+      const path = opts.db ?? fromConfig?.path;
       if (!path) throw new UsageError('--db PATH or --config PATH is required');
+      const keyFile = opts.chainKeyFile ?? fromConfig?.chain_key_file;
+      const chainKey = keyFile ? readChainKey(keyFile, opts.chainKeyFile ? '--chain-key-file' : 'database.chain_key_file') : undefined;
       const db = openDatabase(path, { create: false });
       try {
-        const res = verifyLedger(db, (seq) => progress(`verified up to seq ${seq}…`));
+        const res = verifyLedger(db, (seq) => progress(`verified up to seq ${seq}…`), { chainKey });
         progressDone();
         if (!res.ok) throw new McnsError('internal', res.problem);
+        for (const head of opts.head) {
+          const h = checkChainHead(db, head);
+          if (!h.ok) throw new McnsError('internal', `chain head ${formatChainHead(head)}: ${h.problem}`);
+        }
         process.stdout.write('ok\n');
       } finally {
         db.close();

@@ -1,6 +1,10 @@
-/** `mcns status --addr URL [--ca-cert PATH]`: GET /v1/health; prints "ok" (exit 0) or why not (exit 1). */
+/**
+ * `mcns status --addr URL [--ca-cert PATH]`: GET /v1/health; prints "ok" (exit 0) or why not (exit 1).
+ * After "ok", a second line gives the chain head the server is serving: `chain head SEQ:HASH`.
+ */
 import type { Command } from 'commander';
 import { McnsError } from '../../errors.ts';
+import { formatChainHead } from '../../events/chain-head.ts';
 import { apiRequest, clientOptions } from './client.ts';
 
 /** Register `mcns status`. */
@@ -15,13 +19,19 @@ export function registerStatus(program: Command): void {
       const timeoutMs = Number(opts.timeout) * 1000;
       const res = await apiRequest({ ...clientOptions(opts, false), timeoutMs: Number.isFinite(timeoutMs) && timeoutMs > 0 ? timeoutMs : 10_000 }, 'GET', '/v1/health');
       let status: unknown;
+      let head: unknown;
       try {
-        status = (JSON.parse(res.body) as { status?: unknown }).status;
+        const body = JSON.parse(res.body) as { status?: unknown; chain_head?: unknown };
+        status = body.status;
+        head = body.chain_head;
       } catch {
         status = undefined;
       }
       if (res.status !== 200) throw new McnsError('unavailable', `${opts.addr}/v1/health answered HTTP ${res.status}${typeof status === 'string' ? ` (${status})` : ''}`);
       if (status !== 'ok') throw new McnsError('unavailable', `${opts.addr}/v1/health answered 200 but status is ${JSON.stringify(status ?? res.body.slice(0, 80))}`);
       process.stdout.write('ok\n');
+      // The chain head, on its own line after "ok": record it off the host, check it later with `mcns verify --head`.
+      const h = head as { seq?: unknown; hash?: unknown } | undefined;
+      if (h && typeof h.seq === 'number' && typeof h.hash === 'string') process.stdout.write(`chain head ${formatChainHead({ seq: h.seq, hash: h.hash })}\n`);
     });
 }
