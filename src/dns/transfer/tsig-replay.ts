@@ -7,7 +7,10 @@
  * BADTIME. Per key we remember the digest of every verified request until its own window closes
  * (time signed + fudge; after that the time check refuses it anyway), and refuse a digest seen
  * before. Distinct messages signed in the same second have distinct digests, so clients that send
- * several (nsupdate, concurrent ACME runs) all get through, in any order.
+ * several (nsupdate, concurrent ACME runs) all get through, in any order. (RFC 8945 also suggests
+ * refusing anything signed earlier than the newest request seen; that alone would not stop a replay
+ * within the same second and would refuse honest clients sharing a key whose requests cross on the
+ * wire, so the digests are what decides.)
  *
  * The digest is the HMAC recomputed over the message, not the MAC bytes carried in it: a replayer
  * may truncate the MAC (RFC 8945 5.2.2.1 allows half the hash) or change the header id (the MAC
