@@ -9,7 +9,6 @@
  * Usage: node --import tsx bench/dns/profile-server.ts ZONEFILE PORT
  */
 import fs from 'node:fs';
-import { Map as IMap } from 'immutable';
 import { PMap } from '../../src/projections/pmap.ts';
 import { startDns } from '../../src/dns/server.ts';
 import { EMPTY_STATE, labelsBelow, soaValue, type LedgerState, type ZoneState } from '../../src/projections/state.ts';
@@ -35,7 +34,7 @@ export function stateFromZoneFile(file: string, origin = BENCH_ZONE): LedgerStat
   let tree = buildTrie(origin, records, (name) => labelsBelow(name, apexLabels));
   tree = setApexRRset(tree, { type: 'SOA', records: [{ id: 'soa', name: origin, type: 'SOA', ttl: soa.ttl, value: soaValue(soa, serial) }] });
   const zone: ZoneState = { name: origin, apexLabels, soa, serial, version: 1, records: PMap.from(records.map((r): [string, typeof r] => [r.id, r])), tree };
-  return { ...EMPTY_STATE, seq: 1, zones: IMap([[origin, zone]]) };
+  return { ...EMPTY_STATE, seq: 1, zones: PMap.from([[origin, zone] as const]) };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

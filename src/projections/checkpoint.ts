@@ -7,7 +7,6 @@
 import { createHash } from 'node:crypto';
 import { deflateSync, inflateSync } from 'node:zlib';
 import type Database from 'better-sqlite3';
-import { Map as IMap } from 'immutable';
 import type { SoaParams } from '../events/types.ts';
 import { RR_TYPES, type RRType } from '../records/types.ts';
 import { buildTrie, type RecordState } from './trie.ts';
@@ -143,7 +142,7 @@ export function deserializeState(stored: Buffer): LedgerState | undefined {
   }
   if (header.format !== CHECKPOINT_FORMAT) return undefined;
   const records = recordsOf(blob, 4 + headLen, header.blocks);
-  const zones = IMap<string, ZoneState>().withMutations((zm) => {
+  const zones = PMap.empty<ZoneState>().withMutations((zm) => {
     for (const z of header.zones) {
       const apexLabels = labelCount(z.name);
       const recordMap = PMap.empty<RecordState>().asMutable();
@@ -163,7 +162,7 @@ export function deserializeState(stored: Buffer): LedgerState | undefined {
       zm.set(z.name, { name: z.name, apexLabels, soa: z.soa, serial: z.serial, version: z.version, records: recordMap.asImmutable(), tree });
     }
   });
-  const heads = IMap<string, ZoneHead>(header.heads.map(([z, seq, serial, deleted]) => [z, { seq, serial, deleted }]));
+  const heads = PMap.from<ZoneHead>(header.heads.map(([z, seq, serial, deleted]) => [z, { seq, serial, deleted }] as const));
   return { seq: header.seq, zones, heads };
 }
 

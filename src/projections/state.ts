@@ -3,7 +3,6 @@
  * start-up replay, checkpoint tails, point-in-time reads and restores all go through `evolve`, so
  * they cannot disagree.
  */
-import { Map as IMap } from 'immutable';
 import { PMap } from './pmap.ts';
 import type { EventBody, SoaParams } from '../events/types.ts';
 import { splitLabels } from '../records/names.ts';
@@ -36,12 +35,12 @@ export interface ZoneHead {
 export interface LedgerState {
   /** Seq of the newest event applied. */
   readonly seq: number;
-  readonly zones: IMap<string, ZoneState>;
-  readonly heads: IMap<string, ZoneHead>;
+  readonly zones: PMap<ZoneState>;
+  readonly heads: PMap<ZoneHead>;
 }
 
 /** The state of an empty log. */
-export const EMPTY_STATE: LedgerState = { seq: 0, zones: IMap(), heads: IMap() };
+export const EMPTY_STATE: LedgerState = { seq: 0, zones: PMap.empty(), heads: PMap.empty() };
 
 /** The minimal event shape evolve needs (stored events and drafts being validated both fit). */
 export interface Applicable {
@@ -187,7 +186,7 @@ export function evolveAll(state: LedgerState, events: Iterable<Applicable>): Led
     return s;
   }
   const session = new ReplaySession();
-  // The zone and head maps are immutable.js transients for the run too, sealed with the rest.
+  // The zone and head maps are transients for the run too, sealed with the rest.
   let s: LedgerState = { ...state, zones: state.zones.asMutable(), heads: state.heads.asMutable() };
   for (const e of list) s = evolveIn(s, e, session);
   s = session.seal(s);
