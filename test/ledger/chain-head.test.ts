@@ -191,4 +191,7 @@ test('GET /v1/health, gRPC Health, mcns status and POST /v1/snapshots return the
   copy.close();
   const v = await mcns(['verify', '--db', snap.body.path, '--head', formatChainHead(snap.body.chain_head)]);
   assert.deepEqual([v.code, v.stdout], [0, 'ok\n'], v.stderr);
+  const gs = await h.grpc('AdminService', 'Snapshot', {}, { token: h.tokens.alice });
+  assert.equal(gs.code, 0, gs.details);
+  assert.deepEqual(gs.body.chain_head, readChainHead(h.ledger.db));
 });
