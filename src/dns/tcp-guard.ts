@@ -14,10 +14,10 @@
  *   tcp-idle-timeout.
  *
  * And when the table (`tcp_max_clients`) is full, a newcomer takes the slot of the connection idle
- * the longest (between messages, nothing to write) or, failing that, a connection of the client
- * holding the most (fair share) instead of being refused, so many addresses each holding a few
- * slots cannot lock others out either (RFC 7766 section 6.2.3 lets a server close connections
- * when it runs short). Every refusal and close is counted in the metrics; the log says so at most
+ * the longest (between messages, nothing to write), else of one still waiting for the rest of a
+ * message (the client holding the most first), else of the client holding the most (fair share),
+ * instead of being refused; so many addresses each holding a few slots cannot lock others out
+ * either (RFC 7766 section 6.2.3 lets a server close connections when it runs short). Every refusal and close is counted in the metrics; the log says so at most
  * once per ten seconds per kind, so an attack does not flood it.
  */
 import type net from 'node:net';
@@ -75,6 +75,9 @@ export class TcpSlot {
   lastActive = Date.now();
   /** An incoming message has started and not ended. */
   private partial = false;
+  /** When the current incoming message's first byte arrived (ms, Date.now()). */
+  partialSince = 0;
+  /** Armed only while a message is partial (a cleared Node timer cannot be refreshed). */
   private deadline: NodeJS.Timeout | undefined;
   private released = false;
 
@@ -93,16 +96,21 @@ export class TcpSlot {
    * at its first byte; bytes of a message already started do not move it.
    */
   received(pending: number, completed: boolean): void {
-    this.lastActive = Date.now();
-    const ms = this.guard.limits.messageTimeoutMs;
+    const now = Date.now();
+    this.lastActive = now;
     if (pending === 0) {
       this.partial = false;
-      if (this.deadline) clearTimeout(this.deadline);
+      if (this.deadline) {
+        clearTimeout(this.deadline);
+        this.deadline = undefined;
+      }
       return;
     }
-    if (ms <= 0) return;
     if (this.partial && !completed) return;
     this.partial = true;
+    this.partialSince = now;
+    const ms = this.guard.limits.messageTimeoutMs;
+    if (ms <= 0) return;
     if (this.deadline) this.deadline.refresh();
     else this.deadline = setTimeout(this.onDeadline, ms);
   }
@@ -115,6 +123,11 @@ export class TcpSlot {
   /** Between messages, with nothing left to write: closing it loses no work. */
   get idle(): boolean {
     return !this.partial && this.socket.writableLength === 0;
+  }
+
+  /** Part of a message received, the rest still awaited (a slow client, or a slow-loris). */
+  get midMessage(): boolean {
+    return this.partial;
   }
 
   private readonly onDeadline = (): void => {
@@ -239,16 +252,31 @@ export class TcpGuard {
   }
 
   /**
-   * The connection to close for a newcomer whose client holds `held`: the one idle the longest,
-   * else the oldest connection of the client holding the most, if that is more than the newcomer
-   * would hold (held + 1); else none.
+   * The connection to close for a newcomer whose client holds `held`, in this order:
+   * 1. the one idle the longest (between messages, nothing to write: closing it loses no work);
+   * 2. one waiting for the rest of a message (a slow client or a slow-loris, which its deadline
+   *    would close soon anyway): of the client holding the most, then the one waiting longest;
+   * 3. the oldest connection of the client holding the most, if that is more than the newcomer
+   *    would hold (held + 1): fair shares, even against busy connections.
+   * None: the newcomer is refused.
    */
   private victimFor(held: number): TcpSlot | undefined {
     let idlest: TcpSlot | undefined;
+    let waiting: TcpSlot | undefined;
+    let waitingHeld = 0;
     for (const s of this.slots) {
-      if (s.idle && (!idlest || s.lastActive < idlest.lastActive)) idlest = s;
+      if (s.idle) {
+        if (!idlest || s.lastActive < idlest.lastActive) idlest = s;
+      } else if (!idlest && s.midMessage) {
+        const n = this.perClient.get(s.client) ?? 0;
+        if (!waiting || n > waitingHeld || (n === waitingHeld && s.partialSince < waiting.partialSince)) {
+          waiting = s;
+          waitingHeld = n;
+        }
+      }
     }
     if (idlest) return idlest;
+    if (waiting) return waiting;
     let top: string | undefined;
     let most = held + 1;
     for (const [client, n] of this.perClient) {

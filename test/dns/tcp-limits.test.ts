@@ -171,6 +171,30 @@ test('when many addresses fill the table with tricklers, a newcomer takes a slot
   }
 });
 
+test('when one trickler per address fills the table (no hog), a newcomer takes the slot of the one waiting longest', async () => {
+  const metrics = createMetrics();
+  const srv = await fixtureServer({ metrics, maxTcpConnections: 10, maxTcpPerClient: 5, tcpMessageMs: 60_000, tcpIdleMs: 60_000 });
+  try {
+    const tricklers: Trickler[] = [];
+    for (let i = 0; i < 10; i++) {
+      const t = trickle(srv.port, `127.0.0.${60 + i}`, 1000);
+      tricklers.push(t);
+      everyone.push(t);
+      // In order, each with its first bytes read before the next connects.
+      await new Promise((r) => t.socket.once('connect', r));
+      await until(() => metrics.dnsTcpOpen.value === i + 1, 5000, 'the trickler to be held');
+    }
+    await until(() => tricklers.every((t) => !t.closed && t.socket.bytesWritten >= 3), 10_000, 'every trickler to be mid-message');
+    const reply = flatten(await tcpQueryFrom(srv.port, '127.0.0.4'));
+    assert.equal(reply.answer.length, 2);
+    await until(() => tricklers[0].closed, 5000, 'the trickler waiting longest to be closed');
+    assert.equal(tricklers.filter((t) => t.closed).length, 1);
+    assert.equal(metrics.dnsTcpClosed.get({ reason: 'evicted' }), 1);
+  } finally {
+    await srv.close();
+  }
+});
+
 test('when idle connections fill the table, a newcomer takes the slot of the one idle longest', async () => {
   const metrics = createMetrics();
   const srv = await fixtureServer({ metrics, maxTcpConnections: 8, maxTcpPerClient: 2, tcpIdleMs: 60_000 });
@@ -209,6 +233,39 @@ test('a trickle is closed at the message deadline although its bytes keep coming
     assert.ok(lines.some((l) => l.level === 40 && /tcp_message_timeout/.test(l.msg) && (l.clients as string[])[0] === '127.0.0.1'));
     // The listener is fine afterwards.
     assert.equal(flatten(await tcpQueryFrom(srv.port, '127.0.0.1')).answer.length, 2);
+    // A client that sends one query first (in two pieces, so its deadline is armed and then
+    // disarmed), then starts trickling the next, is closed too.
+    const late = await new Promise<{ answered: boolean; heldMs: number }>((resolve) => {
+      const s = net.connect({ host: '127.0.0.1', port: srv.port, noDelay: true });
+      const q = buildQuery({ name: 'www.dns.test.', id: 9 });
+      let answered = false;
+      let started = 0;
+      let timer: NodeJS.Timeout | undefined;
+      s.on('connect', () => {
+        const f = Buffer.alloc(2 + q.length);
+        f.writeUInt16BE(q.length);
+        q.copy(f, 2);
+        s.write(f.subarray(0, 10));
+        setTimeout(() => s.write(f.subarray(10)), 100);
+      });
+      s.once('data', () => {
+        answered = true;
+        started = Date.now();
+        s.write(Buffer.from([0, 40]));
+        timer = setInterval(() => s.write(Buffer.from([0x41])), 100);
+      });
+      // Not closed by the server within 3 s: give up (the assertion below fails).
+      const giveUp = setTimeout(() => s.destroy(), 3000);
+      s.on('error', () => undefined);
+      s.on('close', () => {
+        clearInterval(timer);
+        clearTimeout(giveUp);
+        resolve({ answered, heldMs: Date.now() - started });
+      });
+    });
+    assert.equal(late.answered, true);
+    assert.ok(late.heldMs >= 450 && late.heldMs < 2000, `second message held ${late.heldMs} ms with a 500 ms deadline`);
+    assert.equal(metrics.dnsTcpClosed.get({ reason: 'message_timeout' }), 2);
   } finally {
     await srv.close();
   }
