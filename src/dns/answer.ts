@@ -207,6 +207,12 @@ export function answerQuery(state: LedgerState, q: ParsedQuery, opts: AnswerOpti
     if (set) {
       const from = answer.length;
       pushRRset(answer, owner, set);
+      if (answer.length === from) {
+        // Every record of the RRset was left out (unencodable, oversized.ts): NODATA, as if it were absent.
+        result = 'nodata';
+        authority.push(...negativeSoa(zone));
+        break;
+      }
       additionalFor(zone, answer, from, additional, seen);
       break;
     }
