@@ -11,6 +11,7 @@ const PACKAGE_OF: Record<string, string> = {
   dig: 'bind9-dnsutils',
   nsupdate: 'bind9-dnsutils',
   kdig: 'knot-dnsutils',
+  knsupdate: 'knot-dnsutils',
   knotd: 'knot',
   knotc: 'knot',
   nsd: 'nsd',
