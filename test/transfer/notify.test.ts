@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
-import { createTransferHandlers, type TransferConfig } from '../../src/dns/transfer/index.ts';
+import { createTransferHandlers, makeKeyring, type TransferConfig } from '../../src/dns/transfer/index.ts';
 import { notifyPeers, parseTarget, type TransferLogger } from '../../src/dns/transfer/notify.ts';
 import { TransferAcl } from '../../src/dns/transfer/acl.ts';
 import { signRequest } from '../../src/dns/transfer/tsig.ts';
@@ -146,9 +146,14 @@ test('an incoming NOTIFY from a sender that is not a configured peer is REFUSED,
       assert.equal((reply.readUInt16BE(2) >> 11) & 0xf, 4, 'opcode NOTIFY echoed');
       assert.equal(reply.readUInt16BE(2) & 0x0400, 0, 'no AA on a refusal');
     }
+    // Signed with a key we do not know: the TSIG error (NOTAUTH), also logged at debug only.
+    const stranger = makeKeyring({ 'nobody-key': { algorithm: 'hmac-sha256', secret: Buffer.from('a key this server does not have') } }).get('nobody-key.')!;
+    const badKey = await udpExchange(dns.port, signRequest(makeQuery('ours.test', 'SOA', { opcode: 'NOTIFY' }), stranger).bytes);
+    assert.equal(rcodeOf(badKey), 9);
     assert.deepEqual(log.lines.filter((l) => l.level !== 'debug'), [], 'nothing above debug: a flood of NOTIFYs cannot flood the log');
     assert.equal(log.lines.filter((l) => /NOTIFY refused/.test(l.msg ?? '')).length, 50);
     assert.equal(metrics.notifiesReceived.get({ outcome: 'refused' }), 50);
+    assert.equal(metrics.notifiesReceived.get({ outcome: 'badtsig' }), 1);
   } finally {
     await dns.close();
     x.close();
