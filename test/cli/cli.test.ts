@@ -168,8 +168,9 @@ test('status prints ok (0), or the reason: non-200, TLS error, refused (1)', asy
     assert.equal(untrusted.code, 1);
     assert.match(untrusted.stderr, /TLS error talking to https:\/\/127\.0\.0\.1:\d+: .*certificate/);
     const port = (up.server.address() as AddressInfo).port;
-    up.server.close();
-    await new Promise((r) => setTimeout(r, 50));
+    // Refused for certain once the listener has closed (its callback), not after a 50 ms sleep.
+    up.server.closeAllConnections();
+    await new Promise<void>((r) => up.server.close(() => r()));
     const refused = await mcns(['status', '--addr', `https://127.0.0.1:${port}`, '--ca-cert', tls.caPath]);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /connection refused by https:\/\/127\.0\.0\.1:\d+/);
