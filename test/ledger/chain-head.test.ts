@@ -195,3 +195,20 @@ test('GET /v1/health, gRPC Health, mcns status and POST /v1/snapshots return the
   assert.equal(gs.code, 0, gs.details);
   assert.deepEqual(gs.body.chain_head, readChainHead(h.ledger.db));
 });
+
+test('mcns snapshot prints the path on stdout and the snapshot chain head on stderr', async () => {
+  const { dir, cleanup } = tempDir();
+  cleanups.push(cleanup);
+  const cfg = writeServerConfig(dir);
+  const ledger = Ledger.open({ path: join(dir, 'mcns.db') });
+  createZone(ledger);
+  writeHistory(ledger, 1, 2);
+  ledger.close();
+  const r = await mcns(['snapshot', '--config', cfg]);
+  assert.equal(r.code, 0, r.stderr);
+  const path = r.stdout.trim();
+  const copy = new Database(path, { readonly: true });
+  const head = readChainHead(copy);
+  copy.close();
+  assert.match(r.stderr, new RegExp(`^chain head ${formatChainHead(head)}$`, 'm'));
+});

@@ -1,7 +1,8 @@
 /**
  * `mcns snapshot --config PATH`: a consistent copy of the live database (fresh checkpoint, then
  * VACUUM INTO <backup_dir>/mcns-YYYYMMDD-HHMMSS.db), safe while the server runs (SQLite WAL), then
- * the retention of [database] snapshot_retention applied. Prints the snapshot's path.
+ * the retention of [database] snapshot_retention applied. Prints the snapshot's path (and its chain
+ * head, `chain head SEQ:HASH`, on stderr).
  */
 import { readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config.ts';
 import { Ledger } from '../../ledger.ts';
 import { createSnapshot } from '../../api/snapshot.ts';
+import { formatChainHead } from '../../events/chain-head.ts';
 import { progress, progressDone, UsageError } from '../output.ts';
 
 /** Snapshot file names, the only files retention ever deletes. */
@@ -47,10 +49,12 @@ export function registerSnapshot(program: Command): void {
       const ledger = Ledger.open({ path: config.database.path, create: false });
       try {
         progress('checkpoint and VACUUM INTO…');
-        const { path } = createSnapshot(ledger, config.database.backup_dir);
+        const { path, chain_head: head } = createSnapshot(ledger, config.database.backup_dir);
         progressDone();
         const removed = applyRetention(config.database.backup_dir, keep);
         process.stdout.write(`${path}\n`);
+        // On stderr, so scripts that take the path from stdout keep working: record it off the host (mcns verify --head).
+        process.stderr.write(`chain head ${formatChainHead(head)}\n`);
         for (const r of removed) process.stderr.write(`removed old snapshot ${r} (retention ${keep})\n`);
       } finally {
         progressDone();
