@@ -15,6 +15,7 @@ import pino from 'pino';
 import { buildQuery, fixtureServer, flatten } from './helpers.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { startDns } from '../../src/dns/server.ts';
+import { clientKey } from '../../src/dns/tcp-guard.ts';
 import { createTransferHandlers } from '../../src/dns/transfer/index.ts';
 import { testLedger } from '../helpers/ledger.ts';
 
@@ -376,4 +377,14 @@ test('an AXFR of a large zone to a slow reader is not cut by the message deadlin
   });
   assert.equal(records, 20_000 + 1 + 2, 'every TXT, the NS and the opening and closing SOA');
   assert.ok(bytes > 1_000_000, `a transfer of many messages (${bytes} bytes)`);
+});
+
+test('a client is an IPv4 address (IPv4-mapped too) or an IPv6 /64', () => {
+  assert.equal(clientKey('192.0.2.1'), '192.0.2.1');
+  assert.equal(clientKey('::ffff:192.0.2.1'), '192.0.2.1');
+  assert.equal(clientKey('2001:db8:1:2:3::1'), clientKey('2001:0db8:0001:0002:ffff:ffff:ffff:ffff'));
+  assert.equal(clientKey('2001:db8:1:2::1'), '2001:db8:1:2::/64');
+  assert.notEqual(clientKey('2001:db8:1:3::1'), clientKey('2001:db8:1:2::1'));
+  assert.equal(clientKey('::1'), '0:0:0:0::/64');
+  assert.equal(clientKey('fe80::1%eth0'), 'fe80:0:0:0::/64');
 });
