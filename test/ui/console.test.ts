@@ -98,6 +98,9 @@ describe('web console', { skip: missing }, () => {
     assert.ok(token && token.length > 10);
     assert.ok(!page.url().includes(token));
     assert.deepEqual(await admin.cookies(), [], 'no cookie');
+    // A reload of the tab keeps the session (sessionStorage), at once after signing in too.
+    await page.reload();
+    await page.locator('header .who', { hasText: 'alice' }).waitFor();
     await shot(page, 'zones-empty');
   });
 

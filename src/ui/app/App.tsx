@@ -27,7 +27,6 @@ export function App() {
     if (!token) return;
     return openFeed(token, {
       hello: (me) => {
-        saveToken(token);
         setSession({ token, me });
       },
       change: (events, seq) => setLive({ events, seq }),
@@ -57,6 +56,8 @@ export function App() {
           problem={problem}
           onToken={(t) => {
             setProblem(undefined);
+            // Kept for reloads of this tab at once; a token the feed refuses is dropped by `fatal`.
+            saveToken(t);
             setToken(t);
           }}
         />

@@ -6,6 +6,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, z } from './api.ts';
 import { label, when } from './format.ts';
 import { HistoryTab } from './HistoryTab.tsx';
+import { applyEvents } from './live.ts';
 import { Records } from './Records.tsx';
 import { zoneHref } from './route.ts';
 import { TimeTravel } from './TimeTravel.tsx';
@@ -21,6 +22,15 @@ export function ZonePage(p: { session: Session; zone: string; tab: 'records' | '
 
   const mine = (p.live?.events ?? []).filter((e) => e.zone === name);
   const liveKey = mine.length > 0 ? p.live?.seq : undefined;
+  // Live record changes are applied in place; anything else (SOA, restore, import) reloads.
+  const [reloadKey, setReloadKey] = useState(0);
+  useEffect(() => {
+    if (mine.length === 0 || !zone || !records) return;
+    const next = applyEvents(zone, records, mine);
+    if (!next) return setReloadKey((k) => k + 1);
+    setZone(next.zone);
+    setRecords(next.records);
+  }, [liveKey]);
 
   useEffect(() => {
     let gone = false;
@@ -42,7 +52,7 @@ export function ZonePage(p: { session: Session; zone: string; tab: 'records' | '
     return () => {
       gone = true;
     };
-  }, [name, liveKey, version, p.session.token]);
+  }, [name, reloadKey, version, p.session.token]);
 
   useEffect(() => {
     if (mine.length === 0) return;
@@ -69,6 +79,7 @@ export function ZonePage(p: { session: Session; zone: string; tab: 'records' | '
         {tab('history', 'History')}
         {tab('time', 'Time travel')}
       </nav>
+      {zone === undefined && !error && <p role="status">Loading the zone…</p>}
       {p.tab === 'records' && zone && records && <Records session={p.session} zone={zone} records={records} onChanged={() => setVersion((v) => v + 1)} />}
       {p.tab === 'history' && <HistoryTab session={p.session} zone={name} liveKey={liveKey} />}
       {p.tab === 'time' && zone !== undefined && <TimeTravel session={p.session} zone={name} current={records ?? []} serial={zone?.serial} liveKey={liveKey} onRestored={() => setVersion((v) => v + 1)} />}
