@@ -16,6 +16,8 @@ export const MAX_RDATA_BYTES = 65535;
 export const MAX_MESSAGE_BYTES = 65535;
 /** The fixed part of a resource record after its owner name: type, class, TTL, RDLENGTH. */
 const RR_FIXED_BYTES = 10;
+/** Longest domain name on the wire (RFC 1035 3.1). */
+const MAX_NAME_BYTES = 255;
 /** Header of a DNS message. */
 const HEADER_BYTES = 12;
 /**
@@ -66,12 +68,14 @@ export function rrWireLength(owner: string, rdataLength: number): number {
 
 /**
  * Size of the smallest response that carries the whole RRset of `owner` with these rdata lengths:
- * header, the question for the owner, every record (owner uncompressed), and the reserve for OPT and
- * TSIG. The RRset can be served over TCP only when this is at most {@link MAX_MESSAGE_BYTES}.
+ * header, the question for the owner (for a wildcard, the longest name it can answer), every record
+ * (owner uncompressed), and the reserve for OPT and TSIG. The RRset can be served over TCP only when this is at most {@link MAX_MESSAGE_BYTES}.
  */
 export function rrsetResponseLength(owner: string, rdataLengths: readonly number[]): number {
   const ownerLen = nameWireLength(owner);
-  let n = HEADER_BYTES + ownerLen + 4 + RESPONSE_RESERVE_BYTES;
+  // A wildcard's RRset answers questions for any name below it, up to the longest name there is.
+  const questionLen = owner.startsWith('*.') ? MAX_NAME_BYTES : ownerLen;
+  let n = HEADER_BYTES + questionLen + 4 + RESPONSE_RESERVE_BYTES;
   for (const len of rdataLengths) n += ownerLen + RR_FIXED_BYTES + len;
   return n;
 }

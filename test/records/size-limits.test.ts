@@ -55,6 +55,8 @@ test('the sizes the rules use: the attack TXT is 67,770 bytes of rdata', () => {
   assert.equal(rdataWireLength(parseRData('MX', '10 mail.example.com.')), 2 + 18);
   assert.ok(rrsetResponseLength('a.example.com.', [50_200, 50_200]) > MAX_MESSAGE_BYTES);
   assert.ok(rrsetResponseLength('a.example.com.', [50_200]) <= MAX_MESSAGE_BYTES);
+  // A wildcard answers questions of up to 255 bytes.
+  assert.equal(rrsetResponseLength('*.example.com.', [100]) - rrsetResponseLength('x.example.com.', [100]), 255 - 15);
 });
 
 test('decide refuses a record whose rdata exceeds 65,535 bytes (TXT and CAA)', () => {
