@@ -261,7 +261,13 @@ describe('web console', { skip: missing }, () => {
     for (const name of ['Add record', 'Apply batch', /^Edit /, /^Delete /]) {
       assert.equal(await p.getByRole('button', { name }).count(), 0, `no ${String(name)} button`);
     }
-    await p.getByRole('tab', { name: 'Time travel' }).click();
+    // The tabs by keyboard: arrows move from Records to History to Time travel.
+    await p.getByRole('tab', { name: 'Records' }).focus();
+    await p.keyboard.press('ArrowRight');
+    await p.getByRole('tab', { name: 'History', selected: true }).waitFor();
+    await p.keyboard.press('ArrowRight');
+    await p.getByRole('tab', { name: 'Time travel', selected: true }).waitFor();
+    assert.equal(await p.evaluate(() => document.activeElement?.textContent), 'Time travel');
     await p.getByRole('button', { name: 'Export zone file' }).waitFor();
     assert.equal(await p.getByRole('button', { name: /Restore/ }).count(), 0);
     await p.getByRole('tab', { name: 'History' }).click();

@@ -10,6 +10,14 @@ import type { HistoryEntry, Session } from './types.ts';
 
 const PAGE = 50;
 
+/** What each surface means, as far as the log records it (see src/projections/history.ts). */
+const SURFACE_HELP: Record<string, string> = {
+  api: 'REST, gRPC or DNS UPDATE (the log does not tell them apart; a TSIG key name as actor means UPDATE)',
+  import: 'a zone file imported through the API',
+  offline: 'a zone file imported offline (mcns zone import --db) or the dev seed',
+  restore: 'a restore to an earlier point',
+};
+
 interface Filters {
   name: string;
   type: string;
@@ -79,7 +87,7 @@ export function HistoryTab(p: { session: Session; zone: string; liveKey?: number
             <tr key={e.seq} data-seq={e.seq} class={`ev-${e.event}`}>
               <td><time dateTime={e.time} title={`${e.time} (seq ${e.seq}, batch ${e.batch_id})`}>{when(e.time)}</time></td>
               <td class="actor">{e.actor}</td>
-              <td>{e.surface ?? ''}{e.restored_to ? <span class="hint"> to seq {e.restored_to.seq}</span> : null}</td>
+              <td title={SURFACE_HELP[e.surface ?? ''] ?? ''}>{e.surface ?? ''}{e.restored_to ? <span class="hint"> to seq {e.restored_to.seq}</span> : null}</td>
               <td>{label(e.event)}{e.event === 'SerialBumped' ? ` ${e.payload.serial}` : ''}</td>
               <td>{subject(e)}</td>
               <td class="old">{side(e.old)}</td>

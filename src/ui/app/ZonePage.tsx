@@ -12,6 +12,18 @@ import { zoneHref } from './route.ts';
 import { TimeTravel } from './TimeTravel.tsx';
 import type { DnsRecord, LiveChange, Session, Zone } from './types.ts';
 
+/** Left and right arrows move between the tabs (the ARIA tabs pattern); Tab leaves the tab list. */
+function moveBetweenTabs(e: KeyboardEvent): void {
+  if (e.key !== 'ArrowLeft' && e.key !== 'ArrowRight') return;
+  const tabs = [...(e.currentTarget as HTMLElement).querySelectorAll<HTMLAnchorElement>('[role=tab]')];
+  const at = tabs.indexOf(document.activeElement as HTMLAnchorElement);
+  if (at < 0) return;
+  e.preventDefault();
+  const next = tabs[(at + (e.key === 'ArrowRight' ? 1 : tabs.length - 1)) % tabs.length];
+  next.focus();
+  next.click();
+}
+
 export function ZonePage(p: { session: Session; zone: string; tab: 'records' | 'history' | 'time'; live?: LiveChange }) {
   const [zone, setZone] = useState<Zone | null | undefined>();
   const [records, setRecords] = useState<DnsRecord[] | undefined>();
@@ -62,7 +74,7 @@ export function ZonePage(p: { session: Session; zone: string; tab: 'records' | '
   }, [liveKey]);
 
   const tab = (t: 'records' | 'history' | 'time', text: string) => (
-    <a role="tab" href={zoneHref(name, t)} aria-selected={p.tab === t} aria-current={p.tab === t ? 'page' : undefined} class={p.tab === t ? 'tab active' : 'tab'}>{text}</a>
+    <a role="tab" href={zoneHref(name, t)} aria-selected={p.tab === t} tabIndex={p.tab === t ? 0 : -1} class={p.tab === t ? 'tab active' : 'tab'}>{text}</a>
   );
 
   return (
@@ -74,7 +86,7 @@ export function ZonePage(p: { session: Session; zone: string; tab: 'records' | '
       </div>
       <p class="news" role="status" aria-live="polite">{news ?? ''}</p>
       {error && <p class="error" role="alert">{error}</p>}
-      <nav class="tabs" role="tablist" aria-label="Zone views">
+      <nav class="tabs" role="tablist" aria-label="Zone views" onKeyDown={moveBetweenTabs}>
         {tab('records', 'Records')}
         {tab('history', 'History')}
         {tab('time', 'Time travel')}
