@@ -1,6 +1,8 @@
 /**
- * MCNS as the primary of real Knot, NSD and BIND secondaries on loopback high ports, without and
- * with TSIG. After the initial AXFR every secondary answers like MCNS for every name; after a batch
+ * MCNS as the primary of real Knot, NSD and BIND secondaries on loopback high ports, without TSIG
+ * and with a key of each algorithm (hmac-sha256/384/512). The zones include large.test (RRsets of
+ * 300 and 2000 records, split across AXFR messages). After the initial AXFR every secondary answers
+ * like MCNS for every name (a truncated UDP answer asked again over TCP); after a batch
  * of 100 record changes through the REST API each one, prompted by NOTIFY, catches up by IXFR
  * (proven from MCNS's transfer log, keyed by each secondary's own source address, and from the
  * secondaries' logs) within 5 seconds and answers like MCNS again; after a restore they converge too.
@@ -21,7 +23,7 @@ import { importCommand } from '../../src/projections/zone-files.ts';
 import { allRecords } from '../../src/projections/trie.ts';
 import { tempDir } from '../helpers/ledger.ts';
 import { makeTestTls } from '../helpers/tls.ts';
-import { answerKeys, makeQuery, rcodeOf, udpExchange } from '../transfer/helpers.ts';
+import { answerKeys, makeQuery, rcodeOf, tcpExchange, udpExchange } from '../transfer/helpers.ts';
 import { startBind, startKnot, startNsd, type Secondary, type SecondaryConfig } from '../transfer/secondaries.ts';
 import { freePort } from '../helpers/ports.ts';
 import { requireTool } from '../helpers/tools.ts';
@@ -30,7 +32,13 @@ import { requireTool } from '../helpers/tools.ts';
 const skip = requireTool('knotd', 'nsd', 'named');
 
 const ZONE = 'example.com.';
-const ZONES = [ZONE, 'svc.mcp.metacircular.net.'];
+/** The zones transferred: two repository fixtures and the large RRsets (2000 A at one name spans several AXFR messages). */
+const ZONES = [ZONE, 'svc.mcp.metacircular.net.', 'large.test.'];
+const ZONE_FILES: Record<string, string> = {
+  'example.com': '../fixtures/zones/example.com.zone',
+  'svc.mcp.metacircular.net': '../fixtures/zones/svc.mcp.metacircular.net.zone',
+  'large.test': '../fixtures/dns/large.test.zone',
+};
 const TOKEN = 'interop-admin-token';
 /** A TSIG key of each algorithm MCNS supports: every secondary verifies our signed AXFR/IXFR chains with each. */
 type Key = { name: string; algorithm: string; secret: string };
@@ -55,11 +63,12 @@ function api(port: number, ca: Buffer, method: string, path: string, body: unkno
   });
 }
 
-/** rcode + sorted answer section of one query. */
+/** rcode + sorted answer section of one query; a truncated UDP answer is asked again over TCP, as a resolver would. */
 async function answerOf(port: number, name: string, type: string): Promise<string> {
   for (let attempt = 0; ; attempt++) {
     try {
-      const msg = await udpExchange(port, makeQuery(name, type, { id: 1 + attempt }), 1000);
+      let msg = await udpExchange(port, makeQuery(name, type, { id: 1 + attempt }), 1000);
+      if (msg[2] & 0x02) [msg] = await tcpExchange(port, makeQuery(name, type, { id: 1 + attempt }), (m) => m.length === 1, { timeoutMs: 5000 });
       return `${rcodeOf(msg)} ${answerKeys(msg).sort().join(' | ')}`;
     } catch (err) {
       if (attempt >= 3) throw err;
@@ -85,15 +94,19 @@ function questions(ledger: Ledger): Array<[string, string]> {
   return qs;
 }
 
+/** Every question answered alike by MCNS and each secondary; returns how many were asked. */
 async function compareAll(ledger: Ledger, mcnsPort: number, secs: Secondary[]): Promise<number> {
   const qs = questions(ledger);
+  let largest = 0;
   for (const [name, type] of qs) {
     const want = await answerOf(mcnsPort, name, type);
+    largest = Math.max(largest, want.split(' | ').length);
     for (const s of secs) {
       const got = await answerOf(s.port, name, type);
       assert.equal(got, want, `${s.name} answers ${name} ${type} differently`);
     }
   }
+  assert.equal(largest, 2000, 'the 2000-record A RRset of large.test was compared in full (over TCP after TC)');
   return qs.length;
 }
 
@@ -135,8 +148,8 @@ async function scenario(tsigKey?: Key): Promise<void> {
   const secs: Secondary[] = [];
   const cleanups: Array<() => Promise<void> | void> = [];
   try {
-    for (const f of ['example.com', 'svc.mcp.metacircular.net']) {
-      ledger.execute(importCommand(f, readFileSync(new URL(`../fixtures/zones/${f}.zone`, import.meta.url), 'utf8')), { actor: 'import' });
+    for (const [zone, file] of Object.entries(ZONE_FILES)) {
+      ledger.execute(importCommand(zone, readFileSync(new URL(file, import.meta.url), 'utf8')), { actor: 'import' });
     }
     // 300 more records, among them those the batch of 100 will update and delete (so the batch's
     // difference stays smaller than the zone and IXFR is the right answer).

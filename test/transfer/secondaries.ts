@@ -132,6 +132,10 @@ export function startBind(cfg: SecondaryConfig): Secondary {
   transfer-source ${cfg.source};
   query-source address ${cfg.source};
   request-ixfr yes;
+  // BIND 9.18.28+ refuses a zone with more than 100 records of one type at a name by default
+  // (max-records-per-type, CVE-2024-1737); the interop zones hold RRsets of 300 and 2000 records.
+  max-records-per-type 0;
+  max-types-per-name 0;
 };
 controls { };
 ${cfg.key ? `key "${cfg.key.name}" { algorithm ${cfg.key.algorithm}; secret "${cfg.key.secret}"; };\n` : ''}logging {
