@@ -48,6 +48,9 @@ export function createLogger(config: McnsConfig): Logger {
   return pino({ level: config.log.level, base: { service: 'mcns' }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd: 2, sync: true }));
 }
 
+/** How often the server looks for events other processes appended (ms). */
+const FOLLOW_POLL_MS = 500;
+
 /**
  * Open the database, turning any failure into the one-line corrupt-database message operators act on.
  * Every checkpoint written is logged with the chain head it was taken at (seq, hash) and its digest,
@@ -61,6 +64,10 @@ function openLedger(config: McnsConfig, logger: Logger): Ledger {
       path,
       checkpointEvery: config.database.checkpoint_every,
       checkpointInBackground: true,
+      // Other processes append too (`mcns zone import --db` on the live file, a second server):
+      // look for their events twice a second, so DNS serves them within a second without waiting
+      // for an unrelated API write to make the ledger read the log.
+      pollMs: FOLLOW_POLL_MS,
       onCheckpoint: ({ seq, hash, digest, background }) => logger.info({ seq, hash, digest, background }, 'checkpoint written'),
       onCheckpointRejected: (rejected, during) =>
         logger.error({ rejected, during }, 'checkpoint rejected: it does not match the log or its digest (edited or corrupted); an older checkpoint or a replay of the log was used instead'),
