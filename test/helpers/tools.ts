@@ -21,6 +21,16 @@ const PACKAGE_OF: Record<string, string> = {
   openssl: 'openssl',
   python3: 'python3',
   dnsperf: 'dnsperf',
+  // DNSSEC validators and signing tools (for the DNSSEC tests).
+  unbound: 'unbound',
+  'unbound-checkconf': 'unbound',
+  drill: 'ldnsutils',
+  'ldns-verify-zone': 'ldnsutils',
+  'ldns-read-zone': 'ldnsutils',
+  'dnssec-verify': 'bind9-utils',
+  'dnssec-signzone': 'bind9-utils',
+  'named-checkzone': 'bind9-utils',
+  chromium: 'chromium',
 };
 
 const found = new Map<string, boolean>();
