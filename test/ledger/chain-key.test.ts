@@ -167,3 +167,21 @@ test('first use of the key on an unkeyed log adopts its head (warned), then MACs
   assert.ok(check.ok && check.macs === 2 && check.newest === ledger.state.seq, JSON.stringify(check));
   ledger.close();
 });
+
+test('the server with chain_key_file starts on a good keyed log, MACs what it writes, and mcns verify --config checks it', async () => {
+  const { dir, key } = setup();
+  const cfg = writeServerConfig(dir);
+  writeFileSync(cfg, (await import('node:fs')).readFileSync(cfg, 'utf8').replace('[database]\n', '[database]\nchain_key_file = "chain.key"\n'));
+  const config = loadConfig({ path: cfg });
+  keyedHistory(config.database.path, key, 2);
+  const server = await startServer(config, { logger: pino({ level: 'silent' }) });
+  try {
+    server.ledger.execute({ kind: 'changeRecords', zone: ZONE, ops: [{ op: 'create', name: `live.${ZONE}`, type: 'A', value: '192.0.2.77' }] }, { actor: 'test' });
+    const check = checkChainMacs(server.ledger.db, key);
+    assert.ok(check.ok && check.newest === server.ledger.state.seq, JSON.stringify(check));
+  } finally {
+    await server.stop('test');
+  }
+  const v = await mcns(['verify', '--config', cfg]);
+  assert.deepEqual([v.code, v.stdout], [0, 'ok\n'], v.stderr);
+});
