@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect as http2Connect } from 'node:http2';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -186,6 +187,32 @@ describe('the token is checked before the body is read', () => {
     assert.equal(a?.status, 401);
     const b = await partialBody(rig, '/v1/zones/example.com/import', random(), 4 * 1024 * 1024 - 1, 10);
     assert.equal(b?.status, 401);
+  });
+
+  test('gRPC: an unknown token is refused on the metadata, before a 4 MB message has arrived', async () => {
+    const status = await new Promise<string | undefined>((resolve) => {
+      const session = http2Connect(`https://127.0.0.1:${rig.grpcSrv.port}`, { ca: rig.tls.ca, servername: 'localhost' });
+      session.on('error', () => resolve(undefined));
+      const stream = session.request({ ':method': 'POST', ':path': '/mcns.v1.ZoneService/ImportZone', 'content-type': 'application/grpc', te: 'trailers', authorization: `Bearer ${random()}` });
+      const deadline = setTimeout(() => {
+        session.destroy();
+        resolve(undefined);
+      }, 5000);
+      const done = (headers: Record<string, unknown>): void => {
+        if (headers['grpc-status'] === undefined) return;
+        clearTimeout(deadline);
+        resolve(String(headers['grpc-status']));
+        session.destroy();
+      };
+      stream.on('response', done);
+      stream.on('trailers', done);
+      stream.on('error', () => {});
+      // A gRPC frame announcing a 4,000,000-byte message, of which 100 bytes are sent.
+      const prefix = Buffer.alloc(5);
+      prefix.writeUInt32BE(4_000_000, 1);
+      stream.write(Buffer.concat([prefix, Buffer.alloc(100, 0x0a)]));
+    });
+    assert.equal(status, String(grpc.status.UNAUTHENTICATED), 'no status while the message was incomplete: the server waited to read it');
   });
 
   test('login (public) takes at most a small body', async () => {
