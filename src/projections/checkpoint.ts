@@ -171,8 +171,9 @@ export function deserializeState(stored: Buffer): LedgerState | undefined {
  * restores) start from the newest checkpoint at or before their point, so the kept set is thinned
  * rather than cut: the newest `recent` always, and older ones only where dropping one would leave a
  * gap wider than `min(maxGap, age / density)` events (age: how far the gap's newer end is behind
- * the newest checkpoint). Gaps therefore grow with age, logarithmically many checkpoints cover any
- * log, and no point replays more than `max(checkpoint interval, maxGap)` events from its checkpoint.
+ * the newest checkpoint). Gaps therefore grow with age: about `density` checkpoints per doubling of
+ * age, plus one per `maxGap` events of old log, and no point replays more than
+ * `max(checkpoint interval, maxGap)` events from its checkpoint.
  */
 export interface CheckpointRetention {
   recent: number;
