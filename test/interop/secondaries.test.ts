@@ -27,6 +27,7 @@ import { answerKeys, makeQuery, rcodeOf, tcpExchange, udpExchange } from '../tra
 import { startBind, startKnot, startNsd, type Secondary, type SecondaryConfig } from '../transfer/secondaries.ts';
 import { freePort } from '../helpers/ports.ts';
 import { requireTool } from '../helpers/tools.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 /** The secondaries' daemons: missing ones skip the suite with the reason printed, or fail it under CI=true. */
 const skip = requireTool('knotd', 'nsd', 'named');
@@ -227,15 +228,13 @@ async function scenario(tsigKey?: Key): Promise<void> {
         const own = s.log().slice(secLogMark[secs.indexOf(s)]);
         return { own, line: own.split('\n').find((l) => sizes.some((b) => l.includes(b)) && (s.name !== 'knot' || /IXFR, incoming/.test(l))) };
       };
-      // The zone may be served a moment before the line is written.
-      let found = find();
-      for (let i = 0; i < 40 && !found.line; i++) {
-        await new Promise((r) => setTimeout(r, 50));
-        found = find();
-      }
-      const { own, line } = found;
+      // The zone may be served a moment before the line is written: poll the log for it.
+      const { own, line } = await waitFor(() => (find().line ? find() : undefined), {
+        what: () => `${s.name} to log the IXFR of ${sizes.join(' or ')}:\n${find().own}`,
+        timeoutMs: 5000,
+      });
       if (process.env.INTEROP_DEBUG) console.log(own);
-      assert.ok(line, `${s.name} logged the IXFR of ${sizes.join(' or ')}:\n${own}`);
+      assert.ok(line);
       console.log(`${s.name}: ${line.trim()}`);
     }
     await compareAll(ledger, mcnsPort, secs);
