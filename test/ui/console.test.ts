@@ -321,6 +321,7 @@ describe('web console', { skip: missing }, () => {
     await page.getByLabel('Or a date and time').fill(local);
     await page.getByRole('button', { name: 'Show the zone then' }).click();
     await page.getByText('The zone did not exist at that point.').waitFor();
+    await shot(page, 'time-travel-before-zone');
   });
 
   test('--dev mode: the admin token signs in (there is no MCIAS)', async () => {
@@ -344,7 +345,8 @@ describe('web console', { skip: missing }, () => {
     }
   });
 
-  test('no script error or CSP violation in any page, and nothing loaded from another origin', () => {
+  test('no script error or CSP violation in any page, and nothing loaded from another origin', async () => {
+    await shot(page, 'final');
     assert.deepEqual(pageErrors, []);
     assert.deepEqual(foreign, []);
   });
