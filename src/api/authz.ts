@@ -120,6 +120,13 @@ export function writesAnyRecord(id: Identity): boolean {
   return id.accountType === 'system' && id.username === MCP_AGENT;
 }
 
+/** Which records `id` may write: every record, only those named after the account, or none. */
+export function recordScope(id: Identity): 'all' | 'own' | 'none' {
+  if (!levelsOf(id).has('record-write')) return 'none';
+  if (writesAnyRecord(id)) return 'all';
+  return id.accountType === 'system' && isScopeLabel(id.username) ? 'own' : 'none';
+}
+
 /**
  * Why `id` may not write a record of `type` with absolute `name` in `zone` (both normalised), or
  * undefined when it may.

@@ -21,7 +21,7 @@ import { invalid } from '../errors.ts';
 import type { Ledger } from '../ledger.ts';
 import { zoneName } from '../projections/decide.ts';
 import type { Identity } from './auth.ts';
-import { authorize, MCP_AGENT, permits } from './authz.ts';
+import { authorize, permits, recordScope } from './authz.ts';
 import { httpError } from './errors-map.ts';
 import type { ApiService } from './service.ts';
 import { eventView } from './views.ts';
@@ -37,9 +37,7 @@ export interface Capabilities {
 /** The caller's capabilities from the authorization table. */
 export function capabilitiesOf(id: Identity): Capabilities {
   const zoneAdmin = permits(id, 'zones.restore');
-  let records: Capabilities['records'] = 'none';
-  if (permits(id, 'records.changes')) records = zoneAdmin || id.username === MCP_AGENT ? 'all' : 'own';
-  return { zone_admin: zoneAdmin, records };
+  return { zone_admin: zoneAdmin, records: recordScope(id) };
 }
 
 /** One server-sent event, in the wire format (data is one JSON line). */

@@ -9,7 +9,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import type { Identity } from '../../src/api/auth.ts';
-import { isScopeLabel, levelsOf, mayWriteRecord, SCOPED_RECORD_TYPES } from '../../src/api/authz.ts';
+import { isScopeLabel, levelsOf, mayWriteRecord, recordScope, SCOPED_RECORD_TYPES } from '../../src/api/authz.ts';
+import { capabilitiesOf } from '../../src/api/events-feed.ts';
 import { seedZone, startHarness, type Harness } from './harness.ts';
 
 const Z = 'example.com';
@@ -48,6 +49,18 @@ describe('scoped-account rules (unit)', () => {
     for (const bad of ['mcq.evil', '*', '', 'a'.repeat(64), '-lead', 'trail-', 'sp ace', 'mcq\\.evil', 'mcq.', '.mcq', '@', 'é', 'a*']) {
       assert.equal(isScopeLabel(bad), false, JSON.stringify(bad));
       assert.equal(mayWriteRecord(sys(bad), 'example.com.', `${bad}.example.com.`, 'A'), false, JSON.stringify(bad));
+    }
+  });
+});
+
+describe('what the console is told (capabilities come from the same rules)', () => {
+  test('record scope: mcp-agent and admin all, mcq its own, guests and non-label names none', () => {
+    assert.equal(recordScope(sys('mcp-agent')), 'all');
+    assert.equal(recordScope({ sub: 'a', username: 'alice', accountType: 'human', roles: ['admin'] }), 'all');
+    assert.equal(recordScope(sys('mcq')), 'own');
+    for (const id of [sys('mcq', ['guest']), sys('mcq.evil'), sys('*'), sys(''), { sub: 'b', username: 'bob', accountType: 'human' as const, roles: ['user'] }]) {
+      assert.equal(recordScope(id), 'none', id.username);
+      assert.equal(capabilitiesOf(id).records, 'none', id.username);
     }
   });
 });
