@@ -220,13 +220,18 @@ if (skipReason) {
   }
 
   /** The same query to MCNS and Knot: both answers comparable, then both flattened. */
-  async function both(a: Ask, transport: 'udp' | 'tcp'): Promise<[Compared, Compared, Flat, Flat]> {
+  async function both(a: Ask, transport: 'udp' | 'tcp'): Promise<[Compared, Compared, Flat, Flat, number]> {
     const q = buildQuery(a);
     const get = async (port: number) => (transport === 'udp' ? await udpExchange(port, q, 3000) : (await tcpExchange(port, [q], 1, 3000))[0]);
     const [m, k] = await Promise.all([get(mcnsPort), get(knotPort)]);
     const fm = flatten(m);
     const fk = flatten(k);
-    return [comparable(fm), comparable(fk), fm, fk];
+    return [comparable(fm), comparable(fk), fm, fk, m.length];
+  }
+
+  /** The most a UDP answer to `a` may hold: its EDNS payload size within 512..1232 (both servers' cap), 512 without EDNS. */
+  function udpLimit(a: Ask): number {
+    return a.edns ? Math.min(1232, Math.max(512, a.edns.size ?? 1232)) : 512;
   }
 
   /** Every query of `list` to both servers (32 at a time); the answers that differ, outside KNOWN_DIFFERENCES. */
@@ -238,13 +243,16 @@ if (skipReason) {
       while (next < list.length) {
         const a = list[next++];
         const known = KNOWN_DIFFERENCES.filter((d) => d.applies(a, transport));
-        const [m, k] = await both(a, transport);
+        const [m, k, , , mcnsBytes] = await both(a, transport);
         compared++;
+        const edns = a.edns ? `EDNS ${a.edns.size ?? 1232}` : 'no EDNS';
+        if (transport === 'udp' && mcnsBytes > udpLimit(a)) {
+          diffs.push(`${a.name} type ${a.type ?? 1} udp ${edns}: MCNS sent ${mcnsBytes} bytes, more than ${udpLimit(a)}`);
+        }
         if (known.some((d) => !d.accept)) continue;
         if (JSON.stringify(m) === JSON.stringify(k)) continue;
         const rejected = known.map((d) => d.accept?.(m, k));
         if (known.length > 0 && rejected.some((why) => why === undefined)) continue;
-        const edns = a.edns ? `EDNS ${a.edns.size ?? 1232}` : 'no EDNS';
         const why = rejected.length ? `\n  (not the known difference: ${rejected.join('; ')})` : '';
         diffs.push(`${a.name} type ${a.type ?? 1} class ${a.class ?? 1} opcode ${a.opcode ?? 0} ${transport} ${edns}:\n${describeDiff(m, k)}${why}`);
       }
