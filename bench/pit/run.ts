@@ -16,6 +16,7 @@ import { Agent, request } from 'node:https';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { openDatabase } from '../../src/events/schema.ts';
 import { Ledger } from '../../src/ledger.ts';
 import type { RecordOp } from '../../src/projections/decide.ts';
 import { startMcIasFake } from '../../test/helpers/mcias-fake.ts';
@@ -120,11 +121,11 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'mcns-bench-pit-'));
   copyFileSync(cached, join(dir, 'mcns.db'));
   const { head, checkpoints } = (() => {
-    const l = Ledger.open({ path: join(dir, 'mcns.db'), create: false });
+    const db = openDatabase(join(dir, 'mcns.db'), { readonly: true, create: false });
     try {
-      return { head: l.log.head().seq, checkpoints: (l.db.prepare('SELECT seq FROM checkpoints ORDER BY seq').pluck().all() as number[]) };
+      return { head: db.prepare('SELECT max(seq) FROM events').pluck().get() as number, checkpoints: db.prepare('SELECT seq FROM checkpoints ORDER BY seq').pluck().all() as number[] };
     } finally {
-      l.close();
+      db.close();
     }
   })();
   const tls = makeTestTls();
