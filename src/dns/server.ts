@@ -67,7 +67,7 @@ export interface DnsServerOptions {
    * before normal answering; returns true when it answered, through `send` (one or more messages).
    */
   transfer?: (q: ParsedQuery, raw: Buffer, peer: Peer, send: (msg: Buffer) => void) => boolean;
-  /** Answers the answer cache holds before it is cleared (default 100,000; 0: no cache). */
+  /** Answers the answer cache holds at most; when full it evicts the coldest (default 100,000; 0: no cache). */
   answerCacheSize?: number;
   /** Log this fraction (0..1) of queries at info level ([dns] query_log_sample when query_log is on); 0: off. */
   queryLogSample?: number;
