@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import { BehaviorSubject, scan, type Subscription } from 'rxjs';
-import { EventLog, VersionConflictError } from './events/log.ts';
+import { EventLog, VersionConflictError, type WriteSurface } from './events/log.ts';
 import { openDatabase } from './events/schema.ts';
 import type { StoredEvent } from './events/types.ts';
 import { McnsError, precondition } from './errors.ts';
@@ -61,6 +61,8 @@ export interface WriteResult {
 export interface WriteOptions {
   actor: string;
   ifMatch?: number;
+  /** Where the write came in (recorded beside the batch for the history). */
+  surface?: WriteSurface;
 }
 
 /**
@@ -162,7 +164,7 @@ export class Ledger {
       if (decision.drafts.length === 0) return { serial: state.zones.get(decision.zone)?.serial, events: [] };
       let events: StoredEvent[];
       try {
-        events = this.log.append(decision.drafts, { actor: opts.actor, expectedVersion: decision.expectedVersion, now: this.clock() });
+        events = this.log.append(decision.drafts, { actor: opts.actor, expectedVersion: decision.expectedVersion, now: this.clock(), surface: opts.surface });
       } catch (err) {
         if (err instanceof VersionConflictError && attempt < 3) {
           this.refresh();

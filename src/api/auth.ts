@@ -18,6 +18,8 @@ export interface Identity {
   roles: string[];
   /** When the token stops being valid (ms since the epoch), when known. */
   expiresAt?: number;
+  /** The API the caller came through (set by the adapter; recorded with each write for the history). */
+  surface?: 'rest' | 'grpc';
 }
 
 /** Credentials for a login. */

@@ -202,7 +202,9 @@ export async function startGrpc(opts: GrpcOptions): Promise<GrpcServer> {
     const op = methodMap[path];
     if (!op) throw new McnsError('forbidden', `${path} is not in the authorization map`);
     const authorization = metadata.get('authorization')[0] as string | undefined;
-    const id = OPERATIONS[op] === 'public' ? undefined : (verified.get(metadata) ?? (await gate.identify(authorization, clients.get(metadata), 'grpc')));
+    const known = OPERATIONS[op] === 'public' ? undefined : (verified.get(metadata) ?? (await gate.identify(authorization, clients.get(metadata), 'grpc')));
+    // A copy that says it came through gRPC (the cached identity is shared with REST).
+    const id = known && { ...known, surface: 'grpc' as const };
     who.actor = id?.username; // known before authorization, so refusals are logged with the actor
     authorize(id, op);
     const ifMatch = metadata.get('if-match')[0] as string | undefined;

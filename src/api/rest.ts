@@ -117,7 +117,8 @@ export async function startRest(opts: ApiOptions): Promise<RestServer> {
       // token they carry is checked here first, so they too cost no body and count failures.
       if (op === undefined && req.headers.authorization === undefined) return;
       const id = await gate.identify(req.headers.authorization, req.ip, 'rest');
-      identities.set(req, id);
+      // A copy that says it came through REST (the cached identity is shared with gRPC).
+      identities.set(req, { ...id, surface: 'rest' });
       actors.set(req, id.username);
       // The role check too (name scopes come later, with the body): a read-only caller cannot make
       // us read and parse a body for a write it may not do.

@@ -148,7 +148,7 @@ export class ApiService {
   }
 
   private write(id: Identity, cmd: Parameters<Ledger['execute']>[0], opts: WriteOpts): WriteResult {
-    return this.ledger.execute(cmd, { actor: id.username, ifMatch: opts.ifMatch });
+    return this.ledger.execute(cmd, { actor: id.username, ifMatch: opts.ifMatch, surface: id.surface });
   }
 
   /** POST /v1/zones (admin). */

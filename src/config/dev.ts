@@ -69,7 +69,7 @@ export function seedIfEmpty(ledger: Ledger): string[] {
   if (ledger.state.seq > 0) return [];
   const done: string[] = [];
   for (const zone of SEED_ZONES) {
-    ledger.execute(importCommand(zone, seedZoneText(zone), `seed/${zone}.zone`), { actor: 'system' });
+    ledger.execute(importCommand(zone, seedZoneText(zone), `seed/${zone}.zone`), { actor: 'system', surface: 'system' });
     done.push(zone);
   }
   return done;

@@ -71,7 +71,7 @@ export interface UpdateOptions {
    * The ledger: the current projection and the one write path. The plan is called again on every
    * retry after a concurrent append, against the state that attempt decides on.
    */
-  ledger: { readonly state: LedgerState; execute(plan: CommandPlan, opts: { actor: string }): { serial?: number; events: readonly unknown[] } };
+  ledger: { readonly state: LedgerState; execute(plan: CommandPlan, opts: { actor: string; surface?: 'update' }): { serial?: number; events: readonly unknown[] } };
   /** The TSIG keys (createTransferHandlers(...).keyring, so transfers and updates share them). */
   keyring: TsigKeyring;
   config: UpdateConfig;
@@ -527,7 +527,7 @@ export function createUpdateHandler(opts: UpdateOptions): (q: ParsedQuery, raw: 
     };
     try {
       // The TSIG key is the actor.
-      const result = ledger.execute(plan, { actor: key.name.replace(/\.$/, '') });
+      const result = ledger.execute(plan, { actor: key.name.replace(/\.$/, ''), surface: 'update' });
       if (result.events.length === 0) return reply(UPDATE_RCODE.NOERROR, 'nothing to change', { outcome: 'unchanged', serial: ledger.state.zones.get(zone.name)?.serial });
       return reply(UPDATE_RCODE.NOERROR, 'applied', { outcome: 'applied', changes, serial: result.serial });
     } catch (err) {

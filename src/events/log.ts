@@ -19,6 +19,9 @@ export interface EventRow extends HashedColumns {
   hash: string;
 }
 
+/** Where a write came in: the REST or gRPC API, DNS UPDATE, the offline CLI, or MCNS itself (the dev seed). */
+export type WriteSurface = 'rest' | 'grpc' | 'update' | 'cli' | 'system';
+
 /** What an append needs besides the drafts. */
 export interface AppendOptions {
   actor: string;
@@ -26,6 +29,8 @@ export interface AppendOptions {
   expectedVersion: number;
   /** Injected clock (ms); defaults to Date.now. */
   now?: number;
+  /** The surface the batch came through (rest, grpc, update, cli, ...), recorded beside it for the history. */
+  surface?: WriteSurface;
   /** Injected failure point for tests: throw after writing this many rows, inside the transaction. */
   failAfterRows?: number;
 }
@@ -103,6 +108,7 @@ export class EventLog {
       // Arrays rather than row objects: this statement feeds start-up replay, a million rows.
       after: db.prepare('SELECT seq, ts, actor, zone, type, version, payload, batch_id, hash FROM events WHERE seq > ? ORDER BY seq LIMIT ?').raw(true),
       range: db.prepare('SELECT * FROM events WHERE seq > ? AND seq <= ? ORDER BY seq'),
+      surfaceInsert: db.prepare('INSERT INTO batch_surfaces (batch_id, surface) VALUES (?, ?)'),
     };
     this.appendTx = this.compileAppend();
   }
@@ -166,6 +172,7 @@ export class EventLog {
       // "<first seq>-<random>": batches are contiguous in seq, so the id itself says where its
       // events are (history by batch needs no index), and the random part keeps ids unique.
       const batchId = `${seq + 1}-${randomBytes(4).toString('hex')}`;
+      if (opts.surface) this.stmts.surfaceInsert.run(batchId, opts.surface);
       const out: StoredEvent[] = [];
       for (const [i, d] of drafts.entries()) {
         if (opts.failAfterRows !== undefined && i >= opts.failAfterRows) {

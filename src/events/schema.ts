@@ -51,6 +51,17 @@ CREATE TRIGGER IF NOT EXISTS chain_macs_no_update BEFORE UPDATE ON chain_macs
   BEGIN SELECT RAISE(ABORT, 'chain MACs are append-only: UPDATE refused'); END;
 CREATE TRIGGER IF NOT EXISTS chain_macs_no_delete BEFORE DELETE ON chain_macs
   BEGIN SELECT RAISE(ABORT, 'chain MACs are append-only: DELETE refused'); END;
+-- Which surface each batch came through (REST, gRPC, DNS UPDATE, the offline CLI, ...), for the
+-- history. Descriptive, like a log line: not covered by the hash chain (the events are), so it is
+-- kept beside the log instead of in it. Append-only like the log.
+CREATE TABLE IF NOT EXISTS batch_surfaces (
+  batch_id TEXT PRIMARY KEY,
+  surface  TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS batch_surfaces_no_update BEFORE UPDATE ON batch_surfaces
+  BEGIN SELECT RAISE(ABORT, 'batch surfaces are append-only: UPDATE refused'); END;
+CREATE TRIGGER IF NOT EXISTS batch_surfaces_no_delete BEFORE DELETE ON batch_surfaces
+  BEGIN SELECT RAISE(ABORT, 'batch surfaces are append-only: DELETE refused'); END;
 CREATE TABLE IF NOT EXISTS checkpoints (
   seq        INTEGER PRIMARY KEY,
   head_hash  TEXT    NOT NULL,

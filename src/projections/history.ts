@@ -7,7 +7,7 @@
  * the change came in as far as the log tells it (its batch's marker: restore or import).
  */
 import type Database from 'better-sqlite3';
-import { findBatch, rowToEvent, type EventRow } from '../events/log.ts';
+import { findBatch, rowToEvent, type EventRow, type WriteSurface } from '../events/log.ts';
 import type { EventBody, SoaParams } from '../events/types.ts';
 
 /** A record's state as a history entry shows it (a delete's old side has no ttl in older events). */
@@ -22,12 +22,12 @@ export interface RecordSide {
 export type ChangeSide = RecordSide | Partial<SoaParams>;
 
 /**
- * How a change came in, as far as the log records it: `restore` and `import` batches carry a marker
- * event; an import from a file (`mcns zone import --db`, the dev seed) is `offline`; everything else
- * is `api` (REST, gRPC or DNS UPDATE: the log does not tell them apart; a TSIG key name as actor
- * means UPDATE).
+ * How a change came in. Every batch records the surface it was written through (rest, grpc,
+ * update, cli, system: batch_surfaces beside the log); `restore` and `import` batches also carry a
+ * marker event, which names them (an import from a file, `mcns zone import --db` or the dev seed, is
+ * `offline`). Batches written before surfaces were recorded are `api` when no marker says more.
  */
-export type Surface = 'api' | 'import' | 'offline' | 'restore';
+export type Surface = WriteSurface | 'api' | 'import' | 'offline' | 'restore';
 
 /** One entry of a history: who did what, when, in which batch, and the value before and after. */
 export interface HistoryEntry {
@@ -79,24 +79,27 @@ class EntryReader {
   private readonly previousRecord;
   private readonly soaBefore;
   private readonly markers;
+  private readonly recorded;
 
   constructor(private readonly db: Database.Database) {
     // Both use existing indexes: (zone, record_id) ordered by seq, and the zone-level rows.
     this.previousRecord = db.prepare('SELECT * FROM events WHERE zone = ? AND record_id = ? AND seq < ? ORDER BY seq DESC LIMIT 1');
     this.soaBefore = db.prepare("SELECT * FROM events WHERE zone = ? AND record_id IS NULL AND seq < ? AND type IN ('ZoneCreated', 'ZoneUpdated', 'ZoneDeleted') ORDER BY seq");
     this.markers = db.prepare("SELECT * FROM events WHERE zone = ? AND record_id IS NULL AND seq >= ? AND seq <= ? AND type IN ('ZoneRestored', 'ZoneImported')");
+    this.recorded = db.prepare('SELECT surface FROM batch_surfaces WHERE batch_id = ?').pluck();
   }
 
   private batch(zone: string, batchId: string): BatchInfo {
     let info = this.batches.get(batchId);
     if (info) return info;
-    info = { surface: 'api' };
+    const recorded = this.recorded.get(batchId) as WriteSurface | undefined;
+    info = { surface: recorded ?? 'api' };
     const range = findBatch(this.db, batchId);
     if (range) {
       for (const row of this.markers.all(zone, range.first, range.last) as EventRow[]) {
         const body = rowToEvent(row).body;
         if (body.type === 'ZoneRestored') info = { surface: 'restore', restoredTo: { seq: body.payload.at_seq, ...(body.payload.at ? { at: body.payload.at } : {}) } };
-        if (body.type === 'ZoneImported') info = { surface: body.payload.source === undefined || body.payload.source === 'api' ? 'import' : 'offline' };
+        if (body.type === 'ZoneImported') info = { surface: recorded === 'cli' || (body.payload.source !== undefined && body.payload.source !== 'api') ? 'offline' : 'import' };
       }
     }
     this.batches.set(batchId, info);

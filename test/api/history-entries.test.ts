@@ -31,9 +31,9 @@ test('an update carries the old and the new value; a delete carries the removed 
   assert.equal(d.status, 200, d.text);
   const entries = (await hist(`?name=www`)).filter((e) => e.event.startsWith('Record'));
   assert.deepEqual(entries.map((e) => [e.event, e.actor, e.surface]), [
-    ['RecordCreated', 'alice', 'api'],
-    ['RecordUpdated', 'mcp-agent', 'api'],
-    ['RecordDeleted', 'alice', 'api'],
+    ['RecordCreated', 'alice', 'rest'],
+    ['RecordUpdated', 'mcp-agent', 'rest'],
+    ['RecordDeleted', 'alice', 'rest'],
   ]);
   assert.equal(entries[0].old, undefined);
   assert.deepEqual(entries[0].new, { name: `www.${Z}.`, type: 'A', value: '192.0.2.1', ttl: 300 });
@@ -88,4 +88,20 @@ test('newest first, paged by cursor without gaps or repeats, and filtered by act
   const bad = await h.rest('GET', `/v1/zones/${Z}/history?order=sideways`, { token: h.tokens.bob });
   assert.equal(bad.status, 400);
   assert.match(bad.text, /order/);
+});
+
+test('the surface is recorded per batch: REST, gRPC, the offline CLI; batches from before surfaces were recorded read as "api"', async () => {
+  const viaGrpc = await h.grpc('RecordService', 'CreateRecord', { zone: Z, name: 'g', type: 'A', value: '192.0.2.7' }, { token: h.tokens.alice });
+  assert.equal(viaGrpc.code, 0, viaGrpc.details);
+  const viaRest = await h.rest('POST', `/v1/zones/${Z}/records`, { token: h.tokens.alice, body: { name: 'r', type: 'A', value: '192.0.2.8' } });
+  assert.equal(viaRest.status, 201, viaRest.text);
+  // The offline CLI writes with surface 'cli'; a write with no surface stands for a batch of an older build.
+  h.ledger.execute({ kind: 'changeRecords', zone: Z, ops: [{ op: 'create', name: `c.${Z}`, type: 'A', value: '192.0.2.9' }] }, { actor: 'root', surface: 'cli' });
+  h.ledger.execute({ kind: 'changeRecords', zone: Z, ops: [{ op: 'create', name: `o.${Z}`, type: 'A', value: '192.0.2.10' }] }, { actor: 'old-build' });
+  const created = (await hist('?order=desc&limit=20')).filter((e) => e.event === 'RecordCreated');
+  const surfaceOf = (name: string): string => created.find((e) => e.new?.name === `${name}.${Z}.`)?.surface;
+  assert.equal(surfaceOf('g'), 'grpc');
+  assert.equal(surfaceOf('r'), 'rest');
+  assert.equal(surfaceOf('c'), 'cli');
+  assert.equal(surfaceOf('o'), 'api');
 });

@@ -108,6 +108,7 @@ test('nsupdate -y adds an _acme-challenge TXT record, dig sees it in the very ne
   assert.equal(entries.length, 1);
   assert.equal(entries[0].event, 'RecordCreated');
   assert.equal(entries[0].actor, 'acme-key');
+  assert.equal(entries[0].surface, 'update', 'the history says it came through DNS UPDATE');
   // The whole batch (record + serial bump) carries the key as its actor.
   const batch = zoneHistory(ledger.db, 'example.com.', { batchId: entries[0].batchId }).entries;
   assert.deepEqual(batch.map((e) => [e.event, e.actor]), [['RecordCreated', 'acme-key'], ['SerialBumped', 'acme-key']]);

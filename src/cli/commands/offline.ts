@@ -43,7 +43,7 @@ export function registerZoneOffline(zone: Command, onlineImport: (zone: string, 
       try {
         keyOfflineWriter(ledger, opts.chainKeyFile ?? process.env.MCNS_CHAIN_KEY_FILE);
         progress(`importing ${zoneArg}…`);
-        const res = ledger.execute(importCommand(zoneArg, text, file), { actor: opts.actor });
+        const res = ledger.execute(importCommand(zoneArg, text, file), { actor: opts.actor, surface: 'cli' });
         progressDone();
         const z = zoneName(zoneArg);
         process.stdout.write(

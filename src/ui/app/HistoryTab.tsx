@@ -10,9 +10,14 @@ import type { HistoryEntry, Session } from './types.ts';
 
 const PAGE = 50;
 
-/** What each surface means, as far as the log records it (see src/projections/history.ts). */
+/** What each surface means (see src/projections/history.ts). */
 const SURFACE_HELP: Record<string, string> = {
-  api: 'REST, gRPC or DNS UPDATE (the log does not tell them apart; a TSIG key name as actor means UPDATE)',
+  rest: 'the REST API (this console, curl, mcns --addr)',
+  grpc: 'the gRPC API',
+  update: 'DNS UPDATE (RFC 2136), signed with the TSIG key named as the actor',
+  cli: 'the offline CLI on the database file (mcns ... --db)',
+  system: 'MCNS itself (the --dev seed)',
+  api: 'REST, gRPC or DNS UPDATE, written before MCNS recorded which (a TSIG key name as actor means UPDATE)',
   import: 'a zone file imported through the API',
   offline: 'a zone file imported offline (mcns zone import --db) or the dev seed',
   restore: 'a restore to an earlier point',
