@@ -373,9 +373,11 @@ async function startServer(name: string, dir: string, zoneFile: string, db?: str
     proc = pinned('knotd', ['-c', conf]);
   } else if (name === 'nsd') {
     const conf = path.join(sdir, 'nsd.conf');
+    // Response rate limiting off, as in Knot's and MCNS's defaults: Debian's NSD limits 200
+    // responses/s per /24 by default, which dropped most of dnsperf's queries (lost queries, stalls).
     fs.writeFileSync(
       conf,
-      `server:\n  ip-address: 127.0.0.1\n  port: ${port}\n  server-count: 1\n  username: ""\n  chroot: ""\n  zonesdir: "${sdir}"\n  database: ""\n  zonelistfile: "${sdir}/zone.list"\n  xfrdfile: "${sdir}/xfrd.state"\n  pidfile: "${sdir}/nsd.pid"\n  xfrdir: "${sdir}"\n  verbosity: 0\n  hide-version: yes\nremote-control:\n  control-enable: no\nzone:\n  name: ${ZONE}\n  zonefile: ${zoneFile}\n`,
+      `server:\n  ip-address: 127.0.0.1\n  port: ${port}\n  server-count: 1\n  username: ""\n  chroot: ""\n  zonesdir: "${sdir}"\n  database: ""\n  zonelistfile: "${sdir}/zone.list"\n  xfrdfile: "${sdir}/xfrd.state"\n  pidfile: "${sdir}/nsd.pid"\n  xfrdir: "${sdir}"\n  verbosity: 0\n  hide-version: yes\n  rrl-ratelimit: 0\n  rrl-whitelist-ratelimit: 0\nremote-control:\n  control-enable: no\nzone:\n  name: ${ZONE}\n  zonefile: ${zoneFile}\n`,
     );
     proc = pinned('nsd', ['-d', '-c', conf]);
   } else throw new Error(`unknown server ${name}`);
