@@ -14,6 +14,7 @@
 import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.ts';
+import { addressInto } from '../records/ip.ts';
 
 /** The configuration of `[dns.rrl]`. */
 export interface RrlConfig {
@@ -51,99 +52,25 @@ const QUIET_MS = 10_000;
 const LOG_EVERY_MS = 60_000;
 
 /** Scratch for address parsing (one event loop: no reentrancy). */
-const groups = new Uint16Array(8);
+const addr = new Uint8Array(16);
 let keyHi = 0;
 let keyLo = 0;
 
 /**
  * Sets keyHi/keyLo to the /24 (IPv4, IPv4-mapped IPv6 too) or /56 (IPv6) prefix of `address`,
- * tagged by family. Returns false for text that is neither.
+ * tagged by family. Returns false for text that is neither. Parsing is records/ip.ts's.
  */
 function prefixKey(address: string): boolean {
-  // IPv4 first, in one scan that stops at the third dot; any other character means IPv6 (or junk).
-  if (v4Key(address, 0)) return true;
-  if (address.startsWith('::ffff:') && address.includes('.')) return v4Key(address, 7);
-  if (!parseV6(address)) return false;
-  keyHi = ((groups[0] << 16) | groups[1]) >>> 0;
-  keyLo = (TAG_V6 | (groups[2] << 8) | (groups[3] >>> 8)) >>> 0;
-  return true;
-}
-
-function v4Key(s: string, from: number): boolean {
-  let v = 0;
-  let octet = 0;
-  let dots = 0;
-  for (let i = from; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 46) {
-      v = (v << 8) | octet;
-      octet = 0;
-      if (++dots === 3) break;
-    } else if (c >= 48 && c <= 57) octet = octet * 10 + (c - 48);
-    else return false;
+  const family = addressInto(address, addr);
+  if (family === 4) {
+    keyHi = ((addr[12] << 16) | (addr[13] << 8) | addr[14]) >>> 0;
+    keyLo = TAG_V4;
+    return true;
   }
-  if (dots !== 3) return false;
-  keyHi = v >>> 0;
-  keyLo = TAG_V4;
+  if (family === 0) return false;
+  keyHi = ((addr[0] << 24) | (addr[1] << 16) | (addr[2] << 8) | addr[3]) >>> 0;
+  keyLo = (TAG_V6 | (addr[4] << 16) | (addr[5] << 8) | addr[6]) >>> 0;
   return true;
-}
-
-/** Parses an IPv6 address into `groups` (a zone id is ignored). */
-function parseV6(s: string): boolean {
-  let end = s.indexOf('%');
-  if (end < 0) end = s.length;
-  const gap = s.indexOf('::');
-  groups.fill(0);
-  const headEnd = gap >= 0 ? gap : end;
-  let n = readGroups(s, 0, headEnd, 0);
-  if (n < 0) return false;
-  if (gap < 0) return n === 8;
-  // The groups after "::" go to the end of the address.
-  const tail: number[] = [];
-  let g = -1;
-  for (let i = gap + 2; i <= end; i++) {
-    const c = i < end ? s.charCodeAt(i) : 58;
-    if (c === 58) {
-      if (g >= 0) tail.push(g);
-      g = -1;
-      continue;
-    }
-    const d = hexDigit(c);
-    if (d < 0) return c === 46; // an embedded IPv4 tail: its groups are not in the /56
-    g = g < 0 ? d : (g << 4) | d;
-  }
-  if (n + tail.length > 7) return false;
-  n = 8 - tail.length;
-  for (const t of tail) groups[n++] = t;
-  return true;
-}
-
-/** Reads colon-separated hex groups of s[from, to) into groups[at..]; returns the count or -1. */
-function readGroups(s: string, from: number, to: number, at: number): number {
-  if (from === to) return at;
-  let g = 0;
-  let digits = 0;
-  let n = at;
-  for (let i = from; i <= to; i++) {
-    const c = i < to ? s.charCodeAt(i) : 58;
-    if (c === 58) {
-      if (digits === 0 || n >= 8) return -1;
-      groups[n++] = g;
-      g = 0;
-      digits = 0;
-      continue;
-    }
-    const d = hexDigit(c);
-    if (d < 0 || ++digits > 4) return -1;
-    g = (g << 4) | d;
-  }
-  return n;
-}
-
-function hexDigit(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  const l = c | 0x20;
-  return l >= 97 && l <= 102 ? l - 87 : -1;
 }
 
 /** Presentation of a table key: "192.0.2.0/24" or "2001:db8:aa00::/56". */

@@ -23,6 +23,7 @@
 import type net from 'node:net';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.ts';
+import { clientPrefix } from '../records/ip.ts';
 
 /** The limits; all durations in ms. */
 export interface TcpLimits {
@@ -50,23 +51,13 @@ export type TcpCloseReason = 'per_client_limit' | 'max_clients' | 'message_timeo
 const LOG_EVERY_MS = 10_000;
 
 /**
- * The client a connection counts against: the IPv4 address (IPv4-mapped IPv6 included), or the
- * first four groups (/64) of an IPv6 address.
+ * The client a connection counts against: the IPv4 address (IPv4-mapped IPv6 included), or the /64
+ * of an IPv6 address (records/ip.ts parses it). Text that is not an address counts as itself.
  */
 export function clientKey(address: string): string {
-  if (address.startsWith('::ffff:') && address.includes('.')) return address.slice(7);
-  if (!address.includes(':')) return address;
-  return `${ipv6Groups(address).slice(0, 4).join(':')}::/64`;
-}
-
-/** The eight 16-bit groups of an IPv6 address (hex, no leading zeros); a zone id is dropped. */
-function ipv6Groups(address: string): string[] {
-  const a = address.split('%')[0].toLowerCase();
-  const [head, tail] = a.includes('::') ? a.split('::') : [a, undefined];
-  const left = head === '' ? [] : head.split(':');
-  const right = tail === undefined || tail === '' ? [] : tail.split(':');
-  const fill = tail === undefined ? [] : new Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0');
-  return [...left, ...fill, ...right].map((g) => (g.includes('.') ? g : (Number.parseInt(g, 16) || 0).toString(16)));
+  const p = clientPrefix(address, 32, 64);
+  if (p === undefined) return address;
+  return p.endsWith('/32') ? p.slice(0, -3) : p;
 }
 
 /** One held connection: its deadline and idle timers, and what eviction needs to know. */

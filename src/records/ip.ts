@@ -185,17 +185,29 @@ export function canonicalIPv6(text: string): string | null {
   return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
 }
 
-/** The 16 bytes of `address` (IPv4 as IPv4-mapped IPv6, a zone index dropped), or undefined when it is not an address. */
-export function addressBytes(address: string): Uint8Array | undefined {
+/**
+ * Writes the 16 bytes of `address` into `out` (IPv4 as IPv4-mapped IPv6, a zone index ignored) and
+ * returns 4 for IPv4 (IPv4-mapped IPv6 included), 6 for IPv6, 0 when it is not an address. No
+ * allocation for an address without a zone index: the per-query limits (RRL) call it per answer.
+ */
+export function addressInto(address: string, out: Uint8Array): 0 | 4 | 6 {
   const pct = address.indexOf('%');
   const a = pct >= 0 ? address.slice(0, pct) : address;
-  const out = new Uint8Array(16);
   if (parseIPv4(a, 0, a.length, out, 12)) {
+    out.fill(0, 0, 10);
     out[10] = 0xff;
     out[11] = 0xff;
-    return out;
+    return 4;
   }
-  return parseIPv6(a, out, 0) ? out : undefined;
+  if (!parseIPv6(a, out, 0)) return 0;
+  for (let i = 0; i < 10; i++) if (out[i] !== 0) return 6;
+  return out[10] === 0xff && out[11] === 0xff ? 4 : 6;
+}
+
+/** The 16 bytes of `address` (IPv4 as IPv4-mapped IPv6, a zone index dropped), or undefined when it is not an address. */
+export function addressBytes(address: string): Uint8Array | undefined {
+  const out = new Uint8Array(16);
+  return addressInto(address, out) === 0 ? undefined : out;
 }
 
 /**
@@ -204,9 +216,10 @@ export function addressBytes(address: string): Uint8Array | undefined {
  * Undefined for text that is not an address.
  */
 export function clientPrefix(address: string, v4Bits: number, v6Bits: number): string | undefined {
-  const b = addressBytes(address);
-  if (!b) return undefined;
-  const v4 = b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
+  const b = new Uint8Array(16);
+  const family = addressInto(address, b);
+  if (family === 0) return undefined;
+  const v4 = family === 4;
   const bits = v4 ? v4Bits : v6Bits;
   const from = v4 ? 12 : 0;
   const masked = Uint8Array.from(b);
