@@ -10,10 +10,10 @@
  * Clients are counted by address: IPv4 /32, IPv6 /56 (one site's allocation; a /64 each would hand an
  * attacker 256 buckets for the price of one prefix).
  */
-import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import { McnsError } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
+import { clientPrefix } from '../records/ip.ts';
 import type { Identity, IdentityProvider } from './auth.ts';
 import { bearerToken } from './service.ts';
 
@@ -39,22 +39,14 @@ export interface ThrottleOptions {
 /** The default limits (RUNBOOK: Hardening). */
 export const THROTTLE_DEFAULTS = { burst: 20, perMinute: 10, maxClients: 100_000 } as const;
 
-/** The key a client's failures are counted under: its IPv4 address, or its IPv6 /56. */
+/** The key a client's failures are counted under: its IPv4 address, or its IPv6 /56 (records/ip.ts parses it). */
 export function clientKey(address: string | undefined): string {
   if (!address) return 'unknown';
   let a = address.trim();
   if (a.startsWith('[')) a = a.slice(1, a.indexOf(']'));
-  const zone = a.indexOf('%');
-  if (zone >= 0) a = a.slice(0, zone);
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(a);
-  if (mapped) return mapped[1];
-  if (isIP(a) !== 6) return a;
-  // Expand to 8 groups and keep the first 56 bits (3.5 groups).
-  const [head, tail = ''] = a.toLowerCase().split('::');
-  const h = head ? head.split(':') : [];
-  const t = a.includes('::') ? (tail ? tail.split(':') : []) : [];
-  const groups = [...h, ...new Array(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t].map((g) => g.padStart(4, '0'));
-  return `${groups.slice(0, 3).join(':')}:${groups[3].slice(0, 2)}00::/56`;
+  const p = clientPrefix(a, 32, 56);
+  if (p === undefined) return a;
+  return p.endsWith('/32') ? p.slice(0, -3) : p;
 }
 
 interface Bucket {
