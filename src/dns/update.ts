@@ -28,7 +28,7 @@ import { isInZone, normalizeName } from '../records/names.ts';
 import { canonicalValue, formatRData } from '../records/rdata.ts';
 import { RR_TYPE_BY_CODE, RR_TYPE_CODES, RR_TYPES, type RData, type RRType } from '../records/types.ts';
 import type { ParsedQuery } from './query.ts';
-import { emptyResponseBytes } from './header.ts';
+import { emptyResponseBytes, RCODE } from './header.ts';
 import { readName } from './transfer/message.ts';
 import type { TransferLogger } from './transfer/notify.ts';
 import { TSIG_ERROR, TsigResponseSigner, tsigErrorResponse, verifyRequest, type TsigKey, type TsigKeyring } from './transfer/tsig.ts';
@@ -40,20 +40,8 @@ export { namePattern, type UpdateConfig, type UpdateKeyLimits } from './update-p
 /** The UPDATE opcode (RFC 2136 1.3). */
 export const OPCODE_UPDATE = 5;
 
-/** Response codes an UPDATE can get (RFC 1035 4.1.1, RFC 2136 2.2). */
-export const UPDATE_RCODE = {
-  NOERROR: 0,
-  FORMERR: 1,
-  SERVFAIL: 2,
-  NXDOMAIN: 3,
-  NOTIMP: 4,
-  REFUSED: 5,
-  YXDOMAIN: 6,
-  YXRRSET: 7,
-  NXRRSET: 8,
-  NOTAUTH: 9,
-  NOTZONE: 10,
-} as const;
+/** Response codes an UPDATE can get (RFC 1035 4.1.1, RFC 2136 2.2): the one table in header.ts. */
+export const UPDATE_RCODE = RCODE;
 
 const CLASS_IN = 1;
 const CLASS_NONE = 254;
