@@ -82,6 +82,17 @@ const cidr = z.string().refine(
   { message: 'must be an IP address or a CIDR block like "192.0.2.0/24"' },
 );
 
+/** A size in bytes: a whole number, or text like "4MiB", "512KiB", "1GiB". */
+const byteSize = z.union([z.number().int().positive(), z.string()]).transform((v, ctx) => {
+  const m = typeof v === 'number' ? [String(v), String(v), ''] : /^\s*(\d+)\s*(B|KiB|MiB|GiB)?\s*$/.exec(v);
+  const n = m ? Number(m[1]) * ({ '': 1, B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 } as Record<string, number>)[m[2] ?? ''] : NaN;
+  if (!Number.isSafeInteger(n) || n <= 0) {
+    ctx.addIssue({ code: 'custom', message: `must be a size like "4MiB", "512KiB" or a number of bytes, got ${JSON.stringify(v)}` });
+    return z.NEVER;
+  }
+  return n;
+});
+
 const base64 = z.string().refine((s) => s.length > 0 && /^[A-Za-z0-9+/]+={0,2}$/.test(s) && s.length % 4 === 0, { message: 'must be base64' });
 
 const serverSchema = z.strictObject({
@@ -90,6 +101,8 @@ const serverSchema = z.strictObject({
   tls_cert: z.string().min(1).optional(),
   tls_key: z.string().min(1).optional(),
   shutdown_timeout: duration.prefault(30),
+  // Largest REST request body (a zone import is one body); larger is refused with 413.
+  max_body: byteSize.prefault(4 * 1024 * 1024),
   // Failed authentications per client address (src/api/auth-gate.ts): a bucket of this many, refilled
   // at auth_failures_per_minute; an empty bucket is answered 429. auth_failure_burst = 0 turns it off.
   auth_failure_burst: z.number().int().nonnegative().default(20),
@@ -201,6 +214,8 @@ export interface McnsConfig {
     tls_cert: string;
     tls_key: string;
     shutdown_timeout: number;
+    /** Largest REST request body in bytes. */
+    max_body: number;
     /** Failed authentications a client address may have in a row (0: no limit). */
     auth_failure_burst: number;
     /** Failed authentications forgiven per minute. */
@@ -241,6 +256,7 @@ const ENV_KEYS: Record<string, Record<string, Kind>> = {
     tls_cert: 'string',
     tls_key: 'string',
     shutdown_timeout: 'string',
+    max_body: 'string',
     auth_failure_burst: 'number',
     auth_failures_per_minute: 'number',
   },
@@ -481,6 +497,7 @@ export function loadConfig(opts: LoadOptions): McnsConfig {
       tls_cert: resolvePath(c.server.tls_cert ?? 'cert.pem', base),
       tls_key: resolvePath(c.server.tls_key ?? 'key.pem', base),
       shutdown_timeout: c.server.shutdown_timeout,
+      max_body: c.server.max_body,
       auth_failure_burst: c.server.auth_failure_burst,
       auth_failures_per_minute: c.server.auth_failures_per_minute,
     },

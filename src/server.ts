@@ -162,7 +162,7 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
       closers.push({ name: 'metrics', close: () => m.close() });
       metricsAddr = `${m.address.address}:${m.address.port}`;
     }
-    const rest = await startRest({ ...apiOpts, listen: config.server.listen_addr });
+    const rest = await startRest({ ...apiOpts, listen: config.server.listen_addr, bodyLimit: config.server.max_body });
     closers.push({ name: 'rest', close: () => rest.close() });
     const grpc = await startGrpc({ ...apiOpts, listen: config.server.grpc_addr });
     closers.push({ name: 'grpc', close: () => grpc.close() });

@@ -54,12 +54,13 @@ export interface RestServer {
 
 /** Start the REST API; resolves once it listens. */
 export async function startRest(opts: ApiOptions): Promise<RestServer> {
-  const service = new ApiService({ ledger: opts.ledger, auth: opts.auth, backupDir: opts.backupDir });
+  const bodyLimit = opts.bodyLimit ?? 4 * 1024 * 1024;
+  const service = new ApiService({ ledger: opts.ledger, auth: opts.auth, backupDir: opts.backupDir, maxBody: bodyLimit });
   const gate = opts.authGate ?? new AuthGate({ auth: opts.auth, metrics: opts.metrics, logger: opts.logger });
   const addr = parseListen(opts.listen, 'server.listen_addr');
   const app = Fastify({
     https: { cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.3' },
-    bodyLimit: opts.bodyLimit ?? 4 * 1024 * 1024,
+    bodyLimit,
     // Our onResponse hook writes the one line per request (with the actor); fastify's own are off.
     logController: new LogController({ disableRequestLogging: true }),
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
@@ -92,6 +93,8 @@ export async function startRest(opts: ApiOptions): Promise<RestServer> {
 
   const sendError = (req: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply => {
     const { status, body, internal } = httpError(err);
+    // Say what the limit is and where it is set, so a client can tell its operator what to change.
+    if (status === 413 && !refusedEarly.has(req)) body.error = `request body is too large: the API accepts at most ${req.routeOptions.bodyLimit ?? bodyLimit} bytes${(req.routeOptions.bodyLimit ?? bodyLimit) === bodyLimit ? ' ([server] max_body)' : ' on this public route'}`;
     if (internal) req.log.error({ err }, 'internal error');
     if (err instanceof RateLimitedError) reply.header('retry-after', String(err.retryAfterSeconds));
     // Refused before the body was read: close instead of reading (and discarding) up to bodyLimit bytes.

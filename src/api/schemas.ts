@@ -74,7 +74,11 @@ export const Change = z.discriminatedUnion('op', [
 export const ChangesBody = z.array(Change).min(1).max(1000);
 
 /** POST /v1/zones/{zone}/restore. */
-export const RestoreBody = z.strictObject({ at });
+export const RestoreBody = z.strictObject({
+  at,
+  /** Restoring to a point before the zone existed deletes it: only when asked for explicitly. */
+  allow_delete: z.boolean().optional(),
+});
 
 /** ?at= on zone reads and exports. */
 export const AtQuery = z.strictObject({ at: at.optional() });

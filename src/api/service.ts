@@ -5,7 +5,7 @@
  * API views. Errors are McnsError; each surface maps their kind once.
  */
 import type { Observable } from 'rxjs';
-import { McnsError, invalid, notFound } from '../errors.ts';
+import { McnsError, conflict, invalid, notFound } from '../errors.ts';
 import type { ChainHead } from '../events/chain-head.ts';
 import type { StoredEvent } from '../events/types.ts';
 import { parseLogPoint, type Ledger, type WriteResult } from '../ledger.ts';
@@ -38,6 +38,8 @@ export interface ServiceOptions {
   auth: IdentityProvider;
   /** Snapshot directory; default `backups/` beside the database. */
   backupDir?: string;
+  /** Largest REST request body in bytes ([server] max_body), announced by health so clients can check first. */
+  maxBody?: number;
 }
 
 /** Parse an If-Match value (REST header or gRPC metadata): a serial, optionally quoted or weak. */
@@ -61,6 +63,7 @@ export class ApiService {
   readonly ledger: Ledger;
   readonly auth: IdentityProvider;
   private readonly backupDir: string;
+  private readonly maxBody?: number;
   /** The chain head of the served projection, read once per seq (health is public and polled). */
   private servedHead?: ChainHead;
 
@@ -68,6 +71,7 @@ export class ApiService {
     this.ledger = opts.ledger;
     this.auth = opts.auth;
     this.backupDir = opts.backupDir ?? defaultBackupDir(opts.ledger.db.name);
+    this.maxBody = opts.maxBody;
   }
 
   /** Who is calling: validate the Authorization value (401 when absent or bad, 502 when MCIAS is down). */
@@ -82,10 +86,10 @@ export class ApiService {
    * head is what operators record outside the host to prove later that history was not rewritten;
    * it is a hash, so public like the seq).
    */
-  health(): { status: 'ok'; seq: number; chain_head: ChainHead } {
+  health(): { status: 'ok'; seq: number; chain_head: ChainHead; max_body?: number } {
     const seq = this.ledger.state.seq;
     if (this.servedHead?.seq !== seq) this.servedHead = { seq, hash: this.ledger.log.hashAt(seq) ?? '' };
-    return { status: 'ok', seq, chain_head: this.servedHead };
+    return { status: 'ok', seq, chain_head: this.servedHead, ...(this.maxBody !== undefined ? { max_body: this.maxBody } : {}) };
   }
 
   /** POST /v1/auth/login: forwarded to MCIAS. */
@@ -398,6 +402,9 @@ export class ApiService {
     const atSeq = this.ledger.log.seqAt(point);
     if (atSeq > this.ledger.state.seq) throw invalid('at', `seq ${atSeq} is after the newest event (${this.ledger.state.seq})`);
     const target = this.ledger.stateAt({ seq: atSeq }).zones.get(name);
+    if (!target && this.ledger.state.zones.has(name) && b.allow_delete !== true) {
+      throw conflict(`zone ${displayZone(name)} did not exist at ${b.at} (seq ${atSeq}): restoring to that point would delete it; send "allow_delete": true to do that`, 'at');
+    }
     const w = this.write(id, { kind: 'restoreZone', zone: name, target, atSeq, at: typeof b.at === 'string' ? b.at : undefined }, opts);
     const now = this.ledger.state.zones.get(name);
     return { zone: now ? zoneView(now) : null, batch: batchView(w), restored_to_seq: atSeq };

@@ -9,7 +9,13 @@ import { registerServer } from './commands/server.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerSnapshot } from './commands/snapshot.ts';
 import { registerRecord, onlineZoneExport, onlineZoneImport } from './commands/record.ts';
+import { registerHistory } from './commands/history.ts';
+import { registerEvents, registerZoneApi } from './commands/zone.ts';
 import { loadConfig } from '../config.ts';
+import { readFileSync } from 'node:fs';
+
+/** The package version (`mcns --version`). */
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 const debug = process.argv.includes('--debug');
 
@@ -17,11 +23,16 @@ const debug = process.argv.includes('--debug');
 export function buildProgram(): Command {
   const program = new Command('mcns')
     .description('MCNS: an authoritative DNS server built as an event-sourced zone ledger')
+    .version(VERSION, '-V, --version', 'print the version')
     .option('--debug', 'print stack traces on errors')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  const zone = program.command('zone').description('zone files in and out');
+    // One error prefix: commander's own "error: ..." becomes "mcns: ..." like ours.
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: (s, write) => write(s.replace(/^error: /, 'mcns: ')) });
+  const zone = program.command('zone').description('zones: list, create, update, delete, restore, history; zone files in and out');
+  registerZoneApi(zone);
   registerZoneOffline(zone, onlineZoneImport, onlineZoneExport);
+  registerHistory(program, zone);
+  registerEvents(program);
   registerLedgerTools(program, (configPath) => loadConfig({ path: configPath }).database);
   registerServer(program);
   registerStatus(program);

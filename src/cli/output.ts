@@ -21,9 +21,20 @@ export function progressDone(): void {
   if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
 }
 
-/** Print rows as aligned columns. */
-export function table(header: string[], rows: Array<Array<string | number>>): string {
-  const all = [header, ...rows.map((r) => r.map(String))];
-  const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
-  return all.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n') + '\n';
+/**
+ * Print rows as aligned columns. Widths are found with a loop, never by spreading the rows into
+ * Math.max: a 160,000-record zone would overflow the call stack.
+ */
+export function table(header: string[], rows: ReadonlyArray<ReadonlyArray<string | number>>): string {
+  const widths = header.map((h) => h.length);
+  for (const r of rows) {
+    for (let i = 0; i < widths.length; i++) {
+      const len = String(r[i] ?? '').length;
+      if (len > widths[i]) widths[i] = len;
+    }
+  }
+  const line = (r: ReadonlyArray<string | number>): string => r.map((c, i) => (i === r.length - 1 ? String(c) : String(c).padEnd(widths[i]))).join('  ');
+  const out: string[] = [line(header)];
+  for (const r of rows) out.push(line(r));
+  return out.join('\n') + '\n';
 }

@@ -407,7 +407,8 @@ export function decide(state: LedgerState, cmd: Command, ctx: DecideContext): De
       const target = cmd.target;
       b.emit({ type: 'ZoneRestored', payload: { at_seq: cmd.atSeq, ...(cmd.at ? { at: cmd.at } : {}) } });
       if (!target) {
-        if (current) b.emit({ type: 'ZoneDeleted', payload: {} });
+        if (!current) return { zone, expectedVersion, drafts: [] }; // already absent: nothing to write
+        b.emit({ type: 'ZoneDeleted', payload: {} });
         break;
       }
       if (!current) b.emit({ type: 'ZoneCreated', payload: target.soa });
@@ -416,6 +417,8 @@ export function decide(state: LedgerState, cmd: Command, ctx: DecideContext): De
         if (Object.keys(diff).length > 0) b.emit({ type: 'ZoneUpdated', payload: diff });
       }
       b.converge([...target.records.values()], ctx.newId, true);
+      // Already equal to the target: a restore that changes nothing writes nothing (like import).
+      if (current && b.drafts.length === 1) return { zone, expectedVersion, drafts: [] };
       b.bumpSerial(ctx.now);
       break;
     }

@@ -4,6 +4,7 @@
  * API's `{"error": "..."}` bodies.
  */
 import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { McnsError } from '../../errors.ts';
@@ -50,7 +51,11 @@ export function describeNetError(err: NodeJS.ErrnoException, addr: string): stri
   return `cannot reach ${addr}: ${err.message}`;
 }
 
-/** Send one request to the API; network and TLS failures become McnsError('unavailable'). */
+/**
+ * Send one request to the API; network and TLS failures become McnsError('unavailable'). A server that
+ * refuses a request before reading its body (413, 401) answers and closes while we are still writing:
+ * the answer wins over the EPIPE/ECONNRESET our write then gets.
+ */
 export function apiRequest(opts: ClientOptions, method: string, path: string, body?: { type: string; data: string }): Promise<ClientResponse> {
   const base = baseUrl(opts.addr);
   const url = new URL(path.replace(/^\//, ''), base.href.endsWith('/') ? base.href : base.href + '/');
@@ -70,14 +75,23 @@ export function apiRequest(opts: ClientOptions, method: string, path: string, bo
   }
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolveRes, reject) => {
+    let answered: ClientResponse | undefined;
     const req = send(url, { method, headers, ca, timeout: opts.timeoutMs ?? 30_000 }, (res) => {
       const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
+      answered = { status: res.statusCode ?? 0, headers: res.headers, body: '' };
+      res.on('data', (c: Buffer) => {
+        chunks.push(c);
+        answered!.body = Buffer.concat(chunks).toString('utf8');
+      });
       res.on('end', () => resolveRes({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', (err) => reject(new McnsError('unavailable', describeNetError(err, opts.addr))));
+      res.on('error', (err) => (answered ? resolveRes(answered) : reject(new McnsError('unavailable', describeNetError(err, opts.addr)))));
+      res.on('aborted', () => answered && resolveRes(answered));
     });
     req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'TIMEOUT' })));
-    req.on('error', (err: NodeJS.ErrnoException) => reject(new McnsError('unavailable', describeNetError(err, opts.addr))));
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      if (answered) return resolveRes(answered);
+      reject(Object.assign(new McnsError('unavailable', describeNetError(err, opts.addr)), { netCode: err.code }));
+    });
     if (body) req.write(body.data);
     req.end();
   });
@@ -108,11 +122,42 @@ export async function apiJson<T>(opts: ClientOptions, method: string, path: stri
   }
 }
 
-/** Client options from a command's --addr/--ca-cert/--token (token falling back to $MCNS_TOKEN). */
+/** Client options from a command's --addr/--ca-cert/--token, falling back to $MCNS_ADDR, $MCNS_CA_CERT, $MCNS_TOKEN. */
 export function clientOptions(opts: { addr?: string; caCert?: string; token?: string }, needToken = true): ClientOptions {
   const addr = opts.addr ?? process.env.MCNS_ADDR;
   if (!addr) throw new UsageError('--addr URL is required (or set MCNS_ADDR)');
   const token = opts.token ?? process.env.MCNS_TOKEN;
   if (needToken && !token) throw new UsageError('an API token is required: --token TOKEN or MCNS_TOKEN');
-  return { addr, caCert: opts.caCert, token };
+  return { addr, caCert: opts.caCert ?? (process.env.MCNS_CA_CERT || undefined), token };
+}
+
+/** Whether a command given these options goes through the API: --addr, or $MCNS_ADDR when --db is not given. */
+export function wantsApi(opts: { addr?: string; db?: string }): boolean {
+  return Boolean(opts.addr) || (!opts.db && Boolean(process.env.MCNS_ADDR));
+}
+
+/** The options every API command takes (the same names, help and environment fallbacks everywhere). */
+export function withApiOptions(cmd: Command, opts: { output?: boolean } = { output: true }): Command {
+  cmd
+    .option('--addr <url>', 'REST API URL (default $MCNS_ADDR)')
+    .option('--ca-cert <path>', 'CA certificate that signed the server certificate (default $MCNS_CA_CERT)')
+    .option('--token <token>', 'API token (default $MCNS_TOKEN)');
+  if (opts.output !== false) withOutput(cmd);
+  return cmd;
+}
+
+/** `-o/--output table|json` (the one output option of every command that prints data). */
+export function withOutput(cmd: Command, formats: readonly string[] = ['table', 'json'], dflt = 'table'): Command {
+  return cmd.option('-o, --output <format>', formats.join(' or '), dflt);
+}
+
+/** Check an --output value against the formats a command supports (usage error otherwise). */
+export function outputFormat(o: string): 'table' | 'json' {
+  return outputFormatOf(o, ['table', 'json'] as const);
+}
+
+/** outputFormat for commands with other formats (replay: zone|json). */
+export function outputFormatOf<F extends string>(o: string, formats: readonly F[]): F {
+  if (!(formats as readonly string[]).includes(o)) throw new UsageError(`--output must be ${formats.join(' or ')}, got "${o}"`);
+  return o as F;
 }

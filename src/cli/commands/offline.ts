@@ -1,21 +1,20 @@
 /**
- * Offline commands that work on a database file: zone import/export, replay, history, verify.
+ * Offline commands that work on a database file: zone import/export, replay, verify (history: history.ts).
  * They open the ledger directly (no server needed); the server may be running (SQLite WAL).
  */
 import { readFileSync } from 'node:fs';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { Ledger, parseLogPoint } from '../../ledger.ts';
 import { importCommand, exportZone } from '../../projections/zone-files.ts';
 import { zoneName } from '../../projections/decide.ts';
-import { zoneHistory } from '../../projections/history.ts';
 import { verifyLedger } from '../../projections/verify-ledger.ts';
 import { checkChainHead, formatChainHead, parseChainHead, type ChainHead } from '../../events/chain-head.ts';
 import { readChainKey } from '../../events/chain-key.ts';
 import { replayTrace, replayState } from '../../projections/replay.ts';
 import { openDatabase } from '../../events/schema.ts';
 import { McnsError } from '../../errors.ts';
-import { progress, progressDone, table, UsageError } from '../output.ts';
-import { apiOwnerName } from '../../records/names.ts';
+import { progress, progressDone, UsageError } from '../output.ts';
+import { outputFormatOf, wantsApi } from './client.ts';
 
 function needDb(opts: { db?: string }, extra = ''): string {
   if (!opts.db) throw new UsageError(`--db PATH is required${extra}`);
@@ -30,14 +29,14 @@ export function registerZoneOffline(zone: Command, onlineImport: (zone: string, 
     .argument('<zone>', 'zone name, e.g. example.com')
     .argument('<file>', 'zone file path ("-" for stdin)')
     .option('--db <path>', 'work offline on this database file (created if absent)')
-    .option('--addr <url>', 'go through the REST API at this URL')
-    .option('--ca-cert <path>', 'CA certificate for --addr')
+    .option('--addr <url>', 'go through the REST API at this URL (default $MCNS_ADDR when --db is not given)')
+    .option('--ca-cert <path>', 'CA certificate for --addr (default $MCNS_CA_CERT)')
     .option('--token <token>', 'API token for --addr (default $MCNS_TOKEN)')
     .option('--actor <name>', 'actor recorded on the events (offline only)', 'import')
     .option('--chain-key-file <path>', 'key of a keyed chain ([database] chain_key_file; offline only, default $MCNS_CHAIN_KEY_FILE)')
     .action(async (zoneArg: string, file: string, opts: Record<string, string>) => {
-      if (opts.addr) return onlineImport(zoneArg, file, opts);
-      const db = needDb(opts, ' (or --addr URL)');
+      if (wantsApi(opts)) return onlineImport(zoneArg, file, opts);
+      const db = needDb(opts, ' (or --addr URL, or MCNS_ADDR)');
       const text = readFileSync(file === '-' ? 0 : file, 'utf8');
       const ledger = Ledger.open({ path: db });
       try {
@@ -61,12 +60,12 @@ export function registerZoneOffline(zone: Command, onlineImport: (zone: string, 
     .argument('<zone>', 'zone name')
     .option('--at <point>', 'the zone as it was at a sequence number or RFC 3339 time')
     .option('--db <path>', 'read this database file')
-    .option('--addr <url>', 'go through the REST API at this URL')
-    .option('--ca-cert <path>', 'CA certificate for --addr')
+    .option('--addr <url>', 'go through the REST API at this URL (default $MCNS_ADDR when --db is not given)')
+    .option('--ca-cert <path>', 'CA certificate for --addr (default $MCNS_CA_CERT)')
     .option('--token <token>', 'API token for --addr (default $MCNS_TOKEN)')
     .action(async (zoneArg: string, opts: Record<string, string>) => {
-      if (opts.addr) return onlineExport(zoneArg, opts);
-      const ledger = Ledger.open({ path: needDb(opts, ' (or --addr URL)'), create: false });
+      if (wantsApi(opts)) return onlineExport(zoneArg, opts);
+      const ledger = Ledger.open({ path: needDb(opts, ' (or --addr URL, or MCNS_ADDR)'), create: false });
       try {
         const state = opts.at ? ledger.stateAt(parseLogPoint(opts.at, '--at')) : ledger.state;
         const z = state.zones.get(zoneName(zoneArg));
@@ -110,9 +109,11 @@ export function registerLedgerTools(program: Command, verifyConfigDb: (configPat
     .option('--until <point>', 'stop at this sequence number or RFC 3339 time')
     .option('--zone <zone>', 'only this zone')
     .option('--trace', 'print each event and the change it made')
-    .option('--format <format>', 'zone (zone-file lines) or json', 'zone')
-    .action((opts: { db: string; until?: string; zone?: string; trace?: boolean; format: string }) => {
-      if (opts.format !== 'zone' && opts.format !== 'json') throw new UsageError(`--format must be zone or json, got "${opts.format}"`);
+    .option('-o, --output <format>', 'zone (zone-file lines) or json', 'zone')
+    // The old spelling of -o, still accepted so existing scripts keep working.
+    .addOption(new Option('--format <format>', 'same as --output').hideHelp())
+    .action((options: { db: string; until?: string; zone?: string; trace?: boolean; output: string; format?: string }) => {
+      const opts = { ...options, format: outputFormatOf(options.format ?? options.output, ['zone', 'json'] as const) };
       const db = openDatabase(opts.db, { create: false });
       try {
         const until = opts.until ? parseLogPoint(opts.until, '--until') : undefined;
@@ -121,35 +122,6 @@ export function registerLedgerTools(program: Command, verifyConfigDb: (configPat
         if (opts.trace) replayTrace(db, { until, zone, format: opts.format, write, progress });
         else replayState(db, { until, zone, format: opts.format, write, progress });
         progressDone();
-      } finally {
-        db.close();
-      }
-    });
-  program
-    .command('history')
-    .description('every change of a zone, a name, or a name and type, with actor and time')
-    .requiredOption('--db <path>', 'database file')
-    .argument('<zone>', 'zone name')
-    .argument('[name]', 'owner name (relative to the zone, "@" for the apex, or absolute)')
-    .argument('[type]', 'record type')
-    .option('--limit <n>', 'at most this many entries', '1000')
-    .option('--format <format>', 'table or json', 'table')
-    .action((zoneArg: string, name: string | undefined, type: string | undefined, opts: { db: string; limit: string; format: string }) => {
-      const db = openDatabase(opts.db, { create: false });
-      try {
-        const zone = zoneName(zoneArg);
-        const fqdn = name === undefined ? undefined : apiOwnerName(name, zone);
-        const page = zoneHistory(db, zone, { name: fqdn, type, limit: Number(opts.limit) });
-        if (opts.format === 'json') {
-          for (const e of page.entries) process.stdout.write(JSON.stringify(e) + '\n');
-          return;
-        }
-        const rows = page.entries.map((e) => {
-          const p = e.payload as Record<string, unknown>;
-          const what = [p.name, p.type, p.ttl, p.value ?? (e.event === 'SerialBumped' ? p.serial : '')].filter((x) => x !== undefined).join(' ');
-          return [e.seq, e.time, e.actor, e.event, what];
-        });
-        process.stdout.write(table(['SEQ', 'TIME', 'ACTOR', 'EVENT', 'CHANGE'], rows));
       } finally {
         db.close();
       }

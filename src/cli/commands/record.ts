@@ -4,8 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { McnsError } from '../../errors.ts';
 import { progress, progressDone, table, UsageError } from '../output.ts';
-import { apiError, apiJson, apiRequest, clientOptions } from './client.ts';
+import { apiError, apiJson, apiRequest, clientOptions, outputFormat, withApiOptions, type ClientOptions } from './client.ts';
 
 /** A record as the API returns it. */
 export interface ApiRecord {
@@ -25,18 +26,7 @@ interface CommonOpts {
 
 const enc = encodeURIComponent;
 
-function outputFormat(o: string): 'table' | 'json' {
-  if (o !== 'table' && o !== 'json') throw new UsageError(`--output must be table or json, got "${o}"`);
-  return o;
-}
-
-function withCommon(cmd: Command): Command {
-  return cmd
-    .option('--addr <url>', 'REST API URL (default $MCNS_ADDR)')
-    .option('--ca-cert <path>', 'CA certificate that signed the server certificate')
-    .option('--token <token>', 'API token (default $MCNS_TOKEN)')
-    .option('--output <format>', 'table or json', 'table');
-}
+const withCommon = (cmd: Command): Command => withApiOptions(cmd);
 
 function recordsOf(body: unknown): ApiRecord[] {
   if (Array.isArray(body)) return body as ApiRecord[];
@@ -137,12 +127,38 @@ export function registerRecord(program: Command): void {
     });
 }
 
+const MiB = 1024 * 1024;
+const mib = (bytes: number): string => (bytes / MiB).toFixed(bytes % MiB === 0 ? 0 : 1);
+
+/** The refusal of a zone file larger than the API's body limit, in the words that say what to do. */
+export function tooLargeMessage(bytes: number, limit: number | undefined): string {
+  return `zone file is ${mib(bytes)} MiB, the API accepts at most ${limit === undefined ? 'less' : `${mib(limit)} MiB`} ([server] max_body); use --db or raise the limit`;
+}
+
+/** The body limit a server announces in GET /v1/health (`max_body`), or undefined when it does not say. */
+async function announcedBodyLimit(client: ClientOptions): Promise<number | undefined> {
+  try {
+    const res = await apiRequest({ ...client, timeoutMs: client.timeoutMs ?? 10_000 }, 'GET', '/v1/health');
+    const limit = (JSON.parse(res.body) as { max_body?: unknown }).max_body;
+    return typeof limit === 'number' && limit > 0 ? limit : undefined;
+  } catch {
+    return undefined; // the upload itself will say what is wrong with the server
+  }
+}
+
 /** `mcns zone import ZONE FILE --addr URL`: POST the file to /v1/zones/{zone}/import. */
 export async function onlineZoneImport(zone: string, file: string, opts: Record<string, string>): Promise<void> {
+  const client = clientOptions(opts);
   const text = readFileSync(file === '-' ? 0 : file, 'utf8');
-  progress(`uploading ${zone} (${text.length} bytes)…`);
-  const res = await apiRequest(clientOptions(opts), 'POST', `/v1/zones/${enc(zone)}/import`, { type: 'text/plain', data: text });
+  const bytes = Buffer.byteLength(text);
+  // Checked before sending: a server refuses an oversized body by closing the connection mid-upload.
+  const limit = await announcedBodyLimit(client);
+  if (limit !== undefined && bytes > limit) throw new McnsError('invalid', tooLargeMessage(bytes, limit));
+  progress(`uploading ${zone} (${bytes} bytes)…`);
+  // The server says nothing until the whole import is written: a large zone takes minutes, not the default 30 s.
+  const res = await apiRequest({ ...client, timeoutMs: 15 * 60_000 }, 'POST', `/v1/zones/${enc(zone)}/import`, { type: 'text/plain', data: text });
   progressDone();
+  if (res.status === 413) throw new McnsError('invalid', tooLargeMessage(bytes, limit ?? bodyLimitOf(res.body)));
   if (res.status < 200 || res.status > 299) throw apiError(res);
   let summary: string;
   try {
@@ -158,6 +174,12 @@ export async function onlineZoneImport(zone: string, file: string, opts: Record<
     summary = '';
   }
   process.stdout.write(`${zone} imported${summary ? `: ${summary}` : ''}\n`);
+}
+
+/** The limit a 413 body names ("… at most 4194304 bytes …"), if it does. */
+function bodyLimitOf(body: string): number | undefined {
+  const m = /at most (\d+) bytes/.exec(body);
+  return m ? Number(m[1]) : undefined;
 }
 
 /** `mcns zone export ZONE --addr URL [--at X]`: the zone file on stdout. */

@@ -12,6 +12,7 @@ import { Ledger } from '../../ledger.ts';
 import { createSnapshot } from '../../api/snapshot.ts';
 import { formatChainHead } from '../../events/chain-head.ts';
 import { progress, progressDone, UsageError } from '../output.ts';
+import { apiJson, clientOptions, wantsApi, withApiOptions } from './client.ts';
 
 /** Snapshot file names, the only files retention ever deletes. */
 export const SNAPSHOT_RE = /^mcns-\d{8}-\d{6}(-\d+)?\.db$/;
@@ -36,13 +37,20 @@ export function applyRetention(dir: string, keep: number): string[] {
 
 /** Register `mcns snapshot`. */
 export function registerSnapshot(program: Command): void {
-  program
-    .command('snapshot')
-    .description('write a consistent snapshot of the database to the backup directory and print its path')
-    .requiredOption('--config <path>', 'mcns.toml of the server')
-    .option('--keep <n>', 'override [database] snapshot_retention (0 keeps every snapshot)')
-    .action((opts: { config: string; keep?: string }) => {
+  withApiOptions(program.command('snapshot'), { output: false })
+    .description('write a consistent snapshot of the database to the backup directory and print its path (--config: on this host; --addr: by the server, POST /v1/snapshots)')
+    .option('--config <path>', 'mcns.toml of the server')
+    .option('--keep <n>', 'override [database] snapshot_retention (0 keeps every snapshot; --config only)')
+    .action(async (opts: { config?: string; keep?: string; addr?: string; caCert?: string; token?: string }) => {
       if (opts.keep !== undefined && !/^\d+$/.test(opts.keep)) throw new UsageError(`--keep must be a whole number, got "${opts.keep}"`);
+      if (!opts.config) {
+        if (!wantsApi({ addr: opts.addr })) throw new UsageError('snapshot needs --config PATH (on the server host) or --addr URL (or MCNS_ADDR: through the API)');
+        if (opts.keep !== undefined) throw new UsageError('--keep works with --config only (through the API the server applies its own snapshot_retention)');
+        const snap = await apiJson<{ path: string; chain_head?: { seq: number; hash: string } }>(clientOptions(opts), 'POST', '/v1/snapshots');
+        process.stdout.write(`${snap.path}\n`);
+        if (snap.chain_head) process.stderr.write(`chain head ${formatChainHead(snap.chain_head)}\n`);
+        return;
+      }
       const config = loadConfig({ path: opts.config });
       const keep = opts.keep === undefined ? config.database.snapshot_retention : Number(opts.keep);
       progress(`opening ${config.database.path}…`);
