@@ -77,7 +77,7 @@ test('zone import/export --db, history and verify --db / --config on a database 
   assert.match(exp.stdout, /^@\s+\d+\s+IN\s+SOA\s+ns1\.example\.com\./m);
   const hist = await mcns(['history', '--db', db, 'example.com']);
   assert.equal(hist.code, 0);
-  assert.match(hist.stdout, /^SEQ\s+TIME\s+ACTOR\s+EVENT\s+CHANGE/);
+  assert.match(hist.stdout, /^SEQ\s+TIME\s+ACTOR\s+SURFACE\s+EVENT\s+CHANGE/);
   assert.match(hist.stdout, /import/);
   const v = await mcns(['verify', '--db', db]);
   assert.deepEqual([v.code, v.stdout], [0, 'ok\n']);

@@ -4,8 +4,8 @@
 // (`npm ci` is what .ci/run already did for this checkout: the copy links to its node_modules.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { request } from 'node:https';
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
@@ -26,6 +26,66 @@ async function portFree(port: number, udp: boolean): Promise<boolean> {
     const s = createSocket('udp4');
     s.once('error', () => res(false));
     s.bind(port, '127.0.0.1', () => s.close(() => res(true)));
+  });
+}
+
+/** The command lines of the README's "A short tour" (every indented line, in order). */
+function tourCommands(): string[] {
+  const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+  const section = readme.split('## A short tour')[1].split('\n## ')[0];
+  return section.split('\n').filter((l) => l.startsWith('    ')).map((l) => l.trim());
+}
+
+/**
+ * What each tour command must print (stdout, whole-output regex), in README order. A README change
+ * to the tour must come with its expected output here, so the tour cannot silently break again.
+ */
+const TOUR: Array<[string, RegExp]> = [
+  ['dig @127.0.0.1 -p 5353 svc.mcp.metacircular.net SOA +short', /^ns\.mcp\.metacircular\.net\. admin\.metacircular\.net\. \d{10} 3600 600 86400 300\n$/],
+  ['dig @127.0.0.1 -p 5353 mcr.svc.mcp.metacircular.net A +short', /^(\d+\.\d+\.\d+\.\d+\n)+$/],
+  ['curl -k https://127.0.0.1:8443/v1/health', /^\{"status":"ok","seq":\d+,"chain_head":\{"seq":\d+,"hash":"[0-9a-f]{64}"\},"max_body":4194304\}$/],
+  ['export MCNS_TOKEN=$(cat .mcns-dev/admin.token) MCNS_ADDR=https://127.0.0.1:8443 MCNS_CA_CERT=.mcns-dev/cert.pem', /^$/],
+  ['bin/mcns status', /^ok\nchain head \d+:[0-9a-f]{64}\n$/],
+  ['bin/mcns zone list', /^NAME +SERIAL +RECORDS .*\nmcp\.metacircular\.net +\d{10} .*\nsvc\.mcp\.metacircular\.net +\d{10} .*\n$/],
+  ['bin/mcns record list svc.mcp.metacircular.net', /^ID +NAME +TTL +TYPE +VALUE\n(.*\n)*[0-9a-f]+ +mcr +\d+ +A +\d/],
+  ['bin/mcns record add svc.mcp.metacircular.net mcq A 192.168.88.190', /^ID +NAME +TTL +TYPE +VALUE\n[0-9a-f]+ +mcq +\d+ +A +192\.168\.88\.190\n$/],
+  ['dig @127.0.0.1 -p 5353 mcq.svc.mcp.metacircular.net A +short', /^192\.168\.88\.190\n$/],
+  ['bin/mcns zone export svc.mcp.metacircular.net > /tmp/svc.zone', /^$/],
+  ['bin/mcns zone import svc.mcp.metacircular.net /tmp/svc.zone', /^svc\.mcp\.metacircular\.net imported: nothing written \(already equal\), serial \d+\n$/],
+  ['bin/mcns history svc.mcp.metacircular.net mcq', /^SEQ +TIME +ACTOR +SURFACE +EVENT +CHANGE\n\d+ +\S+ +dev-admin +rest +RecordCreated +mcq\.svc\.mcp\.metacircular\.net\. A 300 192\.168\.88\.190\n$/],
+  ['bin/mcns zone create demo.test --primary-ns ns.demo.test --admin-email hostmaster.demo.test', /^NAME .*\ndemo\.test +\d{10} +\d+ +ns\.demo\.test\. /],
+  ['bin/mcns zone restore demo.test --at 1 --allow-delete', /^demo\.test deleted \(it did not exist at seq 1\) \(seq \d+\.\.\d+\)\n$/],
+  ['bin/mcns events --limit 3', /^SEQ +TIME +ACTOR +ZONE +EVENT +CHANGE\n1 .*\n2 .*\n3 .*\n$/],
+  ['bin/mcns snapshot', /^\S+\/\.mcns-dev\/backups\/mcns-\d{8}-\d{6}(-\d+)?\.db\n$/],
+  ['bin/mcns history --db .mcns-dev/mcns.db svc.mcp.metacircular.net', /^SEQ +TIME +ACTOR +SURFACE +EVENT +CHANGE\n1 (.*\n)*\d+ .* RecordCreated +mcq\.svc/],
+  ['bin/mcns replay --db .mcns-dev/mcns.db --until 10 --zone svc.mcp.metacircular.net', /IN\s+SOA/],
+  ['bin/mcns replay --db .mcns-dev/mcns.db --trace -o json', /^\{.*"seq":1[,}]/],
+  ['bin/mcns verify --db .mcns-dev/mcns.db', /^ok\n$/],
+  ['bin/mcns zone import example.com test/fixtures/zones/example.com.zone --db /tmp/demo.db', /^example\.com\.? imported: \d+ events \(seq 1\.\.\d+\), serial \d+\n$/],
+];
+
+/**
+ * Run the tour in one shell, line by line as written (the `export` carries over), on the copy; only
+ * the ports (when the defaults are taken here) and /tmp (a directory of this test) are substituted.
+ */
+function runTour(copy: string, ports: { dnsPort: number; restPort: number }): void {
+  const commands = tourCommands();
+  assert.deepEqual(commands, TOUR.map(([c]) => c), 'the README tour and the expected outputs list the same commands');
+  const tmp = join(copy, 'tmp');
+  mkdirSync(tmp);
+  const script = commands
+    .map((line, i) => {
+      const cmd = line.replaceAll('-p 5353', `-p ${ports.dnsPort}`).replaceAll('127.0.0.1:8443', `127.0.0.1:${ports.restPort}`).replaceAll('/tmp/', `${tmp}/`);
+      return `{ ${cmd} ; } > ${tmp}/out.${i} 2> ${tmp}/err.${i}; echo $? > ${tmp}/rc.${i}`;
+    })
+    .join('\n');
+  const r = spawnSync('bash', ['-c', script], { cwd: copy, encoding: 'utf8', timeout: 600_000, env: { ...process.env, MCNS_TOKEN: '', MCNS_ADDR: '', MCNS_CA_CERT: '' } });
+  assert.equal(r.status, 0, r.stderr);
+  TOUR.forEach(([line, expected], i) => {
+    const out = readFileSync(join(tmp, `out.${i}`), 'utf8');
+    const err = readFileSync(join(tmp, `err.${i}`), 'utf8');
+    assert.equal(readFileSync(join(tmp, `rc.${i}`), 'utf8').trim(), '0', `${line}\nexit status not 0; stderr: ${err}`);
+    assert.match(out, expected, `${line}\nstdout:\n${out.slice(0, 2000)}\nstderr: ${err}`);
   });
 }
 
@@ -74,6 +134,7 @@ test('README quick start: `bin/mcns server --dev` on a fresh copy serves the see
         .end();
     });
     assert.equal(health, 200);
+    runTour(copy, { dnsPort, restPort });
   } finally {
     server.child.kill('SIGTERM');
   }

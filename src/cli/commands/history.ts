@@ -69,7 +69,7 @@ function onlineSource(opts: HistoryOpts, zone: string, name: string | undefined,
 /** What a history row says changed: old -> new for updates, the removed value for deletes, the restored point. */
 export function describeChange(e: HistoryView): string {
   const side = (s: Record<string, unknown> | undefined): string =>
-    s === undefined ? '' : s.value !== undefined ? [s.ttl, s.type, s.value].filter((x) => x !== undefined).join(' ') : Object.entries(s).map(([k, v]) => `${k}=${String(v)}`).join(' ');
+    s === undefined ? '' : s.value !== undefined ? [s.type, s.ttl, s.value].filter((x) => x !== undefined).join(' ') : Object.entries(s).map(([k, v]) => `${k}=${String(v)}`).join(' ');
   const p = e.payload;
   const name = typeof p.name === 'string' ? `${p.name} ` : typeof e.old?.name === 'string' ? `${String(e.old.name)} ` : '';
   if (e.event === 'ZoneRestored') return `to seq ${String(p.at_seq)}${p.at ? ` (${String(p.at)})` : ''}`;
