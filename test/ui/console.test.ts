@@ -155,7 +155,7 @@ describe('web console', { skip: missing }, () => {
     await row.waitFor();
     const cells = await row.locator('td').allInnerTexts();
     assert.equal(cells[1], 'alice');
-    assert.equal(cells[2], 'api');
+    assert.equal(cells[2], 'rest', 'the console writes through the REST API');
     assert.match(cells[4], /^www\.web\.test\. A$/);
     assert.match(cells[5], /192\.0\.2\.1/);
     assert.match(cells[6], /192\.0\.2\.2/);
