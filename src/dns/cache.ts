@@ -34,7 +34,8 @@ export interface UpstreamMessage {
   rrs: RRSpan[];
 }
 
-function skipName(b: Uint8Array, p: number): number {
+/** Offset after the (possibly compressed) wire name at `p` of a message, or -1 when it is malformed or runs past the end. */
+export function skipName(b: Uint8Array, p: number): number {
   for (let guard = 0; guard < 128; guard++) {
     if (p >= b.length) return -1;
     const l = b[p];

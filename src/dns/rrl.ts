@@ -15,6 +15,7 @@ import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.ts';
 import { addressInto } from '../records/ip.ts';
+import { skipName } from './cache.ts';
 
 /** The configuration of `[dns.rrl]`. */
 export interface RrlConfig {
@@ -277,15 +278,3 @@ function header(resp: Buffer, length: number, qd: number, ar: number): Buffer {
   return out;
 }
 
-/** Offset after a (possibly compressed) name at p, or -1. */
-function skipName(b: Buffer, p: number): number {
-  for (let hops = 0; hops < 128; hops++) {
-    if (p >= b.length) return -1;
-    const l = b[p];
-    if (l === 0) return p + 1;
-    if ((l & 0xc0) === 0xc0) return p + 2 <= b.length ? p + 2 : -1;
-    if (l & 0xc0) return -1;
-    p += l + 1;
-  }
-  return -1;
-}
