@@ -277,4 +277,3 @@ function header(resp: Buffer, length: number, qd: number, ar: number): Buffer {
   out.writeUInt16BE(ar, 10);
   return out;
 }
-
