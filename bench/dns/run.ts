@@ -32,7 +32,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../test/helpers/ports.ts';
-import { makeTestTls } from '../../test/helpers/tls.ts';
+import { writeServerConfig } from '../../test/helpers/server-config.ts';
 
 const args = process.argv.slice(2);
 const SECONDS = Number(args[args.indexOf('--seconds') + 1] || 10) || 10;
@@ -324,29 +324,8 @@ interface Running {
 
 /** A minimal mcns.toml: DNS on `port`, REST and gRPC on free loopback ports, throwaway TLS, an MCIAS that need not be reachable (DNS does not use it). */
 function mcnsConfig(dir: string, db: string, port: number): string {
-  const tls = makeTestTls();
-  const cfg = path.join(dir, 'mcns.toml');
-  fs.writeFileSync(
-    cfg,
-    [
-      '[server]',
-      'listen_addr = "127.0.0.1:0"',
-      'grpc_addr = "127.0.0.1:0"',
-      `tls_cert = "${tls.certPath}"`,
-      `tls_key = "${tls.keyPath}"`,
-      '[database]',
-      `path = "${db}"`,
-      '[dns]',
-      `listen_addr = "127.0.0.1:${port}"`,
-      '[mcias]',
-      'server_url = "https://127.0.0.1:9"',
-      '[log]',
-      // The serving-index line is logged at debug when the build takes under 100 ms (a small zone).
-      'level = "debug"',
-      '',
-    ].join('\n'),
-  );
-  return cfg;
+  // The serving-index line is logged at debug when the build takes under 100 ms (a small zone).
+  return writeServerConfig(dir, { db, dnsListen: `127.0.0.1:${port}`, tail: ['[log]', 'level = "debug"'] });
 }
 
 const LOAD_MS = 900_000;

@@ -20,6 +20,7 @@ import { openDatabase } from '../../src/events/schema.ts';
 import { Ledger } from '../../src/ledger.ts';
 import type { RecordOp } from '../../src/projections/decide.ts';
 import { startMcIasFake } from '../../test/helpers/mcias-fake.ts';
+import { writeServerConfig } from '../../test/helpers/server-config.ts';
 import { makeTestTls } from '../../test/helpers/tls.ts';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -131,28 +132,12 @@ async function main(): Promise<void> {
   const tls = makeTestTls();
   const mcias = await startMcIasFake();
   const ports = { dns: 20000 + Math.floor(Math.random() * 20000) };
-  const cfg = join(dir, 'mcns.toml');
-  writeFileSync(
-    cfg,
-    [
-      '[server]',
-      'listen_addr = "127.0.0.1:0"',
-      'grpc_addr = "127.0.0.1:0"',
-      `tls_cert = "${tls.certPath}"`,
-      `tls_key = "${tls.keyPath}"`,
-      '[database]',
-      `path = "${dir}/mcns.db"`,
-      '[dns]',
-      `listen_addr = "127.0.0.1:${ports.dns}"`,
-      '[mcias]',
-      `server_url = "${mcias.url}"`,
-      `ca_cert = "${mcias.tls.caPath}"`,
-      'service_name = "mcns"',
-      '[log]',
-      'level = "info"',
-      '',
-    ].join('\n'),
-  );
+  const cfg = writeServerConfig(dir, {
+    tls,
+    dnsListen: `127.0.0.1:${ports.dns}`,
+    mcias: [`server_url = "${mcias.url}"`, `ca_cert = "${mcias.tls.caPath}"`, 'service_name = "mcns"'],
+    tail: ['[log]', 'level = "info"'],
+  });
   const server = spawn(process.execPath, [join(REPO, 'bin/mcns'), 'server', '--config', cfg], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   let up = false;
