@@ -6,7 +6,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import { request } from 'node:https';
 import net from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
@@ -16,24 +15,10 @@ import { importCommand } from '../../src/projections/zone-files.ts';
 import { tempDir } from '../helpers/ledger.ts';
 import { buildQuery } from '../dns/helpers.ts';
 import { writeServerConfig } from '../helpers/server-config.ts';
+import { httpsText, sampleOrZero } from '../helpers/scrape.ts';
 import { waitFor } from '../helpers/wait.ts';
 
-function get(port: number, path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', port, path, rejectUnauthorized: false }, (res) => {
-      let body = '';
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve(body));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
 
-function metric(text: string, line: RegExp): number {
-  const m = text.split('\n').find((l) => line.test(l));
-  return m ? Number(m.split(' ').pop()) : 0;
-}
 
 test('mcns.toml limits reach the listeners: RRL drops and slips a UDP burst, TCP caps a client and closes a trickle; /metrics and the log show it', async () => {
   const { dir, cleanup } = tempDir();
@@ -62,14 +47,14 @@ test('mcns.toml limits reach the listeners: RRL drops and slips a UDP burst, TCP
     for (let i = 0; i < 40; i++) udp.send(buildQuery({ name: 'ns.h.test.', id: i + 1 }), port, '127.0.0.1');
     const text = await waitFor(
       async () => {
-        const t = await get(restPort, '/metrics');
-        return metric(t, /^mcns_dns_rrl_limited_total /) >= 20 ? t : undefined;
+        const t = await httpsText(restPort, '/metrics');
+        return sampleOrZero(t, /^mcns_dns_rrl_limited_total /) >= 20 ? t : undefined;
       },
       { timeoutMs: 10_000, what: 'RRL counts in /metrics' },
     );
     udp.close();
-    const limited = metric(text, /^mcns_dns_rrl_limited_total /);
-    const slipped = metric(text, /^mcns_dns_rrl_slipped_total /);
+    const limited = sampleOrZero(text, /^mcns_dns_rrl_limited_total /);
+    const slipped = sampleOrZero(text, /^mcns_dns_rrl_slipped_total /);
     assert.ok(limited >= 20 && limited <= 35, `limited ${limited}`);
     assert.ok(Math.abs(slipped - limited / 2) <= 1, `slipped ${slipped} of ${limited}`);
     assert.ok(replies.length < 40, `${replies.length} replies to 40 queries`);
@@ -98,12 +83,12 @@ test('mcns.toml limits reach the listeners: RRL drops and slips a UDP burst, TCP
     assert.ok(aClosed - t0 >= 250 && aClosed - t0 < 2000, `trickle closed after ${aClosed - t0} ms`);
     const tcpText = await waitFor(
       async () => {
-        const t = await get(restPort, '/metrics');
-        return metric(t, /^mcns_dns_tcp_closed_total\{reason="message_timeout"\}/) >= 1 ? t : undefined;
+        const t = await httpsText(restPort, '/metrics');
+        return sampleOrZero(t, /^mcns_dns_tcp_closed_total\{reason="message_timeout"\}/) >= 1 ? t : undefined;
       },
       { timeoutMs: 5000, what: 'TCP counts in /metrics' },
     );
-    assert.equal(metric(tcpText, /^mcns_dns_tcp_closed_total\{reason="per_client_limit"\}/), 1);
+    assert.equal(sampleOrZero(tcpText, /^mcns_dns_tcp_closed_total\{reason="per_client_limit"\}/), 1);
     assert.ok(lines.some((l) => l.level === 40 && /tcp_max_per_client/.test(l.msg)));
     assert.ok(lines.some((l) => l.level === 40 && /tcp_message_timeout/.test(l.msg)));
   } finally {

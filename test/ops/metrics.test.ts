@@ -4,7 +4,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from 'node:https';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.ts';
@@ -13,19 +12,9 @@ import { importCommand } from '../../src/projections/zone-files.ts';
 import { tempDir } from '../helpers/ledger.ts';
 import { buildQuery, udpExchange } from '../dns/helpers.ts';
 import { writeServerConfig } from '../helpers/server-config.ts';
+import { httpsText, sampleOrZero } from '../helpers/scrape.ts';
 import { waitFor } from '../helpers/wait.ts';
 
-function get(port: number, path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', port, path, rejectUnauthorized: false }, (res) => {
-      let body = '';
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve(body));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
 
 function value(metrics: string, line: RegExp): number {
   const m = metrics.split('\n').find((l) => line.test(l));
@@ -33,11 +22,6 @@ function value(metrics: string, line: RegExp): number {
   return Number(m.split(' ').pop());
 }
 
-/** The value of the first line matching `line`, or 0 while there is none (a counter not yet flushed). */
-function valueOrZero(metrics: string, line: RegExp): number {
-  const m = metrics.split('\n').find((l) => line.test(l));
-  return m ? Number(m.split(' ').pop()) : 0;
-}
 
 test('/metrics: queries by rcode and type, latency, events appended, projection lag; sampled query log', async () => {
   const { dir, cleanup } = tempDir();
@@ -58,10 +42,10 @@ test('/metrics: queries by rcode and type, latency, events appended, projection 
     const restPort = Number(server.rest.split(':').pop());
     const metrics = await waitFor(
       async () => {
-        const m = await get(restPort, '/metrics');
+        const m = await httpsText(restPort, '/metrics');
         const flushed =
-          valueOrZero(m, /^mcns_dns_queries_total\{qtype="1",rcode="0",transport="udp"\}/) >= 20 &&
-          valueOrZero(m, /^mcns_dns_queries_total\{qtype="1",rcode="3",transport="udp"\}/) >= 20;
+          sampleOrZero(m, /^mcns_dns_queries_total\{qtype="1",rcode="0",transport="udp"\}/) >= 20 &&
+          sampleOrZero(m, /^mcns_dns_queries_total\{qtype="1",rcode="3",transport="udp"\}/) >= 20;
         return flushed && m;
       },
       { what: 'the 40 queries to be counted in /metrics' },
