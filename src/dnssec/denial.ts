@@ -1,0 +1,107 @@
+/**
+ * The pieces of authenticated denial that do not depend on how a zone is stored: the type bitmap
+ * shared by NSEC and NSEC3 (RFC 4034 4.1.2), NSEC RDATA, and NSEC3 owner hashing and RDATA
+ * (RFC 5155). MCNS follows RFC 9276 for NSEC3: SHA-1, no extra iterations, empty salt, no opt-out.
+ */
+import { createHash } from 'node:crypto';
+import { nameToWire } from '../records/names.ts';
+
+/** NSEC3 hash algorithm 1: SHA-1, the only one defined. */
+export const NSEC3_SHA1 = 1;
+
+/** RFC 9276 section 3.1: iterations 0 and an empty salt. */
+export const NSEC3_ITERATIONS = 0;
+export const NSEC3_SALT: Uint8Array = new Uint8Array(0);
+
+/** The type bitmap of a set of type codes (windows of 256 types, trailing zero octets dropped). */
+export function typeBitmap(types: Iterable<number>): Uint8Array {
+  const windows = new Map<number, Uint8Array>();
+  for (const t of types) {
+    if (!Number.isInteger(t) || t < 0 || t > 0xffff) throw new RangeError(`type code ${t} out of range`);
+    const w = t >> 8;
+    let bits = windows.get(w);
+    if (!bits) windows.set(w, (bits = new Uint8Array(32)));
+    const low = t & 0xff;
+    bits[low >> 3] |= 0x80 >> (low & 7);
+  }
+  const parts: number[] = [];
+  for (const w of [...windows.keys()].sort((a, b) => a - b)) {
+    const bits = windows.get(w) as Uint8Array;
+    let len = 32;
+    while (len > 0 && bits[len - 1] === 0) len--;
+    parts.push(w, len, ...bits.subarray(0, len));
+  }
+  return new Uint8Array(parts);
+}
+
+/** NSEC RDATA: the next owner name (canonical, uncompressed) and the type bitmap. */
+export function nsecRdata(nextOwner: string, types: Iterable<number>): Uint8Array {
+  const next = nameToWire(nextOwner.toLowerCase());
+  const bitmap = typeBitmap(types);
+  const out = new Uint8Array(next.length + bitmap.length);
+  out.set(next, 0);
+  out.set(bitmap, next.length);
+  return out;
+}
+
+/** The NSEC3 hash of an owner name (RFC 5155 section 5), raw bytes. */
+export function nsec3Hash(owner: string, salt: Uint8Array = NSEC3_SALT, iterations: number = NSEC3_ITERATIONS): Uint8Array {
+  let digest = createHash('sha1').update(nameToWire(owner.toLowerCase())).update(salt).digest();
+  for (let i = 0; i < iterations; i++) digest = createHash('sha1').update(digest).update(salt).digest();
+  return new Uint8Array(digest);
+}
+
+const BASE32HEX = '0123456789abcdefghijklmnopqrstuv';
+
+/** Base32hex without padding (RFC 4648 section 7), lowercase: the form of NSEC3 owner labels. */
+export function base32hex(bytes: Uint8Array): string {
+  let out = '';
+  let buffer = 0;
+  let bits = 0;
+  for (const b of bytes) {
+    buffer = (buffer << 8) | b;
+    bits += 8;
+    while (bits >= 5) {
+      out += BASE32HEX[(buffer >> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += BASE32HEX[(buffer << (5 - bits)) & 31];
+  return out;
+}
+
+/** The NSEC3 owner name of `name` in `zone`: "<base32hex(hash)>.<zone>". */
+export function nsec3Owner(name: string, zone: string, salt: Uint8Array = NSEC3_SALT, iterations: number = NSEC3_ITERATIONS): string {
+  return `${base32hex(nsec3Hash(name, salt, iterations))}.${zone}`;
+}
+
+/** NSEC3 RDATA (RFC 5155 section 3.2); flags 0, since MCNS never opts out. */
+export function nsec3Rdata(nextHashed: Uint8Array, types: Iterable<number>, salt: Uint8Array = NSEC3_SALT, iterations: number = NSEC3_ITERATIONS): Uint8Array {
+  const bitmap = typeBitmap(types);
+  const out = new Uint8Array(6 + salt.length + nextHashed.length + bitmap.length);
+  let o = 0;
+  out[o++] = NSEC3_SHA1;
+  out[o++] = 0; // flags: no opt-out
+  out[o++] = iterations >> 8;
+  out[o++] = iterations & 0xff;
+  out[o++] = salt.length;
+  out.set(salt, o);
+  o += salt.length;
+  out[o++] = nextHashed.length;
+  out.set(nextHashed, o);
+  o += nextHashed.length;
+  out.set(bitmap, o);
+  return out;
+}
+
+/** NSEC3PARAM RDATA: algorithm, flags 0, iterations, salt. */
+export function nsec3paramRdata(salt: Uint8Array = NSEC3_SALT, iterations: number = NSEC3_ITERATIONS): Uint8Array {
+  const out = new Uint8Array(5 + salt.length);
+  out[0] = NSEC3_SHA1;
+  out[1] = 0;
+  out[2] = iterations >> 8;
+  out[3] = iterations & 0xff;
+  out[4] = salt.length;
+  out.set(salt, 5);
+  return out;
+}

@@ -1,0 +1,139 @@
+/**
+ * RRSIG: the signature over one RRset (RFC 4034 sections 3 and 6). The signed data is the RRSIG
+ * RDATA without its signature, followed by every RR of the set in canonical form (owner lowercase
+ * and uncompressed, the original TTL, RDATA in canonical form) sorted by RDATA and without
+ * duplicates. Callers give RDATA already in canonical form (RFC 4034 section 6.2: names inside
+ * lowercased and uncompressed for the types that section lists); this module only frames and signs.
+ */
+import type { KeyObject } from 'node:crypto';
+import { nameToWire, splitLabels } from '../records/names.ts';
+import { signData, verifyData, type AlgorithmName, ALGORITHM_NUMBERS } from './algorithms.ts';
+
+/** Class IN; MCNS serves no other class. */
+const CLASS_IN = 1;
+
+/** One RRset to sign, RDATA in canonical wire form. */
+export interface CanonicalRRset {
+  /** Absolute owner name (the wildcard owner "*.example." for a wildcard RRset). */
+  owner: string;
+  type: number;
+  ttl: number;
+  rdatas: readonly Uint8Array[];
+}
+
+/** The fields of an RRSIG record. Times are seconds since the epoch (serial-number arithmetic on the wire). */
+export interface RrsigFields {
+  typeCovered: number;
+  algorithm: number;
+  labels: number;
+  originalTtl: number;
+  expiration: number;
+  inception: number;
+  keyTag: number;
+  signerName: string;
+  signature: Uint8Array;
+}
+
+/** The signing key as the signer uses it. */
+export interface SigningKey {
+  algorithm: AlgorithmName;
+  keyTag: number;
+  privateKey: KeyObject;
+}
+
+/** The RRSIG Labels field: the owner's labels, not counting the root or a leading "*" (RFC 4034 3.1.3). */
+export function rrsigLabels(owner: string): number {
+  const labels = splitLabels(owner);
+  return labels.length > 0 && labels[0] === '*' ? labels.length - 1 : labels.length;
+}
+
+/** Compare RDATA as left-justified unsigned octet strings (RFC 4034 section 6.3). */
+export function compareRdata(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return a.length - b.length;
+}
+
+/** The RDATA of the set sorted canonically, duplicates removed. */
+export function canonicalRdatas(rdatas: readonly Uint8Array[]): Uint8Array[] {
+  const sorted = [...rdatas].sort(compareRdata);
+  const out: Uint8Array[] = [];
+  for (const r of sorted) if (out.length === 0 || compareRdata(out[out.length - 1], r) !== 0) out.push(r);
+  return out;
+}
+
+/** RRSIG RDATA up to and including the signer's name (the part the signature covers). */
+function rrsigPrefix(f: Omit<RrsigFields, 'signature'>): Uint8Array {
+  const signer = nameToWire(f.signerName.toLowerCase());
+  const out = new Uint8Array(18 + signer.length);
+  const v = new DataView(out.buffer);
+  v.setUint16(0, f.typeCovered);
+  out[2] = f.algorithm;
+  out[3] = f.labels;
+  v.setUint32(4, f.originalTtl >>> 0);
+  v.setUint32(8, f.expiration >>> 0);
+  v.setUint32(12, f.inception >>> 0);
+  v.setUint16(16, f.keyTag);
+  out.set(signer, 18);
+  return out;
+}
+
+/** The bytes an RRSIG signs (RFC 4034 section 3.1.8.1). */
+export function signedData(rrset: CanonicalRRset, f: Omit<RrsigFields, 'signature'>): Uint8Array {
+  const prefix = rrsigPrefix(f);
+  const owner = nameToWire(rrset.owner.toLowerCase());
+  const rdatas = canonicalRdatas(rrset.rdatas);
+  let len = prefix.length;
+  for (const r of rdatas) len += owner.length + 10 + r.length;
+  const out = new Uint8Array(len);
+  const v = new DataView(out.buffer);
+  out.set(prefix, 0);
+  let o = prefix.length;
+  for (const r of rdatas) {
+    out.set(owner, o);
+    o += owner.length;
+    v.setUint16(o, rrset.type);
+    v.setUint16(o + 2, CLASS_IN);
+    v.setUint32(o + 4, f.originalTtl >>> 0);
+    v.setUint16(o + 8, r.length);
+    o += 10;
+    out.set(r, o);
+    o += r.length;
+  }
+  return out;
+}
+
+/** Sign one RRset with one key for the validity window [inception, expiration]. */
+export function signRRset(
+  rrset: CanonicalRRset,
+  signerName: string,
+  key: SigningKey,
+  inception: number,
+  expiration: number,
+): RrsigFields {
+  const fields = {
+    typeCovered: rrset.type,
+    algorithm: ALGORITHM_NUMBERS[key.algorithm],
+    labels: rrsigLabels(rrset.owner),
+    originalTtl: rrset.ttl,
+    expiration,
+    inception,
+    keyTag: key.keyTag,
+    signerName: signerName.toLowerCase(),
+  };
+  return { ...fields, signature: signData(key.algorithm, key.privateKey, signedData(rrset, fields)) };
+}
+
+/** Check an RRSIG over an RRset with the public key (used by tests and by the signer's self-check). */
+export function verifyRRset(rrset: CanonicalRRset, sig: RrsigFields, algorithm: AlgorithmName, publicKey: KeyObject): boolean {
+  return verifyData(algorithm, publicKey, signedData(rrset, sig), sig.signature);
+}
+
+/** RRSIG RDATA wire bytes (the signer's name uncompressed and lowercase, as RFC 4034 3.1.7 requires). */
+export function rrsigRdata(f: RrsigFields): Uint8Array {
+  const prefix = rrsigPrefix(f);
+  const out = new Uint8Array(prefix.length + f.signature.length);
+  out.set(prefix, 0);
+  out.set(f.signature, prefix.length);
+  return out;
+}
