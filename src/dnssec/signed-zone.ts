@@ -1,0 +1,412 @@
+/**
+ * A signed zone kept current as the zone changes: the zone's RRsets, the DNSKEY (and NSEC3PARAM)
+ * RRset signing adds, the NSEC or NSEC3 chain, and an RRSIG for every RRset that needs one.
+ *
+ * `build` signs a whole zone; `replace` applies one RRset change and re-signs only what it
+ * touches (the RRset, the denial records whose next-name or bitmap changed); `refresh` re-signs
+ * what is about to expire. Built and kept-current states are the same by construction of the
+ * tests (test/dnssec/signed-zone.test.ts compares them byte for byte with Ed25519, whose
+ * signatures are deterministic).
+ *
+ * The rules of what is signed and chained (RFC 4035 section 2, RFC 5155, RFC 9276, RFC 9077):
+ * - A name strictly below a delegation point (a non-apex name with NS) is not authoritative:
+ *   glue is neither signed nor chained.
+ * - At a delegation point only DS and the denial record are signed.
+ * - DNSKEY is signed by the KSKs (or CSK), everything else by the ZSKs (or CSK).
+ * - NSEC/NSEC3 TTL is min(SOA TTL, SOA minimum).
+ * - NSEC3: SHA-1, 0 iterations, empty salt, no opt-out; empty non-terminals are chained with an
+ *   empty bitmap; an unsigned delegation's bitmap has no RRSIG bit; NSEC3PARAM at the apex, TTL 0.
+ */
+import { canonicalNameKey, isInZone, splitLabels } from '../records/names.ts';
+import { nsec3Hash, nsec3paramRdata, nsec3Rdata, nsecRdata, base32hex } from './denial.ts';
+import { rrsigRdata, signRRset, type CanonicalRRset, type SigningKey } from './rrsig.ts';
+import { TYPE, zoneKeyRdata, type ZoneKey } from './zone-keys.ts';
+
+/** Signature timing, seconds. */
+export interface SigningPolicy {
+  /** Lifetime of a new signature, from the signing time. */
+  validity: number;
+  /** Re-sign when less than this remains before expiration. */
+  refreshBefore: number;
+  /** Inception is this far before the signing time, for validators whose clocks run behind. */
+  backdate: number;
+}
+
+/** Knot's defaults: signatures live 14 days and are refreshed 7 days before they expire; 1 h back-dating. */
+export const DEFAULT_SIGNING_POLICY: SigningPolicy = { validity: 14 * 86400, refreshBefore: 7 * 86400, backdate: 3600 };
+
+export interface SignedZoneOptions {
+  /** Absolute lowercase apex. */
+  zone: string;
+  keys: readonly ZoneKey[];
+  denial: 'nsec' | 'nsec3';
+  dnskeyTtl: number;
+  policy?: SigningPolicy;
+}
+
+interface Signatures {
+  rdatas: Uint8Array[];
+  /** Earliest expiration among them. */
+  expiration: number;
+}
+
+interface ChainEntry {
+  /** The name the entry denies around (for NSEC3, the unhashed name). */
+  name: string;
+  /** NSEC: the name; NSEC3: the hashed owner. */
+  owner: string;
+  /** NSEC3 only: the raw hash (the next-hashed field of the predecessor). */
+  hash?: Uint8Array;
+  rrset?: CanonicalRRset;
+}
+
+function sameRdatas(a: readonly Uint8Array[], b: readonly Uint8Array[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (Buffer.compare(Buffer.from(a[i].buffer, a[i].byteOffset, a[i].byteLength), Buffer.from(b[i].buffer, b[i].byteOffset, b[i].byteLength)) !== 0) return false;
+  return true;
+}
+
+/** Index of the first element >= key in a sorted string array. */
+function lowerBound(arr: readonly string[], key: string): number {
+  let lo = 0;
+  let hi = arr.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (arr[mid] < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+export class SignedZone {
+  readonly zone: string;
+  readonly denial: 'nsec' | 'nsec3';
+  private readonly policy: SigningPolicy;
+  private readonly ksks: SigningKey[];
+  private readonly zsks: SigningKey[];
+  private readonly apexLabels: number;
+  /** Every RRset of the zone by owner and type, DNSKEY and NSEC3PARAM included, denial records not. */
+  private readonly sets = new Map<string, Map<number, CanonicalRRset>>();
+  /** RRSIGs over the RRsets in `sets`, by owner and covered type. */
+  private readonly sigs = new Map<string, Map<number, Signatures>>();
+  /** Non-apex names holding NS. */
+  private readonly cuts = new Set<string>();
+  /** Sorted chain keys (NSEC: canonical name keys; NSEC3: base32hex hashes, which sort as the hashes do). */
+  private chainKeys: string[] = [];
+  private readonly chain = new Map<string, ChainEntry>();
+  /** RRSIGs over the denial records, by chain key. */
+  private readonly chainSigs = new Map<string, Signatures>();
+  /** NSEC3: authoritative owners strictly below each name (a name with a count and no RRsets is an empty non-terminal). */
+  private readonly below = new Map<string, number>();
+  private negativeTtl = 0;
+
+  private constructor(opts: SignedZoneOptions) {
+    this.zone = opts.zone;
+    this.denial = opts.denial;
+    this.policy = opts.policy ?? DEFAULT_SIGNING_POLICY;
+    this.ksks = opts.keys.filter((k) => k.signing && k.role !== 'zsk').map((k) => k.signing as SigningKey);
+    this.zsks = opts.keys.filter((k) => k.signing && k.role !== 'ksk').map((k) => k.signing as SigningKey);
+    if (this.ksks.length === 0) throw new RangeError('no active KSK or CSK to sign the DNSKEY RRset with');
+    if (this.zsks.length === 0) throw new RangeError('no active ZSK or CSK to sign the zone with');
+    this.apexLabels = splitLabels(opts.zone).length;
+    this.put({ owner: opts.zone, type: TYPE.DNSKEY, ttl: opts.dnskeyTtl, rdatas: opts.keys.map((k) => zoneKeyRdata(k).rdata) });
+    if (opts.denial === 'nsec3') this.put({ owner: opts.zone, type: TYPE.NSEC3PARAM, ttl: 0, rdatas: [nsec3paramRdata()] });
+  }
+
+  /** Sign a whole zone at time `now` (seconds). `rrsets` must hold the SOA and no DNSSEC records. */
+  static build(opts: SignedZoneOptions, rrsets: Iterable<CanonicalRRset>, now: number): SignedZone {
+    const z = new SignedZone(opts);
+    for (const rs of rrsets) z.put(rs);
+    z.rebuild(now);
+    return z;
+  }
+
+  /** Replace the RRset (owner, type) with `rrset`, or delete it when `rrset` is undefined; re-sign what changed. */
+  replace(owner: string, type: number, rrset: CanonicalRRset | undefined, now: number): void {
+    if (type === TYPE.DNSKEY || type === TYPE.NSEC3PARAM || type === TYPE.RRSIG || type === TYPE.NSEC || type === TYPE.NSEC3) {
+      throw new RangeError(`type ${type} is derived by the signer and cannot be written`);
+    }
+    const hadOwner = this.sets.has(owner);
+    const wasCut = this.cuts.has(owner);
+    if (rrset) this.put(rrset);
+    else this.remove(owner, type);
+    if (this.cuts.has(owner) !== wasCut || (owner === this.zone && type === TYPE.SOA && this.soaNegativeTtl() !== this.negativeTtl)) {
+      // A delegation appeared or went (its subtree changes authority), or the negative TTL of every
+      // denial record changed: recompute the chain. The changed RRset loses its old signature first,
+      // so the rebuild signs it afresh.
+      this.sigs.get(owner)?.delete(type);
+      this.rebuild(now);
+      return;
+    }
+    if (!this.authoritative(owner)) return;
+    const current = this.sets.get(owner)?.get(type);
+    if (current && this.signable(owner, type)) this.signSet(current, now);
+    else this.sigs.get(owner)?.delete(type);
+    const hasOwner = this.sets.has(owner);
+    const dirty = new Set<string>();
+    if (hasOwner && !hadOwner) this.chainInsert(owner, dirty);
+    else if (!hasOwner && hadOwner) this.chainRemove(owner, dirty);
+    dirty.add(this.keyOf(owner));
+    this.refreshEntries(dirty, now);
+  }
+
+  /** Re-sign every signature that expires within the policy's refresh window; returns how many RRsets were re-signed. */
+  refresh(now: number): number {
+    let n = 0;
+    for (const [owner, byType] of this.sigs) {
+      for (const [type, s] of byType) {
+        if (s.expiration - now < this.policy.refreshBefore) {
+          this.signSet(this.sets.get(owner)?.get(type) as CanonicalRRset, now);
+          n++;
+        }
+      }
+    }
+    for (const [key, s] of this.chainSigs) {
+      if (s.expiration - now < this.policy.refreshBefore) {
+        this.chainSigs.set(key, this.sign(this.chain.get(key)?.rrset as CanonicalRRset, now));
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** The earliest time a signature needs refreshing (for the scheduler). */
+  nextRefresh(): number {
+    let t = Infinity;
+    for (const byType of this.sigs.values()) for (const s of byType.values()) t = Math.min(t, s.expiration - this.policy.refreshBefore);
+    for (const s of this.chainSigs.values()) t = Math.min(t, s.expiration - this.policy.refreshBefore);
+    return t;
+  }
+
+  /** RRSIG RDATAs over (owner, type), for the answer path; undefined when that RRset is not signed. */
+  rrsigs(owner: string, type: number): readonly Uint8Array[] | undefined {
+    if (type === TYPE.NSEC || type === TYPE.NSEC3) {
+      const key = type === TYPE.NSEC ? canonicalNameKey(owner) : splitLabels(owner)[0];
+      return this.chain.get(key)?.owner === owner ? this.chainSigs.get(key)?.rdatas : undefined;
+    }
+    return this.sigs.get(owner)?.get(type)?.rdatas;
+  }
+
+  /** The DNSKEY RRset the zone publishes. */
+  dnskey(): CanonicalRRset {
+    return this.sets.get(this.zone)?.get(TYPE.DNSKEY) as CanonicalRRset;
+  }
+
+  /** Every record of the signed zone (for AXFR and for comparisons), RRSIGs grouped per owner and covered type. */
+  *records(): Generator<CanonicalRRset> {
+    for (const [owner, byType] of this.sets) {
+      for (const [type, rs] of byType) {
+        yield rs;
+        const s = this.sigs.get(owner)?.get(type);
+        if (s) yield { owner, type: TYPE.RRSIG, ttl: rs.ttl, rdatas: s.rdatas };
+      }
+    }
+    for (const key of this.chainKeys) {
+      const e = this.chain.get(key) as ChainEntry;
+      if (!e.rrset) continue;
+      yield e.rrset;
+      const s = this.chainSigs.get(key);
+      if (s) yield { owner: e.owner, type: TYPE.RRSIG, ttl: e.rrset.ttl, rdatas: s.rdatas };
+    }
+  }
+
+  // --- content -------------------------------------------------------------------------------
+
+  private put(rs: CanonicalRRset): void {
+    if (!isInZone(rs.owner, this.zone)) throw new RangeError(`${rs.owner} is not in zone ${this.zone}`);
+    let byType = this.sets.get(rs.owner);
+    if (!byType) this.sets.set(rs.owner, (byType = new Map()));
+    byType.set(rs.type, rs);
+    if (rs.type === TYPE.NS && rs.owner !== this.zone) this.cuts.add(rs.owner);
+  }
+
+  private remove(owner: string, type: number): void {
+    const byType = this.sets.get(owner);
+    if (!byType) return;
+    byType.delete(type);
+    this.sigs.get(owner)?.delete(type);
+    if (type === TYPE.NS) this.cuts.delete(owner);
+    if (byType.size === 0) {
+      this.sets.delete(owner);
+      this.sigs.delete(owner);
+    }
+  }
+
+  /** Not strictly below a delegation point. */
+  private authoritative(owner: string): boolean {
+    if (this.cuts.size === 0) return true;
+    const labels = splitLabels(owner);
+    for (let n = labels.length - 1; n > this.apexLabels; n--) {
+      if (this.cuts.has(`${labels.slice(labels.length - n).join('.')}.`)) return false;
+    }
+    return true;
+  }
+
+  private signable(owner: string, type: number): boolean {
+    return !this.cuts.has(owner) || type === TYPE.DS;
+  }
+
+  // --- signatures ----------------------------------------------------------------------------
+
+  private sign(rs: CanonicalRRset, now: number): Signatures {
+    const keys = rs.type === TYPE.DNSKEY ? this.ksks : this.zsks;
+    const inception = now - this.policy.backdate;
+    const expiration = now + this.policy.validity;
+    return { rdatas: keys.map((k) => rrsigRdata(signRRset(rs, this.zone, k, inception, expiration))), expiration };
+  }
+
+  private signSet(rs: CanonicalRRset, now: number): void {
+    let byType = this.sigs.get(rs.owner);
+    if (!byType) this.sigs.set(rs.owner, (byType = new Map()));
+    byType.set(rs.type, this.sign(rs, now));
+  }
+
+  // --- the denial chain ----------------------------------------------------------------------
+
+  private keyOf(name: string): string {
+    return this.denial === 'nsec' ? canonicalNameKey(name) : base32hex(nsec3Hash(name));
+  }
+
+  /** Ancestors of `owner` strictly between it and the apex, nearest first. */
+  private ancestors(owner: string): string[] {
+    const labels = splitLabels(owner);
+    const out: string[] = [];
+    for (let n = labels.length - 1; n > this.apexLabels; n--) out.push(`${labels.slice(labels.length - n).join('.')}.`);
+    return out;
+  }
+
+  private addKey(name: string, dirty: Set<string>): void {
+    const key = this.keyOf(name);
+    if (this.chain.has(key)) return;
+    const i = lowerBound(this.chainKeys, key);
+    this.chainKeys.splice(i, 0, key);
+    const hash = this.denial === 'nsec3' ? nsec3Hash(name) : undefined;
+    this.chain.set(key, { name, owner: this.denial === 'nsec' ? name : `${key}.${this.zone}`, hash });
+    dirty.add(key);
+    dirty.add(this.chainKeys[(i - 1 + this.chainKeys.length) % this.chainKeys.length]);
+  }
+
+  private dropKey(name: string, dirty: Set<string>): void {
+    const key = this.keyOf(name);
+    if (!this.chain.has(key)) return;
+    const i = lowerBound(this.chainKeys, key);
+    this.chainKeys.splice(i, 1);
+    this.chain.delete(key);
+    this.chainSigs.delete(key);
+    dirty.delete(key);
+    if (this.chainKeys.length > 0) dirty.add(this.chainKeys[(i - 1 + this.chainKeys.length) % this.chainKeys.length]);
+  }
+
+  private chainInsert(owner: string, dirty: Set<string>): void {
+    this.addKey(owner, dirty);
+    if (this.denial !== 'nsec3') return;
+    for (const a of this.ancestors(owner)) {
+      this.below.set(a, (this.below.get(a) ?? 0) + 1);
+      this.addKey(a, dirty);
+    }
+  }
+
+  private chainRemove(owner: string, dirty: Set<string>): void {
+    if (this.denial === 'nsec3') {
+      for (const a of this.ancestors(owner)) {
+        const n = (this.below.get(a) ?? 0) - 1;
+        if (n > 0) this.below.set(a, n);
+        else this.below.delete(a);
+        if (n <= 0 && !this.sets.has(a)) this.dropKey(a, dirty);
+        else dirty.add(this.keyOf(a));
+      }
+      if ((this.below.get(owner) ?? 0) > 0) {
+        dirty.add(this.keyOf(owner)); // now an empty non-terminal
+        return;
+      }
+    }
+    this.dropKey(owner, dirty);
+  }
+
+  /** Recompute the denial records of `keys` (still in the chain) and re-sign those whose bytes changed. */
+  private refreshEntries(keys: Iterable<string>, now: number): void {
+    const n = this.chainKeys.length;
+    for (const key of keys) {
+      const e = this.chain.get(key);
+      if (!e) continue;
+      const next = this.chain.get(this.chainKeys[(lowerBound(this.chainKeys, key) + 1) % n]) as ChainEntry;
+      const byType = this.sets.get(e.name);
+      const types = byType ? [...byType.keys()] : [];
+      let rdata: Uint8Array;
+      if (this.denial === 'nsec') {
+        rdata = nsecRdata(next.name, [...types, TYPE.NSEC, TYPE.RRSIG]);
+      } else {
+        const signedHere = byType !== undefined && (!this.cuts.has(e.name) || byType.has(TYPE.DS));
+        rdata = nsec3Rdata(next.hash as Uint8Array, signedHere ? [...types, TYPE.RRSIG] : types);
+      }
+      const rrset: CanonicalRRset = { owner: e.owner, type: this.denial === 'nsec' ? TYPE.NSEC : TYPE.NSEC3, ttl: this.negativeTtl, rdatas: [rdata] };
+      if (e.rrset && e.rrset.ttl === rrset.ttl && sameRdatas(e.rrset.rdatas, rrset.rdatas) && this.chainSigs.has(key)) continue;
+      e.rrset = rrset;
+      this.chainSigs.set(key, this.sign(rrset, now));
+    }
+  }
+
+  /** min(SOA TTL, SOA minimum): the TTL of every denial record (RFC 9077). */
+  private soaNegativeTtl(): number {
+    const soa = this.sets.get(this.zone)?.get(TYPE.SOA);
+    if (!soa) throw new RangeError(`zone ${this.zone} has no SOA`);
+    const r = soa.rdatas[0];
+    return Math.min(new DataView(r.buffer, r.byteOffset, r.byteLength).getUint32(r.length - 4), soa.ttl);
+  }
+
+  /**
+   * Recompute which names are authoritative and the whole chain; sign RRsets that became signable
+   * and drop signatures of those that did not stay so. Records whose bytes did not change keep
+   * their signatures.
+   */
+  private rebuild(now: number): void {
+    const negativeTtl = this.soaNegativeTtl();
+    const ttlChanged = negativeTtl !== this.negativeTtl;
+    this.negativeTtl = negativeTtl;
+
+    for (const [owner, byType] of this.sets) {
+      const auth = this.authoritative(owner);
+      for (const [type, rs] of byType) {
+        const want = auth && this.signable(owner, type);
+        const have = this.sigs.get(owner)?.has(type) ?? false;
+        if (want && !have) this.signSet(rs, now);
+        else if (!want && have) this.sigs.get(owner)?.delete(type);
+      }
+    }
+
+    const names = new Set<string>();
+    this.below.clear();
+    for (const owner of this.sets.keys()) {
+      if (!this.authoritative(owner)) continue;
+      names.add(owner);
+      if (this.denial === 'nsec3') {
+        for (const a of this.ancestors(owner)) {
+          this.below.set(a, (this.below.get(a) ?? 0) + 1);
+          names.add(a);
+        }
+      }
+    }
+    const wanted = new Map<string, string>();
+    for (const name of names) wanted.set(this.keyOf(name), name);
+    for (const key of [...this.chain.keys()]) {
+      if (!wanted.has(key)) {
+        this.chain.delete(key);
+        this.chainSigs.delete(key);
+      }
+    }
+    for (const [key, name] of wanted) {
+      if (!this.chain.has(key)) {
+        this.chain.set(key, { name, owner: this.denial === 'nsec' ? name : `${key}.${this.zone}`, hash: this.denial === 'nsec3' ? nsec3Hash(name) : undefined });
+      }
+    }
+    this.chainKeys = [...wanted.keys()].sort();
+    if (ttlChanged) for (const e of this.chain.values()) e.rrset = undefined;
+    this.refreshEntries(this.chainKeys, now);
+  }
+}
+
+/** The records signing adds to a zone (DNSKEY, NSEC3PARAM, the chain and every RRSIG), signed at `now`. */
+export function signZone(opts: SignedZoneOptions, rrsets: readonly CanonicalRRset[], now: number): CanonicalRRset[] {
+  const given = new Set(rrsets);
+  return [...SignedZone.build(opts, rrsets, now).records()].filter((rs) => !given.has(rs));
+}
