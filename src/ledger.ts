@@ -55,6 +55,8 @@ export interface WriteResult {
   /** The zone's serial after the write (undefined when the zone no longer exists). */
   serial?: number;
   events: StoredEvent[];
+  /** What the write did beyond what was asked (decide's Decision.notes: an RRset's TTL set with one record's). */
+  notes?: string[];
 }
 
 /** Who writes, and the optional If-Match serial the caller decided against. */
@@ -183,6 +185,7 @@ export class Ledger {
         lastSeq: last.seq,
         serial: this.state.zones.get(decision.zone)?.serial,
         events,
+        notes: decision.notes,
       };
     }
   }

@@ -77,7 +77,7 @@ export function buildOpenApi(routes: readonly Route[], version = '0.1.0'): Recor
             warnings: {
               type: 'array',
               items: { type: 'string' },
-              description: 'Lint warnings (a CNAME loop inside our zones; an IP address as MX, NS, SRV or CNAME target). Empty when there is nothing to say; the write happened either way.',
+              description: 'Lint warnings (a CNAME loop inside our zones; an IP address as MX, NS, SRV or CNAME target), and what the write did beyond what was asked (a TTL given to one record set the TTL of its whole RRset: one TTL per RRset, RFC 2181 5.2). Empty when there is nothing to say; the write happened either way.',
             },
           },
           required: ['warnings'],

@@ -273,7 +273,7 @@ export class ApiService {
     const w = this.write(id, { kind: 'changeRecords', zone: name, ops }, opts);
     const created = w.events.find((e) => e.body.type === 'RecordCreated');
     if (!created || created.body.type !== 'RecordCreated') throw new McnsError('internal', 'record create appended no RecordCreated');
-    return { record: this.recordAfter(name, created.body.payload.id), batch: batchView(w), warnings: this.lint(z, ops) };
+    return { record: this.recordAfter(name, created.body.payload.id), batch: batchView(w), warnings: [...(w.notes ?? []), ...this.lint(z, ops)] };
   }
 
   /** PUT /v1/zones/{zone}/records/{id}. */
@@ -284,7 +284,7 @@ export class ApiService {
     const z = this.zoneIn(this.ledger.state, name);
     const ops = this.toOps(id, 'records.update', z, [{ op: 'update', id: recordId, ...b }]);
     const w = this.write(id, { kind: 'changeRecords', zone: name, ops }, opts);
-    return { record: this.recordAfter(name, recordId), batch: batchView(w), warnings: this.lint(z, ops) };
+    return { record: this.recordAfter(name, recordId), batch: batchView(w), warnings: [...(w.notes ?? []), ...this.lint(z, ops)] };
   }
 
   /** DELETE /v1/zones/{zone}/records/{id}. */
@@ -313,7 +313,7 @@ export class ApiService {
       const r = now.records.get(rid);
       return r ? [recordView(name, r)] : [];
     });
-    return { batch: batchView(w), records, warnings: this.lint(z, ops) };
+    return { batch: batchView(w), records, warnings: [...(w.notes ?? []), ...this.lint(z, ops)] };
   }
 
   // ---- history, export/import, restore ---------------------------------------------------------
@@ -388,7 +388,7 @@ export class ApiService {
       created: count('RecordCreated'),
       updated: count('RecordUpdated'),
       deleted: count('RecordDeleted'),
-      warnings: lintZone(this.ledger.state, name),
+      warnings: [...(w.notes ?? []), ...lintZone(this.ledger.state, name)],
     };
   }
 

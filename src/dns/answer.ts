@@ -11,6 +11,7 @@
  */
 import type { LedgerState, ZoneState } from '../projections/state.ts';
 import { findNode, lookup, type RRset, type TrieNode } from '../projections/trie.ts';
+import { rrsetTtl } from '../projections/rrset-ttl.ts';
 import { splitLabels } from '../records/names.ts';
 import { RR_TYPE_BY_CODE, RR_TYPE_CODES, type RData } from '../records/types.ts';
 import { emptyResponse, RCODE, responseEdns, responseFlags } from './header.ts';
@@ -72,6 +73,8 @@ function labelsIn(name: string, zone: ZoneState): string[] {
 }
 
 function pushRRset(out: WireRR[], owner: string, set: RRset): void {
+  // One TTL per RRset: an older log's mixed TTLs are served with the lowest (rrset-ttl.ts).
+  const ttl = rrsetTtl(set.records);
   for (const r of set.records) {
     // A record an older build stored with rdata over 65,535 bytes cannot be encoded: it is left out
     // (and counted) so the rest of the answer still goes out (oversized.ts).
@@ -79,7 +82,7 @@ function pushRRset(out: WireRR[], owner: string, set: RRset): void {
       noteSkippedAnswer(r);
       continue;
     }
-    out.push({ name: owner, type: r.type, ttl: r.ttl, data: recordData(r) });
+    out.push({ name: owner, type: r.type, ttl, data: recordData(r) });
   }
 }
 

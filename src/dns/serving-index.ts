@@ -29,6 +29,7 @@ import { nameToWire } from '../records/names.ts';
 import { RR_TYPE_CODES } from '../records/types.ts';
 import type { LedgerState } from '../projections/state.ts';
 import type { TrieNode } from '../projections/trie.ts';
+import { rrsetTtl } from '../projections/rrset-ttl.ts';
 import { isPlainQuestion } from './answer.ts';
 import { RCODE, writeOpt, writeResponseHeader } from './header.ts';
 import { negativeTemplate, writeNegative, type NegativeTemplate } from './negative.ts';
@@ -161,8 +162,9 @@ function writeRecords(node: TrieNode, type: 'A' | 'AAAA', out: EntryWriter): num
   if (!set) return 0;
   const code = type === 'A' ? TYPE_A : TYPE_AAAA;
   const rdlen = type === 'A' ? 4 : 16;
+  // One TTL per RRset: an older log's mixed TTLs are served with the lowest (rrset-ttl.ts).
+  const ttl = rrsetTtl(set.records) >>> 0;
   for (const r of set.records) {
-    const ttl = r.ttl >>> 0;
     const b = out.room(12 + rdlen);
     const w = out.length;
     b[w] = 0xc0;

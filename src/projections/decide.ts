@@ -12,7 +12,8 @@ import { isInZone, normalizeName } from '../records/names.ts';
 import { formatRData, parseRData } from '../records/rdata.ts';
 import { MAX_TTL, RR_TYPES, type RRType } from '../records/types.ts';
 import { MAX_MESSAGE_BYTES, MAX_RDATA_BYTES, rdataWireLength, rrsetResponseLength } from '../records/wire-size.ts';
-import { nextSerial, serialCompare } from './serial.ts';
+import { hasMixedTtls, rrsetTtl } from './rrset-ttl.ts';
+import { nextSerial, nextSerialAfter, serialCompare } from './serial.ts';
 import { evolve, labelsBelow, type LedgerState, type ZoneState } from './state.ts';
 import { findNode, type RecordState } from './trie.ts';
 
@@ -54,6 +55,11 @@ export interface Decision {
   zone: string;
   expectedVersion: number;
   drafts: EventDraft[];
+  /**
+   * What the batch did beyond what was asked, for the writer to see beside the 2xx (the API adds
+   * them to its warnings): a TTL given to one record set the TTL of its whole RRset.
+   */
+  notes: string[];
 }
 
 /** Normalise a zone name from user input, naming the field on error. */
@@ -157,6 +163,8 @@ class BatchBuilder {
   private readonly grown = new Map<string, { name: string; type: RRType }>();
   /** Rdata lengths of the values checked in this batch ("type\0value"), so the RRset check does not parse them again. */
   private readonly rdataLengths = new Map<string, number>();
+  /** One note per RRset whose TTL a write of another of its records set ("name\0type" -> note), the last one kept. */
+  private readonly ttlNotes = new Map<string, string>();
 
   constructor(state: LedgerState, zone: string) {
     this.state = state;
@@ -216,6 +224,44 @@ class BatchBuilder {
     return z;
   }
 
+  /** The records of RRset `name`/`type` now (as the batch so far left them). */
+  private rrset(name: string, type: RRType): readonly RecordState[] {
+    const zone = this.current;
+    if (!zone) return [];
+    return findNode(zone.tree, labelsBelow(name, zone.apexLabels))?.rrsets.get(type)?.records ?? [];
+  }
+
+  /**
+   * One TTL per RRset (RFC 2181 5.2): after a write of record `changed` with `ttl`, every other
+   * record of its RRset gets that TTL in the same batch, each by its own RecordUpdated (so history
+   * and IXFR show every record whose served TTL changed), as BIND and RFC 2136 do. `before` is the
+   * RRset as it was before the write. An RRset an older log left with mixed TTLs (served with the
+   * lowest) gets an event for every record, even one already holding `ttl`: IXFR then sees the
+   * whole RRset change from the TTL it was served with (src/projections/rrset-ttl.ts).
+   */
+  private unifyTtl(name: string, type: RRType, changed: string | undefined, ttl: number, before: readonly RecordState[]): void {
+    const mixed = hasMixedTtls(before);
+    const served = before.length > 0 ? rrsetTtl(before) : ttl;
+    let others = 0;
+    for (const r of this.rrset(name, type)) {
+      if (r.id === changed || (r.ttl === ttl && !mixed)) continue;
+      this.emit({ type: 'RecordUpdated', payload: { id: r.id, name: r.name, type: r.type, value: r.value, ttl } });
+      others++;
+    }
+    if (others > 0 && served !== ttl) {
+      const records = others === 1 ? '1 other record' : `${others} other records`;
+      this.ttlNotes.set(
+        `${name}\u0000${type}`,
+        `${name} ${type}: the TTL of the whole RRset is now ${ttl} (was ${served}); ${records} changed with it (one TTL per RRset, RFC 2181 5.2)`,
+      );
+    }
+  }
+
+  /** The notes of the batch (see Decision.notes). */
+  get notes(): string[] {
+    return [...this.ttlNotes.values()];
+  }
+
   private existing(name: string, zone: ZoneState): RecordState[] {
     const node = findNode(zone.tree, labelsBelow(name, zone.apexLabels));
     if (!node) return [];
@@ -255,12 +301,15 @@ class BatchBuilder {
     if (!isInZone(name, zone.name)) throw invalid('name', `${name} is not inside zone ${zone.name}`);
     const type = checkType(op.type);
     const value = this.checked(type, op.value);
-    const ttl = op.ttl === undefined ? zone.soa.ttl : checkTtl(op.ttl);
+    const before = this.rrset(name, type);
+    // Without a TTL a record joins its RRset at the RRset's TTL; a new RRset takes the zone default.
+    const ttl = op.ttl !== undefined ? checkTtl(op.ttl) : before.length > 0 ? rrsetTtl(before) : zone.soa.ttl;
     const id = op.id ?? newId();
     if (zone.records.has(id)) throw conflict(`record id ${id} already exists`, 'id');
     this.checkAddable(zone, { id, name, type, value });
     this.grown.set(`${name}\u0000${type}`, { name, type });
     this.emit({ type: 'RecordCreated', payload: { id, name, type, value, ttl } });
+    this.unifyTtl(name, type, id, ttl, before);
   }
 
   update(op: { id: string; value?: string; ttl?: number }): void {
@@ -268,18 +317,27 @@ class BatchBuilder {
     const old = zone.records.get(op.id);
     if (!old) throw notFound(`record ${op.id} does not exist in zone ${zone.name}`);
     const value = op.value === undefined ? old.value : this.checked(old.type, op.value);
-    const ttl = op.ttl === undefined ? old.ttl : checkTtl(op.ttl);
-    if (value === old.value && ttl === old.ttl) return;
+    const before = this.rrset(old.name, old.type);
+    // Without a TTL the record keeps the TTL its RRset is served with (an older log's mixed RRset: the lowest).
+    const ttl = op.ttl === undefined ? rrsetTtl(before) : checkTtl(op.ttl);
+    const mixed = hasMixedTtls(before);
+    if (value === old.value && ttl === old.ttl && !mixed) return;
     this.checkAddable(zone, { id: old.id, name: old.name, type: old.type, value });
     if (value !== old.value) this.grown.set(`${old.name}\u0000${old.type}`, { name: old.name, type: old.type });
+    // A record of a mixed RRset is written even when it keeps its value and TTL (see unifyTtl).
     this.emit({ type: 'RecordUpdated', payload: { id: old.id, name: old.name, type: old.type, value, ttl } });
+    this.unifyTtl(old.name, old.type, old.id, ttl, before);
   }
 
   delete(id: string): void {
     const zone = this.mustZone();
     const old = zone.records.get(id);
     if (!old) throw notFound(`record ${id} does not exist in zone ${zone.name}`);
+    const before = this.rrset(old.name, old.type);
     this.emit({ type: 'RecordDeleted', payload: { id: old.id, name: old.name, type: old.type } });
+    // What an older log left mixed is made one TTL when next written, deletions included: the
+    // records left keep the TTL the RRset was served with.
+    if (hasMixedTtls(before)) this.unifyTtl(old.name, old.type, old.id, rrsetTtl(before), before);
   }
 
   /** Make the zone's records equal to `desired`: deletions first (so CNAME swaps pass), then the rest. */
@@ -287,7 +345,7 @@ class BatchBuilder {
     const zone = this.mustZone();
     const key = (r: { name: string; type: string; value: string }): string => `${r.name}\u0000${r.type}\u0000${r.value}`;
     const want = new Map<string, DesiredRecord>();
-    for (const d of desired) want.set(matchById && d.id ? d.id : key(d), d);
+    for (const d of oneTtlPerRRset(desired)) want.set(matchById && d.id ? d.id : key(d), d);
     const keep = new Set<string>();
     const updates: Array<{ id: string; ttl: number; value: string }> = [];
     for (const r of zone.records.values()) {
@@ -313,12 +371,41 @@ class BatchBuilder {
     }
   }
 
-  /** Close the batch with its serial: the next one after every serial the zone ever had. */
+  /**
+   * Close the batch with its serial: the next one after every serial the zone ever had and, when
+   * given, after `atLeast` (an imported file's serial, which secondaries may hold: serial.ts).
+   */
   bumpSerial(now: number, atLeast?: number): void {
-    let prev = this.state.heads.get(this.zone)?.serial ?? 0;
-    if (atLeast !== undefined && serialCompare(atLeast, prev) > 0) prev = atLeast;
-    this.emit({ type: 'SerialBumped', payload: { serial: nextSerial(prev, now) } });
+    const prev = this.state.heads.get(this.zone)?.serial;
+    const serial = atLeast === undefined ? nextSerial(prev ?? 0, now) : nextSerialAfter(prev, atLeast, now);
+    if (serial === undefined) {
+      throw conflict(`serial ${atLeast} is 2^31 away from the zone's serial ${prev}: no serial comes after both (RFC 1982); use a serial after ${prev}`, 'serial');
+    }
+    this.emit({ type: 'SerialBumped', payload: { serial } });
   }
+}
+
+/**
+ * Desired records with one TTL per RRset: an RRset whose records differ (a restore to a state an
+ * older log held, or an import that did not settle it) takes its lowest, the TTL it was served with.
+ */
+function oneTtlPerRRset(desired: DesiredRecord[]): DesiredRecord[] {
+  const sets = new Map<string, number[]>();
+  for (const [i, d] of desired.entries()) {
+    const k = `${d.name}\u0000${d.type}`;
+    const set = sets.get(k);
+    if (set) set.push(i);
+    else sets.set(k, [i]);
+  }
+  let out: DesiredRecord[] | undefined;
+  for (const set of sets.values()) {
+    const records = set.map((i) => desired[i]);
+    if (!hasMixedTtls(records)) continue;
+    out ??= desired.slice();
+    const ttl = rrsetTtl(records);
+    for (const i of set) out[i] = { ...desired[i], ttl };
+  }
+  return out ?? desired;
 }
 
 function soaDiff(from: SoaParams, to: Partial<SoaParams>): Partial<SoaParams> {
@@ -398,7 +485,10 @@ export function decide(state: LedgerState, cmd: Command, ctx: DecideContext): De
         if (Object.keys(diff).length > 0) b.emit({ type: 'ZoneUpdated', payload: diff });
       }
       b.converge(cmd.records, ctx.newId, false);
-      if (b.drafts.length === 1) return { zone, expectedVersion, drafts: [] };
+      // Nothing changed: nothing to write, unless the file's serial is ahead of ours (secondaries
+      // holding it would otherwise take our next serials as older).
+      const fileAhead = existing !== undefined && cmd.serial !== undefined && serialCompare(cmd.serial, existing.serial) > 0;
+      if (b.drafts.length === 1 && !fileAhead) return { zone, expectedVersion, drafts: [], notes: [] };
       b.bumpSerial(ctx.now, cmd.serial);
       break;
     }
@@ -407,7 +497,7 @@ export function decide(state: LedgerState, cmd: Command, ctx: DecideContext): De
       const target = cmd.target;
       b.emit({ type: 'ZoneRestored', payload: { at_seq: cmd.atSeq, ...(cmd.at ? { at: cmd.at } : {}) } });
       if (!target) {
-        if (!current) return { zone, expectedVersion, drafts: [] }; // already absent: nothing to write
+        if (!current) return { zone, expectedVersion, drafts: [], notes: [] }; // already absent: nothing to write
         b.emit({ type: 'ZoneDeleted', payload: {} });
         break;
       }
@@ -418,11 +508,11 @@ export function decide(state: LedgerState, cmd: Command, ctx: DecideContext): De
       }
       b.converge([...target.records.values()], ctx.newId, true);
       // Already equal to the target: a restore that changes nothing writes nothing (like import).
-      if (current && b.drafts.length === 1) return { zone, expectedVersion, drafts: [] };
+      if (current && b.drafts.length === 1) return { zone, expectedVersion, drafts: [], notes: [] };
       b.bumpSerial(ctx.now);
       break;
     }
   }
   b.checkRRsetSizes();
-  return { zone, expectedVersion, drafts: b.drafts };
+  return { zone, expectedVersion, drafts: b.drafts, notes: b.notes };
 }

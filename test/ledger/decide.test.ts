@@ -114,3 +114,95 @@ test('deleting a zone keeps its head, and re-creating it continues the serial', 
   const again = given([zone, create('www.example.com', 'A', '1.2.3.4'), { kind: 'deleteZone', zone: 'example.com' }, zone]);
   assert.ok(again.zones.get('example.com.')!.serial > head.serial);
 });
+
+// ---- One TTL per RRset (RFC 2181 5.2) --------------------------------------------------------
+
+/** Applies a decision to `state`, as the ledger does after appending it. */
+function apply(state: LedgerState, drafts: { zone: string; body: import('../../src/events/types.ts').EventBody }[]): LedgerState {
+  return evolveAll(state, drafts.map((draft, i) => ({ seq: state.seq + i + 1, zone: draft.zone, body: draft.body })));
+}
+
+/** "id ttl" of every record of RRset name/type, by id. */
+function ttls(state: LedgerState, name: string, type: string): string[] {
+  return [...state.zones.get('example.com.')!.records.values()].filter((r) => r.name === name && r.type === type).map((r) => `${r.id} ${r.ttl}`).sort();
+}
+
+/**
+ * A zone as a log written before the rule can hold it: one A RRset whose records have 300, 600 and
+ * 60 (events appended as they were then, without decide).
+ */
+function mixedLog(): LedgerState {
+  let state = given([zone]);
+  const records = [['m1', '192.0.2.1', 300], ['m2', '192.0.2.2', 600], ['m3', '192.0.2.3', 60]] as const;
+  state = apply(state, records.map(([id, value, ttl]) => ({ zone: 'example.com.', body: { type: 'RecordCreated' as const, payload: { id, name: 'mixed.example.com.', type: 'A' as const, value, ttl } } })));
+  return state;
+}
+
+test('one TTL per RRset: a create with another TTL sets every sibling to it in the same batch, and says so', () => {
+  const state = given([zone, create('www.example.com', 'A', '192.0.2.1', 300), create('www.example.com', 'A', '192.0.2.2', 300)]);
+  const d = decide(state, create('www.example.com', 'A', '192.0.2.3', 600), { now: NOW, newId: () => 'new' });
+  assert.deepEqual(d.drafts.map((e) => e.body.type), ['RecordCreated', 'RecordUpdated', 'RecordUpdated', 'SerialBumped']);
+  const after = apply(state, d.drafts);
+  assert.deepEqual(ttls(after, 'www.example.com.', 'A'), ['id2 600', 'id3 600', 'new 600']);
+  assert.equal(d.notes.length, 1);
+  assert.match(d.notes[0], /^www\.example\.com\. A: the TTL of the whole RRset is now 600 \(was 300\); 2 other records changed with it/);
+});
+
+test('one TTL per RRset: an update of one record\'s TTL sets the RRset\'s; other RRsets at the name keep theirs', () => {
+  const state = given([zone, create('www.example.com', 'A', '192.0.2.1', 300), create('www.example.com', 'A', '192.0.2.2', 300), create('www.example.com', 'AAAA', '2001:db8::1', 300)]);
+  const d = decide(state, { kind: 'changeRecords', zone: 'example.com', ops: [{ op: 'update', id: 'id2', ttl: 60 }] }, { now: NOW, newId: () => 'new' });
+  const after = apply(state, d.drafts);
+  assert.deepEqual(ttls(after, 'www.example.com.', 'A'), ['id2 60', 'id3 60']);
+  assert.deepEqual(ttls(after, 'www.example.com.', 'AAAA'), ['id4 300']);
+  assert.match(d.notes[0], /now 60 \(was 300\); 1 other record changed/);
+});
+
+test('one TTL per RRset: a create without a TTL joins its RRset at the RRset\'s TTL, and a matching TTL changes nothing else', () => {
+  const state = given([zone, create('www.example.com', 'A', '192.0.2.1', 900)]);
+  const d = decide(state, create('www.example.com', 'A', '192.0.2.2'), { now: NOW, newId: () => 'new' });
+  assert.deepEqual(d.drafts.map((e) => e.body.type), ['RecordCreated', 'SerialBumped']);
+  assert.equal((d.drafts[0].body.payload as { ttl: number }).ttl, 900);
+  assert.deepEqual(d.notes, []);
+});
+
+test('one TTL per RRset: a batch giving two TTLs to one RRset ends with the last one for all', () => {
+  const state = given([zone, create('www.example.com', 'A', '192.0.2.1', 300)]);
+  const d = decide(state, {
+    kind: 'changeRecords',
+    zone: 'example.com',
+    ops: [{ op: 'create', name: 'www.example.com', type: 'A', value: '192.0.2.2', ttl: 60 }, { op: 'create', name: 'www.example.com', type: 'A', value: '192.0.2.3', ttl: 120 }],
+  }, { now: NOW, newId: (() => { let n = 0; return () => `n${++n}`; })() });
+  assert.deepEqual(ttls(apply(state, d.drafts), 'www.example.com.', 'A'), ['id2 120', 'n1 120', 'n2 120']);
+});
+
+test('one TTL per RRset: an older log\'s mixed RRset is made one TTL (its lowest) by the next write of any of its records, every record written', () => {
+  const state = mixedLog();
+  // A value change without a TTL: the RRset keeps the TTL it was served with, 60.
+  const d = decide(state, { kind: 'changeRecords', zone: 'example.com', ops: [{ op: 'update', id: 'm1', value: '192.0.2.9' }] }, { now: NOW, newId: () => 'new' });
+  assert.deepEqual(d.drafts.filter((e) => e.body.type === 'RecordUpdated').map((e) => (e.body.payload as { id: string }).id).sort(), ['m1', 'm2', 'm3']);
+  assert.deepEqual(ttls(apply(state, d.drafts), 'mixed.example.com.', 'A'), ['m1 60', 'm2 60', 'm3 60']);
+  assert.deepEqual(d.notes, [], 'the served TTL did not change');
+  // A delete: what is left keeps the TTL the RRset was served with.
+  const del = decide(state, { kind: 'changeRecords', zone: 'example.com', ops: [{ op: 'delete', id: 'm3' }] }, { now: NOW, newId: () => 'new' });
+  assert.deepEqual(ttls(apply(state, del.drafts), 'mixed.example.com.', 'A'), ['m1 60', 'm2 60']);
+  // An explicit TTL: every record gets it, the one already holding it too (IXFR needs the whole RRset).
+  const up = decide(state, { kind: 'changeRecords', zone: 'example.com', ops: [{ op: 'update', id: 'm1', ttl: 600 }] }, { now: NOW, newId: () => 'new' });
+  assert.deepEqual(up.drafts.filter((e) => e.body.type === 'RecordUpdated').length, 3);
+  assert.deepEqual(ttls(apply(state, up.drafts), 'mixed.example.com.', 'A'), ['m1 600', 'm2 600', 'm3 600']);
+  assert.match(up.notes[0], /now 600 \(was 60\)/);
+});
+
+test('one TTL per RRset: an import or a restore whose records differ within one RRset gets its lowest', () => {
+  const state = given([zone]);
+  const d = decide(state, {
+    kind: 'importZone',
+    zone: 'example.com',
+    records: [
+      { name: 'example.com.', type: 'NS', value: 'ns1.example.com.', ttl: 300 },
+      { name: 'www.example.com.', type: 'A', value: '192.0.2.1', ttl: 900 },
+      { name: 'www.example.com.', type: 'A', value: '192.0.2.2', ttl: 120 },
+    ],
+  }, { now: NOW, newId: (() => { let n = 0; return () => `n${++n}`; })() });
+  const after = apply(state, d.drafts);
+  assert.deepEqual(ttls(after, 'www.example.com.', 'A').map((x) => x.split(' ')[1]), ['120', '120']);
+});

@@ -6,7 +6,8 @@
 import { encodeMessage, type WireRR } from '../wire.ts';
 import type { RData } from '../../records/types.ts';
 import type { ZoneState } from '../../projections/state.ts';
-import { allRecords, type RecordState } from '../../projections/trie.ts';
+import type { RecordState } from '../../projections/trie.ts';
+import { servedRecords } from '../../projections/rrset-ttl.ts';
 import { transferable } from '../oversized.ts';
 import { RCODE, responseFlags } from '../header.ts';
 import { recordToWire } from './message.ts';
@@ -93,7 +94,8 @@ export function soaWire(zone: ZoneState): WireRR {
 export function* axfrRecords(zone: ZoneState, skipped?: RecordState[]): Generator<WireRR> {
   const soa = soaWire(zone);
   yield soa;
-  for (const r of allRecords(zone.tree)) {
+  // Each RRset with the one TTL it is served with (an older log's mixed TTLs: the lowest).
+  for (const r of servedRecords(zone.tree)) {
     if (r.type === 'SOA') continue;
     if (!transferable(r, zone.name)) {
       skipped?.push(r);

@@ -19,6 +19,7 @@ import type { WireRR } from '../wire.ts';
 import { packMessages, soaWire, DEFAULT_MESSAGE_SIZE, type TransferQuestion } from './axfr.ts';
 import { recordToWire } from './message.ts';
 import { transferable } from '../oversized.ts';
+import { servedWithin } from '../../projections/rrset-ttl.ts';
 
 /** The changes from one serial to the next: RRs to delete (as they were) and RRs to add. */
 export interface IxfrStep {
@@ -219,8 +220,13 @@ export function planIxfr(db: Database.Database, zone: ZoneState, clientSerial: n
       case 'SerialBumped': {
         const toSoa = soaRecord(zone.name, soa, b.payload.serial);
         const step: IxfrStep = { fromSerial, toSerial: b.payload.serial, fromSoa, toSoa, deleted: [], added: [] };
-        for (const [id, before] of batchBefore) {
-          const after = known.get(id)!;
+        // Records as served: an RRset with mixed TTLs (an older log) went out with its lowest.
+        const servedBefore = servedWithin(batchBefore.values());
+        const servedAfter = servedWithin([...batchBefore.keys()].map((id) => known.get(id)));
+        for (const [id, stored] of batchBefore) {
+          const before = stored && servedBefore(stored);
+          const storedAfter = known.get(id)!;
+          const after = storedAfter && servedAfter(storedAfter);
           if (sameRecord(before, after)) continue;
           if (before) step.deleted.push(before);
           if (after) step.added.push(after);
@@ -243,8 +249,12 @@ export function planIxfr(db: Database.Database, zone: ZoneState, clientSerial: n
   }
   if (opts.condense || size > limit) {
     const step: IxfrStep = { fromSerial: clientSerial, toSerial: zone.serial, fromSoa: steps[0].fromSoa, toSoa: current, deleted: [], added: [] };
-    for (const [id, before] of initial) {
-      const after = known.get(id)!;
+    const servedBefore = servedWithin(initial.values());
+    const servedAfter = servedWithin([...initial.keys()].map((id) => known.get(id)));
+    for (const [id, stored] of initial) {
+      const before = stored && servedBefore(stored);
+      const storedAfter = known.get(id)!;
+      const after = storedAfter && servedAfter(storedAfter);
       if (sameRecord(before, after)) continue;
       if (before) step.deleted.push(before);
       if (after) step.added.push(after);
