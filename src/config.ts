@@ -161,6 +161,12 @@ const transferSchema = z.strictObject({
   allow_from: z.array(cidr).default([]),
   allow_keys: z.array(z.string().min(1)).default([]),
   notify: z.array(hostPort).default([]),
+  notify_key: z.string().min(1).optional(),
+  zone_notify: z.record(z.string(), z.array(hostPort)).default({}),
+});
+
+const catalogSchema = z.strictObject({
+  zone: z.string().min(1).optional(),
 });
 
 const tsigKeySchema = z
@@ -191,6 +197,7 @@ const fileSchema = z.strictObject({
   log: logSchema.default(logSchema.parse({})),
   metrics: metricsSchema.default(metricsSchema.parse({})),
   transfer: transferSchema.default(transferSchema.parse({})),
+  catalog: catalogSchema.default(catalogSchema.parse({})),
   update: updateSchema.default(updateSchema.parse({})),
   tsig: z.strictObject({ keys: z.record(z.string(), tsigKeySchema).default({}) }).default({ keys: {} }),
 });
@@ -240,7 +247,10 @@ export interface McnsConfig {
   /** `listen_addr` empty: /metrics is served on the REST listener (the default). */
   metrics: { listen_addr: string; tls: boolean };
   log: { level: (typeof LOG_LEVELS)[number] };
-  transfer: { allow_from: string[]; allow_keys: string[]; notify: string[] };
+  /** `notify_key`: TSIG key signing outgoing NOTIFY; `zone_notify`: zone -> its own NOTIFY targets (instead of `notify`). */
+  transfer: { allow_from: string[]; allow_keys: string[]; notify: string[]; notify_key?: string; zone_notify: Record<string, string[]> };
+  /** `[catalog] zone`: the RFC 9432 catalog zone MCNS produces ('' = none). */
+  catalog: { zone: string };
   /** DNS UPDATE (RFC 2136): TSIG keys allowed to update, and per-key zone/owner-name limits. */
   update: { allow_keys: string[]; keys: Record<string, { zones: string[]; names: string[]; types: string[] }> };
   tsig: { keys: Record<string, TsigKey> };
@@ -274,7 +284,8 @@ const ENV_KEYS: Record<string, Record<string, Kind>> = {
   mcias: { server_url: 'string', ca_cert: 'string', service_name: 'string', tags: 'list', timeout: 'string', negative_cache: 'string' },
   metrics: { listen_addr: 'string', tls: 'boolean' },
   log: { level: 'string' },
-  transfer: { allow_from: 'list', allow_keys: 'list', notify: 'list' },
+  transfer: { allow_from: 'list', allow_keys: 'list', notify: 'list', notify_key: 'string' },
+  catalog: { zone: 'string' },
   update: { allow_keys: 'list' },
 };
 
@@ -471,6 +482,15 @@ export function loadConfig(opts: LoadOptions): McnsConfig {
     const n = k.toLowerCase().replace(/\.?$/, '.');
     if (!keys[n]) fail('transfer.allow_keys', `names key "${k}", which is not defined under [tsig.keys] (in ${from('transfer.allow_keys')})`);
   }
+  let notifyKey: string | undefined;
+  if (c.transfer.notify_key !== undefined) {
+    notifyKey = c.transfer.notify_key.toLowerCase().replace(/\.?$/, '.');
+    if (!keys[notifyKey]) fail('transfer.notify_key', `names key "${c.transfer.notify_key}", which is not defined under [tsig.keys] (in ${from('transfer.notify_key')})`);
+  }
+  for (const [zone, targets] of Object.entries(c.transfer.zone_notify)) {
+    if (!/^[a-z0-9_*.-]+\.?$/i.test(zone)) fail(`transfer.zone_notify.${zone}`, `"${zone}" is not a zone name (in ${file})`);
+    if (targets.length === 0) fail(`transfer.zone_notify.${zone}`, `lists no target; leave the zone out to notify every [transfer] notify target (in ${file})`);
+  }
   const updateKeys = new Set<string>();
   for (const k of c.update.allow_keys) {
     const n = k.toLowerCase().replace(/\.?$/, '.');
@@ -529,7 +549,14 @@ export function loadConfig(opts: LoadOptions): McnsConfig {
     },
     metrics: { listen_addr: c.metrics.listen_addr ?? '', tls: c.metrics.tls },
     log: { level: c.log.level },
-    transfer: { allow_from: c.transfer.allow_from, allow_keys: c.transfer.allow_keys, notify: c.transfer.notify },
+    transfer: {
+      allow_from: c.transfer.allow_from,
+      allow_keys: c.transfer.allow_keys,
+      notify: c.transfer.notify,
+      ...(notifyKey ? { notify_key: notifyKey } : {}),
+      zone_notify: Object.fromEntries(Object.entries(c.transfer.zone_notify).map(([z, t]) => [z.toLowerCase().replace(/\.?$/, '.'), t])),
+    },
+    catalog: { zone: c.catalog.zone ? c.catalog.zone.toLowerCase().replace(/\.?$/, '.') : '' },
     update: { allow_keys: c.update.allow_keys, keys: c.update.keys },
     tsig: { keys },
   };

@@ -66,7 +66,7 @@ export interface DnsServerOptions {
    * Zone transfer hook (src/dns/transfer): offered every AXFR/IXFR query and every TSIG-signed query
    * before normal answering; returns true when it answered, through `send` (one or more messages).
    */
-  transfer?: (q: ParsedQuery, raw: Buffer, peer: Peer, send: (msg: Buffer) => void) => boolean;
+  transfer?: (q: ParsedQuery, raw: Buffer, peer: Peer, send: (msg: Buffer) => void) => boolean | Promise<void>;
   /** Answers the answer cache holds at most; when full it evicts the coldest (default 100,000; 0: no cache). */
   answerCacheSize?: number;
   /** Log this fraction (0..1) of queries at info level ([dns] query_log_sample when query_log is on); 0: off. */
@@ -181,7 +181,12 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
         const h = handlers[q.opcode];
         if (h) return h(q, raw, peer);
       }
-      if (transfer && (q.qtype === 252 || q.qtype === 251 || q.hasTsig) && transfer(q, raw, peer, send)) return undefined;
+      if (transfer && (q.qtype === 252 || q.qtype === 251 || q.hasTsig)) {
+        // A transfer still being sent is a promise: the TCP connection counts it in flight (shutdown drain).
+        const sent = transfer(q, raw, peer, send);
+        if (sent === true) return undefined;
+        if (sent) return sent.then(() => undefined);
+      }
       const state = opts.ledger.state;
       if (state !== cacheState) {
         cache.clear();

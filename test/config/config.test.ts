@@ -58,7 +58,7 @@ test('the seed README config loads with its defaults filled in', () => {
   assert.equal(c.mcias.service_name, 'mcns');
   assert.equal(c.mcias.timeout, 10_000);
   assert.equal(c.log.level, 'info');
-  assert.deepEqual(c.transfer, { allow_from: [], allow_keys: [], notify: [] });
+  assert.deepEqual(c.transfer, { allow_from: [], allow_keys: [], notify: [], zone_notify: {} });
 });
 
 test('relative paths resolve against the config file directory', () => {

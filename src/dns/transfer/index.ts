@@ -12,6 +12,7 @@ import type { Observable } from 'rxjs';
 import type { LedgerState, ZoneState } from '../../projections/state.ts';
 import type { RecordState } from '../../projections/trie.ts';
 import type { Metrics } from '../../metrics.ts';
+import { McnsError } from '../../errors.ts';
 import type { ParsedQuery } from '../query.ts';
 import { answerQuery } from '../answer.ts';
 import { emptyResponseBytes, maxResponseSize, RCODE } from '../header.ts';
@@ -41,6 +42,10 @@ export interface TransferConfig {
   allow_from: string[];
   allow_keys: string[];
   notify: string[];
+  /** Sign outgoing NOTIFY with this key (a name under `keys`). */
+  notify_key?: string;
+  /** Zone -> its own NOTIFY targets, instead of `notify` (a secondary that does not carry a zone is not told). */
+  zone_notify?: Record<string, string[]>;
   /** Key name -> algorithm ("hmac-sha256") and secret (bytes, or base64 text as in the config file). */
   keys: Record<string, { algorithm: string; secret: Buffer | string }>;
 }
@@ -69,15 +74,20 @@ export interface TransferHandlers {
   /**
    * Called for every well-formed QUERY before normal answering. Handles AXFR, IXFR and TSIG-signed
    * queries (and returns true): writes one or more complete DNS messages (unframed) through `send`;
-   * the first ones before it returns, the rest of a long transfer on the next event-loop turns.
+   * the first ones before it returns, the rest of a long transfer on the next event-loop turns; then
+   * it returns a promise of the transfer's end instead of true, so the listener drains it on shutdown.
    */
-  transfer(q: ParsedQuery, raw: Uint8Array, peer: TransferPeer, send: (msg: Buffer) => void): boolean;
+  transfer(q: ParsedQuery, raw: Uint8Array, peer: TransferPeer, send: (msg: Buffer) => void): boolean | Promise<void>;
   /** Opcode handlers: 4 = NOTIFY. Return the response bytes (undefined: send nothing). */
   handlers: Record<number, (q: ParsedQuery, raw: Uint8Array, peer: TransferPeer) => Buffer | undefined>;
   /** The outgoing-NOTIFY sender (already started when config.notify is not empty). */
   notifier: Notifier;
   /** The parsed keys (DNS UPDATE verifies with the same keyring). */
   keyring: TsigKeyring;
+  /** Zone transfers being sent right now. */
+  readonly inFlight: number;
+  /** Resolves once no transfer is being sent (the shutdown drain waits for it). */
+  idle(): Promise<void>;
   /** Stop the notifier. */
   close(): void;
 }
@@ -107,13 +117,22 @@ export function createTransferHandlers(opts: TransferOptions): TransferHandlers 
   const nowSec = opts.nowSec ?? (() => Math.floor(Date.now() / 1000));
   const maxSize = opts.messageSize ?? DEFAULT_MESSAGE_SIZE;
   const plans = new PlanCache();
+  let notifyKey: TsigKey | undefined;
+  if (config.notify_key) {
+    notifyKey = keyring.get(config.notify_key.toLowerCase().replace(/\.?$/, '.'));
+    if (!notifyKey) throw new McnsError('invalid', `names key "${config.notify_key}", which is not defined under [tsig.keys]`, 'transfer.notify_key');
+  }
   const notifier = new Notifier({
     targets: config.notify,
+    zoneTargets: config.zone_notify,
+    key: notifyKey,
     ...opts.notify,
     logger,
-    onOutcome: (outcome, zone) => metrics?.notifies.inc({ outcome, zone }),
+    onOutcome: (outcome, zone, _target, rcode) => metrics?.notifies.inc(outcome === 'refused' ? { outcome, zone, rcode: rcode ?? '' } : { outcome, zone }),
   });
-  if (config.notify.length > 0) notifier.start(ledger.state$);
+  if (notifier.hasTargets) notifier.start(ledger.state$);
+  // Transfers being pumped out: each one's completion, so the shutdown drain can wait for them.
+  const sending = new Set<Promise<void>>();
 
   /** Verify TSIG if present: the key (or none), or the error response already sent. `quiet`: log failures at debug (NOTIFY). */
   const checkTsig = (q: ParsedQuery, raw: Uint8Array, peer: TransferPeer, send: (msg: Buffer) => void, quiet = false): { key?: TsigKey; mac?: Buffer } | null => {
@@ -146,7 +165,7 @@ export function createTransferHandlers(opts: TransferOptions): TransferHandlers 
     return true;
   };
 
-  const transfer = (q: ParsedQuery, raw: Uint8Array, peer: TransferPeer, send: (msg: Buffer) => void): boolean => {
+  const transfer = (q: ParsedQuery, raw: Uint8Array, peer: TransferPeer, send: (msg: Buffer) => void): boolean | Promise<void> => {
     if (q.opcode !== OPCODE.QUERY) return false;
     if (q.qtype !== QTYPE.AXFR && q.qtype !== QTYPE.IXFR) return q.hasTsig ? signedQuery(q, raw, peer, send) : false;
     const kind = q.qtype === QTYPE.AXFR ? 'axfr' : 'ixfr';
@@ -211,6 +230,10 @@ export function createTransferHandlers(opts: TransferOptions): TransferHandlers 
     let count = 0;
     let unsignedBytes = 0;
     let bytes = 0;
+    let finish!: () => void;
+    const done = new Promise<void>((resolve) => (finish = resolve));
+    sending.add(done);
+    void done.then(() => sending.delete(done));
     const pump = (): void => {
       try {
         for (let i = 0; i < MESSAGES_PER_TURN; i++) {
@@ -225,6 +248,7 @@ export function createTransferHandlers(opts: TransferOptions): TransferHandlers 
             }
             metrics?.transfers.inc({ kind: how, outcome: 'ok' });
             logger?.info({ peer: peer.address, zone: zone.name, serial: zone.serial, how, messages: count, bytes, unsignedBytes, ms: Date.now() - started, key: tsig.key?.name }, 'zone transfer sent');
+            finish();
             return;
           }
           count++;
@@ -237,14 +261,16 @@ export function createTransferHandlers(opts: TransferOptions): TransferHandlers 
       } catch (err) {
         metrics?.transfers.inc({ kind: how, outcome: 'error' });
         logger?.warn({ peer: peer.address, zone: zone.name, err: (err as Error).message }, 'zone transfer failed');
+        finish();
       }
     };
     pump();
-    return true;
+    // Still being sent after the first slice: the listener counts it as in flight (shutdown drains it).
+    return sending.has(done) ? done : true;
   };
 
   // NOTIFY in (notify.ts): acknowledged for configured peers, REFUSED for anyone else, logged at debug only.
-  const notifyFrom = notifyPeers(acl, config.notify);
+  const notifyFrom = notifyPeers(acl, [...config.notify, ...Object.values(config.zone_notify ?? {}).flat()]);
   const notifyIn = (q: ParsedQuery, raw: Uint8Array, peer: TransferPeer): Buffer | undefined => {
     let reply: Buffer | undefined;
     const tsig = checkTsig(q, raw, peer, (m) => (reply = m), true);
@@ -264,6 +290,12 @@ export function createTransferHandlers(opts: TransferOptions): TransferHandlers 
     handlers: { [OPCODE.NOTIFY]: notifyIn },
     notifier,
     keyring,
+    get inFlight() {
+      return sending.size;
+    },
+    idle: async () => {
+      while (sending.size > 0) await Promise.all([...sending]);
+    },
     close: () => notifier.stop(),
   };
 }

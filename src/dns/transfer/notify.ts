@@ -1,7 +1,10 @@
 /**
  * NOTIFY (RFC 1996), both ways. Out: after every serial change of a zone (seen on ledger.state$),
- * each configured secondary gets a NOTIFY over UDP, retried with exponential backoff until it
- * answers; a newer serial replaces a pending one. In: MCNS is never a secondary, so a NOTIFY
+ * each of the zone's secondaries (its `[transfer.zone_notify]` list, else every `notify` target)
+ * gets a NOTIFY over UDP, signed with `notify_key` when set, retried with exponential backoff until
+ * it answers; a newer serial replaces a pending one. An answer is an acknowledgement only with
+ * NOERROR: any other rcode is a refusal (NSD answers REFUSED or NOTAUTH to an unsigned NOTIFY when
+ * it wants a key), reported apart from NOTIFYs that were never answered. In: MCNS is never a secondary, so a NOTIFY
  * changes nothing here; one from a configured peer (a `[transfer] allow_from` address, an
  * `allow_keys` key, or a `notify` target) is acknowledged (NOERROR + AA for our zones, NOTAUTH for
  * others) so its logs stay quiet, and one from anyone else is REFUSED, as BIND does for a sender
@@ -56,7 +59,10 @@ export function parseTarget(text: string, field = 'transfer.notify'): NotifyTarg
 
 /** How NOTIFYs are sent. */
 export interface NotifierOptions {
+  /** Targets of every zone not in `zoneTargets`. */
   targets: readonly string[];
+  /** Zone (absolute, lowercase) -> its own targets, instead of `targets`. */
+  zoneTargets?: Readonly<Record<string, readonly string[]>>;
   /** Sign NOTIFYs with this key (secondaries that require TSIG on NOTIFY). */
   key?: TsigKey;
   /** First retry after this many ms, doubling each time (default 1000). */
@@ -70,8 +76,22 @@ export interface NotifierOptions {
   /** Also notify every zone present when start() is called (BIND's behaviour at load). Default true. */
   notifyOnStart?: boolean;
   logger?: TransferLogger;
-  /** Called with the outcome of each notify (metrics). */
-  onOutcome?: (outcome: 'acked' | 'retry' | 'failed', zone: string, target: string) => void;
+  /**
+   * Called with the outcome of each NOTIFY (metrics): acknowledged (NOERROR), refused (any other
+   * rcode, given by name), timeout (no answer after maxAttempts), or retry (one more attempt).
+   */
+  onOutcome?: (outcome: NotifyOutcome, zone: string, target: string, rcode?: string) => void;
+}
+
+/** What became of one NOTIFY. */
+export type NotifyOutcome = 'acked' | 'refused' | 'timeout' | 'retry';
+
+/** Names of the rcodes a NOTIFY can be answered with (RFC 1035, 2136, 8945 extended ones excluded). */
+const RCODE_NAMES: Record<number, string> = { 0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED', 6: 'YXDOMAIN', 7: 'YXRRSET', 8: 'NXRRSET', 9: 'NOTAUTH', 10: 'NOTZONE' };
+
+/** "REFUSED" for 5; "RCODE11" for a code without a name. */
+export function rcodeName(rcode: number): string {
+  return RCODE_NAMES[rcode] ?? `RCODE${rcode}`;
 }
 
 interface Pending {
@@ -88,17 +108,36 @@ interface Pending {
 /** Sends NOTIFYs for serial changes; start() subscribes, stop() cancels everything. */
 export class Notifier {
   private readonly targets: { target: NotifyTarget; text: string }[];
+  private readonly zoneTargets = new Map<string, { target: NotifyTarget; text: string }[]>();
   private readonly pending = new Map<string, Pending>();
   private readonly byId = new Map<number, Pending>();
   private readonly serials = new Map<string, number>();
   private sockets: { 4?: Socket; 6?: Socket } = {};
   private sub?: Subscription;
   private nextId = Math.floor(Math.random() * 0x10000);
-  /** NOTIFYs acknowledged so far (tests and logs). */
+  /** NOTIFYs acknowledged (answered NOERROR) so far (tests and logs). */
   acked = 0;
+  /** NOTIFYs answered with another rcode so far. */
+  refused = 0;
+  /** NOTIFYs given up on without an answer so far. */
+  timedOut = 0;
 
   constructor(private readonly opts: NotifierOptions) {
     this.targets = opts.targets.map((t, i) => ({ target: parseTarget(t, `transfer.notify[${i}]`), text: t }));
+    for (const [zone, list] of Object.entries(opts.zoneTargets ?? {})) {
+      const name = zone.toLowerCase().replace(/\.?$/, '.');
+      this.zoneTargets.set(name, list.map((t, i) => ({ target: parseTarget(t, `transfer.zone_notify.${zone}[${i}]`), text: t })));
+    }
+  }
+
+  /** Whether any zone has a target (else there is nothing to follow). */
+  get hasTargets(): boolean {
+    return this.targets.length > 0 || [...this.zoneTargets.values()].some((l) => l.length > 0);
+  }
+
+  /** The secondaries told about `zone`: its own list, else every `notify` target. */
+  targetsOf(zone: string): readonly string[] {
+    return (this.zoneTargets.get(zone) ?? this.targets).map((t) => t.text);
   }
 
   /** Follow the projection and notify on every serial change. */
@@ -135,7 +174,7 @@ export class Notifier {
   notifyZone(state: LedgerState, name: string): void {
     const zone = state.zones.get(name);
     if (!zone) return;
-    for (const { target, text } of this.targets) {
+    for (const { target, text } of this.zoneTargets.get(name) ?? this.targets) {
       const key = `${name}|${text}`;
       const old = this.pending.get(key);
       if (old) this.drop(key, old);
@@ -166,8 +205,9 @@ export class Notifier {
       if (this.pending.get(key) !== p) return;
       if (p.attempts >= max) {
         this.drop(key, p);
-        this.opts.logger?.warn({ zone: p.zone, serial: p.serial, target: p.targetText, attempts: p.attempts }, 'NOTIFY not acknowledged; giving up');
-        this.opts.onOutcome?.('failed', p.zone, p.targetText);
+        this.timedOut++;
+        this.opts.logger?.warn({ zone: p.zone, serial: p.serial, target: p.targetText, attempts: p.attempts, outcome: 'timeout' }, 'NOTIFY timed out: no answer; giving up');
+        this.opts.onOutcome?.('timeout', p.zone, p.targetText);
         return;
       }
       this.opts.onOutcome?.('retry', p.zone, p.targetText);
@@ -190,14 +230,18 @@ export class Notifier {
     if (!p || !(flags & 0x8000) || ((flags >> 11) & 0xf) !== OPCODE.NOTIFY) return;
     if (from.replace(/^::ffff:/, '') !== p.target.host.replace(/^::ffff:/, '')) return;
     this.drop(`${p.zone}|${p.targetText}`, p);
-    this.acked++;
     const rcode = flags & 0xf;
     if (rcode !== RCODE.NOERROR) {
-      this.opts.logger?.warn({ zone: p.zone, serial: p.serial, target: p.targetText, rcode }, 'NOTIFY answered with an error');
-    } else {
-      this.opts.logger?.info({ zone: p.zone, serial: p.serial, target: p.targetText, attempts: p.attempts }, 'NOTIFY acknowledged');
+      // Not retried: the secondary answered, and asking again gets the same answer (wrong key, zone not carried).
+      this.refused++;
+      const name = rcodeName(rcode);
+      this.opts.logger?.warn({ zone: p.zone, serial: p.serial, target: p.targetText, rcode: name, outcome: 'refused', signed: Boolean(this.opts.key) }, `NOTIFY refused by the secondary (${name})`);
+      this.opts.onOutcome?.('refused', p.zone, p.targetText, name);
+      return;
     }
-    this.opts.onOutcome?.('acked', p.zone, p.targetText);
+    this.acked++;
+    this.opts.logger?.info({ zone: p.zone, serial: p.serial, target: p.targetText, attempts: p.attempts, outcome: 'acked' }, 'NOTIFY acknowledged');
+    this.opts.onOutcome?.('acked', p.zone, p.targetText, 'NOERROR');
   }
 
   /** NOTIFYs still waiting for an answer. */
