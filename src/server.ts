@@ -15,6 +15,7 @@ import { keyChainFromFile } from './events/chain-key.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { startDns } from './dns/server.ts';
 import { createTransferHandlers } from './dns/transfer/index.ts';
+import { CatalogMaintainer } from './catalog/maintainer.ts';
 import { createUpdateHandler, OPCODE_UPDATE } from './dns/update.ts';
 import { createDevAuth, createMciasAuth, startGrpc, startRest } from './api/index.ts';
 import { AuthFailureThrottle, AuthGate } from './api/auth-gate.ts';
@@ -110,6 +111,10 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
   const closers: Array<{ name: string; close: () => Promise<void> }> = [];
   try {
     logger.info({ db: config.database.path, seq: ledger.state.seq, ...ledger.startup }, 'ledger opened');
+    if (ledger.startup.skipped && ledger.startup.checkpointSeq === undefined && ledger.startup.replayed > 0) {
+      logger.warn({ skipped: ledger.startup.skipped, replayed: ledger.startup.replayed, ms: ledger.startup.phases.tailReplayMs }, 'no usable checkpoint (an older format or none): the whole log was replayed once; a new checkpoint is written in the background');
+    }
+    ledger.onCheckpointFailed = (err) => logger.error({ err: err.message }, 'background checkpoint failed; retried after more events');
     // Keyed chain: the tail's MACs must verify before anything is served (src/events/chain-key.ts).
     if (config.database.chain_key_file) keyChainFromFile(ledger.log, config.database.chain_key_file, ledger.startup.checkpointSeq ?? 0, logger);
     observeLedger(ledger, metrics, closers);
@@ -132,6 +137,12 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
     // Zone transfers, NOTIFY in and out, and TSIG, from [transfer] and [tsig.keys].
     const xfr = createTransferHandlers({ ledger, config: { ...config.transfer, keys: config.tsig.keys }, logger: dnsLogger, metrics });
     closers.push({ name: 'notify', close: async () => xfr.close() });
+    // [catalog] zone: an RFC 9432 catalog of every zone, kept current by batches of its own (src/catalog).
+    if (config.catalog.zone) {
+      const catalog = new CatalogMaintainer(ledger, config.catalog.zone, logger.child({ component: 'catalog' }));
+      catalog.start();
+      closers.push({ name: 'catalog', close: async () => catalog.stop() });
+    }
     // DNS UPDATE (RFC 2136) from [update], verified with the same TSIG keyring as transfers.
     const update = createUpdateHandler({ ledger, keyring: xfr.keyring, config: config.update, logger: dnsLogger, onOutcome: (outcome) => metrics.dnsUpdates.inc({ outcome }) });
     const dns = await startDns({
@@ -150,6 +161,14 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
       rrl: { responsesPerSecond: config.dns.rrl.responses_per_second, slip: config.dns.rrl.slip, tableSize: config.dns.rrl.table_size },
     });
     closers.push({ name: 'dns', close: () => dns.close() });
+    // The third start-up phase: the serving index is built in slices after the listeners bind
+    // (the general path answers meanwhile); its time is reported with the ledger's phases.
+    const indexStarted = performance.now();
+    void dns.indexed().then(() => {
+      const ms = Math.round(performance.now() - indexStarted);
+      ledger.startup.phases.indexBuildMs = ms;
+      logger.info({ ...ledger.startup.phases, checkpointSeq: ledger.startup.checkpointSeq, replayed: ledger.startup.replayed }, 'start-up done: serving index built');
+    });
     const apiLogger = logger.child({ component: 'api' });
     // One gate for both surfaces, so failed authentications on REST and gRPC share one budget.
     const throttle = new AuthFailureThrottle({ burst: config.server.auth_failure_burst, perMinute: config.server.auth_failures_per_minute });
@@ -175,8 +194,15 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
         logger.info({ reason, timeoutMs: config.server.shutdown_timeout }, 'shutting down: draining in-flight work');
         const drained = await drainAll(closers, config.server.shutdown_timeout, logger);
         try {
-          // A written checkpoint is logged by onCheckpoint (with the chain head); an empty log has none.
-          if (ledger.checkpoint() === 0) logger.info('empty log: no checkpoint written');
+          // A written checkpoint is logged by onCheckpoint (with the chain head). A large zone's
+          // checkpoint is kept current in the background, so exit writes one only when that is cheap
+          // or a running one just needs finishing (Ledger.checkpointOnExit).
+          const t0 = performance.now();
+          const cp = await ledger.checkpointOnExit();
+          const ms = Math.round(performance.now() - t0);
+          if (ledger.state.seq === 0) logger.info('empty log: no checkpoint written');
+          else if (cp.action === 'left-tail') logger.info({ checkpointSeq: cp.seq, tail: cp.tail, ms }, 'checkpoint at exit: the background checkpoint is current to within a small tail of events, which are in the log and replay at the next start');
+          else logger.info({ checkpointSeq: cp.seq, action: cp.action, ms }, 'checkpoint at exit');
         } finally {
           ledger.close();
         }
@@ -203,6 +229,12 @@ function observeLedger(ledger: Ledger, metrics: Metrics, closers: Array<{ name: 
     seen = state.seq;
   });
   closers.push({ name: 'ledger-metrics', close: async () => sub.unsubscribe() });
+  const phases = ledger.startup.phases;
+  metrics.registry.gauge('mcns_startup_checkpoint_load_seconds', 'Start-up: time to load the newest checkpoint', () => phases.checkpointLoadMs / 1000);
+  metrics.registry.gauge('mcns_startup_tail_replay_seconds', 'Start-up: time to replay the log after the checkpoint', () => phases.tailReplayMs / 1000);
+  metrics.registry.gauge('mcns_startup_tail_events', 'Start-up: events replayed after the checkpoint', () => ledger.startup.replayed);
+  metrics.registry.gauge('mcns_startup_index_build_seconds', 'Start-up: time to build the DNS serving index after the listeners bound (-1 while building)', () => (phases.indexBuildMs ?? -1) / 1000);
+  metrics.registry.gauge('mcns_checkpoint_tail_events', 'Events applied since the newest checkpoint (what the next start would replay)', () => ledger.tail);
   metrics.registry.gauge('mcns_projection_seq', 'Sequence number of the newest event the projection has applied', () => ledger.state.seq);
   metrics.registry.gauge('mcns_projection_lag_events', 'Events in the log that the projection DNS answers from has not applied yet', () =>
     ledger.db.open ? ledger.log.head().seq - ledger.state.seq : 0,

@@ -8,6 +8,7 @@ import { UsageError } from './output.ts';
 import { registerServer } from './commands/server.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerSnapshot } from './commands/snapshot.ts';
+import { registerSecondaryConfig } from './commands/secondary-config.ts';
 import { registerRecord, onlineZoneExport, onlineZoneImport } from './commands/record.ts';
 import { registerHistory } from './commands/history.ts';
 import { registerEvents, registerZoneApi } from './commands/zone.ts';
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerSnapshot(program);
   registerRecord(program);
+  registerSecondaryConfig(program);
   return program;
 }
 
