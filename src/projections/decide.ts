@@ -376,7 +376,8 @@ class BatchBuilder {
    * given, after `atLeast` (an imported file's serial, which secondaries may hold: serial.ts).
    */
   bumpSerial(now: number, atLeast?: number): void {
-    const prev = this.state.heads.get(this.zone)?.serial;
+    // The head before this batch: a zone this batch creates has no serial yet (evolve gives it 0).
+    const prev = this.initial.heads.get(this.zone)?.serial;
     const serial = atLeast === undefined ? nextSerial(prev ?? 0, now) : nextSerialAfter(prev, atLeast, now);
     if (serial === undefined) {
       throw conflict(`serial ${atLeast} is 2^31 away from the zone's serial ${prev}: no serial comes after both (RFC 1982); use a serial after ${prev}`, 'serial');

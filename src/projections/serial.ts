@@ -34,3 +34,20 @@ export function nextSerial(prev: number, nowMs: number): number {
   const today = dateSerial(nowMs);
   return serialCompare(today, prev) > 0 ? today : serialAdd(prev, 1);
 }
+
+/**
+ * The serial of a batch that must also come after `floor`, a serial secondaries may already hold
+ * (an imported zone file's SOA serial): after both `prev`, the zone's newest serial (undefined for
+ * a zone that never existed, which has no serial to stay ahead of), and `floor`, in RFC 1982
+ * terms, preferring today's YYYYMMDD00 when that qualifies. So a file at 4000000000 is served as
+ * 4000000001, not as a date serial that secondaries holding 4000000000 would take as older.
+ * Undefined when no serial is after both (they are 2^31 apart).
+ */
+export function nextSerialAfter(prev: number | undefined, floor: number, nowMs: number): number | undefined {
+  const after = (s: number): boolean => serialCompare(s, floor) > 0 && (prev === undefined || serialCompare(s, prev) > 0);
+  const base = prev === undefined || serialCompare(floor, prev) > 0 ? floor : prev;
+  for (const candidate of [nextSerial(base, nowMs), serialAdd(base, 1)]) {
+    if (after(candidate)) return candidate;
+  }
+  return undefined;
+}
