@@ -4,19 +4,33 @@
  */
 import { invalid } from '../errors.ts';
 import { isInZone } from '../records/names.ts';
-import { parseZoneFile, ZoneFileError } from '../zonefile/reader.ts';
+import { formatProblem, parseZoneFile, ZoneFileError } from '../zonefile/reader.ts';
 import { writeZoneFile } from '../zonefile/writer.ts';
 import type { Command, DesiredRecord } from './decide.ts';
 import { zoneName } from './decide.ts';
 import type { ZoneState } from './state.ts';
 import { allRecords } from './trie.ts';
 
-/** Parse a zone file for `zone` into the command that makes the ledger's zone equal to it. */
-export function importCommand(zone: string, text: string, source?: string): Extract<Command, { kind: 'importZone' }> {
+/** How the text of an import was obtained. */
+export interface ImportSource {
+  /** Recorded on the ZoneImported event (a file name, "api"). */
+  source?: string;
+  /**
+   * The path the text was read from, so $INCLUDE can be resolved relative to it; absent for API
+   * imports, which refuse $INCLUDE (see ZoneFileOptions.path).
+   */
+  path?: string;
+}
+
+/**
+ * Parse a zone file for `zone` into the command that makes the ledger's zone equal to it, with the
+ * reader's warnings ("line 7: TTL 60 differs from ...") for the caller to show.
+ */
+export function readImport(zone: string, text: string, from: ImportSource = {}): { command: Extract<Command, { kind: 'importZone' }>; warnings: string[] } {
   const origin = zoneName(zone);
   let parsed;
   try {
-    parsed = parseZoneFile(text, { origin });
+    parsed = parseZoneFile(text, { origin, path: from.path });
   } catch (err) {
     if (err instanceof ZoneFileError) throw invalid('zone file', err.message);
     throw err;
@@ -25,10 +39,11 @@ export function importCommand(zone: string, text: string, source?: string): Extr
   let serial: number | undefined;
   const records: DesiredRecord[] = [];
   for (const r of parsed.records) {
-    if (!isInZone(r.name, origin)) throw invalid('zone file', `line ${r.line}: ${r.name} is outside zone ${origin}`);
+    const at = formatProblem({ line: r.line, file: r.file, message: '' });
+    if (!isInZone(r.name, origin)) throw invalid('zone file', `${at}${r.name} is outside zone ${origin}`);
     if (r.rdata.type === 'SOA') {
-      if (r.name !== origin) throw invalid('zone file', `line ${r.line}: SOA must be at the apex ${origin}, not ${r.name}`);
-      if (soa) throw invalid('zone file', `line ${r.line}: a second SOA record`);
+      if (r.name !== origin) throw invalid('zone file', `${at}SOA must be at the apex ${origin}, not ${r.name}`);
+      if (soa) throw invalid('zone file', `${at}a second SOA record`);
       const d = r.rdata;
       soa = { primary_ns: d.mname, admin_email: d.rname, ttl: r.ttl, refresh: d.refresh, retry: d.retry, expire: d.expire, minimum: d.minimum };
       serial = d.serial;
@@ -36,7 +51,12 @@ export function importCommand(zone: string, text: string, source?: string): Extr
       records.push({ name: r.name, type: r.type, value: r.value, ttl: r.ttl });
     }
   }
-  return { kind: 'importZone', zone: origin, soa, serial, records, source };
+  return { command: { kind: 'importZone', zone: origin, soa, serial, records, source: from.source }, warnings: parsed.warnings.map(formatProblem) };
+}
+
+/** {@link readImport} without the warnings (seeding, tests). */
+export function importCommand(zone: string, text: string, source?: string): Extract<Command, { kind: 'importZone' }> {
+  return readImport(zone, text, { source }).command;
 }
 
 /** The zone as an RFC 1035 zone file (SOA first, canonical order). */

@@ -1,298 +1,409 @@
 /**
- * RFC 1035 master-file (zone file) reader, for the record types MCNS stores.
+ * RFC 1035 master-file (zone file) reader, as BIND operators write them.
  *
- * Supports $ORIGIN, $TTL, "@", relative and absolute names, omitted owner (a line starting with
- * whitespace repeats the previous owner), omitted TTL and/or class (IN only, either order),
- * parentheses spanning lines, ";" comments, quoted strings and escapes (\", \DDD, \X).
- * All-or-nothing: any bad line makes parseZoneFile throw a ZoneFileError listing every bad line.
+ * Supports $ORIGIN, $TTL, $INCLUDE (relative to the including file, at most
+ * {@link MAX_INCLUDE_DEPTH} deep, only when the text was read from a file), BIND's $GENERATE
+ * (src/zonefile/generate.ts), "@", relative and absolute names, omitted owner (a line starting with
+ * white space repeats the previous owner), omitted TTL and/or class (IN only, either order),
+ * parentheses spanning lines, ";" comments, quoted strings and escapes, and every record type the
+ * records module knows, plus RFC 3597 `TYPEnnn \# len hex`. The value of each record is handed to
+ * the records module (parseRData) as text: no type-specific logic lives here.
+ *
+ * TTLs follow BIND: $TTL when given, else the previous record's TTL (RFC 1035), else, for an SOA
+ * with no TTL, its minimum becomes the default (with a warning). An RRset has one TTL (RFC 2181
+ * 5.2): a later record of the same owner and type with another TTL takes the first one, with a
+ * warning, as named-checkzone does.
+ *
+ * Owner names are stored lowercase (DNS names compare case-insensitively, and the ledger keys
+ * records by name), so `WebMail` in a file is exported as `webmail`.
+ *
+ * All-or-nothing: any bad line makes parseZoneFile throw a ZoneFileError listing the first
+ * {@link MAX_ERRORS} errors, each with its line (and file, inside an $INCLUDE).
  */
-import { RR_TYPES, type RData, type RRType } from '../records/types.ts';
+import { readFileSync } from 'node:fs';
+import { dirname, relative, resolve } from 'node:path';
+import { RR_TYPES, RR_TYPE_BY_CODE, type RData, type RRType } from '../records/types.ts';
 import { NameError, absoluteName, isInZone, normalizeName } from '../records/names.ts';
 import { RDataError, formatRData, parseRData, parseTtl } from '../records/rdata.ts';
+import { GenerateError, parseRange, rangeValues, rhsTemplate, substitute } from './generate.ts';
+import { lex, showToken, tokensText, type Entry, type Token } from './lexer.ts';
 
-/** A bad zone file; `errors` lists every bad line (1-based), the message is the first one. */
+/** Deepest chain of $INCLUDEs (the top file is depth 0). */
+export const MAX_INCLUDE_DEPTH = 8;
+/** Errors listed before the reader stops collecting them. */
+export const MAX_ERRORS = 100;
+
+/** An error or warning: its line, and the file when it is not the top one (as named from the top file's directory). */
+export interface ZoneFileProblem {
+  line: number;
+  message: string;
+  file?: string;
+}
+
+/** "line 3: ..." or "inc/hosts.zone line 3: ...". */
+export function formatProblem(p: ZoneFileProblem): string {
+  return `${p.file === undefined ? '' : `${p.file} `}line ${p.line}: ${p.message}`;
+}
+
+/** A bad zone file; `errors` lists every error found (at most MAX_ERRORS), the message all of them, one a line. */
 export class ZoneFileError extends Error {
   override name = 'ZoneFileError';
   /** Line of the first error. */
   readonly line: number;
-  /** Every error found, in line order. */
-  readonly errors: { line: number; message: string }[];
+  /** Every error found, in file order. */
+  readonly errors: ZoneFileProblem[];
+  /** More errors followed the ones listed. */
+  readonly truncated: boolean;
 
-  constructor(errors: { line: number; message: string }[]) {
-    super(`line ${errors[0].line}: ${errors[0].message}`);
+  constructor(errors: ZoneFileProblem[], truncated = false) {
+    const lines = errors.map(formatProblem);
+    if (truncated) lines.push(`(stopped after ${errors.length} errors)`);
+    super(lines.join('\n'));
     this.line = errors[0].line;
     this.errors = errors;
+    this.truncated = truncated;
   }
 }
 
 /** One record read from a zone file. */
 export interface ZoneFileRecord {
-  /** Absolute, normalised owner name. */
+  /** Absolute, normalised (lowercase) owner name. */
   name: string;
   type: RRType;
   ttl: number;
   /** Canonical value (formatRData). */
   value: string;
   rdata: RData;
-  /** 1-based line where the record starts. */
+  /** 1-based line where the record starts (for a $GENERATE, the directive's line). */
   line: number;
+  /** The included file it came from (see ZoneFileProblem.file); undefined for the top file. */
+  file?: string;
 }
 
-interface Token {
-  raw: string;
-  quoted: boolean;
+/** How to read a zone file. */
+export interface ZoneFileOptions {
+  /** The zone (and the initial $ORIGIN); records outside it are errors. */
+  origin: string;
+  /** TTL of a record when no $TTL, previous TTL or SOA minimum gives one (otherwise an error). */
+  defaultTtl?: number;
+  /**
+   * The path the text was read from: $INCLUDE names are relative to its directory. Without it
+   * (API imports, which carry one self-contained file) $INCLUDE is refused.
+   */
+  path?: string;
+  /** Reads an included file (default: UTF-8 from disk). */
+  readFile?: (path: string) => string;
 }
 
-/** A logical line: the tokens of one entry, possibly spanning physical lines within parentheses. */
-interface Entry {
-  line: number;
-  indented: boolean;
-  tokens: Token[];
-  bad: boolean;
+/** What parseZoneFile returns: the records and the warnings (nothing refused, but worth saying). */
+export interface ParsedZoneFile {
+  origin: string;
+  records: ZoneFileRecord[];
+  warnings: ZoneFileProblem[];
 }
 
+/** A bad entry; the message is reported with the entry's line. */
 class LineError extends Error {}
 
-const SUPPORTED = new Set<string>(RR_TYPES);
+const KNOWN = new Set<string>(RR_TYPES);
 const CLASS_RE = /^(IN|CH|CHAOS|HS|HESIOD|CS|NONE|ANY|CLASS[0-9]+)$/i;
-const KNOWN_UNSUPPORTED = new Set(
+/** Mnemonics other servers know that MCNS has no codec for (they can still be written as TYPEnnn). */
+const OTHER_MNEMONICS = new Set(
   (
-    'HINFO DS DNSKEY RRSIG NSEC NSEC3 NSEC3PARAM CDS CDNSKEY SSHFP TLSA SMIMEA NAPTR LOC SPF DNAME ' +
-    'SVCB HTTPS RP AFSDB CERT DHCID OPENPGPKEY URI ZONEMD KEY SIG NULL WKS MB MG MR MINFO X25 ISDN ' +
-    'RT NSAP PX GPOS A6 APL IPSECKEY HIP EUI48 EUI64 TKEY TSIG KX NXT MD MF CSYNC L32 L64 LP NID'
+    'SPF AFSDB DHCID ZONEMD KEY SIG NULL WKS MB MG MR MINFO X25 ISDN RT NSAP PX GPOS A6 APL IPSECKEY ' +
+    'HIP EUI48 EUI64 TKEY TSIG KX NXT MD MF CSYNC L32 L64 LP NID TA DLV AXFR IXFR MAILA MAILB OPT'
   ).split(' '),
 );
 
-function isSpace(c: number): boolean {
-  return c === 0x20 || c === 0x09 || c === 0x0d;
+/** The stored type a type token names: a known mnemonic, or TYPEnnn (the known type when the code has one). */
+function recordType(text: string): RRType | undefined {
+  const upper = text.toUpperCase();
+  if (KNOWN.has(upper)) return upper as RRType;
+  const m = /^TYPE(0|[1-9][0-9]{0,4})$/.exec(upper);
+  return m ? RR_TYPE_BY_CODE.get(Number(m[1])) : undefined;
 }
 
-/** Split the text into entries; lexical errors are recorded and the entry is marked bad. */
-function lex(text: string, errors: { line: number; message: string }[]): Entry[] {
-  const entries: Entry[] = [];
-  const n = text.length;
-  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-  let line = 1;
-  let depth = 0;
-  let entry: Entry | null = null;
-  const fail = (at: number, message: string): void => {
-    errors.push({ line: at, message });
-    if (entry) entry.bad = true;
-  };
-  while (i <= n) {
-    // Start of a physical line.
-    if (depth === 0) {
-      if (entry && (entry.tokens.length > 0 || entry.bad)) entries.push(entry);
-      entry = { line, indented: i < n && isSpace(text.charCodeAt(i)), tokens: [], bad: false };
+/** The error for a token that should have been a record type. */
+function badType(tok: Token): LineError {
+  const upper = tok.raw.toUpperCase();
+  if (!tok.quoted) {
+    if (/^TYPE[0-9]+$/.test(upper)) return new LineError(`record type ${upper} is not a data type MCNS can store`);
+    if (OTHER_MNEMONICS.has(upper)) {
+      return new LineError(`record type ${upper} is not supported by MCNS (write it in RFC 3597 form: TYPEnnn \\# length hex)`);
     }
-    const cur = entry as Entry;
-    // Scan the physical line.
-    while (i < n) {
-      const c = text.charCodeAt(i);
-      if (c === 0x0a) break;
-      if (isSpace(c)) {
-        i++;
-      } else if (c === 0x3b) {
-        while (i < n && text.charCodeAt(i) !== 0x0a) i++;
-      } else if (c === 0x28) {
-        depth++;
-        i++;
-      } else if (c === 0x29) {
-        if (depth === 0) fail(line, 'unbalanced ")"');
-        else depth--;
-        i++;
-      } else if (c === 0x22) {
-        let j = i + 1;
-        while (j < n && text.charCodeAt(j) !== 0x22 && text.charCodeAt(j) !== 0x0a) {
-          j += text.charCodeAt(j) === 0x5c && text.charCodeAt(j + 1) !== 0x0a ? 2 : 1;
-        }
-        if (j >= n || text.charCodeAt(j) !== 0x22) {
-          fail(line, 'unterminated quoted string');
-          i = j;
-        } else {
-          cur.tokens.push({ raw: text.slice(i + 1, j), quoted: true });
-          i = j + 1;
-        }
-      } else {
-        let j = i;
-        let bad = false;
-        while (j < n) {
-          const d = text.charCodeAt(j);
-          if (d === 0x0a || isSpace(d) || d === 0x3b || d === 0x28 || d === 0x29) break;
-          if (d === 0x22) {
-            fail(line, `unexpected quote inside "${text.slice(i, j + 1)}" (escape it as \\")`);
-            bad = true;
-            break;
-          }
-          if (d === 0x5c) {
-            if (j + 1 >= n || text.charCodeAt(j + 1) === 0x0a) {
-              fail(line, 'backslash at end of line');
-              bad = true;
-              j++;
-              break;
-            }
-            j += 2;
-          } else {
-            j++;
-          }
-        }
-        if (bad) {
-          while (j < n && text.charCodeAt(j) !== 0x0a) j++;
-        } else {
-          cur.tokens.push({ raw: text.slice(i, j), quoted: false });
-        }
-        i = j;
-      }
-    }
-    if (i >= n) break;
-    i++; // the newline
-    line++;
+    if (CLASS_RE.test(tok.raw)) return new LineError(`expected a record type, got the class "${tok.raw}" again`);
+    if (/^[0-9]/.test(tok.raw)) return new LineError(`expected a record type, got "${tok.raw}" (a second TTL?)`);
   }
-  if (entry && depth > 0) {
-    errors.push({ line: entry.line, message: 'parenthesis "(" is never closed' });
-    entry.bad = true;
-  }
-  if (entry && (entry.tokens.length > 0 || entry.bad)) entries.push(entry);
-  return entries;
-}
-
-function showToken(t: Token): string {
-  return t.quoted ? `"${t.raw}"` : t.raw;
-}
-
-function rdataText(tokens: Token[]): string {
-  return tokens.map(showToken).join(' ');
+  return new LineError(`unknown record type "${showToken(tok)}"`);
 }
 
 function resolveName(tok: Token, origin: string, what: string): string {
   if (tok.quoted) throw new LineError(`${what} must not be a quoted string (${showToken(tok)})`);
+  return resolveText(tok.raw, origin, what);
+}
+
+function resolveText(raw: string, origin: string, what: string): string {
   try {
-    return absoluteName(tok.raw, origin);
+    return absoluteName(raw, origin);
   } catch (e) {
-    if (e instanceof NameError) throw new LineError(`invalid ${what} "${tok.raw}": ${e.message}`);
+    if (e instanceof NameError) throw new LineError(`invalid ${what} "${raw}": ${e.message}`);
     throw e;
   }
 }
 
-/**
- * Parse a zone file. `opts.origin` is the zone (and the initial $ORIGIN); records outside it are
- * errors. TTL default: $TTL, else the previous record's TTL, else `opts.defaultTtl`, else an error.
- * Throws ZoneFileError (listing every bad line) and never returns partial results.
- */
-export function parseZoneFile(
-  text: string,
-  opts: { origin: string; defaultTtl?: number },
-): { origin: string; records: ZoneFileRecord[] } {
-  const zone = normalizeName(opts.origin);
-  const errors: { line: number; message: string }[] = [];
-  const records: ZoneFileRecord[] = [];
-  let origin = zone;
-  let dollarTtl: number | undefined;
-  let prevTtl: number | undefined;
-  let prevOwner: string | undefined;
-
-  for (const entry of lex(text, errors)) {
-    if (entry.bad) {
-      // Keep the owner chain going so later indented lines are not blamed for this one.
-      if (!entry.indented && entry.tokens.length > 0 && !entry.tokens[0].raw.startsWith('$')) {
-        try {
-          prevOwner = resolveName(entry.tokens[0], origin, 'owner name');
-        } catch {
-          prevOwner = zone;
-        }
-      }
-      continue;
+/** The optional TTL and class before a record's type, in either order; `k` moves past them. */
+function ttlAndClass(toks: Token[], start: number): { ttl?: number; next: number } {
+  let k = start;
+  let ttl: number | undefined;
+  let sawClass = false;
+  for (let round = 0; round < 2 && k < toks.length; round++) {
+    const t = toks[k];
+    if (t.quoted) break;
+    if (ttl === undefined && /^[0-9]/.test(t.raw)) {
+      ttl = parseTtl(t.raw);
+      k++;
+    } else if (!sawClass && CLASS_RE.test(t.raw)) {
+      const cls = t.raw.toUpperCase();
+      if (cls !== 'IN' && cls !== 'CLASS1') throw new LineError(`class ${cls} is not supported (only IN)`);
+      sawClass = true;
+      k++;
+    } else {
+      break;
     }
-    try {
-      const toks = entry.tokens;
-      const first = toks[0];
-      if (!entry.indented && !first.quoted && first.raw.startsWith('$')) {
-        const directive = first.raw.toUpperCase();
-        if (directive === '$ORIGIN') {
-          if (toks.length !== 2) throw new LineError('$ORIGIN needs exactly one name');
-          origin = resolveName(toks[1], origin, '$ORIGIN name');
-        } else if (directive === '$TTL') {
-          if (toks.length !== 2) throw new LineError('$TTL needs exactly one TTL');
-          dollarTtl = parseTtl(toks[1].raw);
-        } else if (directive === '$INCLUDE') {
-          throw new LineError('$INCLUDE is not supported (inline the included file)');
-        } else if (directive === '$GENERATE') {
-          throw new LineError('$GENERATE is not supported');
-        } else {
-          throw new LineError(`unknown directive "${first.raw}"`);
-        }
+  }
+  return { ttl, next: k };
+}
+
+/** Where an entry is being read: one file of the $INCLUDE chain. */
+interface FileContext {
+  /** Name in messages (undefined for the top file). */
+  label?: string;
+  /** Absolute path, when the text came from disk. */
+  path?: string;
+  /** Paths of this file and the files that included it, outermost first. */
+  chain: string[];
+  origin: string;
+  /** Owner of the previous record, for entries that start with white space. */
+  prevOwner?: string;
+}
+
+/** The state of one parse, shared by the top file and its includes. */
+class ZoneReader {
+  readonly zone: string;
+  readonly records: ZoneFileRecord[] = [];
+  readonly errors: ZoneFileProblem[] = [];
+  readonly warnings: ZoneFileProblem[] = [];
+  truncated = false;
+  private readonly opts: ZoneFileOptions;
+  /** Directory the messages name included files from (the top file's). */
+  private readonly topDir?: string;
+  /** $TTL (or the SOA minimum standing in for it). */
+  private dollarTtl?: number;
+  /** TTL of the previous record (RFC 1035 semantics when there is no $TTL). */
+  private prevTtl?: number;
+  private warnedRfc1035 = false;
+  /** First TTL of each RRset ("owner\ttype" -> TTL and where it was set). */
+  private readonly rrsetTtls = new Map<string, { ttl: number; line: number; file?: string }>();
+
+  constructor(opts: ZoneFileOptions) {
+    this.opts = opts;
+    this.zone = normalizeName(opts.origin);
+    if (opts.path !== undefined) this.topDir = dirname(resolve(opts.path));
+  }
+
+  error(ctx: FileContext, line: number, message: string): void {
+    if (this.errors.length >= MAX_ERRORS) {
+      this.truncated = true;
+      return;
+    }
+    this.errors.push(ctx.label === undefined ? { line, message } : { line, message, file: ctx.label });
+  }
+
+  warn(ctx: FileContext, line: number, message: string): void {
+    this.warnings.push(ctx.label === undefined ? { line, message } : { line, message, file: ctx.label });
+  }
+
+  /** Read one file's text (the top file, or an included one) in context `ctx`. */
+  readText(text: string, ctx: FileContext): void {
+    for (const entry of lex(text)) {
+      if (this.truncated) return;
+      if (entry.errors.length > 0) {
+        for (const e of entry.errors) this.error(ctx, e.line, e.message);
+        this.keepOwnerChain(entry, ctx);
         continue;
       }
-
-      let k = 0;
-      let owner: string;
-      if (entry.indented) {
-        if (prevOwner === undefined) throw new LineError('no owner name, and no previous record to take it from');
-        owner = prevOwner;
-      } else {
-        // If the owner is bad, later indented lines are still checked (against the zone apex).
-        prevOwner = zone;
-        owner = resolveName(toks[k++], origin, 'owner name');
-        prevOwner = owner;
-      }
-
-      let ttl: number | undefined;
-      let sawClass = false;
-      for (let round = 0; round < 2 && k < toks.length; round++) {
-        const t = toks[k];
-        if (t.quoted) break;
-        if (ttl === undefined && /^[0-9]/.test(t.raw)) {
-          ttl = parseTtl(t.raw);
-          k++;
-        } else if (!sawClass && CLASS_RE.test(t.raw)) {
-          const cls = t.raw.toUpperCase();
-          if (cls !== 'IN' && cls !== 'CLASS1') throw new LineError(`class ${cls} is not supported (only IN)`);
-          sawClass = true;
-          k++;
+      try {
+        this.readEntry(entry, ctx);
+      } catch (e) {
+        if (e instanceof LineError || e instanceof RDataError || e instanceof NameError || e instanceof GenerateError) {
+          this.error(ctx, entry.line, e.message);
         } else {
-          break;
+          throw e;
         }
       }
+    }
+  }
 
-      if (k >= toks.length) throw new LineError('missing record type');
-      const typeTok = toks[k++];
-      const typeName = typeTok.raw.toUpperCase();
-      if (typeTok.quoted || !SUPPORTED.has(typeName)) {
-        if (!typeTok.quoted && (KNOWN_UNSUPPORTED.has(typeName) || /^TYPE[0-9]+$/.test(typeName))) {
-          throw new LineError(`record type ${typeName} is not supported by MCNS`);
-        }
-        if (!typeTok.quoted && CLASS_RE.test(typeTok.raw)) {
-          throw new LineError(`expected a record type, got the class "${typeTok.raw}" again`);
-        }
-        if (!typeTok.quoted && /^[0-9]/.test(typeTok.raw)) {
-          throw new LineError(`expected a record type, got "${typeTok.raw}" (a second TTL?)`);
-        }
-        throw new LineError(`unknown record type "${typeTok.raw}"`);
-      }
-      const type = typeName as RRType;
+  /** After a bad entry, keep the owner chain going so later indented lines are not blamed for it. */
+  private keepOwnerChain(entry: Entry, ctx: FileContext): void {
+    if (entry.indented || entry.tokens.length === 0 || entry.tokens[0].raw.startsWith('$')) return;
+    try {
+      ctx.prevOwner = resolveName(entry.tokens[0], ctx.origin, 'owner name');
+    } catch {
+      ctx.prevOwner = this.zone;
+    }
+  }
 
-      if (!isInZone(owner, zone)) throw new LineError(`owner name "${owner}" is outside the zone "${zone}"`);
+  private readEntry(entry: Entry, ctx: FileContext): void {
+    const toks = entry.tokens;
+    const first = toks[0];
+    if (!entry.indented && !first.quoted && first.raw.startsWith('$')) {
+      this.directive(entry, ctx);
+      return;
+    }
+    let owner: string;
+    let k = 0;
+    if (entry.indented) {
+      if (ctx.prevOwner === undefined) throw new LineError('no owner name, and no previous record to take it from');
+      owner = ctx.prevOwner;
+    } else {
+      // If the owner is bad, later indented lines are still checked (against the zone apex).
+      ctx.prevOwner = this.zone;
+      owner = resolveName(toks[k++], ctx.origin, 'owner name');
+      ctx.prevOwner = owner;
+    }
+    const { ttl, next } = ttlAndClass(toks, k);
+    k = next;
+    if (k >= toks.length) throw new LineError('missing record type');
+    const type = toks[k].quoted ? undefined : recordType(toks[k].raw);
+    if (type === undefined) throw badType(toks[k]);
+    this.add(ctx, entry.line, owner, ttl, type, tokensText(toks.slice(k + 1)));
+  }
 
-      const effectiveTtl = ttl ?? dollarTtl ?? prevTtl ?? opts.defaultTtl;
-      if (effectiveTtl === undefined) {
-        throw new LineError('no TTL for this record (give one, or add a $TTL directive before it)');
-      }
-      prevTtl = effectiveTtl;
+  /** Add one record: check it is in the zone, parse its value, settle its TTL. */
+  private add(ctx: FileContext, line: number, owner: string, explicitTtl: number | undefined, type: RRType, text: string): void {
+    if (!isInZone(owner, this.zone)) throw new LineError(`owner name "${owner}" is outside the zone "${this.zone}"`);
+    const rdata = parseRData(type, text, ctx.origin);
+    let ttl = explicitTtl ?? this.dollarTtl ?? this.prevTtl;
+    if (explicitTtl === undefined && this.dollarTtl === undefined && ttl !== undefined && !this.warnedRfc1035) {
+      this.warnedRfc1035 = true;
+      this.warn(ctx, line, `no $TTL: this record takes the TTL of the record before it (${ttl}), as RFC 1035 says`);
+    }
+    if (ttl === undefined && rdata.type === 'SOA') {
+      ttl = rdata.minimum;
+      this.dollarTtl = ttl;
+      this.warn(ctx, line, `no $TTL and no TTL on the SOA: using the SOA minimum (${ttl}) as the default TTL, as BIND does`);
+    }
+    if (ttl === undefined) ttl = this.opts.defaultTtl;
+    if (ttl === undefined) throw new LineError('no TTL for this record (give one, or add a $TTL directive before it)');
+    const key = `${owner}\t${type}`;
+    const set = this.rrsetTtls.get(key);
+    if (set === undefined) {
+      this.rrsetTtls.set(key, { ttl, line, file: ctx.label });
+    } else if (set.ttl !== ttl) {
+      const where = set.file === ctx.label ? `line ${set.line}` : `${set.file ?? 'the top file'} line ${set.line}`;
+      this.warn(ctx, line, `TTL ${ttl} differs from the TTL ${set.ttl} of the ${owner} ${type} RRset (set at ${where}): using ${set.ttl}, one TTL per RRset (RFC 2181 5.2), as named-checkzone does`);
+      ttl = set.ttl;
+    }
+    this.prevTtl = ttl;
+    const record: ZoneFileRecord = { name: owner, type, ttl, value: formatRData(rdata), rdata, line };
+    if (ctx.label !== undefined) record.file = ctx.label;
+    this.records.push(record);
+  }
 
-      const rdata = parseRData(type, rdataText(toks.slice(k)), origin);
-      records.push({ name: owner, type, ttl: effectiveTtl, value: formatRData(rdata), rdata, line: entry.line });
+  private directive(entry: Entry, ctx: FileContext): void {
+    const toks = entry.tokens;
+    const name = toks[0].raw.toUpperCase();
+    switch (name) {
+      case '$ORIGIN':
+        if (toks.length !== 2) throw new LineError('$ORIGIN needs exactly one name');
+        ctx.origin = resolveName(toks[1], ctx.origin, '$ORIGIN name');
+        return;
+      case '$TTL':
+        if (toks.length !== 2) throw new LineError('$TTL needs exactly one TTL');
+        this.dollarTtl = parseTtl(toks[1].raw);
+        return;
+      case '$INCLUDE':
+        this.include(entry, ctx);
+        return;
+      case '$GENERATE':
+        this.generate(entry, ctx);
+        return;
+      default:
+        throw new LineError(`unknown directive "${toks[0].raw}" (known: $ORIGIN, $TTL, $INCLUDE, $GENERATE)`);
+    }
+  }
+
+  /** `$INCLUDE file [origin]`: read the file in place, with its own $ORIGIN; the including file's is kept. */
+  private include(entry: Entry, ctx: FileContext): void {
+    const toks = entry.tokens;
+    if (toks.length < 2 || toks.length > 3) throw new LineError('$INCLUDE needs a file name, and optionally an origin');
+    if (ctx.path === undefined) {
+      throw new LineError(
+        '$INCLUDE is refused here: this zone file was not read from a file (API imports take one self-contained file), so there is nothing to resolve it against; inline the included file, or import on the server with `mcns zone import --db`',
+      );
+    }
+    const origin = toks.length === 3 ? resolveName(toks[2], ctx.origin, '$INCLUDE origin') : ctx.origin;
+    const path = resolve(dirname(ctx.path), toks[1].raw);
+    const label = relative(this.topDir ?? dirname(path), path);
+    if (ctx.chain.includes(path)) {
+      throw new LineError(`$INCLUDE of "${toks[1].raw}" includes itself (${[...ctx.chain, path].map((p) => relative(this.topDir ?? '', p) || p).join(' -> ')})`);
+    }
+    if (ctx.chain.length > MAX_INCLUDE_DEPTH) {
+      throw new LineError(`$INCLUDE of "${toks[1].raw}" is nested too deep (at most ${MAX_INCLUDE_DEPTH} levels of included files)`);
+    }
+    let text: string;
+    try {
+      text = (this.opts.readFile ?? ((p: string) => readFileSync(p, 'utf8')))(path);
     } catch (e) {
-      if (e instanceof LineError || e instanceof RDataError || e instanceof NameError) {
-        errors.push({ line: entry.line, message: e.message });
-      } else {
+      const code = (e as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+      throw new LineError(`cannot read $INCLUDE file "${toks[1].raw}" (${path}): ${why}`);
+    }
+    // The included file starts with the including file's current owner (BIND does the same).
+    this.readText(text, { label, path, chain: [...ctx.chain, path], origin, prevOwner: ctx.prevOwner });
+  }
+
+  /** `$GENERATE range lhs [ttl] [class] type rhs`: one record per value of the range. */
+  private generate(entry: Entry, ctx: FileContext): void {
+    const toks = entry.tokens;
+    if (toks.length < 5) throw new LineError('$GENERATE needs a range, an owner, a type and a value ($GENERATE 1-254 host$ A 192.0.2.$)');
+    if (toks[1].quoted || toks[2].quoted) throw new LineError('$GENERATE range and owner must not be quoted strings');
+    const range = parseRange(toks[1].raw);
+    const lhs = toks[2].raw;
+    const { ttl, next } = ttlAndClass(toks, 3);
+    if (next >= toks.length) throw new LineError('$GENERATE is missing its record type');
+    const type = toks[next].quoted ? undefined : recordType(toks[next].raw);
+    if (type === undefined) throw badType(toks[next]);
+    const rest = toks.slice(next + 1);
+    if (rest.length === 0) throw new LineError('$GENERATE is missing its value (the rhs)');
+    if (rest.length > 1) {
+      throw new LineError(`$GENERATE takes its value as one field: quote it when it has spaces ("${tokensText(rest).replace(/"/g, '\\"')}")`);
+    }
+    const rhs = rhsTemplate(rest[0].raw, rest[0].quoted);
+    for (const i of rangeValues(range)) {
+      try {
+        const owner = resolveText(substitute(lhs, i), ctx.origin, 'generated owner name');
+        this.add(ctx, entry.line, owner, ttl, type, substitute(rhs, i));
+      } catch (e) {
+        // One error per directive: the rest of the range would only repeat it.
+        if (e instanceof LineError || e instanceof RDataError || e instanceof GenerateError || e instanceof NameError) {
+          throw new LineError(`$GENERATE at ${i}: ${e.message}`);
+        }
         throw e;
       }
     }
   }
+}
 
-  if (errors.length > 0) {
-    errors.sort((a, b) => a.line - b.line);
-    throw new ZoneFileError(errors);
-  }
-  return { origin: zone, records };
+/**
+ * Parse a zone file. Throws ZoneFileError (listing every bad line, up to MAX_ERRORS) and never
+ * returns partial results; warnings (TTL fixes, SOA minimum used as the TTL) come back with the records.
+ */
+export function parseZoneFile(text: string, opts: ZoneFileOptions): ParsedZoneFile {
+  const reader = new ZoneReader(opts);
+  const path = opts.path === undefined ? undefined : resolve(opts.path);
+  reader.readText(text, { path, chain: path === undefined ? [] : [path], origin: reader.zone });
+  if (reader.errors.length > 0) throw new ZoneFileError(reader.errors, reader.truncated);
+  return { origin: reader.zone, records: reader.records, warnings: reader.warnings };
 }

@@ -7,6 +7,19 @@ import { RR_TYPE_CODES, type RRType } from '../records/types.ts';
 import { canonicalNameKey, normalizeName, relativeName } from '../records/names.ts';
 import { canonicalValue } from '../records/rdata.ts';
 
+/** The wire code of a type, known mnemonic or RFC 3597 `TYPEnnn` (for ordering). */
+function typeCode(type: RRType): number {
+  return (RR_TYPE_CODES as Readonly<Record<string, number | undefined>>)[type] ?? Number(type.slice(4));
+}
+
+/**
+ * The one header line of an export (the zone, the serial it is served with, and the log position it
+ * was read at, plus an optional note such as "at=2026-12-01T10:00:00Z"), for every export path to share.
+ */
+export function exportHeader(zone: string, serial: number, seq: number, note?: string): string {
+  return `${zone} serial ${serial}, log seq ${seq}${note ? ` (${note})` : ''}`;
+}
+
 /** Widest owner column that is padded; longer owners just push the rest of their line right. */
 const MAX_NAME_COLUMN = 40;
 
@@ -24,7 +37,7 @@ export function writeZoneFile(
     return {
       soa: r.type === 'SOA' ? 0 : 1,
       key: canonicalNameKey(name),
-      code: RR_TYPE_CODES[r.type],
+      code: typeCode(r.type),
       owner: relativeName(name, origin),
       ttl: String(r.ttl),
       type: r.type,

@@ -29,7 +29,7 @@ const tricky: { origin: string; records: Rec[] } = {
     { name: 'example.org.', type: 'CAA', ttl: 300, value: '0 issue "ca.example; policy=\\"x\\""' },
     { name: 'txt.example.org.', type: 'TXT', ttl: 300, value: '"quote \\" backslash \\\\ semi ; paren ( ) at @ dollar $"' },
     { name: 'txt.example.org.', type: 'TXT', ttl: 300, value: '"caf\\195\\169 \\000\\001\\127\\255" "" "second"' },
-    { name: 'txt.example.org.', type: 'TXT', ttl: 60, value: '"ünïcödé typed directly"' },
+    { name: 'txt.example.org.', type: 'TXT', ttl: 300, value: '"ünïcödé typed directly"' },
     { name: 'a\\.b.example.org.', type: 'A', ttl: 300, value: '192.0.2.2' },
     { name: 'sp\\032ace.example.org.', type: 'A', ttl: 300, value: '192.0.2.3' },
     { name: '\\@\\$\\(\\)\\;\\".example.org.', type: 'A', ttl: 300, value: '192.0.2.4' },
@@ -76,7 +76,7 @@ describe('writeZoneFile', () => {
       'out 300 IN CNAME',
       'ptr 300 IN PTR',
       'sp\\032ace 300 IN A',
-      'txt 60 IN TXT', // same owner and type: ordered by value
+      'txt 300 IN TXT', // same owner and type: ordered by value
       'txt 300 IN TXT',
       'txt 300 IN TXT',
       'www 300 IN A',
