@@ -1,8 +1,8 @@
 /**
  * Point-in-time reads (`?at=`) off the DNS thread. The attack: eight parallel `?at=` reads by a
  * read-only user replayed the log on the thread that answers DNS, stalling it for as long as each
- * replay took. Now a worker folds past states; the main thread's event loop must stay responsive
- * while they run, and the worker's answers must equal the in-thread fold for any point.
+ * replay took. Now a separate low-priority process folds past states; the main thread's event loop
+ * must stay responsive while they run, and its answers must equal the in-thread fold for any point.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
@@ -15,6 +15,7 @@ import { testLedger } from '../helpers/ledger.ts';
 import { rng } from '../helpers/rng.ts';
 import { startHarness } from './harness.ts';
 import { isCi } from '../helpers/tools.ts';
+import { PointInTimeReader } from '../../src/projections/point-in-time.ts';
 
 const ZONES = ['a.test.', 'b.test.', 'sub.a.test.'];
 
@@ -103,10 +104,10 @@ test('a decoded checkpoint is kept as a base: another point past the same checkp
   }
 });
 
-test('the point-in-time worker thread runs at nice 19; the thread answering DNS keeps its priority', async (ctx) => {
+test('the point-in-time process runs every one of its threads at nice 19, with one GC thread; this process keeps its priority', async (ctx) => {
   if (process.platform !== 'linux') {
     // CI runs on Linux; a CI run elsewhere must not pass by dropping this check.
-    if (isCi()) throw new Error('CI=true: the worker priority check needs Linux (per-thread nice values)');
+    if (isCi()) throw new Error('CI=true: the priority check needs Linux (per-thread nice values in /proc)');
     ctx.skip('per-thread nice values are a Linux feature');
     return;
   }
@@ -114,24 +115,71 @@ test('the point-in-time worker thread runs at nice 19; the thread answering DNS 
   try {
     t.ledger.execute({ kind: 'createZone', zone: 'e.test', soa: { primary_ns: 'ns.e.test', admin_email: 'h.e.test' } }, { actor: 'test' });
     t.ledger.execute({ kind: 'changeRecords', zone: 'e.test', ops: [{ op: 'create', name: 'a.e.test.', type: 'A', value: '192.0.2.9' }] }, { actor: 'test' });
-    const niceOf = (): Map<number, number> => {
+    // Field 19 of stat is the nice value; fields are counted after the ")" that ends the name.
+    const niceOf = (pid: number | 'self'): Map<number, number> => {
       const out = new Map<number, number>();
-      for (const tid of readdirSync('/proc/self/task')) {
-        // Field 19 of stat is the nice value; fields are counted after the ")" that ends the name.
-        const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
         out.set(Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
       }
       return out;
     };
-    const before = niceOf();
+    const before = niceOf('self');
     await t.ledger.pointInTime.read(1, { kind: 'zones' });
-    const after = niceOf();
-    const added = [...after].filter(([tid]) => !before.has(tid));
-    assert.ok(added.some(([, nice]) => nice === 19), `a new thread at nice 19 (new threads: ${JSON.stringify(added)})`);
-    assert.equal(after.get(process.pid), before.get(process.pid), 'the main thread keeps its nice value');
+    const pid = t.ledger.pointInTime.processId;
+    assert.ok(pid !== undefined && pid !== process.pid, 'the reads run in a process of their own');
+    // Every thread of the child, the GC and libuv threads too (they inherit it from the start).
+    const child = niceOf(pid);
+    assert.ok(child.size >= 1);
+    for (const [tid, nice] of child) assert.equal(nice, 19, `thread ${tid} of the point-in-time process runs at nice ${nice}`);
+    assert.ok(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('--single-threaded-gc'), 'the child collects garbage on its own thread');
+    const after = niceOf('self');
+    for (const [tid, nice] of after) if (before.has(tid)) assert.equal(nice, before.get(tid), `thread ${tid} of this process keeps its nice value`);
+    assert.ok(![...after].some(([tid, nice]) => !before.has(tid) && nice === 19), 'no low-priority thread was added to this process');
   } finally {
     t.cleanup();
   }
+});
+
+test('a point-in-time process that dies fails the reads waiting on it with a clear error, and the next read starts a new one', async () => {
+  const t = testLedger();
+  try {
+    t.ledger.execute({ kind: 'createZone', zone: 'k.test', soa: { primary_ns: 'ns.k.test', admin_email: 'h.k.test' } }, { actor: 'test' });
+    await t.ledger.pointInTime.read(1, { kind: 'zones' });
+    const first = t.ledger.pointInTime.processId;
+    assert.ok(first !== undefined);
+    const waiting = t.ledger.pointInTime.read(1, { kind: 'zone', zone: 'k.test.' });
+    process.kill(first, 'SIGKILL');
+    await assert.rejects(waiting, (err: Error & { kind?: string }) => {
+      assert.equal(err.kind, 'internal');
+      assert.match(err.message, /point-in-time process was killed by SIGKILL/);
+      return true;
+    });
+    const again = await t.ledger.pointInTime.read(1, { kind: 'zone', zone: 'k.test.' });
+    assert.equal(again.missing, undefined);
+    assert.notEqual(t.ledger.pointInTime.processId, first, 'a fresh process');
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('closing the ledger ends the point-in-time process; a database that cannot be opened fails the read naming it', async () => {
+  const t = testLedger();
+  t.ledger.execute({ kind: 'createZone', zone: 'q.test', soa: { primary_ns: 'ns.q.test', admin_email: 'h.q.test' } }, { actor: 'test' });
+  await t.ledger.pointInTime.read(1, { kind: 'zones' });
+  const pid = t.ledger.pointInTime.processId;
+  assert.ok(pid !== undefined);
+  await t.ledger.pointInTime.close();
+  assert.throws(() => process.kill(pid, 0), /ESRCH/, 'the child has exited');
+  t.cleanup();
+
+  const missing = new PointInTimeReader('/nonexistent/dir/mcns.db');
+  await assert.rejects(missing.read(1, { kind: 'zones' }), (err: Error & { kind?: string }) => {
+    assert.equal(err.kind, 'internal');
+    assert.match(err.message, /cannot open \/nonexistent\/dir\/mcns\.db/);
+    return true;
+  });
+  await missing.close();
 });
 
 test('eight parallel ?at= reads by a read-only user do not stall the main thread (which answers DNS)', async () => {
