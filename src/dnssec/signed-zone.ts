@@ -50,6 +50,12 @@ interface Signatures {
   expiration: number;
 }
 
+/** An NSEC or NSEC3 RRset with the RRSIG over it, as an answer's authority section carries them. */
+export interface DenialRecord {
+  rrset: CanonicalRRset;
+  rrsig: CanonicalRRset;
+}
+
 interface ChainEntry {
   /** The name the entry denies around (for NSEC3, the unhashed name). */
   name: string;
@@ -185,6 +191,41 @@ export class SignedZone {
       return this.chain.get(key)?.owner === owner ? this.chainSigs.get(key)?.rdatas : undefined;
     }
     return this.sigs.get(owner)?.get(type)?.rdatas;
+  }
+
+  /** True when `name` is an authoritative name of the zone or an empty non-terminal above one. */
+  exists(name: string): boolean {
+    if (this.denial === 'nsec3') return this.chain.has(this.keyOf(name));
+    const key = canonicalNameKey(name);
+    if (this.chain.has(key)) return true;
+    // An empty non-terminal has no NSEC of its own; the first chained name after it is below it.
+    const i = lowerBound(this.chainKeys, key);
+    const next = this.chain.get(this.chainKeys[i % this.chainKeys.length]) as ChainEntry;
+    return i < this.chainKeys.length && next.name.endsWith(`.${name}`) && isInZone(next.name, name);
+  }
+
+  /** The denial record owned by `name` (NSEC) or by its hash (NSEC3), with its RRSIG; undefined when there is none. */
+  denialMatching(name: string): DenialRecord | undefined {
+    const key = this.keyOf(name);
+    return this.chain.has(key) ? this.denialRecord(key) : undefined;
+  }
+
+  /**
+   * The denial record whose span covers `name` (or its hash): the last chained key before it, or the
+   * last of the chain when it sorts before every key (the chain wraps). `name` must not be chained.
+   */
+  denialCovering(name: string): DenialRecord {
+    const key = this.keyOf(name);
+    const i = lowerBound(this.chainKeys, key);
+    const n = this.chainKeys.length;
+    return this.denialRecord(this.chainKeys[(i - 1 + n) % n]);
+  }
+
+  private denialRecord(key: string): DenialRecord {
+    const e = this.chain.get(key) as ChainEntry;
+    const rrset = e.rrset as CanonicalRRset;
+    const sigs = this.chainSigs.get(key) as Signatures;
+    return { rrset, rrsig: { owner: e.owner, type: TYPE.RRSIG, ttl: rrset.ttl, rdatas: sigs.rdatas } };
   }
 
   /** The DNSKEY RRset the zone publishes. */
