@@ -15,8 +15,8 @@ import { lintNames, lintZone } from '../projections/lint.ts';
 import type { LedgerState, ZoneState } from '../projections/state.ts';
 import { importCommand } from '../projections/zone-files.ts';
 import { apiOwnerName, apiValueName, isInZone } from '../records/names.ts';
-import { canonicalValue } from '../records/rdata.ts';
-import { RR_TYPES, type RRType } from '../records/types.ts';
+import { canonicalApiValue } from '../records/rdata.ts';
+import { parseRRType } from '../records/types.ts';
 import { answerAt, type AtAnswer, type AtQuery } from './at-answers.ts';
 import type { Identity, IdentityProvider, LoginResult } from './auth.ts';
 import { authorize, authorizeRecord, type Operation } from './authz.ts';
@@ -202,10 +202,10 @@ export class ApiService {
    * ledger's rules take values as absolute presentation text.
    */
   private resolveValue(zone: string, type: string, value: string, field: string): string {
-    const t = type.toUpperCase();
-    if (!(RR_TYPES as readonly string[]).includes(t)) return value; // decide names the bad type
+    const t = parseRRType(type);
+    if (t === undefined) return value; // decide names the bad type
     try {
-      return canonicalValue(t as RRType, value.trim(), (raw) => apiValueName(raw, zone));
+      return canonicalApiValue(t, value.trim(), (raw) => apiValueName(raw, zone));
     } catch (err) {
       throw invalid(field, (err as Error).message);
     }

@@ -13,7 +13,7 @@ import type { LedgerState, ZoneState } from '../projections/state.ts';
 import { findNode, lookup, type RRset, type TrieNode } from '../projections/trie.ts';
 import { rrsetTtl } from '../projections/rrset-ttl.ts';
 import { splitLabels } from '../records/names.ts';
-import { RR_TYPE_BY_CODE, RR_TYPE_CODES, type RData } from '../records/types.ts';
+import { RR_TYPE_BY_CODE, rrTypeCode, type RData } from '../records/types.ts';
 import { emptyResponse, RCODE, responseEdns, responseFlags } from './header.ts';
 import { negativeSoa } from './negative.ts';
 import type { ParsedQuery } from './query.ts';
@@ -126,7 +126,7 @@ function additionalFor(zone: ZoneState, records: readonly WireRR[], from: number
 
 /** RRsets of a node sorted by type code (the order Knot picks the single ANY RRset in). */
 function sortedRRsets(node: TrieNode): RRset[] {
-  return [...node.rrsets.values()].sort((a, b) => RR_TYPE_CODES[a.type] - RR_TYPE_CODES[b.type]);
+  return [...node.rrsets.values()].sort((a, b) => rrTypeCode(a.type) - rrTypeCode(b.type));
 }
 
 /**

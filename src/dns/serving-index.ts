@@ -26,7 +26,7 @@
  */
 import { PMap } from '../projections/pmap.ts';
 import { nameToWire } from '../records/names.ts';
-import { RR_TYPE_CODES } from '../records/types.ts';
+import { rrTypeCode } from '../records/types.ts';
 import type { LedgerState } from '../projections/state.ts';
 import type { TrieNode } from '../projections/trie.ts';
 import { rrsetTtl } from '../projections/rrset-ttl.ts';
@@ -488,7 +488,7 @@ export class ServingIndex {
       let others = 0;
       for (const type of node.rrsets.keys()) {
         if (type === 'A' || type === 'AAAA') continue;
-        out.u16(RR_TYPE_CODES[type]);
+        out.u16(rrTypeCode(type));
         others++;
       }
       const a = writeRecords(node, 'A', out);

@@ -25,8 +25,8 @@ import type { LedgerState, ZoneState } from '../projections/state.ts';
 import { labelsBelow } from '../projections/state.ts';
 import { findNode, type RecordState } from '../projections/trie.ts';
 import { isInZone, normalizeName } from '../records/names.ts';
-import { canonicalValue, formatRData } from '../records/rdata.ts';
-import { RR_TYPE_BY_CODE, RR_TYPE_CODES, RR_TYPES, type RData, type RRType } from '../records/types.ts';
+import { RDataError, formatRData, rdataFromWire } from '../records/rdata.ts';
+import { RR_TYPE_BY_CODE, rrTypeCode, type RRType } from '../records/types.ts';
 import type { ParsedQuery } from './query.ts';
 import { emptyResponseBytes, RCODE } from './header.ts';
 import { readName } from './transfer/message.ts';
@@ -160,99 +160,13 @@ function canonicalName(name: string): string {
 export function rdataValue(raw: Uint8Array, rr: UpdateRR): string | undefined {
   const type = RR_TYPE_BY_CODE.get(rr.type);
   if (!type) return undefined;
-  const start = rr.rdStart;
-  const end = start + rr.rdLength;
-  const b = Buffer.from(raw.buffer, raw.byteOffset, raw.length);
-  const need = (n: number, at: number): void => {
-    if (at + n > end) throw new FormatError(`${type} rdata is too short`);
-  };
-  // Names in rdata may be compressed (RFC 1035 4.1.4; RFC 3597 allows it for these well-known types).
-  const name = (at: number): { name: string; end: number } => {
-    let n: { name: string; end: number };
-    try {
-      n = readName(raw, at);
-    } catch (err) {
-      throw new FormatError((err as Error).message);
-    }
-    if (n.end > end) throw new FormatError(`${type} rdata name overruns the record`);
-    return { name: canonicalName(n.name), end: n.end };
-  };
-  let data: RData;
-  let used: number;
-  switch (type) {
-    case 'A':
-      need(4, start);
-      data = { type, address: `${b[start]}.${b[start + 1]}.${b[start + 2]}.${b[start + 3]}` };
-      used = start + 4;
-      break;
-    case 'AAAA': {
-      need(16, start);
-      const groups: string[] = [];
-      for (let i = 0; i < 8; i++) groups.push(b.readUInt16BE(start + 2 * i).toString(16));
-      data = { type, address: groups.join(':') };
-      used = start + 16;
-      break;
-    }
-    case 'CNAME':
-    case 'NS':
-    case 'PTR': {
-      const n = name(start);
-      data = { type, target: n.name };
-      used = n.end;
-      break;
-    }
-    case 'MX': {
-      need(2, start);
-      const n = name(start + 2);
-      data = { type, preference: b.readUInt16BE(start), exchange: n.name };
-      used = n.end;
-      break;
-    }
-    case 'SRV': {
-      need(6, start);
-      const n = name(start + 6);
-      data = { type, priority: b.readUInt16BE(start), weight: b.readUInt16BE(start + 2), port: b.readUInt16BE(start + 4), target: n.name };
-      used = n.end;
-      break;
-    }
-    case 'TXT': {
-      const strings: Uint8Array[] = [];
-      let p = start;
-      while (p < end) {
-        const l = b[p];
-        need(1 + l, p);
-        strings.push(Uint8Array.from(b.subarray(p + 1, p + 1 + l)));
-        p += 1 + l;
-      }
-      if (strings.length === 0) throw new FormatError('TXT rdata needs at least one string');
-      data = { type, strings };
-      used = p;
-      break;
-    }
-    case 'CAA': {
-      need(2, start);
-      const tagLen = b[start + 1];
-      need(2 + tagLen, start);
-      data = { type, flags: b[start], tag: b.toString('latin1', start + 2, start + 2 + tagLen).toLowerCase(), value: Uint8Array.from(b.subarray(start + 2 + tagLen, end)) };
-      used = end;
-      break;
-    }
-    case 'SOA': {
-      const m = name(start);
-      const r = name(m.end);
-      need(20, r.end);
-      const u = (i: number): number => b.readUInt32BE(r.end + 4 * i);
-      data = { type, mname: m.name, rname: r.name, serial: u(0), refresh: u(1), retry: u(2), expire: u(3), minimum: u(4) };
-      used = r.end + 20;
-      break;
-    }
-  }
-  if (used !== end) throw new FormatError(`${type} rdata has ${end - used} stray byte(s)`);
-  // Round-trip through the presentation parser: the same validation every other write gets.
+  // Names in rdata may be compressed where RFC 3597 4 allows it; every value gets the checks a
+  // presentation value gets (rdataFromWire reads its text back).
   try {
-    return canonicalValue(type, formatRData(data));
+    return formatRData(rdataFromWire(type, raw, rr.rdStart, rr.rdStart + rr.rdLength));
   } catch (err) {
-    throw new FormatError((err as Error).message);
+    if (err instanceof RDataError) throw new FormatError(err.message);
+    throw err;
   }
 }
 
@@ -359,13 +273,13 @@ export function planUpdate(raw: Uint8Array, zone: ZoneState, msg: UpdateMessage,
     if (pre) return { kind: 'reply', ...pre };
     const scan = prescan(zone, msg.updates);
     if (scan) return { kind: 'reply', ...scan };
-    const typesAt = (name: string): number[] => [...(rrsetsAt(zone, name)?.keys() ?? [])].map((t) => RR_TYPE_CODES[t]);
+    const typesAt = (name: string): number[] => [...(rrsetsAt(zone, name)?.keys() ?? [])].map((t) => rrTypeCode(t));
     for (const rr of msg.updates) {
       const refused = policy?.refusal(rr, typesAt);
       if (refused) return { kind: 'reply', rcode: UPDATE_RCODE.REFUSED, reason: refused };
       if (rr.class !== CLASS_IN) continue;
       const type = RR_TYPE_BY_CODE.get(rr.type);
-      if (!type) return { kind: 'reply', rcode: UPDATE_RCODE.REFUSED, reason: `update ${rr.name} ${typeName(rr.type)}: record type not supported (supported: ${RR_TYPES.join(', ')})` };
+      if (!type) return { kind: 'reply', rcode: UPDATE_RCODE.REFUSED, reason: `update ${rr.name} ${typeName(rr.type)}: a meta or query type cannot be stored` };
       if (type === 'SOA') return { kind: 'reply', rcode: UPDATE_RCODE.REFUSED, reason: `update ${rr.name} SOA: the SOA is managed by MCNS (serials are automatic; change SOA parameters through the API)` };
     }
 

@@ -8,7 +8,8 @@
  * record data is expected to have been validated when it entered the ledger.
  */
 import { parseIPv4, parseIPv6 } from '../records/ip.ts';
-import { RR_TYPE_CODES, type RData, type RRType } from '../records/types.ts';
+import { rrTypeCode, type RData, type RRType } from '../records/types.ts';
+import { codecFor, type WireSink } from '../records/rrtypes/index.ts';
 
 /** One resource record to encode. `data` is structured RData or, for unknown types and OPT, raw rdata bytes. */
 export interface WireRR {
@@ -276,84 +277,37 @@ function writeName(pn: ParsedName, compress: boolean): void {
   }
 }
 
-function characterString(b: Uint8Array, what: string): void {
-  if (b.length > 255) throw new RangeError(`${what} longer than 255 bytes`);
-  ensure(1 + b.length);
-  out[pos++] = b.length;
-  out.set(b, pos);
-  pos += b.length;
-}
-
 function typeCode(t: WireRR['type']): number {
   if (typeof t === 'number') return t;
-  const code = t === 'OPT' ? 41 : RR_TYPE_CODES[t as RRType];
-  if (code === undefined) throw new RangeError(`unknown record type ${String(t)}`);
+  if (t === 'OPT') return 41;
+  const code = rrTypeCode(t);
+  if (!(code >= 0 && code <= 0xffff)) throw new RangeError(`unknown record type ${String(t)}`);
   return code;
 }
 
+/** The codecs write rdata straight into the message buffer, names through the compression table. */
+const messageSink: WireSink = {
+  u8,
+  u16,
+  u32,
+  bytes,
+  ipv4(address) {
+    ensure(4);
+    if (!parseIPv4(address, 0, address.length, out, pos)) throw new RangeError(`invalid IPv4 address ${JSON.stringify(address)}`);
+    pos += 4;
+  },
+  ipv6(address) {
+    ensure(16);
+    if (!parseIPv6(address, out, pos)) throw new RangeError(`invalid IPv6 address ${JSON.stringify(address)}`);
+    pos += 16;
+  },
+  name(name, compress) {
+    writeName(cachedName(name), compress);
+  },
+};
+
 function writeRData(data: RData): void {
-  switch (data.type) {
-    case 'A':
-      ensure(4);
-      if (!parseIPv4(data.address, 0, data.address.length, out, pos)) {
-        throw new RangeError(`invalid IPv4 address ${JSON.stringify(data.address)}`);
-      }
-      pos += 4;
-      return;
-    case 'AAAA':
-      ensure(16);
-      if (!parseIPv6(data.address, out, pos)) throw new RangeError(`invalid IPv6 address ${JSON.stringify(data.address)}`);
-      pos += 16;
-      return;
-    case 'CNAME':
-    case 'NS':
-    case 'PTR':
-      writeName(cachedName(data.target), true);
-      return;
-    case 'MX':
-      u16(data.preference);
-      writeName(cachedName(data.exchange), true);
-      return;
-    case 'TXT':
-      if (data.strings.length === 0) {
-        u8(0); // RDATA must hold at least one character-string
-        return;
-      }
-      for (const s of data.strings) characterString(s, 'TXT string');
-      return;
-    case 'SRV':
-      u16(data.priority);
-      u16(data.weight);
-      u16(data.port);
-      writeName(cachedName(data.target), false); // RFC 2782: no compression of the target
-      return;
-    case 'CAA': {
-      const tag = data.tag;
-      if (tag.length === 0 || tag.length > 255) throw new RangeError('CAA tag must be 1..255 characters');
-      ensure(2 + tag.length);
-      out[pos++] = data.flags & 0xff;
-      out[pos++] = tag.length;
-      for (let k = 0; k < tag.length; k++) {
-        const c = tag.charCodeAt(k);
-        if (c > 127) throw new RangeError('CAA tag must be ASCII');
-        out[pos++] = c;
-      }
-      bytes(data.value);
-      return;
-    }
-    case 'SOA':
-      writeName(cachedName(data.mname), true);
-      writeName(cachedName(data.rname), true);
-      ensure(20);
-      u32(data.serial);
-      u32(data.refresh);
-      u32(data.retry);
-      u32(data.expire);
-      u32(data.minimum);
-      return;
-    default:
-      throw new RangeError(`cannot encode rdata of type ${String((data as { type: unknown }).type)}`);
-  }
+  codecFor(data.type).encode(data, messageSink);
 }
 
 function writeRR(rr: WireRR): void {

@@ -12,7 +12,8 @@ const ttl = z.number().int().min(0).max(MAX_TTL);
 const u32 = z.number().int().min(0).max(4294967295);
 const name = z.string().min(1).max(1100);
 const recordId = z.string().min(1).max(64);
-const rrType = z.enum(RR_TYPES);
+/** A known mnemonic, or TYPEnnn for a type held as RFC 3597 data (the ledger checks the code). */
+const rrType = z.union([z.enum(RR_TYPES), z.templateLiteral(['TYPE', z.number().int().min(1).max(65535)])]);
 
 /** SOA parameters a zone is created or updated with (the serial is the ledger's, not the user's). */
 export const SoaParams = z.object({

@@ -10,7 +10,7 @@ import type { EventBody, EventDraft, SoaParams } from '../events/types.ts';
 import { McnsError, conflict, invalid, notFound } from '../errors.ts';
 import { isInZone, normalizeName } from '../records/names.ts';
 import { formatRData, parseRData } from '../records/rdata.ts';
-import { MAX_TTL, RR_TYPES, type RRType } from '../records/types.ts';
+import { MAX_TTL, RR_TYPES, parseRRType, type RRType } from '../records/types.ts';
 import { MAX_MESSAGE_BYTES, MAX_RDATA_BYTES, rdataWireLength, rrsetResponseLength } from '../records/wire-size.ts';
 import { hasMixedTtls, rrsetTtl } from './rrset-ttl.ts';
 import { nextSerial, nextSerialAfter, serialCompare } from './serial.ts';
@@ -79,12 +79,12 @@ function checkTtl(ttl: unknown, field = 'ttl'): number {
 }
 
 function checkType(type: string): RRType {
-  const t = type.toUpperCase();
-  if (!(RR_TYPES as readonly string[]).includes(t)) {
-    throw invalid('type', `unsupported record type "${type}" (supported: ${RR_TYPES.join(', ')})`);
+  const t = parseRRType(type);
+  if (t === undefined) {
+    throw invalid('type', `unsupported record type "${type}" (supported: ${RR_TYPES.join(', ')}, and TYPEnnn for any other data type, RFC 3597)`);
   }
   if (t === 'SOA') throw invalid('type', 'the SOA record belongs to the zone: change it with the zone update');
-  return t as RRType;
+  return t;
 }
 
 /** A checked value: its canonical text and the length of its rdata on the wire. */

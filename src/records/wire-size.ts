@@ -9,6 +9,7 @@
  */
 import { nameToWire } from './names.ts';
 import type { RData } from './types.ts';
+import { codecFor } from './rrtypes/index.ts';
 
 /** Largest rdata a resource record can carry (RDLENGTH is 16 bits). */
 export const MAX_RDATA_BYTES = 65535;
@@ -36,29 +37,9 @@ export function nameWireLength(name: string): number {
   }
 }
 
-/** Uncompressed wire length of a record's rdata. */
+/** Uncompressed wire length of a record's rdata (each type's codec knows its own). */
 export function rdataWireLength(d: RData): number {
-  switch (d.type) {
-    case 'A':
-      return 4;
-    case 'AAAA':
-      return 16;
-    case 'CNAME':
-    case 'NS':
-    case 'PTR':
-      return nameWireLength(d.target);
-    case 'MX':
-      return 2 + nameWireLength(d.exchange);
-    case 'TXT':
-      // An empty TXT rdata is written as one empty character-string.
-      return d.strings.length === 0 ? 1 : d.strings.reduce((n, s) => n + 1 + s.length, 0);
-    case 'SRV':
-      return 6 + nameWireLength(d.target);
-    case 'CAA':
-      return 2 + d.tag.length + d.value.length;
-    case 'SOA':
-      return nameWireLength(d.mname) + nameWireLength(d.rname) + 20;
-  }
+  return codecFor(d.type).wireLength(d, nameWireLength);
 }
 
 /** Uncompressed wire length of one resource record: owner, fixed fields, rdata. */

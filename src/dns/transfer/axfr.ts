@@ -5,6 +5,7 @@
  */
 import { encodeMessage, type WireRR } from '../wire.ts';
 import type { RData } from '../../records/types.ts';
+import { codecFor } from '../../records/rrtypes/index.ts';
 import type { ZoneState } from '../../projections/state.ts';
 import type { RecordState } from '../../projections/trie.ts';
 import { servedRecords } from '../../projections/rrset-ttl.ts';
@@ -24,29 +25,13 @@ export interface TransferQuestion {
   qclass: number;
 }
 
+/** Upper bound of a name's wire length: its presentation is never shorter (escapes only lengthen it), plus the root and first length bytes. */
+const nameBound = (name: string): number => name.length + 2;
+
 /** Upper bound of the uncompressed wire size of an rdata. */
 function rdataSize(d: RData | Uint8Array): number {
   if (d instanceof Uint8Array) return d.length;
-  switch (d.type) {
-    case 'A':
-      return 4;
-    case 'AAAA':
-      return 16;
-    case 'CNAME':
-    case 'NS':
-    case 'PTR':
-      return d.target.length + 2;
-    case 'MX':
-      return 2 + d.exchange.length + 2;
-    case 'TXT':
-      return d.strings.reduce((n, s) => n + s.length + 1, 1);
-    case 'SRV':
-      return 6 + d.target.length + 2;
-    case 'CAA':
-      return 2 + d.tag.length + d.value.length;
-    case 'SOA':
-      return d.mname.length + d.rname.length + 4 + 20;
-  }
+  return codecFor(d.type).wireLength(d, nameBound);
 }
 
 /** Upper bound of the uncompressed wire size of one record (presentation names are never shorter than wire). */
