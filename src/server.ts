@@ -16,6 +16,7 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import { startDns } from './dns/server.ts';
 import { createTransferHandlers } from './dns/transfer/index.ts';
 import { CatalogMaintainer } from './catalog/maintainer.ts';
+import { bumpSerialsAfterRestore } from './dns/transfer/restored-serials.ts';
 import { createUpdateHandler, OPCODE_UPDATE } from './dns/update.ts';
 import { createDevAuth, createMciasAuth, startGrpc, startRest } from './api/index.ts';
 import { AuthFailureThrottle, AuthGate } from './api/auth-gate.ts';
@@ -137,6 +138,9 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
     // Zone transfers, NOTIFY in and out, and TSIG, from [transfer] and [tsig.keys].
     const xfr = createTransferHandlers({ ledger, config: { ...config.transfer, keys: config.tsig.keys }, logger: dnsLogger, metrics });
     closers.push({ name: 'notify', close: async () => xfr.close() });
+    // Started from a snapshot copied over the database: serials move past what was served before (src/dns/transfer/restored-serials.ts).
+    const restored = await bumpSerialsAfterRestore(ledger, (zone) => xfr.notifier.targetsOf(zone));
+    if (restored.mark) logger.warn({ snapshot: restored.mark, zones: restored.bumped.length, bumped: restored.bumped.slice(0, 20) }, 'started from a restored snapshot: every zone serial moved past what was served before');
     // [catalog] zone: an RFC 9432 catalog of every zone, kept current by batches of its own (src/catalog).
     if (config.catalog.zone) {
       const catalog = new CatalogMaintainer(ledger, config.catalog.zone, logger.child({ component: 'catalog' }));

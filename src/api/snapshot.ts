@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { McnsError } from '../errors.ts';
 import { readChainHead, type ChainHead } from '../events/chain-head.ts';
 import type { Ledger } from '../ledger.ts';
+import { markSnapshot } from '../dns/transfer/restored-serials.ts';
 
 /** What a snapshot wrote. */
 export interface SnapshotResult {
@@ -49,6 +50,8 @@ export function createSnapshot(ledger: Ledger, backupDir: string, now: Date = ne
   ledger.checkpoint();
   const seq = ledger.state.seq;
   ledger.db.prepare('VACUUM INTO ?').run(path);
+  // Marked, so that a server started on a copy of it moves serials past what secondaries hold (restored-serials.ts).
+  markSnapshot(path, { seq, created_at: now.toISOString() });
   // Read from the copy itself, so the head is exactly the snapshot's even if another process appended meanwhile.
   const copy = new Database(path, { readonly: true, fileMustExist: true });
   let chainHead: ChainHead;
