@@ -8,7 +8,6 @@
  * writes, other processes' writes and start-up replay all take the same path.
  */
 import { randomBytes } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import { BehaviorSubject, scan, type Subscription } from 'rxjs';
 import { EventLog, VersionConflictError, type WriteSurface } from './events/log.ts';
@@ -17,7 +16,7 @@ import type { StoredEvent } from './events/types.ts';
 import { McnsError, precondition } from './errors.ts';
 import { decide, zoneName, type Command } from './projections/decide.ts';
 import { EMPTY_STATE, evolveAll, type LedgerState, type ZoneState } from './projections/state.ts';
-import { loadCheckpoint, saveCheckpoint, type CheckpointWritten } from './projections/checkpoint.ts';
+import { loadCheckpoint, saveCheckpoint, serializeStateSliced, storeCheckpoint, type CheckpointWritten } from './projections/checkpoint.ts';
 import { PointInTimeReader } from './projections/point-in-time.ts';
 
 /** How to open a ledger. */
@@ -32,8 +31,9 @@ export interface LedgerOptions {
   /** Write a checkpoint after this many new events (0: only when asked). */
   checkpointEvery?: number;
   /**
-   * Write those checkpoints in a worker thread instead of inline (the server: serializing a
-   * million-record zone takes seconds that DNS must not wait for).
+   * Write those checkpoints in the background instead of inline (the server: serializing a
+   * million-record zone takes a second or two that DNS must not wait for): in slices of a few ms
+   * between event-loop turns, compressed on the thread pool (see Ledger.checkpointBackground).
    */
   checkpointInBackground?: boolean;
   /** Also poll the database for other processes' appends every this many ms. */
@@ -77,9 +77,18 @@ export type CommandPlan = (state: LedgerState) => Command | undefined;
 /** A point in the log: a sequence number or a time (ms since the epoch). */
 export type LogPoint = { seq: number } | { time: number };
 
+/** Random bytes drawn 8 KiB at a time: one system call per 1,024 ids, not one per id (an import makes millions). */
+let idPool = Buffer.alloc(0);
+let idPos = 0;
+
 /** A record id: 16 lowercase hex characters. */
 export function randomRecordId(): string {
-  return randomBytes(8).toString('hex');
+  if (idPos + 8 > idPool.length) {
+    idPool = randomBytes(8192);
+    idPos = 0;
+  }
+  idPos += 8;
+  return idPool.toString('hex', idPos - 8, idPos);
 }
 
 /** The event log plus its live projection. */
@@ -88,8 +97,8 @@ export class Ledger {
   readonly log: EventLog;
   /** The projection readers use; its value is swapped once per applied batch. */
   readonly state$: BehaviorSubject<LedgerState>;
-  /** How start-up got its state: the checkpoint used (if any) and the tail replayed. */
-  readonly startup: { checkpointSeq?: number; replayed: number; skipped?: string; rejected?: string[] };
+  /** How start-up got its state: the checkpoint used (if any), the tail replayed, and how long each phase took. */
+  readonly startup: StartupReport;
   /** Point-in-time reads (`?at=`), answered by a worker thread so that DNS never waits for a replay. */
   readonly pointInTime: PointInTimeReader;
   private readonly onCheckpoint?: LedgerOptions['onCheckpoint'];
@@ -99,6 +108,10 @@ export class Ledger {
   private readonly checkpointInBackground: boolean;
   private lastCheckpointSeq: number;
   private backgroundCheckpoint?: Promise<number>;
+  /** Set to make a running background checkpoint finish without pausing (shutdown waits for it). */
+  private hurry = false;
+  private closed = false;
+  private readonly checkpointWatch?: Subscription;
   private readonly path: string;
   private readonly subscription: Subscription;
 
@@ -112,16 +125,32 @@ export class Ledger {
     this.path = opts.path;
     this.onCheckpoint = opts.onCheckpoint;
     this.pointInTime = new PointInTimeReader(opts.path, { onCheckpointRejected: (r) => opts.onCheckpointRejected?.(r, 'point-in-time read') });
+    const t0 = performance.now();
     const cp = loadCheckpoint(db);
     if (cp.rejected) opts.onCheckpointRejected?.(cp.rejected, 'startup');
     const initial = cp.state ?? EMPTY_STATE;
     this.lastCheckpointSeq = cp.seq ?? 0;
     this.state$ = new BehaviorSubject(initial);
+    const t1 = performance.now();
+    // Subscribing replays the tail synchronously (follow's catch-up), so t2 - t1 is the tail replay.
     this.subscription = this.log
       .follow(initial.seq, { pollMs: opts.pollMs })
       .pipe(scan((state: LedgerState, batch: StoredEvent[]) => evolveAll(state, batch), initial))
       .subscribe({ next: (s) => this.state$.next(s), error: (err) => this.state$.error(err) });
-    this.startup = { checkpointSeq: cp.seq, replayed: this.state$.value.seq - initial.seq, skipped: cp.skipped, rejected: cp.rejected };
+    const t2 = performance.now();
+    this.startup = {
+      checkpointSeq: cp.seq,
+      replayed: this.state$.value.seq - initial.seq,
+      skipped: cp.skipped,
+      rejected: cp.rejected,
+      phases: { checkpointLoadMs: Math.round(t1 - t0), tailReplayMs: Math.round(t2 - t1) },
+    };
+    // Background checkpoints follow the projection itself, so appends by other processes (an
+    // offline import on the live file) and large batches are checkpointed as well as this
+    // process's own writes: the next start then never replays more than a bounded tail.
+    if (this.checkpointInBackground) {
+      this.checkpointWatch = this.state$.subscribe(() => this.maybeCheckpoint());
+    }
   }
 
   /** Open a ledger: load the newest valid checkpoint, then replay the tail of the log. */
@@ -178,7 +207,11 @@ export class Ledger {
       if (this.state.seq < last.seq) {
         throw new McnsError('internal', `projection did not apply seq ${last.seq} (at ${this.state.seq})`);
       }
-      this.maybeCheckpoint();
+      if (events.length >= BULK_EVENTS && !this.checkpointInBackground) {
+        // A bulk write (import, restore, a large batch) by a ledger without background checkpoints
+        // (the offline CLI, tests): checkpoint it now, so the next start does not replay it.
+        this.checkpoint();
+      } else if (!this.checkpointWatch) this.maybeCheckpoint();
       return {
         batchId: last.batchId,
         firstSeq: events[0].seq,
@@ -204,55 +237,144 @@ export class Ledger {
   checkpoint(): number {
     const state = this.state;
     if (state.seq === 0) return 0;
-    const head = this.db.prepare('SELECT hash FROM events WHERE seq = ?').get(state.seq) as { hash: string };
-    const written = saveCheckpoint(this.db, state, head.hash);
-    this.lastCheckpointSeq = state.seq;
+    const written = saveCheckpoint(this.db, state, this.hashAt(state.seq));
+    this.lastCheckpointSeq = Math.max(this.lastCheckpointSeq, state.seq);
     this.onCheckpoint?.({ ...written, background: false });
     return state.seq;
   }
 
+  /** Seq of the newest checkpoint this process wrote or loaded. */
+  get checkpointSeq(): number {
+    return this.lastCheckpointSeq;
+  }
+
+  private hashAt(seq: number): string {
+    return (this.db.prepare('SELECT hash FROM events WHERE seq = ?').get(seq) as { hash: string }).hash;
+  }
+
   /**
-   * Write a checkpoint from a worker thread (its own connection: newest checkpoint + tail, then
-   * serialize). Resolves with its seq; one at a time, a call while one runs gets the running one.
+   * Write a checkpoint of the current projection in the background: the projection is immutable, so
+   * it is serialized in slices of a few milliseconds between event-loop turns (DNS and the API keep
+   * answering) while newer versions are published, and its blocks are compressed on libuv's thread
+   * pool; only the final row insert is one synchronous step. No second copy of the state is built
+   * (a worker thread would have to load one: twice the memory of a large zone). Resolves with its
+   * seq (0 for an empty log, or when the ledger closed first); one at a time, a call while one runs
+   * gets the running one.
    */
   checkpointBackground(): Promise<number> {
-    this.backgroundCheckpoint ??= new Promise<number>((resolve, reject) => {
-      const worker = new Worker(new URL('./projections/checkpoint-worker.mjs', import.meta.url), { workerData: { path: this.path } });
-      let written: CheckpointWritten | undefined;
-      worker.on('message', (m: CheckpointWritten) => {
-        written = m;
-      });
-      worker.on('error', reject);
-      worker.on('exit', (code) => {
-        if (written !== undefined && code === 0) {
-          if (written.seq > 0) this.onCheckpoint?.({ ...written, background: true });
-          resolve(written.seq);
-        } else reject(new McnsError('internal', `background checkpoint exited with code ${code}`));
-      });
-    }).finally(() => {
+    this.backgroundCheckpoint ??= (async () => {
+      const state = this.state;
+      if (state.seq === 0 || this.closed) return 0;
+      const headHash = this.hashAt(state.seq);
+      const pause = (): Promise<void> => (this.hurry ? Promise.resolve() : new Promise((res) => setImmediate(res)));
+      const blob = await serializeStateSliced(state, headHash, pause);
+      if (this.closed) return 0;
+      const written = storeCheckpoint(this.db, state.seq, headHash, blob);
+      this.lastCheckpointSeq = Math.max(this.lastCheckpointSeq, state.seq);
+      this.onCheckpoint?.({ ...written, background: true });
+      return state.seq;
+    })().finally(() => {
       this.backgroundCheckpoint = undefined;
+      // Writes that came in while it ran may already make the next one due.
+      if (!this.closed && this.checkpointWatch) this.maybeCheckpoint();
     });
     return this.backgroundCheckpoint;
   }
 
+  /**
+   * Events after the newest checkpoint that make the next one due: `checkpointEvery`, or one per
+   * hundred records held when that is more, so that a zone of a million records is not re-serialized
+   * every few seconds under a steady write load (its tail stays under 1% of its size: well under a
+   * second of replay at start-up).
+   */
+  private get checkpointDue(): number {
+    let records = 0;
+    this.state.zones.forEach((z) => {
+      records += z.records.size;
+    });
+    return Math.max(this.checkpointEvery, Math.floor(records / 100));
+  }
+
+  /** Events applied since the newest checkpoint (the tail the next start would replay). */
+  get tail(): number {
+    return this.state.seq - this.lastCheckpointSeq;
+  }
+
   private maybeCheckpoint(): void {
-    if (this.checkpointEvery <= 0 || this.state.seq - this.lastCheckpointSeq < this.checkpointEvery) return;
+    if (this.closed) return;
+    // A bulk tail is checkpointed whatever the interval; otherwise every checkpointEvery events (0: never).
+    const bulk = this.tail >= BULK_EVENTS && this.checkpointInBackground;
+    if (!bulk && (this.checkpointEvery <= 0 || this.tail < this.checkpointEvery || this.tail < this.checkpointDue)) return;
     if (!this.checkpointInBackground) {
       this.checkpoint();
       return;
     }
     if (this.backgroundCheckpoint) return;
-    // Counted from now, so a failing worker is retried after another checkpointEvery events.
-    this.lastCheckpointSeq = this.state.seq;
-    this.checkpointBackground().catch(() => undefined);
+    this.checkpointBackground().catch((err: Error) => {
+      // Counted from now, so a failing checkpoint is retried only after another round of events.
+      this.lastCheckpointSeq = this.state.seq;
+      this.onCheckpointFailed?.(err);
+    });
+  }
+
+  /** Told when a background checkpoint fails (the server logs it); the next one is tried later. */
+  onCheckpointFailed?: (err: Error) => void;
+
+  /**
+   * The checkpoint at shutdown. Exit must not take longer because the zone is large: a background
+   * checkpoint already running is finished without pausing (a large import or restore just before
+   * the signal is then never left to a long replay); otherwise a checkpoint is written only when the
+   * tail since the newest one is not yet due for a background one, and small enough (by records
+   * held) to serialize in well under a second. Above that the tail is left to the log, where it is
+   * durable and replays at the next start in about the time a checkpoint would take now.
+   * Returns what was done, for the log line.
+   */
+  async checkpointOnExit(): Promise<{ action: 'current' | 'written' | 'finished-background' | 'left-tail'; seq: number; tail: number }> {
+    if (this.backgroundCheckpoint) {
+      this.hurry = true;
+      const seq = await this.backgroundCheckpoint.catch(() => 0);
+      if (this.tail === 0) return { action: 'finished-background', seq, tail: 0 };
+    }
+    if (this.state.seq === 0 || this.tail === 0) return { action: 'current', seq: this.lastCheckpointSeq, tail: 0 };
+    let records = 0;
+    this.state.zones.forEach((z) => {
+      records += z.records.size;
+    });
+    if (records <= EXIT_CHECKPOINT_RECORDS || this.tail >= this.checkpointDue) {
+      // Small zones (cheap), or a tail that is due anyway (a large batch landed just before the
+      // signal, before its background checkpoint started): write it now.
+      return { action: 'written', seq: this.checkpoint(), tail: 0 };
+    }
+    return { action: 'left-tail', seq: this.lastCheckpointSeq, tail: this.tail };
   }
 
   /** Stop following the log and close the database. */
   close(): void {
+    this.closed = true;
     void this.pointInTime.close();
+    this.checkpointWatch?.unsubscribe();
     this.subscription.unsubscribe();
     if (this.db.open) this.db.close();
   }
+}
+
+/**
+ * A batch (or a tail) of this many events is checkpointed right away, whatever checkpoint_every
+ * says: replaying it would take longer than writing the checkpoint (about a second per 100,000).
+ */
+const BULK_EVENTS = 10_000;
+
+/** Up to this many records, exit writes a checkpoint of any tail (a fraction of a second). */
+const EXIT_CHECKPOINT_RECORDS = 100_000;
+
+/** Start-up phases, for `mcns status` and the metrics. */
+export interface StartupReport {
+  checkpointSeq?: number;
+  replayed: number;
+  skipped?: string;
+  rejected?: string[];
+  /** Milliseconds of each phase: loading the checkpoint, replaying the tail (the server adds the serving index build). */
+  phases: { checkpointLoadMs: number; tailReplayMs: number; indexBuildMs?: number };
 }
 
 /** Parse a user's point in time: a sequence number ("1234") or an RFC 3339 time. */

@@ -4,18 +4,17 @@
  * event at its seq still has the hash it was taken at, and its digest (SHA-256 over that hash and
  * the checkpoint's bytes) still matches; otherwise an older checkpoint, or a full replay, is used.
  */
-import { createHash } from 'node:crypto';
-import { deflateSync, inflateSync } from 'node:zlib';
+import { createHash, type Hash } from 'node:crypto';
+import { deflate, deflateSync, inflateSync } from 'node:zlib';
 import type Database from 'better-sqlite3';
 import type { SoaParams } from '../events/types.ts';
-import { RR_TYPES, type RRType } from '../records/types.ts';
-import { buildTrie, type RecordState } from './trie.ts';
+import type { RRType } from '../records/types.ts';
+import { makeNode, setApexRRset, type RecordState, type RRset, type TrieNode } from './trie.ts';
 import { PMap } from './pmap.ts';
-import { labelCount, labelsBelow, soaValue, type LedgerState, type ZoneHead, type ZoneState } from './state.ts';
-import { setApexRRset } from './trie.ts';
+import { labelCount, soaValue, type LedgerState, type ZoneHead, type ZoneState } from './state.ts';
 
 /** Bump when the serialized layout or the meaning of the state changes: old checkpoints are then ignored. */
-export const CHECKPOINT_FORMAT = 4;
+export const CHECKPOINT_FORMAT = 5;
 
 /** Bytes of the digest that starts every stored checkpoint (format 4 on). */
 const DIGEST_BYTES = 32;
@@ -28,7 +27,12 @@ const DIGEST_BYTES = 32;
  * chain head and digest at each checkpoint are what an operator compares against (RUNBOOK).
  */
 export function checkpointDigest(headHash: string, body: Uint8Array): Buffer {
-  return createHash('sha256').update(`mcns-checkpoint-v${CHECKPOINT_FORMAT}\n${headHash}\n`, 'utf8').update(body).digest();
+  return digestHash(headHash).update(body).digest();
+}
+
+/** The digest's hash, fed with its prefix; the body follows (in one piece or in slices). */
+function digestHash(headHash: string): Hash {
+  return createHash('sha256').update(`mcns-checkpoint-v${CHECKPOINT_FORMAT}\n${headHash}\n`, 'utf8');
 }
 
 interface ZoneHeader {
@@ -36,8 +40,9 @@ interface ZoneHeader {
   soa: SoaParams;
   serial: number;
   version: number;
-  /** How many record lines follow for this zone. */
-  count: number;
+  /** Records of the zone (the synthesized SOA not counted) and trie nodes (the apex counted). */
+  records: number;
+  nodes: number;
 }
 
 interface Header {
@@ -45,50 +50,189 @@ interface Header {
   seq: number;
   heads: Array<[string, number, number, boolean]>;
   zones: ZoneHeader[];
-  /** Compressed byte length of each block of record lines, in order. */
+  /** Compressed byte length of each block, in order. */
   blocks: number[];
 }
 
-/** Records per compressed block: loading inflates one block (~2 MB) at a time, never the whole file. */
-const BLOCK_RECORDS = 20000;
+/** Uncompressed bytes per block (cut only between nodes, so a node never spans two blocks). */
+const BLOCK_BYTES = 1 << 20;
 
 /**
- * Encode a state as a blob: the 32-byte digest ({@link checkpointDigest}, bound to `headHash`, the
- * hash of the event at the state's seq), then the body: a 4-byte header length, a JSON header, then the records as lines
- * (`id TAB name TAB type TAB ttl TAB value`, zone after zone) in separately deflated blocks. Lines
- * rather than one JSON document, and blocks rather than one stream, so that loading a million
- * records builds no intermediate object tree and never holds the whole text in memory. Names and
- * canonical values never hold a tab or a newline: they escape control bytes as \DDD.
+ * The state as a byte stream, zone after zone, each zone's trie in preorder so that loading builds
+ * every node once, already at its place, with no name parsing and no per-record map insertions:
+ *
+ *     node   := label(str8) setCount(u8) set* childCount(varint)      then its children's nodes
+ *     set    := type(str8) recordCount(varint) record*
+ *     record := id(varstr) ttl(u32) value(varstr, UTF-8)
+ *
+ * (str8: a length byte then Latin-1 bytes; varstr: a varint length then bytes.) The apex's label is
+ * empty and its SOA is not stored (it is synthesized from the zone's SOA parameters and serial).
+ * Names are rebuilt from the labels, records share their node's name string, and values stay the
+ * canonical text the log holds, so every record type, present or future, round-trips unchanged.
  */
-export function serializeState(state: LedgerState, headHash: string): Buffer {
-  const zones = [...state.zones.values()];
-  const blocks: Buffer[] = [];
-  let lines: string[] = [];
-  const flush = (): void => {
-    if (lines.length === 0) return;
-    lines.push('');
-    blocks.push(deflateSync(Buffer.from(lines.join('\n'), 'latin1'), { level: 1 }));
-    lines = [];
-  };
-  for (const z of zones) {
-    for (const r of z.records.values()) {
-      lines.push(`${r.id}\t${r.name}\t${r.type}\t${r.ttl}\t${r.value}`);
-      if (lines.length >= BLOCK_RECORDS) flush();
-    }
+class StateWriter {
+  private buf = Buffer.allocUnsafe(BLOCK_BYTES + 4096);
+  private pos = 0;
+  /** Finished (uncompressed) blocks not yet handed to the compressor. */
+  readonly done: Buffer[] = [];
+  /** The walk: one frame per open node, its children and the next one to write. */
+  private readonly stack: Array<{ kids: Array<[string, TrieNode]>; i: number }> = [];
+  private zoneIndex = -1;
+  readonly zones: ZoneState[];
+
+  constructor(state: LedgerState) {
+    this.zones = [...state.zones.values()];
   }
-  flush();
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n + 4096));
+    this.buf.copy(bigger, 0, 0, this.pos);
+    this.buf = bigger;
+  }
+
+  private varint(v: number): void {
+    this.ensure(5);
+    while (v >= 0x80) {
+      this.buf[this.pos++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    this.buf[this.pos++] = v;
+  }
+
+  private str8(s: string): void {
+    if (s.length > 255) throw new Error(`checkpoint: "${s.slice(0, 40)}…" is too long for a label or type`);
+    this.ensure(1 + s.length);
+    this.buf[this.pos++] = s.length;
+    this.pos += this.buf.write(s, this.pos, 'latin1');
+  }
+
+  private varstr(s: string): void {
+    const n = Buffer.byteLength(s, 'utf8');
+    this.varint(n);
+    this.ensure(n);
+    this.pos += this.buf.write(s, this.pos, 'utf8');
+  }
+
+  private node(label: string, node: TrieNode, apex: boolean): void {
+    const sets = [...node.rrsets.values()].filter((set) => !(apex && set.type === 'SOA'));
+    this.str8(label);
+    this.ensure(1);
+    this.buf[this.pos++] = sets.length;
+    for (const set of sets) {
+      this.str8(set.type);
+      this.varint(set.records.length);
+      for (const r of set.records) {
+        this.varstr(r.id);
+        this.ensure(4);
+        this.pos = this.buf.writeUInt32BE(r.ttl, this.pos);
+        this.varstr(r.value);
+      }
+    }
+    const kids: Array<[string, TrieNode]> = [];
+    node.children.forEach((child, key) => kids.push([key, child]));
+    this.varint(kids.length);
+    if (kids.length > 0) this.stack.push({ kids, i: 0 });
+    if (this.pos >= BLOCK_BYTES) this.cut();
+  }
+
+  private cut(): void {
+    if (this.pos === 0) return;
+    this.done.push(Buffer.from(this.buf.subarray(0, this.pos)));
+    this.pos = 0;
+  }
+
+  /** Write up to `budget` nodes; true when the whole state is written (the last block cut). */
+  step(budget: number): boolean {
+    for (let n = 0; n < budget; n++) {
+      const top = this.stack[this.stack.length - 1];
+      if (top) {
+        if (top.i < top.kids.length) {
+          const [label, child] = top.kids[top.i++];
+          this.node(label, child, false);
+        } else this.stack.pop();
+        continue;
+      }
+      if (++this.zoneIndex >= this.zones.length) {
+        this.cut();
+        return true;
+      }
+      this.node('', this.zones[this.zoneIndex].tree, true);
+    }
+    return false;
+  }
+}
+
+/** Zone-level counts for the header (records by the zone's own index; nodes by a walk). */
+function countNodes(node: TrieNode): number {
+  let n = 1;
+  node.children.forEach((c) => {
+    n += countNodes(c);
+  });
+  return n;
+}
+
+function assemble(state: LedgerState, zones: ZoneState[], nodes: number[], blocks: Buffer[]): Buffer {
   const header: Header = {
     format: CHECKPOINT_FORMAT,
     seq: state.seq,
     heads: [...state.heads.entries()].map(([z, h]) => [z, h.seq, h.serial, h.deleted]),
-    zones: zones.map((z) => ({ name: z.name, soa: z.soa, serial: z.serial, version: z.version, count: z.records.size })),
+    zones: zones.map((z, i) => ({ name: z.name, soa: z.soa, serial: z.serial, version: z.version, records: z.records.size, nodes: nodes[i] })),
     blocks: blocks.map((b) => b.length),
   };
   const head = Buffer.from(JSON.stringify(header), 'utf8');
   const len = Buffer.alloc(4);
   len.writeUInt32BE(head.length);
-  const body = Buffer.concat([len, head, ...blocks]);
+  return Buffer.concat([len, head, ...blocks]);
+}
+
+/**
+ * Encode a state as a blob: the 32-byte digest ({@link checkpointDigest}, bound to `headHash`, the
+ * hash of the event at the state's seq), then the body: a 4-byte header length, a JSON header (the
+ * zones' SOA parameters, serials and counts, the heads, the block sizes), then the tries (see
+ * StateWriter) in separately deflated blocks of about 1 MiB.
+ */
+export function serializeState(state: LedgerState, headHash: string): Buffer {
+  const w = new StateWriter(state);
+  while (!w.step(1 << 30));
+  const blocks = w.done.map((b) => deflateSync(b, { level: 1 }));
+  const body = assemble(state, w.zones, w.zones.map((z) => countNodes(z.tree)), blocks);
   return Buffer.concat([checkpointDigest(headHash, body), body]);
+}
+
+/**
+ * The same blob as {@link serializeState}, written in slices of about `sliceMs` between which
+ * `pause` lets the event loop run (DNS answers, API writes): the state is immutable, so the walk can
+ * be spread over many turns while the projection moves on. Blocks are compressed on libuv's thread
+ * pool, off the main thread.
+ */
+export async function serializeStateSliced(state: LedgerState, headHash: string, pause: () => Promise<void>, sliceMs = 8): Promise<Buffer> {
+  const w = new StateWriter(state);
+  const blocks: Array<Promise<Buffer>> = [];
+  const compress = (): void => {
+    for (const b of w.done.splice(0)) blocks.push(new Promise((res, rej) => deflate(b, { level: 1 }, (err, out) => (err ? rej(err) : res(out)))));
+  };
+  for (;;) {
+    const until = performance.now() + sliceMs;
+    let finished = false;
+    while (!finished && performance.now() < until) finished = w.step(512);
+    compress();
+    if (finished) break;
+    await pause();
+  }
+  const nodes: number[] = [];
+  for (const z of w.zones) {
+    nodes.push(countNodes(z.tree));
+    await pause();
+  }
+  const body = assemble(state, w.zones, nodes, await Promise.all(blocks));
+  // The digest over tens of megabytes, fed in slices too.
+  const hash = digestHash(headHash);
+  for (let off = 0; off < body.length; off += 4 << 20) {
+    hash.update(body.subarray(off, Math.min(body.length, off + (4 << 20))));
+    await pause();
+  }
+  return Buffer.concat([hash.digest(), body]);
 }
 
 /** Whether a stored blob's digest matches its body and the log's hash at its seq. */
@@ -97,32 +241,136 @@ export function checkpointIntact(blob: Buffer, headHash: string): boolean {
   return checkpointDigest(headHash, blob.subarray(DIGEST_BYTES)).equals(blob.subarray(0, DIGEST_BYTES));
 }
 
-const TYPES = new Map<string, RRType>(RR_TYPES.map((t) => [t, t]));
+/** Reads the node stream of {@link StateWriter} back, one inflated block at a time. */
+class StateReader {
+  private buf: Buffer = Buffer.alloc(0);
+  private pos = 0;
+  private block = 0;
+  private offset: number;
+  /** The owner name being built, right-aligned: a child's name is its label, a dot, its parent's name. */
+  private readonly name = Buffer.allocUnsafe(1024);
+  private readonly types = new Map<string, RRType>();
+  /** Scratch for one RRset's records (copied out at its exact size). */
+  private readonly scratch: RecordState[] = [];
+  /** Every record of the zone being read, for its id index. */
+  ids: string[] = [];
+  records: RecordState[] = [];
+  nodes = 0;
 
-/** Every record of the blob's blocks, in order, one block inflated at a time. */
-function* recordsOf(blob: Buffer, offset: number, blocks: number[]): Generator<RecordState> {
-  for (const size of blocks) {
-    const buf = inflateSync(blob.subarray(offset, offset + size));
-    offset += size;
-    let pos = 0;
-    // Fields are read straight from the buffer: each string is a fresh copy (a slice of one big
-    // string would keep all of it alive), and the type is interned, not allocated per record.
-    const field = (sep: number): string => {
-      const end = buf.indexOf(sep, pos);
-      if (end < 0) throw new Error(`checkpoint block truncated at byte ${pos}`);
-      const s = buf.toString('latin1', pos, end);
-      pos = end + 1;
-      return s;
-    };
-    while (pos < buf.length) {
-      const id = field(9);
-      const name = field(9);
-      const typeText = field(9);
-      const type = TYPES.get(typeText);
-      if (!type) throw new Error(`checkpoint: unknown record type ${typeText}`);
-      const ttl = Number(field(9));
-      yield { id, name, type, ttl, value: field(10) };
+  constructor(
+    private readonly blob: Buffer,
+    offset: number,
+    private readonly sizes: number[],
+  ) {
+    this.offset = offset;
+  }
+
+  private fill(): void {
+    if (this.pos < this.buf.length) return;
+    if (this.block >= this.sizes.length) throw new Error('checkpoint: the node stream ends early');
+    const size = this.sizes[this.block++];
+    this.buf = inflateSync(this.blob.subarray(this.offset, this.offset + size));
+    this.offset += size;
+    this.pos = 0;
+  }
+
+  /** True when every block was read to its end. */
+  get exhausted(): boolean {
+    return this.pos >= this.buf.length && this.block >= this.sizes.length;
+  }
+
+  private varint(): number {
+    let v = 0;
+    let shift = 0;
+    for (;;) {
+      const b = this.buf[this.pos++];
+      if (b === undefined) throw new Error('checkpoint: truncated number');
+      v += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return v;
+      shift += 7;
     }
+  }
+
+  private str8(): string {
+    const n = this.buf[this.pos];
+    const s = this.buf.toString('latin1', this.pos + 1, this.pos + 1 + n);
+    this.pos += 1 + n;
+    return s;
+  }
+
+  private varstr(enc: 'latin1' | 'utf8'): string {
+    const n = this.varint();
+    const s = this.buf.toString(enc, this.pos, this.pos + n);
+    this.pos += n;
+    return s;
+  }
+
+  /** Read a zone's trie: `apex` is its name; the zone's records and ids accumulate in `records`/`ids`. */
+  zone(apex: string): TrieNode {
+    const end = this.name.length;
+    const at = end - this.name.write(apex, end - Buffer.byteLength(apex, 'latin1'), 'latin1');
+    this.ids = [];
+    this.records = [];
+    this.nodes = 0;
+    return this.node(apex, at, true).node;
+  }
+
+  /** One node and (recursively) its children; `at` is where the node's name starts in `this.name`. */
+  private node(parentName: string, parentAt: number, apex: boolean): { label: string; node: TrieNode } {
+    this.fill();
+    this.nodes++;
+    const end = this.name.length;
+    const labelLen = this.buf[this.pos];
+    let label = '';
+    let name = parentName;
+    let at = parentAt;
+    if (!apex) {
+      // "label." + parent, except below the root, whose name is the dot itself.
+      const sep = parentName === '.' ? 0 : 1;
+      at = parentAt - labelLen - sep;
+      if (at < 0) throw new Error('checkpoint: a name longer than 1024 bytes');
+      this.buf.copy(this.name, at, this.pos + 1, this.pos + 1 + labelLen);
+      if (sep) this.name[at + labelLen] = 0x2e;
+      label = this.name.toString('latin1', at, at + labelLen);
+      name = parentName === '.' && labelLen === 0 ? '.' : this.name.toString('latin1', at, end);
+    }
+    this.pos += 1 + labelLen;
+    const setCount = this.buf[this.pos++];
+    const sets: RRset[] = [];
+    for (let s = 0; s < setCount; s++) {
+      const typeText = this.str8();
+      let type = this.types.get(typeText);
+      if (type === undefined) {
+        type = typeText as RRType;
+        this.types.set(typeText, type);
+      }
+      const n = this.varint();
+      const scratch = this.scratch;
+      scratch.length = 0;
+      for (let i = 0; i < n; i++) {
+        const id = this.varstr('latin1');
+        const ttl = this.buf.readUInt32BE(this.pos);
+        this.pos += 4;
+        const r: RecordState = { id, name, type, ttl, value: this.varstr('utf8') };
+        scratch.push(r);
+        this.ids.push(id);
+        this.records.push(r);
+      }
+      sets.push({ type, records: scratch.slice() });
+    }
+    const childCount = this.varint();
+    let children = PMap.empty<TrieNode>();
+    if (childCount > 0) {
+      const keys = new Array<string>(childCount);
+      const kids = new Array<TrieNode>(childCount);
+      for (let i = 0; i < childCount; i++) {
+        const c = this.node(name, at, false);
+        keys[i] = c.label;
+        kids[i] = c.node;
+      }
+      children = PMap.fromArrays(keys, kids);
+    }
+    return { label, node: makeNode(name, sets, children) };
   }
 }
 
@@ -141,29 +389,24 @@ export function deserializeState(stored: Buffer): LedgerState | undefined {
     return undefined; // not this format (an older build's checkpoint)
   }
   if (header.format !== CHECKPOINT_FORMAT) return undefined;
-  const records = recordsOf(blob, 4 + headLen, header.blocks);
-  const zones = PMap.empty<ZoneState>().withMutations((zm) => {
-    for (const z of header.zones) {
-      const apexLabels = labelCount(z.name);
-      const recordMap = PMap.empty<RecordState>().asMutable();
-      const zoneRecords = function* (): Generator<RecordState> {
-        for (let i = 0; i < z.count; i++) {
-          const next = records.next();
-          if (next.done) throw new Error(`checkpoint: zone ${z.name} has fewer records than its header says`);
-          recordMap.set(next.value.id, next.value);
-          yield next.value;
-        }
-      };
-      let tree = buildTrie(z.name, zoneRecords(), (n) => labelsBelow(n, apexLabels));
-      tree = setApexRRset(tree, {
-        type: 'SOA',
-        records: [{ id: 'soa', name: z.name, type: 'SOA', ttl: z.soa.ttl, value: soaValue(z.soa, z.serial) }],
-      });
-      zm.set(z.name, { name: z.name, apexLabels, soa: z.soa, serial: z.serial, version: z.version, records: recordMap.asImmutable(), tree });
+  const reader = new StateReader(blob, 4 + headLen, header.blocks);
+  const zones: Array<[string, ZoneState]> = [];
+  for (const z of header.zones) {
+    let tree = reader.zone(z.name);
+    if (reader.records.length !== z.records || reader.nodes !== z.nodes) {
+      throw new Error(`checkpoint: zone ${z.name} has ${reader.records.length} records in ${reader.nodes} nodes, its header says ${z.records} in ${z.nodes}`);
     }
-  });
+    tree = setApexRRset(tree, {
+      type: 'SOA',
+      records: [{ id: 'soa', name: z.name, type: 'SOA', ttl: z.soa.ttl, value: soaValue(z.soa, z.serial) }],
+    });
+    const records = PMap.fromArrays(reader.ids, reader.records);
+    if (records.size !== z.records) throw new Error(`checkpoint: zone ${z.name} repeats a record id`);
+    zones.push([z.name, { name: z.name, apexLabels: labelCount(z.name), soa: z.soa, serial: z.serial, version: z.version, records, tree }]);
+  }
+  if (!reader.exhausted) throw new Error('checkpoint: bytes left after the last zone');
   const heads = PMap.from<ZoneHead>(header.heads.map(([z, seq, serial, deleted]) => [z, { seq, serial, deleted }] as const));
-  return { seq: header.seq, zones, heads };
+  return { seq: header.seq, zones: PMap.from(zones), heads };
 }
 
 /**
@@ -216,21 +459,19 @@ export interface CheckpointWritten {
 
 /** Store a checkpoint of `state`, whose newest event has hash `headHash`, and thin the older ones. */
 export function saveCheckpoint(db: Database.Database, state: LedgerState, headHash: string): CheckpointWritten {
-  const blob = serializeState(state, headHash);
+  return storeCheckpoint(db, state.seq, headHash, serializeState(state, headHash));
+}
+
+/** Store an already serialized checkpoint (of the state at `seq`) and thin the older ones. */
+export function storeCheckpoint(db: Database.Database, seq: number, headHash: string, blob: Buffer): CheckpointWritten {
   db.transaction(() => {
-    db.prepare('INSERT OR REPLACE INTO checkpoints (seq, head_hash, format, created_at, data) VALUES (?, ?, ?, ?, ?)').run(
-      state.seq,
-      headHash,
-      CHECKPOINT_FORMAT,
-      Date.now(),
-      blob,
-    );
+    db.prepare('INSERT OR REPLACE INTO checkpoints (seq, head_hash, format, created_at, data) VALUES (?, ?, ?, ?, ?)').run(seq, headHash, CHECKPOINT_FORMAT, Date.now(), blob);
     const seqs = db.prepare('SELECT seq FROM checkpoints').pluck().all() as number[];
     const keep = checkpointsToKeep(seqs);
     const drop = db.prepare('DELETE FROM checkpoints WHERE seq = ?');
-    for (const seq of seqs) if (!keep.has(seq)) drop.run(seq);
+    for (const s of seqs) if (!keep.has(s)) drop.run(s);
   })();
-  return { seq: state.seq, hash: headHash, digest: blob.subarray(0, DIGEST_BYTES).toString('hex') };
+  return { seq, hash: headHash, digest: blob.subarray(0, DIGEST_BYTES).toString('hex') };
 }
 
 /** Why the newest checkpoint was or was not used, for logs and `mcns verify`. */

@@ -14,7 +14,7 @@ import { MAX_TTL, RR_TYPES, parseRRType, type RRType } from '../records/types.ts
 import { MAX_MESSAGE_BYTES, MAX_RDATA_BYTES, rdataWireLength, rrsetResponseLength } from '../records/wire-size.ts';
 import { hasMixedTtls, rrsetTtl } from './rrset-ttl.ts';
 import { nextSerial, nextSerialAfter, serialCompare } from './serial.ts';
-import { evolve, labelsBelow, type LedgerState, type ZoneState } from './state.ts';
+import { DraftEvolver, labelsBelow, type LedgerState, type ZoneState } from './state.ts';
 import { findNode, type RecordState } from './trie.ts';
 
 /** Defaults for SOA parameters not given at zone creation (the values BIND and Knot examples use). */
@@ -157,6 +157,8 @@ function checkSoa(soa: Partial<SoaParams>): Partial<SoaParams> {
 class BatchBuilder {
   readonly drafts: EventDraft[] = [];
   private state: LedgerState;
+  /** Folds this batch's drafts in place (the state stays private to the batch: never published). */
+  private readonly drafting = new DraftEvolver();
   private readonly initial: LedgerState;
   private readonly zone: string;
   /** RRsets a create or update of this batch added to or changed ("name\0type"), checked for size at the end. */
@@ -215,7 +217,7 @@ class BatchBuilder {
 
   emit(body: EventBody): void {
     this.drafts.push({ zone: this.zone, body });
-    this.state = evolve(this.state, { seq: this.state.seq + 1, zone: this.zone, body });
+    this.state = this.drafting.apply(this.state, { seq: this.state.seq + 1, zone: this.zone, body });
   }
 
   private mustZone(): ZoneState {

@@ -268,6 +268,49 @@ function forEachIn<V>(node: Node, fn: (value: V, key: string) => void): void {
 
 const EMPTY_NODE: Node = [0, 0, undefined];
 
+/**
+ * The node holding entries `idx[lo..hi)` (indexes into keys/values/hashes) whose hashes agree below
+ * `shift`: the same shape a run of `set`s would give (a sub-node only where two or more keys share a
+ * hash fragment, collision buckets past 32 bits), but every node allocated once at its final size.
+ * `tmp` is scratch of idx's length for the bucket sort.
+ */
+function buildIn(keys: readonly string[], values: readonly unknown[], hashes: Uint32Array, idx: Uint32Array, tmp: Uint32Array, lo: number, hi: number, shift: number): Node {
+  if (shift >= 32) {
+    const n: Node = [0, 0, undefined];
+    for (let i = lo; i < hi; i++) n.push(keys[idx[i]], values[idx[i]]);
+    return n.slice();
+  }
+  const counts = new Uint32Array(33);
+  for (let i = lo; i < hi; i++) counts[((hashes[idx[i]] >>> shift) & MASK) + 1]++;
+  let dataMap = 0;
+  let nodeMap = 0;
+  for (let f = 0; f < 32; f++) {
+    const c = counts[f + 1];
+    if (c === 1) dataMap |= 1 << f;
+    else if (c > 1) nodeMap |= 1 << f;
+    counts[f + 1] += counts[f];
+  }
+  // Counting sort of this range by fragment (stable), through tmp and back.
+  for (let i = lo; i < hi; i++) tmp[lo + counts[(hashes[idx[i]] >>> shift) & MASK]++] = idx[i];
+  idx.set(tmp.subarray(lo, hi), lo);
+  // Pushed then sliced: the node ends up a packed array of exactly its size (a holey or
+  // over-allocated one would cost every lookup on the DNS path, or memory).
+  const node: Node = [dataMap, nodeMap, undefined];
+  let start = lo;
+  for (let f = 0; f < 32; f++) {
+    const end = lo + counts[f];
+    if (dataMap & (1 << f)) node.push(keys[idx[start]], values[idx[start]]);
+    start = end;
+  }
+  start = lo;
+  for (let f = 0; f < 32; f++) {
+    const end = lo + counts[f];
+    if (nodeMap & (1 << f)) node.push(buildIn(keys, values, hashes, idx, tmp, start, end, shift + BITS));
+    start = end;
+  }
+  return node.slice();
+}
+
 /** A persistent map from strings to values; see the module comment. */
 export class PMap<V> {
   private root: Node;
@@ -290,6 +333,22 @@ export class PMap<V> {
     return PMap.empty<V>().withMutations((m) => {
       for (const [k, v] of entries) m.set(k, v);
     });
+  }
+
+  /**
+   * A map of `keys[i] -> values[i]` built in one pass, each node allocated once (checkpoint loading:
+   * no transient edits, no over-allocated arrays). Keys must be distinct.
+   */
+  static fromArrays<V>(keys: readonly string[], values: readonly V[]): PMap<V> {
+    const n = keys.length;
+    if (n === 0) return PMap.empty<V>();
+    const hashes = new Uint32Array(n);
+    const idx = new Uint32Array(n);
+    for (let i = 0; i < n; i++) {
+      hashes[i] = hashOf(keys[i]);
+      idx[i] = i;
+    }
+    return new PMap<V>(buildIn(keys, values, hashes, idx, new Uint32Array(n), 0, n, 0), n);
   }
 
   /** Number of entries. */

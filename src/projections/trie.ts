@@ -124,6 +124,14 @@ export interface TrieNode {
 const NO_RRSETS = new RRsetList();
 const NO_CHILDREN: PMap<TrieNode> = PMap.empty();
 
+/**
+ * A node from its finished parts (checkpoint loading builds each node once, bottom-up): the RRsets
+ * in an exact-size list, the children map already built.
+ */
+export function makeNode(name: string, sets: readonly RRset[], children: PMap<TrieNode>): TrieNode {
+  return { name, rrsets: sets.length === 0 ? NO_RRSETS : new RRsetList(sets), children: children.size === 0 ? NO_CHILDREN : children };
+}
+
 /** A node with no records and no children. */
 export function emptyNode(name: string): TrieNode {
   return { name, rrsets: NO_RRSETS, children: NO_CHILDREN };
