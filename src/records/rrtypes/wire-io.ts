@@ -107,7 +107,8 @@ export class ByteSource implements WireSource {
   }
   bytes(n: number): Uint8Array {
     this.need(n);
-    const out = this.buf.slice(this.pos, this.pos + n);
+    // A copy, and a plain Uint8Array (a Buffer's slice would be a view into the message).
+    const out = new Uint8Array(this.buf.subarray(this.pos, this.pos + n));
     this.pos += n;
     return out;
   }
