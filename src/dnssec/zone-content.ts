@@ -1,0 +1,58 @@
+/**
+ * A zone of the projection as the signer takes it: every RRset with its RDATA in canonical wire
+ * form (RFC 4034 6.2, through each type's codec) and the TTL it is served with (rrset-ttl.ts), and
+ * the RRsets that differ between two versions of a zone, found by walking the two tries and
+ * skipping every subtree they share (so the cost follows the size of the change, not of the zone).
+ */
+import { servedRRset } from '../projections/rrset-ttl.ts';
+import type { ZoneState } from '../projections/state.ts';
+import type { RRset, TrieNode } from '../projections/trie.ts';
+import { PMap } from '../projections/pmap.ts';
+import { recordData } from '../dns/record-data.ts';
+import { codecFor } from '../records/rrtypes/index.ts';
+import { ByteSink } from '../records/rrtypes/wire-io.ts';
+import { rrTypeCode } from '../records/types.ts';
+import type { CanonicalRRset } from './rrsig.ts';
+
+/** One RRset of the projection in the signer's form. */
+export function canonicalRRset(owner: string, set: RRset): CanonicalRRset {
+  const records = servedRRset(set);
+  const codec = codecFor(set.type);
+  const rdatas = records.map((r) => {
+    const sink = new ByteSink(codec.canonicalLowercase);
+    codec.encode(recordData(r), sink);
+    return sink.result();
+  });
+  return { owner, type: rrTypeCode(set.type), ttl: records.length > 0 ? records[0].ttl : 0, rdatas };
+}
+
+/** Every RRset of a zone (the synthesized SOA included), in the signer's form. */
+export function* zoneRRsets(zone: ZoneState): IterableIterator<CanonicalRRset> {
+  function* walk(node: TrieNode): IterableIterator<CanonicalRRset> {
+    for (const set of node.rrsets.values()) if (set.records.length > 0) yield canonicalRRset(node.name, set);
+    for (const child of node.children.values()) yield* walk(child);
+  }
+  yield* walk(zone.tree);
+}
+
+/** Receives one changed RRset: `after` is undefined when the RRset is gone. */
+export type RRsetChange = (owner: string, type: number, after: CanonicalRRset | undefined) => void;
+
+/** Report every RRset that differs between two versions of a zone's trie (by reference: records are immutable). */
+export function diffZoneRRsets(before: TrieNode | undefined, after: TrieNode | undefined, fn: RRsetChange): void {
+  if (before === after) return;
+  const owner = (after ?? before)?.name as string;
+  const b = before?.rrsets;
+  const a = after?.rrsets;
+  if (b !== a) {
+    for (const set of a?.values() ?? []) {
+      if (b?.get(set.type) !== set) fn(owner, rrTypeCode(set.type), set.records.length > 0 ? canonicalRRset(owner, set) : undefined);
+    }
+    for (const set of b?.values() ?? []) {
+      if (!a?.has(set.type)) fn(owner, rrTypeCode(set.type), undefined);
+    }
+  }
+  const kb = before?.children ?? PMap.empty<TrieNode>();
+  const ka = after?.children ?? PMap.empty<TrieNode>();
+  PMap.diff(kb, ka, (_label, x, y) => diffZoneRRsets(x, y, fn));
+}
