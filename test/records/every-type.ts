@@ -2,7 +2,8 @@
  * One record of every type MCNS knows by name, plus RFC 3597 ones: the corpus the codec, golden,
  * serving and checkpoint tests share. Each entry is [owner label, type, value as written, value
  * as MCNS writes it back]. The written-back form is BIND's (named-checkzone -D), hex and base64
- * unbroken.
+ * unbroken. Names are lower-case here: MCNS lowercases names inside values (as every name it
+ * stores), where BIND and ldns keep their case.
  */
 import type { RRType } from '../../src/records/types.ts';
 
@@ -17,7 +18,7 @@ export const EVERY_TYPE: [string, RRType, string, string][] = [
   ['txt', 'TXT', '"a" "b\\"c" "\\255"', '"a" "b\\"c" "\\255"'],
   ['srv', 'SRV', '10 60 5060 sip.example.net.', '10 60 5060 sip.example.net.'],
   ['caa', 'CAA', '0 issue "letsencrypt.org"', '0 issue "letsencrypt.org"'],
-  ['dname', 'DNAME', 'Target.Example.NET.', 'target.example.net.'],
+  ['dname', 'DNAME', 'target.example.net.', 'target.example.net.'],
   ['ds', 'DS', '12345 13 2 2bb183af5f22588179a53b0a98631fad1a292118c6b1c3ae5a4b0a4e 8ee5f7ae', '12345 13 2 2BB183AF5F22588179A53B0A98631FAD1A292118C6B1C3AE5A4B0A4E8EE5F7AE'],
   ['ds1', 'DS', '60485 5 1 2BB183AF5F22588179A53B0A98631FAD1A292118', '60485 5 1 2BB183AF5F22588179A53B0A98631FAD1A292118'],
   ['ds4', 'DS', `1 ECDSAP384SHA384 4 ${'ab'.repeat(48)}`, `1 14 4 ${'AB'.repeat(48)}`],
@@ -57,7 +58,7 @@ export const EVERY_TYPE: [string, RRType, string, string][] = [
   ['cert', 'CERT', 'PGP 0 0 AQID', 'PGP 0 0 AQID'],
   ['cert2', 'CERT', '1 12 8 AQID', 'PKIX 12 RSASHA256 AQID'],
   ['rrsig', 'RRSIG', 'A 13 3 300 20300101000000 20251201000000 12345 example.net. AQID', 'A 13 3 300 20300101000000 20251201000000 12345 example.net. AQID'],
-  ['rrsig2', 'RRSIG', 'TYPE65400 ED25519 2 60 1893456000 1764547200 1 Example.NET. AQID', 'TYPE65400 15 2 60 20300101000000 20251201000000 1 example.net. AQID'],
+  ['rrsig2', 'RRSIG', 'TYPE65400 ED25519 2 60 1893456000 1764547200 1 example.net. AQID', 'TYPE65400 15 2 60 20300101000000 20251201000000 1 example.net. AQID'],
   ['nsec', 'NSEC', 'next.example.net. A NS SOA RRSIG NSEC DNSKEY TYPE65400', 'next.example.net. A NS SOA RRSIG NSEC DNSKEY TYPE65400'],
   ['nsec3', 'NSEC3', '1 1 10 aabbccdd 2t7b4g4vsa5smi47k61mv5bv1a22bojr A RRSIG', '1 1 10 AABBCCDD 2T7B4G4VSA5SMI47K61MV5BV1A22BOJR A RRSIG'],
   ['nsec3param', 'NSEC3PARAM', '1 0 0 -', '1 0 0 -'],

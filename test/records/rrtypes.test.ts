@@ -118,6 +118,11 @@ describe('every type round-trips', () => {
     assert.equal(hex(canonicalRDataWire(parseRData('SOA', 'a.example. b.example. 1 2 3 4 5'))), hex(rdataToWire(parseRData('SOA', 'a.example. b.example. 1 2 3 4 5'))));
   });
 
+  it('names inside values are lowercased, as every name MCNS stores', () => {
+    assert.equal(formatRData(parseRData('DNAME', 'Target.Example.NET.')), 'target.example.net.');
+    assert.equal(formatRData(parseRData('RRSIG', 'A 13 2 1 1 1 1 Example.NET. AQID')), 'A 13 2 1 19700101000001 19700101000001 1 example.net. AQID');
+  });
+
   it('names the targets the additional section looks up', () => {
     assert.deepEqual(rdataTargets(parseRData('MX', '10 mail.example.net.')), ['mail.example.net.']);
     assert.deepEqual(rdataTargets(parseRData('SRV', '0 0 1 sip.example.net.')), ['sip.example.net.']);
