@@ -178,7 +178,7 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
     const throttle = new AuthFailureThrottle({ burst: config.server.auth_failure_burst, perMinute: config.server.auth_failures_per_minute });
     const authGate = new AuthGate({ auth, throttle, metrics, logger: apiLogger });
     const ownMetricsListener = config.metrics.listen_addr !== '';
-    const apiOpts = { ledger, tls, auth, authGate, logger: apiLogger, metrics, backupDir: config.database.backup_dir, serveMetrics: !ownMetricsListener };
+    const apiOpts = { ledger, tls, auth, authGate, logger: apiLogger, metrics, backupDir: config.database.backup_dir, serveMetrics: !ownMetricsListener, catalogZone: config.catalog.zone };
     let metricsAddr: string | undefined;
     if (ownMetricsListener) {
       const m = await startMetricsListener({ listen: config.metrics.listen_addr, metrics, tls: config.metrics.tls ? tls : undefined, logger: apiLogger });

@@ -136,7 +136,7 @@ export interface GrpcOptions extends ApiOptions {
 /** Start the gRPC API; resolves once it listens. */
 export async function startGrpc(opts: GrpcOptions): Promise<GrpcServer> {
   const methodMap = opts.methodMap ?? GRPC_METHODS;
-  const service = new ApiService({ ledger: opts.ledger, auth: opts.auth, backupDir: opts.backupDir });
+  const service = new ApiService({ ledger: opts.ledger, auth: opts.auth, backupDir: opts.backupDir, catalogZone: opts.catalogZone });
   const gate = opts.authGate ?? new AuthGate({ auth: opts.auth, metrics: opts.metrics, logger: opts.logger });
   const addr = parseListen(opts.listen, 'server.grpc_addr');
   const pkg = loadProtos();

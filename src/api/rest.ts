@@ -40,6 +40,8 @@ export interface ApiOptions {
   authGate?: AuthGate;
   /** Serve GET /metrics here (default true); false when `[metrics] listen_addr` gives it its own listener. */
   serveMetrics?: boolean;
+  /** The catalog zone ([catalog] zone), hidden from the zone list unless asked for. */
+  catalogZone?: string;
 }
 
 /** Largest body of a public route (login): an anonymous client cannot make us buffer more. */
@@ -55,7 +57,7 @@ export interface RestServer {
 /** Start the REST API; resolves once it listens. */
 export async function startRest(opts: ApiOptions): Promise<RestServer> {
   const bodyLimit = opts.bodyLimit ?? 4 * 1024 * 1024;
-  const service = new ApiService({ ledger: opts.ledger, auth: opts.auth, backupDir: opts.backupDir, maxBody: bodyLimit });
+  const service = new ApiService({ ledger: opts.ledger, auth: opts.auth, backupDir: opts.backupDir, maxBody: bodyLimit, catalogZone: opts.catalogZone });
   const gate = opts.authGate ?? new AuthGate({ auth: opts.auth, metrics: opts.metrics, logger: opts.logger });
   const addr = parseListen(opts.listen, 'server.listen_addr');
   const app = Fastify({

@@ -53,7 +53,7 @@ export const ROUTES: Route[] = [
   { method: 'GET', url: '/v1/openapi.json', op: 'openapi', summary: 'This OpenAPI document (public)', handler: (_s, c) => c.openapi() },
   { method: 'POST', url: '/v1/auth/login', op: 'auth.login', summary: 'Log in through MCIAS', body: S.LoginBody, handler: (s, c) => s.login(c.body) },
   { method: 'POST', url: '/v1/auth/logout', op: 'auth.logout', summary: 'Revoke the bearer token', handler: (s, c) => s.logout(me(c), c.authorization) },
-  { method: 'GET', url: '/v1/zones', op: 'zones.list', summary: 'List zones', query: S.AtQuery, handler: (s, c) => s.listZones(me(c), c.query) },
+  { method: 'GET', url: '/v1/zones', op: 'zones.list', summary: 'List zones (the catalog zone only with ?catalog=true)', query: S.ZoneListQuery, handler: (s, c) => s.listZones(me(c), c.query) },
   { method: 'POST', url: '/v1/zones', op: 'zones.create', summary: 'Create a zone (admin)', body: S.ZoneCreateBody, status: 201, handler: (s, c) => s.createZone(me(c), c.body, c.write) },
   { method: 'GET', url: '/v1/zones/:zone', op: 'zones.get', summary: 'Get a zone (?at= point in time)', query: S.AtQuery, handler: (s, c) => s.getZone(me(c), zone(c), c.query) },
   { method: 'PUT', url: '/v1/zones/:zone', op: 'zones.update', summary: 'Update SOA parameters (admin)', body: S.ZoneUpdateBody, conditional: true, handler: (s, c) => s.updateZone(me(c), zone(c), c.body, c.write) },

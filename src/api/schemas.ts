@@ -82,6 +82,8 @@ export const RestoreBody = z.strictObject({
 
 /** ?at= on zone reads and exports. */
 export const AtQuery = z.strictObject({ at: at.optional() });
+/** GET /v1/zones: `catalog=true` lists the catalog zone too (hidden by default). */
+export const ZoneListQuery = z.strictObject({ at: at.optional(), catalog: z.enum(['true', 'false']).optional() });
 
 /** GET /v1/zones/{zone}/records. */
 export const RecordsQuery = z.strictObject({ name: domain.optional(), type: rrType.optional(), at: at.optional() });

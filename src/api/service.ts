@@ -40,6 +40,8 @@ export interface ServiceOptions {
   backupDir?: string;
   /** Largest REST request body in bytes ([server] max_body), announced by health so clients can check first. */
   maxBody?: number;
+  /** The catalog zone ([catalog] zone), hidden from the zone list unless asked for. */
+  catalogZone?: string;
 }
 
 /** Parse an If-Match value (REST header or gRPC metadata): a serial, optionally quoted or weak. */
@@ -64,6 +66,7 @@ export class ApiService {
   readonly auth: IdentityProvider;
   private readonly backupDir: string;
   private readonly maxBody?: number;
+  private readonly catalogZone?: string;
   /** The chain head of the served projection, read once per seq (health is public and polled). */
   private servedHead?: ChainHead;
 
@@ -72,6 +75,7 @@ export class ApiService {
     this.auth = opts.auth;
     this.backupDir = opts.backupDir ?? defaultBackupDir(opts.ledger.db.name);
     this.maxBody = opts.maxBody;
+    this.catalogZone = opts.catalogZone || undefined;
   }
 
   /** Who is calling: validate the Authorization value (401 when absent or bad, 502 when MCIAS is down). */
@@ -139,8 +143,12 @@ export class ApiService {
   /** GET /v1/zones. */
   async listZones(id: Identity, query?: unknown): Promise<{ zones: ZoneView[] }> {
     authorize(id, 'zones.list');
-    const q = S.parseInput(S.AtQuery, query);
-    return this.readAt(q.at, { kind: 'zones' });
+    const q = S.parseInput(S.ZoneListQuery, query);
+    const list = await this.readAt(q.at, { kind: 'zones' });
+    // The catalog is MCNS's own bookkeeping for the secondaries: listed only when asked for.
+    if (!this.catalogZone || q.catalog === 'true') return list;
+    const hidden = displayZone(this.catalogZone);
+    return { ...list, zones: list.zones.filter((z) => z.name !== hidden) };
   }
 
   /** GET /v1/zones/{zone} (?at=). */
