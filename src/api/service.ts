@@ -13,10 +13,10 @@ import { zoneName, type RecordOp } from '../projections/decide.ts';
 import { recordHistory, zoneHistory } from '../projections/history.ts';
 import { lintNames, lintZone } from '../projections/lint.ts';
 import type { LedgerState, ZoneState } from '../projections/state.ts';
-import { importCommand } from '../projections/zone-files.ts';
+import { readImport } from '../projections/zone-files.ts';
 import { apiOwnerName, apiValueName, isInZone } from '../records/names.ts';
-import { canonicalApiValue } from '../records/rdata.ts';
-import { parseRRType } from '../records/types.ts';
+import { canonicalValue } from '../records/rdata.ts';
+import { RR_TYPES, type RRType } from '../records/types.ts';
 import { answerAt, type AtAnswer, type AtQuery } from './at-answers.ts';
 import type { Identity, IdentityProvider, LoginResult } from './auth.ts';
 import { authorize, authorizeRecord, type Operation } from './authz.ts';
@@ -40,8 +40,6 @@ export interface ServiceOptions {
   backupDir?: string;
   /** Largest REST request body in bytes ([server] max_body), announced by health so clients can check first. */
   maxBody?: number;
-  /** The catalog zone ([catalog] zone), hidden from the zone list unless asked for. */
-  catalogZone?: string;
 }
 
 /** Parse an If-Match value (REST header or gRPC metadata): a serial, optionally quoted or weak. */
@@ -66,7 +64,6 @@ export class ApiService {
   readonly auth: IdentityProvider;
   private readonly backupDir: string;
   private readonly maxBody?: number;
-  private readonly catalogZone?: string;
   /** The chain head of the served projection, read once per seq (health is public and polled). */
   private servedHead?: ChainHead;
 
@@ -75,7 +72,6 @@ export class ApiService {
     this.auth = opts.auth;
     this.backupDir = opts.backupDir ?? defaultBackupDir(opts.ledger.db.name);
     this.maxBody = opts.maxBody;
-    this.catalogZone = opts.catalogZone || undefined;
   }
 
   /** Who is calling: validate the Authorization value (401 when absent or bad, 502 when MCIAS is down). */
@@ -143,12 +139,8 @@ export class ApiService {
   /** GET /v1/zones. */
   async listZones(id: Identity, query?: unknown): Promise<{ zones: ZoneView[] }> {
     authorize(id, 'zones.list');
-    const q = S.parseInput(S.ZoneListQuery, query);
-    const list = await this.readAt(q.at, { kind: 'zones' });
-    // The catalog is MCNS's own bookkeeping for the secondaries: listed only when asked for.
-    if (!this.catalogZone || q.catalog === 'true') return list;
-    const hidden = displayZone(this.catalogZone);
-    return { ...list, zones: list.zones.filter((z) => z.name !== hidden) };
+    const q = S.parseInput(S.AtQuery, query);
+    return this.readAt(q.at, { kind: 'zones' });
   }
 
   /** GET /v1/zones/{zone} (?at=). */
@@ -210,10 +202,10 @@ export class ApiService {
    * ledger's rules take values as absolute presentation text.
    */
   private resolveValue(zone: string, type: string, value: string, field: string): string {
-    const t = parseRRType(type);
-    if (t === undefined) return value; // decide names the bad type
+    const t = type.toUpperCase();
+    if (!(RR_TYPES as readonly string[]).includes(t)) return value; // decide names the bad type
     try {
-      return canonicalApiValue(t, value.trim(), (raw) => apiValueName(raw, zone));
+      return canonicalValue(t as RRType, value.trim(), (raw) => apiValueName(raw, zone));
     } catch (err) {
       throw invalid(field, (err as Error).message);
     }
@@ -388,7 +380,9 @@ export class ApiService {
     authorize(id, 'zones.import');
     const name = zoneName(zone);
     if (typeof text !== 'string' || text.trim() === '') throw invalid('zone file', 'the body must be a non-empty RFC 1035 zone file (text/plain)');
-    const w = this.write(id, importCommand(name, text, 'api'), opts);
+    // No path: an API import is one self-contained file, so $INCLUDE is refused with the reason.
+    const { command, warnings: fileWarnings } = readImport(name, text, { source: 'api' });
+    const w = this.write(id, command, opts);
     const count = (t: StoredEvent['body']['type']): number => w.events.filter((e) => e.body.type === t).length;
     return {
       zone: zoneView(this.zoneIn(this.ledger.state, name)),
@@ -396,7 +390,7 @@ export class ApiService {
       created: count('RecordCreated'),
       updated: count('RecordUpdated'),
       deleted: count('RecordDeleted'),
-      warnings: [...(w.notes ?? []), ...lintZone(this.ledger.state, name)],
+      warnings: [...fileWarnings, ...(w.notes ?? []), ...lintZone(this.ledger.state, name)],
     };
   }
 

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { Ledger, parseLogPoint } from '../../ledger.ts';
-import { importCommand, exportZone } from '../../projections/zone-files.ts';
+import { readImport, exportZone } from '../../projections/zone-files.ts';
 import { zoneName } from '../../projections/decide.ts';
 import { verifyLedger } from '../../projections/verify-ledger.ts';
 import { checkChainHead, formatChainHead, parseChainHead, type ChainHead } from '../../events/chain-head.ts';
@@ -42,8 +42,11 @@ export function registerZoneOffline(zone: Command, onlineImport: (zone: string, 
       try {
         keyOfflineWriter(ledger, opts.chainKeyFile ?? process.env.MCNS_CHAIN_KEY_FILE);
         progress(`importing ${zoneArg}…`);
-        const res = ledger.execute(importCommand(zoneArg, text, file), { actor: opts.actor, surface: 'cli' });
+        // $INCLUDE is resolved relative to the file (to the current directory for stdin).
+        const { command, warnings } = readImport(zoneArg, text, { source: file, path: file === '-' ? 'stdin' : file });
+        const res = ledger.execute(command, { actor: opts.actor, surface: 'cli' });
         progressDone();
+        for (const w of warnings) process.stderr.write(`mcns: warning: ${w}\n`);
         const z = zoneName(zoneArg);
         process.stdout.write(
           res.events.length === 0
