@@ -240,6 +240,7 @@ function observeLedger(ledger: Ledger, metrics: Metrics, closers: Array<{ name: 
   metrics.registry.gauge('mcns_startup_index_build_seconds', 'Start-up: time to build the DNS serving index after the listeners bound (-1 while building)', () => (phases.indexBuildMs ?? -1) / 1000);
   metrics.registry.gauge('mcns_checkpoint_tail_events', 'Events applied since the newest checkpoint (what the next start would replay)', () => ledger.tail);
   metrics.registry.gauge('mcns_projection_seq', 'Sequence number of the newest event the projection has applied', () => ledger.state.seq);
+  metrics.registry.labelledGauge('mcns_zone_serial', 'SOA serial each zone is served with', 'zone', () => [...ledger.state.zones.values()].map((z) => [z.name, z.serial] as const));
   metrics.registry.gauge('mcns_projection_lag_events', 'Events in the log that the projection DNS answers from has not applied yet', () =>
     ledger.db.open ? ledger.log.head().seq - ledger.state.seq : 0,
   );

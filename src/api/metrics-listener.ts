@@ -31,7 +31,7 @@ export interface MetricsListener {
 /** Start the metrics listener; resolves once it listens. */
 export async function startMetricsListener(opts: MetricsListenerOptions): Promise<MetricsListener> {
   const addr = parseListen(opts.listen, 'metrics.listen_addr');
-  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0];
     if (path !== '/metrics') {
       res.writeHead(404, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ error: `no route ${req.method} ${path}` }));
@@ -41,12 +41,21 @@ export async function startMetricsListener(opts: MetricsListenerOptions): Promis
       res.writeHead(405, { 'content-type': 'application/json; charset=utf-8', allow: 'GET, HEAD' }).end(JSON.stringify({ error: `${req.method} is not allowed on /metrics` }));
       return;
     }
+    let body: string;
+    try {
+      body = await opts.metrics.registry.render();
+    } catch (err) {
+      opts.metrics.apiRequests.inc({ surface: 'metrics', route: 'GET /metrics', status: '500' });
+      opts.logger?.error({ err }, 'cannot render /metrics');
+      res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ error: `cannot render metrics: ${(err as Error).message}` }));
+      return;
+    }
     opts.metrics.apiRequests.inc({ surface: 'metrics', route: 'GET /metrics', status: '200' });
-    const body = opts.metrics.registry.render();
-    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    res.writeHead(200, { 'content-type': opts.metrics.registry.contentType, 'content-length': Buffer.byteLength(body) });
     res.end(req.method === 'HEAD' ? undefined : body);
   };
-  const server: Server = opts.tls ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.3' }, handle) : createHttpServer(handle);
+  const listener = (req: IncomingMessage, res: ServerResponse): void => void handle(req, res);
+  const server: Server = opts.tls ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.3' }, listener) : createHttpServer(listener);
   // Scrapers need nothing slow: a client that dawdles over its request line is dropped.
   server.requestTimeout = 10_000;
   server.headersTimeout = 5_000;

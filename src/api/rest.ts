@@ -91,7 +91,7 @@ export async function startRest(opts: ApiOptions): Promise<RestServer> {
   const routes = ROUTES.filter((r) => opts.serveMetrics !== false || r.op !== 'metrics');
   let openapiDoc: unknown;
   const openapi = (): unknown => (openapiDoc ??= buildOpenApi(routes));
-  const metricsText = (): string => opts.metrics?.registry.render() ?? '';
+  const metricsText = async (): Promise<string> => (opts.metrics ? opts.metrics.registry.render() : '');
 
   const sendError = (req: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply => {
     const { status, body, internal } = httpError(err);

@@ -18,7 +18,7 @@ export interface RouteContext {
   write: WriteOpts;
   authorization?: string;
   /** Renders the Prometheus text (GET /metrics). */
-  metricsText: () => string;
+  metricsText: () => Promise<string>;
   /** The OpenAPI document (GET /v1/openapi.json). */
   openapi: () => unknown;
 }

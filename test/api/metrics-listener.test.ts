@@ -60,8 +60,12 @@ test('[metrics] listen_addr: /metrics on its own plain-HTTP listener, 404 on the
     assert.ok(doc.paths['/v1/health'], 'the rest of the document is there');
     const own = await get('http', s.metricsAddr, '/metrics');
     assert.equal(own.status, 200);
-    assert.match(own.type ?? '', /^text\/plain/);
+    assert.equal(own.type, 'text/plain; version=0.0.4; charset=utf-8');
     assert.match(own.text, /^mcns_projection_seq /m);
+    // The whole exposition: the server's metrics, a serial per zone, and the process's runtime metrics.
+    assert.match(own.text, /^mcns_zone_serial\{zone="secret-zone\.test\."\} [1-9]\d*$/m);
+    assert.match(own.text, /^process_cpu_user_seconds_total /m);
+    assert.match(own.text, /^nodejs_heap_size_used_bytes /m);
     assert.equal((await get('http', s.metricsAddr, '/v1/health')).status, 404, 'the metrics listener serves /metrics only');
     assert.equal((await get('http', s.metricsAddr, '/metrics', 'POST')).status, 405);
     assert.equal((await get('http', s.metricsAddr, '/metrics', 'HEAD')).status, 200);

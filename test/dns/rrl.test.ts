@@ -74,7 +74,7 @@ test('a burst from one /24 over the rate is dropped, every 2nd limited answer sl
   );
   assert.equal(metrics.dnsRrlLimited.get(), limited);
   assert.equal(metrics.dnsRrlSlipped.get(), limited / 2);
-  assert.match(metrics.registry.render(), /mcns_dns_rrl_slipped_total 20/);
+  assert.match(await metrics.registry.render(), /mcns_dns_rrl_slipped_total 20/);
 });
 
 test('another /24 (127.0.1.1) is not limited while 127.0.0.0/24 is', async () => {

@@ -133,7 +133,7 @@ test('1,000 trickling connections from 127.0.0.1 get 5 slots; 127.0.0.2 is still
     assert.equal(metrics.dnsTcpClosed.get({ reason: 'per_client_limit' }), 995);
     // The answered connection is given up once its close reaches the server.
     await until(() => metrics.dnsTcpOpen.value === 5, 5000, 'the query connection to be released');
-    assert.match(metrics.registry.render(), /mcns_dns_tcp_connections 5\n/);
+    assert.match(await metrics.registry.render(), /mcns_dns_tcp_connections 5\n/);
     const warn = lines.filter((l) => l.level === 40 && /tcp_max_per_client/.test(l.msg));
     assert.ok(warn.length >= 1 && warn.length <= 2, `throttled log lines, got ${warn.length}`);
     assert.deepEqual(warn[0].clients, ['127.0.0.1']);

@@ -31,6 +31,8 @@ const PACKAGE_OF: Record<string, string> = {
   'dnssec-signzone': 'bind9-utils',
   'named-checkzone': 'bind9-utils',
   chromium: 'chromium',
+  // `promtool check metrics` on /metrics.
+  promtool: 'prometheus',
 };
 
 const found = new Map<string, boolean>();
