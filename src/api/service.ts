@@ -15,8 +15,8 @@ import { lintNames, lintZone } from '../projections/lint.ts';
 import type { LedgerState, ZoneState } from '../projections/state.ts';
 import { readImport } from '../projections/zone-files.ts';
 import { apiOwnerName, apiValueName, isInZone } from '../records/names.ts';
-import { canonicalValue } from '../records/rdata.ts';
-import { RR_TYPES, type RRType } from '../records/types.ts';
+import { canonicalApiValue } from '../records/rdata.ts';
+import { parseRRType } from '../records/types.ts';
 import { answerAt, type AtAnswer, type AtQuery } from './at-answers.ts';
 import type { Identity, IdentityProvider, LoginResult } from './auth.ts';
 import { authorize, authorizeRecord, type Operation } from './authz.ts';
@@ -40,6 +40,8 @@ export interface ServiceOptions {
   backupDir?: string;
   /** Largest REST request body in bytes ([server] max_body), announced by health so clients can check first. */
   maxBody?: number;
+  /** The catalog zone ([catalog] zone), hidden from the zone list unless asked for. */
+  catalogZone?: string;
 }
 
 /** Parse an If-Match value (REST header or gRPC metadata): a serial, optionally quoted or weak. */
@@ -64,6 +66,7 @@ export class ApiService {
   readonly auth: IdentityProvider;
   private readonly backupDir: string;
   private readonly maxBody?: number;
+  private readonly catalogZone?: string;
   /** The chain head of the served projection, read once per seq (health is public and polled). */
   private servedHead?: ChainHead;
 
@@ -72,6 +75,7 @@ export class ApiService {
     this.auth = opts.auth;
     this.backupDir = opts.backupDir ?? defaultBackupDir(opts.ledger.db.name);
     this.maxBody = opts.maxBody;
+    this.catalogZone = opts.catalogZone || undefined;
   }
 
   /** Who is calling: validate the Authorization value (401 when absent or bad, 502 when MCIAS is down). */
@@ -139,8 +143,12 @@ export class ApiService {
   /** GET /v1/zones. */
   async listZones(id: Identity, query?: unknown): Promise<{ zones: ZoneView[] }> {
     authorize(id, 'zones.list');
-    const q = S.parseInput(S.AtQuery, query);
-    return this.readAt(q.at, { kind: 'zones' });
+    const q = S.parseInput(S.ZoneListQuery, query);
+    const list = await this.readAt(q.at, { kind: 'zones' });
+    // The catalog is MCNS's own bookkeeping for the secondaries: listed only when asked for.
+    if (!this.catalogZone || q.catalog === 'true') return list;
+    const hidden = displayZone(this.catalogZone);
+    return { ...list, zones: list.zones.filter((z) => z.name !== hidden) };
   }
 
   /** GET /v1/zones/{zone} (?at=). */
@@ -202,10 +210,10 @@ export class ApiService {
    * ledger's rules take values as absolute presentation text.
    */
   private resolveValue(zone: string, type: string, value: string, field: string): string {
-    const t = type.toUpperCase();
-    if (!(RR_TYPES as readonly string[]).includes(t)) return value; // decide names the bad type
+    const t = parseRRType(type);
+    if (t === undefined) return value; // decide names the bad type
     try {
-      return canonicalValue(t as RRType, value.trim(), (raw) => apiValueName(raw, zone));
+      return canonicalApiValue(t, value.trim(), (raw) => apiValueName(raw, zone));
     } catch (err) {
       throw invalid(field, (err as Error).message);
     }
