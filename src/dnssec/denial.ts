@@ -5,6 +5,9 @@
  */
 import { createHash } from 'node:crypto';
 import { nameToWire } from '../records/names.ts';
+import { encodeTypeBitmap } from '../records/rrtypes/dnssec.ts';
+import { toBase32Hex } from '../records/rrtypes/text.ts';
+import { ByteSink } from '../records/rrtypes/wire-io.ts';
 
 /** NSEC3 hash algorithm 1: SHA-1, the only one defined. */
 export const NSEC3_SHA1 = 1;
@@ -13,25 +16,13 @@ export const NSEC3_SHA1 = 1;
 export const NSEC3_ITERATIONS = 0;
 export const NSEC3_SALT: Uint8Array = new Uint8Array(0);
 
-/** The type bitmap of a set of type codes (windows of 256 types, trailing zero octets dropped). */
+/** The type bitmap of a set of type codes (the records module's encoder: one implementation of RFC 4034 4.1.2). */
 export function typeBitmap(types: Iterable<number>): Uint8Array {
-  const windows = new Map<number, Uint8Array>();
-  for (const t of types) {
-    if (!Number.isInteger(t) || t < 0 || t > 0xffff) throw new RangeError(`type code ${t} out of range`);
-    const w = t >> 8;
-    let bits = windows.get(w);
-    if (!bits) windows.set(w, (bits = new Uint8Array(32)));
-    const low = t & 0xff;
-    bits[low >> 3] |= 0x80 >> (low & 7);
-  }
-  const parts: number[] = [];
-  for (const w of [...windows.keys()].sort((a, b) => a - b)) {
-    const bits = windows.get(w) as Uint8Array;
-    let len = 32;
-    while (len > 0 && bits[len - 1] === 0) len--;
-    parts.push(w, len, ...bits.subarray(0, len));
-  }
-  return new Uint8Array(parts);
+  const sorted = [...new Set(types)].sort((a, b) => a - b);
+  for (const t of sorted) if (!Number.isInteger(t) || t < 0 || t > 0xffff) throw new RangeError(`type code ${t} out of range`);
+  const sink = new ByteSink();
+  encodeTypeBitmap(sorted, sink);
+  return sink.result();
 }
 
 /** NSEC RDATA: the next owner name (canonical, uncompressed) and the type bitmap. */
@@ -51,23 +42,9 @@ export function nsec3Hash(owner: string, salt: Uint8Array = NSEC3_SALT, iteratio
   return new Uint8Array(digest);
 }
 
-const BASE32HEX = '0123456789abcdefghijklmnopqrstuv';
-
 /** Base32hex without padding (RFC 4648 section 7), lowercase: the form of NSEC3 owner labels. */
 export function base32hex(bytes: Uint8Array): string {
-  let out = '';
-  let buffer = 0;
-  let bits = 0;
-  for (const b of bytes) {
-    buffer = (buffer << 8) | b;
-    bits += 8;
-    while (bits >= 5) {
-      out += BASE32HEX[(buffer >> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  if (bits > 0) out += BASE32HEX[(buffer << (5 - bits)) & 31];
-  return out;
+  return toBase32Hex(bytes).toLowerCase();
 }
 
 /** The NSEC3 owner name of `name` in `zone`: "<base32hex(hash)>.<zone>". */
