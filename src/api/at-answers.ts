@@ -5,21 +5,22 @@
  */
 import type { LedgerState } from '../projections/state.ts';
 import { exportZone } from '../projections/zone-files.ts';
-import { displayZone, recordView, sortRecords, zoneView, type RecordView, type ZoneView } from './views.ts';
+import { displayZone, exportHeader, recordPage, zoneView, type RecordView, type ZoneView } from './views.ts';
 
 /** A read of one projection. Names are absolute and validated by the caller (the service). */
 export type AtQuery =
   | { kind: 'zones' }
   | { kind: 'zone'; zone: string }
-  | { kind: 'records'; zone: string; name?: string; type?: string }
-  /** `note` ends the zone file's header comment (e.g. " (at=1234)"). */
+  /** Without `limit`, every matching record; with it, one page after `cursor` (the previous page's next_cursor). */
+  | { kind: 'records'; zone: string; name?: string; type?: string; limit?: number; cursor?: string }
+  /** `note` ends the zone file's header line in parentheses (e.g. "at=1234"; empty: none). */
   | { kind: 'export'; zone: string; note: string };
 
 /** What each kind of query answers. */
 export interface AtValues {
   zones: { zones: ZoneView[] };
   zone: { zone: ZoneView };
-  records: { records: RecordView[] };
+  records: { records: RecordView[]; next_cursor?: string };
   export: string;
 }
 
@@ -39,18 +40,11 @@ export function answerAt<Q extends AtQuery>(state: LedgerState, q: Q): AtAnswer<
     case 'zone':
       value = { zone: zoneView(z) };
       break;
-    case 'records': {
-      const out: RecordView[] = [];
-      for (const r of z.records.values()) {
-        if (q.name !== undefined && r.name !== q.name) continue;
-        if (q.type !== undefined && r.type !== q.type) continue;
-        out.push(recordView(q.zone, r));
-      }
-      value = { records: sortRecords(out) };
+    case 'records':
+      value = recordPage(z, q);
       break;
-    }
     case 'export':
-      value = exportZone(z, `${displayZone(q.zone)} exported by MCNS at seq ${state.seq}${q.note}`);
+      value = exportZone(z, exportHeader(displayZone(q.zone), z.serial, state.seq, q.note || undefined));
       break;
   }
   return { value } as AtAnswer<Q['kind']>;

@@ -71,9 +71,11 @@ interface CallCtx {
 type UnaryImpl = (svc: ApiService, c: CallCtx, req: Req) => unknown;
 
 const me = (c: CallCtx): Identity => c.id as Identity;
-const history = (h: { entries: HistoryView[]; next_cursor?: number }): Req => ({
+/** A history page as HistoryResponse: the REST entry with its payload as JSON text (old, new, surface as they are). */
+const history = (h: { entries: HistoryView[]; next_cursor?: number; remaining?: number }): Req => ({
   entries: h.entries.map(({ payload, ...e }) => ({ ...e, payload_json: JSON.stringify(payload) })),
   next_cursor: h.next_cursor,
+  remaining: h.remaining,
 });
 /** Split the path-like `zone` (and `id`) off a request, leaving the body fields. */
 const rest = (req: Req, ...keys: string[]): Req => Object.fromEntries(Object.entries(req).filter(([k]) => !keys.includes(k)));

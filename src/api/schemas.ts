@@ -49,12 +49,17 @@ export const ZoneUpdateBody = z.strictObject({
   minimum: u32.optional(),
 });
 
-/** POST /v1/zones/{zone}/records: name relative to the zone ("@" = apex; a trailing dot makes it absolute). */
+/**
+ * POST /v1/zones/{zone}/records: name relative to the zone ("@" = apex; a trailing dot makes it
+ * absolute). A relative name that reads as a name of another zone we serve ("www.other.test" given
+ * to newco.test) is refused unless `relative` is true (then it is www.other.test.newco.test.).
+ */
 export const RecordCreateBody = z.strictObject({
   name: domain,
   type: rrType,
   value: z.string().min(1).max(70000),
   ttl: ttl.optional(),
+  relative: z.boolean().optional(),
 });
 
 /** PUT /v1/zones/{zone}/records/{id}. */
@@ -85,8 +90,17 @@ export const AtQuery = z.strictObject({ at: at.optional() });
 /** GET /v1/zones: `catalog=true` lists the catalog zone too (hidden by default). */
 export const ZoneListQuery = z.strictObject({ at: at.optional(), catalog: z.enum(['true', 'false']).optional() });
 
-/** GET /v1/zones/{zone}/records. */
-export const RecordsQuery = z.strictObject({ name: domain.optional(), type: rrType.optional(), at: at.optional() });
+/**
+ * GET /v1/zones/{zone}/records. Without `limit`, every matching record; with it, one page, and
+ * `next_cursor` in the answer when more follow (pass it back as `cursor`).
+ */
+export const RecordsQuery = z.strictObject({
+  name: domain.optional(),
+  type: rrType.optional(),
+  at: at.optional(),
+  limit: pageSize(10000).optional(),
+  cursor: z.string().min(1).max(4000).optional(),
+});
 
 /** GET /v1/zones/{zone}/history. */
 export const HistoryQuery = z.strictObject({
@@ -94,6 +108,8 @@ export const HistoryQuery = z.strictObject({
   type: rrType.optional(),
   since: z.string().min(1).max(64).optional(),
   until: z.string().min(1).max(64).optional(),
+  batch_id: z.string().min(1).max(64).optional(),
+  /** The former name of batch_id, still accepted. */
   batch: z.string().min(1).max(64).optional(),
   actor: z.string().min(1).max(256).optional(),
   /** asc (default): oldest first, cursor = last seq seen; desc: newest first, the next page is before cursor. */

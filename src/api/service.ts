@@ -23,7 +23,7 @@ import { authorize, authorizeRecord, type Operation } from './authz.ts';
 import * as S from './schemas.ts';
 import { createSnapshot, defaultBackupDir, type SnapshotResult } from './snapshot.ts';
 import {
-  batchView, displayZone, eventView, historyView, recordView, zoneView,
+  batchView, displayZone, eventView, historyView, importCounts, recordView, zoneView,
   type BatchView, type EventView, type HistoryView, type RecordView, type ZoneView,
 } from './views.ts';
 
@@ -220,12 +220,44 @@ export class ApiService {
   }
 
   /** GET /v1/zones/{zone}/records (?name= &type= &at=). */
-  async listRecords(id: Identity, zone: string, query?: unknown): Promise<{ records: RecordView[] }> {
+  async listRecords(id: Identity, zone: string, query?: unknown): Promise<{ records: RecordView[]; next_cursor?: string }> {
     authorize(id, 'records.list');
+  /**
+   * A name for a new record. A relative name that reads as a name in another zone we serve
+   * ("www.other.test" given to newco.test) is most likely a forgotten trailing dot: refused with
+   * the hint, unless the caller says it is meant relative (`relative: true`, `--relative`).
+   */
+  private newRecordName(zone: string, input: string, relative: boolean | undefined, field = 'name'): string {
+    const abs = this.recordName(zone, input, field);
+    const raw = input.trim();
+    if (relative === true || raw.endsWith('.') || raw === '@' || abs === zone) return abs;
+    const literal = `${raw.toLowerCase()}.`;
+    if (isInZone(literal, zone)) return abs; // already ends in the zone's own name: absolute
+    const other = this.servingZoneOf(literal);
+    if (other !== undefined && other !== zone && other !== '.') {
+      throw invalid(
+        field,
+        `"${raw}" is relative to ${displayZone(zone)} (${abs}), but it looks like a name in zone ${displayZone(other)} that this server also serves: write "${raw}." for that name, or set "relative": true if ${abs} is meant`,
+      );
+    }
+    return abs;
+  }
+
+  /** The zone (closest enclosing) that serves `name` now, if any. */
+  private servingZoneOf(name: string): string | undefined {
+    const zones = this.ledger.state.zones;
+    for (let n = name; ; ) {
+      if (zones.has(n)) return n;
+      if (n === '.') return undefined;
+      const dot = n.indexOf('.');
+      n = dot === n.length - 1 ? '.' : n.slice(dot + 1);
+    }
+  }
+
     const name = zoneName(zone);
     const q = S.parseInput(S.RecordsQuery, query);
     const want = q.name === undefined ? undefined : this.recordName(name, q.name);
-    return this.readAt(q.at, { kind: 'records', zone: name, name: want, type: q.type?.toUpperCase() });
+    return this.readAt(q.at, { kind: 'records', zone: name, name: want, type: q.type?.toUpperCase(), limit: q.limit, cursor: q.cursor });
   }
 
   /** GET /v1/zones/{zone}/records/{id}. */
@@ -253,7 +285,7 @@ export class ApiService {
       const valueField = changes.length > 1 ? `changes.${i}.value` : 'value';
       const typeField = changes.length > 1 ? `changes.${i}.type` : 'type';
       if (c.op === 'create') {
-        const abs = this.recordName(zone.name, c.name, field);
+        const abs = this.newRecordName(zone.name, c.name, c.relative, field);
         authorizeRecord(id, op, zone.name, abs, c.type, { name: field, type: typeField });
         return { op: 'create', name: abs, type: c.type, value: this.resolveValue(zone.name, c.type, c.value, valueField), ttl: c.ttl };
       }
@@ -339,7 +371,7 @@ export class ApiService {
   }
 
   /** GET /v1/zones/{zone}/history: every change with actor, time, seq and batch; paged by cursor. */
-  zoneHistory(id: Identity, zone: string, query?: unknown): { entries: HistoryView[]; next_cursor?: number } {
+  zoneHistory(id: Identity, zone: string, query?: unknown): { entries: HistoryView[]; next_cursor?: number; remaining?: number } {
     authorize(id, 'zones.history');
     const name = zoneName(zone);
     const q = S.parseInput(S.HistoryQuery, query);
@@ -357,13 +389,16 @@ export class ApiService {
       type: q.type,
       since: this.timeFilter(q.since, 'since'),
       until: this.timeFilter(q.until, 'until'),
-      batchId: q.batch,
+      batchId: q.batch_id ?? q.batch,
       actor: q.actor,
       order: q.order,
       limit: q.limit,
       cursor: q.cursor,
     });
-    return { entries: page.entries.map(historyView), ...(page.nextCursor !== undefined ? { next_cursor: page.nextCursor } : {}) };
+    return {
+      entries: page.entries.map(historyView),
+      ...(page.nextCursor !== undefined ? { next_cursor: page.nextCursor, remaining: page.remaining } : {}),
+    };
   }
 
   /** GET /v1/zones/{zone}/records/{id}/history: every version of one record (outlives the record). */
@@ -380,7 +415,7 @@ export class ApiService {
     authorize(id, 'zones.export');
     const name = zoneName(zone);
     const q = S.parseInput(S.AtQuery, query);
-    return this.readAt(q.at, { kind: 'export', zone: name, note: q.at !== undefined ? ` (at=${q.at})` : '' });
+    return this.readAt(q.at, { kind: 'export', zone: name, note: q.at !== undefined ? `at=${q.at}` : '' });
   }
 
   /** POST /v1/zones/{zone}/import (admin): create the zone or make it equal to the file; all or nothing. */
@@ -391,13 +426,10 @@ export class ApiService {
     // No path: an API import is one self-contained file, so $INCLUDE is refused with the reason.
     const { command, warnings: fileWarnings } = readImport(name, text, { source: 'api' });
     const w = this.write(id, command, opts);
-    const count = (t: StoredEvent['body']['type']): number => w.events.filter((e) => e.body.type === t).length;
     return {
       zone: zoneView(this.zoneIn(this.ledger.state, name)),
       batch: batchView(w),
-      created: count('RecordCreated'),
-      updated: count('RecordUpdated'),
-      deleted: count('RecordDeleted'),
+      ...importCounts(w.events),
       warnings: [...fileWarnings, ...(w.notes ?? []), ...lintZone(this.ledger.state, name)],
     };
   }

@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerLedgerTools, registerZoneOffline } from './commands/offline.ts';
 import { UsageError } from './output.ts';
+import { colorsFor, setQuiet } from './terminal.ts';
 import { registerServer } from './commands/server.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerSnapshot } from './commands/snapshot.ts';
@@ -12,6 +13,7 @@ import { registerSecondaryConfig } from './commands/secondary-config.ts';
 import { registerRecord, onlineZoneExport, onlineZoneImport } from './commands/record.ts';
 import { registerHistory } from './commands/history.ts';
 import { registerEvents, registerZoneApi } from './commands/zone.ts';
+import { registerGrpc } from './commands/grpc.ts';
 import { loadConfig } from '../config.ts';
 import { readFileSync } from 'node:fs';
 
@@ -20,15 +22,23 @@ const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.me
 
 const debug = process.argv.includes('--debug');
 
+/** The one error prefix, in red on a terminal. */
+function prefix(): string {
+  return colorsFor(process.stderr).red('mcns: ');
+}
+
 /** Build the command tree (exported so tests can drive it in-process). */
 export function buildProgram(): Command {
   const program = new Command('mcns')
     .description('MCNS: an authoritative DNS server built as an event-sourced zone ledger')
     .version(VERSION, '-V, --version', 'print the version')
     .option('--debug', 'print stack traces on errors')
+    .option('-q, --quiet', 'no progress on stderr (it is only ever drawn on a terminal)')
     .exitOverride()
     // One error prefix: commander's own "error: ..." becomes "mcns: ..." like ours.
-    .configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: (s, write) => write(s.replace(/^error: /, 'mcns: ')) });
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: (s, write) => write(s.replace(/^error: /, prefix())) });
+  // --quiet is global: `mcns --quiet zone import …` and `mcns zone import … --quiet` both work.
+  program.hook('preAction', (_top, action) => setQuiet(Boolean(action.optsWithGlobals().quiet)));
   const zone = program.command('zone').description('zones: list, create, update, delete, restore, history; zone files in and out');
   registerZoneApi(zone);
   registerZoneOffline(zone, onlineZoneImport, onlineZoneExport);
@@ -40,6 +50,7 @@ export function buildProgram(): Command {
   registerSnapshot(program);
   registerRecord(program);
   registerSecondaryConfig(program);
+  registerGrpc(program);
   return program;
 }
 
@@ -59,12 +70,12 @@ async function main(): Promise<void> {
       return;
     }
     if (err instanceof UsageError) {
-      process.stderr.write(`mcns: ${err.message}\n`);
+      process.stderr.write(`${prefix()}${err.message}\n`);
       process.exitCode = 2;
       return;
     }
     const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`mcns: ${debug && err instanceof Error ? err.stack : message}\n`);
+    process.stderr.write(`${prefix()}${debug && err instanceof Error ? err.stack : message}\n`);
     process.exitCode = 1;
   }
 }

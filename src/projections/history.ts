@@ -66,6 +66,8 @@ export interface HistoryFilter {
 export interface HistoryPage {
   entries: HistoryEntry[];
   nextCursor?: number;
+  /** With nextCursor: how many entries match after this page ("N older entries, use --cursor"). */
+  remaining?: number;
 }
 
 interface BatchInfo {
@@ -196,7 +198,12 @@ export function zoneHistory(db: Database.Database, zone: string, f: HistoryFilte
     .all(...args, limit + 1) as EventRow[];
   const reader = new EntryReader(db);
   const page = rows.slice(0, limit).map((r) => reader.entry(r));
-  return { entries: page, nextCursor: rows.length > limit ? page[page.length - 1].seq : undefined };
+  if (rows.length <= limit) return { entries: page };
+  const nextCursor = page[page.length - 1].seq;
+  // The cursor condition is the first of `where` unless a newest-first walk started without one.
+  const rest = [...where, desc ? 'seq < ?' : 'seq > ?'];
+  const remaining = (db.prepare(`SELECT count(*) FROM events WHERE ${rest.join(' AND ')}`).pluck().get(...args, nextCursor) as number);
+  return { entries: page, nextCursor, remaining };
 }
 
 /** Every version of one record: its create, updates and delete (and re-creations by a restore). */

@@ -105,3 +105,35 @@ test('the surface is recorded per batch: REST, gRPC, the offline CLI; batches fr
   assert.equal(surfaceOf('c'), 'cli');
   assert.equal(surfaceOf('o'), 'api');
 });
+
+test('gRPC HistoryEntry carries old, new, surface and restored_to like the REST entry; a cut page says how many remain', async () => {
+  const c = await h.rest('POST', `/v1/zones/${Z}/records`, { token: h.tokens.alice, body: { name: 'twin', type: 'A', value: '192.0.2.31', ttl: 300 } });
+  assert.equal(c.status, 201, c.text);
+  const u = await h.grpc('RecordService', 'UpdateRecord', { zone: Z, id: c.body.record.id, value: '192.0.2.32' }, { token: h.tokens.alice });
+  assert.equal(u.code, 0, u.details);
+  const viaRest = (await hist('?name=twin')).filter((e) => e.event.startsWith('Record'));
+  const viaGrpc = await h.grpc('ZoneService', 'ZoneHistory', { zone: Z, name: 'twin' }, { token: h.tokens.bob });
+  assert.equal(viaGrpc.code, 0, viaGrpc.details);
+  const entries = viaGrpc.body.entries.filter((e: any) => e.event.startsWith('Record'));
+  assert.deepEqual(entries.map((e: any) => [e.event, e.surface]), [['RecordCreated', 'rest'], ['RecordUpdated', 'grpc']]);
+  assert.deepEqual(entries[1].old, { name: `twin.${Z}.`, type: 'A', value: '192.0.2.31', ttl: 300 });
+  assert.deepEqual(entries[1].new, { name: `twin.${Z}.`, type: 'A', value: '192.0.2.32', ttl: 300 });
+  assert.equal(entries[0].old ?? null, null, 'a create has no old side');
+  for (const [i, e] of entries.entries()) {
+    assert.deepEqual({ old: e.old ?? undefined, new: e.new, surface: e.surface }, { old: viaRest[i].old, new: viaRest[i].new, surface: viaRest[i].surface }, 'the same as REST');
+  }
+
+  // A restore: every entry of its batch names the point, on gRPC too.
+  const point = h.ledger.state.seq;
+  await h.rest('POST', `/v1/zones/${Z}/records`, { token: h.tokens.alice, body: { name: 'gone', type: 'A', value: '192.0.2.33' } });
+  const r = await h.grpc('ZoneService', 'RestoreZone', { zone: Z, at: String(point) }, { token: h.tokens.alice });
+  assert.equal(r.code, 0, r.details);
+  const page = await h.grpc('ZoneService', 'ZoneHistory', { zone: Z, order: 'desc', limit: 2 }, { token: h.tokens.bob });
+  assert.equal(page.code, 0, page.details);
+  assert.ok(page.body.entries.every((e: any) => e.surface === 'restore' && Number(e.restored_to.seq) === point), JSON.stringify(page.body.entries));
+  const total = (await hist('?limit=10000')).length;
+  assert.equal(Number(page.body.remaining), total - 2, 'remaining counts the entries after the page');
+  const rest = await h.rest('GET', `/v1/zones/${Z}/history?order=desc&limit=2`, { token: h.tokens.bob });
+  assert.equal(rest.body.remaining, total - 2);
+  assert.equal(rest.body.next_cursor, Number(page.body.next_cursor));
+});

@@ -117,7 +117,18 @@ test('history: options validated (exit 2), unknown zone exit 1, --addr and --db 
   assert.equal(all.stderr, '');
   const three = await run(['history', 'many.test', '--limit', '3']);
   assert.equal(three.stdout.trim().split('\n').length, 4, 'header + 3 rows');
-  assert.match(three.stderr, /^more entries after seq \d+: use --cursor \d+$/m);
+  // Newest first, and the cut says how many older entries are left and where to continue.
+  const seqs = three.stdout.trim().split('\n').slice(1).map((l) => Number(l.split(/\s+/)[0]));
+  assert.deepEqual(seqs, [...seqs].sort((a, b) => b - a), 'newest first');
+  const cut = /^(\d+) older entries, use --cursor (\d+)$/m.exec(three.stderr);
+  assert.ok(cut, three.stderr);
+  assert.equal(Number(cut[1]) + 3, n, 'N older entries counts every entry not shown');
+  assert.equal(Number(cut[2]), seqs[2]);
+  const next = await run(['history', 'many.test', '--limit', '2', '--cursor', cut[2]]);
+  assert.deepEqual(next.stdout.trim().split('\n').slice(1).map((l) => Number(l.split(/\s+/)[0])), [seqs[2] - 1, seqs[2] - 2], 'the next page continues below the cursor');
+  assert.match(next.stderr, new RegExp(`^${Number(cut[1]) - 2} older entries, use --cursor ${seqs[2] - 2}$`, 'm'));
+  const oldest = await run(['history', 'many.test', '--limit', '2', '--oldest-first']);
+  assert.match(oldest.stderr, new RegExp(`^${n - 2} newer entries, use --cursor \\d+$`, 'm'));
 });
 
 test('zone list|create|update|delete|restore through the API; restore to before the zone existed needs --allow-delete', async () => {

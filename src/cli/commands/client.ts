@@ -56,7 +56,16 @@ export function describeNetError(err: NodeJS.ErrnoException, addr: string): stri
  * refuses a request before reading its body (413, 401) answers and closes while we are still writing:
  * the answer wins over the EPIPE/ECONNRESET our write then gets.
  */
-export function apiRequest(opts: ClientOptions, method: string, path: string, body?: { type: string; data: string }): Promise<ClientResponse> {
+/** Callbacks for progress on long transfers (bytes sent of the body's total; bytes received). */
+export interface TransferProgress {
+  onUpload?: (sent: number, total: number) => void;
+  onDownload?: (received: number) => void;
+}
+
+/** Bodies go out in pieces of this size, so an upload can report progress and honour back-pressure. */
+const UPLOAD_CHUNK = 256 * 1024;
+
+export function apiRequest(opts: ClientOptions, method: string, path: string, body?: { type: string; data: string }, progress: TransferProgress = {}): Promise<ClientResponse> {
   const base = baseUrl(opts.addr);
   const url = new URL(path.replace(/^\//, ''), base.href.endsWith('/') ? base.href : base.href + '/');
   let ca: Buffer | undefined;
@@ -76,24 +85,49 @@ export function apiRequest(opts: ClientOptions, method: string, path: string, bo
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolveRes, reject) => {
     let answered: ClientResponse | undefined;
+    /** What has arrived of the answer so far (for a connection that dies after the status line). */
+    let soFar = (): ClientResponse | undefined => answered;
     const req = send(url, { method, headers, ca, timeout: opts.timeoutMs ?? 30_000 }, (res) => {
       const chunks: Buffer[] = [];
+      let received = 0;
       answered = { status: res.statusCode ?? 0, headers: res.headers, body: '' };
+      // Joined once, at the end (or when the connection dies first): joining per chunk is quadratic.
+      const text = (): string => Buffer.concat(chunks).toString('utf8');
+      soFar = () => ({ ...answered!, body: text() });
       res.on('data', (c: Buffer) => {
         chunks.push(c);
-        answered!.body = Buffer.concat(chunks).toString('utf8');
+        received += c.length;
+        progress.onDownload?.(received);
       });
-      res.on('end', () => resolveRes({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', (err) => (answered ? resolveRes(answered) : reject(new McnsError('unavailable', describeNetError(err, opts.addr)))));
-      res.on('aborted', () => answered && resolveRes(answered));
+      res.on('end', () => resolveRes({ status: res.statusCode ?? 0, headers: res.headers, body: text() }));
+      res.on('error', (err) => (answered ? resolveRes(soFar()!) : reject(new McnsError('unavailable', describeNetError(err, opts.addr)))));
+      res.on('aborted', () => answered && resolveRes(soFar()!));
     });
     req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'TIMEOUT' })));
     req.on('error', (err: NodeJS.ErrnoException) => {
-      if (answered) return resolveRes(answered);
+      if (answered) return resolveRes(soFar()!);
       reject(Object.assign(new McnsError('unavailable', describeNetError(err, opts.addr)), { netCode: err.code }));
     });
-    if (body) req.write(body.data);
-    req.end();
+    if (!body) {
+      req.end();
+      return;
+    }
+    const data = Buffer.from(body.data);
+    let sent = 0;
+    // Stops as soon as the server has answered (a 413 or 401 before the body): the rest would only meet a closed socket.
+    const pump = (): void => {
+      while (sent < data.length && !answered && !req.destroyed) {
+        const piece = data.subarray(sent, sent + UPLOAD_CHUNK);
+        sent += piece.length;
+        progress.onUpload?.(sent, data.length);
+        if (!req.write(piece)) {
+          req.once('drain', pump);
+          return;
+        }
+      }
+      req.end();
+    };
+    pump();
   });
 }
 

@@ -1,8 +1,9 @@
 /**
- * `mcns history ZONE [NAME [TYPE]]` and `mcns zone history ZONE`: every change of a zone, from a
- * database file (--db) or through the API (--addr / $MCNS_ADDR). Both print the same rows and the same
- * JSON (the API's history view, snake_case), page in chunks (the API serves at most 10,000 entries a
- * request) until --limit entries, and say when there are more.
+ * `mcns history ZONE [NAME [TYPE]]` and `mcns zone history ZONE`: every change of a zone, newest
+ * first (--oldest-first for the other way), from a database file (--db) or through the API (--addr /
+ * $MCNS_ADDR). Both print the same rows and the same JSON (the API's history view, snake_case), page
+ * in chunks (the API serves at most 10,000 entries a request) printing as they come, until --limit
+ * entries, and then say how many are left: "N older entries, use --cursor SEQ".
  */
 import { Option, type Command } from 'commander';
 import type Database from 'better-sqlite3';
@@ -12,7 +13,7 @@ import { zoneName } from '../../projections/decide.ts';
 import { apiOwnerName } from '../../records/names.ts';
 import { historyView, type HistoryView } from '../../api/views.ts';
 import { McnsError } from '../../errors.ts';
-import { table, UsageError } from '../output.ts';
+import { TableWriter, UsageError } from '../output.ts';
 import { apiJson, clientOptions, outputFormat, wantsApi, withApiOptions } from './client.ts';
 
 /** Largest page one request asks for (the API's own maximum). */
@@ -27,6 +28,7 @@ interface HistoryOpts {
   cursor?: string;
   output: string;
   format?: string;
+  oldestFirst?: boolean;
 }
 
 /** --limit: a whole number of entries, at least 1 (no upper bound: we page). */
@@ -41,28 +43,28 @@ function parseCursor(text: string | undefined): number | undefined {
   return Number(text);
 }
 
-/** One page source: offline (the database) or online (the API). */
-type PageSource = (cursor: number | undefined, limit: number) => Promise<{ entries: HistoryView[]; next?: number }>;
+/** One page source: offline (the database) or online (the API). `remaining`: entries after this page. */
+type PageSource = (cursor: number | undefined, limit: number) => Promise<{ entries: HistoryView[]; next?: number; remaining?: number }>;
 
-function offlineSource(db: Database.Database, zone: string, name: string | undefined, type: string | undefined): PageSource {
+function offlineSource(db: Database.Database, zone: string, name: string | undefined, type: string | undefined, order: 'asc' | 'desc'): PageSource {
   // History outlives the zone, but a zone that never had an event is a typo, not an empty history.
   if (db.prepare('SELECT 1 FROM events WHERE zone = ? LIMIT 1').get(zone) === undefined) throw new McnsError('not_found', `zone ${zone.replace(/\.$/, '')} not found (no event in this database ever named it)`);
   const fqdn = name === undefined ? undefined : apiOwnerName(name, zone);
   return async (cursor, limit) => {
-    const page = zoneHistory(db, zone, { name: fqdn, type, limit, cursor });
-    return { entries: page.entries.map(historyView), next: page.nextCursor };
+    const page = zoneHistory(db, zone, { name: fqdn, type, limit, cursor, order });
+    return { entries: page.entries.map(historyView), next: page.nextCursor, remaining: page.remaining };
   };
 }
 
-function onlineSource(opts: HistoryOpts, zone: string, name: string | undefined, type: string | undefined): PageSource {
+function onlineSource(opts: HistoryOpts, zone: string, name: string | undefined, type: string | undefined, order: 'asc' | 'desc'): PageSource {
   const client = clientOptions(opts);
   return async (cursor, limit) => {
-    const q = new URLSearchParams({ limit: String(limit) });
+    const q = new URLSearchParams({ limit: String(limit), order });
     if (name !== undefined) q.set('name', name);
     if (type !== undefined) q.set('type', type.toUpperCase());
     if (cursor !== undefined) q.set('cursor', String(cursor));
-    const body = await apiJson<{ entries: HistoryView[]; next_cursor?: number }>(client, 'GET', `/v1/zones/${encodeURIComponent(zone)}/history?${q}`);
-    return { entries: body.entries, next: body.next_cursor };
+    const body = await apiJson<{ entries: HistoryView[]; next_cursor?: number; remaining?: number }>(client, 'GET', `/v1/zones/${encodeURIComponent(zone)}/history?${q}`);
+    return { entries: body.entries, next: body.next_cursor, remaining: body.remaining };
   };
 }
 
@@ -73,9 +75,10 @@ export function describeChange(e: HistoryView): string {
   const p = e.payload;
   const name = typeof p.name === 'string' ? `${p.name} ` : typeof e.old?.name === 'string' ? `${String(e.old.name)} ` : '';
   if (e.event === 'ZoneRestored') return `to seq ${String(p.at_seq)}${p.at ? ` (${String(p.at)})` : ''}`;
-  if (e.old && e.new) return `${name}${side(e.old)} -> ${side(e.new)}`;
-  if (e.old) return `${name}removed ${side(e.old)}`;
-  if (e.new) return `${name}${side(e.new)}`;
+  const by = e.restored_to ? ` (restore to seq ${e.restored_to.seq})` : '';
+  if (e.old && e.new) return `${name}${side(e.old)} -> ${side(e.new)}${by}`;
+  if (e.old) return `${name}removed ${side(e.old)}${by}`;
+  if (e.new) return `${name}${side(e.new)}${by}`;
   if (e.event === 'SerialBumped') return `serial ${String(p.serial)}`;
   return [p.name, p.type, p.ttl, p.value].filter((x) => x !== undefined).join(' ');
 }
@@ -88,23 +91,28 @@ async function run(zoneArg: string, name: string | undefined, type: string | und
   const online = wantsApi(opts);
   if (!online && !opts.db) throw new UsageError('--db PATH or --addr URL (or MCNS_ADDR) is required');
   const db = online ? undefined : openDatabase(opts.db!, { create: false });
+  const order = opts.oldestFirst ? 'asc' : 'desc';
   try {
-    const source = db ? offlineSource(db, zone, name, type) : onlineSource(opts, zoneArg, name, type);
-    const rows: Array<Array<string | number>> = [];
+    const source = db ? offlineSource(db, zone, name, type, order) : onlineSource(opts, zoneArg, name, type, order);
+    const out = new TableWriter(['SEQ', 'TIME', 'ACTOR', 'SURFACE', 'EVENT', 'CHANGE']);
     let left = limit;
     let more: number | undefined;
+    let remaining: number | undefined;
     do {
       const page = await source(cursor, Math.min(left, PAGE));
-      for (const e of page.entries) {
-        if (format === 'json') process.stdout.write(JSON.stringify(e) + '\n');
-        else rows.push([e.seq, e.time, e.actor, e.surface ?? '', e.event, describeChange(e)]);
-      }
+      if (format === 'json') {
+        if (page.entries.length > 0) process.stdout.write(page.entries.map((e) => JSON.stringify(e)).join('\n') + '\n');
+      } else out.write(page.entries.map((e) => [e.seq, e.time, e.actor, e.surface ?? '', e.event, describeChange(e)]));
       left -= page.entries.length;
       cursor = page.next;
       more = page.next;
+      remaining = page.remaining;
     } while (left > 0 && more !== undefined);
-    if (format === 'table') process.stdout.write(table(['SEQ', 'TIME', 'ACTOR', 'SURFACE', 'EVENT', 'CHANGE'], rows));
-    if (more !== undefined) process.stderr.write(`more entries after seq ${more}: use --cursor ${more}\n`);
+    if (format === 'table') out.end();
+    if (more !== undefined) {
+      const which = order === 'desc' ? 'older' : 'newer';
+      process.stderr.write(`${remaining === undefined ? 'more' : remaining} ${which} ${remaining === 1 ? 'entry' : 'entries'}, use --cursor ${more}\n`);
+    }
   } finally {
     db?.close();
   }
@@ -117,7 +125,8 @@ function options(cmd: Command): Command {
     .argument('[type]', 'record type')
     .option('--db <path>', 'read this database file instead of the API')
     .option('--limit <n>', 'at most this many entries', '1000')
-    .option('--cursor <seq>', 'start after this sequence number (the next page)')
+    .option('--cursor <seq>', 'continue from this sequence number (printed when --limit cut the list)')
+    .option('--oldest-first', 'oldest change first (default: newest first)')
     .action((zone: string, name: string | undefined, type: string | undefined, opts: HistoryOpts) => run(zone, name, type, opts));
 }
 

@@ -15,6 +15,7 @@ import { openDatabase } from '../../events/schema.ts';
 import { McnsError } from '../../errors.ts';
 import { progress, progressDone, UsageError } from '../output.ts';
 import { outputFormatOf, wantsApi } from './client.ts';
+import { displayZone, exportHeader, importCounts, importSummary } from '../../api/views.ts';
 
 function needDb(opts: { db?: string }, extra = ''): string {
   if (!opts.db) throw new UsageError(`--db PATH is required${extra}`);
@@ -47,12 +48,9 @@ export function registerZoneOffline(zone: Command, onlineImport: (zone: string, 
         const res = ledger.execute(command, { actor: opts.actor, surface: 'cli' });
         progressDone();
         for (const w of warnings) process.stderr.write(`mcns: warning: ${w}\n`);
-        const z = zoneName(zoneArg);
-        process.stdout.write(
-          res.events.length === 0
-            ? `${z} already equal to ${file}: nothing written\n`
-            : `${z} imported: ${res.events.length} events (seq ${res.firstSeq}..${res.lastSeq}), serial ${res.serial}\n`,
-        );
+        // The same summary as an import through the API.
+        const serial = ledger.state.zones.get(zoneName(zoneArg))?.serial ?? res.serial;
+        process.stdout.write(importSummary(zoneArg, { ...importCounts(res.events), first_seq: res.firstSeq, last_seq: res.lastSeq, serial }) + '\n');
       } finally {
         ledger.close();
       }
@@ -73,7 +71,7 @@ export function registerZoneOffline(zone: Command, onlineImport: (zone: string, 
         const state = opts.at ? ledger.stateAt(parseLogPoint(opts.at, '--at')) : ledger.state;
         const z = state.zones.get(zoneName(zoneArg));
         if (!z) throw new McnsError('not_found', `zone ${zoneName(zoneArg)} does not exist${opts.at ? ` at ${opts.at}` : ''}`);
-        process.stdout.write(exportZone(z, `${z.name} serial ${z.serial}, log seq ${state.seq}`));
+        process.stdout.write(exportZone(z, exportHeader(displayZone(z.name), z.serial, state.seq, opts.at ? `at=${opts.at}` : undefined)));
       } finally {
         ledger.close();
       }

@@ -5,13 +5,18 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { McnsError } from '../../errors.ts';
-import { progress, progressDone, table, UsageError } from '../output.ts';
+import { JsonArrayWriter, TableWriter, UsageError } from '../output.ts';
+import { colorsFor, Progress } from '../terminal.ts';
+import { importSummary } from '../../api/views.ts';
+import { parseLimit } from './history.ts';
 import { apiError, apiJson, apiRequest, clientOptions, outputFormat, withApiOptions, type ClientOptions } from './client.ts';
 
 /** A record as the API returns it. */
 export interface ApiRecord {
   id: string;
   name: string;
+  /** The full name (absent from servers older than the field). */
+  fqdn?: string;
   type: string;
   value: string;
   ttl: number;
@@ -48,15 +53,25 @@ function recordOf(body: unknown): ApiRecord {
 export function printWarnings(body: unknown): void {
   const w = (body as { warnings?: unknown } | undefined)?.warnings;
   if (!Array.isArray(w)) return;
-  for (const line of w) process.stderr.write(`warning: ${String(line)}\n`);
+  const c = colorsFor(process.stderr);
+  for (const line of w) process.stderr.write(`${c.yellow('warning:')} ${String(line)}\n`);
+}
+
+/** Columns of a record table: the full name, so a record reads the same whatever zone it was asked of. */
+const RECORD_HEADER = ['ID', 'NAME', 'TTL', 'TYPE', 'VALUE'];
+const recordRow = (r: ApiRecord): Array<string | number> => [r.id, r.fqdn ?? r.name, r.ttl, r.type, r.value];
+
+/** A listing printed page by page (table or JSON array). */
+function recordPrinter(format: 'table' | 'json'): { write(rs: ApiRecord[]): void; end(): void } {
+  if (format === 'json') return new JsonArrayWriter();
+  const t = new TableWriter(RECORD_HEADER);
+  return { write: (rs) => t.write(rs.map(recordRow)), end: () => t.end() };
 }
 
 function printRecords(records: ApiRecord[], format: 'table' | 'json'): void {
-  if (format === 'json') {
-    process.stdout.write(JSON.stringify(records, null, 2) + '\n');
-    return;
-  }
-  process.stdout.write(table(['ID', 'NAME', 'TTL', 'TYPE', 'VALUE'], records.map((r) => [r.id, r.name, r.ttl, r.type, r.value])));
+  const p = recordPrinter(format);
+  p.write(records);
+  p.end();
 }
 
 function parseTtl(ttl: string | undefined): number | undefined {
@@ -73,15 +88,26 @@ export function registerRecord(program: Command): void {
     .option('--name <name>', 'only this owner name (relative, "@" or absolute)')
     .option('--type <type>', 'only this record type')
     .option('--at <point>', 'as at a sequence number or RFC 3339 time')
-    .action(async (zone: string, opts: CommonOpts & { name?: string; type?: string; at?: string }) => {
+    .option('--page-size <n>', 'records asked for per request (the listing pages through the zone, printing as it goes)', '1000')
+    .action(async (zone: string, opts: CommonOpts & { name?: string; type?: string; at?: string; pageSize: string }) => {
       const format = outputFormat(opts.output);
-      const q = new URLSearchParams();
+      const pageSize = parseLimit(opts.pageSize, '--page-size');
+      if (pageSize > 10_000) throw new UsageError(`--page-size must be at most 10000 (the API's largest page), got "${opts.pageSize}"`);
+      const client = clientOptions(opts);
+      const q = new URLSearchParams({ limit: String(pageSize) });
       if (opts.name) q.set('name', opts.name);
       if (opts.type) q.set('type', opts.type.toUpperCase());
+      // Pages follow each other by the last record's key: a write during the walk neither repeats nor skips a record it did not touch.
       if (opts.at) q.set('at', opts.at);
-      const qs = q.toString();
-      const body = await apiJson<unknown>(clientOptions(opts), 'GET', `/v1/zones/${enc(zone)}/records${qs ? `?${qs}` : ''}`);
-      printRecords(recordsOf(body), format);
+      const out = recordPrinter(format);
+      let cursor: string | undefined;
+      do {
+        if (cursor !== undefined) q.set('cursor', cursor);
+        const body = await apiJson<{ records?: ApiRecord[]; next_cursor?: string }>(client, 'GET', `/v1/zones/${enc(zone)}/records?${q}`);
+        out.write(recordsOf(body));
+        cursor = typeof body?.next_cursor === 'string' ? body.next_cursor : undefined;
+      } while (cursor !== undefined);
+      out.end();
     });
   withCommon(record.command('add').description('add a record (NAME relative to the zone, "@" = apex)'))
     .argument('<zone>', 'zone name')
@@ -89,7 +115,8 @@ export function registerRecord(program: Command): void {
     .argument('<type>', 'record type (A, AAAA, CNAME, MX, TXT, …)')
     .argument('<value...>', 'value in presentation format, e.g. "10 mail.example.com."')
     .option('--ttl <seconds>', 'TTL (default: the zone default)')
-    .action(async (zone: string, name: string, type: string, value: string[], opts: CommonOpts & { ttl?: string }) => {
+    .option('--relative', 'NAME is relative to ZONE even if it looks like a name in another zone this server serves')
+    .action(async (zone: string, name: string, type: string, value: string[], opts: CommonOpts & { ttl?: string; relative?: boolean }) => {
       const format = outputFormat(opts.output);
       const ttl = parseTtl(opts.ttl);
       const body = await apiJson<unknown>(clientOptions(opts), 'POST', `/v1/zones/${enc(zone)}/records`, {
@@ -97,6 +124,11 @@ export function registerRecord(program: Command): void {
         type: type.toUpperCase(),
         value: value.join(' '),
         ...(ttl === undefined ? {} : { ttl }),
+        ...(opts.relative ? { relative: true } : {}),
+      }).catch((err: unknown) => {
+        // The API's hint names its JSON field; on the command line it is an option.
+        if (err instanceof McnsError) throw new McnsError(err.kind, err.message.replace('set "relative": true', 'pass --relative'));
+        throw err;
       });
       printRecords([recordOf(body)], format);
       printWarnings(body);
@@ -154,26 +186,26 @@ export async function onlineZoneImport(zone: string, file: string, opts: Record<
   // Checked before sending: a server refuses an oversized body by closing the connection mid-upload.
   const limit = await announcedBodyLimit(client);
   if (limit !== undefined && bytes > limit) throw new McnsError('invalid', tooLargeMessage(bytes, limit));
-  progress(`uploading ${zone} (${bytes} bytes)…`);
-  // The server says nothing until the whole import is written: a large zone takes minutes, not the default 30 s.
-  const res = await apiRequest({ ...client, timeoutMs: 15 * 60_000 }, 'POST', `/v1/zones/${enc(zone)}/import`, { type: 'text/plain', data: text });
-  progressDone();
+  const bar = new Progress(`import ${zone}`, 'bytes');
+  let res;
+  try {
+    // The server says nothing until the whole import is written: a large zone takes minutes, not the default 30 s.
+    res = await apiRequest({ ...client, timeoutMs: 15 * 60_000 }, 'POST', `/v1/zones/${enc(zone)}/import`, { type: 'text/plain', data: text }, {
+      onUpload: (sent, total) => (sent < total ? bar.update(sent, total) : bar.step('uploaded; the server is importing…')),
+    });
+  } finally {
+    bar.stop();
+  }
   if (res.status === 413) throw new McnsError('invalid', tooLargeMessage(bytes, limit ?? bodyLimitOf(res.body)));
   if (res.status < 200 || res.status > 299) throw apiError(res);
-  let summary: string;
+  let b: { warnings?: string[]; zone?: { serial?: number }; batch?: { first_seq?: number; last_seq?: number }; created?: number; updated?: number; deleted?: number };
   try {
-    const b = JSON.parse(res.body) as {
-      warnings?: string[]; zone?: { serial?: number }; batch?: { first_seq?: number; last_seq?: number }; created?: number; updated?: number; deleted?: number };
-    const n = (b.created ?? 0) + (b.updated ?? 0) + (b.deleted ?? 0);
-    summary =
-      n === 0 && b.batch?.first_seq === undefined
-        ? `nothing written (already equal), serial ${b.zone?.serial ?? '?'}`
-        : `${b.created ?? 0} created, ${b.updated ?? 0} updated, ${b.deleted ?? 0} deleted (seq ${b.batch?.first_seq}..${b.batch?.last_seq}), serial ${b.zone?.serial ?? '?'}`;
-    printWarnings(b);
+    b = JSON.parse(res.body) as typeof b;
   } catch {
-    summary = '';
+    throw new McnsError('internal', `the API answered the import of ${zone} with something that is not JSON`);
   }
-  process.stdout.write(`${zone} imported${summary ? `: ${summary}` : ''}\n`);
+  process.stdout.write(importSummary(zone, { created: b.created ?? 0, updated: b.updated ?? 0, deleted: b.deleted ?? 0, first_seq: b.batch?.first_seq, last_seq: b.batch?.last_seq, serial: b.zone?.serial }) + '\n');
+  printWarnings(b);
 }
 
 /** The limit a 413 body names ("… at most 4194304 bytes …"), if it does. */
@@ -185,7 +217,13 @@ function bodyLimitOf(body: string): number | undefined {
 /** `mcns zone export ZONE --addr URL [--at X]`: the zone file on stdout. */
 export async function onlineZoneExport(zone: string, opts: Record<string, string>): Promise<void> {
   const q = opts.at ? `?at=${enc(opts.at)}` : '';
-  const res = await apiRequest(clientOptions(opts), 'GET', `/v1/zones/${enc(zone)}/export${q}`);
+  const bar = new Progress(`export ${zone}`, 'bytes');
+  let res;
+  try {
+    res = await apiRequest({ ...clientOptions(opts), timeoutMs: 15 * 60_000 }, 'GET', `/v1/zones/${enc(zone)}/export${q}`, undefined, { onDownload: (got) => bar.update(got) });
+  } finally {
+    bar.stop();
+  }
   if (res.status < 200 || res.status > 299) throw apiError(res);
   process.stdout.write(res.body);
 }

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import type { BatchView, EventView, ZoneView } from '../../api/views.ts';
 import { McnsError } from '../../errors.ts';
-import { table, UsageError } from '../output.ts';
+import { table, TableWriter, UsageError } from '../output.ts';
 import { apiJson, clientOptions, outputFormat, withApiOptions } from './client.ts';
 import { printWarnings } from './record.ts';
 import { describeChange, parseLimit } from './history.ts';
@@ -130,19 +130,18 @@ export function registerEvents(program: Command): void {
       let left = parseLimit(opts.limit);
       let after = Number(opts.after);
       const client = clientOptions(opts);
-      const rows: Array<Array<string | number>> = [];
+      const out = new TableWriter(['SEQ', 'TIME', 'ACTOR', 'ZONE', 'EVENT', 'CHANGE']);
       let more: number | undefined;
       do {
         const page = await apiJson<{ events: EventView[]; next_after?: number }>(client, 'GET', `/v1/events?after=${after}&limit=${Math.min(left, 1000)}`);
-        for (const e of page.events) {
-          if (format === 'json') process.stdout.write(JSON.stringify(e) + '\n');
-          else rows.push([e.seq, e.time, e.actor, e.zone, e.event, describeChange(e)]);
-        }
+        if (format === 'json') {
+          if (page.events.length > 0) process.stdout.write(page.events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+        } else out.write(page.events.map((e) => [e.seq, e.time, e.actor, e.zone, e.event, describeChange(e)]));
         left -= page.events.length;
         more = page.next_after;
         if (more !== undefined) after = more;
       } while (left > 0 && more !== undefined);
-      if (format === 'table') process.stdout.write(table(['SEQ', 'TIME', 'ACTOR', 'ZONE', 'EVENT', 'CHANGE'], rows));
+      if (format === 'table') out.end();
       if (more !== undefined) process.stderr.write(`more events after seq ${more}: use --after ${more}\n`);
     });
 }
