@@ -205,24 +205,6 @@ export class ApiService {
   }
 
   /**
-   * Names inside a value are absolute (trailing dot optional), except "@" and single labels, which
-   * are relative to the zone ("10 mail" is mail.<zone>); see apiValueName. Resolved here because the
-   * ledger's rules take values as absolute presentation text.
-   */
-  private resolveValue(zone: string, type: string, value: string, field: string): string {
-    const t = parseRRType(type);
-    if (t === undefined) return value; // decide names the bad type
-    try {
-      return canonicalApiValue(t, value.trim(), (raw) => apiValueName(raw, zone));
-    } catch (err) {
-      throw invalid(field, (err as Error).message);
-    }
-  }
-
-  /** GET /v1/zones/{zone}/records (?name= &type= &at=). */
-  async listRecords(id: Identity, zone: string, query?: unknown): Promise<{ records: RecordView[]; next_cursor?: string }> {
-    authorize(id, 'records.list');
-  /**
    * A name for a new record. A relative name that reads as a name in another zone we serve
    * ("www.other.test" given to newco.test) is most likely a forgotten trailing dot: refused with
    * the hint, unless the caller says it is meant relative (`relative: true`, `--relative`).
@@ -254,6 +236,24 @@ export class ApiService {
     }
   }
 
+  /**
+   * Names inside a value are absolute (trailing dot optional), except "@" and single labels, which
+   * are relative to the zone ("10 mail" is mail.<zone>); see apiValueName. Resolved here because the
+   * ledger's rules take values as absolute presentation text.
+   */
+  private resolveValue(zone: string, type: string, value: string, field: string): string {
+    const t = parseRRType(type);
+    if (t === undefined) return value; // decide names the bad type
+    try {
+      return canonicalApiValue(t, value.trim(), (raw) => apiValueName(raw, zone));
+    } catch (err) {
+      throw invalid(field, (err as Error).message);
+    }
+  }
+
+  /** GET /v1/zones/{zone}/records (?name= &type= &at=). */
+  async listRecords(id: Identity, zone: string, query?: unknown): Promise<{ records: RecordView[]; next_cursor?: string }> {
+    authorize(id, 'records.list');
     const name = zoneName(zone);
     const q = S.parseInput(S.RecordsQuery, query);
     const want = q.name === undefined ? undefined : this.recordName(name, q.name);
