@@ -60,7 +60,8 @@ export const EVERY_TYPE: [string, RRType, string, string][] = [
   ['rrsig', 'RRSIG', 'A 13 3 300 20300101000000 20251201000000 12345 example.net. AQID', 'A 13 3 300 20300101000000 20251201000000 12345 example.net. AQID'],
   ['rrsig2', 'RRSIG', 'TYPE65400 ED25519 2 60 1893456000 1764547200 1 example.net. AQID', 'TYPE65400 15 2 60 20300101000000 20251201000000 1 example.net. AQID'],
   ['nsec', 'NSEC', 'next.example.net. A NS SOA RRSIG NSEC DNSKEY TYPE65400', 'next.example.net. A NS SOA RRSIG NSEC DNSKEY TYPE65400'],
-  ['nsec3', 'NSEC3', '1 1 10 aabbccdd 2t7b4g4vsa5smi47k61mv5bv1a22bojr A RRSIG', '1 1 10 AABBCCDD 2T7B4G4VSA5SMI47K61MV5BV1A22BOJR A RRSIG'],
+  // An NSEC3 owner is a hashed name: BIND's dig refuses a transfer with any other (check-names).
+  ['8c93uj8ouhnnm0jrn1lu6cijpqnm59uq', 'NSEC3', '1 1 10 aabbccdd 2t7b4g4vsa5smi47k61mv5bv1a22bojr A RRSIG', '1 1 10 AABBCCDD 2T7B4G4VSA5SMI47K61MV5BV1A22BOJR A RRSIG'],
   ['nsec3param', 'NSEC3PARAM', '1 0 0 -', '1 0 0 -'],
   ['unknown', 'TYPE65400', '\\# 4 0a000001', '\\# 4 0A000001'],
   ['empty', 'TYPE65401', '\\# 0', '\\# 0'],
