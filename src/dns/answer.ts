@@ -2,22 +2,26 @@
  * Authoritative answering: a pure function from one projection snapshot and one parsed query to a
  * result kind and the response message (RFC 1034 4.3.2, 2181, 2308, 4592, 6891, 8482).
  *
- * It walks fixed stages the way Knot does (zone selection, answer with CNAME chasing, authority,
- * additional) and names its outcome explicitly, CoreDNS style, so NXDOMAIN, NODATA and a referral
- * can never be confused. The listeners only decode, call this, and encode; nothing here does I/O or
+ * It walks fixed stages the way Knot does (zone selection, answer with CNAME and DNAME chasing
+ * (RFC 6672), authority, additional (additional.ts)) and names its outcome explicitly, CoreDNS
+ * style, so NXDOMAIN, NODATA and a referral can never be confused. DS is answered from the parent
+ * side of a cut (RFC 4035 3.1.4.1): at a delegation point, and by the parent zone when we serve
+ * both sides. The listeners only decode, call this, and encode; nothing here does I/O or
  * looks at anything but the `state` reference it is handed. It keeps no state of its own: the two
  * memos it reads through are derived from the state and documented where they live (zones.ts: the
  * zone lookup; record-data.ts: each stored record's parsed rdata).
  */
 import type { LedgerState, ZoneState } from '../projections/state.ts';
-import { findNode, lookup, type RRset, type TrieNode } from '../projections/trie.ts';
+import type { RRset, TrieNode } from '../projections/trie.ts';
 import { rrsetTtl } from '../projections/rrset-ttl.ts';
 import { splitLabels } from '../records/names.ts';
-import { RR_TYPE_BY_CODE, rrTypeCode, type RData } from '../records/types.ts';
+import { RR_TYPE_BY_CODE, rrTypeCode } from '../records/types.ts';
+import { addAdditional } from './additional.ts';
+import { pushRRset } from './answer-rrset.ts';
+import { substituteDname } from './dname.ts';
 import { emptyResponse, RCODE, responseEdns, responseFlags } from './header.ts';
 import { negativeSoa } from './negative.ts';
 import type { ParsedQuery } from './query.ts';
-import { answerable, noteSkippedAnswer } from './oversized.ts';
 import { recordData } from './record-data.ts';
 import type { WireMessage, WireRR } from './wire.ts';
 import { canonicalQueryName, findZone } from './zones.ts';
@@ -33,6 +37,8 @@ export type AnswerResult =
   | 'notimp'
   | 'formerr'
   | 'badvers'
+  /** A DNAME substitution would make a name longer than 255 octets (RFC 6672 2.2). */
+  | 'yxdomain'
   /** The name is in none of our zones: the caller forwards it, or answers the REFUSED message given. */
   | 'forward';
 
@@ -72,55 +78,32 @@ function labelsIn(name: string, zone: ZoneState): string[] {
   return out;
 }
 
-function pushRRset(out: WireRR[], owner: string, set: RRset): void {
-  // One TTL per RRset: an older log's mixed TTLs are served with the lowest (rrset-ttl.ts).
-  const ttl = rrsetTtl(set.records);
-  for (const r of set.records) {
-    // A record an older build stored with rdata over 65,535 bytes cannot be encoded: it is left out
-    // (and counted) so the rest of the answer still goes out (oversized.ts).
-    if (!answerable(r)) {
-      noteSkippedAnswer(r);
-      continue;
-    }
-    out.push({ name: owner, type: r.type, ttl, data: recordData(r) });
-  }
-}
-
-/** Whether canonical `name` is `zone` or below it. */
-function inZone(name: string, zone: string): boolean {
-  if (zone === '.') return true;
-  if (name === zone) return true;
-  return name.length > zone.length && name.endsWith(zone) && name.charCodeAt(name.length - zone.length - 1) === 46 && !escapedAt(name, name.length - zone.length - 1);
-}
-
-function escapedAt(name: string, dot: number): boolean {
-  let n = 0;
-  for (let i = dot - 1; i >= 0 && name.charCodeAt(i) === 92; i--) n++;
-  return n % 2 === 1;
+/** What answering needs to know about a name in its zone, found in one walk from the apex. */
+interface Found {
+  /** The node of the name itself, when it exists (possibly an empty non-terminal). */
+  exact?: TrieNode;
+  /** A zone cut at or above the name (the first node below the apex with NS): a referral answers. */
+  cut?: TrieNode;
+  /** A DNAME owner strictly above the name (RFC 6672 2.3: everything below it is occluded). */
+  dname?: TrieNode;
+  /** The wildcard child of the closest encloser, when the name does not exist. */
+  wildcard?: TrieNode;
 }
 
 /**
- * Additional-section processing (RFC 1034 3.7, 4.3.2 step 6): A and AAAA of a target name that is
- * in `zone`, including glue below a cut (findNode does not stop at cuts). Knot does the same.
+ * Walks from the apex toward `labels` (outermost first) and stops at the first node that decides
+ * the answer: a cut (NS below the apex; it wins over a DNAME at the same node, as in Knot), a DNAME
+ * above the name, the name itself, or the first missing label (the wildcard, if any, then answers).
  */
-function addAddresses(zone: ZoneState, target: string, additional: WireRR[], seen: Set<string>): void {
-  if (seen.has(target) || !inZone(target, zone.name)) return;
-  seen.add(target);
-  const node = findNode(zone.tree, labelsIn(target, zone));
-  if (!node) return;
-  const a = node.rrsets.get('A');
-  if (a) pushRRset(additional, node.name, a);
-  const aaaa = node.rrsets.get('AAAA');
-  if (aaaa) pushRRset(additional, node.name, aaaa);
-}
-
-/** Adds the addresses of the targets of NS, MX and SRV records in `records`. */
-function additionalFor(zone: ZoneState, records: readonly WireRR[], from: number, additional: WireRR[], seen: Set<string>): void {
-  for (let i = from; i < records.length; i++) {
-    const d = records[i].data as RData;
-    if (d.type === 'NS') addAddresses(zone, d.target, additional, seen);
-    else if (d.type === 'MX') addAddresses(zone, d.exchange, additional, seen);
-    else if (d.type === 'SRV') addAddresses(zone, d.target, additional, seen);
+function find(apex: TrieNode, labels: readonly string[]): Found {
+  let node = apex;
+  for (let depth = 0; ; depth++) {
+    if (depth > 0 && node.rrsets.has('NS')) return { exact: depth === labels.length ? node : undefined, cut: node };
+    if (depth === labels.length) return { exact: node };
+    if (node.rrsets.has('DNAME')) return { dname: node };
+    const child = node.children.get(labels[depth]);
+    if (!child) return { wildcard: node.children.get('*') };
+    node = child;
   }
 }
 
@@ -161,8 +144,10 @@ export function answerQuery(state: LedgerState, q: ParsedQuery, opts: AnswerOpti
   const answer: WireRR[] = [];
   const authority: WireRR[] = [];
   const additional: WireRR[] = [];
+  /** "target\0type" pairs already in the additional section. */
   const seen = new Set<string>();
-  const visited = new Set<string>();
+  /** CNAME and DNAME RRsets of our zones already in the answer (by identity, as Knot's duplicate check). */
+  const inAnswer = new Set<RRset>();
   const maxChain = opts.maxChain ?? DEFAULT_MAX_CHAIN;
   const qtypeName = TYPE_NAMES.get(q.qtype);
   /** Owner for records at the current name: the client's spelling for the query name itself. */
@@ -172,21 +157,45 @@ export function answerQuery(state: LedgerState, q: ParsedQuery, opts: AnswerOpti
   let result: AnswerResult = 'success';
 
   for (let step = 0; ; step++) {
-    visited.add(name);
-    const labels = labelsIn(name, zone);
-    const lk = lookup(zone.tree, labels);
-    if (lk.cut && !(q.qtype === TYPE_DS && lk.exact === lk.cut)) {
+    const f = find(zone.tree, labelsIn(name, zone));
+    if (f.cut && !(q.qtype === TYPE_DS && f.exact === f.cut)) {
       // Referral (RFC 1034 4.3.2 step 3b): the cut's NS in authority, addresses of its targets as glue.
       // After a CNAME the answer stays authoritative for the CNAMEs (Knot keeps AA there too).
       if (step === 0) aa = false;
-      const ns = lk.cut.rrsets.get('NS') as RRset;
+      const ns = f.cut.rrsets.get('NS') as RRset;
       const from = authority.length;
-      pushRRset(authority, lk.cut.name, ns);
-      additionalFor(zone, authority, from, additional, seen);
+      pushRRset(authority, f.cut.name, ns);
+      addAdditional(zone, authority, from, additional, seen);
       result = 'delegation';
       break;
     }
-    const node = lk.exact ?? lk.wildcard;
+    if (f.dname) {
+      // RFC 6672 2.2 / 3: the DNAME, a CNAME synthesized from it for the name asked, then the
+      // substituted name. Each DNAME followed counts in the chain limit like a CNAME (Knot).
+      if (step >= maxChain) break;
+      const dname = f.dname.rrsets.get('DNAME') as RRset;
+      if (!inAnswer.has(dname)) {
+        inAnswer.add(dname);
+        pushRRset(answer, f.dname.name, dname);
+      }
+      const target = substituteDname(name, f.dname.name, (recordData(dname.records[0]) as { target: string }).target);
+      if (target === undefined) {
+        // RFC 6672 2.2: the substituted name would be longer than a domain name may be.
+        rcode = RCODE.YXDOMAIN;
+        result = 'yxdomain';
+        break;
+      }
+      answer.push({ name: owner, type: 'CNAME', ttl: rrsetTtl(dname.records), data: { type: 'CNAME', target } });
+      // The synthesized CNAME is the answer to a CNAME question (Knot stops there too).
+      if (q.qtype === TYPE_CNAME) break;
+      const next = findZone(state, target);
+      if (!next) break;
+      zone = next;
+      name = target;
+      owner = target;
+      continue;
+    }
+    const node = f.exact ?? f.wildcard;
     if (!node) {
       rcode = RCODE.NXDOMAIN;
       result = 'nxdomain';
@@ -203,7 +212,7 @@ export function answerQuery(state: LedgerState, q: ParsedQuery, opts: AnswerOpti
       // RFC 8482 section 4.1: over UDP one RRset (the lowest type, as Knot); over TCP all of them.
       const from = answer.length;
       for (const set of opts.tcp ? sets : sets.slice(0, 1)) pushRRset(answer, owner, set);
-      additionalFor(zone, answer, from, additional, seen);
+      addAdditional(zone, answer, from, additional, seen);
       break;
     }
     const set = qtypeName ? node.rrsets.get(qtypeName) : undefined;
@@ -216,17 +225,18 @@ export function answerQuery(state: LedgerState, q: ParsedQuery, opts: AnswerOpti
         authority.push(...negativeSoa(zone));
         break;
       }
-      additionalFor(zone, answer, from, additional, seen);
+      addAdditional(zone, answer, from, additional, seen);
       break;
     }
     const cname = q.qtype !== TYPE_CNAME ? node.rrsets.get('CNAME') : undefined;
     if (cname) {
       // Over-long chains are cut before the next CNAME: the CNAMEs so far are the answer (Knot's rule).
       if (step >= maxChain) break;
+      // A loop is cut when it comes back to a CNAME already in the answer (a wildcard's included).
+      if (inAnswer.has(cname)) break;
+      inAnswer.add(cname);
       pushRRset(answer, owner, cname);
       const target = (recordData(cname.records[0]) as { target: string }).target;
-      // A loop is cut when it comes back to a name already answered.
-      if (visited.has(target)) break;
       const next = findZone(state, target);
       if (!next) break;
       zone = next;

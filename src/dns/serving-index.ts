@@ -45,6 +45,15 @@ const DIFF_BUDGET = 20_000;
 /** Nodes indexed per slice of a rebuild. */
 const REBUILD_SLICE = 4_000;
 
+/**
+ * A name held like a cut: a delegation (NS below the apex) or a DNAME owner (RFC 6672 2.3: the
+ * names below it are occluded and answered by substitution, not NXDOMAIN). The general path answers
+ * at and below it; nothing below it is held.
+ */
+function hidesBelow(node: TrieNode, apex: boolean): boolean {
+  return (!apex && node.rrsets.has('NS')) || node.rrsets.has('DNAME');
+}
+
 /** Thrown inside a diff walk to stop it once it is over budget. */
 class OverBudget extends Error {}
 
@@ -55,7 +64,7 @@ class OverBudget extends Error {}
 const VALUE_HEADER = 8;
 /** The largest value a NameTable entry holds (its length is a u16). */
 const MAX_VALUE = 0xffff;
-/** Entry flags (the table's tag): a cut (referrals are the general path's; nothing below is held). */
+/** Entry flags (the table's tag): a cut or a DNAME owner (the general path's; nothing below is held, see hidesBelow). */
 const FLAG_CUT = 1;
 /** The name exists but is not answered here (a CNAME owner, an escaped name). */
 const FLAG_NOT_HERE = 2;
@@ -422,8 +431,8 @@ export class ServingIndex {
     // Gone on both sides: nothing here or below was in the index, and nothing will be.
     if (goneB && goneA) return;
     // A cut is held (as a cut) but hides everything below it.
-    const hidB = goneB || (!apex && before?.rrsets.has('NS') === true);
-    const hidA = goneA || (!apex && after?.rrsets.has('NS') === true);
+    const hidB = goneB || (before !== undefined && hidesBelow(before, apex));
+    const hidA = goneA || (after !== undefined && hidesBelow(after, apex));
     const wildB = before?.children.has('*') === true;
     const wildA = after?.children.has('*') === true;
     if (before?.rrsets !== after?.rrsets || goneB !== goneA || hidB !== hidA || !before !== !after || wildB !== wildA) {
@@ -474,7 +483,7 @@ export class ServingIndex {
     // so the index switches itself off instead (fail()).
     if (n < 0) throw new Error(`serving index: no key for ${JSON.stringify(node.name)}`);
     let flags = node.children.has('*') ? FLAG_WILDCARD_BELOW : 0;
-    if (!apex && node.rrsets.has('NS')) flags |= FLAG_CUT;
+    if (hidesBelow(node, apex)) flags |= FLAG_CUT;
     // Escaped names' answers spell labels the index cannot compare; CNAME owners answer chains.
     if (node.name.includes('\\') || node.rrsets.has('CNAME')) flags |= FLAG_NOT_HERE;
     const out = this.entry;
@@ -559,7 +568,7 @@ export class ServingIndex {
         if (!root && apexes.has(node.name)) continue;
         this.index(job.table, node, zoneId, root);
         // Nothing below a cut is held (a question there finds the cut walking up).
-        if (!root && node.rrsets.has('NS')) continue;
+        if (hidesBelow(node, root)) continue;
         if (node.children.size > 0) node.children.forEach(push);
       }
     } catch (err) {

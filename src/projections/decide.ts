@@ -290,6 +290,9 @@ class BatchBuilder {
     } else if (others.some((o) => o.type === 'CNAME')) {
       throw conflict(`${r.name} has a CNAME; no other record can be at that name (RFC 1034 3.6.2, RFC 2181 10.1)`, 'name');
     }
+    if (r.type === 'DNAME' && others.some((o) => o.type === 'DNAME')) {
+      throw conflict(`${r.name} already has a DNAME; a name has at most one (RFC 6672 2.4)`, 'name');
+    }
   }
 
   create(op: { name: string; type: string; value: string; ttl?: number; id?: string }, newId: () => string): void {

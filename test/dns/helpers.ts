@@ -174,8 +174,12 @@ function rrText(rr: any): string {
       break;
     case 'NS':
     case 'CNAME':
+    case 'DNAME':
     case 'PTR':
       data = fqdn(String(d));
+      break;
+    case 'DS':
+      data = `${d.keyTag} ${d.algorithm} ${d.digestType} ${Buffer.from(d.digest).toString('hex')}`;
       break;
     case 'MX':
       data = `${d.preference} ${fqdn(d.exchange)}`;

@@ -60,6 +60,8 @@ const VALUES: Record<string, string[]> = {
   NS: ['ns1.a.test.', 'ns2.b.test.'],
   TXT: ['"hello"'],
   MX: ['10 mail.a.test.'],
+  // A DNAME owner is held like a cut: the names below it are substituted, never NXDOMAIN (RFC 6672).
+  DNAME: ['www.b.test.', 'x.a.test.', 'c.example.'],
 };
 
 /** A wire query for `name`/`qtype`, with the letters' case shuffled, with or without EDNS. */
@@ -91,11 +93,11 @@ function checkAnswers(index: ServingIndex, state: LedgerState, random: () => num
   let answered = 0;
   for (const zone of ZONES) {
     // Names that exist, and (NXDOMAIN or not) names that do not: below a cut, a wildcard, a CNAME, an escaped label.
-    for (const n of [...NAMES, 'nowhere', 'www.cut', 'q.w', 'x.alias', 'er.name', 'z.deep.er.name', 'x.a\\.b', 'no.ns1']) {
+    for (const n of [...NAMES, 'nowhere', 'www.cut', 'q.w', 'x.alias', 'er.name', 'z.deep.er.name', 'x.a\\.b', 'no.ns1', 'z.x', 'q.z.x', 'no.mail']) {
       const name = n === '@' ? `${zone}.` : `${n}.${zone}.`;
       // A, AAAA, and types the index answers only with NODATA (NS, SOA, CNAME, MX, TXT, HTTPS, an
       // unknown one) or never (DS, ANY).
-      for (const qtype of [1, 28, 2, 6, 5, 15, 16, 65, 999, 43, 255]) {
+      for (const qtype of [1, 28, 2, 6, 5, 15, 16, 39, 65, 999, 43, 255]) {
         const raw = query(name, qtype, random, random() < 0.7);
         const q = readQuery(raw) as ParsedQuery;
         const limit = maxResponseSize(q, false);
@@ -140,8 +142,8 @@ test('serving index: 600 random commands; after each it equals a fresh build and
           const o = random();
           if (o < 0.65 || ids.length === 0) {
             const type = random() < 0.6 ? pick(['A', 'AAAA']) : pick(Object.keys(VALUES));
-            // Delegations mostly at 'cut' and 'x', above names that hold addresses.
-            const n = type === 'NS' && random() < 0.7 ? pick(['cut', 'x']) : pick(NAMES);
+            // Delegations mostly at 'cut' and 'x', DNAMEs at 'x', 'mail' and 'deep.er', above names that hold addresses.
+            const n = type === 'NS' && random() < 0.7 ? pick(['cut', 'x']) : type === 'DNAME' && random() < 0.8 ? pick(['x', 'mail', 'deep.er']) : pick(NAMES);
             ops.push({ op: 'create', name: n === '@' ? zone : `${n}.${zone}`, type, value: pick(VALUES[type]), ttl: pick([undefined, 60, 3600]) });
           } else if (o < 0.8) ops.push({ op: 'update', id: pick(ids), ttl: pick([30, 600]) });
           else ops.push({ op: 'delete', id: pick(ids) });

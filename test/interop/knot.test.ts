@@ -36,7 +36,15 @@ const INTEROP_ZONES: Record<string, string> = {
   'example.com.': '../zones/example.com.zone',
   'mcp.metacircular.net.': '../zones/mcp.metacircular.net.zone',
   'svc.mcp.metacircular.net.': '../zones/svc.mcp.metacircular.net.zone',
+  // Every type beyond the first ten, DNAME subtrees, DS at cuts, SVCB/HTTPS, SRV and NAPTR targets.
+  'types.test.': 'types.test.zone',
+  'child.types.test.': 'child.types.test.zone',
 };
+
+/** The zones whose names are asked every type (the others: the first ten, DNAME, DS, HTTPS and SVCB, to keep the run short). */
+const EVERY_TYPE_ZONES = ['types.test.', 'child.types.test.'];
+/** A name whose DNAME substitution is longer than 255 octets (types.test.zone's long. DNAME). */
+const DNAME_TOO_LONG = `${'e'.repeat(60)}.long.types.test.`;
 
 /** The parts of an answer the servers must agree on (sections as sorted sets; the SOA serial masked by flatten). */
 type Compared = Pick<Flat, 'rcode' | 'answer' | 'authority' | 'additional'> & { aa: boolean; tc: boolean; opt: boolean };
@@ -69,6 +77,56 @@ export const KNOWN_DIFFERENCES: Array<{ id: string; applies: (a: Ask, transport:
       'into the answer section of the response, change QNAME to the canonical name in the CNAME RR, and go back to step 1" — ' +
       'and step 1 searches all available zones. MCNS chases into any zone it serves (SPEC section 3: "CNAME in the answer plus ' +
       'in-zone chasing" across our zones); Knot stops at the zone boundary.',
+  },
+  {
+    id: 'dname-yxdomain',
+    applies: (a) => a.name.toLowerCase() === DNAME_TOO_LONG,
+    why:
+      'RFC 6672 section 2.2: when the substituted name would be longer than 255 octets, "the server returns an RCODE of ' +
+      'YXDOMAIN [RFC2136]. The DNAME record and its signature (if the zone is signed) are included in the answer as proof ' +
+      'for the YXDOMAIN (value 6) RCODE." MCNS answers exactly that. Knot 3.2 sets YXDOMAIN, then goes on to look up the ' +
+      'DNAME target itself (follow_cname keeps the DNAME as the next name), which here does not exist, so its answer ends ' +
+      'as NXDOMAIN with the SOA.',
+    accept: (m, k) => {
+      if (m.rcode !== 'YXDOMAIN' || k.rcode !== 'NXDOMAIN') return `rcodes mcns ${m.rcode}, knot ${k.rcode}`;
+      if (JSON.stringify(m.answer) !== JSON.stringify(k.answer)) return 'answer differs (both must hold just the DNAME)';
+      if (m.authority.length !== 0 || m.additional.length !== 0) return 'MCNS adds records beside the DNAME';
+      return undefined;
+    },
+  },
+  {
+    id: 'negative-soa-that-does-not-fit-udp',
+    applies: (_a, transport) => transport === 'udp',
+    why:
+      'When a CNAME chain ends in NXDOMAIN or NODATA and the answer fits the UDP limit but the SOA after it does not ' +
+      '(here a DNAME substituted into a name of 250 octets, without EDNS), Knot sends the answer without the SOA and ' +
+      'without TC (put_authority_soa uses KNOT_PF_NOTRUNC). RFC 2308 section 5: "Negative responses without SOA records ' +
+      'SHOULD NOT be cached", so such an answer cannot be cached; MCNS sets TC instead (RFC 2181 section 9: the data did ' +
+      'not fit) and the resolver gets the whole, cacheable answer over TCP, where MCNS and Knot agree.',
+    accept: (m, k) => {
+      if (m.rcode !== k.rcode || !['NXDOMAIN', 'NOERROR'].includes(k.rcode)) return 'rcodes differ';
+      if (!m.tc || k.tc) return 'not MCNS truncating where Knot does not';
+      if (m.answer.length !== 0 || m.authority.length !== 0 || m.additional.length !== 0) return 'MCNS truncated answer is not empty';
+      if (k.answer.length === 0 || k.authority.length !== 0) return 'Knot did not drop just its SOA';
+      return undefined;
+    },
+  },
+  {
+    id: 'svcb-target-in-wildcard',
+    applies: (a) => /^wildsvc\.types\.test\.$/i.test(a.name) && (a.type === 65 || a.type === 255),
+    why:
+      'RFC 9460 section 4.1: "authoritative DNS servers SHOULD return A, AAAA, and SVCB records in the Additional section ' +
+      'for any TargetNames that are in the zone". When the TargetName exists only through a wildcard, MCNS adds its ' +
+      'addresses under the TargetName (RFC 4592 section 3.3.1: a wildcard answer is owned by the name asked for), as Knot ' +
+      'itself does for MX and SRV targets; for SVCB and HTTPS targets Knot 3.2 writes the wildcard\'s own owner name ' +
+      '("*.w.target.types.test.") instead. Everything else must agree.',
+    accept: (m, k) => {
+      for (const key of ['rcode', 'aa', 'tc', 'opt', 'answer', 'authority'] as const) {
+        if (JSON.stringify(m[key]) !== JSON.stringify(k[key])) return `${key} differs`;
+      }
+      const expanded = k.additional.map((r) => r.replace(/^\*\.w\.target\.types\.test\. /, 'x.w.target.types.test. ')).sort();
+      return JSON.stringify(expanded) === JSON.stringify(m.additional) ? undefined : 'additional differs beyond the wildcard owner';
+    },
   },
   {
     id: 'qclass-any',
@@ -171,13 +229,20 @@ if (skipReason) {
   });
 
   /** The types asked at every name: every type the fixtures hold (checked against Knot's AXFR), ANY, and some nobody has. */
-  const TYPE_NUMBERS: Record<string, number> = { A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, MX: 15, TXT: 16, AAAA: 28, SRV: 33, CAA: 257 };
+  const TYPE_NUMBERS: Record<string, number> = {
+    A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, MX: 15, TXT: 16, AAAA: 28, SRV: 33, CAA: 257,
+    HINFO: 13, RP: 17, LOC: 29, NAPTR: 35, CERT: 37, DNAME: 39, DS: 43, SSHFP: 44, DNSKEY: 48, TLSA: 52, SMIMEA: 53,
+    CDS: 59, CDNSKEY: 60, OPENPGPKEY: 61, SVCB: 64, HTTPS: 65, URI: 256, TYPE65400: 65400,
+  };
+  /** The types asked at names outside EVERY_TYPE_ZONES. */
+  const FEW_TYPES = [1, 2, 5, 6, 12, 15, 16, 28, 33, 257, 39, 43, 64, 65];
 
   /** The query list: every owner name (in MCNS's import and in Knot's AXFR) and its neighbours, with every type we serve and some we do not. */
   function queries(): Ask[] {
     const unasked = [...knotTypes].filter((t) => !(t in TYPE_NUMBERS));
     assert.deepEqual(unasked, [], 'every type in the fixtures is asked (add it to TYPE_NUMBERS)');
-    const types = [...Object.values(TYPE_NUMBERS), 255, 43, 99];
+    const everyType = [...Object.values(TYPE_NUMBERS), 255, 99];
+    const fewTypes = [...FEW_TYPES, 255, 99];
     const owners = new Set(knotOwners);
     for (const zone of ledger.state.zones.values()) for (const r of allRecords(zone.tree)) owners.add(r.name);
     const names = new Set<string>();
@@ -189,9 +254,15 @@ if (skipReason) {
     }
     names.add('nowhere.example.');
     names.add('test.');
+    // Below DNAME owners: substitution into data, wildcards, CNAMEs, other DNAMEs, loops, cuts, other zones, too long.
+    for (const n of ['www.d', 'x.w.d', 'a.b.w.d', 'cn.d', 'mail.d', 'www.dd', 'x.out', 'a.self', 'a.loop1', 'x.todeleg', 'www.toapex', 'ns1.toapex', 'x.owner']) {
+      names.add(`${n}.types.test.`);
+    }
+    names.add(DNAME_TOO_LONG);
     const out: Ask[] = [];
     for (const name of names) {
-      for (const type of types) out.push({ name, type });
+      const all = EVERY_TYPE_ZONES.some((z) => name === z || name.endsWith(`.${z}`));
+      for (const type of all ? everyType : fewTypes) out.push({ name, type });
     }
     // Letter case and classes.
     out.push({ name: 'WwW.Dns.TEST.', type: 1 }, { name: 'FOO.wild.dns.test.', type: 15 }, { name: 'www.dns.test.', class: 3 }, { name: 'www.dns.test.', class: 255 });
@@ -355,6 +426,20 @@ if (skipReason) {
     const compression = KNOWN_DIFFERENCES.find((d) => d.id === 'more-additional-data-from-better-compression')!;
     assert.equal(compression.accept!(m3, k3), undefined);
     assert.match(compression.accept!(k3, m3) ?? '', /omits/, 'fewer additional records than Knot would not be accepted');
+    // DNAME substitution too long: YXDOMAIN with the DNAME (MCNS), NXDOMAIN after looking up the DNAME target (Knot).
+    const [m4, k4] = await both({ name: DNAME_TOO_LONG, type: 1 }, 'udp');
+    assert.equal(m4.rcode, 'YXDOMAIN');
+    assert.equal(k4.rcode, 'NXDOMAIN');
+    // An HTTPS target covered by a wildcard: MCNS owns its addresses by the target, Knot by the wildcard.
+    const [m5, k5] = await both({ name: 'wildsvc.types.test.', type: 65 }, 'udp');
+    assert.deepEqual(m5.additional, ['x.w.target.types.test. 3600 IN A 192.0.2.12']);
+    assert.deepEqual(k5.additional, ['*.w.target.types.test. 3600 IN A 192.0.2.12']);
+    // A negative answer whose SOA does not fit 512 bytes: MCNS sets TC, Knot drops the SOA; over TCP they agree.
+    const [m6, k6] = await both({ name: 'zz-nx.long.types.test.', type: 2 }, 'udp');
+    assert.ok(m6.tc && !k6.tc && k6.answer.length === 2 && k6.authority.length === 0, JSON.stringify([m6, k6]));
+    const [m7, k7] = await both({ name: 'zz-nx.long.types.test.', type: 2 }, 'tcp');
+    assert.deepEqual(m7, k7);
+    assert.equal(m7.authority.length, 1);
   });
 
   test('kdig and dig parse MCNS answers without warnings', async () => {
@@ -376,5 +461,30 @@ if (skipReason) {
       }
     }
     assert.equal(checked, names.length * types.length * 5 * 2);
+  });
+
+  test('kdig and dig parse MCNS answers of every type, DNAME substitutions, YXDOMAIN and DS without warnings', async () => {
+    const asks: Array<[string, string]> = [
+      ['types.test', 'DNSKEY'], ['types.test', 'CDS'], ['types.test', 'CDNSKEY'], ['types.test', 'HTTPS'], ['types.test', 'CAA'],
+      ['d.types.test', 'DNAME'], ['www.d.types.test', 'A'], ['a.loop1.types.test', 'A'], [DNAME_TOO_LONG, 'A'], ['x.todeleg.types.test', 'AAAA'],
+      ['sub.types.test', 'DS'], ['signed.types.test', 'DS'], ['child.types.test', 'DS'], ['nods.types.test', 'DS'],
+      ['api.types.test', 'HTTPS'], ['svc.types.test', 'HTTPS'], ['sv.types.test', 'SVCB'], ['nap.types.test', 'NAPTR'], ['_sip._udp.types.test', 'SRV'],
+      ['_443._tcp.www.types.test', 'TLSA'], ['_25._tcp.mx.types.test', 'SMIMEA'], ['host.types.test', 'SSHFP'], ['host.types.test', 'HINFO'],
+      ['host.types.test', 'LOC'], ['host.types.test', 'RP'], ['_http._tcp.types.test', 'URI'], ['cert.types.test', 'CERT'],
+      ['pgp.types.test', 'OPENPGPKEY'], ['opaque.types.test', 'TYPE65400'], ['generic.types.test', 'A'], ['host.types.test', 'ANY'],
+    ];
+    let checked = 0;
+    for (const [name, type] of asks) {
+      for (const extra of [[], ['+tcp'], ['+noedns'], ['+dnssec']]) {
+        const k = await run('kdig', ['@127.0.0.1', '-p', String(mcnsPort), '+norec', '+ignore', '-t', type, name, ...extra]);
+        assert.equal(k.status, 0, `kdig ${name} ${type} ${extra}: ${k.out}`);
+        assert.doesNotMatch(k.out, /WARNING|malformed|;; ERROR/i, `kdig ${name} ${type} ${extra}`);
+        const d = await run('dig', ['@127.0.0.1', '-p', String(mcnsPort), '+norec', '+ignore', '-t', type, name, ...extra]);
+        assert.equal(d.status, 0, `dig ${name} ${type} ${extra}: ${d.out}`);
+        assert.doesNotMatch(d.out, /WARNING|malformed|FORMERR|Got bad packet|Warning/, `dig ${name} ${type} ${extra}`);
+        checked += 2;
+      }
+    }
+    assert.equal(checked, asks.length * 4 * 2);
   });
 }
