@@ -22,7 +22,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
-import { RR_TYPES, RR_TYPE_BY_CODE, type RData, type RRType } from '../records/types.ts';
+import { parseRRType, type RData, type RRType } from '../records/types.ts';
 import { NameError, absoluteName, isInZone, normalizeName } from '../records/names.ts';
 import { RDataError, formatRData, parseRData, parseTtl } from '../records/rdata.ts';
 import { GenerateError, parseRange, rangeValues, rhsTemplate, substitute } from './generate.ts';
@@ -105,7 +105,6 @@ export interface ParsedZoneFile {
 /** A bad entry; the message is reported with the entry's line. */
 class LineError extends Error {}
 
-const KNOWN = new Set<string>(RR_TYPES);
 const CLASS_RE = /^(IN|CH|CHAOS|HS|HESIOD|CS|NONE|ANY|CLASS[0-9]+)$/i;
 /** Mnemonics other servers know that MCNS has no codec for (they can still be written as TYPEnnn). */
 const OTHER_MNEMONICS = new Set(
@@ -114,14 +113,6 @@ const OTHER_MNEMONICS = new Set(
     'HIP EUI48 EUI64 TKEY TSIG KX NXT MD MF CSYNC L32 L64 LP NID TA DLV AXFR IXFR MAILA MAILB OPT'
   ).split(' '),
 );
-
-/** The stored type a type token names: a known mnemonic, or TYPEnnn (the known type when the code has one). */
-function recordType(text: string): RRType | undefined {
-  const upper = text.toUpperCase();
-  if (KNOWN.has(upper)) return upper as RRType;
-  const m = /^TYPE(0|[1-9][0-9]{0,4})$/.exec(upper);
-  return m ? RR_TYPE_BY_CODE.get(Number(m[1])) : undefined;
-}
 
 /** The error for a token that should have been a record type. */
 function badType(tok: Token): LineError {
@@ -275,7 +266,7 @@ class ZoneReader {
     const { ttl, next } = ttlAndClass(toks, k);
     k = next;
     if (k >= toks.length) throw new LineError('missing record type');
-    const type = toks[k].quoted ? undefined : recordType(toks[k].raw);
+    const type = toks[k].quoted ? undefined : parseRRType(toks[k].raw);
     if (type === undefined) throw badType(toks[k]);
     this.add(ctx, entry.line, owner, ttl, type, tokensText(toks.slice(k + 1)));
   }
@@ -373,7 +364,7 @@ class ZoneReader {
     const lhs = toks[2].raw;
     const { ttl, next } = ttlAndClass(toks, 3);
     if (next >= toks.length) throw new LineError('$GENERATE is missing its record type');
-    const type = toks[next].quoted ? undefined : recordType(toks[next].raw);
+    const type = toks[next].quoted ? undefined : parseRRType(toks[next].raw);
     if (type === undefined) throw badType(toks[next]);
     const rest = toks.slice(next + 1);
     if (rest.length === 0) throw new LineError('$GENERATE is missing its value (the rhs)');

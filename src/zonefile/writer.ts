@@ -3,14 +3,9 @@
  * (RFC 4034 section 6.1) and by type code, one record per line, owner names relative to the
  * origin, names inside values absolute (so the text means the same whatever $ORIGIN is in force).
  */
-import { RR_TYPE_CODES, type RRType } from '../records/types.ts';
+import { rrTypeCode, type RRType } from '../records/types.ts';
 import { canonicalNameKey, normalizeName, relativeName } from '../records/names.ts';
 import { canonicalValue } from '../records/rdata.ts';
-
-/** The wire code of a type, known mnemonic or RFC 3597 `TYPEnnn` (for ordering). */
-function typeCode(type: RRType): number {
-  return (RR_TYPE_CODES as Readonly<Record<string, number | undefined>>)[type] ?? Number(type.slice(4));
-}
 
 /**
  * The one header line of an export (the zone, the serial it is served with, and the log position it
@@ -37,7 +32,7 @@ export function writeZoneFile(
     return {
       soa: r.type === 'SOA' ? 0 : 1,
       key: canonicalNameKey(name),
-      code: typeCode(r.type),
+      code: rrTypeCode(r.type),
       owner: relativeName(name, origin),
       ttl: String(r.ttl),
       type: r.type,
