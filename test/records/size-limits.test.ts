@@ -65,6 +65,19 @@ test('decide refuses a record whose rdata exceeds 65,535 bytes (TXT and CAA)', (
   refusedOnValue(() => decide(s, create('example.com', 'CAA', `0 issue "${'c'.repeat(70_000)}"`), { now: NOW, newId: () => 'x' }), /at most 65535/);
 });
 
+test('the new types are measured exactly and refused past 65,535 bytes of rdata', () => {
+  const s = given([zone]);
+  const key = Buffer.alloc(66_000, 7).toString('base64');
+  refusedOnValue(() => decide(s, create('k.example.com', 'OPENPGPKEY', key), { now: NOW, newId: () => 'x' }), /OPENPGPKEY record data would be 66000 bytes/);
+  // SVCB: priority 2, root target 1, one ech parameter 4 + 65,001.
+  const ech = Buffer.alloc(65_001, 1).toString('base64');
+  assert.equal(rdataWireLength(parseRData('SVCB', `1 . ech=${ech}`)), 2 + 1 + 4 + 65_001);
+  refusedOnValue(() => decide(s, create('s.example.com', 'SVCB', `1 . ech=${ech}${Buffer.alloc(600, 2).toString('base64')}`), { now: NOW, newId: () => 'x' }), /SVCB record data would be 65608 bytes/);
+  assert.equal(rdataWireLength(parseRData('TYPE65400', `\\# 65535 ${'00'.repeat(65535)}`)), 65535);
+  assert.equal(rdataWireLength(parseRData('NAPTR', '1 2 "S" "SIP+D2U" "" _sip._udp.example.com.')), 4 + 2 + 8 + 1 + 23);
+  assert.equal(rdataWireLength(parseRData('LOC', '0 N 0 E 0m')), 16);
+});
+
 test('decide refuses an RRset that cannot fit one TCP message, by create, update or batch', () => {
   const s = given([zone, create('big.example.com', 'TXT', HALF_TXT('one'))]);
   refusedOnValue(() => decide(s, create('big.example.com', 'TXT', HALF_TXT('two')), { now: NOW, newId: () => 'x' }), /RRset of big\.example\.com\. would need a \d+-byte response/);

@@ -260,7 +260,6 @@ function parseParams(type: string, toks: Token[]): SvcParam[] {
     if (name.length === 0) throw fieldError(type, 'parameters', `"${t.raw}" has no key before "="`);
     const key = keyCode(type, name);
     const value = eq < 0 ? undefined : decodeString(t.raw.slice(eq + 1));
-    if (value !== undefined && value.length > 65535) throw fieldError(type, svcKeyName(key), 'value is longer than 65535 bytes');
     params.push({ key, value: paramValue(type, key, name, value) });
   }
   return checkParams(type, params);
