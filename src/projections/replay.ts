@@ -89,7 +89,7 @@ export function replayTrace(db: Database.Database, opts: ReplayOptions): void {
     }
     const time = new Date(e.ts).toISOString();
     if (opts.format === 'json') {
-      opts.write(JSON.stringify({ seq: e.seq, time, actor: e.actor, zone: e.zone, batch: e.batchId, event: e.body.type, payload: e.body.payload, removed: removed.map(rrLine), added: added.map(rrLine) }) + '\n');
+      opts.write(JSON.stringify({ seq: e.seq, time, actor: e.actor, zone: e.zone, batch_id: e.batchId, event: e.body.type, payload: e.body.payload, removed: removed.map(rrLine), added: added.map(rrLine) }) + '\n');
       return;
     }
     opts.write(`; seq ${e.seq} ${time} actor=${e.actor} zone=${e.zone} batch=${e.batchId} ${e.body.type}\n`);
