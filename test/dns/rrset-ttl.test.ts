@@ -9,18 +9,27 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { Ledger } from '../../src/ledger.ts';
 import { startDns, type DnsServer } from '../../src/dns/server.ts';
 import { createTransferHandlers, makeKeyring, type TransferHandlers } from '../../src/dns/transfer/index.ts';
 import { signRequest } from '../../src/dns/transfer/tsig.ts';
 import { createUpdateHandler, OPCODE_UPDATE, UPDATE_RCODE } from '../../src/dns/update.ts';
 import type { EventDraft } from '../../src/events/types.ts';
+import type { Command } from '../../src/projections/decide.ts';
 import { zoneHistory } from '../../src/projections/history.ts';
 import { testLedger } from '../helpers/ledger.ts';
 import { answerKeys, decode, makeQuery, streamComplete, tcpExchange as xfrExchange } from '../transfer/helpers.ts';
 import { buildQuery, tcpExchange, udpExchange } from './helpers.ts';
 import { a as aRdata, CLASS, TYPE, updateMessage } from './update-helpers.ts';
 import { seedZone, startHarness, type Harness } from '../api/harness.ts';
+import { mcns } from '../cli/run.ts';
+import { freePort } from '../helpers/ports.ts';
+import { requireTool } from '../helpers/tools.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { startBind, type Secondary } from '../transfer/secondaries.ts';
+import { udpExchange as udpAsk } from '../transfer/helpers.ts';
 
 const ZONE = 'old.test.';
 
@@ -223,5 +232,85 @@ describe('a write with another TTL sets the TTL of the whole RRset', () => {
       const after = await h.rest('GET', '/v1/zones/example.com/records?name=www&type=A', { token: h.tokens.alice });
       assert.deepEqual(after.body.records.map((x: { ttl: number }) => x.ttl), [120, 120, 120]);
     });
+
+    test('mcns record add with another TTL says on stderr that the RRset\'s TTL changed', async () => {
+      const client = ['--addr', `https://127.0.0.1:${h.restPort}`, '--ca-cert', h.tls.caPath, '--token', h.tokens.alice];
+      const r = await mcns(['record', 'add', 'example.com', 'www', 'A', '192.0.2.4', '--ttl', '900', ...client]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /^warning: www\.example\.com\. A: the TTL of the whole RRset is now 900 \(was 120\); 3 other records changed with it/m);
+    });
+  });
+});
+
+describe('a BIND secondary follows the RRset that was mixed in an old log (AXFR, then IXFR of the next write)', { skip: requireTool('named') || undefined }, () => {
+  let t: ReturnType<typeof testLedger>;
+  let dns: DnsServer;
+  let xfr: TransferHandlers;
+  let bind: Secondary;
+  /** What MCNS logged about the transfers it sent. */
+  const sent: Array<{ peer?: string; how?: string; msg?: string }> = [];
+
+  /** BIND's answer to `name`/`type` as sorted "ttl value" strings, and the serial it serves. */
+  const bindAnswer = async (name: string, type: string): Promise<string[]> =>
+    answerKeys(await udpAsk(bind.port, makeQuery(name, type), 1000)).map((k) => k.split(' ').slice(2).join(' ')).sort();
+  const bindSerial = async (): Promise<number | undefined> => {
+    const soa = answerKeys(await udpAsk(bind.port, makeQuery(ZONE, 'SOA'), 500)).find((k) => k.includes(' SOA '));
+    return soa ? Number(soa.split(' ')[5]) : undefined;
+  };
+  const atSerial = (serial: number) => waitFor(async () => (await bindSerial()) === serial, { what: () => `BIND at serial ${serial}\n${bind.log().slice(-3000)}`, timeoutMs: 30_000 });
+
+  before(async () => {
+    t = testLedger({ clock: Date.now });
+    t.ledger.execute({ kind: 'createZone', zone: ZONE, soa: { primary_ns: `ns1.${ZONE}`, admin_email: `hostmaster.${ZONE}` } }, { actor: 'test' });
+    t.ledger.execute({ kind: 'changeRecords', zone: ZONE, ops: Array.from({ length: 40 }, (_, i) => ({ op: 'create' as const, name: `h${i}.${ZONE}`, type: 'A', value: `10.0.0.${i}`, ttl: 300 })) }, { actor: 'test' });
+    appendOldBatch(t.ledger, [
+      { id: 'm1', name: `www.${ZONE}`, type: 'A', value: '192.0.2.1', ttl: 300 },
+      { id: 'm2', name: `www.${ZONE}`, type: 'A', value: '192.0.2.2', ttl: 600 },
+      { id: 'm3', name: `www.${ZONE}`, type: 'A', value: '192.0.2.3', ttl: 60 },
+      { id: 'm6', name: `mail.${ZONE}`, type: 'A', value: '192.0.2.10', ttl: 30 },
+      { id: 'm7', name: `mail.${ZONE}`, type: 'A', value: '192.0.2.11', ttl: 3600 },
+    ]);
+    const bindPort = await freePort(true);
+    xfr = createTransferHandlers({
+      ledger: t.ledger,
+      config: { allow_from: ['127.0.0.0/8'], allow_keys: [], notify: [`127.0.0.1:${bindPort}`], keys: {} },
+      notify: { localAddress: '127.0.0.1', retryMs: 250, maxRetryMs: 1000, maxAttempts: 40, notifyOnStart: false },
+      logger: { info: (o: object, msg?: string) => void sent.push({ ...o, msg }), warn: (o: object, msg?: string) => void sent.push({ ...o, msg }) },
+    });
+    dns = await startDns({ ledger: t.ledger, listen: ['127.0.0.1:0'], handlers: xfr.handlers, transfer: xfr.transfer });
+    const dir = fs.mkdtempSync(path.join(t.dir, 'bind-'));
+    bind = startBind({ dir, port: bindPort, source: '127.0.0.13', primaryPort: dns.addresses[0].udp.port, zones: [ZONE] });
+    await atSerial(t.ledger.zone(ZONE)!.serial);
+  });
+  after(async () => {
+    await bind?.stop();
+    await dns?.close();
+    xfr?.close();
+    t?.cleanup();
+  });
+
+  test('BIND holds the lowest TTL after the AXFR, applies the IXFR of the next writes exactly, and answers what MCNS answers', async () => {
+    assert.deepEqual(await bindAnswer(`www.${ZONE}`, 'A'), ['60 192.0.2.1', '60 192.0.2.2', '60 192.0.2.3']);
+    const mark = bind.log().length;
+    const sentMark = sent.length;
+    const steps: Command[] = [
+      { kind: 'changeRecords', zone: ZONE, ops: [{ op: 'update', id: 'm1', ttl: 600 }] },
+      { kind: 'changeRecords', zone: ZONE, ops: [{ op: 'create', name: `mail.${ZONE}`, type: 'A', value: '192.0.2.12' }] },
+      { kind: 'changeRecords', zone: ZONE, ops: [{ op: 'create', name: `www.${ZONE}`, type: 'A', value: '192.0.2.4', ttl: 120 }] },
+    ];
+    for (const cmd of steps) {
+      t.ledger.execute(cmd, { actor: 'test' });
+      await atSerial(t.ledger.zone(ZONE)!.serial);
+    }
+    const log = bind.log().slice(mark);
+    assert.doesNotMatch(log, /not exact|retrying with AXFR|falling back to AXFR|failed while receiving/i, log);
+    const transfers = sent.slice(sentMark).filter((e) => e.msg === 'zone transfer sent' && e.peer === '127.0.0.13').map((e) => e.how);
+    assert.deepEqual(transfers, steps.map(() => 'ixfr'), 'every change went to BIND as an IXFR (no AXFR fallback)');
+    for (const name of [`www.${ZONE}`, `mail.${ZONE}`]) {
+      const mcnsAnswer = answerKeys(await udpAsk(dns.addresses[0].udp.port, makeQuery(name, 'A'), 1000)).map((k) => k.split(' ').slice(2).join(' ')).sort();
+      assert.deepEqual(await bindAnswer(name, 'A'), mcnsAnswer, name);
+    }
+    assert.deepEqual(await bindAnswer(`www.${ZONE}`, 'A'), ['120 192.0.2.1', '120 192.0.2.2', '120 192.0.2.3', '120 192.0.2.4']);
+    assert.deepEqual(await bindAnswer(`mail.${ZONE}`, 'A'), ['30 192.0.2.10', '30 192.0.2.11', '30 192.0.2.12']);
   });
 });
