@@ -62,10 +62,46 @@ export const ZoneImported = z.object({
   payload: z.object({ records: z.number().int().min(0), source: z.string().max(300).optional() }).strict(),
 });
 
+const dnssecAlgorithm = z.enum(['ecdsap256sha256', 'ed25519']);
+const keyTag = z.number().int().min(0).max(65535);
+const keyState = z.enum(['created', 'published', 'active', 'retired', 'removed']);
+/** Seconds since the epoch: when a DNSSEC decision takes effect (the lifecycle's clock, not the append time). */
+const epochSeconds = z.number().int().min(0).max(4294967295);
+
+/** DNSSEC turned on or off for the zone, with its algorithm and denial of existence. */
+export const DnssecConfigured = z.object({
+  type: z.literal('DnssecConfigured'),
+  payload: z.object({ enabled: z.boolean(), algorithm: dnssecAlgorithm, denial: z.enum(['nsec', 'nsec3']) }).strict(),
+});
+/**
+ * A signing key came into being. Only its public half is here (base64 of the DNSKEY public-key
+ * field); the private key is in the dnssec_private_keys table, never in the log.
+ */
+export const DnssecKeyCreated = z.object({
+  type: z.literal('DnssecKeyCreated'),
+  payload: z.object({
+    tag: keyTag,
+    role: z.enum(['ksk', 'zsk', 'csk']),
+    algorithm: dnssecAlgorithm,
+    public_key: z.string().min(1).max(200),
+    state: keyState,
+    /** Its DS is wanted at the parent (listed in CDS/CDNSKEY). */
+    ds: z.boolean(),
+    /** The key a rollover replaces with this one. */
+    replaces: keyTag.optional(),
+    at: epochSeconds,
+  }).strict(),
+});
+/** A key moved in its lifecycle (a rollover step, or removal when DNSSEC is turned off). */
+export const DnssecKeyChanged = z.object({
+  type: z.literal('DnssecKeyChanged'),
+  payload: z.object({ tag: keyTag, state: keyState, ds: z.boolean(), reason: z.string().max(300), at: epochSeconds }).strict(),
+});
+
 /** Any event's type and payload, in the current schema versions. */
 export const EventBody = z.discriminatedUnion('type', [
   ZoneCreated, ZoneUpdated, ZoneDeleted, RecordCreated, RecordUpdated, RecordDeleted,
-  SerialBumped, ZoneRestored, ZoneImported,
+  SerialBumped, ZoneRestored, ZoneImported, DnssecConfigured, DnssecKeyCreated, DnssecKeyChanged,
 ]);
 /** Parsed {@link EventBody}. */
 export type EventBody = z.infer<typeof EventBody>;
@@ -85,6 +121,9 @@ export const CURRENT_VERSION: Record<EventType, number> = {
   SerialBumped: 1,
   ZoneRestored: 1,
   ZoneImported: 1,
+  DnssecConfigured: 1,
+  DnssecKeyCreated: 1,
+  DnssecKeyChanged: 1,
 };
 
 /** An event about to be appended: what the decider produced. */

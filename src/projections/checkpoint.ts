@@ -11,6 +11,7 @@ import type { SoaParams } from '../events/types.ts';
 import type { RRType } from '../records/types.ts';
 import { makeNode, setApexRRset, type RecordState, type RRset, type TrieNode } from './trie.ts';
 import { PMap } from './pmap.ts';
+import type { DnssecState } from './dnssec-state.ts';
 import { labelCount, soaValue, type LedgerState, type ZoneHead, type ZoneState } from './state.ts';
 
 /** Bump when the serialized layout or the meaning of the state changes: old checkpoints are then ignored. */
@@ -43,6 +44,8 @@ interface ZoneHeader {
   /** Records of the zone (the synthesized SOA not counted) and trie nodes (the apex counted). */
   records: number;
   nodes: number;
+  /** DNSSEC decisions and public keys, for a zone that has been signed (absent otherwise). */
+  dnssec?: DnssecState;
 }
 
 interface Header {
@@ -177,7 +180,7 @@ function assemble(state: LedgerState, zones: ZoneState[], nodes: number[], block
     format: CHECKPOINT_FORMAT,
     seq: state.seq,
     heads: [...state.heads.entries()].map(([z, h]) => [z, h.seq, h.serial, h.deleted]),
-    zones: zones.map((z, i) => ({ name: z.name, soa: z.soa, serial: z.serial, version: z.version, records: z.records.size, nodes: nodes[i] })),
+    zones: zones.map((z, i) => ({ name: z.name, soa: z.soa, serial: z.serial, version: z.version, records: z.records.size, nodes: nodes[i], ...(z.dnssec ? { dnssec: z.dnssec } : {}) })),
     blocks: blocks.map((b) => b.length),
   };
   const head = Buffer.from(JSON.stringify(header), 'utf8');
@@ -402,7 +405,7 @@ export function deserializeState(stored: Buffer): LedgerState | undefined {
     });
     const records = PMap.fromArrays(reader.ids, reader.records);
     if (records.size !== z.records) throw new Error(`checkpoint: zone ${z.name} repeats a record id`);
-    zones.push([z.name, { name: z.name, apexLabels: labelCount(z.name), soa: z.soa, serial: z.serial, version: z.version, records, tree }]);
+    zones.push([z.name, { name: z.name, apexLabels: labelCount(z.name), soa: z.soa, serial: z.serial, version: z.version, records, tree, ...(z.dnssec ? { dnssec: z.dnssec } : {}) }]);
   }
   if (!reader.exhausted) throw new Error('checkpoint: bytes left after the last zone');
   const heads = PMap.from<ZoneHead>(header.heads.map(([z, seq, serial, deleted]) => [z, { seq, serial, deleted }] as const));

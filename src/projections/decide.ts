@@ -12,6 +12,7 @@ import { isInZone, normalizeName } from '../records/names.ts';
 import { formatRData, parseRData } from '../records/rdata.ts';
 import { MAX_TTL, RR_TYPES, parseRRType, type RRType } from '../records/types.ts';
 import { MAX_MESSAGE_BYTES, MAX_RDATA_BYTES, rdataWireLength, rrsetResponseLength } from '../records/wire-size.ts';
+import { decideDnssec, type DnssecChange } from './decide-dnssec.ts';
 import { hasMixedTtls, rrsetTtl } from './rrset-ttl.ts';
 import { nextSerial, nextSerialAfter, serialCompare } from './serial.ts';
 import { DraftEvolver, labelsBelow, type LedgerState, type ZoneState } from './state.ts';
@@ -42,7 +43,8 @@ export type Command =
   | { kind: 'deleteZone'; zone: string }
   | { kind: 'changeRecords'; zone: string; ops: RecordOp[] }
   | { kind: 'importZone'; zone: string; soa?: SoaParams; serial?: number; records: DesiredRecord[]; source?: string }
-  | { kind: 'restoreZone'; zone: string; target: ZoneState | undefined; atSeq: number; at?: string };
+  | { kind: 'restoreZone'; zone: string; target: ZoneState | undefined; atSeq: number; at?: string }
+  | { kind: 'dnssec'; zone: string; change: DnssecChange };
 
 /** What decide needs from outside: the clock and the id generator (both injectable for tests). */
 export interface DecideContext {
@@ -498,6 +500,10 @@ export function decide(state: LedgerState, cmd: Command, ctx: DecideContext): De
       b.bumpSerial(ctx.now, cmd.serial);
       break;
     }
+    case 'dnssec':
+      decideDnssec(b, cmd.change, ctx.now);
+      if (b.drafts.length === 0) return { zone, expectedVersion, drafts: [], notes: [] };
+      break;
     case 'restoreZone': {
       const current = b.current;
       const target = cmd.target;

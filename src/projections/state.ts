@@ -4,6 +4,7 @@
  * they cannot disagree.
  */
 import { PMap } from './pmap.ts';
+import { evolveDnssec, type DnssecState } from './dnssec-state.ts';
 import type { EventBody, SoaParams } from '../events/types.ts';
 import { splitLabels } from '../records/names.ts';
 import { addRecord, emptyNode, removeRecord, replaceRecord, setApexRRset, TrieSession, type RecordState, type TrieNode } from './trie.ts';
@@ -22,6 +23,8 @@ export interface ZoneState {
   readonly records: PMap<RecordState>;
   /** The zone trie rooted at the apex, including the synthesized SOA. */
   readonly tree: TrieNode;
+  /** DNSSEC decisions and keys (public halves); absent for a zone that was never signed. */
+  readonly dnssec?: DnssecState;
 }
 
 /** Every zone that ever existed: its newest seq and serial, so a re-created zone never reuses a serial. */
@@ -141,6 +144,10 @@ function evolveZone(zone: ZoneState, e: Applicable, session?: ReplaySession): Zo
         tree: removeRecord(zone.tree, labelsBelow(old.name, zone.apexLabels), old.type, old.id, t),
       };
     }
+    case 'DnssecConfigured':
+    case 'DnssecKeyCreated':
+    case 'DnssecKeyChanged':
+      return { ...zone, version: e.seq, dnssec: evolveDnssec(zone.dnssec, b) };
     default:
       // Markers (ZoneRestored, ZoneImported) change nothing by themselves: the events after them do.
       return { ...zone, version: e.seq };
