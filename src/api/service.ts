@@ -61,6 +61,15 @@ export function bearerToken(header: string | undefined): string | undefined {
 }
 
 /** The management API's use cases, shared by REST and gRPC. */
+/** Start-up phases in GET /v1/health: the checkpoint used, the tail replayed, each phase's milliseconds (index build null while building). */
+export interface StartupView {
+  checkpoint_seq: number;
+  replayed: number;
+  checkpoint_load_ms: number;
+  tail_replay_ms: number;
+  index_build_ms: number | null;
+}
+
 export class ApiService {
   readonly ledger: Ledger;
   readonly auth: IdentityProvider;
@@ -90,10 +99,19 @@ export class ApiService {
    * head is what operators record outside the host to prove later that history was not rewritten;
    * it is a hash, so public like the seq).
    */
-  health(): { status: 'ok'; seq: number; chain_head: ChainHead; max_body?: number } {
+  health(): { status: 'ok'; seq: number; chain_head: ChainHead; max_body?: number; startup: StartupView } {
     const seq = this.ledger.state.seq;
     if (this.servedHead?.seq !== seq) this.servedHead = { seq, hash: this.ledger.log.hashAt(seq) ?? '' };
-    return { status: 'ok', seq, chain_head: this.servedHead, ...(this.maxBody !== undefined ? { max_body: this.maxBody } : {}) };
+    // Start-up phases (issue 17), so `mcns status` can say why a start was slow.
+    const st = this.ledger.startup;
+    const startup: StartupView = {
+      checkpoint_seq: st.checkpointSeq ?? 0,
+      replayed: st.replayed,
+      checkpoint_load_ms: st.phases.checkpointLoadMs,
+      tail_replay_ms: st.phases.tailReplayMs,
+      index_build_ms: st.phases.indexBuildMs ?? null,
+    };
+    return { status: 'ok', seq, chain_head: this.servedHead, ...(this.maxBody !== undefined ? { max_body: this.maxBody } : {}), startup };
   }
 
   /** POST /v1/auth/login: forwarded to MCIAS. */

@@ -217,7 +217,7 @@ export async function serializeStateSliced(state: LedgerState, headHash: string,
   };
   for (;;) {
     const until = performance.now() + sliceMs;
-    let finished = false;
+    let finished = w.step(512);
     while (!finished && performance.now() < until) finished = w.step(512);
     compress();
     if (finished) break;

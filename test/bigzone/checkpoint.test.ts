@@ -1,0 +1,149 @@
+/**
+ * Big zones (issue 17), the ledger side: checkpoint format 5 round-trips every record type and the
+ * trie's shape; a bulk write leaves the projection checkpointed (inline offline, in the background in
+ * the server), so the next start replays a bounded tail; an older format is ignored once (full replay).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Ledger } from '../../src/ledger.ts';
+import { deserializeState, serializeState, serializeStateSliced, CHECKPOINT_FORMAT } from '../../src/projections/checkpoint.ts';
+import { stateDigest } from '../../src/projections/digest.ts';
+import { EMPTY_STATE, evolveAll } from '../../src/projections/state.ts';
+import { allRecords } from '../../src/projections/trie.ts';
+import { importCommand } from '../../src/projections/zone-files.ts';
+import { EventLog } from '../../src/events/log.ts';
+import { testLedger } from '../helpers/ledger.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+/** A zone file of `n` names under `zone` (A, some AAAA and TXT), as an import would get it. */
+function bulkZone(zone: string, n: number): string {
+  const lines = [`$ORIGIN ${zone}.`, '$TTL 300', `@ SOA ns.${zone}. h.${zone}. 1 3600 600 86400 60`, '@ NS ns', 'ns A 192.0.2.1'];
+  for (let i = 0; i < n; i++) {
+    lines.push(`h${i} A 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+    if (i % 3 === 0) lines.push(`h${i} AAAA 2001:db8::${i.toString(16)}`);
+    if (i % 10 === 0) lines.push(`h${i} TXT "v=spf1 -all ${i}"`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+const MANY_TYPES = [
+  '$ORIGIN types.test.',
+  '$TTL 60',
+  '@ SOA ns.types.test. h.types.test. 7 3600 600 86400 60',
+  '@ NS ns',
+  '@ MX 10 mail',
+  '@ TXT "one string" "two \\"quoted\\" strings" "caf\\195\\169"',
+  '@ CAA 0 issue "letsencrypt.org"',
+  'ns A 192.0.2.1',
+  'ns AAAA 2001:db8::1',
+  'mail A 192.0.2.25',
+  'www CNAME @',
+  '_sip._tcp SRV 10 60 5060 sip',
+  'sip A 192.0.2.5',
+  '*.wild A 192.0.2.9',
+  'deep.empty.non.terminal A 192.0.2.10',
+  'sub NS ns.sub',
+  'ns.sub A 192.0.2.53',
+  'sub DS 12345 13 2 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
+  'weird\\046dot A 192.0.2.11',
+  'ptr PTR host.example.',
+  'unknown TYPE65400 \\# 4 0a000001',
+  'naptr NAPTR 100 10 "u" "E2U+sip" "!^.*$!sip:info@example.com!" .',
+  'tlsa TLSA 3 1 1 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
+  '',
+].join('\n');
+
+test('checkpoint format 5: every record type, escaped names, wildcards, empty non-terminals, cuts and a deleted zone round-trip', async () => {
+  const t = testLedger();
+  try {
+    t.ledger.execute(importCommand('types.test', MANY_TYPES), { actor: 'test' });
+    t.ledger.execute(importCommand('gone.test', '@ 60 SOA ns.gone.test. h.gone.test. 1 2 3 4 5\n@ 60 NS ns.gone.test.\n'), { actor: 'test' });
+    t.ledger.execute({ kind: 'deleteZone', zone: 'gone.test' }, { actor: 'test' });
+    const state = t.ledger.state;
+    const blob = serializeState(state, 'h');
+    const back = deserializeState(blob);
+    assert.ok(back);
+    assert.equal(stateDigest(back), stateDigest(state));
+    assert.equal(stateDigest(back), stateDigest(evolveAll(EMPTY_STATE, new EventLog(t.ledger.db).iterate())));
+    // The tree itself (not only the record index) is rebuilt: every record at its node, names shared.
+    const zone = back.zones.get('types.test.')!;
+    const inTree = [...allRecords(zone.tree)].filter((r) => r.type !== 'SOA');
+    assert.equal(inTree.length, zone.records.size);
+    for (const r of inTree) assert.equal(zone.records.get(r.id), r, `${r.name} ${r.type} is the same object in the trie and the index`);
+    assert.equal(back.heads.get('gone.test.')?.deleted, true, 'a deleted zone keeps its head (serials never reused)');
+    // The sliced writer (background checkpoints) writes the same bytes.
+    const sliced = await serializeStateSliced(state, 'h', () => new Promise((res) => setImmediate(res)), 0);
+    assert.ok(sliced.equals(blob), 'sliced and one-shot serialization agree byte for byte');
+    assert.equal(CHECKPOINT_FORMAT, 5);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('a bulk import by a ledger without background checkpoints (the offline CLI) is checkpointed at once: the next start replays nothing', () => {
+  const t = testLedger();
+  try {
+    const res = t.ledger.execute(importCommand('bulk.test', bulkZone('bulk.test', 8000)), { actor: 'import' });
+    assert.ok(res.events.length >= 10_000, `a bulk batch (${res.events.length} events)`);
+    const newest = t.ledger.db.prepare('SELECT max(seq) AS seq FROM checkpoints').get() as { seq: number };
+    assert.equal(newest.seq, t.ledger.state.seq, 'checkpointed at the import');
+    const reopened = Ledger.open({ path: t.path });
+    try {
+      assert.equal(reopened.startup.checkpointSeq, t.ledger.state.seq);
+      assert.equal(reopened.startup.replayed, 0);
+      assert.equal(typeof reopened.startup.phases.checkpointLoadMs, 'number');
+      assert.equal(stateDigest(reopened.state), stateDigest(t.ledger.state));
+    } finally {
+      reopened.close();
+    }
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('in the server (background checkpoints), a bulk import is checkpointed in the background and a restart replays a bounded tail', async () => {
+  const t = testLedger({ checkpointEvery: 1000, checkpointInBackground: true });
+  try {
+    t.ledger.execute(importCommand('bulk.test', bulkZone('bulk.test', 8000)), { actor: 'import' });
+    const seq = t.ledger.state.seq;
+    await waitFor(() => (t.ledger.db.prepare('SELECT max(seq) AS seq FROM checkpoints').get() as { seq: number | null }).seq === seq, {
+      what: 'the background checkpoint of the import',
+      timeoutMs: 30_000,
+    });
+    // A few small writes after it stay a tail (no checkpoint per write for them).
+    for (let i = 0; i < 5; i++) t.ledger.execute({ kind: 'changeRecords', zone: 'bulk.test', ops: [{ op: 'create', name: `late${i}.bulk.test`, type: 'A', value: '192.0.2.7' }] }, { actor: 't' });
+    await t.ledger.checkpointOnExit();
+    const reopened = Ledger.open({ path: t.path });
+    try {
+      assert.ok(reopened.startup.replayed <= 1000, `tail replayed: ${reopened.startup.replayed}`);
+      assert.equal(stateDigest(reopened.state), stateDigest(t.ledger.state), 'nothing lost');
+    } finally {
+      reopened.close();
+    }
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('a checkpoint of an older format is ignored (full replay once), and the server-mode ledger writes a new one in the background', async () => {
+  const t = testLedger();
+  try {
+    t.ledger.execute(importCommand('old.test', bulkZone('old.test', 200)), { actor: 'import' });
+    t.ledger.checkpoint();
+    t.ledger.db.prepare('UPDATE checkpoints SET format = 4').run();
+    const reopened = Ledger.open({ path: t.path, checkpointEvery: 1000, checkpointInBackground: true });
+    try {
+      assert.equal(reopened.startup.checkpointSeq, undefined);
+      assert.match(reopened.startup.skipped ?? '', /format 4, this build reads 5/);
+      assert.equal(reopened.startup.replayed, t.ledger.state.seq);
+      // 200 names are far from the bulk threshold: the full replay itself is the tail that is due.
+      await reopened.checkpointBackground();
+      const row = reopened.db.prepare('SELECT format FROM checkpoints WHERE seq = ?').get(reopened.state.seq) as { format: number };
+      assert.equal(row.format, 5);
+    } finally {
+      reopened.close();
+    }
+  } finally {
+    t.cleanup();
+  }
+});
