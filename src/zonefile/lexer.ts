@@ -20,8 +20,8 @@ export interface Entry {
   /** The line starts with white space: the entry has no owner (it repeats the previous one). */
   indented: boolean;
   tokens: Token[];
-  /** Lexical errors of this entry (the reader reports them and skips the entry). */
-  errors: { line: number; message: string }[];
+  /** Lexical errors of this entry, if any (the reader reports them and skips the entry). */
+  errors?: { line: number; message: string }[];
 }
 
 function isSpace(c: number): boolean {
@@ -49,19 +49,13 @@ export function lex(text: string): Entry[] {
   let line = 1;
   let depth = 0;
   let entry: Entry | null = null;
-  const keep = (e: Entry | null): void => {
-    if (e && (e.tokens.length > 0 || e.errors.length > 0)) entries.push(e);
-  };
   while (i <= n) {
     // Start of a physical line outside parentheses: a new entry.
     if (depth === 0) {
-      keep(entry);
-      entry = { line, indented: i < n && isSpace(text.charCodeAt(i)), tokens: [], errors: [] };
+      if (entry && (entry.tokens.length > 0 || entry.errors)) entries.push(entry);
+      entry = { line, indented: i < n && isSpace(text.charCodeAt(i)), tokens: [] };
     }
     const cur = entry as Entry;
-    const fail = (message: string): void => {
-      cur.errors.push({ line, message });
-    };
     while (i < n) {
       const c = text.charCodeAt(i);
       if (c === 0x0a) break;
@@ -73,13 +67,13 @@ export function lex(text: string): Entry[] {
         depth++;
         i++;
       } else if (c === 0x29) {
-        if (depth === 0) fail('unbalanced ")"');
+        if (depth === 0) fail(cur, line, 'unbalanced ")"');
         else depth--;
         i++;
       } else if (c === 0x22) {
         const j = closingQuote(text, i);
         if (j < 0) {
-          fail('unterminated quoted string');
+          fail(cur, line, 'unterminated quoted string');
           while (i < n && text.charCodeAt(i) !== 0x0a) i++;
         } else {
           cur.tokens.push({ raw: text.slice(i + 1, j), quoted: true });
@@ -99,6 +93,8 @@ export function lex(text: string): Entry[] {
               continue;
             }
             fail(
+              cur,
+              line,
               j > i && text.charCodeAt(j - 1) === 0x3d
                 ? `unterminated quoted value in "${text.slice(i, j + 1)}"`
                 : `unexpected quote inside "${text.slice(i, j + 1)}" (escape it as \\")`,
@@ -108,7 +104,7 @@ export function lex(text: string): Entry[] {
           }
           if (d === 0x5c) {
             if (j + 1 >= n || text.charCodeAt(j + 1) === 0x0a) {
-              fail('backslash at end of line');
+              fail(cur, line, 'backslash at end of line');
               bad = true;
               j++;
               break;
@@ -130,9 +126,13 @@ export function lex(text: string): Entry[] {
     i++; // the newline
     line++;
   }
-  if (entry && depth > 0) entry.errors.push({ line: entry.line, message: 'parenthesis "(" is never closed' });
-  keep(entry);
+  if (entry && depth > 0) fail(entry, entry.line, 'parenthesis "(" is never closed');
+  if (entry && (entry.tokens.length > 0 || entry.errors)) entries.push(entry);
   return entries;
+}
+
+function fail(entry: Entry, line: number, message: string): void {
+  (entry.errors ??= []).push({ line, message });
 }
 
 /** A token as it was written (quoted strings get their quotes back). */

@@ -193,8 +193,14 @@ class ZoneReader {
   /** TTL of the previous record (RFC 1035 semantics when there is no $TTL). */
   private prevTtl?: number;
   private warnedRfc1035 = false;
-  /** First TTL of each RRset ("owner\ttype" -> TTL and where it was set). */
-  private readonly rrsetTtls = new Map<string, { ttl: number; line: number; file?: string }>();
+  /**
+   * Each RRset's first record, whose TTL is the RRset's: `ownerFirst` maps an owner to the index (in
+   * `records`) of its first RRset's first record, and `nextRRset[i]` links that record to the first
+   * record of the owner's next RRset (-1: none). Keyed by the owner string alone, so a million-record
+   * file does not build a million "owner+type" keys.
+   */
+  private readonly ownerFirst = new Map<string, number>();
+  private readonly nextRRset: number[] = [];
 
   constructor(opts: ZoneFileOptions) {
     this.opts = opts;
@@ -218,7 +224,7 @@ class ZoneReader {
   readText(text: string, ctx: FileContext): void {
     for (const entry of lex(text)) {
       if (this.truncated) return;
-      if (entry.errors.length > 0) {
+      if (entry.errors) {
         for (const e of entry.errors) this.error(ctx, e.line, e.message);
         this.keepOwnerChain(entry, ctx);
         continue;
@@ -287,10 +293,9 @@ class ZoneReader {
     }
     if (ttl === undefined) ttl = this.opts.defaultTtl;
     if (ttl === undefined) throw new LineError('no TTL for this record (give one, or add a $TTL directive before it)');
-    const key = `${owner}\t${type}`;
-    const set = this.rrsetTtls.get(key);
+    const set = this.rrsetOf(owner, type);
     if (set === undefined) {
-      this.rrsetTtls.set(key, { ttl, line, file: ctx.label });
+      this.linkRRset(owner, this.records.length);
     } else if (set.ttl !== ttl) {
       const where = set.file === ctx.label ? `line ${set.line}` : `${set.file ?? 'the top file'} line ${set.line}`;
       this.warn(ctx, line, `TTL ${ttl} differs from the TTL ${set.ttl} of the ${owner} ${type} RRset (set at ${where}): using ${set.ttl}, one TTL per RRset (RFC 2181 5.2), as named-checkzone does`);
@@ -300,6 +305,27 @@ class ZoneReader {
     const record: ZoneFileRecord = { name: owner, type, ttl, value: formatRData(rdata), rdata, line };
     if (ctx.label !== undefined) record.file = ctx.label;
     this.records.push(record);
+  }
+
+  /** The first record of RRset owner/type read so far. */
+  private rrsetOf(owner: string, type: RRType): ZoneFileRecord | undefined {
+    for (let i = this.ownerFirst.get(owner) ?? -1; i >= 0; i = this.nextRRset[i]) {
+      if (this.records[i].type === type) return this.records[i];
+    }
+    return undefined;
+  }
+
+  /** Record `index` (about to be pushed) starts a new RRset at `owner`. */
+  private linkRRset(owner: string, index: number): void {
+    while (this.nextRRset.length <= index) this.nextRRset.push(-1);
+    const head = this.ownerFirst.get(owner);
+    if (head === undefined) {
+      this.ownerFirst.set(owner, index);
+      return;
+    }
+    let i = head;
+    while (this.nextRRset[i] >= 0) i = this.nextRRset[i];
+    this.nextRRset[i] = index;
   }
 
   private directive(entry: Entry, ctx: FileContext): void {
