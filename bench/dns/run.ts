@@ -59,7 +59,7 @@ const ZIPF_QUERIES = 1_000_000;
 const ZIPF_S = 1.0;
 
 /** One dnsperf result. */
-interface Perf {
+export interface Perf {
   qps: number;
   latencyMs: number;
   sent: number;
@@ -78,14 +78,14 @@ interface Row {
 }
 
 /** A dnsperf job: a query file, looped for the run's seconds or (once) each query sent once. */
-interface Job {
+export interface Job {
   run: string;
   file: string;
   transport: 'udp' | 'tcp';
   once?: boolean;
 }
 
-function have(cmd: string): boolean {
+export function have(cmd: string): boolean {
   try {
     execFileSync('which', [cmd], { stdio: 'ignore' });
     return true;
@@ -100,7 +100,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const SOA_QUERY = Buffer.concat([Buffer.from('abcd00000001000000000000', 'hex'), Buffer.from('\x05bench\x04test\x00\x00\x06\x00\x01', 'latin1')]);
 
 /** Resolves once the server answers the zone's SOA over UDP (or rejects after `ms`). */
-async function waitAnswers(port: number, ms: number): Promise<void> {
+export async function waitAnswers(port: number, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     const ok = await new Promise<boolean>((resolve) => {
@@ -122,12 +122,12 @@ async function waitAnswers(port: number, ms: number): Promise<void> {
   throw new Error(`server on ${port} not answering after ${ms} ms`);
 }
 
-function pinned(cmd: string, argv: string[], cwd?: string): ChildProcess {
+export function pinned(cmd: string, argv: string[], cwd?: string): ChildProcess {
   return spawn('taskset', ['-c', SERVER_CORE, cmd, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], cwd });
 }
 
 /** Resolves when the process prints a line matching `re` on stdout or stderr (rejects after `ms`, or when it exits). */
-function logLine(p: ChildProcess, re: RegExp, ms: number): Promise<void> {
+export function logLine(p: ChildProcess, re: RegExp, ms: number): Promise<void> {
   return new Promise((resolve, reject) => {
     let seen = '';
     const done = (err?: Error) => {
@@ -149,7 +149,7 @@ function logLine(p: ChildProcess, re: RegExp, ms: number): Promise<void> {
 }
 
 /** SIGTERM, then SIGKILL after `graceMs` (MCNS writes its checkpoint on the way out; a kill would cost the next start a full replay). */
-async function stop(p: ChildProcess, graceMs = 300_000): Promise<void> {
+export async function stop(p: ChildProcess, graceMs = 300_000): Promise<void> {
   if (p.exitCode !== null || p.signalCode !== null) return;
   const done = new Promise((r) => p.once('exit', r));
   p.kill('SIGTERM');
@@ -159,7 +159,7 @@ async function stop(p: ChildProcess, graceMs = 300_000): Promise<void> {
 }
 
 /** Resident memory of a process, MiB (Linux /proc), or NaN. */
-function rssMiB(pid: number | undefined): number {
+export function rssMiB(pid: number | undefined): number {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) / 1024 : NaN;
@@ -168,7 +168,7 @@ function rssMiB(pid: number | undefined): number {
   }
 }
 
-function dnsperf(port: number, job: Job, seconds = SECONDS): Perf {
+export function dnsperf(port: number, job: Job, seconds = SECONDS): Perf {
   const argv = ['-c', CLIENT_CORE, 'dnsperf', '-s', '127.0.0.1', '-p', String(port), '-d', job.file, '-l', String(seconds), '-c', job.transport === 'tcp' ? '16' : '4', '-q', '64', '-m', job.transport];
   if (job.once) argv.push('-n', '1');
   const out = execFileSync('taskset', argv, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
@@ -195,7 +195,7 @@ function cached(stampFile: string, stamp: string, make: () => void): void {
 }
 
 /** bench/out/dns/LABEL/{bench.test.zone, queries.txt}: the generator's zone and its default query file. */
-function zoneData(label: string, n: number): { dir: string; zoneFile: string; queryFile: string } {
+export function zoneData(label: string, n: number): { dir: string; zoneFile: string; queryFile: string } {
   const dir = path.join(OUT, label);
   fs.mkdirSync(dir, { recursive: true });
   const zoneFile = path.join(dir, 'bench.test.zone');
@@ -293,7 +293,7 @@ function cacheData(dir: string, zoneFile: string, mainQueryFile: string): Record
 }
 
 /** Imports the zone file into LABEL's MCNS database with `mcns zone import` (once per zone file). */
-function mcnsDatabase(dir: string, zoneFile: string): { db: string; importSeconds?: number } {
+export function mcnsDatabase(dir: string, zoneFile: string): { db: string; importSeconds?: number } {
   const dbDir = path.join(dir, 'mcns');
   const db = path.join(dbDir, 'mcns.db');
   const st = fs.statSync(zoneFile);
@@ -313,7 +313,7 @@ function mcnsDatabase(dir: string, zoneFile: string): { db: string; importSecond
 // Servers.
 
 /** A started server: its process, port, and what its start-up cost. */
-interface Running {
+export interface Running {
   proc: ChildProcess;
   port: number;
   /** Seconds from spawn to ready. */
@@ -331,7 +331,7 @@ function mcnsConfig(dir: string, db: string, port: number): string {
 const LOAD_MS = 900_000;
 
 /** Starts server `name` (mcns, knot, nsd) on `zoneFile` in `dir`/`tag` (default: its name) and waits until it is ready. */
-async function startServer(name: string, dir: string, zoneFile: string, db?: string, tag = name): Promise<Running> {
+export async function startServer(name: string, dir: string, zoneFile: string, db?: string, tag = name): Promise<Running> {
   const port = await freePort(true);
   const sdir = path.join(dir, tag);
   fs.mkdirSync(sdir, { recursive: true });
@@ -429,7 +429,7 @@ interface Paired {
   large: number[];
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /**
  * The 1M-vs-10k ratio compares two rates of one server, so it is measured paired: both MCNS
@@ -547,39 +547,44 @@ function writeResults(text: string): void {
 
 // ---------------------------------------------------------------------------------------------
 
-for (const tool of ['dnsperf', 'taskset', 'python3', 'openssl']) if (!have(tool)) throw new Error(`missing ${tool}`);
-const rows: Row[] = [];
-const imports: Record<string, number | undefined> = {};
-const mainJobs = (file: string): Job[] => [
-  { run: 'mix', file, transport: 'udp' },
-  { run: 'mix', file, transport: 'tcp' },
-];
-
-const small = zoneData('10k', 10_000);
-const smallDb = mcnsDatabase(small.dir, small.zoneFile);
-imports['10k'] = smallDb.importSeconds;
-await runZone('10k', small.zoneFile, smallDb.db, ['knot', 'nsd', 'mcns'], mainJobs(small.queryFile), rows);
-
-let paired: Paired[] = [];
-if (!SKIP_1M) {
-  const large = zoneData(LARGE_LABEL, LARGE);
-  const largeDb = mcnsDatabase(large.dir, large.zoneFile);
-  imports[LARGE_LABEL] = largeDb.importSeconds;
-  const c = cacheData(large.dir, large.zoneFile, large.queryFile);
-  const cacheJobs: Job[] = [
-    { run: 'mix once', file: c.mixOnce, transport: 'udp', once: true },
-    { run: 'mix loop 100k', file: c.mixLoop, transport: 'udp' },
-    { run: 'mix zipf', file: c.mixZipf, transport: 'udp' },
-    { run: 'general once', file: c.gpOnce, transport: 'udp', once: true },
-    { run: 'general loop 100k', file: c.gpLoop, transport: 'udp' },
-    { run: 'general zipf', file: c.gpZipf, transport: 'udp' },
+/** The whole benchmark (the helpers above are also used by bench/dns/ab.ts). */
+async function main(): Promise<void> {
+  for (const tool of ['dnsperf', 'taskset', 'python3', 'openssl']) if (!have(tool)) throw new Error(`missing ${tool}`);
+  const rows: Row[] = [];
+  const imports: Record<string, number | undefined> = {};
+  const mainJobs = (file: string): Job[] => [
+    { run: 'mix', file, transport: 'udp' },
+    { run: 'mix', file, transport: 'tcp' },
   ];
-  await runZone(LARGE_LABEL, large.zoneFile, largeDb.db, ['knot'], [...mainJobs(large.queryFile), ...cacheJobs], rows);
-  await runZone(LARGE_LABEL, large.zoneFile, largeDb.db, ['nsd'], mainJobs(large.queryFile), rows);
-  await runZone(LARGE_LABEL, large.zoneFile, largeDb.db, ['mcns'], [...mainJobs(large.queryFile), ...cacheJobs], rows, async (mcns) => {
-    paired = await pairedRounds(mcns, { ...small, db: smallDb.db }, large.queryFile);
-  });
+
+  const small = zoneData('10k', 10_000);
+  const smallDb = mcnsDatabase(small.dir, small.zoneFile);
+  imports['10k'] = smallDb.importSeconds;
+  await runZone('10k', small.zoneFile, smallDb.db, ['knot', 'nsd', 'mcns'], mainJobs(small.queryFile), rows);
+
+  let paired: Paired[] = [];
+  if (!SKIP_1M) {
+    const large = zoneData(LARGE_LABEL, LARGE);
+    const largeDb = mcnsDatabase(large.dir, large.zoneFile);
+    imports[LARGE_LABEL] = largeDb.importSeconds;
+    const c = cacheData(large.dir, large.zoneFile, large.queryFile);
+    const cacheJobs: Job[] = [
+      { run: 'mix once', file: c.mixOnce, transport: 'udp', once: true },
+      { run: 'mix loop 100k', file: c.mixLoop, transport: 'udp' },
+      { run: 'mix zipf', file: c.mixZipf, transport: 'udp' },
+      { run: 'general once', file: c.gpOnce, transport: 'udp', once: true },
+      { run: 'general loop 100k', file: c.gpLoop, transport: 'udp' },
+      { run: 'general zipf', file: c.gpZipf, transport: 'udp' },
+    ];
+    await runZone(LARGE_LABEL, large.zoneFile, largeDb.db, ['knot'], [...mainJobs(large.queryFile), ...cacheJobs], rows);
+    await runZone(LARGE_LABEL, large.zoneFile, largeDb.db, ['nsd'], mainJobs(large.queryFile), rows);
+    await runZone(LARGE_LABEL, large.zoneFile, largeDb.db, ['mcns'], [...mainJobs(large.queryFile), ...cacheJobs], rows, async (mcns) => {
+      paired = await pairedRounds(mcns, { ...small, db: smallDb.db }, large.queryFile);
+    });
+  }
+  const text = section(rows, paired, imports);
+  console.log(text);
+  if (WRITE) writeResults(text);
 }
-const text = section(rows, paired, imports);
-console.log(text);
-if (WRITE) writeResults(text);
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();

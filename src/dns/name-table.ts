@@ -2,7 +2,7 @@
  * A mutable hash table from short byte keys (a lowercased wire name) to byte values of up to 64 KiB
  * with a 16-bit tag, stored in typed arrays: one arena for keys and values, open addressing over
  * one Int32Array of (offset, hash) pairs. The serving index (serving-index.ts) keeps one entry per
- * name: its A and AAAA answers, its other types, and flags.
+ * name: its encoded answers, one per question type, and flags.
  *
  * Why typed arrays and not a Map of Buffers: on a zone of a million names a lookup is bound by
  * memory latency, and a JS Map lookup plus the objects behind it costs a dozen cache misses; here a
@@ -179,9 +179,24 @@ export class NameTable {
     for (let i = 0; i < old.length; i += 2) if (old[i] > 0) this.place(old[i] - 1, old[i + 1]);
   }
 
+  /**
+   * Compacts the arena to what the entries use (plus a little room for writes): a table built once
+   * (the serving index after a rebuild) would otherwise keep up to half its arena as growth slack.
+   */
+  trim(): void {
+    const live = this.used - this.garbage;
+    if (this.arena.length - live < 64 * 1024 && this.arena.length < live * 1.125) return;
+    this.relayout(live + Math.max(4096, live >> 4));
+  }
+
   /** Compacts the arena when at least half of it is garbage, else grows it; then `size` more bytes fit. */
   private makeRoom(size: number): void {
-    const next = new Uint8Array(Math.max(this.arena.length, (this.used - this.garbage + size) * 2));
+    this.relayout(Math.max(this.arena.length, (this.used - this.garbage + size) * 2));
+  }
+
+  /** Copies every live entry, in slot order, into a new arena of `length` bytes. */
+  private relayout(length: number): void {
+    const next = new Uint8Array(length);
     let w = 0;
     const arena = this.arena;
     for (let i = 0; i < this.slots.length; i += 2) {

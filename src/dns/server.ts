@@ -12,6 +12,7 @@
  * was read against. No SQLite, no await, no lock on that path.
  */
 import dgram from 'node:dgram';
+import dns from 'node:dns';
 import net, { type AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { McnsError } from '../errors.ts';
@@ -139,6 +140,7 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
   const cache = new AnswerCache(opts.answerCacheSize ?? ANSWER_CACHE_DEFAULT);
   const index = new ServingIndex();
   index.onRebuilt = (entries, ms) => logger?.[ms >= 100 ? 'info' : 'debug']({ entries, ms: Math.round(ms) }, 'DNS serving index built');
+  index.onFilled = (names, ms) => logger?.[ms >= 100 ? 'info' : 'debug']({ names, ms: Math.round(ms) }, 'DNS serving index complete (every type answered)');
   // Start building now (in slices between I/O), so the index is ready by the first queries.
   index.sync(opts.ledger.state);
   let indexFailureLogged = false;
@@ -300,7 +302,7 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
       });
     });
     const tcpAddr = tcpServer.address() as AddressInfo;
-    const udp = dgram.createSocket({ type: net.isIPv6(host) ? 'udp6' : 'udp4', ipv6Only: false });
+    const udp = dgram.createSocket({ type: net.isIPv6(host) ? 'udp6' : 'udp4', ipv6Only: false, lookup: literalLookup });
     // Every UDP answer passes response rate limiting (when on): sent, sent truncated (slip) or dropped.
     const reply = (b: Buffer, rinfo: dgram.RemoteInfo): void => {
       const out = rrl === undefined ? b : rrl.filter(b, rinfo.address);
@@ -353,6 +355,18 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
       await Promise.all(closed);
     },
   };
+}
+
+/**
+ * The UDP sockets' address lookup. dgram looks up the destination of every send, and Node's default
+ * (dns.lookup) answers even an IP literal on the next tick: a queued callback, an async-id scope and
+ * a regular-expression test per answer. Our destinations are always the literal address a query came
+ * from, so the answer is given at once; anything else (never expected) goes to dns.lookup.
+ */
+function literalLookup(address: string, family: unknown, callback: (err: Error | null, address: string, family: number) => void): void {
+  const f = net.isIPv4(address) ? 4 : net.isIPv6(address) ? 6 : 0;
+  if (f !== 0) return callback(null, address, f);
+  dns.lookup(address, family as number, callback as never);
 }
 
 function isPromise(r: Buffer | Promise<Buffer | undefined>): r is Promise<Buffer | undefined> {

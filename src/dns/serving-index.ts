@@ -1,24 +1,37 @@
 /**
- * The serving index: for every name that answers A and AAAA questions plainly (a name that exists in
- * the zone that serves it, at no delegation and below none, without a CNAME, spelled without
- * escapes), its A and AAAA RRsets as encoded answer bytes and the list of its other types, held in
- * a NameTable keyed by the wire name and kept in step with the projection. A question for a type the
- * name lacks gets NODATA: the zone's negative SOA, from a per-zone template. Every other name that
- * exists outside a cut is held too (flagged), so a name the table lacks is NXDOMAIN when the closest
- * suffix it holds is neither a cut nor the parent of a wildcard. Together these are the questions
- * most clients ask (every dual-stack resolver asks A and AAAA, browsers ask HTTPS too, which most
- * names lack, and mistyped or random names do not exist); other RRsets, referrals, wildcards, CNAME
- * chains, ANY and DS are the general path's.
+ * The serving index: for every name that exists outside a cut (in the zone that serves it, spelled
+ * without escapes), its answers as encoded bytes, one per question type it can answer, held in a
+ * NameTable keyed by the wire name and kept in step with the projection:
+ *  - A and AAAA RRsets, written here directly (the common questions; fast to build);
+ *  - every other RRset of the name (MX, TXT, SRV, HTTPS, CAA, any type), with the additional data
+ *    the general path adds (MX/SRV/NS/SVCB/HTTPS targets' addresses), and at a CNAME owner the whole
+ *    chain for each type its final target holds: these are the general path's own bytes
+ *    (answerQuery + encodeMessage for the lowercase question, without EDNS), taken once when the name
+ *    is indexed, so they cannot differ from it;
+ *  - a question for a type the name lacks gets NODATA: the zone's negative SOA, from a per-zone
+ *    template (negative.ts); at a CNAME owner such a question is the general path's;
+ *  - a name the table lacks is NXDOMAIN when the closest suffix it holds is neither a cut nor the
+ *    parent of a wildcard.
+ * Referrals, wildcard synthesis, DNAME, ANY, DS, negative answers at the end of a CNAME chain, and an
+ * answer too large for the client's UDP limit are the general path's.
  *
  * Why: the answer cache only helps names that are asked twice between two writes. On a zone of a
  * million names most questions are first sights, and answering one from the trie walks a dozen
- * scattered objects (the CHAMP levels, the node, its RRsets, the records, their text values) and,
- * for NODATA, builds and encodes a message; the index answers either from one slot and one arena
- * span, which is what keeps a 1,000,000-name zone within 10% of a 10,000-name one.
+ * scattered objects (the CHAMP levels, the node, its RRsets, the records, their text values) and
+ * builds and encodes a message; the index answers from one slot and one arena span, which is what
+ * keeps a 1,000,000-name zone within 10% of a 10,000-name one, and a first-sight MX or CNAME as fast
+ * as a first-sight A.
+ *
+ * Why the client's question can be answered with bytes encoded for another spelling: the index
+ * answers only uncompressed questions, so the question has the length of the lowercase one and
+ * every name written after it is compressed against the same offsets (the encoder compares names
+ * with letters folded); the header (id, RD, CD, counts) and the OPT are written per query.
  *
  * Keeping in step: the index is always exactly the index of one projection state. `sync(state)`
  * moves it to a newer state by diffing the zone tries, which share every untouched subtree by
- * reference, so a write costs about the size of the write. A change of the zone set (a zone created
+ * reference, so a write costs about the size of the write. An answer that reads other names (a CNAME
+ * chain, additional addresses) is re-taken when one of those names changes: the index keeps, per
+ * name read, the names whose answers read it (`dependents`). A change of the zone set (a zone created
  * or deleted changes which zone serves a name) or a diff too large to apply between two queries
  * (an import, a restore) starts a rebuild in slices between I/O callbacks instead; until it is done
  * `answer` declines and queries take the general path, so an answer never comes from another state.
@@ -27,23 +40,32 @@
 import { PMap } from '../projections/pmap.ts';
 import { nameToWire } from '../records/names.ts';
 import { rrTypeCode } from '../records/types.ts';
-import type { LedgerState } from '../projections/state.ts';
-import type { TrieNode } from '../projections/trie.ts';
+import { labelsBelow, type LedgerState } from '../projections/state.ts';
+import { lookup, type TrieNode } from '../projections/trie.ts';
 import { rrsetTtl } from '../projections/rrset-ttl.ts';
-import { isPlainQuestion } from './answer.ts';
+import { answerQuery, isPlainQuestion } from './answer.ts';
 import { RCODE, writeOpt, writeResponseHeader } from './header.ts';
 import { negativeTemplate, writeNegative, type NegativeTemplate } from './negative.ts';
 import { hashKey, MAX_KEY, NameTable } from './name-table.ts';
 import type { ParsedQuery } from './query.ts';
 import { parseIPv4, parseIPv6 } from '../records/ip.ts';
+import { recordData } from './record-data.ts';
+import { encodeMessage } from './wire.ts';
+import { findZone } from './zones.ts';
 
 const TYPE_A = 1;
 const TYPE_AAAA = 28;
+const TYPE_CNAME = 5;
+const TYPE_DNAME = 39;
 const CLASS_IN = 1;
 /** Index changes applied in one sync before a rebuild is cheaper than going on (and keeps a query from waiting). */
 const DIFF_BUDGET = 20_000;
 /** Nodes indexed per slice of a rebuild. */
 const REBUILD_SLICE = 4_000;
+/** CNAMEs followed when collecting the names an answer reads (the general path follows at most 5). */
+const MAX_CHAIN_WALK = 8;
+/** Most answers one entry holds (types at one name); a name with more is the general path's. */
+const MAX_TYPES = 64;
 
 /**
  * A name held like a cut: a delegation (NS below the apex) or a DNAME owner (RFC 6672 2.3: the
@@ -58,28 +80,34 @@ function hidesBelow(node: TrieNode, apex: boolean): boolean {
 class OverBudget extends Error {}
 
 /**
- * A value: zone id, A count, AAAA count, the number of other types and those types (u16 each),
- * then the A records and the AAAA records as answer-section bytes.
+ * A value: zone id (u16), the number of answers (u16), one descriptor per answer, then the answers'
+ * bytes (the answer, authority and additional sections as written after the question, before any OPT).
  */
-const VALUE_HEADER = 8;
+const VALUE_HEADER = 4;
+/** A descriptor: qtype, start of its bytes in the value, their length, ANCOUNT, NSCOUNT, ARCOUNT, header bits (AA). */
+const DESCRIPTOR = 14;
+/** A descriptor's length for a type the name holds but the index does not answer (the general path's). */
+const DECLINED = 0xffff;
 /** The largest value a NameTable entry holds (its length is a u16). */
 const MAX_VALUE = 0xffff;
 /** Entry flags (the table's tag): a cut or a DNAME owner (the general path's; nothing below is held, see hidesBelow). */
 const FLAG_CUT = 1;
-/** The name exists but is not answered here (a CNAME owner, an escaped name). */
+/** The name exists but is not answered here (an escaped name, answers too large for an entry). */
 const FLAG_NOT_HERE = 2;
 /** The name has a wildcard child: a missing name below it may be synthesized, not NXDOMAIN. */
 const FLAG_WILDCARD_BELOW = 4;
+/** A type without a descriptor is not NODATA here (a CNAME owner: the chain decides): the general path's. */
+const FLAG_ONLY_LISTED = 8;
 /** Header bits of the index's answers: all of them are authoritative. */
 const AUTHORITATIVE = { aa: true } as const;
-/** Questions the index never answers: ANY (RFC 8482 rules), DS (answered from the parent side), transfers. */
+/** The AA bit of a response's flags word. */
+const AA_BIT = 0x0400;
+/** Questions the index never answers: ANY (RFC 8482 rules), DS (answered from the parent side), transfers, DNSSEC records. */
 const TYPE_ANY = 255;
 const TYPE_DS = 43;
 const TYPE_IXFR = 251;
 const TYPE_AXFR = 252;
-/** Bytes of one A / AAAA record in the answer section (owner pointer, type, class, TTL, rdlength, rdata). */
-const A_RR = 16;
-const AAAA_RR = 28;
+const NEVER_HERE = new Set([TYPE_ANY, TYPE_DS, TYPE_IXFR, TYPE_AXFR, 46 /* RRSIG */, 47 /* NSEC */, 50 /* NSEC3 */, 41 /* OPT */]);
 
 /** Writes the lowercase wire form of an absolute name into `key` (MAX_KEY bytes); its length, or -1 when too long. */
 function writeKey(name: string, key: Uint8Array): number {
@@ -195,10 +223,60 @@ function writeRecords(node: TrieNode, type: 'A' | 'AAAA', out: EntryWriter): num
   return set.records.length;
 }
 
+/** A question for `name` (lowercase, unescaped) as readQuery would parse it, without EDNS: what the index takes the general path's bytes for. */
+function indexQuestion(name: string, qtype: number, nameWireLength: number): ParsedQuery {
+  return {
+    kind: 'query',
+    id: 0,
+    flags: 0,
+    opcode: 0,
+    rd: false,
+    cd: false,
+    qname: name,
+    qnameKey: name,
+    qtype,
+    qclass: CLASS_IN,
+    questionEnd: 12 + nameWireLength + 4,
+    qdcount: 1,
+    ancount: 0,
+    nscount: 0,
+    arcount: 0,
+    hasTsig: false,
+  };
+}
+
+/** Offset after the (possibly compressed) name at `p` of `b`. */
+function skipName(b: Uint8Array, p: number): number {
+  for (;;) {
+    const l = b[p];
+    if (l === 0) return p + 1;
+    if ((l & 0xc0) === 0xc0) return p + 2;
+    p += l + 1;
+  }
+}
+
+/** True when one of the `count` records from `p` of `b` has type `type`. */
+function hasRecordOfType(b: Uint8Array, p: number, count: number, type: number): boolean {
+  for (let i = 0; i < count; i++) {
+    p = skipName(b, p);
+    if (((b[p] << 8) | b[p + 1]) === type) return true;
+    p += 10 + ((b[p + 8] << 8) | b[p + 9]);
+  }
+  return false;
+}
+
+/** The absolute names in one record's rdata (MX exchange, SRV/NS/CNAME/SVCB target, ...): every string field that is one. */
+function namesIn(data: object, into: string[]): void {
+  for (const v of Object.values(data)) if (typeof v === 'string' && v.endsWith('.') && v.length > 0) into.push(v);
+}
+
 /** A rebuild in progress: the nodes still to visit, depth first. */
 interface Rebuild {
   target: LedgerState;
   table: NameTable;
+  dependents: Map<string, string[]>;
+  /** Nodes whose other answers the second pass takes (undefined: a small rebuild takes them at once). */
+  pending: TrieNode[] | undefined;
   stack: TrieNode[];
   /** The zone id of each node on the stack. */
   stackZone: number[];
@@ -228,13 +306,25 @@ export interface ServingIndexOptions {
 /** See the module comment. */
 export class ServingIndex {
   private table = new NameTable();
+  /**
+   * Name read by an answer -> the names whose answers read it (CNAME chains, additional data): when
+   * the first changes, the others are indexed again. Entries are never removed between rebuilds; a
+   * stale one costs a needless re-index, never a wrong answer.
+   */
+  private dependents = new Map<string, string[]>();
   /** Zone name -> id, and each zone's NODATA template by id (valid with the table). */
   private zoneIds = new Map<string, number>();
   private templates: Array<NegativeTemplate | undefined> = [];
   /** The state the table is the index of (undefined before the first build completes). */
   private state: LedgerState | undefined;
+  /** The state being indexed (a rebuild's target, or the state a sync diffs into): answers are taken from it. */
+  private target: LedgerState | undefined;
   /** The zone set of the state being diffed into (a name at another zone's apex is that zone's). */
   private zones: LedgerState['zones'] | undefined;
+  /** Names indexed again during one sync because a name their answers read changed. */
+  private redone = new Set<string>();
+  /** The second pass of a rebuild in progress (fillStep). */
+  private fill: { names: string[]; next: number; started: number; timer?: NodeJS.Immediate } | undefined;
   private budget = 0;
   private rebuild: Rebuild | undefined;
   private closed = false;
@@ -246,6 +336,7 @@ export class ServingIndex {
   /** The key and the value of the entry being indexed (this index's own, never shared). */
   private readonly key = new Uint8Array(MAX_KEY);
   private readonly entry = new EntryWriter();
+  private readonly bodies = new EntryWriter();
 
   constructor(opts: ServingIndexOptions = {}) {
     this.diffBudget = opts.diffBudget ?? DIFF_BUDGET;
@@ -255,9 +346,22 @@ export class ServingIndex {
   /** Called after every completed rebuild with the entries held and how long it took (for logs). */
   onRebuilt?: (entries: number, ms: number) => void;
 
+  /** Called when a rebuild's second pass has given every name all its answers (names done, ms). */
+  onFilled?: (names: number, ms: number) => void;
+
+  /** True while a rebuild's second pass is still to give some names their other answers. */
+  get filling(): boolean {
+    return this.fill !== undefined;
+  }
+
   /** Names held. */
   get size(): number {
     return this.table.size;
+  }
+
+  /** Bytes held in typed arrays (for the benchmark notes and metrics). */
+  get bytes(): number {
+    return this.table.bytes;
   }
 
   /** Resolves once a rebuild has completed (or the index was closed): the index then serves. */
@@ -286,6 +390,8 @@ export class ServingIndex {
     const from = this.state;
     if (from && sameKeys(from.zones, state.zones)) {
       this.zones = state.zones;
+      this.target = state;
+      this.redone.clear();
       // A diff up to an eighth of the index is still far cheaper than rebuilding it (and the pause
       // stays short); a fixed budget could make a large zone under a steady write load rebuild
       // forever, each rebuild too slow to catch up with the writes made during it.
@@ -300,6 +406,7 @@ export class ServingIndex {
           if (before.tree !== after.tree) this.diffNode(before.tree, after.tree, true, false, false, id);
         }
         this.state = state;
+        this.redone.clear();
         return 'diffed';
       } catch (err) {
         // Over budget, the table is half-way between two states: drop it and build the new one
@@ -312,42 +419,46 @@ export class ServingIndex {
   }
 
   /**
-   * The answer in `state` to a question for a name the index holds: its A or AAAA RRset, or NODATA
-   * with the zone's SOA for a type it lacks, byte for byte as answerQuery + encodeMessage write it (the client's
-   * question spelling, AA, owners compressed to the question, OPT when the query had one).
-   * Undefined means "not here" (or the index is still being rebuilt for `state`): the caller takes
-   * the general path.
+   * The answer in `state` to a question for a name the index holds: the bytes held for its type, or
+   * NODATA with the zone's SOA for a type it lacks, byte for byte as answerQuery + encodeMessage
+   * write it (the client's question spelling, owners compressed to the question, OPT when the query
+   * had one). Undefined means "not here" (or the index is still being rebuilt for `state`): the
+   * caller takes the general path.
    */
   answer(state: LedgerState, q: ParsedQuery, raw: Uint8Array, limit: number): Buffer | undefined {
     const qtype = q.qtype;
-    if (qtype === TYPE_ANY || qtype === TYPE_DS || qtype === TYPE_IXFR || qtype === TYPE_AXFR) return undefined;
+    if (NEVER_HERE.has(qtype)) return undefined;
     // The key is the question name's bytes, so only an uncompressed one qualifies.
     if (!isPlainQuestion(q, raw)) return undefined;
     if (this.state !== state && this.sync(state) === 'rebuilding') return undefined;
-    const edns = q.edns;
     const questionEnd = q.questionEnd;
     const nameEnd = questionEnd - 4;
     const table = this.table;
     const off = table.find(raw, 12, nameEnd, hashKey(raw, 12, nameEnd));
     if (off < 0) return this.nxdomain(q, raw, limit);
-    if (table.tag(off) & (FLAG_CUT | FLAG_NOT_HERE)) return undefined;
+    const tag = table.tag(off);
+    if (tag & (FLAG_CUT | FLAG_NOT_HERE)) return undefined;
     const data = table.data;
     const v = table.valueStart(off);
-    const others = (data[v + 6] << 8) | data[v + 7];
-    if (qtype !== TYPE_A && qtype !== TYPE_AAAA) {
-      // Another type: NODATA when the name lacks it; its RRset is the general path's to encode.
-      for (let i = 0, t = v + VALUE_HEADER; i < others; i++, t += 2) if (((data[t] << 8) | data[t + 1]) === qtype) return undefined;
+    const n = (data[v + 2] << 8) | data[v + 3];
+    let d = v + VALUE_HEADER;
+    for (let i = 0; i < n; i++, d += DESCRIPTOR) if (((data[d] << 8) | data[d + 1]) === qtype) break;
+    if (d === v + VALUE_HEADER + n * DESCRIPTOR) {
+      // A type the name lacks: NODATA (at a CNAME owner the chain decides: the general path's).
+      if (tag & FLAG_ONLY_LISTED) return undefined;
       return this.negative((data[v] << 8) | data[v + 1], q, raw, limit, RCODE.NOERROR);
     }
-    const aCount = (data[v + 2] << 8) | data[v + 3];
-    const count = qtype === TYPE_A ? aCount : (data[v + 4] << 8) | data[v + 5];
-    if (count === 0) return this.negative((data[v] << 8) | data[v + 1], q, raw, limit, RCODE.NOERROR);
-    const start = v + VALUE_HEADER + 2 * others + (qtype === TYPE_A ? 0 : aCount * A_RR);
-    const len = count * (qtype === TYPE_A ? A_RR : AAAA_RR);
+    const len = (data[d + 4] << 8) | data[d + 5];
+    if (len === DECLINED) return undefined;
+    const start = v + ((data[d + 2] << 8) | data[d + 3]);
+    const edns = q.edns;
     const size = questionEnd + len + (edns ? 11 : 0);
+    // Too large for the client: the general path drops additional data or truncates.
     if (size > limit) return undefined;
     const out = Buffer.allocUnsafe(size);
-    writeResponseHeader(out, q, raw, RCODE.NOERROR, AUTHORITATIVE, count, 0);
+    writeResponseHeader(out, q, raw, RCODE.NOERROR, (((data[d + 12] << 8) | data[d + 13]) & AA_BIT) !== 0 ? AUTHORITATIVE : {}, (data[d + 6] << 8) | data[d + 7], (data[d + 8] << 8) | data[d + 9]);
+    const ar = (data[d + 10] << 8) | data[d + 11];
+    if (ar > 0) out.writeUInt16BE(ar + (edns ? 1 : 0), 10);
     out.set(data.subarray(start, start + len), questionEnd);
     if (edns) writeOpt(out, questionEnd + len, edns.do);
     return out;
@@ -379,7 +490,10 @@ export class ServingIndex {
     return t ? writeNegative(t, q, raw, limit, rcode) : undefined;
   }
 
-  /** Every name held, with its A and AAAA record counts, other types and flags: "name/A/AAAA/types/flags" (tests compare it with a fresh build). */
+  /**
+   * Every name held: "name/A count/AAAA count/other types answered or declined/flags/bytes" (tests
+   * compare a diffed index with a fresh build; the bytes are every answer held, in type order).
+   */
   *entries(): IterableIterator<string> {
     for (const key of this.table.keys()) {
       const labels: string[] = [];
@@ -391,10 +505,19 @@ export class ServingIndex {
       const off = this.table.find(key, 0, key.length, hashKey(key, 0, key.length));
       const v = this.table.valueStart(off);
       const d = this.table.data;
-      const types: number[] = [];
-      for (let i = 0; i < ((d[v + 6] << 8) | d[v + 7]); i++) types.push((d[v + VALUE_HEADER + 2 * i] << 8) | d[v + VALUE_HEADER + 2 * i + 1]);
-      const counts = `${(d[v + 2] << 8) | d[v + 3]}/${(d[v + 4] << 8) | d[v + 5]}`;
-      yield `${labels.length ? labels.join('.') + '.' : '.'}/${counts}/${types.sort((x, y) => x - y).join(',')}/${this.table.tag(off)}`;
+      const answers: Array<{ type: number; an: number; text: string }> = [];
+      for (let i = 0, at = v + VALUE_HEADER; i < ((d[v + 2] << 8) | d[v + 3]); i++, at += DESCRIPTOR) {
+        const type = (d[at] << 8) | d[at + 1];
+        const len = (d[at + 4] << 8) | d[at + 5];
+        const start = v + ((d[at + 2] << 8) | d[at + 3]);
+        const an = (d[at + 6] << 8) | d[at + 7];
+        const text = len === DECLINED ? `${type}:declined` : `${type}:${Buffer.from(d.subarray(at + 6, at + DESCRIPTOR)).toString('hex')}:${Buffer.from(d.subarray(start, start + len)).toString('hex')}`;
+        answers.push({ type, an, text });
+      }
+      answers.sort((x, y) => x.type - y.type);
+      const count = (t: number) => answers.find((x) => x.type === t && !x.text.endsWith('declined'))?.an ?? 0;
+      const others = answers.filter((x) => x.type !== TYPE_A && x.type !== TYPE_AAAA).map((x) => x.type);
+      yield `${labels.length ? labels.join('.') + '.' : '.'}/${count(TYPE_A)}/${count(TYPE_AAAA)}/${others.join(',')}/${this.table.tag(off)}/${answers.map((x) => x.text).join(';')}`;
     }
   }
 
@@ -411,7 +534,9 @@ export class ServingIndex {
   close(): void {
     this.closed = true;
     if (this.rebuild?.timer) clearImmediate(this.rebuild.timer);
+    if (this.fill?.timer) clearImmediate(this.fill.timer);
     this.rebuild = undefined;
+    this.fill = undefined;
     this.state = undefined;
     for (const resolve of this.builtWaiters.splice(0)) resolve();
   }
@@ -428,18 +553,23 @@ export class ServingIndex {
     const otherZone = !apex && this.zones?.has(node.name) === true;
     const goneB = hiddenBefore || otherZone;
     const goneA = hiddenAfter || otherZone;
-    // Gone on both sides: nothing here or below was in the index, and nothing will be.
-    if (goneB && goneA) return;
+    // Gone on both sides: nothing here or below was in the index, and nothing will be; but answers
+    // elsewhere may read these names (glue below a cut as additional data).
+    if (goneB && goneA) return this.touchBelow(before, after);
     // A cut is held (as a cut) but hides everything below it.
     const hidB = goneB || (before !== undefined && hidesBelow(before, apex));
     const hidA = goneA || (after !== undefined && hidesBelow(after, apex));
     const wildB = before?.children.has('*') === true;
     const wildA = after?.children.has('*') === true;
+    if (before?.rrsets !== after?.rrsets || !before !== !after) this.touch(node.name);
     if (before?.rrsets !== after?.rrsets || goneB !== goneA || hidB !== hidA || !before !== !after || wildB !== wildA) {
       this.unindex(this.table, node.name);
-      if (after && !goneA) this.index(this.table, after, zoneId, apex);
+      if (after && !goneA) this.index(this.table, after, zoneId, apex, this.dependents);
     }
-    if (hidB && hidA) return;
+    if (hidB && hidA) {
+      for (const [, b, a] of childPairs(before, after)) this.touchBelow(b, a);
+      return;
+    }
     const kidsB = before?.children;
     const kidsA = after?.children;
     if (hidB === hidA && kidsB && kidsA) {
@@ -449,6 +579,67 @@ export class ServingIndex {
     // One side is missing or the cut above the children moved: every child changes.
     if (kidsB) for (const [label, b] of kidsB) this.diffNode(b, kidsA?.get(label), false, hidB, hidA, zoneId);
     if (kidsA) for (const [label, a] of kidsA) if (!kidsB?.has(label)) this.diffNode(undefined, a, false, hidB, hidA, zoneId);
+  }
+
+  /** A subtree the index does not hold changed: the answers that read its names are taken again. */
+  private touchBelow(before: TrieNode | undefined, after: TrieNode | undefined): void {
+    if (before === after) return;
+    const node = (after ?? before) as TrieNode;
+    if (before?.rrsets !== after?.rrsets || !before !== !after) this.touch(node.name);
+    for (const [, b, a] of childPairs(before, after)) this.touchBelow(b, a);
+  }
+
+  /** `name` changed: indexes again, from the state being synced to, every name whose answers read it. */
+  private touch(name: string): void {
+    const names = this.dependents.get(name);
+    if (!names) return;
+    for (const owner of names) {
+      if (this.redone.has(owner)) continue;
+      this.redone.add(owner);
+      this.reindexName(owner);
+    }
+  }
+
+  /** Indexes `name` again from the state being indexed (this.target), when it is held there. */
+  private reindexName(name: string): void {
+    const state = this.target as LedgerState;
+    const zone = findZone(state, name);
+    if (!zone) return;
+    const id = this.zoneIds.get(zone.name);
+    if (id === undefined) return;
+    const lk = lookup(zone.tree, name === zone.name ? [] : labelsBelow(name, zone.apexLabels));
+    // Gone or below a cut now: its own diff has taken it out.
+    if (!lk.exact || lk.cut) return;
+    this.unindex(this.table, name);
+    this.index(this.table, lk.exact, id, name === zone.name, this.dependents);
+  }
+
+  /**
+   * The second pass of a large rebuild, between I/O callbacks like the first: the names whose
+   * answers only the general path can take (other types than A and AAAA, CNAME chains) get them.
+   * Until a name's turn its other types are declined (the general path answers), never wrong.
+   */
+  private fillStep(): void {
+    const fill = this.fill;
+    if (!fill || this.closed || !this.state) return;
+    fill.timer = undefined;
+    this.target = this.state;
+    this.budget = Infinity;
+    try {
+      const end = Math.min(fill.names.length, fill.next + this.rebuildSlice);
+      for (; fill.next < end; fill.next++) this.reindexName(fill.names[fill.next]);
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    if (fill.next < fill.names.length) {
+      fill.timer = setImmediate(() => this.fillStep());
+      return;
+    }
+    this.fill = undefined;
+    // Indexing names again left their first entries as garbage in the arena.
+    this.table.trim();
+    this.onFilled?.(fill.names.length, performance.now() - fill.started);
   }
 
   private rebuilt(ms: number): void {
@@ -468,14 +659,15 @@ export class ServingIndex {
   }
 
   /**
-   * Puts a node in the table. A name that answers plainly gets its A and AAAA answers (either may
-   * be empty: NODATA) and its other types (any type not among them: NODATA). Every other name that
-   * exists (a cut, a CNAME owner, an escaped name) is held too, flagged as not answered here: a
-   * question below it then finds it walking up, so a name missing from the table and from every
-   * suffix up to the closest one held is known not to exist (NXDOMAIN). So is a name whose answers
-   * are too large for an entry: it must still be found, or it would read as NXDOMAIN.
+   * Puts a node in the table. A name that answers plainly gets an answer per type it holds (A and
+   * AAAA written here, the others taken from the general path), and a type not among them is NODATA;
+   * a CNAME owner gets the chain for each type its final target holds. Every other name that exists
+   * (a cut, an escaped name) is held too, flagged as not answered here: a question below it then
+   * finds it walking up, so a name missing from the table and from every suffix up to the closest
+   * one held is known not to exist (NXDOMAIN). So is a name whose answers are too large for an
+   * entry: it must still be found, or it would read as NXDOMAIN.
    */
-  private index(table: NameTable, node: TrieNode, zoneId: number, apex: boolean): void {
+  private index(table: NameTable, node: TrieNode, zoneId: number, apex: boolean, dependents: Map<string, string[]>, pending?: TrieNode[]): void {
     this.spend();
     const key = this.key;
     const n = writeKey(node.name, key);
@@ -483,33 +675,24 @@ export class ServingIndex {
     // so the index switches itself off instead (fail()).
     if (n < 0) throw new Error(`serving index: no key for ${JSON.stringify(node.name)}`);
     let flags = node.children.has('*') ? FLAG_WILDCARD_BELOW : 0;
+    const rrsets = node.rrsets;
     if (hidesBelow(node, apex)) flags |= FLAG_CUT;
-    // Escaped names' answers spell labels the index cannot compare; CNAME owners answer chains.
-    if (node.name.includes('\\') || node.rrsets.has('CNAME')) flags |= FLAG_NOT_HERE;
+    // Escaped names' answers spell labels the index cannot compare.
+    if (node.name.includes('\\')) flags |= FLAG_NOT_HERE;
     const out = this.entry;
     out.reset();
     out.u16(zoneId);
-    // A count, AAAA count and the number of other types: filled in below.
-    out.u16(0);
-    out.u16(0);
     out.u16(0);
     if (!(flags & (FLAG_CUT | FLAG_NOT_HERE))) {
-      let others = 0;
-      for (const type of node.rrsets.keys()) {
-        if (type === 'A' || type === 'AAAA') continue;
-        out.u16(rrTypeCode(type));
-        others++;
-      }
-      const a = writeRecords(node, 'A', out);
-      const aaaa = a < 0 ? -1 : writeRecords(node, 'AAAA', out);
-      if (a < 0 || aaaa < 0 || out.length > MAX_VALUE) {
+      if (rrsets.has('CNAME')) flags |= FLAG_ONLY_LISTED;
+      const count = this.answers(node, n, out, pending);
+      if (count < 0 || out.length > MAX_VALUE) {
         // Left to the general path: a value it should never hold, or answers too large for an entry.
         flags |= FLAG_NOT_HERE;
         out.truncate(VALUE_HEADER);
       } else {
-        out.setU16(2, a);
-        out.setU16(4, aaaa);
-        out.setU16(6, others);
+        out.setU16(2, count);
+        if (this.tookGeneral) this.noteReads(node, dependents);
       }
     }
     if (!table.set(key.subarray(0, n), out.bytes(), flags)) {
@@ -518,15 +701,209 @@ export class ServingIndex {
     }
   }
 
+  /** Types, and per type ANCOUNT, NSCOUNT, ARCOUNT, header bits, start and length, of the entry being written (scratch). */
+  private readonly answerTypes = new Int32Array(MAX_TYPES);
+  private readonly answerFields = new Int32Array(MAX_TYPES * 6);
+  /** Whether the entry just written holds answers taken from the general path (they may read other names). */
+  private tookGeneral = false;
+
+  /**
+   * Writes the descriptors and the answers of `node` after the value header; returns their count, or
+   * -1 (not answerable here). With `pending`, the answers only the general path can take are left
+   * declined and the node is put on `pending` to be indexed again in full (a rebuild answers A and
+   * AAAA first, the rest a moment later).
+   */
+  private answers(node: TrieNode, nameWireLength: number, out: EntryWriter, pending: TrieNode[] | undefined): number {
+    const bodies = this.bodies;
+    bodies.reset();
+    this.tookGeneral = false;
+    const types = this.answerTypes;
+    const fields = this.answerFields;
+    let count = 0;
+    const rrsets = node.rrsets;
+    const cname = rrsets.get('CNAME');
+    if (cname) {
+      if (pending) {
+        pending.push(node);
+        return 0;
+      }
+      // The chain for every type its final target holds (and CNAME itself: the CNAME RRset alone).
+      types[count++] = TYPE_CNAME;
+      const final = this.chainEnd(node);
+      if (final) {
+        for (const set of final.rrsets.values()) {
+          const t = rrTypeCode(set.type);
+          if (t !== TYPE_CNAME && count < MAX_TYPES) types[count++] = t;
+        }
+      }
+    } else {
+      if (rrsets.size > MAX_TYPES) return -1;
+      for (const set of rrsets.values()) types[count++] = rrTypeCode(set.type);
+    }
+    let deferred = false;
+    for (let i = 0; i < count; i++) {
+      const type = types[i];
+      const f = 6 * i;
+      const start = bodies.length;
+      fields[f + 4] = start;
+      if (!cname && (type === TYPE_A || type === TYPE_AAAA)) {
+        const c = writeRecords(node, type === TYPE_A ? 'A' : 'AAAA', bodies);
+        if (c < 0) return -1;
+        fields[f] = c;
+        fields[f + 1] = 0;
+        fields[f + 2] = 0;
+        fields[f + 3] = AA_BIT;
+        fields[f + 5] = bodies.length - start;
+        continue;
+      }
+      if (pending || NEVER_HERE.has(type) || !this.generalAnswer(node.name, type, nameWireLength, bodies)) {
+        if (pending && !NEVER_HERE.has(type)) deferred = true;
+        bodies.truncate(start);
+        fields[f + 4] = 0;
+        fields[f + 5] = DECLINED;
+        continue;
+      }
+      this.tookGeneral = true;
+      const last = this.lastCounts;
+      fields[f] = last[0];
+      fields[f + 1] = last[1];
+      fields[f + 2] = last[2];
+      fields[f + 3] = last[3];
+      fields[f + 5] = bodies.length - start;
+    }
+    if (deferred) pending?.push(node);
+    const head = VALUE_HEADER + count * DESCRIPTOR;
+    const b = out.room(count * DESCRIPTOR + bodies.length);
+    let w = out.length;
+    for (let i = 0; i < count; i++) {
+      const f = 6 * i;
+      const len = fields[f + 5];
+      const at = len === DECLINED ? 0 : head + fields[f + 4];
+      b[w] = types[i] >> 8;
+      b[w + 1] = types[i] & 0xff;
+      b[w + 2] = at >> 8;
+      b[w + 3] = at & 0xff;
+      b[w + 4] = len >> 8;
+      b[w + 5] = len & 0xff;
+      for (let k = 0; k < 4; k++) {
+        b[w + 6 + 2 * k] = (fields[f + k] >> 8) & 0xff;
+        b[w + 7 + 2 * k] = fields[f + k] & 0xff;
+      }
+      w += DESCRIPTOR;
+    }
+    b.set(bodies.bytes(), w);
+    out.truncate(w + bodies.length);
+    return count;
+  }
+
+  /** ANCOUNT, NSCOUNT, ARCOUNT and the AA bit of the last generalAnswer. */
+  private readonly lastCounts = [0, 0, 0, 0];
+
+  /**
+   * Appends the general path's answer to `name`/`qtype` (the sections after the question) to `out`;
+   * false when it is not one the index can hold: anything but a positive answer (a negative one
+   * carries the SOA, whose serial changes with every write), a referral, a DNAME, a truncation.
+   */
+  private generalAnswer(name: string, qtype: number, nameWireLength: number, out: EntryWriter): boolean {
+    const state = this.target as LedgerState;
+    const a = answerQuery(state, indexQuestion(name, qtype, nameWireLength));
+    if (a.result !== 'success' || a.message.authority.length > 0 || a.message.answer.length === 0) return false;
+    let enc;
+    try {
+      enc = encodeMessage(a.message);
+    } catch {
+      return false;
+    }
+    if (enc.truncated) return false;
+    const bytes = enc.bytes;
+    const questionEnd = 12 + nameWireLength + 4;
+    const an = bytes.readUInt16BE(6);
+    // A DNAME in the answer: its owner is read too, which the dependents do not follow.
+    if (hasRecordOfType(bytes, questionEnd, an, TYPE_DNAME)) return false;
+    const body = bytes.subarray(questionEnd);
+    const b = out.room(body.length);
+    b.set(body, out.length);
+    out.truncate(out.length + body.length);
+    this.lastCounts[0] = an;
+    this.lastCounts[1] = bytes.readUInt16BE(8);
+    this.lastCounts[2] = bytes.readUInt16BE(10);
+    this.lastCounts[3] = bytes.readUInt16BE(2) & AA_BIT;
+    return true;
+  }
+
+  /** The node a CNAME chain from `node` ends at, when it ends at a node that exists outside a cut (else undefined). */
+  private chainEnd(node: TrieNode): TrieNode | undefined {
+    const state = this.target as LedgerState;
+    let at = node;
+    for (let step = 0; step < MAX_CHAIN_WALK; step++) {
+      const cname = at.rrsets.get('CNAME');
+      if (!cname) return at;
+      const target = (recordData(cname.records[0]) as { target: string }).target;
+      const next = this.exactNode(state, target);
+      if (!next) return undefined;
+      at = next;
+    }
+    return undefined;
+  }
+
+  /** The node of `name` in the zone that serves it, when it exists and is not below a cut. */
+  private exactNode(state: LedgerState, name: string): TrieNode | undefined {
+    const zone = findZone(state, name);
+    if (!zone) return undefined;
+    const lk = lookup(zone.tree, name === zone.name ? [] : labelsBelow(name, zone.apexLabels));
+    return lk.cut ? undefined : lk.exact;
+  }
+
+  /**
+   * Notes the names the answers of `node` read (the CNAME chain, the names in its records and in the
+   * chain's records, and the wildcards that could stand for them), so a change to one of them
+   * indexes `node` again. More than the general path reads is harmless; less would leave an answer stale.
+   */
+  private noteReads(node: TrieNode, dependents: Map<string, string[]>): void {
+    const state = this.target as LedgerState;
+    const reads: string[] = [];
+    let at: TrieNode | undefined = node;
+    for (let step = 0; at && step < MAX_CHAIN_WALK; step++) {
+      const targets: string[] = [];
+      for (const set of at.rrsets.values()) {
+        if (set.type === 'A' || set.type === 'AAAA') continue;
+        for (const r of set.records) namesIn(recordData(r), targets);
+      }
+      for (const t of targets) {
+        reads.push(t);
+        // A name that does not exist may be stood for by a wildcard, or hidden by a cut.
+        const zone = findZone(state, t);
+        if (!zone) continue;
+        const lk = lookup(zone.tree, t === zone.name ? [] : labelsBelow(t, zone.apexLabels));
+        if (lk.cut) reads.push(lk.cut.name);
+        if (!lk.exact) reads.push(lk.encloser.name === '.' ? '*.' : `*.${lk.encloser.name}`);
+      }
+      const cname = at.rrsets.get('CNAME');
+      if (!cname) break;
+      const target = (recordData(cname.records[0]) as { target: string }).target;
+      at = this.exactNode(state, target);
+    }
+    for (const r of reads) {
+      const list = dependents.get(r);
+      if (!list) dependents.set(r, [node.name]);
+      else if (list[list.length - 1] !== node.name && !list.includes(node.name)) list.push(node.name);
+    }
+  }
+
   private startRebuild(target: LedgerState): void {
     let expected = 0;
     for (const z of target.zones.values()) expected += z.records.size;
     this.state = undefined;
+    this.target = target;
+    if (this.fill?.timer) clearImmediate(this.fill.timer);
+    this.fill = undefined;
     const zones = [...target.zones.values()];
     const roots = zones.map((z) => z.tree);
     this.rebuild = {
       target,
       table: new NameTable(expected),
+      dependents: new Map(),
+      pending: expected > this.rebuildSlice ? [] : undefined,
       stack: roots.slice(),
       stackZone: zones.map((_, i) => i),
       zoneIds: new Map(zones.map((z, i) => [z.name, i])),
@@ -544,6 +921,7 @@ export class ServingIndex {
     if (!job || this.closed) return;
     job.timer = undefined;
     this.budget = Infinity;
+    this.target = job.target;
     try {
       const { stack, stackZone, roots, apexes } = job;
       let zoneId = 0;
@@ -555,18 +933,24 @@ export class ServingIndex {
         const node = stack.pop();
         zoneId = stackZone.pop() as number;
         if (node === undefined) {
+          job.table.trim();
           this.table = job.table;
+          this.dependents = job.dependents;
           this.zoneIds = job.zoneIds;
           this.templates = job.templates;
           this.state = job.target;
           this.rebuild = undefined;
+          if (job.pending && job.pending.length > 0) {
+            this.fill = { names: job.pending.map((p) => p.name), next: 0, started: performance.now() };
+            this.fill.timer = setImmediate(() => this.fillStep());
+          }
           this.rebuilt(performance.now() - job.started);
           return;
         }
         const root = roots.has(node);
         // Another zone's apex: that zone's own tree stands for the name.
         if (!root && apexes.has(node.name)) continue;
-        this.index(job.table, node, zoneId, root);
+        this.index(job.table, node, zoneId, root, job.dependents, job.pending);
         // Nothing below a cut is held (a question there finds the cut walking up).
         if (hidesBelow(node, root)) continue;
         if (node.children.size > 0) node.children.forEach(push);
@@ -579,6 +963,20 @@ export class ServingIndex {
     // which turned a 3 s rebuild into minutes. close() cancels it.
     job.timer = setImmediate(() => this.step());
   }
+}
+
+/** The children of two versions of a node, paired by label (either side may be missing). */
+function childPairs(before: TrieNode | undefined, after: TrieNode | undefined): Array<[string, TrieNode | undefined, TrieNode | undefined]> {
+  const out: Array<[string, TrieNode | undefined, TrieNode | undefined]> = [];
+  const kidsB = before?.children;
+  const kidsA = after?.children;
+  if (kidsB && kidsA) {
+    PMap.diff(kidsB, kidsA, (label, b, a) => out.push([label, b, a]));
+    return out;
+  }
+  if (kidsB) for (const [label, b] of kidsB) out.push([label, b, undefined]);
+  if (kidsA) for (const [label, a] of kidsA) out.push([label, undefined, a]);
+  return out;
 }
 
 /** True when two zone maps have the same names. */

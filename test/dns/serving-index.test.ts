@@ -53,19 +53,27 @@ test('name table: set, find with letters folded, replace, delete, growth and com
 const ZONES = ['a.test', 'b.test', 'sub.a.test', 'c.example'];
 // ns1 and hostmaster: the SOA's MNAME and RNAME compress against such a question (the NODATA template must not be used).
 const NAMES = ['@', 'www', 'mail', 'x.y', 'deep.er.name', 'alias', 'sub', 'cut', 'in.cut', 'Mixed', 'ns1', 'x.hostmaster', 'other.w', '*.w', 'a\\.b'];
+// Targets inside the zones (chains, additional data), below a wildcard (q.w: synthesized), below a
+// cut (in.cut: glue), and outside every zone.
 const VALUES: Record<string, string[]> = {
   A: ['192.0.2.1', '192.0.2.2', '198.51.100.7'],
   AAAA: ['2001:db8::1', '2001:db8::2'],
-  CNAME: ['www.a.test.', 'www.b.test.'],
-  NS: ['ns1.a.test.', 'ns2.b.test.'],
-  TXT: ['"hello"'],
-  MX: ['10 mail.a.test.'],
+  CNAME: ['www.a.test.', 'www.b.test.', 'alias.b.test.', 'q.w.a.test.', 'mail.sub.a.test.', 'z.x.a.test.', 'nowhere.example.'],
+  NS: ['ns1.a.test.', 'ns2.b.test.', 'in.cut.a.test.'],
+  TXT: ['"hello"', '"v=spf1 mx -all" "second string"'],
+  MX: ['10 mail.a.test.', '20 www.b.test.', '5 q.w.b.test.', '30 in.cut.a.test.'],
+  SRV: ['10 5 443 www.a.test.', '0 0 53 mail.b.test.'],
+  CAA: ['0 issue "ca.example"'],
+  HTTPS: ['1 www.a.test. alpn=h2', '0 mail.a.test.'],
+  TYPE65400: ['\\# 4 0a000001'],
   // A DNAME owner is held like a cut: the names below it are substituted, never NXDOMAIN (RFC 6672).
   DNAME: ['www.b.test.', 'x.a.test.', 'c.example.'],
 };
 
-/** A wire query for `name`/`qtype`, with the letters' case shuffled, with or without EDNS. */
-function query(name: string, qtype: number, random: () => number, edns: boolean): Buffer {
+const pick = <T>(random: () => number, xs: readonly T[]): T => xs[Math.floor(random() * xs.length)];
+
+/** A wire query for `name`/`qtype`, with the letters' case shuffled, with or without EDNS (UDP size `size`, DO at random). */
+function query(name: string, qtype: number, random: () => number, edns: boolean, size = 1232): Buffer {
   // Split on unescaped dots; "\." is a dot inside a label.
   const labels = name === '.' ? [] : (name.replace(/\.$/, '').match(/(?:\\.|[^.])+/g) ?? []).map((l) => l.replace(/\\(.)/g, '$1'));
   const parts: Buffer[] = [Buffer.from([0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, edns ? 1 : 0])];
@@ -74,12 +82,16 @@ function query(name: string, qtype: number, random: () => number, edns: boolean)
     parts.push(Buffer.from([spelled.length]), Buffer.from(spelled, 'latin1'));
   }
   parts.push(Buffer.from([0, qtype >> 8, qtype & 0xff, 0, 1]));
-  if (edns) parts.push(Buffer.from([0, 0, 41, 0x04, 0xd0, 0, 0, random() < 0.5 ? 0x80 : 0, 0, 0, 0]));
+  if (edns) parts.push(Buffer.from([0, 0, 41, size >> 8, size & 0xff, 0, 0, random() < 0.5 ? 0x80 : 0, 0, 0, 0]));
   return Buffer.concat(parts);
 }
 
 let nodataAnswers = 0;
 let nxdomainAnswers = 0;
+/** Positive answers from the index by kind: a CNAME chain, with additional data, another type than A/AAAA. */
+let chainAnswers = 0;
+let additionalAnswers = 0;
+let otherTypeAnswers = 0;
 
 /** The index of `state` built from nothing (small states build synchronously). */
 function freshEntries(state: LedgerState): string[] {
@@ -95,18 +107,24 @@ function checkAnswers(index: ServingIndex, state: LedgerState, random: () => num
     // Names that exist, and (NXDOMAIN or not) names that do not: below a cut, a wildcard, a CNAME, an escaped label.
     for (const n of [...NAMES, 'nowhere', 'www.cut', 'q.w', 'x.alias', 'er.name', 'z.deep.er.name', 'x.a\\.b', 'no.ns1', 'z.x', 'q.z.x', 'no.mail']) {
       const name = n === '@' ? `${zone}.` : `${n}.${zone}.`;
-      // A, AAAA, and types the index answers only with NODATA (NS, SOA, CNAME, MX, TXT, HTTPS, an
-      // unknown one) or never (DS, ANY).
-      for (const qtype of [1, 28, 2, 6, 5, 15, 16, 39, 65, 999, 43, 255]) {
-        const raw = query(name, qtype, random, random() < 0.7);
+      // A, AAAA, every other type (NS, SOA, CNAME, MX, TXT, SRV, DNAME, HTTPS, CAA, an unknown one
+      // held and one not held), and those the index never answers (DS, ANY).
+      for (const qtype of [1, 28, 2, 6, 5, 15, 16, 33, 39, 65, 257, 65400, 999, 43, 255]) {
+        const raw = query(name, qtype, random, random() < 0.7, pick(random, [512, 600, 1232, 4096]));
         const q = readQuery(raw) as ParsedQuery;
-        const limit = maxResponseSize(q, false);
+        // UDP at the client's size (clamped to 512..1232), or TCP.
+        const limit = maxResponseSize(q, random() < 0.2);
         const fromIndex = index.answer(state, q, raw, limit);
         if (qtype === 43 || qtype === 255) assert.equal(fromIndex, undefined, 'DS and ANY are the general path\'s');
         if (fromIndex) {
           answered++;
           if ((fromIndex[3] & 0xf) === 3) nxdomainAnswers++;
           else if (fromIndex.readUInt16BE(6) === 0) nodataAnswers++;
+          else {
+            if (fromIndex.readUInt16BE(q.questionEnd + 2) === 5 && qtype !== 5) chainAnswers++;
+            if (fromIndex.readUInt16BE(10) > (q.edns ? 1 : 0)) additionalAnswers++;
+            if (qtype !== 1 && qtype !== 28) otherTypeAnswers++;
+          }
           const general = encodeMessage(answerQuery(state, q).message, limit).bytes;
           assert.deepEqual(fromIndex, general, `${label}: ${name}/${qtype}: the index and the general path differ`);
         }
@@ -123,6 +141,7 @@ test('serving index: 600 random commands; after each it equals a fresh build and
   const index = new ServingIndex();
   let answered = 0;
   let diffed = 0;
+  const created = new Set<string>();
   try {
     const { ledger } = t;
     for (let i = 0; i < 600; i++) {
@@ -156,6 +175,7 @@ test('serving index: 600 random commands; after each it equals a fresh build and
         if (!(err instanceof McnsError)) throw err;
         continue;
       }
+      if (cmd.kind === 'changeRecords') for (const op of cmd.ops) if (op.op === 'create') created.add(op.type);
       const state = ledger.state;
       const outcome = index.sync(state);
       if (outcome === 'diffed') diffed++;
@@ -169,6 +189,11 @@ test('serving index: 600 random commands; after each it equals a fresh build and
     assert.ok(answered > 1000, `answered ${answered}`);
     assert.ok(nodataAnswers > 300, `NODATA answers ${nodataAnswers}`);
     assert.ok(nxdomainAnswers > 300, `NXDOMAIN answers ${nxdomainAnswers}`);
+    assert.deepEqual([...created].sort(), Object.keys(VALUES).sort(), 'every type was written at least once');
+    console.log(`answered ${answered}: NODATA ${nodataAnswers}, NXDOMAIN ${nxdomainAnswers}, chains ${chainAnswers}, with additional ${additionalAnswers}, other types ${otherTypeAnswers}`);
+    assert.ok(chainAnswers > 10, `CNAME chain answers ${chainAnswers}`);
+    assert.ok(additionalAnswers > 50, `answers with additional data ${additionalAnswers}`);
+    assert.ok(otherTypeAnswers > 300, `answers for other types than A/AAAA ${otherTypeAnswers}`);
   } finally {
     t.cleanup();
   }
@@ -209,7 +234,10 @@ test('serving index: a delegation hides the names below it, a nested zone takes 
     assert.deepEqual(names(), ['cut.a.test.', 'deep.in.cut.a.test.', 'in.cut.a.test.', 'www.a.test.']);
     run({ kind: 'changeRecords', zone: 'sub.a.test', ops: [{ op: 'create', name: 'x.sub.a.test', type: 'AAAA', value: '2001:db8::5' }] });
     assert.equal(index.sync(ledger.state), 'diffed');
-    assert.deepEqual([...index.entries()].filter((e) => e.startsWith('x.sub')), ['x.sub.a.test./0/1//0']);
+    assert.deepEqual(
+      [...index.entries()].filter((e) => e.startsWith('x.sub')).map((e) => e.split('/').slice(0, 5).join('/')),
+      ['x.sub.a.test./0/1//0'],
+    );
     run({ kind: 'deleteZone', zone: 'sub.a.test' });
     index.sync(ledger.state);
     assert.deepEqual(names(), ['cut.a.test.', 'deep.in.cut.a.test.', 'in.cut.a.test.', 'www.a.test.', 'x.sub.a.test.']);
@@ -253,6 +281,9 @@ test('serving index: a change over the diff budget rebuilds in slices, declining
     assert.equal(index.isCurrent(state), false);
     while (!index.isCurrent(state)) await new Promise((r) => setImmediate(r));
     assert.equal(rebuilt, 2);
+    // A large rebuild answers A and AAAA first; the apex's SOA and NS come in its second pass.
+    assert.equal(index.filling, true);
+    while (index.filling) await new Promise((r) => setImmediate(r));
     assert.deepEqual(index.answer(state, q, raw, 1232), encodeMessage(answerQuery(state, q).message, 1232).bytes);
     assert.deepEqual([...index.entries()].sort(), freshEntries(state));
     // A small change after it is diffed again.
