@@ -54,12 +54,15 @@ export function* servedRecords(node: TrieNode): IterableIterator<RecordState> {
  * record of an RRset whose TTL changes, and of an RRset that held mixed TTLs, in the same batch.
  */
 export function servedWithin(records: Iterable<RecordState | null | undefined>): (r: RecordState) => RecordState {
-  const lowest = new Map<string, number>();
+  const sets = new Map<string, RecordState[]>();
   for (const r of records) {
     if (!r) continue;
     const key = `${r.name}\u0000${r.type}`;
-    const t = lowest.get(key);
-    if (t === undefined || r.ttl < t) lowest.set(key, r.ttl);
+    const set = sets.get(key);
+    if (set) set.push(r);
+    else sets.set(key, [r]);
   }
-  return (r) => withServedTtl(r, lowest.get(`${r.name}\u0000${r.type}`) ?? r.ttl);
+  const ttls = new Map<string, number>();
+  for (const [key, set] of sets) ttls.set(key, rrsetTtl(set));
+  return (r) => withServedTtl(r, ttls.get(`${r.name}\u0000${r.type}`) ?? r.ttl);
 }
