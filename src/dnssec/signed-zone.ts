@@ -12,15 +12,32 @@
  * - A name strictly below a delegation point (a non-apex name with NS) is not authoritative:
  *   glue is neither signed nor chained.
  * - At a delegation point only DS and the denial record are signed.
- * - DNSKEY is signed by the KSKs (or CSK), everything else by the ZSKs (or CSK).
+ * - DNSKEY, CDS and CDNSKEY are signed by the KSKs (or CSK), everything else by the ZSKs (or CSK).
  * - NSEC/NSEC3 TTL is min(SOA TTL, SOA minimum).
  * - NSEC3: SHA-1, 0 iterations, empty salt, no opt-out; empty non-terminals are chained with an
  *   empty bitmap; an unsigned delegation's bitmap has no RRSIG bit; NSEC3PARAM at the apex, TTL 0.
  */
 import { canonicalNameKey, isInZone, splitLabels } from '../records/names.ts';
+import { DS_DIGEST_SHA256, dsDigest, keyTag } from './dnskey.ts';
 import { nsec3Hash, nsec3paramRdata, nsec3Rdata, nsecRdata, base32hex } from './denial.ts';
 import { rrsigRdata, signRRset, type CanonicalRRset, type SigningKey } from './rrsig.ts';
 import { TYPE, zoneKeyRdata, type ZoneKey } from './zone-keys.ts';
+
+/** Types the signer derives: a signed zone serves its own, never records of these types written by users. */
+export const DERIVED_TYPES: ReadonlySet<number> = new Set([TYPE.DNSKEY, TYPE.CDS, TYPE.CDNSKEY, TYPE.RRSIG, TYPE.NSEC, TYPE.NSEC3, TYPE.NSEC3PARAM]);
+
+/** DS RDATA (digest type 2, SHA-256) for a DNSKEY RDATA of the zone apex. */
+function dsRdata(zone: string, dnskey: Uint8Array): Uint8Array {
+  const digest = dsDigest(zone, dnskey);
+  const out = new Uint8Array(4 + digest.length);
+  const tag = keyTag(dnskey);
+  out[0] = tag >> 8;
+  out[1] = tag & 0xff;
+  out[2] = dnskey[3];
+  out[3] = DS_DIGEST_SHA256;
+  out.set(digest, 4);
+  return out;
+}
 
 /** Signature timing, seconds. */
 export interface SigningPolicy {
@@ -115,7 +132,14 @@ export class SignedZone {
     if (this.ksks.length === 0) throw new RangeError('no active KSK or CSK to sign the DNSKEY RRset with');
     if (this.zsks.length === 0) throw new RangeError('no active ZSK or CSK to sign the zone with');
     this.apexLabels = splitLabels(opts.zone).length;
-    this.put({ owner: opts.zone, type: TYPE.DNSKEY, ttl: opts.dnskeyTtl, rdatas: opts.keys.map((k) => zoneKeyRdata(k).rdata) });
+    this.put({ owner: opts.zone, type: TYPE.DNSKEY, ttl: opts.dnskeyTtl, rdatas: opts.keys.filter((k) => k.published !== false).map((k) => zoneKeyRdata(k).rdata) });
+    const toParent = opts.keys.filter((k) => k.cds);
+    if (toParent.length > 0) {
+      // RFC 7344: the parent's signal, signed like the DNSKEY RRset by the keys its DS points at.
+      const cdnskey = toParent.map((k) => zoneKeyRdata(k));
+      this.put({ owner: opts.zone, type: TYPE.CDNSKEY, ttl: opts.dnskeyTtl, rdatas: cdnskey.map((k) => k.rdata) });
+      this.put({ owner: opts.zone, type: TYPE.CDS, ttl: opts.dnskeyTtl, rdatas: cdnskey.map((k) => dsRdata(opts.zone, k.rdata)) });
+    }
     if (opts.denial === 'nsec3') this.put({ owner: opts.zone, type: TYPE.NSEC3PARAM, ttl: 0, rdatas: [nsec3paramRdata()] });
   }
 
@@ -129,7 +153,7 @@ export class SignedZone {
 
   /** Replace the RRset (owner, type) with `rrset`, or delete it when `rrset` is undefined; re-sign what changed. */
   replace(owner: string, type: number, rrset: CanonicalRRset | undefined, now: number): void {
-    if (type === TYPE.DNSKEY || type === TYPE.NSEC3PARAM || type === TYPE.RRSIG || type === TYPE.NSEC || type === TYPE.NSEC3) {
+    if (DERIVED_TYPES.has(type)) {
       throw new RangeError(`type ${type} is derived by the signer and cannot be written`);
     }
     const hadOwner = this.sets.has(owner);
@@ -290,7 +314,7 @@ export class SignedZone {
   // --- signatures ----------------------------------------------------------------------------
 
   private sign(rs: CanonicalRRset, now: number): Signatures {
-    const keys = rs.type === TYPE.DNSKEY ? this.ksks : this.zsks;
+    const keys = rs.type === TYPE.DNSKEY || rs.type === TYPE.CDS || rs.type === TYPE.CDNSKEY ? this.ksks : this.zsks;
     const inception = now - this.policy.backdate;
     const expiration = now + this.policy.validity;
     return { rdatas: keys.map((k) => rrsigRdata(signRRset(rs, this.zone, k, inception, expiration))), expiration };

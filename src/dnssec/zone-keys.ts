@@ -19,6 +19,10 @@ export interface ZoneKey {
   algorithm: SigningKey['algorithm'];
   /** Present when this key signs (active); absent when only published or retired. */
   signing?: SigningKey;
+  /** In the DNSKEY RRset (default true; false for a KSK whose DS goes to the parent first, double-DS). */
+  published?: boolean;
+  /** Listed in CDS/CDNSKEY: its DS is wanted at the parent (RFC 7344). */
+  cds?: boolean;
 }
 
 /** DNSKEY flags for a key role: a KSK or CSK carries the SEP flag, as Knot and BIND publish them. */

@@ -61,7 +61,8 @@ function makeKeys(algorithm: AlgorithmName, roles: KeyRole[]): ZoneKey[] {
   return roles.map((role) => {
     const m = generateKey(algorithm);
     const { tag } = zoneKeyRdata({ role, publicKey: m.publicKey, algorithm });
-    return { role, algorithm, publicKey: m.publicKey, signing: { algorithm, keyTag: tag, privateKey: privateKeyObject(m.privatePkcs8) } };
+    // KSKs and CSKs are listed in CDS/CDNSKEY, so the validators check those signatures too.
+    return { role, algorithm, publicKey: m.publicKey, cds: role !== 'zsk', signing: { algorithm, keyTag: tag, privateKey: privateKeyObject(m.privatePkcs8) } };
   });
 }
 
