@@ -294,6 +294,10 @@ describe('errors name the field', () => {
     // SVCB with port (3) before alpn (1).
     const wire = Buffer.from('0001' + '00' + '0003' + '0002' + '01bb' + '0001' + '0003' + '026832', 'hex');
     assert.throws(() => rdataFromWire('SVCB', wire, 0, wire.length), /SVCB SvcParamKeys are not in increasing order/);
+    // mandatory lists port (3) before alpn (1): the text form sorts them, the wire form must be sorted.
+    assert.equal(formatRData(parseRData('SVCB', '1 . mandatory=port,alpn alpn=h2 port=1')), '1 . mandatory=alpn,port alpn="h2" port=1');
+    const unsorted = Buffer.from('0001' + '00' + '0000' + '0004' + '00030001' + '0001' + '0003' + '026832' + '0003' + '0002' + '0001', 'hex');
+    assert.throws(() => rdataFromWire('SVCB', unsorted, 0, unsorted.length), /SVCB mandatory: keys are not in increasing order/);
     const loc = Buffer.from('01' + '00'.repeat(15), 'hex');
     assert.throws(() => rdataFromWire('LOC', loc, 0, loc.length), /LOC version must be 0/);
     const naptr = Buffer.from('0001000101' + '2b' + '00' + '00' + '00', 'hex');

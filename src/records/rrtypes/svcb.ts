@@ -80,11 +80,12 @@ function paramValue(type: string, key: number, name: string, value: Uint8Array |
   const w = new ByteSink();
   switch (key) {
     case 0: {
-      const items = valueList(value);
-      for (const item of items) {
+      // Written in increasing order (RFC 9460 8), whatever order the text lists them in.
+      const keys = valueList(value).map((item) => {
         if (item.length === 0) throw fieldError(type, what, 'empty key in the list');
-        w.u16(keyCode(type, latin1(item)));
-      }
+        return keyCode(type, latin1(item));
+      });
+      for (const k of keys.sort((x, y) => x - y)) w.u16(k);
       return w.result();
     }
     case 1: {
@@ -146,6 +147,7 @@ function checkParams(type: string, params: SvcParam[]): SvcParam[] {
       const k = (mandatory[i] << 8) | mandatory[i + 1];
       if (k === 0) throw fieldError(type, 'mandatory', 'must not list "mandatory" itself (RFC 9460 8)');
       if (seen.has(k)) throw fieldError(type, 'mandatory', `lists ${svcKeyName(k)} twice`);
+      if (i > 0 && k < ((mandatory[i - 2] << 8) | mandatory[i - 1])) throw fieldError(type, 'mandatory', 'keys are not in increasing order (RFC 9460 8)');
       if (!byKey.has(k)) throw fieldError(type, 'mandatory', `lists ${svcKeyName(k)}, which the record does not have`);
       seen.add(k);
     }
