@@ -1,0 +1,134 @@
+/**
+ * The signed zones of the current projection: one SignedZone per zone whose DNSSEC is on, built
+ * from the zone's records and its keys (public halves from the log, private halves from the key
+ * store) and kept current by the trie diff of every new state. Answers, transfers and the API read
+ * signatures, denial records, DNSKEY and CDS/CDNSKEY from here. Derived state only: nothing here is
+ * written anywhere, and a restart rebuilds it from the log and the keys.
+ *
+ * Signing times are quantized to whole days (inception = start of the UTC day minus the back-dating),
+ * so a zone signed again after a restart gets signatures of the same validity window as before:
+ * the secondaries' copies and ours expire together and are refreshed together.
+ */
+import { createHash } from 'node:crypto';
+import type { LedgerState, ZoneState } from '../projections/state.ts';
+import type { DnssecKeyInfo } from '../projections/dnssec-state.ts';
+import { inCds } from './lifecycle.ts';
+import { privateKeyObject } from './algorithms.ts';
+import type { KeyStore } from './keystore.ts';
+import { DERIVED_TYPES, DEFAULT_SIGNING_POLICY, SignedZone, type SigningPolicy } from './signed-zone.ts';
+import { zoneKeyRdata, type ZoneKey } from './zone-keys.ts';
+import { diffZoneRRsets, zoneRRsets } from './zone-content.ts';
+
+const DAY = 86400;
+
+/** The signing time used for signatures made at `now` (seconds): the start of its UTC day. */
+export function signingTime(now: number): number {
+  return Math.floor(now / DAY) * DAY;
+}
+
+export interface ZoneSignersOptions {
+  keys: KeyStore;
+  /** Seconds since the epoch. */
+  clock: () => number;
+  policy?: SigningPolicy;
+  /** Told when a signed zone cannot be signed (a private key is missing): it is then served unsigned. */
+  onError?: (zone: string, err: Error) => void;
+}
+
+interface Entry {
+  /** The zone state the signed zone was last brought in line with. */
+  zone: ZoneState;
+  /** What the keys and settings were when it was built: another value means a rebuild. */
+  fingerprint: string;
+  signed: SignedZone;
+}
+
+function fingerprint(zone: ZoneState): string {
+  const d = zone.dnssec;
+  if (!d) return '';
+  return JSON.stringify([d.denial, d.keys.filter((k) => k.state !== 'removed').map((k) => [k.tag, k.state, k.ds, k.role])]);
+}
+
+export class ZoneSigners {
+  private readonly zones = new Map<string, Entry>();
+  private readonly policy: SigningPolicy;
+
+  constructor(private readonly opts: ZoneSignersOptions) {
+    this.policy = opts.policy ?? DEFAULT_SIGNING_POLICY;
+  }
+
+  /** The signed form of `zone`, when its DNSSEC is on and it could be signed. */
+  get(zone: string): SignedZone | undefined {
+    return this.zones.get(zone)?.signed;
+  }
+
+  /** Bring every signed zone in line with `state` (call with each new projection state). */
+  update(state: LedgerState): void {
+    for (const name of [...this.zones.keys()]) {
+      if (state.zones.get(name)?.dnssec?.enabled !== true) this.zones.delete(name);
+    }
+    for (const [name, zone] of state.zones.entries()) {
+      if (zone.dnssec?.enabled !== true) continue;
+      const entry = this.zones.get(name);
+      if (entry && entry.zone === zone) continue;
+      const fp = fingerprint(zone);
+      try {
+        if (!entry || entry.fingerprint !== fp) {
+          this.zones.set(name, { zone, fingerprint: fp, signed: this.build(zone) });
+          continue;
+        }
+        const now = signingTime(this.opts.clock());
+        diffZoneRRsets(entry.zone.tree, zone.tree, (owner, type, after) => {
+          if (!DERIVED_TYPES.has(type)) entry.signed.replace(owner, type, after, now);
+        });
+        entry.zone = zone;
+      } catch (err) {
+        this.zones.delete(name);
+        this.opts.onError?.(name, err as Error);
+      }
+    }
+  }
+
+  /**
+   * Re-sign what nears expiry in every signed zone; returns the zones that changed (each needs a
+   * serial bump so secondaries fetch the new signatures).
+   */
+  refresh(): string[] {
+    const now = signingTime(this.opts.clock());
+    const changed: string[] = [];
+    for (const [name, e] of this.zones) if (e.signed.refresh(now) > 0) changed.push(name);
+    return changed;
+  }
+
+  /** The earliest time (seconds) a refresh is due in any zone. */
+  nextRefresh(): number {
+    let t = Infinity;
+    for (const e of this.zones.values()) t = Math.min(t, e.signed.nextRefresh());
+    return t;
+  }
+
+  private build(zone: ZoneState): SignedZone {
+    const d = zone.dnssec!;
+    const keys = d.keys.filter((k) => k.state !== 'removed').map((k) => this.zoneKey(zone.name, k));
+    const content = [...zoneRRsets(zone)].filter((rs) => !DERIVED_TYPES.has(rs.type));
+    return SignedZone.build({ zone: zone.name, keys, denial: d.denial, dnskeyTtl: zone.soa.ttl, policy: this.policy }, content, signingTime(this.opts.clock()));
+  }
+
+  private zoneKey(zone: string, k: DnssecKeyInfo): ZoneKey {
+    const publicKey = new Uint8Array(Buffer.from(k.publicKey, 'base64'));
+    const key: ZoneKey = {
+      role: k.role,
+      algorithm: k.algorithm,
+      publicKey,
+      published: k.state === 'published' || k.state === 'active' || k.state === 'retired',
+      cds: inCds({ tag: k.tag, role: k.role, state: k.state, since: k.since, ds: k.ds }),
+    };
+    if (k.state === 'active') {
+      const { rdata, tag } = zoneKeyRdata(key);
+      const stored = this.opts.keys.get(zone, createHash('sha256').update(rdata).digest());
+      if (!stored) throw new Error(`the private key of ${k.role.toUpperCase()} ${tag} of ${zone} is not in the key store (restored from a copy without the dnssec_private_keys table?)`);
+      key.signing = { algorithm: k.algorithm, keyTag: tag, privateKey: privateKeyObject(stored.pkcs8) };
+    }
+    return key;
+  }
+}
