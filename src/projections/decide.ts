@@ -16,7 +16,10 @@ import { decideDnssec, type DnssecChange } from './decide-dnssec.ts';
 import { hasMixedTtls, rrsetTtl } from './rrset-ttl.ts';
 import { nextSerial, nextSerialAfter, serialCompare } from './serial.ts';
 import { DraftEvolver, labelsBelow, type LedgerState, type ZoneState } from './state.ts';
-import { findNode, type RecordState } from './trie.ts';
+import { findNode, type RecordState, type TrieNode } from './trie.ts';
+
+/** Most notes a decision carries (the API's warnings beside a 2xx). */
+const MAX_NOTES = 100;
 
 /** Defaults for SOA parameters not given at zone creation (the values BIND and Knot examples use). */
 export const SOA_DEFAULTS = { ttl: 300, refresh: 3600, retry: 600, expire: 86400, minimum: 300 } as const;
@@ -167,8 +170,11 @@ class BatchBuilder {
   private readonly grown = new Map<string, { name: string; type: RRType }>();
   /** Rdata lengths of the values checked in this batch ("type\0value"), so the RRset check does not parse them again. */
   private readonly rdataLengths = new Map<string, number>();
-  /** One note per RRset whose TTL a write of another of its records set ("name\0type" -> note), the last one kept. */
-  private readonly ttlNotes = new Map<string, string>();
+  /**
+   * Notes by subject, the last one kept: an RRset whose TTL a write of another of its records set
+   * ("ttl\0name\0type"), a name a DNAME occludes ("occluded\0name").
+   */
+  private readonly noteMap = new Map<string, string>();
 
   constructor(state: LedgerState, zone: string) {
     this.state = state;
@@ -254,8 +260,8 @@ class BatchBuilder {
     }
     if (others > 0 && served !== ttl) {
       const records = others === 1 ? '1 other record' : `${others} other records`;
-      this.ttlNotes.set(
-        `${name}\u0000${type}`,
+      this.noteMap.set(
+        `ttl\u0000${name}\u0000${type}`,
         `${name} ${type}: the TTL of the whole RRset is now ${ttl} (was ${served}); ${records} changed with it (one TTL per RRset, RFC 2181 5.2)`,
       );
     }
@@ -263,7 +269,29 @@ class BatchBuilder {
 
   /** The notes of the batch (see Decision.notes). */
   get notes(): string[] {
-    return [...this.ttlNotes.values()];
+    const all = [...this.noteMap.values()];
+    // An import of a large zone could note thousands: the first ones say what is going on.
+    return all.length > MAX_NOTES ? [...all.slice(0, MAX_NOTES), `... and ${all.length - MAX_NOTES} more like these`] : all;
+  }
+
+  /**
+   * RFC 6672 2.3: nothing below a DNAME owner is served (the DNAME substitutes every name below it).
+   * Such records are kept, as BIND keeps them, but the writer is told: a record written below a
+   * DNAME, or a DNAME written above existing names.
+   */
+  private noteOcclusion(zone: ZoneState, name: string, type: RRType): void {
+    const labels = labelsBelow(name, zone.apexLabels);
+    let node: TrieNode | undefined = zone.tree;
+    for (let depth = 0; node && depth < labels.length; depth++) {
+      if (node.rrsets.has('DNAME')) {
+        this.noteMap.set(`occluded\u0000${name}`, `${name} is below the DNAME at ${node.name}: it is not served while that DNAME exists (RFC 6672 2.3)`);
+        return;
+      }
+      node = node.children.get(labels[depth]);
+    }
+    if (type === 'DNAME' && node && node.children.size > 0) {
+      this.noteMap.set(`occluded\u0000${name}`, `the names below ${name} are not served while its DNAME exists (RFC 6672 2.3)`);
+    }
   }
 
   private existing(name: string, zone: ZoneState): RecordState[] {
@@ -317,6 +345,7 @@ class BatchBuilder {
     this.grown.set(`${name}\u0000${type}`, { name, type });
     this.emit({ type: 'RecordCreated', payload: { id, name, type, value, ttl } });
     this.unifyTtl(name, type, id, ttl, before);
+    this.noteOcclusion(this.current as ZoneState, name, type);
   }
 
   update(op: { id: string; value?: string; ttl?: number }): void {

@@ -208,3 +208,14 @@ test('one TTL per RRset: an import or a restore whose records differ within one 
   const after = apply(state, d.drafts);
   assert.deepEqual(ttls(after, 'www.example.com.', 'A').map((x) => x.split(' ')[1]), ['120', '120']);
 });
+
+test('a record written below a DNAME, or a DNAME written above existing names, is kept and noted as occluded (RFC 6672 2.3)', () => {
+  const state = given([zone, create('x.d.example.com', 'A', '192.0.2.1')]);
+  const dname = decide(state, create('d.example.com', 'DNAME', 'target.example.com.'), { now: NOW, newId: () => 'n' });
+  assert.deepEqual(dname.drafts.map((e) => e.body.type), ['RecordCreated', 'SerialBumped']);
+  assert.deepEqual(dname.notes, ['the names below d.example.com. are not served while its DNAME exists (RFC 6672 2.3)']);
+  const below = decide(apply(state, dname.drafts), create('y.x.d.example.com', 'TXT', '"hidden"'), { now: NOW, newId: () => 'm' });
+  assert.deepEqual(below.notes, ['y.x.d.example.com. is below the DNAME at d.example.com.: it is not served while that DNAME exists (RFC 6672 2.3)']);
+  const beside = decide(apply(state, dname.drafts), create('e.example.com', 'A', '192.0.2.2'), { now: NOW, newId: () => 'm' });
+  assert.deepEqual(beside.notes, []);
+});
