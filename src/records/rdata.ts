@@ -34,7 +34,7 @@ export function parseRData(type: RRType, text: string, origin?: NameOrigin): RDa
   const toks = tokenize(text, codec.keyValueTokens === true);
   if (isGenericForm(toks)) {
     const data = parseGeneric(type, toks);
-    return rdataFromWire(type, data, 0, data.length);
+    return rdataFromWire(type, data, 0, data.length, false);
   }
   return codec.parse(new FieldReader(type, toks, codec.fields, origin));
 }
@@ -82,11 +82,12 @@ export function rdataEquals(a: RData, b: RData): boolean {
 /**
  * Read an rdata of `type` at [start, end) of `buf` (a whole message, so compressed names in the
  * types that allow them resolve). The value gets the checks a presentation value gets: it is
- * formatted and parsed again. Throws RDataError (WireError, a subclass-like sibling, for bad bytes).
+ * formatted and parsed again. `pointers: false` refuses compression pointers (an RFC 3597 generic
+ * value, which stands alone). Throws RDataError.
  */
-export function rdataFromWire(type: RRType, buf: Uint8Array, start: number, end: number): RData {
+export function rdataFromWire(type: RRType, buf: Uint8Array, start: number, end: number, pointers = true): RData {
   const codec = codecFor(type);
-  const src = new ByteSource(type, buf, start, end);
+  const src = new ByteSource(type, buf, start, end, pointers);
   let d: RData;
   try {
     d = codec.decode(src);
@@ -95,7 +96,7 @@ export function rdataFromWire(type: RRType, buf: Uint8Array, start: number, end:
     throw e;
   }
   if (src.left !== 0) throw new RDataError(`${type} rdata has ${src.left} stray byte(s)`);
-  if (type !== 'TXT' && type !== 'CAA' && !type.startsWith('TYPE')) {
+  if (!type.startsWith('TYPE')) {
     // One rule for every path: the value read off the wire must also read back from its text.
     return codec.parse(new FieldReader(type, tokenize(codec.format(d), codec.keyValueTokens === true), codec.fields, undefined));
   }

@@ -165,6 +165,8 @@ describe('RFC 3597', () => {
     assert.throws(() => parseRData('A', '\\# 3 C00002'), /A rdata is too short/);
     assert.throws(() => parseRData('A', '\\# 5 C000020101'), /A rdata has 1 stray byte/);
     assert.throws(() => parseRData('DS', '\\# 5 0001080201'), /DS digest: a digest of type 2 \(SHA-256\) must be 32 bytes/);
+    // A compression pointer has nothing to point to in a generic value.
+    assert.throws(() => parseRData('MX', '\\# 6 000a0161c002'), /MX generic data holds a compressed name/);
   });
 });
 

@@ -78,6 +78,8 @@ export class ByteSource implements WireSource {
     private readonly buf: Uint8Array,
     start: number,
     private readonly end: number,
+    /** Compression pointers may appear at all (not in an RFC 3597 generic value, RFC 3597 5). */
+    private readonly pointers = true,
   ) {
     this.pos = start;
   }
@@ -130,6 +132,7 @@ export class ByteSource implements WireSource {
         break;
       }
       if ((l & 0xc0) === 0xc0) {
+        if (!this.pointers) throw new WireError(`${this.type} generic data holds a compressed name (not allowed in the \\# form, RFC 3597 5)`);
         if (!decompress) throw new WireError(`${this.type} rdata name is compressed (not allowed for ${this.type}, RFC 3597 4)`);
         if (p + 1 >= b.length) throw new WireError(`${this.type} rdata name is truncated`);
         if (end < 0) end = p + 2;
