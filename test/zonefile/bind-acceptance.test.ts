@@ -26,6 +26,7 @@ const FIXTURES: Array<[string, string]> = [
   ['bind-nottl.example', 'bind-nottl.example.zone'],
   ['0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa', 'bind-reverse.ip6.zone'],
   ['bind-types.example', 'bind-types.example.zone'],
+  ['example.com', '../example.com.zone'],
 ];
 
 /**

@@ -138,6 +138,11 @@ const validCases: [string, string, string[]][] = [
   ['owner named like a class or type', 'in 60 A 192.0.2.1\na 60 A 192.0.2.2', ['1 in.example.com. 60 A 192.0.2.1', '2 a.example.com. 60 A 192.0.2.2']],
   ['wildcard', '* 60 A 192.0.2.1', ['1 *.example.com. 60 A 192.0.2.1']],
   ['no trailing newline', 'www 60 A 192.0.2.1', ['1 www.example.com. 60 A 192.0.2.1']],
+  [
+    'key="quoted value" stays one word (SVCB parameters), spaces and ";" inside included',
+    'x 60 HTTPS 1 . alpn="h2,h3" port=443 ; comment\ny 60 SVCB 1 . alpn="a b;c" (\n port=8443 )',
+    ['1 x.example.com. 60 HTTPS 1 . alpn="h2,h3" port=443', '2 y.example.com. 60 SVCB 1 . alpn="a b;c" port=8443'],
+  ],
 ];
 
 describe('parseZoneFile: valid input', () => {
@@ -183,6 +188,7 @@ const invalidCases: [string, string, number, RegExp][] = [
   ['unclosed parenthesis', '$TTL 60\n@ SOA a. b. ( 1 2 3\n 4 5\n', 2, /parenthesis "\(" is never closed/],
   ['unbalanced )', 'x 60 A 192.0.2.1 )', 1, /unbalanced "\)"/],
   ['quote inside a word', 'x 60 TXT ab"c"', 1, /unexpected quote/],
+  ['unterminated quoted value after "="', 'x 60 HTTPS 1 . alpn="h2', 1, /unterminated quoted value in "alpn="/],
   ['backslash at end of line', 'x 60 TXT abc\\\n', 1, /backslash at end of line/],
   ['SOA error reported at its first line', '$TTL 60\n@ SOA ns1 admin (\n 1 2 3\n 4 x )', 2, /SOA minimum must be/],
   ['quoted owner', '"www" 60 A 192.0.2.1', 1, /owner name must not be a quoted string/],
