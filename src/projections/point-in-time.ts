@@ -9,12 +9,14 @@
  * Why a process and not a worker thread: on Linux a nice value belongs to one thread, and a worker
  * thread shares the main process's V8 platform, whose GC helper threads run at normal priority and
  * did the worker's garbage collection next to the DNS thread. The child is started under
- * `nice -n 19`, so every thread it ever creates (main, GC, libuv, SQLite) inherits the lowest
- * priority, and with `--single-threaded-gc` it collects on its one busy thread instead of spreading
- * that work over extra threads. On a machine with few cores the scheduler then runs the DNS thread
- * first, while the reader still gets every idle cycle.
+ * `nice -n 19` and, on Linux, `chrt --idle 0` (SCHED_IDLE), so every thread it ever creates (main,
+ * GC, libuv, SQLite) inherits both: a nice-19 thread may still finish its time slice before a
+ * woken DNS thread runs, while the kernel preempts a SCHED_IDLE thread at once for any other. With
+ * `--single-threaded-gc` it collects on its one busy thread instead of spreading that work over
+ * extra threads. On a machine with few cores the DNS thread runs first, and the reader still gets
+ * every idle cycle.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -65,6 +67,22 @@ const ENTRY = fileURLToPath(new URL('./point-in-time-process.mjs', import.meta.u
 function findNice(): string | undefined {
   if (process.platform === 'win32') return undefined;
   return ['/usr/bin/nice', '/bin/nice'].find((p) => existsSync(p));
+}
+
+let idleScheduler: string[] | undefined;
+
+/**
+ * `chrt --idle 0` (util-linux) when it works here: Linux only, and a sandbox (seccomp, a container)
+ * may refuse sched_setscheduler, in which case the child runs at nice 19 alone. Checked once.
+ */
+function idleSchedulerPrefix(): string[] {
+  if (idleScheduler) return idleScheduler;
+  idleScheduler = [];
+  if (process.platform === 'linux') {
+    const chrt = ['/usr/bin/chrt', '/bin/chrt'].find((p) => existsSync(p));
+    if (chrt && spawnSync(chrt, ['--idle', '0', 'true'], { stdio: 'ignore' }).status === 0) idleScheduler = [chrt, '--idle', '0'];
+  }
+  return idleScheduler;
 }
 
 interface Pending {
@@ -134,8 +152,9 @@ export class PointInTimeReader {
   private start(): ChildProcess {
     if (this.child) return this.child;
     const nice = findNice();
-    const node = [...POINT_IN_TIME_NODE_FLAGS, ENTRY, this.path];
-    const c = spawn(nice ?? process.execPath, nice ? ['-n', String(POINT_IN_TIME_NICE), process.execPath, ...node] : node, {
+    const node = [...idleSchedulerPrefix(), process.execPath, ...POINT_IN_TIME_NODE_FLAGS, ENTRY, this.path];
+    const [command, ...args] = nice ? [nice, '-n', String(POINT_IN_TIME_NICE), ...node] : node;
+    const c = spawn(command, args, {
       // stderr inherited: a crash of the child shows in the server's own output.
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       // Structured clone, as between threads: answers arrive exactly as answerAt built them.

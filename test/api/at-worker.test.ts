@@ -14,7 +14,7 @@ import { stateDigest } from '../../src/projections/digest.ts';
 import { testLedger } from '../helpers/ledger.ts';
 import { rng } from '../helpers/rng.ts';
 import { startHarness } from './harness.ts';
-import { isCi } from '../helpers/tools.ts';
+import { isCi, onPath } from '../helpers/tools.ts';
 import { PointInTimeReader } from '../../src/projections/point-in-time.ts';
 
 const ZONES = ['a.test.', 'b.test.', 'sub.a.test.'];
@@ -104,7 +104,7 @@ test('a decoded checkpoint is kept as a base: another point past the same checkp
   }
 });
 
-test('the point-in-time process runs every one of its threads at nice 19, with one GC thread; this process keeps its priority', async (ctx) => {
+test('the point-in-time process runs every one of its threads at nice 19 and SCHED_IDLE, with one GC thread; this process keeps its priority', async (ctx) => {
   if (process.platform !== 'linux') {
     // CI runs on Linux; a CI run elsewhere must not pass by dropping this check.
     if (isCi()) throw new Error('CI=true: the priority check needs Linux (per-thread nice values in /proc)');
@@ -115,15 +115,17 @@ test('the point-in-time process runs every one of its threads at nice 19, with o
   try {
     t.ledger.execute({ kind: 'createZone', zone: 'e.test', soa: { primary_ns: 'ns.e.test', admin_email: 'h.e.test' } }, { actor: 'test' });
     t.ledger.execute({ kind: 'changeRecords', zone: 'e.test', ops: [{ op: 'create', name: 'a.e.test.', type: 'A', value: '192.0.2.9' }] }, { actor: 'test' });
-    // Field 19 of stat is the nice value; fields are counted after the ")" that ends the name.
-    const niceOf = (pid: number | 'self'): Map<number, number> => {
+    // Fields of stat counted after the ")" that ends the name (which is field 2): field 19 is the
+    // nice value, field 41 the scheduling policy (5: SCHED_IDLE).
+    const statOf = (pid: number | 'self', field: number): Map<number, number> => {
       const out = new Map<number, number>();
       for (const tid of readdirSync(`/proc/${pid}/task`)) {
         const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-        out.set(Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+        out.set(Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[field - 3]));
       }
       return out;
     };
+    const niceOf = (pid: number | 'self'): Map<number, number> => statOf(pid, 19);
     const before = niceOf('self');
     await t.ledger.pointInTime.read(1, { kind: 'zones' });
     const pid = t.ledger.pointInTime.processId;
@@ -132,6 +134,11 @@ test('the point-in-time process runs every one of its threads at nice 19, with o
     const child = niceOf(pid);
     assert.ok(child.size >= 1);
     for (const [tid, nice] of child) assert.equal(nice, 19, `thread ${tid} of the point-in-time process runs at nice ${nice}`);
+    const SCHED_IDLE = 5;
+    if (onPath('chrt')) {
+      for (const [tid, policy] of statOf(pid, 41)) assert.equal(policy, SCHED_IDLE, `thread ${tid} of the point-in-time process has scheduling policy ${policy}`);
+    } else if (isCi()) assert.fail('CI=true: chrt (util-linux) is missing, so the point-in-time process is not SCHED_IDLE');
+    assert.ok(![...statOf('self', 41).values()].includes(SCHED_IDLE), 'no thread of this process is SCHED_IDLE');
     assert.ok(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('--single-threaded-gc'), 'the child collects garbage on its own thread');
     const after = niceOf('self');
     for (const [tid, nice] of after) if (before.has(tid)) assert.equal(nice, before.get(tid), `thread ${tid} of this process keeps its nice value`);
