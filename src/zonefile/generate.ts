@@ -9,6 +9,12 @@
 /** Most records one $GENERATE may produce (a /16 of reverse names); more is refused, not truncated. */
 export const MAX_GENERATE_RECORDS = 65536;
 
+/**
+ * Most records all the $GENERATE directives of one file may produce together: a few lines (an API
+ * body of a few MiB) must not make billions of records.
+ */
+export const MAX_GENERATED_PER_FILE = 1048576;
+
 /** The widest field a modifier may ask for (BIND's own buffer holds 127 characters). */
 const MAX_WIDTH = 127;
 const INT_MAX = 2147483647;
@@ -40,6 +46,11 @@ export function parseRange(text: string): GenerateRange {
     );
   }
   return { start, stop, step };
+}
+
+/** How many records a range makes. */
+export function rangeCount(r: GenerateRange): number {
+  return Math.floor((r.stop - r.start) / r.step) + 1;
 }
 
 /** The iterator values of a range, in order. */

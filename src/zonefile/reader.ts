@@ -25,7 +25,7 @@ import { dirname, relative, resolve } from 'node:path';
 import { parseRRType, type RData, type RRType } from '../records/types.ts';
 import { NameError, absoluteName, isInZone, normalizeName } from '../records/names.ts';
 import { RDataError, formatRData, parseRData, parseTtl } from '../records/rdata.ts';
-import { GenerateError, parseRange, rangeValues, rhsTemplate, substitute } from './generate.ts';
+import { GenerateError, MAX_GENERATED_PER_FILE, parseRange, rangeCount, rangeValues, rhsTemplate, substitute } from './generate.ts';
 import { lex, showToken, tokensText, type Entry, type Token } from './lexer.ts';
 
 /** Deepest chain of $INCLUDEs (the top file is depth 0). */
@@ -193,6 +193,8 @@ class ZoneReader {
   /** TTL of the previous record (RFC 1035 semantics when there is no $TTL). */
   private prevTtl?: number;
   private warnedRfc1035 = false;
+  /** Records the $GENERATE directives have asked for so far (see MAX_GENERATED_PER_FILE). */
+  private generated = 0;
   /**
    * Each RRset's first record, whose TTL is the RRset's: `ownerFirst` maps an owner to the index (in
    * `records`) of its first RRset's first record, and `nextRRset[i]` links that record to the first
@@ -398,6 +400,10 @@ class ZoneReader {
       throw new LineError(`$GENERATE takes its value as one field: quote it when it has spaces ("${tokensText(rest).replace(/"/g, '\\"')}")`);
     }
     const rhs = rhsTemplate(rest[0].raw, rest[0].quoted);
+    this.generated += rangeCount(range);
+    if (this.generated > MAX_GENERATED_PER_FILE) {
+      throw new LineError(`$GENERATE directives would make more than ${MAX_GENERATED_PER_FILE} records in all (this one brings them to ${this.generated})`);
+    }
     for (const i of rangeValues(range)) {
       try {
         const owner = resolveText(substitute(lhs, i), ctx.origin, 'generated owner name');

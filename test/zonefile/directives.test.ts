@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MAX_ERRORS, MAX_INCLUDE_DEPTH, ZoneFileError, parseZoneFile, type ZoneFileRecord } from '../../src/zonefile/reader.ts';
-import { MAX_GENERATE_RECORDS, parseRange, substitute } from '../../src/zonefile/generate.ts';
+import { MAX_GENERATED_PER_FILE, MAX_GENERATE_RECORDS, parseRange, substitute } from '../../src/zonefile/generate.ts';
 import { tempDir } from '../helpers/ledger.ts';
 
 const show = (records: ZoneFileRecord[]): string[] => records.map((r) => `${r.name} ${r.ttl} ${r.type} ${r.value}`);
@@ -98,6 +98,17 @@ describe('$GENERATE in a zone file', () => {
   it('takes names relative to $ORIGIN, "@" included, and does not change the owner of the next indented line', () => {
     const { records } = parse('$TTL 60\nwww A 192.0.2.1\n$ORIGIN sub.example.com.\n$GENERATE 1-1 @ TXT x$\n  AAAA ::1');
     assert.deepEqual(show(records), ['www.example.com. 60 A 192.0.2.1', 'sub.example.com. 60 TXT "x1"', 'www.example.com. 60 AAAA ::1']);
+  });
+
+  it(`refuses more than ${MAX_GENERATED_PER_FILE} generated records in one file, at the directive that goes over`, () => {
+    const lines = ['$TTL 60'];
+    const per = 65536;
+    const directives = Math.floor(MAX_GENERATED_PER_FILE / per) + 1;
+    for (let d = 0; d < directives; d++) lines.push(`$GENERATE 1-${per} h$.d${d} TXT "x"`);
+    const e = zoneError(() => parse(lines.join('\n')));
+    assert.equal(e.errors.length, 1);
+    assert.equal(e.errors[0].line, directives + 1);
+    assert.match(e.errors[0].message, new RegExp(`would make more than ${MAX_GENERATED_PER_FILE} records in all`));
   });
 
   it('reports one error per bad directive, with the value that failed and the line', () => {
