@@ -80,6 +80,7 @@ export function describeChange(e: HistoryView): string {
   if (e.old) return `${name}removed ${side(e.old)}${by}`;
   if (e.new) return `${name}${side(e.new)}${by}`;
   if (e.event === 'SerialBumped') return `serial ${String(p.serial)}`;
+  if (e.event === 'ZoneImported') return `zone file of ${String(p.records)} records${typeof p.source === 'string' ? ` (${p.source})` : ''}`;
   return [p.name, p.type, p.ttl, p.value].filter((x) => x !== undefined).join(' ');
 }
 

@@ -14,6 +14,7 @@ import { replayTrace, replayState } from '../../projections/replay.ts';
 import { openDatabase } from '../../events/schema.ts';
 import { McnsError } from '../../errors.ts';
 import { progress, progressDone, UsageError } from '../output.ts';
+import { Progress } from '../terminal.ts';
 import { outputFormatOf, wantsApi } from './client.ts';
 import { displayZone, exportHeader, importCounts, importSummary } from '../../api/views.ts';
 
@@ -141,9 +142,12 @@ export function registerLedgerTools(program: Command, verifyConfigDb: (configPat
       const keyFile = opts.chainKeyFile ?? fromConfig?.chain_key_file;
       const chainKey = keyFile ? readChainKey(keyFile, opts.chainKeyFile ? '--chain-key-file' : 'database.chain_key_file') : undefined;
       const db = openDatabase(path, { create: false });
+      const bar = new Progress('verify', 'events');
       try {
-        const res = verifyLedger(db, (seq) => progress(`verified up to seq ${seq}…`), { chainKey });
-        progressDone();
+        const newest = (db.prepare('SELECT max(seq) FROM events').pluck().get() as number | null) ?? 0;
+        bar.update(0, newest);
+        const res = verifyLedger(db, (seq) => bar.update(seq, newest), { chainKey });
+        bar.stop();
         if (!res.ok) throw new McnsError('internal', res.problem);
         for (const head of opts.head) {
           const h = checkChainHead(db, head);
@@ -151,6 +155,7 @@ export function registerLedgerTools(program: Command, verifyConfigDb: (configPat
         }
         process.stdout.write('ok\n');
       } finally {
+        bar.stop();
         db.close();
       }
     });
