@@ -1,0 +1,305 @@
+/**
+ * Big zones (issue 17), measured with the real server: `node --import tsx bench/bigzone/run.ts`.
+ *
+ * On the anchors' realistic zone (`/work/shared/bench/gen-zone.py 1000000`: 1,571,039 records of A,
+ * AAAA, TXT, MX and CNAME), kept with its databases under bench/out/bigzone (gitignored) and reused:
+ *   1. `bin/mcns zone import` offline into a fresh database (skipped when import.db exists, unless --fresh-import);
+ *   2. the first start from that database (the import leaves it checkpointed): time to "ledger opened",
+ *      to the listeners bound, to "serving index built", RSS, and the rcode of a query sent the moment
+ *      the listeners are bound (never REFUSED for a zone that exists);
+ *   3. `--writes N` record creates through REST at `--rate` per second (the "hour of writes", scaled),
+ *      then RSS again;
+ *   4. SIGTERM to exit;
+ *   5. `--restarts K` restarts from the checkpoint, each timed to the serving index, with RSS and SIGTERM time;
+ *   6. Knot loading the same file (time to its first answer, RSS).
+ * Medians of the repeated figures are reported with the load average. `--write-results` puts the table in
+ * bench/RESULTS.md under "Big zones". `--names N` for a smaller zone (another directory).
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { request, Agent } from 'node:https';
+import { startMcIasFake } from '../../test/helpers/mcias-fake.ts';
+import { makeTestTls } from '../../test/helpers/tls.ts';
+import { freePort } from '../../test/helpers/ports.ts';
+import { writeServerConfig } from '../../test/helpers/server-config.ts';
+import { ask } from '../../test/dns/helpers.ts';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const MCNS = join(ROOT, 'bin', 'mcns');
+const ZONE = 'bench.test';
+
+function arg(name: string, dflt: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt;
+}
+const flag = (name: string): boolean => process.argv.includes(`--${name}`);
+
+const NAMES = Number(arg('names', '1000000'));
+const WRITES = Number(arg('writes', '20000'));
+const RATE = Number(arg('rate', '200'));
+const RESTARTS = Number(arg('restarts', '3'));
+const DIR = join(ROOT, 'bench', 'out', NAMES === 1_000_000 ? 'bigzone' : `bigzone-${NAMES}`);
+const ZONE_FILE = join(DIR, 'bench.test.zone');
+const IMPORT_DB = join(DIR, 'import.db');
+const loads: number[] = [];
+const sampleLoad = (): void => {
+  loads.push(loadavg()[0]);
+};
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+function rssMiB(pid: number | undefined): number {
+  if (!pid) return NaN;
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** Resolves with the first JSON log line on `proc`'s stderr whose msg matches, and the ms since `t0`. */
+function logWatcher(proc: ChildProcess, t0: number): (msg: RegExp, timeoutMs?: number) => Promise<{ line: Record<string, unknown>; ms: number }> {
+  const seen: Array<{ line: Record<string, unknown>; ms: number }> = [];
+  const waiters: Array<() => void> = [];
+  let buf = '';
+  proc.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    buf += d;
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const l = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      if (!l.startsWith('{')) continue;
+      try {
+        seen.push({ line: JSON.parse(l) as Record<string, unknown>, ms: performance.now() - t0 });
+      } catch {
+        // not JSON
+      }
+    }
+    waiters.splice(0).forEach((w) => w());
+  });
+  return (msg, timeoutMs = 1_800_000) =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${msg}`)), timeoutMs);
+      const check = (): void => {
+        const hit = seen.find((s) => typeof s.line.msg === 'string' && msg.test(s.line.msg));
+        if (hit) {
+          clearTimeout(timer);
+          resolve(hit);
+        } else waiters.push(check);
+      };
+      proc.on('exit', () => reject(new Error(`server exited before logging ${msg}`)));
+      check();
+    });
+}
+
+function pick(o: Record<string, unknown>, keys: string[]): Record<string, unknown> {
+  return Object.fromEntries(keys.map((k) => [k, o[k]]));
+}
+
+interface Start {
+  ledgerMs: number;
+  boundMs: number;
+  indexMs: number;
+  rss: number;
+  firstRcode: string;
+  phases: Record<string, unknown>;
+}
+
+interface Server {
+  proc: ChildProcess;
+  rest: number;
+  dnsPort: number;
+  start: Start;
+}
+
+async function startMcns(cfg: string, dnsPort: number): Promise<Server> {
+  const t0 = performance.now();
+  const proc = spawn(process.execPath, [MCNS, 'server', '--config', cfg], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  const wait = logWatcher(proc, t0);
+  const ledger = await wait(/^ledger opened$/);
+  const serving = await wait(/^mcns serving$/);
+  // The listeners are bound: ask at once (the general path answers until the index is built).
+  const first = await ask(dnsPort, { name: `h1.${ZONE}.`, type: 1 });
+  const index = await wait(/^start-up done: serving index built$/);
+  const rss = rssMiB(proc.pid);
+  const rest = Number(String((serving.line as { rest: string }).rest).split(':').pop());
+  return {
+    proc,
+    rest,
+    dnsPort,
+    start: { ledgerMs: ledger.ms, boundMs: serving.ms, indexMs: index.ms, rss, firstRcode: first.rcode, phases: pick(index.line, ['checkpointLoadMs', 'tailReplayMs', 'indexBuildMs', 'replayed']) },
+  };
+}
+
+async function sigterm(s: Server): Promise<number> {
+  const t0 = performance.now();
+  const exited = new Promise<void>((res) => s.proc.on('exit', () => res()));
+  s.proc.kill('SIGTERM');
+  await exited;
+  return performance.now() - t0;
+}
+
+function post(port: number, token: string, ca: Buffer, agent: Agent, path: string, body: unknown): Promise<number> {
+  const data = Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port, path, method: 'POST', agent, ca, servername: 'localhost', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': data.length } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+/** `n` record creates at `rate` per second, one at a time (paced), through REST; returns the seconds taken and non-2xx count. */
+async function writes(s: Server, token: string, ca: Buffer, n: number, rate: number): Promise<{ seconds: number; failed: number }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const t0 = performance.now();
+  let failed = 0;
+  for (let i = 0; i < n; i++) {
+    const due = t0 + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const status = await post(s.rest, token, ca, agent, `/v1/zones/${ZONE}/records`, { name: `w${i}-${Date.now() % 100000}`, type: 'A', value: `198.51.${(i >> 8) & 255}.${i & 255}` });
+    if (status < 200 || status > 299) failed++;
+    if (i % 1000 === 0) sampleLoad();
+  }
+  agent.destroy();
+  return { seconds: (performance.now() - t0) / 1000, failed };
+}
+
+async function knot(): Promise<{ ms: number; rss: number } | undefined> {
+  try {
+    execFileSync('which', ['knotd'], { stdio: 'ignore' });
+  } catch {
+    console.log('knotd not installed: no comparison row');
+    return undefined;
+  }
+  const dir = join(DIR, 'knot');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, 'knotdb'), { recursive: true });
+  const port = await freePort(true);
+  const conf = join(dir, 'knot.conf');
+  writeFileSync(
+    conf,
+    `server:\n  listen: 127.0.0.1@${port}\n  rundir: ${dir}\n  udp-workers: 1\n  tcp-workers: 1\n  background-workers: 1\ndatabase:\n  storage: ${dir}/knotdb\nlog:\n  - target: stderr\n    any: error\ntemplate:\n  - id: default\n    semantic-checks: off\n    zonefile-sync: -1\n    journal-content: none\nzone:\n  - domain: ${ZONE}\n    file: ${ZONE_FILE}\n`,
+  );
+  const t0 = performance.now();
+  const proc = spawn('knotd', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  proc.stderr!.resume();
+  try {
+    for (;;) {
+      try {
+        const a = await ask(port, { name: `h1.${ZONE}.`, type: 1 });
+        if (a.rcode === 'NOERROR') break;
+      } catch {
+        // not up yet
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const ms = performance.now() - t0;
+    return { ms, rss: rssMiB(proc.pid) };
+  } finally {
+    proc.kill('SIGTERM');
+    await new Promise((r) => proc.on('exit', r));
+  }
+}
+
+async function main(): Promise<void> {
+  mkdirSync(DIR, { recursive: true });
+  sampleLoad();
+  if (!existsSync(ZONE_FILE)) {
+    console.log(`generating ${ZONE_FILE} (${NAMES} names)`);
+    execFileSync('python3', ['/work/shared/bench/gen-zone.py', String(NAMES), ZONE_FILE, join(DIR, 'queries.txt')], { stdio: 'inherit' });
+  }
+  const records = readFileSync(ZONE_FILE, 'utf8').split('\n').filter((l) => l && !l.startsWith(';') && !l.startsWith('$')).length;
+  let importSeconds: number | undefined;
+  const importNote = join(DIR, 'import.json');
+  if (flag('fresh-import') || !existsSync(IMPORT_DB)) {
+    for (const f of [IMPORT_DB, `${IMPORT_DB}-wal`, `${IMPORT_DB}-shm`]) rmSync(f, { force: true });
+    console.log(`mcns zone import ${ZONE} ${ZONE_FILE} --db ${IMPORT_DB}`);
+    const t0 = performance.now();
+    execFileSync(process.execPath, [MCNS, 'zone', 'import', ZONE, ZONE_FILE, '--db', IMPORT_DB], { stdio: 'inherit', cwd: ROOT });
+    importSeconds = (performance.now() - t0) / 1000;
+    writeFileSync(importNote, JSON.stringify({ importSeconds, load: loadavg()[0], at: new Date().toISOString() }));
+    sampleLoad();
+  } else if (existsSync(importNote)) {
+    importSeconds = (JSON.parse(readFileSync(importNote, 'utf8')) as { importSeconds: number }).importSeconds;
+    console.log(`reusing ${IMPORT_DB} (imported in ${importSeconds.toFixed(1)} s earlier; --fresh-import to redo)`);
+  }
+  const work = join(DIR, 'work.db');
+  for (const f of [work, `${work}-wal`, `${work}-shm`]) rmSync(f, { force: true });
+  copyFileSync(IMPORT_DB, work);
+
+  const mcias = await startMcIasFake();
+  const tls = makeTestTls();
+  const dnsPort = await freePort(true);
+  const cfgDir = join(DIR, 'server');
+  mkdirSync(cfgDir, { recursive: true });
+  const cfg = writeServerConfig(cfgDir, {
+    db: work,
+    dnsListen: `127.0.0.1:${dnsPort}`,
+    tls,
+    mcias: [`server_url = "${mcias.url}"`, `ca_cert = "${mcias.tls.caPath}"`],
+  });
+  const token = mcias.tokenFor('mcp-agent');
+
+  console.log('first start (from the import)…');
+  const first = await startMcns(cfg, dnsPort);
+  console.log(JSON.stringify(first.start));
+  sampleLoad();
+  const w = await writes(first, token, tls.ca, WRITES, RATE);
+  await new Promise((r) => setTimeout(r, 3000));
+  const rssAfterWrites = rssMiB(first.proc.pid);
+  console.log(`${WRITES} writes in ${w.seconds.toFixed(1)} s (${w.failed} failed), RSS ${rssAfterWrites.toFixed(0)} MiB`);
+  const stops = [await sigterm(first)];
+  const restarts: Start[] = [];
+  for (let i = 0; i < RESTARTS; i++) {
+    const s = await startMcns(cfg, dnsPort);
+    console.log(`restart ${i + 1}: ${JSON.stringify(s.start)}`);
+    restarts.push(s.start);
+    sampleLoad();
+    stops.push(await sigterm(s));
+  }
+  await mcias.close();
+  const k = flag('skip-knot') ? undefined : await knot();
+  sampleLoad();
+
+  const sec = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+  const rows = [
+    ['offline `mcns zone import`', importSeconds !== undefined ? `${importSeconds.toFixed(1)} s` : 'n/a', '(loads the file directly)'],
+    ['first start after the import (its checkpoint): to "ledger opened" / listeners bound / serving index built', `${sec(first.start.ledgerMs)} / ${sec(first.start.boundMs)} / ${sec(first.start.indexMs)}, RSS ${first.start.rss.toFixed(0)} MiB`, k ? `${sec(k.ms)} to answer, RSS ${k.rss.toFixed(0)} MiB` : '-'],
+    ['first answer, asked the moment the listeners bound', first.start.firstRcode, '-'],
+    [`RSS after ${WRITES} REST writes at ${RATE}/s (${w.seconds.toFixed(0)} s)`, `${rssAfterWrites.toFixed(0)} MiB`, '-'],
+    [`SIGTERM to exit (median of ${stops.length})`, `${sec(median(stops))} (${stops.map((s) => (s / 1000).toFixed(1)).join(', ')})`, '-'],
+    [
+      `restart from the checkpoint to "serving index built" (median of ${restarts.length})`,
+      `${sec(median(restarts.map((r) => r.indexMs)))} (${restarts.map((r) => (r.indexMs / 1000).toFixed(1)).join(', ')}); to "ledger opened" ${sec(median(restarts.map((r) => r.ledgerMs)))}`,
+      k ? `${sec(k.ms)} to answer` : '-',
+    ],
+    ['RSS after restart (median)', `${median(restarts.map((r) => r.rss)).toFixed(0)} MiB`, k ? `${k.rss.toFixed(0)} MiB` : '-'],
+    ['start-up phases of the last restart (ms)', JSON.stringify(restarts[restarts.length - 1]?.phases ?? {}).replace(/"/g, ''), '-'],
+  ];
+  const table = `| step | MCNS | Knot on the same file |\n|---|---|---|\n${rows.map((r) => `| ${r.join(' | ')} |`).join('\n')}\n`;
+  const head =
+    `Run ${new Date().toISOString()} by \`node --import tsx bench/bigzone/run.ts --writes ${WRITES} --rate ${RATE} --restarts ${RESTARTS}\` ` +
+    `on ${NAMES.toLocaleString('en')} names (${records.toLocaleString('en')} records, /work/shared/bench/gen-zone.py), the real server (\`bin/mcns server --config\`), ` +
+    `Node ${process.version}. Load average during the run: ${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)} (2 cores shared with other agents: timings are noisy).\n\n`;
+  console.log(`\n${head}${table}`);
+  if (flag('write-results')) {
+    const path = join(ROOT, 'bench', 'RESULTS.md');
+    const text = readFileSync(path, 'utf8');
+    const block = `<!-- Bigzone:start -->\n## Big zones\n\n${head}${table}<!-- Bigzone:end -->`;
+    const re = /<!-- Bigzone:start -->[\s\S]*<!-- Bigzone:end -->/;
+    writeFileSync(path, re.test(text) ? text.replace(re, block) : `${text.trimEnd()}\n\n${block}\n`);
+    console.log('written to bench/RESULTS.md');
+  }
+}
+
+await main();
