@@ -12,8 +12,10 @@
  *    template (negative.ts); at a CNAME owner such a question is the general path's;
  *  - a name the table lacks is NXDOMAIN when the closest suffix it holds is neither a cut nor the
  *    parent of a wildcard.
- * Referrals, wildcard synthesis, DNAME, ANY, DS, negative answers at the end of a CNAME chain, and an
- * answer too large for the client's UDP limit are the general path's.
+ * A name below a wildcard gets the wildcard's answer when its bytes name nothing but the owner (A,
+ * AAAA, TXT, CAA and the like: VERBATIM), or NODATA. Referrals, DNAME, ANY, DS, a wildcard's CNAME,
+ * MX and the like, negative answers at the end of a CNAME chain, and an answer too large for the
+ * client's UDP limit are the general path's.
  *
  * Why: the answer cache only helps names that are asked twice between two writes. On a zone of a
  * million names most questions are first sights, and answering one from the trie walks a dozen
@@ -102,6 +104,13 @@ const FLAG_ONLY_LISTED = 8;
 const AUTHORITATIVE = { aa: true } as const;
 /** The AA bit of a response's flags word. */
 const AA_BIT = 0x0400;
+/**
+ * A descriptor bit (beside AA): the bytes hold no name but the owner, a pointer to the question, so
+ * they answer any name spelled there: a wildcard's answer for a name it stands for (RFC 4592).
+ */
+const VERBATIM = 0x0001;
+/** Types whose rdata holds no domain name (so no compression pointer): their answers can be VERBATIM. */
+const NAMELESS = new Set([1, 28, 13 /* HINFO */, 16 /* TXT */, 29 /* LOC */, 37 /* CERT */, 43 /* DS */, 44 /* SSHFP */, 48 /* DNSKEY */, 52 /* TLSA */, 53 /* SMIMEA */, 59 /* CDS */, 60 /* CDNSKEY */, 61 /* OPENPGPKEY */, 256 /* URI */, 257 /* CAA */]);
 /** Questions the index never answers: ANY (RFC 8482 rules), DS (answered from the parent side), transfers, DNSSEC records. */
 const TYPE_ANY = 255;
 const TYPE_DS = 43;
@@ -255,6 +264,15 @@ function skipName(b: Uint8Array, p: number): number {
   }
 }
 
+/** True when each of the `count` records from `p` of `b` is owned by a pointer to the question name (offset 12). */
+function ownedByQuestion(b: Uint8Array, p: number, count: number): boolean {
+  for (let i = 0; i < count; i++) {
+    if (b[p] !== 0xc0 || b[p + 1] !== 12) return false;
+    p += 12 + ((b[p + 10] << 8) | b[p + 11]);
+  }
+  return true;
+}
+
 /** True when one of the `count` records from `p` of `b` has type `type`. */
 function hasRecordOfType(b: Uint8Array, p: number, count: number, type: number): boolean {
   for (let i = 0; i < count; i++) {
@@ -335,6 +353,8 @@ export class ServingIndex {
   private readonly rebuildSlice: number;
   /** The key and the value of the entry being indexed (this index's own, never shared). */
   private readonly key = new Uint8Array(MAX_KEY);
+  /** The key of the wildcard a question is synthesized from (query time). */
+  private readonly wildKey = new Uint8Array(MAX_KEY + 2);
   private readonly entry = new EntryWriter();
   private readonly bodies = new EntryWriter();
 
@@ -440,18 +460,23 @@ export class ServingIndex {
     if (tag & (FLAG_CUT | FLAG_NOT_HERE)) return undefined;
     const data = table.data;
     const v = table.valueStart(off);
-    const n = (data[v + 2] << 8) | data[v + 3];
-    let d = v + VALUE_HEADER;
-    for (let i = 0; i < n; i++, d += DESCRIPTOR) if (((data[d] << 8) | data[d + 1]) === qtype) break;
-    if (d === v + VALUE_HEADER + n * DESCRIPTOR) {
+    const d = this.descriptor(v, qtype);
+    if (d < 0) {
       // A type the name lacks: NODATA (at a CNAME owner the chain decides: the general path's).
       if (tag & FLAG_ONLY_LISTED) return undefined;
       return this.negative((data[v] << 8) | data[v + 1], q, raw, limit, RCODE.NOERROR);
     }
+    return this.respond(q, raw, limit, v, d);
+  }
+
+  /** The answer of descriptor `d` of the value at `v` for the question in `raw`; undefined when it is declined or too large. */
+  private respond(q: ParsedQuery, raw: Uint8Array, limit: number, v: number, d: number): Buffer | undefined {
+    const data = this.table.data;
     const len = (data[d + 4] << 8) | data[d + 5];
     if (len === DECLINED) return undefined;
     const start = v + ((data[d + 2] << 8) | data[d + 3]);
     const edns = q.edns;
+    const questionEnd = q.questionEnd;
     const size = questionEnd + len + (edns ? 11 : 0);
     // Too large for the client: the general path drops additional data or truncates.
     if (size > limit) return undefined;
@@ -464,10 +489,43 @@ export class ServingIndex {
     return out;
   }
 
+  /** The descriptor for `qtype` in the value at `v`, or -1. */
+  private descriptor(v: number, qtype: number): number {
+    const data = this.table.data;
+    const n = (data[v + 2] << 8) | data[v + 3];
+    for (let i = 0, d = v + VALUE_HEADER; i < n; i++, d += DESCRIPTOR) if (((data[d] << 8) | data[d + 1]) === qtype) return d;
+    return -1;
+  }
+
+  /**
+   * The answer for a name that does not exist below `encloser` (an offset into `raw`: the closest
+   * encloser, which has a wildcard child): the wildcard's answer with the name asked as owner (RFC
+   * 4592), when the wildcard's bytes hold no other name (VERBATIM), or NODATA when it lacks the type.
+   */
+  private wildcard(q: ParsedQuery, raw: Uint8Array, limit: number, encloser: number): Buffer | undefined {
+    const nameEnd = q.questionEnd - 4;
+    const key = this.wildKey;
+    const len = 2 + nameEnd - encloser;
+    if (len > MAX_KEY) return undefined;
+    key[0] = 1;
+    key[1] = 0x2a;
+    key.set(raw.subarray(encloser, nameEnd), 2);
+    const table = this.table;
+    const off = table.find(key, 0, len, hashKey(key, 0, len));
+    if (off < 0 || table.tag(off) & (FLAG_CUT | FLAG_NOT_HERE | FLAG_ONLY_LISTED)) return undefined;
+    const v = table.valueStart(off);
+    const data = table.data;
+    const d = this.descriptor(v, q.qtype);
+    if (d < 0) return this.negative((data[v] << 8) | data[v + 1], q, raw, limit, RCODE.NOERROR);
+    if (!(((data[d + 12] << 8) | data[d + 13]) & VERBATIM)) return undefined;
+    return this.respond(q, raw, limit, v, d);
+  }
+
   /**
    * NXDOMAIN for a name the table does not hold: walking up its suffixes, the first one held is the
    * closest encloser (every name that exists outside a cut is held). Declined when that is a cut (a
-   * referral) or has a wildcard child (synthesis), and when no suffix is held (not our zone).
+   * referral) and when no suffix is held (not our zone); when it has a wildcard child, the wildcard
+   * answers (`wildcard`).
    */
   private nxdomain(q: ParsedQuery, raw: Uint8Array, limit: number): Buffer | undefined {
     const table = this.table;
@@ -477,7 +535,10 @@ export class ServingIndex {
       p += raw[p] + 1;
       const off = table.find(raw, p, nameEnd, hashKey(raw, p, nameEnd));
       if (off < 0) continue;
-      if (table.tag(off) & (FLAG_CUT | FLAG_WILDCARD_BELOW)) return undefined;
+      const tag = table.tag(off);
+      if (tag & FLAG_CUT) return undefined;
+      // The closest encloser has a wildcard child: the name is synthesized from it.
+      if (tag & FLAG_WILDCARD_BELOW) return this.wildcard(q, raw, limit, p);
       const v = table.valueStart(off);
       return this.negative((table.data[v] << 8) | table.data[v + 1], q, raw, limit, RCODE.NXDOMAIN);
     }
@@ -752,7 +813,7 @@ export class ServingIndex {
         fields[f] = c;
         fields[f + 1] = 0;
         fields[f + 2] = 0;
-        fields[f + 3] = AA_BIT;
+        fields[f + 3] = AA_BIT | VERBATIM;
         fields[f + 5] = bodies.length - start;
         continue;
       }
@@ -768,7 +829,7 @@ export class ServingIndex {
       fields[f] = last[0];
       fields[f + 1] = last[1];
       fields[f + 2] = last[2];
-      fields[f + 3] = last[3];
+      fields[f + 3] = last[3] | (last[1] === 0 && last[2] === 0 && NAMELESS.has(type) && ownedByQuestion(bodies.bytes(), start, last[0]) ? VERBATIM : 0);
       fields[f + 5] = bodies.length - start;
     }
     if (deferred) pending?.push(node);

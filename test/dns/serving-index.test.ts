@@ -92,6 +92,7 @@ let nxdomainAnswers = 0;
 let chainAnswers = 0;
 let additionalAnswers = 0;
 let otherTypeAnswers = 0;
+let wildcardAnswers = 0;
 
 /** The index of `state` built from nothing (small states build synchronously). */
 function freshEntries(state: LedgerState): string[] {
@@ -124,6 +125,7 @@ function checkAnswers(index: ServingIndex, state: LedgerState, random: () => num
             if (fromIndex.readUInt16BE(q.questionEnd + 2) === 5 && qtype !== 5) chainAnswers++;
             if (fromIndex.readUInt16BE(10) > (q.edns ? 1 : 0)) additionalAnswers++;
             if (qtype !== 1 && qtype !== 28) otherTypeAnswers++;
+            if (n === 'q.w') wildcardAnswers++;
           }
           const general = encodeMessage(answerQuery(state, q).message, limit).bytes;
           assert.deepEqual(fromIndex, general, `${label}: ${name}/${qtype}: the index and the general path differ`);
@@ -190,9 +192,10 @@ test('serving index: 600 random commands; after each it equals a fresh build and
     assert.ok(nodataAnswers > 300, `NODATA answers ${nodataAnswers}`);
     assert.ok(nxdomainAnswers > 300, `NXDOMAIN answers ${nxdomainAnswers}`);
     assert.deepEqual([...created].sort(), Object.keys(VALUES).sort(), 'every type was written at least once');
-    console.log(`answered ${answered}: NODATA ${nodataAnswers}, NXDOMAIN ${nxdomainAnswers}, chains ${chainAnswers}, with additional ${additionalAnswers}, other types ${otherTypeAnswers}`);
+    console.log(`answered ${answered}: NODATA ${nodataAnswers}, NXDOMAIN ${nxdomainAnswers}, chains ${chainAnswers}, wildcard ${wildcardAnswers}, with additional ${additionalAnswers}, other types ${otherTypeAnswers}`);
     assert.ok(chainAnswers > 10, `CNAME chain answers ${chainAnswers}`);
     assert.ok(additionalAnswers > 50, `answers with additional data ${additionalAnswers}`);
+    assert.ok(wildcardAnswers > 30, `wildcard answers ${wildcardAnswers}`);
     assert.ok(otherTypeAnswers > 300, `answers for other types than A/AAAA ${otherTypeAnswers}`);
   } finally {
     t.cleanup();
@@ -254,7 +257,20 @@ test('serving index: a delegation hides the names below it, a nested zone takes 
     assert.equal(before[3] & 0xf, 3, 'NXDOMAIN below w before the wildcard');
     run({ kind: 'changeRecords', zone: 'a.test', ops: [{ op: 'create', name: '*.w.a.test', type: 'A', value: '192.0.2.9' }] });
     assert.equal(index.sync(ledger.state), 'diffed');
-    assert.equal(ask('q.w.a.test.'), undefined, 'the wildcard answers: the general path synthesizes it');
+    const synthesized = ask('q.w.a.test.');
+    assert.ok(synthesized, 'the wildcard\'s A answers the name it stands for');
+    const raw = query('q.w.a.test.', 1, rng(3), true);
+    assert.deepEqual(synthesized, encodeMessage(answerQuery(ledger.state, readQuery(raw) as ParsedQuery).message, 1232).bytes);
+    assert.equal(synthesized.readUInt16BE(6), 1);
+    // A wildcard whose answer names another name (MX) is the general path's; a type it lacks is NODATA.
+    run({ kind: 'changeRecords', zone: 'a.test', ops: [{ op: 'create', name: '*.w.a.test', type: 'MX', value: '10 www.a.test.' }] });
+    assert.equal(index.sync(ledger.state), 'diffed');
+    const mx = query('q.w.a.test.', 15, rng(3), true);
+    assert.equal(index.answer(ledger.state, readQuery(mx) as ParsedQuery, mx, 1232), undefined);
+    const txt = query('q.w.a.test.', 16, rng(3), true);
+    const nodata = index.answer(ledger.state, readQuery(txt) as ParsedQuery, txt, 1232);
+    assert.ok(nodata);
+    assert.deepEqual(nodata, encodeMessage(answerQuery(ledger.state, readQuery(txt) as ParsedQuery).message, 1232).bytes);
     assert.deepEqual([...index.entries()].sort(), freshEntries(ledger.state));
   } finally {
     t.cleanup();
