@@ -9,7 +9,7 @@
  */
 import { parseIPv4, parseIPv6 } from '../records/ip.ts';
 import { rrTypeCode, type RData, type RRType } from '../records/types.ts';
-import { codecFor, type WireSink } from '../records/rrtypes/index.ts';
+import { CODECS, codecFor, type RRCodec, type WireSink } from '../records/rrtypes/index.ts';
 
 /** One resource record to encode. `data` is structured RData or, for unknown types and OPT, raw rdata bytes. */
 export interface WireRR {
@@ -306,8 +306,11 @@ const messageSink: WireSink = {
   },
 };
 
+/** Known types straight from the table (one property read); an RFC 3597 type through codecFor. */
+const KNOWN_CODECS = CODECS as unknown as Readonly<Record<string, RRCodec | undefined>>;
+
 function writeRData(data: RData): void {
-  codecFor(data.type).encode(data, messageSink);
+  (KNOWN_CODECS[data.type] ?? codecFor(data.type)).encode(data, messageSink);
 }
 
 function writeRR(rr: WireRR): void {
