@@ -136,7 +136,7 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
         });
     const dnsLogger = logger.child({ component: 'dns' });
     // Zone transfers, NOTIFY in and out, and TSIG, from [transfer] and [tsig.keys].
-    const xfr = createTransferHandlers({ ledger, config: { ...config.transfer, keys: config.tsig.keys }, logger: dnsLogger, metrics });
+    const xfr = createTransferHandlers({ ledger, config: { ...config.transfer, keys: config.tsig.keys }, logger: dnsLogger, metrics, notify: { manualStart: true } });
     closers.push({ name: 'notify', close: async () => xfr.close() });
     // Started from a snapshot copied over the database: serials move past what was served before (src/dns/transfer/restored-serials.ts).
     const restored = await bumpSerialsAfterRestore(ledger, (zone) => xfr.notifier.targetsOf(zone));
@@ -165,6 +165,8 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
       rrl: { responsesPerSecond: config.dns.rrl.responses_per_second, slip: config.dns.rrl.slip, tableSize: config.dns.rrl.table_size },
     });
     closers.push({ name: 'dns', close: () => dns.close() });
+    // NOTIFY only once DNS listens: a secondary told earlier finds no primary and backs off for minutes.
+    xfr.startNotify();
     // The third start-up phase: the serving index is built in slices after the listeners bind
     // (the general path answers meanwhile); its time is reported with the ledger's phases.
     const indexStarted = performance.now();

@@ -65,7 +65,8 @@ function header(setup: SecondarySetup, comment: string): string {
 function knotConfig(s: SecondarySetup): string {
   const key = s.key ? bare(s.key.name) : undefined;
   const out: string[] = [header(s, '#')];
-  out.push('server:', `    rundir: "${s.dir}"`, `    listen: ${s.listen.host}@${s.listen.port}`, '');
+  // Zone events (refresh, IXFR) run on the background workers: a busy primary changes many zones at once.
+  out.push('server:', `    rundir: "${s.dir}"`, `    listen: ${s.listen.host}@${s.listen.port}`, '    background-workers: 8', '');
   out.push('log:', '  - target: stderr', '    any: info', '');
   out.push('database:', `    storage: "${s.dir}"`, '');
   if (s.key) out.push('key:', `  - id: ${key}`, `    algorithm: ${s.key.algorithm}`, `    secret: ${s.key.secret}`, '');
@@ -95,9 +96,13 @@ function bindConfig(s: SecondarySetup): string {
   out.push(`  listen-on port ${s.listen.port} { ${s.listen.host}; };`, '  listen-on-v6 { none; };');
   out.push(`  pid-file "${s.dir}/named.pid";`, `  session-keyfile "${s.dir}/session.key";`, `  managed-keys-directory "${s.dir}";`);
   out.push('  recursion no;', '  notify no;', '  dnssec-validation no;', '  request-ixfr yes;');
+  // BIND's defaults (20 SOA queries a second, 2 transfers at a time from one primary) fall behind a
+  // primary whose zones change tens of times a second: every change is a NOTIFY, an SOA query and an IXFR.
+  out.push('  serial-query-rate 1000;', '  transfers-in 20;', '  transfers-per-ns 20;');
   if (s.catalog) {
-    // Member zones are kept in memory and transferred from the same primary with the same key.
-    out.push(`  catalog-zones { zone "${bare(s.catalog)}" default-primaries ${primaries} in-memory yes; };`);
+    // Member zones are kept in memory and transferred from the same primary with the same key; the
+    // catalog is applied within a second of each change (BIND's default waits up to 5 s between updates).
+    out.push(`  catalog-zones { zone "${bare(s.catalog)}" default-primaries ${primaries} in-memory yes min-update-interval 1; };`);
   }
   out.push('};', 'controls { };', '');
   const zone = (name: string): string[] => [

@@ -50,11 +50,12 @@ export interface PrimaryOptions {
   dnsPort?: number;
   /** The database file (default dir/mcns.db). */
   db?: string;
+  /** More [dns] lines. */
+  dns?: string[];
 }
 
-/** Start MCNS in-process from an mcns.toml written to `opts.dir`. */
-export async function startPrimary(opts: PrimaryOptions, mciasIn?: McIasFake): Promise<Primary> {
-  const mcias = mciasIn ?? (await startMcIasFake());
+/** Write the primary's mcns.toml to `opts.dir` (see {@link PrimaryOptions}); its path, DNS port and TLS. */
+export async function writePrimaryConfig(opts: PrimaryOptions, mcias: McIasFake): Promise<{ config: string; dnsPort: number; tls: ReturnType<typeof makeTestTls> }> {
   const tls = makeTestTls();
   const dnsPort = opts.dnsPort ?? (await freePort(true));
   const targets = Object.values(opts.notify).map((p) => `"127.0.0.1:${p}"`);
@@ -73,6 +74,7 @@ export async function startPrimary(opts: PrimaryOptions, mciasIn?: McIasFake): P
       `path = "${opts.db ?? join(opts.dir, 'mcns.db')}"`,
       '[dns]',
       `listen_addr = "127.0.0.1:${dnsPort}"`,
+      ...(opts.dns ?? []),
       '[mcias]',
       `server_url = "${mcias.url}"`,
       `ca_cert = "${mcias.tls.caPath}"`,
@@ -89,6 +91,13 @@ export async function startPrimary(opts: PrimaryOptions, mciasIn?: McIasFake): P
       '',
     ].join('\n'),
   );
+  return { config, dnsPort, tls };
+}
+
+/** Start MCNS in-process from an mcns.toml written to `opts.dir`. */
+export async function startPrimary(opts: PrimaryOptions, mciasIn?: McIasFake): Promise<Primary> {
+  const mcias = mciasIn ?? (await startMcIasFake());
+  const { config, dnsPort, tls } = await writePrimaryConfig(opts, mcias);
   const logs: Array<Record<string, unknown>> = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {

@@ -65,7 +65,7 @@ test('RUNBOOK "Restore from Snapshot" with Knot and BIND attached: serials move 
   let primary: Primary | undefined = await startPrimary({ dir: tmp.dir, notify: ports, catalog: true, dnsPort }, mcias);
   const secs: Secondary[] = [];
   const until = async (s: Secondary, zone: string, serial: number | undefined, timeoutMs: number): Promise<void> => {
-    await waitFor(async () => (await servedSerial(s.port, zone)) === serial, { what: () => `${s.kind} to serve ${zone} at ${serial}\n${s.log().slice(-3000)}`, timeoutMs, intervalMs: 25 });
+    await waitFor(async () => (await servedSerial(s.port, zone)) === serial, { what: () => `${s.kind} to serve ${zone} at ${serial}\n${s.log().slice(-12000)}`, timeoutMs, intervalMs: 25 });
   };
   try {
     const p = primary;

@@ -81,7 +81,8 @@ test('Knot and BIND follow the catalog alone; NSD takes the signed NOTIFY; all f
     const acked = primary.logs.slice(nsdMark).filter((l) => l.msg === 'NOTIFY acknowledged' && l.zone === 'pre.test.' && l.target === `127.0.0.1:${ports.nsd}`);
     assert.equal(acked.length, 1, 'NSD acknowledged the signed NOTIFY');
     const refused = primary.logs.filter((l) => l.outcome === 'refused');
-    assert.equal(refused.filter((l) => l.zone === 'pre.test.').length, 0, `the signed NOTIFY for a zone NSD carries is not refused: ${JSON.stringify(refused)}`);
+    // (Knot and BIND may answer NOTAUTH to a NOTIFY that arrives before the catalog brought them the zone.)
+    assert.equal(refused.filter((l) => l.zone === 'pre.test.' && l.target === `127.0.0.1:${ports.nsd}`).length, 0, `NSD does not refuse the signed NOTIFY for a zone it carries: ${JSON.stringify(refused)}`);
     // NSD does not carry new.test (its config lists the zones of its generation): that refusal is told apart, with its rcode.
     const nsdRefusal = refused.find((l) => l.zone === 'new.test.' && l.target === `127.0.0.1:${ports.nsd}`);
     assert.ok(nsdRefusal && /^[A-Z]+$/.test(String(nsdRefusal.rcode)), JSON.stringify(refused));

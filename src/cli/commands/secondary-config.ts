@@ -65,18 +65,12 @@ export function registerSecondaryConfig(program: Command): void {
       if (!SECONDARY_KINDS.includes(kind)) throw new UsageError(`--for must be one of ${SECONDARY_KINDS.join(', ')}, got "${opts.for}"`);
       const config = loadConfig({ path: opts.config });
       const catalog = config.catalog.zone || undefined;
+      // Options first (usage errors), then the database.
+      const primary = primaryAddress(config, opts.addr);
+      const key = transferKey(config, opts.key);
+      const listen = hostPort(opts.listen, '--listen');
       // Knot and BIND need only the catalog; NSD (and any secondary when there is no catalog) the zone list.
       const zones = kind === 'nsd' || !catalog ? servedZones(config) : [];
-      process.stdout.write(
-        secondaryConfig({
-          kind,
-          primary: primaryAddress(config, opts.addr),
-          key: transferKey(config, opts.key),
-          catalog,
-          zones,
-          listen: hostPort(opts.listen, '--listen'),
-          dir: opts.dir ?? DEFAULT_DIRS[kind],
-        }),
-      );
+      process.stdout.write(secondaryConfig({ kind, primary, key, catalog, zones, listen, dir: opts.dir ?? DEFAULT_DIRS[kind] }));
     });
 }

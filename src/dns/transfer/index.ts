@@ -66,7 +66,15 @@ export interface TransferOptions {
   /** Clock in seconds for TSIG (tests move it). */
   nowSec?: () => number;
   /** Notifier tuning (retry timing, source address); targets come from config.notify. */
-  notify?: { retryMs?: number; maxRetryMs?: number; maxAttempts?: number; localAddress?: string; notifyOnStart?: boolean };
+  notify?: {
+    retryMs?: number;
+    maxRetryMs?: number;
+    maxAttempts?: number;
+    localAddress?: string;
+    notifyOnStart?: boolean;
+    /** Do not start NOTIFYing until startNotify() (the server calls it once DNS listens: a secondary told too early finds no primary). */
+    manualStart?: boolean;
+  };
 }
 
 /** What the DNS listeners (src/dns/server.ts startDns) call. */
@@ -80,8 +88,10 @@ export interface TransferHandlers {
   transfer(q: ParsedQuery, raw: Uint8Array, peer: TransferPeer, send: (msg: Buffer) => void): boolean | Promise<void>;
   /** Opcode handlers: 4 = NOTIFY. Return the response bytes (undefined: send nothing). */
   handlers: Record<number, (q: ParsedQuery, raw: Uint8Array, peer: TransferPeer) => Buffer | undefined>;
-  /** The outgoing-NOTIFY sender (already started when config.notify is not empty). */
+  /** The outgoing-NOTIFY sender (already started when there are targets, unless notify.manualStart). */
   notifier: Notifier;
+  /** Start NOTIFYing (with notify.manualStart): every zone at once, then every serial change. */
+  startNotify(): void;
   /** The parsed keys (DNS UPDATE verifies with the same keyring). */
   keyring: TsigKeyring;
   /** Zone transfers being sent right now. */
@@ -130,7 +140,10 @@ export function createTransferHandlers(opts: TransferOptions): TransferHandlers 
     logger,
     onOutcome: (outcome, zone, _target, rcode) => metrics?.notifies.inc(outcome === 'refused' ? { outcome, zone, rcode: rcode ?? '' } : { outcome, zone }),
   });
-  if (notifier.hasTargets) notifier.start(ledger.state$);
+  const startNotify = (): void => {
+    if (notifier.hasTargets) notifier.start(ledger.state$);
+  };
+  if (!opts.notify?.manualStart) startNotify();
   // Transfers being pumped out: each one's completion, so the shutdown drain can wait for them.
   const sending = new Set<Promise<void>>();
 
@@ -289,6 +302,7 @@ export function createTransferHandlers(opts: TransferOptions): TransferHandlers 
     transfer,
     handlers: { [OPCODE.NOTIFY]: notifyIn },
     notifier,
+    startNotify,
     keyring,
     get inFlight() {
       return sending.size;

@@ -235,7 +235,7 @@ export class Notifier {
       // Not retried: the secondary answered, and asking again gets the same answer (wrong key, zone not carried).
       this.refused++;
       const name = rcodeName(rcode);
-      this.opts.logger?.warn({ zone: p.zone, serial: p.serial, target: p.targetText, rcode: name, outcome: 'refused', signed: Boolean(this.opts.key) }, `NOTIFY refused by the secondary (${name})`);
+      this.opts.logger?.warn({ zone: p.zone, serial: p.serial, target: p.targetText, rcode: name, outcome: 'refused', attempts: p.attempts, signed: Boolean(this.opts.key) }, `NOTIFY refused by the secondary (${name})`);
       this.opts.onOutcome?.('refused', p.zone, p.targetText, name);
       return;
     }
