@@ -155,7 +155,8 @@ function canonicalName(name: string): string {
 
 /**
  * The canonical presentation value of an RR's rdata (the form the ledger stores), or undefined for
- * a type MCNS does not store. Throws FormatError when the rdata does not parse for its type.
+ * a meta or query type (every data type is stored: unknown ones as RFC 3597 bytes). Throws
+ * FormatError when the rdata does not parse for its type.
  */
 export function rdataValue(raw: Uint8Array, rr: UpdateRR): string | undefined {
   const type = RR_TYPE_BY_CODE.get(rr.type);
@@ -264,7 +265,7 @@ interface Draft {
  * section on a copy of the zone's records per RFC 2136 3.4.2, and return the difference as record
  * operations (deletions first, so a CNAME may replace other data in one update). Adding a record
  * that exists is a no-op (or a TTL change); deleting the SOA, or the last NS of the apex, is
- * skipped as the RFC says. Adding a type MCNS does not store, or an SOA (the ledger owns the
+ * skipped as the RFC says. Adding a meta or query type, or an SOA (the ledger owns the
  * serial; SOA parameters change through the API), is REFUSED.
  */
 export function planUpdate(raw: Uint8Array, zone: ZoneState, msg: UpdateMessage, policy?: UpdatePolicy): UpdatePlan {

@@ -11,7 +11,6 @@ import { WireError } from './rrtypes/codec.ts';
 import { formatGeneric, isGenericForm, parseGeneric } from './rrtypes/generic.ts';
 import { FieldReader, RDataError, durationSeconds, tokenize, type NameOrigin } from './rrtypes/text.ts';
 import { ByteSink, ByteSource } from './rrtypes/wire-io.ts';
-import { txtStrings } from './rrtypes/basic.ts';
 
 export { RDataError, type NameOrigin };
 
@@ -127,5 +126,3 @@ export function canonicalRDataWire(rdata: RData): Uint8Array {
 export function rdataTargets(rdata: RData): string[] {
   return codecFor(rdata.type).targets?.(rdata) ?? [];
 }
-
-export { txtStrings };

@@ -188,11 +188,6 @@ export class FieldReader {
     return this.i < this.toks.length;
   }
 
-  /** Tokens not read yet. */
-  get remaining(): number {
-    return this.toks.length - this.i;
-  }
-
   /** The next token without consuming it. */
   peek(): Token | undefined {
     return this.toks[this.i];
@@ -248,13 +243,6 @@ export class FieldReader {
   /** A character-string field. */
   string(what: string): Uint8Array {
     return characterString(this.next(), `${this.type} ${what}`);
-  }
-
-  /** A bare word (a mnemonic): quoted text is refused. */
-  word(what: string): string {
-    const t = this.next();
-    if (t.quoted) throw new RDataError(`${this.type} ${what} must not be quoted (got "${t.raw}")`);
-    return t.raw;
   }
 
   /** The rest of the value as base64 (whitespace allowed between chunks, RFC 4034 2.2); at least one token. */
