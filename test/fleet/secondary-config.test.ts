@@ -23,7 +23,7 @@ const base: SecondarySetup = {
 test('Knot and BIND are configured with the catalog only; NSD with the zone list; the key guards transfers and NOTIFY', () => {
   const knot = secondaryConfig(base);
   assert.match(knot, /catalog-role: interpret\n\s+catalog-template: mcns-member/);
-  assert.match(knot, /remote:\n  - id: mcns\n    address: 192\.0\.2\.1@53\n    key: xfr-key\n/);
+  assert.match(knot, /remote:\n {2}- id: mcns\n {4}address: 192\.0\.2\.1@53\n {4}key: xfr-key\n/);
   assert.match(knot, /action: notify/);
   assert.doesNotMatch(knot, /a\.test/);
   const bind = secondaryConfig({ ...base, kind: 'bind', dir: '/var/cache/bind' });
