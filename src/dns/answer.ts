@@ -148,6 +148,8 @@ export function answerQuery(state: LedgerState, q: ParsedQuery, opts: AnswerOpti
   const seen = new Set<string>();
   /** CNAME and DNAME RRsets of our zones already in the answer (by identity, as Knot's duplicate check). */
   const inAnswer = new Set<RRset>();
+  /** Wildcards whose CNAME a step of the chain has already followed. */
+  const wildcardsFollowed = new Set<TrieNode>();
   const maxChain = opts.maxChain ?? DEFAULT_MAX_CHAIN;
   const qtypeName = TYPE_NAMES.get(q.qtype);
   /** Owner for records at the current name: the client's spelling for the query name itself. */
@@ -232,10 +234,17 @@ export function answerQuery(state: LedgerState, q: ParsedQuery, opts: AnswerOpti
     if (cname) {
       // Over-long chains are cut before the next CNAME: the CNAMEs so far are the answer (Knot's rule).
       if (step >= maxChain) break;
-      // A loop is cut when it comes back to a CNAME already in the answer (a wildcard's included).
-      if (inAnswer.has(cname)) break;
-      inAnswer.add(cname);
+      // A loop is cut as Knot cuts it: before a CNAME already in the answer (an expansion is a new
+      // record every time), or after the CNAME of a wildcard already followed.
+      if (node === f.exact) {
+        if (inAnswer.has(cname)) break;
+        inAnswer.add(cname);
+      }
       pushRRset(answer, owner, cname);
+      if (node.name.startsWith('*.')) {
+        if (wildcardsFollowed.has(node)) break;
+        wildcardsFollowed.add(node);
+      }
       const target = (recordData(cname.records[0]) as { target: string }).target;
       const next = findZone(state, target);
       if (!next) break;

@@ -177,6 +177,31 @@ const cases: Case[] = [
   },
 ];
 
+/** CNAME loops through wildcards end where Knot ends them: after the CNAME of a wildcard already followed. */
+const wildcardLoops: Case[] = [
+  {
+    name: 'a wildcard CNAME pointing into itself: the expansion, then the expansion of the target once',
+    q: { name: 'b.wl.types.test.' },
+    rcode: 'NOERROR',
+    flags: AA,
+    answer: ['b.wl.types.test. 3600 IN CNAME loop.wl.types.test.', 'loop.wl.types.test. 3600 IN CNAME loop.wl.types.test.'],
+  },
+  {
+    name: 'the wildcard name itself asked: its CNAME, then its expansion once',
+    q: { name: '*.wl.types.test.' },
+    rcode: 'NOERROR',
+    flags: AA,
+    answer: ['*.wl.types.test. 3600 IN CNAME loop.wl.types.test.', 'loop.wl.types.test. 3600 IN CNAME loop.wl.types.test.'],
+  },
+  {
+    name: 'two wildcards pointing at each other: each followed once, the first one\'s CNAME again',
+    q: { name: 'x.wl2.types.test.' },
+    rcode: 'NOERROR',
+    flags: AA,
+    answer: ['x.wl2.types.test. 3600 IN CNAME a.wl3.types.test.', 'a.wl3.types.test. 3600 IN CNAME a.wl2.types.test.', 'a.wl2.types.test. 3600 IN CNAME a.wl3.types.test.'],
+  },
+];
+
 describe('DNAME answers (types.test.zone)', () => {
   let ledger: Ledger;
   let cleanup: () => void;
@@ -193,6 +218,9 @@ describe('DNAME answers (types.test.zone)', () => {
   });
   test('table', async (t) => {
     await runTable(t, dns.addresses[0].udp.port, cases);
+  });
+  test('CNAME loops through wildcards', async (t) => {
+    await runTable(t, dns.addresses[0].udp.port, wildcardLoops);
   });
 });
 
