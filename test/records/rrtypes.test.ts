@@ -22,6 +22,7 @@ import { rdataWireLength } from '../../src/records/wire-size.ts';
 import { encodeMessage } from '../../src/dns/wire.ts';
 import { readName } from '../../src/dns/transfer/message.ts';
 import { EVERY_TYPE } from './every-type.ts';
+import { dnskeyKeyTag } from '../../src/records/rrtypes/dnssec.ts';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
@@ -116,6 +117,15 @@ describe('every type round-trips', () => {
     }
     // Compression never appears in the canonical form.
     assert.equal(hex(canonicalRDataWire(parseRData('SOA', 'a.example. b.example. 1 2 3 4 5'))), hex(rdataToWire(parseRData('SOA', 'a.example. b.example. 1 2 3 4 5'))));
+  });
+
+  it('the key tag of a DNSKEY (RFC 4034 B) is the one ldns and BIND give', () => {
+    // ldns-read-zone prints ";{id = 2371 (ksk), size = 256b}" for this key.
+    const key = parseRData('DNSKEY', '257 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==');
+    assert.equal(dnskeyKeyTag(key as Parameters<typeof dnskeyKeyTag>[0]), 2371);
+    // RFC 4034 5.4: this key's DS names it 60485.
+    const rfc = parseRData('DNSKEY', '256 3 5 AQOeiiR0GOMYkDshWoSKz9Xz fwJr1AYtsmx3TGkJaNXVbfi/ 2pHm822aJ5iI9BMzNXxeYCmZ DRD99WYwYqUSdjMmmAphXdvx egXd/M5+X7OrzKBaMbCVdFLU Uh6DhweJBjEVv5f2wwjM9Xzc nOf+EPbtG9DMBmADjFDc2w/r ljwvFw==');
+    assert.equal(dnskeyKeyTag(rfc as Parameters<typeof dnskeyKeyTag>[0]), 60485);
   });
 
   it('names inside values are lowercased, as every name MCNS stores', () => {

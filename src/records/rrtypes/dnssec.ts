@@ -119,6 +119,20 @@ function dnskeyCodec(type: 'DNSKEY' | 'CDNSKEY'): RRCodec<RDataOf<'DNSKEY' | 'CD
   }
 }
 
+/**
+ * The key tag of a DNSKEY or CDNSKEY (RFC 4034 appendix B): the ones-complement-like sum over its
+ * wire rdata (algorithm 1 keeps its own rule, B.1), which DS, CDS and RRSIG records name it by.
+ */
+export function dnskeyKeyTag(d: RDataOf<'DNSKEY' | 'CDNSKEY'>): number {
+  const k = d.publicKey;
+  if (d.algorithm === 1) return k.length >= 3 ? (k[k.length - 3] << 8) | k[k.length - 2] : 0;
+  const rdata = [d.flags >> 8, d.flags & 0xff, d.protocol, d.algorithm, ...k];
+  let ac = 0;
+  for (let i = 0; i < rdata.length; i++) ac += i & 1 ? rdata[i] : rdata[i] << 8;
+  ac += (ac >> 16) & 0xffff;
+  return ac & 0xffff;
+}
+
 /** DNSKEY: RFC 4034 2. */
 export const DNSKEY = dnskeyCodec('DNSKEY');
 /** CDNSKEY: RFC 7344 3.2 (`0 3 0 AA==` asks for the DS to be removed, RFC 8078 4). */
