@@ -4,6 +4,7 @@
  * form, TYPEnnn mnemonics, the API's TXT rule, and one error per checked field naming that field.
  */
 import { describe, it } from 'node:test';
+import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import {
   RDataError,
@@ -23,6 +24,7 @@ import { encodeMessage } from '../../src/dns/wire.ts';
 import { readName } from '../../src/dns/transfer/message.ts';
 import { EVERY_TYPE } from './every-type.ts';
 import { dnskeyKeyTag } from '../../src/records/rrtypes/dnssec.ts';
+import { nameToWire } from '../../src/records/names.ts';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
@@ -126,6 +128,9 @@ describe('every type round-trips', () => {
     // RFC 4034 5.4: this key's DS names it 60485.
     const rfc = parseRData('DNSKEY', '256 3 5 AQOeiiR0GOMYkDshWoSKz9Xz fwJr1AYtsmx3TGkJaNXVbfi/ 2pHm822aJ5iI9BMzNXxeYCmZ DRD99WYwYqUSdjMmmAphXdvx egXd/M5+X7OrzKBaMbCVdFLU Uh6DhweJBjEVv5f2wwjM9Xzc nOf+EPbtG9DMBmADjFDc2w/r ljwvFw==');
     assert.equal(dnskeyKeyTag(rfc as Parameters<typeof dnskeyKeyTag>[0]), 60485);
+    // ...and its digest over owner and canonical rdata (RFC 4034 5.1.4) is the DS's.
+    const digest = createHash('sha1').update(nameToWire('dskey.example.com.')).update(canonicalRDataWire(rfc)).digest('hex').toUpperCase();
+    assert.equal(digest, '2BB183AF5F22588179A53B0A98631FAD1A292118');
   });
 
   it('names inside values are lowercased, as every name MCNS stores', () => {
