@@ -319,6 +319,9 @@ for (const c of [
   { name: 'class NONE delete of type ANY', prereqs: [], updates: [{ name: 'x.example.com.', type: 255, cls: 254 }], rcode: UPDATE_RCODE.FORMERR },
   { name: 'update with class CH', prereqs: [], updates: [{ name: 'x.example.com.', type: 1, cls: 3, ttl: 60, rdata: Buffer.from([1, 2, 3, 4]) }], rcode: UPDATE_RCODE.FORMERR },
   { name: 'A record with 3 bytes of rdata', prereqs: [], updates: [{ name: 'x.example.com.', type: 1, cls: 1, ttl: 60, rdata: Buffer.from([1, 2, 3]) }], rcode: UPDATE_RCODE.FORMERR },
+  { name: 'DS with a 2-byte SHA-256 digest', prereqs: [], updates: [{ name: 'x.example.com.', type: 43, cls: 1, ttl: 60, rdata: Buffer.from('00010d02abcd', 'hex') }], rcode: UPDATE_RCODE.FORMERR },
+  { name: 'SVCB with its keys out of order', prereqs: [], updates: [{ name: 'x.example.com.', type: 64, cls: 1, ttl: 60, rdata: Buffer.from('000100' + '000300020050' + '00010003026832', 'hex') }], rcode: UPDATE_RCODE.FORMERR },
+  { name: 'NAPTR with "+" in its flags', prereqs: [], updates: [{ name: 'x.example.com.', type: 35, cls: 1, ttl: 60, rdata: Buffer.from('00010001012b000000', 'hex') }], rcode: UPDATE_RCODE.FORMERR },
   { name: 'prerequisite outside the zone', prereqs: [{ name: 'www.example.org.', type: 1, cls: 255 }], updates: [], rcode: UPDATE_RCODE.NOTZONE },
   { name: 'TTL above 2^31-1', prereqs: [], updates: [{ name: 'x.example.com.', type: 1, cls: 1, ttl: 0x80000000, rdata: Buffer.from([1, 2, 3, 4]) }], rcode: UPDATE_RCODE.REFUSED },
 ]) {
