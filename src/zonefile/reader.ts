@@ -193,6 +193,8 @@ class ZoneReader {
   /** TTL of the previous record (RFC 1035 semantics when there is no $TTL). */
   private prevTtl?: number;
   private warnedRfc1035 = false;
+  /** Where the SOA record was read ("line 3"), once it was. */
+  private soaAt?: string;
   /** Records the $GENERATE directives have asked for so far (see MAX_GENERATED_PER_FILE). */
   private generated = 0;
   /**
@@ -282,7 +284,13 @@ class ZoneReader {
   /** Add one record: check it is in the zone, parse its value, settle its TTL. */
   private add(ctx: FileContext, line: number, owner: string, explicitTtl: number | undefined, type: RRType, text: string): void {
     if (!isInZone(owner, this.zone)) throw new LineError(`owner name "${owner}" is outside the zone "${this.zone}"`);
+    if (type === 'SOA') {
+      // Reported here, with the others, rather than after the whole file is read.
+      if (owner !== this.zone) throw new LineError(`the SOA record must be at the zone apex ${this.zone}, not at ${owner}`);
+      if (this.soaAt !== undefined) throw new LineError(`a second SOA record (the zone's SOA is at ${this.soaAt})`);
+    }
     const rdata = parseRData(type, text, ctx.origin);
+    if (type === 'SOA') this.soaAt = formatProblem({ line, file: ctx.label, message: '' }).slice(0, -2);
     let ttl = explicitTtl ?? this.dollarTtl ?? this.prevTtl;
     if (explicitTtl === undefined && this.dollarTtl === undefined && ttl !== undefined && !this.warnedRfc1035) {
       this.warnedRfc1035 = true;

@@ -192,6 +192,8 @@ const invalidCases: [string, string, number, RegExp][] = [
   ['backslash at end of line', 'x 60 TXT abc\\\n', 1, /backslash at end of line/],
   ['SOA error reported at its first line', '$TTL 60\n@ SOA ns1 admin (\n 1 2 3\n 4 x )', 2, /SOA minimum must be/],
   ['quoted owner', '"www" 60 A 192.0.2.1', 1, /owner name must not be a quoted string/],
+  ['SOA below the apex', '$TTL 60\nsub SOA ns1 h 1 2 3 4 5', 2, /the SOA record must be at the zone apex example\.com\., not at sub\.example\.com\./],
+  ['a second SOA', '$TTL 60\n@ SOA ns1 h 1 2 3 4 5\n\n@ SOA ns2 h 1 2 3 4 5', 4, /a second SOA record \(the zone's SOA is at line 2\)/],
 ];
 
 describe('parseZoneFile: invalid input', () => {
