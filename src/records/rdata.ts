@@ -41,11 +41,12 @@ export function parseRData(type: RRType, text: string, origin?: NameOrigin): RDa
 /**
  * Parse a value as the management API and the CLI take it. A TXT value is one string, as a person
  * means it ("v=spf1 mx -all"), split into 255-byte character-strings when longer, unless it begins
- * with a double quote: then it is presentation format (several quoted strings, escapes). Every
- * other type is presentation format. Throws RDataError.
+ * with a double quote: then it is presentation format (several quoted strings, escapes); the RFC
+ * 3597 form (`\# 3 026869`) is read as such too. Every other type is presentation format.
+ * Throws RDataError.
  */
 export function parseApiValue(type: RRType, text: string, origin?: NameOrigin): RData {
-  if (type !== 'TXT' || text.startsWith('"') || text.startsWith('\\#')) return parseRData(type, text, origin);
+  if (type !== 'TXT' || text.startsWith('"') || /^\\#(\s|$)/.test(text)) return parseRData(type, text, origin);
   const bytes = new TextEncoder().encode(text);
   const strings: Uint8Array[] = [];
   for (let i = 0; i < bytes.length; i += 255) strings.push(bytes.slice(i, i + 255));

@@ -192,6 +192,8 @@ describe('TXT in the API and the CLI', () => {
     assert.equal(canonicalApiValue('TXT', 'say "hi"'), '"say \\"hi\\""');
     assert.equal(canonicalApiValue('TXT', 'back\\slash'), '"back\\\\slash"');
     assert.equal(canonicalApiValue('TXT', 'café'), '"caf\\195\\169"');
+    assert.equal(canonicalApiValue('TXT', '\\#tag'), '"\\\\#tag"');
+    assert.equal(canonicalApiValue('TXT', '\\# 3 026869'), '"hi"');
   });
 
   it('a value that begins with a double quote is presentation format', () => {
