@@ -38,6 +38,8 @@ export interface LedgerOptions {
   checkpointInBackground?: boolean;
   /** Also poll the database for other processes' appends every this many ms. */
   pollMs?: number;
+  /** Up to this many records held, exit writes a checkpoint of any tail (default 100,000: a fraction of a second). */
+  exitCheckpointRecords?: number;
   /** Told of every checkpoint written (its seq, the log's hash there, its digest): the server logs it. */
   onCheckpoint?: (written: CheckpointWritten & { background: boolean }) => void;
   /**
@@ -106,6 +108,7 @@ export class Ledger {
   private readonly newId: () => string;
   private readonly checkpointEvery: number;
   private readonly checkpointInBackground: boolean;
+  private readonly exitCheckpointRecords: number;
   private lastCheckpointSeq: number;
   private backgroundCheckpoint?: Promise<number>;
   /** Set to make a running background checkpoint finish without pausing (shutdown waits for it). */
@@ -122,6 +125,7 @@ export class Ledger {
     this.newId = opts.newId ?? randomRecordId;
     this.checkpointEvery = opts.checkpointEvery ?? 0;
     this.checkpointInBackground = opts.checkpointInBackground ?? false;
+    this.exitCheckpointRecords = opts.exitCheckpointRecords ?? EXIT_CHECKPOINT_RECORDS;
     this.path = opts.path;
     this.onCheckpoint = opts.onCheckpoint;
     this.pointInTime = new PointInTimeReader(opts.path, { onCheckpointRejected: (r) => opts.onCheckpointRejected?.(r, 'point-in-time read') });
@@ -340,7 +344,7 @@ export class Ledger {
     this.state.zones.forEach((z) => {
       records += z.records.size;
     });
-    if (records <= EXIT_CHECKPOINT_RECORDS || this.tail >= this.checkpointDue) {
+    if (records <= this.exitCheckpointRecords || this.tail >= this.checkpointDue) {
       // Small zones (cheap), or a tail that is due anyway (a large batch landed just before the
       // signal, before its background checkpoint started): write it now.
       return { action: 'written', seq: this.checkpoint(), tail: 0 };

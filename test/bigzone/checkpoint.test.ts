@@ -147,3 +147,30 @@ test('a checkpoint of an older format is ignored (full replay once), and the ser
     t.cleanup();
   }
 });
+
+test('exit on a large zone: a running background checkpoint is finished; a small tail is left to the log (nothing written, nothing lost)', async () => {
+  // exitCheckpointRecords: 100 makes this 8,000-name zone "large" for the exit rule.
+  const t = testLedger({ checkpointEvery: 1000, checkpointInBackground: true, exitCheckpointRecords: 100 });
+  try {
+    t.ledger.execute(importCommand('exit.test', bulkZone('exit.test', 8000)), { actor: 'import' });
+    // The bulk import started a background checkpoint; exit finishes it rather than abandoning it.
+    const first = await t.ledger.checkpointOnExit();
+    assert.equal(first.action, 'finished-background');
+    assert.equal(first.seq, t.ledger.state.seq);
+    for (let i = 0; i < 5; i++) t.ledger.execute({ kind: 'changeRecords', zone: 'exit.test', ops: [{ op: 'create', name: `tail${i}.exit.test`, type: 'A', value: '192.0.2.8' }] }, { actor: 't' });
+    const before = (t.ledger.db.prepare('SELECT count(*) AS n FROM checkpoints').get() as { n: number }).n;
+    const second = await t.ledger.checkpointOnExit();
+    assert.equal(second.action, 'left-tail');
+    assert.equal(second.tail, 10, 'five writes of two events each');
+    assert.equal((t.ledger.db.prepare('SELECT count(*) AS n FROM checkpoints').get() as { n: number }).n, before, 'nothing written at exit');
+    const reopened = Ledger.open({ path: t.path });
+    try {
+      assert.equal(reopened.startup.replayed, 10);
+      assert.equal(stateDigest(reopened.state), stateDigest(t.ledger.state), 'nothing lost');
+    } finally {
+      reopened.close();
+    }
+  } finally {
+    t.cleanup();
+  }
+});
