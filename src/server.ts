@@ -3,6 +3,9 @@
  * log as pino JSON on stderr, and shut down cleanly on SIGTERM/SIGINT (stop accepting, drain in-flight
  * work within [server] shutdown_timeout, checkpoint, close the database).
  */
+import { DnssecDriver } from './dnssec/driver.ts';
+import { KeyStore } from './dnssec/keystore.ts';
+import { ZoneSigners } from './dnssec/signer.ts';
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pino, type Logger } from 'pino';
@@ -147,6 +150,16 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
       catalog.start();
       closers.push({ name: 'catalog', close: async () => catalog.stop() });
     }
+    // DNSSEC: signed zones follow every new state; refreshes and rollover steps are system batches (src/dnssec).
+    const signers = new ZoneSigners({
+      keys: new KeyStore(ledger.db),
+      clock: () => Math.floor(Date.now() / 1000),
+      onError: (zone, err) => logger.error({ zone, err: err.message }, 'DNSSEC: zone cannot be signed; it is served unsigned'),
+    });
+    const signerSub = ledger.state$.subscribe((state) => signers.update(state));
+    const dnssecDriver = new DnssecDriver({ ledger, signers, clock: () => Math.floor(Date.now() / 1000), logger: logger.child({ component: 'dnssec' }) });
+    dnssecDriver.start();
+    closers.push({ name: 'dnssec', close: async () => { dnssecDriver.stop(); signerSub.unsubscribe(); } });
     // DNS UPDATE (RFC 2136) from [update], verified with the same TSIG keyring as transfers.
     const update = createUpdateHandler({ ledger, keyring: xfr.keyring, config: config.update, logger: dnsLogger, onOutcome: (outcome) => metrics.dnsUpdates.inc({ outcome }) });
     const dns = await startDns({
@@ -163,6 +176,7 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
       tcpIdleMs: config.dns.tcp_idle_timeout,
       tcpMessageMs: config.dns.tcp_message_timeout,
       rrl: { responsesPerSecond: config.dns.rrl.responses_per_second, slip: config.dns.rrl.slip, tableSize: config.dns.rrl.table_size },
+      signers,
     });
     closers.push({ name: 'dns', close: () => dns.close() });
     // NOTIFY only once DNS listens: a secondary told earlier finds no primary and backs off for minutes.

@@ -19,6 +19,9 @@ import { McnsError } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
 import type { LedgerState } from '../projections/state.ts';
 import { answerQuery } from './answer.ts';
+import { addDnssec } from './dnssec-answer.ts';
+import type { SignedZone } from '../dnssec/signed-zone.ts';
+import { canonicalQueryName, findZone } from './zones.ts';
 import { emptyResponseBytes, headerOnlyResponse, maxResponseSize, RCODE } from './header.ts';
 import { drainSkippedAnswers } from './oversized.ts';
 import { AnswerCache } from './cache.ts';
@@ -72,6 +75,11 @@ export interface DnsServerOptions {
   answerCacheSize?: number;
   /** Log this fraction (0..1) of queries at info level ([dns] query_log_sample when query_log is on); 0: off. */
   queryLogSample?: number;
+  /**
+   * The signed zones (src/dnssec/signer.ts): a query into one is answered by the general path with
+   * DNSSEC added (dnssec-answer.ts); the serving index knows nothing of signatures.
+   */
+  signers?: { readonly size: number; get(zone: string): SignedZone | undefined };
 }
 
 /** A running DNS listener set. */
@@ -169,6 +177,11 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
   flushTimer.unref();
 
   const transfer = opts.transfer;
+  const signers = opts.signers;
+  const signedZoneOf = (state: LedgerState, q: ParsedQuery): SignedZone | undefined => {
+    const zone = findZone(state, canonicalQueryName(q.qnameKey));
+    return zone?.dnssec?.enabled ? signers?.get(zone.name) : undefined;
+  };
   /** Answers one message; undefined means send nothing. `send` writes extra messages (transfers). Never throws. */
   const handle = (raw: Buffer, peer: Peer, send: (msg: Buffer) => void): Buffer | Promise<Buffer | undefined> | undefined => {
     const tcp = peer.transport === 'tcp';
@@ -196,7 +209,9 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
       }
       const qlen = q.questionEnd - 12;
       const limit = maxResponseSize(q, tcp);
-      const indexed = index.answer(state, q, raw, limit);
+      // A query into a signed zone skips the serving index (it holds no signatures or derived RRsets).
+      const signed = signers !== undefined && signers.size > 0 ? signedZoneOf(state, q) : undefined;
+      const indexed = signed ? undefined : index.answer(state, q, raw, limit);
       if (indexed !== undefined) {
         // NOERROR, or NXDOMAIN for a name that does not exist.
         count(indexed[3] & 0xf, q.qtype, tcp);
@@ -213,6 +228,7 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
         return hit;
       }
       const a = answerQuery(state, q, { tcp });
+      if (signed && a.zone === signed.zone) addDnssec(a, q, signed);
       if (a.result === 'forward') {
         if (!forwarder) {
           count(RCODE.REFUSED, q.qtype, tcp);

@@ -252,6 +252,21 @@ export class SignedZone {
     return { rrset, rrsig: { owner: e.owner, type: TYPE.RRSIG, ttl: rrset.ttl, rdatas: sigs.rdatas } };
   }
 
+  /** An RRset of the signed zone (content or derived), or undefined. */
+  rrset(owner: string, type: number): CanonicalRRset | undefined {
+    return this.sets.get(owner)?.get(type);
+  }
+
+  /** A derived apex RRset (DNSKEY, CDS, CDNSKEY, NSEC3PARAM), or undefined when the zone has none of it. */
+  derivedAtApex(type: number): CanonicalRRset | undefined {
+    return DERIVED_TYPES.has(type) ? this.sets.get(this.zone)?.get(type) : undefined;
+  }
+
+  /** True when `name` is in the zone and not strictly below one of its delegation points. */
+  isAuthoritative(name: string): boolean {
+    return isInZone(name, this.zone) && this.authoritative(name);
+  }
+
   /** The DNSKEY RRset the zone publishes. */
   dnskey(): CanonicalRRset {
     return this.sets.get(this.zone)?.get(TYPE.DNSKEY) as CanonicalRRset;

@@ -57,6 +57,11 @@ export class ZoneSigners {
     this.policy = opts.policy ?? DEFAULT_SIGNING_POLICY;
   }
 
+  /** How many zones are signed. */
+  get size(): number {
+    return this.zones.size;
+  }
+
   /** The signed form of `zone`, when its DNSSEC is on and it could be signed. */
   get(zone: string): SignedZone | undefined {
     return this.zones.get(zone)?.signed;

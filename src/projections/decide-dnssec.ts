@@ -33,7 +33,9 @@ export interface DnssecKeyStep {
 export type DnssecChange =
   | { op: 'configure'; enabled: boolean; algorithm: DnssecAlgorithm; denial: 'nsec' | 'nsec3'; newKeys: NewDnssecKey[]; at: number }
   | { op: 'rollover'; role: DnssecKeyRole; newKey: NewDnssecKey; start: { state: DnssecKeyState; ds: boolean }; at: number }
-  | { op: 'advance'; steps: DnssecKeyStep[] };
+  | { op: 'advance'; steps: DnssecKeyStep[] }
+  /** Signatures were refreshed: a new serial, so secondaries fetch them. */
+  | { op: 'resign' };
 
 /** What the batch builder of decide.ts offers this module. */
 export interface DnssecBatch {
@@ -112,6 +114,9 @@ export function decideDnssec(b: DnssecBatch, change: DnssecChange, now: number):
       if (change.steps.length === 0) return;
       break;
     }
+    case 'resign':
+      if (!signed) return;
+      break;
   }
   b.bumpSerial(now);
 }
