@@ -10,7 +10,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serialCompare } from '../../src/projections/serial.ts';
@@ -170,6 +170,22 @@ test('bind-nottl.example.zone: the import prints the reader\'s warnings, each wi
     const bind = run('named-checkzone', ['bind-nottl.example', 'bind-nottl.example.zone'], dir);
     assert.match(bind.err + bind.out, /:3: no TTL specified; using SOA MINTTL instead/);
     assert.match(bind.err + bind.out, /:7: TTL set to prior TTL \(60\)/);
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+test('from stdin ("-"), $INCLUDE is relative to the current directory', () => {
+  const tmp = tempDir();
+  try {
+    const db = join(tmp.dir, 'mcns.db');
+    const r = spawnSync(bin, ['zone', 'import', 'bind-style.example', '-', '--db', db], {
+      cwd: dir,
+      input: readFileSync(join(dir, 'bind-style.example.zone')),
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(run(bin, ['zone', 'export', 'bind-style.example', '--db', db]).out, /^host4\.hosts +600 IN A +192\.0\.2\.44$/m);
   } finally {
     tmp.cleanup();
   }
