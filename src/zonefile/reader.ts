@@ -12,7 +12,8 @@
  * TTLs follow BIND: $TTL when given, else the previous record's TTL (RFC 1035), else, for an SOA
  * with no TTL, its minimum becomes the default (with a warning). An RRset has one TTL (RFC 2181
  * 5.2): a later record of the same owner and type with another TTL takes the first one, with a
- * warning, as named-checkzone does.
+ * warning, as named-checkzone does. (named-checkzone does so within one run of lines of an owner;
+ * for an RRset split across the file it silently keeps the last TTL. Here the first always wins.)
  *
  * Owner names are stored lowercase (DNS names compare case-insensitively, and the ledger keys
  * records by name), so `WebMail` in a file is exported as `webmail`.
