@@ -29,7 +29,7 @@ describe('zone files through the API', () => {
     assert.equal(h.ledger.state.seq, seq);
   });
 
-  test('$GENERATE imports; the reader\'s warnings are in the response with their lines', async () => {
+  test('$GENERATE imports; the reader\'s warnings are in the response (REST and gRPC) with their lines', async () => {
     const text = `${SOA}$GENERATE 1-3 h$ A 192.0.2.$\nx 60 A 192.0.2.10\nx 120 A 192.0.2.11\n`;
     const r = await h.rest('POST', '/v1/zones/gen.test/import', { ...alice(), text });
     assert.equal(r.status, 200, r.text);
@@ -42,6 +42,9 @@ describe('zone files through the API', () => {
       r.body.warnings.some((w: string) => w.startsWith('line 6: TTL 120 differs from the TTL 60 of the x.gen.test. A RRset (set at line 5): using 60')),
       JSON.stringify(r.body.warnings),
     );
+    const g = await h.grpc('ZoneService', 'ImportZone', { zone: 'gen2.test', zone_file: text }, alice());
+    assert.equal(g.code, 0, g.details);
+    assert.ok(g.body.warnings.some((w: string) => w.startsWith('line 6: TTL 120 differs')), JSON.stringify(g.body.warnings));
     const exp = await h.rest('GET', '/v1/zones/gen.test/export', alice());
     assert.match(exp.text, /^h3 +300 IN A +192\.0\.2\.3$/m);
     assert.equal(exp.text.match(/^x +60 IN A /gm)?.length, 2);
