@@ -155,6 +155,8 @@ interface RunResult {
 }
 
 interface BenchResult {
+  /** When the measurement ended (ISO 8601). */
+  measuredAt?: string;
   events: number;
   checkpoints: number;
   runs: RunResult[];
@@ -267,7 +269,7 @@ async function main(): Promise<void> {
       process.stderr.write(`  ${JSON.stringify(loaded)}\n  reads ${JSON.stringify(run.reads)}\n`);
       runs.push(run);
     }
-    const result: BenchResult = { events: head, checkpoints: checkpoints.length, runs, cpus: cpus().length };
+    const result: BenchResult = { measuredAt: new Date().toISOString(), events: head, checkpoints: checkpoints.length, runs, cpus: cpus().length };
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     if (args.includes('--write-results')) writeResults(result);
   } finally {
@@ -295,7 +297,7 @@ function writeResults(r: BenchResult): void {
   const section = [
     title,
     '',
-    `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, \`${cmd}\`. The real server (\`bin/mcns server --config\`) on a ${r.events.toLocaleString('en')}-event log`,
+    `${(r.measuredAt ?? new Date().toISOString()).slice(0, 16).replace('T', ' ')} UTC, \`${cmd}\`. The real server (\`bin/mcns server --config\`) on a ${r.events.toLocaleString('en')}-event log`,
     `(one zone, ~20,000 live records churned in 100-change batches, checkpoint_every = 1000; ${r.checkpoints} checkpoints kept by the thinned retention).`,
     `DNS: ${RATE} UDP queries/s for ${SECONDS} s from a separate process (bench/pit/dns-probe.ts), latency per query in ms.`,
     `Then the same while ${CLIENTS} REST clients of a read-only user read \`GET /v1/zones/pit.test?at=SEQ\` at random points in a loop,`,
@@ -321,4 +323,7 @@ function writeResults(r: BenchResult): void {
   writeFileSync(file, text);
 }
 
-await main();
+// `--write-results-from FILE`: write bench/RESULTS.md from the JSON a run printed (a run made without --write-results).
+const from = args.indexOf('--write-results-from');
+if (from >= 0) writeResults(JSON.parse(readFileSync(args[from + 1], 'utf8')) as BenchResult);
+else await main();
