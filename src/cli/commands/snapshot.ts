@@ -46,7 +46,9 @@ export function registerSnapshot(program: Command): void {
       if (!opts.config) {
         if (!wantsApi({ addr: opts.addr })) throw new UsageError('snapshot needs --config PATH (on the server host) or --addr URL (or MCNS_ADDR: through the API)');
         if (opts.keep !== undefined) throw new UsageError('--keep works with --config only (through the API the server applies its own snapshot_retention)');
-        const snap = await apiJson<{ path: string; chain_head?: { seq: number; hash: string } }>(clientOptions(opts), 'POST', '/v1/snapshots');
+        progress('the server is writing the snapshot (checkpoint, VACUUM INTO)…');
+        const snap = await apiJson<{ path: string; chain_head?: { seq: number; hash: string } }>({ ...clientOptions(opts), timeoutMs: 15 * 60_000 }, 'POST', '/v1/snapshots').finally(progressDone);
+        // (The server answers once the copy is written: minutes for a large database, not the default 30 s.)
         process.stdout.write(`${snap.path}\n`);
         if (snap.chain_head) process.stderr.write(`chain head ${formatChainHead(snap.chain_head)}\n`);
         return;
