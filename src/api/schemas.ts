@@ -47,6 +47,8 @@ export const ZoneUpdateBody = z.strictObject({
   retry: u32.optional(),
   expire: u32.optional(),
   minimum: u32.optional(),
+  /** The zone's catalog `group` property (RFC 9432 4.4.2; needs [catalog] zone): a name sets it, null clears it. */
+  group: z.string().min(1).max(255).nullable().optional(),
 });
 
 /**

@@ -7,6 +7,7 @@
 import type { Observable } from 'rxjs';
 import { McnsError, conflict, invalid, notFound } from '../errors.ts';
 import type { ChainHead } from '../events/chain-head.ts';
+import { setZoneGroup } from '../catalog/maintainer.ts';
 import type { StoredEvent } from '../events/types.ts';
 import { parseLogPoint, type Ledger, type WriteResult } from '../ledger.ts';
 import { zoneName, type RecordOp } from '../projections/decide.ts';
@@ -195,8 +196,10 @@ export class ApiService {
   updateZone(id: Identity, zone: string, body: unknown, opts: WriteOpts = {}): { zone: ZoneView; batch: BatchView } {
     authorize(id, 'zones.update');
     const name = zoneName(zone);
-    const soa = S.parseInput(S.ZoneUpdateBody, body);
+    const { group, ...soa } = S.parseInput(S.ZoneUpdateBody, body);
     this.zoneIn(this.ledger.state, name);
+    // The group lives in the catalog zone (its own batch there); the SOA parameters in this zone's.
+    if (group !== undefined) setZoneGroup(this.ledger, this.catalogZone ?? '', name, group ?? undefined, id.username);
     const w = this.write(id, { kind: 'updateZone', zone: name, soa }, opts);
     return { zone: zoneView(this.zoneIn(this.ledger.state, name)), batch: batchView(w) };
   }
