@@ -170,10 +170,7 @@ class BatchBuilder {
   private readonly grown = new Map<string, { name: string; type: RRType }>();
   /** Rdata lengths of the values checked in this batch ("type\0value"), so the RRset check does not parse them again. */
   private readonly rdataLengths = new Map<string, number>();
-  /**
-   * Notes by subject, the last one kept: an RRset whose TTL a write of another of its records set
-   * ("ttl\0name\0type"), a name a DNAME occludes ("occluded\0name").
-   */
+  /** Notes by subject, the last one kept: an RRset whose TTL a write of another of its records set ("ttl\0name\0type"). */
   private readonly noteMap = new Map<string, string>();
 
   constructor(state: LedgerState, zone: string) {
@@ -275,22 +272,23 @@ class BatchBuilder {
   }
 
   /**
-   * RFC 6672 2.3: nothing below a DNAME owner is served (the DNAME substitutes every name below it).
-   * Such records are kept, as BIND keeps them, but the writer is told: a record written below a
-   * DNAME, or a DNAME written above existing names.
+   * RFC 6672 2.3: "Resource records MUST NOT exist at any subdomain of the owner of a DNAME RR." A
+   * record below a DNAME would never be served, and Knot refuses a zone holding one (as a
+   * secondary, the whole transfer): refused here, like a DNAME placed above existing names.
    */
-  private noteOcclusion(zone: ZoneState, name: string, type: RRType): void {
+  private checkNotOccluded(zone: ZoneState, name: string, type: RRType): void {
     const labels = labelsBelow(name, zone.apexLabels);
     let node: TrieNode | undefined = zone.tree;
     for (let depth = 0; node && depth < labels.length; depth++) {
       if (node.rrsets.has('DNAME')) {
-        this.noteMap.set(`occluded\u0000${name}`, `${name} is below the DNAME at ${node.name}: it is not served while that DNAME exists (RFC 6672 2.3)`);
-        return;
+        throw conflict(`${name} is below the DNAME at ${node.name}; no record can be below a DNAME (RFC 6672 2.3): it would never be served`, 'name');
       }
       node = node.children.get(labels[depth]);
     }
     if (type === 'DNAME' && node && node.children.size > 0) {
-      this.noteMap.set(`occluded\u0000${name}`, `the names below ${name} are not served while its DNAME exists (RFC 6672 2.3)`);
+      let below: TrieNode = node;
+      while (below.rrsets.size === 0 && below.children.size > 0) below = below.children.values().next().value as TrieNode;
+      throw conflict(`${name} has records below it (${below === node ? 'at' : 'such as'} ${below.name}); a DNAME cannot be placed above records (RFC 6672 2.3): they would never be served`, 'name');
     }
   }
 
@@ -342,10 +340,10 @@ class BatchBuilder {
     const id = op.id ?? newId();
     if (zone.records.has(id)) throw conflict(`record id ${id} already exists`, 'id');
     this.checkAddable(zone, { id, name, type, value });
+    this.checkNotOccluded(zone, name, type);
     this.grown.set(`${name}\u0000${type}`, { name, type });
     this.emit({ type: 'RecordCreated', payload: { id, name, type, value, ttl } });
     this.unifyTtl(name, type, id, ttl, before);
-    this.noteOcclusion(this.current as ZoneState, name, type);
   }
 
   update(op: { id: string; value?: string; ttl?: number }): void {

@@ -209,13 +209,21 @@ test('one TTL per RRset: an import or a restore whose records differ within one 
   assert.deepEqual(ttls(after, 'www.example.com.', 'A').map((x) => x.split(' ')[1]), ['120', '120']);
 });
 
-test('a record written below a DNAME, or a DNAME written above existing names, is kept and noted as occluded (RFC 6672 2.3)', () => {
-  const state = given([zone, create('x.d.example.com', 'A', '192.0.2.1')]);
-  const dname = decide(state, create('d.example.com', 'DNAME', 'target.example.com.'), { now: NOW, newId: () => 'n' });
-  assert.deepEqual(dname.drafts.map((e) => e.body.type), ['RecordCreated', 'SerialBumped']);
-  assert.deepEqual(dname.notes, ['the names below d.example.com. are not served while its DNAME exists (RFC 6672 2.3)']);
-  const below = decide(apply(state, dname.drafts), create('y.x.d.example.com', 'TXT', '"hidden"'), { now: NOW, newId: () => 'm' });
-  assert.deepEqual(below.notes, ['y.x.d.example.com. is below the DNAME at d.example.com.: it is not served while that DNAME exists (RFC 6672 2.3)']);
-  const beside = decide(apply(state, dname.drafts), create('e.example.com', 'A', '192.0.2.2'), { now: NOW, newId: () => 'm' });
-  assert.deepEqual(beside.notes, []);
+test('no record below a DNAME (RFC 6672 2.3): a record written below one, or a DNAME written above records, is refused naming both', () => {
+  const withRecord = given([zone, create('x.d.example.com', 'A', '192.0.2.1')]);
+  assert.throws(
+    () => decide(withRecord, create('d.example.com', 'DNAME', 'target.example.com.'), { now: NOW, newId: () => 'n' }),
+    (err: unknown) => err instanceof McnsError && err.kind === 'conflict' && /^name: d\.example\.com\. has records below it \(such as x\.d\.example\.com\.\)/.test(err.message),
+  );
+  const withDname = given([zone, create('d.example.com', 'DNAME', 'target.example.com.')]);
+  assert.throws(
+    () => decide(withDname, create('y.x.d.example.com', 'TXT', '"hidden"'), { now: NOW, newId: () => 'm' }),
+    (err: unknown) => err instanceof McnsError && /^name: y\.x\.d\.example\.com\. is below the DNAME at d\.example\.com\./.test(err.message),
+  );
+  // Beside the DNAME, and at its owner, records are fine; so is a DNAME whose subtree was deleted in the same batch.
+  assert.equal(decide(withDname, create('e.example.com', 'A', '192.0.2.2'), { now: NOW, newId: () => 'm' }).drafts.length, 2);
+  assert.equal(decide(withDname, create('d.example.com', 'TXT', '"owner data"'), { now: NOW, newId: () => 'm' }).drafts.length, 2);
+  const id = [...withRecord.zones.get('example.com.')!.records.values()].find((r) => r.type === 'A')!.id;
+  const swap = decide(withRecord, { kind: 'changeRecords', zone: 'example.com', ops: [{ op: 'delete', id }, { op: 'create', name: 'd.example.com', type: 'DNAME', value: 'target.example.com.' }] }, { now: NOW, newId: () => 'n' });
+  assert.deepEqual(swap.drafts.map((e) => e.body.type), ['RecordDeleted', 'RecordCreated', 'SerialBumped']);
 });
