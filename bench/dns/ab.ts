@@ -12,8 +12,9 @@
  *   mcns:DB                the real server (bin/mcns server --config) on an imported database
  *   mcns@CHECKOUT:DB       the same, from another checkout (a git worktree of an older commit)
  *   profile[@CHECKOUT]:ZONEFILE  the listener alone (bench/dns/profile-server.ts, profiling only: no SQLite, metrics, logger)
- * Query files after `--`; `once:FILE` sends each query once (dnsperf -n 1) instead of looping.
- * Usage: node --import tsx bench/dns/ab.ts [--rounds 3] [--secs 5] [--transport udp|tcp] SERVER... -- [once:]QUERYFILE...
+ * Query files after `--`; `once:FILE` sends each query once (dnsperf -n 1) instead of looping. With
+ * --per-server there is one file per server (server i is asked file i: two zones, each its own mix).
+ * Usage: node --import tsx bench/dns/ab.ts [--rounds 3] [--secs 5] [--transport udp|tcp] [--per-server] SERVER... -- [once:]QUERYFILE...
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -33,6 +34,8 @@ const opt = (name: string, dflt: string): string => {
 const ROUNDS = Number(opt('--rounds', '3'));
 const SECS = Number(opt('--secs', '5'));
 const TRANSPORT = opt('--transport', 'udp') as 'udp' | 'tcp';
+const PER_SERVER = argv.includes('--per-server');
+if (PER_SERVER) argv.splice(argv.indexOf('--per-server'), 1);
 const sep = argv.indexOf('--');
 if (sep < 1 || sep === argv.length - 1) {
   console.error('usage: ab.ts [--rounds N] [--secs S] [--transport udp|tcp] SERVER... -- [once:]QUERYFILE...');
@@ -51,8 +54,15 @@ async function startMcns(checkout: string, db: string, tag: string): Promise<Run
   const t0 = performance.now();
   const proc = pinned(path.join(checkout, 'bin', 'mcns'), ['server', '--config', cfg], checkout);
   const built = logLine(proc, /DNS serving index built/, 900_000);
-  proc.stdout?.resume();
-  proc.stderr?.resume();
+  // The index's log lines (built: answering; complete: every type answered), with their times.
+  const t = performance.now();
+  for (const stream of [proc.stdout, proc.stderr]) {
+    stream?.on('data', (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n')) {
+        if (/serving index|ledger opened|checkpoint/i.test(line)) console.log(`${tag} +${((performance.now() - t) / 1000).toFixed(1)} s: ${line.slice(0, 240)}`);
+      }
+    });
+  }
   await built;
   await waitAnswers(port, 900_000);
   const startSeconds = (performance.now() - t0) / 1000;
@@ -88,10 +98,11 @@ try {
   await new Promise((r) => setTimeout(r, 3000));
   const results = new Map<string, number[]>();
   for (let round = 0; round < ROUNDS; round++) {
-    for (const f of files) {
-      const once = f.startsWith('once:');
-      const file = once ? f.slice(5) : f;
-      for (const { label, r } of running) {
+    for (const f of PER_SERVER ? ['paired'] : files) {
+      for (const [i, { label, r }] of running.entries()) {
+        const spec = PER_SERVER ? files[i] : f;
+        const once = spec.startsWith('once:');
+        const file = once ? spec.slice(5) : spec;
         const p = dnsperf(r.port, { run: f, file, transport: TRANSPORT, once }, SECS);
         const key = `${f}\t${label}`;
         results.set(key, [...(results.get(key) ?? []), p.qps]);
@@ -100,7 +111,7 @@ try {
     }
   }
   console.log(`\nmedians of ${ROUNDS} rounds of ${SECS} s, ${TRANSPORT}, load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}:`);
-  for (const f of files) {
+  for (const f of PER_SERVER ? ['paired'] : files) {
     const ref = median(results.get(`${f}\t${running[0].label}`) ?? [NaN]);
     for (const { label } of running) {
       const xs = results.get(`${f}\t${label}`) ?? [];
