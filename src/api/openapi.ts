@@ -19,6 +19,68 @@ const WARNING_OPS: ReadonlySet<string> = new Set(['records.create', 'records.upd
 /** Writes that can meet a conflict (exists, duplicate, CNAME exclusivity, restore that would delete). */
 const CONFLICT_OPS: ReadonlySet<string> = new Set(['zones.create', 'records.create', 'records.update', 'records.changes', 'zones.import', 'zones.restore']);
 
+/** Success bodies described in full: the pages, which say how to get the next one. */
+const RESPONSE_SCHEMAS: Readonly<Record<string, string>> = {
+  'records.list': 'RecordPage',
+  'zones.history': 'HistoryPage',
+  'records.history': 'HistoryPage',
+};
+
+/** The schemas of RESPONSE_SCHEMAS (snake_case, as every JSON answer). */
+const PAGE_SCHEMAS: Record<string, unknown> = {
+  Record: {
+    type: 'object',
+    properties: {
+      id: { type: 'string' },
+      name: { type: 'string', description: 'relative to the zone ("@" = apex)' },
+      fqdn: { type: 'string', description: 'the full name, with the trailing dot' },
+      type: { type: 'string' },
+      value: { type: 'string' },
+      ttl: { type: 'integer' },
+    },
+    required: ['id', 'name', 'fqdn', 'type', 'value', 'ttl'],
+  },
+  RecordPage: {
+    type: 'object',
+    properties: {
+      records: { type: 'array', items: { $ref: '#/components/schemas/Record' } },
+      next_cursor: { type: 'string', description: 'Present when more records follow (only with ?limit=): pass it as ?cursor= for the next page' },
+    },
+    required: ['records'],
+  },
+  ChangeSide: {
+    type: 'object',
+    description: 'A record (name, type, value, ttl) or the SOA fields a zone update changed',
+    additionalProperties: true,
+  },
+  HistoryEntry: {
+    type: 'object',
+    properties: {
+      seq: { type: 'integer' },
+      time: { type: 'string', format: 'date-time' },
+      actor: { type: 'string' },
+      zone: { type: 'string' },
+      batch_id: { type: 'string' },
+      event: { type: 'string' },
+      payload: { type: 'object' },
+      surface: { type: 'string', description: 'rest, grpc, update, cli, system, import, offline, restore (api: before surfaces were recorded)' },
+      old: { $ref: '#/components/schemas/ChangeSide' },
+      new: { $ref: '#/components/schemas/ChangeSide' },
+      restored_to: { type: 'object', properties: { seq: { type: 'integer' }, at: { type: 'string' } }, required: ['seq'] },
+    },
+    required: ['seq', 'time', 'actor', 'zone', 'batch_id', 'event', 'payload'],
+  },
+  HistoryPage: {
+    type: 'object',
+    properties: {
+      entries: { type: 'array', items: { $ref: '#/components/schemas/HistoryEntry' } },
+      next_cursor: { type: 'integer', description: 'Present when more entries follow: pass it as ?cursor= (with the same order)' },
+      remaining: { type: 'integer', description: 'With next_cursor: how many entries follow this page' },
+    },
+    required: ['entries'],
+  },
+};
+
 /** "/v1/zones/:zone" -> "/v1/zones/{zone}". */
 export function openapiPath(url: string): string {
   return url.replace(/:(\w+)/g, '{$1}');
@@ -104,7 +166,9 @@ export function buildOpenApi(routes: readonly Route[], version = '0.1.0'): Recor
           ? { description: 'OK', content: { [r.produces]: { schema: { type: 'string' } } } }
           : WARNING_OPS.has(r.op)
             ? { description: 'OK (the write was applied; warnings name legal but probably wrong records)', content: { 'application/json': { schema: { $ref: '#/components/schemas/WriteWithWarnings' } } } }
-            : { description: 'OK', content: { 'application/json': { schema: { type: 'object' } } } },
+            : RESPONSE_SCHEMAS[r.op]
+              ? { description: 'OK', content: { 'application/json': { schema: { $ref: `#/components/schemas/${RESPONSE_SCHEMAS[r.op]}` } } } }
+              : { description: 'OK', content: { 'application/json': { schema: { type: 'object' } } } },
         ...Object.fromEntries(errorStatuses(r).map((st) => [st, ref(st)])),
       },
     };
@@ -141,6 +205,7 @@ export function buildOpenApi(routes: readonly Route[], version = '0.1.0'): Recor
       ),
       schemas: {
         Error: { type: 'object', properties: { error: { type: 'string' } }, required: ['error'] },
+        ...PAGE_SCHEMAS,
         WriteWithWarnings: {
           type: 'object',
           properties: {

@@ -54,6 +54,16 @@ test('servers, a license and /v1/feed are in the document', () => {
   assert.deepEqual(feed.parameters.map((p: { name: string }) => p.name), ['zone', 'after']);
 });
 
+test('the pages say how to get the next one: next_cursor (records), next_cursor and remaining (history)', () => {
+  const schemaOf = (path: string) => doc.components.schemas[doc.paths[path].get.responses['200'].content['application/json'].schema.$ref.split('/').pop()];
+  assert.ok(schemaOf('/v1/zones/{zone}/records').properties.next_cursor);
+  assert.deepEqual(doc.paths['/v1/zones/{zone}/records'].get.parameters.filter((p: { in: string }) => p.in === 'query').map((p: { name: string }) => p.name), ['name', 'type', 'at', 'limit', 'cursor']);
+  const hist = schemaOf('/v1/zones/{zone}/history');
+  assert.ok(hist.properties.next_cursor && hist.properties.remaining);
+  const entry = doc.components.schemas.HistoryEntry.properties;
+  for (const k of ['old', 'new', 'surface', 'restored_to', 'batch_id']) assert.ok(entry[k], k);
+});
+
 test('every operation lists its error statuses with the error schema', () => {
   const resolve = (r: any): any => (r.$ref ? doc.components.responses[r.$ref.split('/').pop()] : r);
   const expect: Array<[string, string, string[]]> = [
