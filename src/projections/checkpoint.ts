@@ -78,8 +78,11 @@ class StateWriter {
   private pos = 0;
   /** Finished (uncompressed) blocks not yet handed to the compressor. */
   readonly done: Buffer[] = [];
-  /** The walk: one frame per open node, its children and the next one to write. */
-  private readonly stack: Array<{ kids: Array<[string, TrieNode]>; i: number }> = [];
+  /**
+   * The walk: one iterator per open node over its children (the map's own lazy iterator: a node of a
+   * million children is not copied into an array for the length of the walk).
+   */
+  private readonly stack: Array<Iterator<[string, TrieNode]>> = [];
   private zoneIndex = -1;
   readonly zones: ZoneState[];
 
@@ -132,10 +135,9 @@ class StateWriter {
         this.varstr(r.value);
       }
     }
-    const kids: Array<[string, TrieNode]> = [];
-    node.children.forEach((child, key) => kids.push([key, child]));
-    this.varint(kids.length);
-    if (kids.length > 0) this.stack.push({ kids, i: 0 });
+    const kids = node.children.size;
+    this.varint(kids);
+    if (kids > 0) this.stack.push(node.children.entries());
     if (this.pos >= BLOCK_BYTES) this.cut();
   }
 
@@ -150,10 +152,9 @@ class StateWriter {
     for (let n = 0; n < budget; n++) {
       const top = this.stack[this.stack.length - 1];
       if (top) {
-        if (top.i < top.kids.length) {
-          const [label, child] = top.kids[top.i++];
-          this.node(label, child, false);
-        } else this.stack.pop();
+        const next = top.next();
+        if (next.done) this.stack.pop();
+        else this.node(next.value[0], next.value[1], false);
         continue;
       }
       if (++this.zoneIndex >= this.zones.length) {
