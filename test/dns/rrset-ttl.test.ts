@@ -233,6 +233,14 @@ describe('a write with another TTL sets the TTL of the whole RRset', () => {
       assert.deepEqual(after.body.records.map((x: { ttl: number }) => x.ttl), [120, 120, 120]);
     });
 
+    test('gRPC CreateRecord with another TTL: the same note in warnings', async () => {
+      const g = await h.grpc('RecordService', 'CreateRecord', { zone: 'example.com', name: 'grpc', type: 'TXT', value: 'one', ttl: 300 }, { token: h.tokens.alice });
+      assert.equal(g.code, 0, g.details);
+      const g2 = await h.grpc('RecordService', 'CreateRecord', { zone: 'example.com', name: 'grpc', type: 'TXT', value: 'two', ttl: 60 }, { token: h.tokens.alice });
+      assert.equal(g2.code, 0, g2.details);
+      assert.match((g2.body.warnings as string[]).join('\n'), /grpc\.example\.com\. TXT: the TTL of the whole RRset is now 60 \(was 300\); 1 other record changed with it/);
+    });
+
     test('mcns record add with another TTL says on stderr that the RRset\'s TTL changed', async () => {
       const client = ['--addr', `https://127.0.0.1:${h.restPort}`, '--ca-cert', h.tls.caPath, '--token', h.tokens.alice];
       const r = await mcns(['record', 'add', 'example.com', 'www', 'A', '192.0.2.4', '--ttl', '900', ...client]);
