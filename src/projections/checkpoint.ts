@@ -245,6 +245,8 @@ export function checkpointIntact(blob: Buffer, headHash: string): boolean {
   return checkpointDigest(headHash, blob.subarray(DIGEST_BYTES)).equals(blob.subarray(0, DIGEST_BYTES));
 }
 
+const NO_SETS: RRset[] = [];
+
 /** Reads the node stream of {@link StateWriter} back, one inflated block at a time. */
 class StateReader {
   private buf: Buffer = Buffer.alloc(0);
@@ -316,11 +318,14 @@ class StateReader {
     this.ids = [];
     this.records = [];
     this.nodes = 0;
-    return this.node(apex, at, true).node;
+    return this.node(apex, at, true);
   }
 
+  /** The label of the node `node` returned last (its key in its parent's children). */
+  private label = '';
+
   /** One node and (recursively) its children; `at` is where the node's name starts in `this.name`. */
-  private node(parentName: string, parentAt: number, apex: boolean): { label: string; node: TrieNode } {
+  private node(parentName: string, parentAt: number, apex: boolean): TrieNode {
     this.fill();
     this.nodes++;
     const end = this.name.length;
@@ -340,7 +345,7 @@ class StateReader {
     }
     this.pos += 1 + labelLen;
     const setCount = this.buf[this.pos++];
-    const sets: RRset[] = [];
+    const sets: RRset[] = setCount === 0 ? NO_SETS : [];
     for (let s = 0; s < setCount; s++) {
       const typeText = this.str8();
       let type = this.types.get(typeText);
@@ -368,13 +373,13 @@ class StateReader {
       const keys = new Array<string>(childCount);
       const kids = new Array<TrieNode>(childCount);
       for (let i = 0; i < childCount; i++) {
-        const c = this.node(name, at, false);
-        keys[i] = c.label;
-        kids[i] = c.node;
+        kids[i] = this.node(name, at, false);
+        keys[i] = this.label;
       }
       children = PMap.fromArrays(keys, kids);
     }
-    return { label, node: makeNode(name, sets, children) };
+    this.label = label;
+    return makeNode(name, sets, children);
   }
 }
 
