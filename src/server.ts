@@ -138,18 +138,6 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
           onCall: (call, status) => metrics.mciasRequests.inc({ call, status: String(status) }),
         });
     const dnsLogger = logger.child({ component: 'dns' });
-    // Zone transfers, NOTIFY in and out, and TSIG, from [transfer] and [tsig.keys].
-    const xfr = createTransferHandlers({ ledger, config: { ...config.transfer, keys: config.tsig.keys }, logger: dnsLogger, metrics, notify: { manualStart: true } });
-    closers.push({ name: 'notify', close: async () => xfr.close() });
-    // Started from a snapshot copied over the database: serials move past what was served before (src/dns/transfer/restored-serials.ts).
-    const restored = await bumpSerialsAfterRestore(ledger, (zone) => xfr.notifier.targetsOf(zone));
-    if (restored.mark) logger.warn({ snapshot: restored.mark, zones: restored.bumped.length, bumped: restored.bumped.slice(0, 20) }, 'started from a restored snapshot: every zone serial moved past what was served before');
-    // [catalog] zone: an RFC 9432 catalog of every zone, kept current by batches of its own (src/catalog).
-    if (config.catalog.zone) {
-      const catalog = new CatalogMaintainer(ledger, config.catalog.zone, logger.child({ component: 'catalog' }));
-      catalog.start();
-      closers.push({ name: 'catalog', close: async () => catalog.stop() });
-    }
     // DNSSEC: signed zones follow every new state; refreshes and rollover steps are system batches (src/dnssec).
     const signers = new ZoneSigners({
       keys: new KeyStore(ledger.db),
@@ -160,6 +148,18 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
     const dnssecDriver = new DnssecDriver({ ledger, signers, clock: () => Math.floor(Date.now() / 1000), logger: logger.child({ component: 'dnssec' }) });
     dnssecDriver.start();
     closers.push({ name: 'dnssec', close: async () => { dnssecDriver.stop(); signerSub.unsubscribe(); } });
+    // Zone transfers, NOTIFY in and out, and TSIG, from [transfer] and [tsig.keys].
+    const xfr = createTransferHandlers({ ledger, config: { ...config.transfer, keys: config.tsig.keys }, logger: dnsLogger, metrics, notify: { manualStart: true }, signers });
+    closers.push({ name: 'notify', close: async () => xfr.close() });
+    // Started from a snapshot copied over the database: serials move past what was served before (src/dns/transfer/restored-serials.ts).
+    const restored = await bumpSerialsAfterRestore(ledger, (zone) => xfr.notifier.targetsOf(zone));
+    if (restored.mark) logger.warn({ snapshot: restored.mark, zones: restored.bumped.length, bumped: restored.bumped.slice(0, 20) }, 'started from a restored snapshot: every zone serial moved past what was served before');
+    // [catalog] zone: an RFC 9432 catalog of every zone, kept current by batches of its own (src/catalog).
+    if (config.catalog.zone) {
+      const catalog = new CatalogMaintainer(ledger, config.catalog.zone, logger.child({ component: 'catalog' }));
+      catalog.start();
+      closers.push({ name: 'catalog', close: async () => catalog.stop() });
+    }
     // DNS UPDATE (RFC 2136) from [update], verified with the same TSIG keyring as transfers.
     const update = createUpdateHandler({ ledger, keyring: xfr.keyring, config: config.update, logger: dnsLogger, onOutcome: (outcome) => metrics.dnsUpdates.inc({ outcome }) });
     const dns = await startDns({

@@ -12,6 +12,9 @@ import { servedRecords } from '../../projections/rrset-ttl.ts';
 import { transferable } from '../oversized.ts';
 import { RCODE, responseFlags } from '../header.ts';
 import { recordToWire } from './message.ts';
+import type { CanonicalRRset } from '../../dnssec/rrsig.ts';
+
+const SOA_TYPE = 6;
 
 /** Default payload bound of one transfer message (BIND and Knot use similar sizes). */
 export const DEFAULT_MESSAGE_SIZE = 16 * 1024;
@@ -94,4 +97,24 @@ export function* axfrRecords(zone: ZoneState, skipped?: RecordState[]): Generato
 /** The messages of an AXFR response for `zone` to the query `q` (unsigned; TSIG is added by the caller); see axfrRecords for `skipped`. */
 export function axfrMessages(zone: ZoneState, q: TransferQuestion, maxSize = DEFAULT_MESSAGE_SIZE, skipped?: RecordState[]): Generator<Buffer> {
   return packMessages(q, axfrRecords(zone, skipped), maxSize);
+}
+
+/**
+ * The records of an AXFR of a signed zone: SOA, every record of the signed zone (the zone's own,
+ * DNSKEY, CDS/CDNSKEY, the NSEC/NSEC3 chain and every RRSIG), SOA again. `signed` is taken whole
+ * before the first message (SignedZone changes in place on the next write; its RRset objects do
+ * not), so a transfer sent over several event-loop turns is one version of the zone.
+ */
+export function signedAxfrMessages(zone: ZoneState, signed: Iterable<CanonicalRRset>, q: TransferQuestion, maxSize = DEFAULT_MESSAGE_SIZE): Generator<Buffer> {
+  const snapshot = [...signed];
+  function* records(): Generator<WireRR> {
+    const soa = soaWire(zone);
+    yield soa;
+    for (const rs of snapshot) {
+      if (rs.type === SOA_TYPE) continue;
+      for (const data of rs.rdatas) yield { name: rs.owner, type: rs.type, ttl: rs.ttl, data };
+    }
+    yield soa;
+  }
+  return packMessages(q, records(), maxSize);
 }

@@ -19,7 +19,8 @@ import { emptyResponseBytes, maxResponseSize, RCODE } from '../header.ts';
 import { zoneAtApex } from '../zones.ts';
 import { encodeMessage } from '../wire.ts';
 import { TransferAcl } from './acl.ts';
-import { axfrMessages, DEFAULT_MESSAGE_SIZE } from './axfr.ts';
+import { axfrMessages, DEFAULT_MESSAGE_SIZE, signedAxfrMessages } from './axfr.ts';
+import type { SignedZone } from '../../dnssec/signed-zone.ts';
 import { ixfrMessages, planIxfr, singleSoaMessage, type IxfrPlan } from './ixfr.ts';
 import { ixfrClientSerial, OPCODE, QTYPE } from './message.ts';
 import { answerNotify, Notifier, notifyPeers, notifyRcode, type TransferLogger } from './notify.ts';
@@ -65,6 +66,8 @@ export interface TransferOptions {
   messageSize?: number;
   /** Clock in seconds for TSIG (tests move it). */
   nowSec?: () => number;
+  /** Signed zones (src/dnssec/signer.ts): transferred with their DNSSEC records. */
+  signers?: { get(zone: string): SignedZone | undefined };
   /** Notifier tuning (retry timing, source address); targets come from config.notify. */
   notify?: {
     retryMs?: number;
@@ -209,6 +212,7 @@ export function createTransferHandlers(opts: TransferOptions): TransferHandlers 
       return true;
     }
     const started = Date.now();
+    const signed = zone.dnssec?.enabled ? opts.signers?.get(zone.name) : undefined;
     // Records that cannot be encoded (stored by an older build) are left out and reported once the transfer is sent.
     const skipped: RecordState[] = [];
     let messages: Iterable<Buffer>;
@@ -225,6 +229,12 @@ export function createTransferHandlers(opts: TransferOptions): TransferHandlers 
       if (plan.kind === 'uptodate') {
         how = 'ixfr-uptodate';
         messages = [singleSoaMessage(zone, q)];
+      } else if (signed) {
+        // The log's steps hold record changes, not the signatures and chain records they moved:
+        // a signed zone answers IXFR with the whole signed zone (RFC 1995 4 allows it).
+        how = 'ixfr-as-axfr';
+        reason = 'signed zone';
+        messages = signedAxfrMessages(zone, signed.records(), q, maxSize);
       } else if (plan.kind === 'axfr') {
         how = 'ixfr-as-axfr';
         reason = plan.reason;
@@ -234,7 +244,7 @@ export function createTransferHandlers(opts: TransferOptions): TransferHandlers 
       }
       logger?.info({ peer: peer.address, zone: zone.name, from: serial, to: zone.serial, how, reason, key: tsig.key?.name }, 'IXFR request');
     } else {
-      messages = axfrMessages(zone, q, maxSize, skipped);
+      messages = signed ? signedAxfrMessages(zone, signed.records(), q, maxSize) : axfrMessages(zone, q, maxSize, skipped);
     }
     // Sent in slices of a few messages per event-loop turn, so a large AXFR (0.7 s of encoding for
     // 100,000 records) never stalls the other queries this process answers. The zone is an immutable
