@@ -139,7 +139,8 @@ describe('round trip: parseZoneFile(writeZoneFile(z)) has the same records', () 
   }
 
   it('writes values that mean the same under any $ORIGIN', () => {
-    const text = writeZoneFile(tricky);
+    // Without the SOA, which may only be at the apex, so the owners can move under another origin.
+    const text = writeZoneFile(tricky).replace(/^@ .* SOA .*\n/m, '');
     const moved = parseZoneFile(text.replace('$ORIGIN example.org.', '$ORIGIN elsewhere.example.org.'), {
       origin: 'example.org.',
     });
