@@ -286,7 +286,7 @@ async function main(): Promise<void> {
 function writeResults(r: BenchResult): void {
   const file = join(REPO, 'bench/RESULTS.md');
   const title = '## Point-in-time reads vs DNS latency';
-  const cmd = `node --import tsx bench/pit/run.ts --events ${EVENTS} --seconds ${SECONDS} --rate ${RATE} --clients ${CLIENTS}${REPEAT > 1 ? ` --repeat ${REPEAT}` : ''} --write-results`;
+  const cmd = `node --import tsx bench/pit/run.ts --events ${EVENTS} --seconds ${SECONDS} --rate ${RATE} --clients ${CLIENTS}${r.runs.length > 1 ? ` --repeat ${r.runs.length}` : ''} --write-results`;
   const row = (label: string, p: ProbeResult, load: number[]): string => `| ${label} | ${load.join(', ')} | ${p.sent} | ${p.lost} | ${p.p50} | ${p.p99} | ${p.p999} | ${p.max} |`;
   const rows: string[] = [];
   r.runs.forEach((run, i) => {
