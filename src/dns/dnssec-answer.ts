@@ -93,6 +93,15 @@ export function addDnssec(answer: Answer, q: ParsedQuery, z: SignedZone): Answer
       answer.result = 'success';
     }
   }
+  // An NSEC asked for by name is an RRset of its owner like any other (NSEC3 owners are hashes nobody asks for).
+  if (q.qtype === TYPE.NSEC && z.denial === 'nsec' && answer.result === 'nodata') {
+    const own = z.denialMatching(qname);
+    if (own && own.rrset.owner === qname) {
+      msg.answer = toWire(own.rrset);
+      msg.authority = [];
+      answer.result = 'success';
+    }
+  }
   if (!dnssecOk) return answer;
 
   // The names a DNAME synthesized a CNAME for: the CNAME is unsigned (RFC 6672 5.3.1).

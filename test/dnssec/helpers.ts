@@ -20,7 +20,7 @@ import { freePort } from '../helpers/ports.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 export const ZONE = 'signed.test.';
-const ZONE_FILE = `$TTL 300
+export const ZONE_FILE = `$TTL 300
 @ SOA ns1 hostmaster 1 3600 600 86400 300
 @ NS ns1
 @ MX 10 mail
