@@ -46,6 +46,9 @@ export const OPERATIONS = {
   'events.list': 'admin',
   'events.watch': 'admin',
   'snapshots.create': 'admin',
+  'dnssec.get': 'admin',
+  'dnssec.configure': 'admin',
+  'dnssec.rollover': 'admin',
 } as const satisfies Record<string, AccessLevel>;
 
 /** The name of an operation of {@link OPERATIONS}. */

@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import type { Identity } from './auth.ts';
 import type { Operation } from './authz.ts';
 import * as S from './schemas.ts';
+import { DnssecConfigBody, DnssecRolloverBody } from './dnssec.ts';
 import type { ApiService, WriteOpts } from './service.ts';
 
 /** What a route handler gets from the transport. */
@@ -69,6 +70,9 @@ export const ROUTES: Route[] = [
   { method: 'GET', url: '/v1/zones/:zone/export', op: 'zones.export', summary: 'RFC 1035 zone file (?at=)', query: S.AtQuery, produces: 'text/dns', handler: (s, c) => s.exportZone(me(c), zone(c), c.query) },
   { method: 'POST', url: '/v1/zones/:zone/import', op: 'zones.import', summary: 'Import an RFC 1035 zone file: create the zone or make it equal to the file (admin)', body: 'zonefile', conditional: true, handler: (s, c) => s.importZone(me(c), zone(c), c.body, c.write) },
   { method: 'POST', url: '/v1/zones/:zone/restore', op: 'zones.restore', summary: 'Restore the zone to a point; history is kept (admin)', body: S.RestoreBody, conditional: true, handler: (s, c) => s.restoreZone(me(c), zone(c), c.body, c.write) },
+  { method: 'GET', url: '/v1/zones/:zone/dnssec', op: 'dnssec.get', summary: 'DNSSEC settings, keys (public halves) and the DS records for the parent (admin)', handler: (s, c) => s.getDnssec(me(c), zone(c)) },
+  { method: 'PUT', url: '/v1/zones/:zone/dnssec', op: 'dnssec.configure', summary: 'Sign the zone, change its denial, or stop signing (admin)', body: DnssecConfigBody, conditional: true, handler: (s, c) => s.putDnssec(me(c), zone(c), c.body, c.write) },
+  { method: 'POST', url: '/v1/zones/:zone/dnssec/rollover', op: 'dnssec.rollover', summary: 'Start a key rollover (admin)', body: DnssecRolloverBody, conditional: true, handler: (s, c) => s.rolloverDnssec(me(c), zone(c), c.body, c.write) },
   { method: 'GET', url: '/v1/events', op: 'events.list', summary: 'The raw event log (?after= &limit=) (admin)', query: S.EventsQuery, handler: (s, c) => s.listEvents(me(c), c.query) },
   { method: 'POST', url: '/v1/snapshots', op: 'snapshots.create', summary: 'Checkpoint and VACUUM INTO the backup directory (admin)', status: 201, handler: (s, c) => s.snapshot(me(c)) },
 ];

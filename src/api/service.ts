@@ -23,6 +23,7 @@ import type { Identity, IdentityProvider, LoginResult } from './auth.ts';
 import { authorize, authorizeRecord, type Operation } from './authz.ts';
 import * as S from './schemas.ts';
 import { createSnapshot, defaultBackupDir, type SnapshotResult } from './snapshot.ts';
+import { configureDnssec, dnssecView, DnssecConfigBody, DnssecRolloverBody, startRollover, type DnssecView } from './dnssec.ts';
 import {
   batchView, displayZone, eventView, historyView, importCounts, recordView, zoneView,
   type BatchView, type EventView, type HistoryView, type RecordView, type ZoneView,
@@ -489,6 +490,31 @@ export class ApiService {
     authorize(id, 'events.watch');
     if (!Number.isInteger(after) || after < 0) throw invalid('after', 'must be a non-negative integer');
     return this.ledger.log.follow(after);
+  }
+
+  // ---- DNSSEC (admin) ---------------------------------------------------------------------------
+
+  /** GET /v1/zones/{zone}/dnssec: settings, keys (public halves) and the DS set for the parent. */
+  getDnssec(id: Identity, zone: string): DnssecView {
+    authorize(id, 'dnssec.get');
+    return dnssecView(this.zoneIn(this.ledger.state, zoneName(zone)));
+  }
+
+  /** PUT /v1/zones/{zone}/dnssec: sign the zone (new KSK and ZSK), change its denial, or stop signing. */
+  putDnssec(id: Identity, zone: string, body: unknown, opts: WriteOpts = {}): DnssecView & { batch: BatchView } {
+    authorize(id, 'dnssec.configure');
+    const name = zoneName(zone);
+    const w = configureDnssec(this.ledger, name, S.parseInput(DnssecConfigBody, body), { actor: id.username, ifMatch: opts.ifMatch, surface: id.surface });
+    return { ...dnssecView(this.zoneIn(this.ledger.state, name)), batch: batchView(w) };
+  }
+
+  /** POST /v1/zones/{zone}/dnssec/rollover: a new key of the role; the driver takes the steps as they fall due. */
+  rolloverDnssec(id: Identity, zone: string, body: unknown, opts: WriteOpts = {}): DnssecView & { batch: BatchView } {
+    authorize(id, 'dnssec.rollover');
+    const name = zoneName(zone);
+    const { role } = S.parseInput(DnssecRolloverBody, body);
+    const w = startRollover(this.ledger, name, role, { actor: id.username, ifMatch: opts.ifMatch, surface: id.surface });
+    return { ...dnssecView(this.zoneIn(this.ledger.state, name)), batch: batchView(w) };
   }
 
   /** POST /v1/snapshots (admin): checkpoint + VACUUM INTO the backup directory. */

@@ -56,6 +56,20 @@ function keyCreated(k: NewDnssecKey, state: DnssecKeyState, ds: boolean, at: num
   };
 }
 
+/** The types the signer derives for a signed zone (src/dnssec/signed-zone.ts DERIVED_TYPES, by name). */
+const DERIVED_TYPE_NAMES: ReadonlySet<string> = new Set(['DNSKEY', 'CDS', 'CDNSKEY', 'RRSIG', 'NSEC', 'NSEC3', 'NSEC3PARAM']);
+
+/**
+ * Refuse a user's write of a type the signer derives, while the zone is signed: a written DNSKEY or
+ * NSEC would never be served (the signer's own replace them) and would only mislead whoever reads
+ * the records.
+ */
+export function refuseDerivedWrite(zone: ZoneState, type: string): void {
+  if (zone.dnssec?.enabled === true && DERIVED_TYPE_NAMES.has(type)) {
+    throw invalid('type', `${type} is derived by the signer for a signed zone (${zone.name}): it cannot be written; the signer publishes DNSKEY, CDS, CDNSKEY, RRSIG, NSEC, NSEC3 and NSEC3PARAM itself`);
+  }
+}
+
 /** Add the events of `change` to the batch; refuse with an McnsError naming the field and the reason. */
 export function decideDnssec(b: DnssecBatch, change: DnssecChange, now: number): void {
   const zone = b.current;

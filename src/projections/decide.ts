@@ -12,7 +12,7 @@ import { isInZone, normalizeName } from '../records/names.ts';
 import { formatRData, parseRData } from '../records/rdata.ts';
 import { MAX_TTL, RR_TYPES, parseRRType, type RRType } from '../records/types.ts';
 import { MAX_MESSAGE_BYTES, MAX_RDATA_BYTES, rdataWireLength, rrsetResponseLength } from '../records/wire-size.ts';
-import { decideDnssec, type DnssecChange } from './decide-dnssec.ts';
+import { decideDnssec, refuseDerivedWrite, type DnssecChange } from './decide-dnssec.ts';
 import { hasMixedTtls, rrsetTtl } from './rrset-ttl.ts';
 import { nextSerial, nextSerialAfter, serialCompare } from './serial.ts';
 import { DraftEvolver, labelsBelow, type LedgerState, type ZoneState } from './state.ts';
@@ -333,6 +333,7 @@ class BatchBuilder {
     }
     if (!isInZone(name, zone.name)) throw invalid('name', `${name} is not inside zone ${zone.name}`);
     const type = checkType(op.type);
+    refuseDerivedWrite(zone, type);
     const value = this.checked(type, op.value);
     const before = this.rrset(name, type);
     // Without a TTL a record joins its RRset at the RRset's TTL; a new RRset takes the zone default.
@@ -350,6 +351,7 @@ class BatchBuilder {
     const zone = this.mustZone();
     const old = zone.records.get(op.id);
     if (!old) throw notFound(`record ${op.id} does not exist in zone ${zone.name}`);
+    refuseDerivedWrite(zone, old.type);
     const value = op.value === undefined ? old.value : this.checked(old.type, op.value);
     const before = this.rrset(old.name, old.type);
     // Without a TTL the record keeps the TTL its RRset is served with (an older log's mixed RRset: the lowest).

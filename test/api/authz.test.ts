@@ -22,9 +22,9 @@ const identityOf = (who: string): Identity | undefined => {
 const ops = Object.keys(OPERATIONS) as Operation[];
 
 describe('the role table', () => {
-  test('admin-only operations are exactly zone lifecycle, import, restore, events and snapshots (SPEC 4)', () => {
+  test('admin-only operations are exactly zone lifecycle, import, restore, DNSSEC, events and snapshots (SPEC 4)', () => {
     const adminOnly = ops.filter((op) => OPERATIONS[op] === 'admin').sort();
-    assert.deepEqual(adminOnly, ['events.list', 'events.watch', 'snapshots.create', 'zones.create', 'zones.delete', 'zones.import', 'zones.restore', 'zones.update'].sort());
+    assert.deepEqual(adminOnly, ['dnssec.configure', 'dnssec.get', 'dnssec.rollover', 'events.list', 'events.watch', 'snapshots.create', 'zones.create', 'zones.delete', 'zones.import', 'zones.restore', 'zones.update'].sort());
   });
 
   test('public operations are health, metrics, the OpenAPI document and login', () => {

@@ -200,6 +200,7 @@ describe('REST surface', () => {
       'POST /v1/zones/{zone}/changes', 'GET /v1/zones/{zone}/history', 'GET /v1/zones/{zone}/records/{id}/history',
       'GET /v1/zones/{zone}/export', 'POST /v1/zones/{zone}/import', 'POST /v1/zones/{zone}/restore', 'GET /v1/events',
       'POST /v1/snapshots', 'GET /metrics', 'GET /v1/openapi.json', 'GET /v1/feed',
+      'GET /v1/zones/{zone}/dnssec', 'PUT /v1/zones/{zone}/dnssec', 'POST /v1/zones/{zone}/dnssec/rollover',
     ];
     const listed = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`));
     assert.deepEqual(listed.sort(), spec.sort());
