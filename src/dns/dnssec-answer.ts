@@ -21,6 +21,9 @@ import type { WireRR } from './wire.ts';
 
 const TYPE_CNAME = 5;
 const TYPE_DNAME = 39;
+/** Query types a signed zone answers differently even without DO: the signer's own RRsets. */
+export const SIGNER_QTYPES: ReadonlySet<number> = new Set([TYPE.DNSKEY, TYPE.CDS, TYPE.CDNSKEY, TYPE.NSEC3PARAM, TYPE.NSEC, TYPE.NSEC3, TYPE.RRSIG]);
+
 /** The RRsets the signer derives at the apex, answered from it rather than from the zone's records. */
 const APEX_DERIVED: ReadonlySet<number> = new Set([TYPE.DNSKEY, TYPE.CDS, TYPE.CDNSKEY, TYPE.NSEC3PARAM]);
 

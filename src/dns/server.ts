@@ -19,7 +19,7 @@ import { McnsError } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
 import type { LedgerState } from '../projections/state.ts';
 import { answerQuery } from './answer.ts';
-import { addDnssec } from './dnssec-answer.ts';
+import { addDnssec, SIGNER_QTYPES } from './dnssec-answer.ts';
 import type { SignedZone } from '../dnssec/signed-zone.ts';
 import { canonicalQueryName, findZone } from './zones.ts';
 import { emptyResponseBytes, headerOnlyResponse, maxResponseSize, RCODE } from './header.ts';
@@ -209,8 +209,10 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
       }
       const qlen = q.questionEnd - 12;
       const limit = maxResponseSize(q, tcp);
-      // A query into a signed zone skips the serving index (it holds no signatures or derived RRsets).
-      const signed = signers !== undefined && signers.size > 0 ? signedZoneOf(state, q) : undefined;
+      // A DO query into a signed zone, or one for a type the signer derives, skips the serving index
+      // (it holds no signatures, denial records or DNSKEYs); other queries into signed zones are
+      // answered as for any zone.
+      const signed = signers !== undefined && signers.size > 0 && (q.edns?.do === true || SIGNER_QTYPES.has(q.qtype)) ? signedZoneOf(state, q) : undefined;
       const indexed = signed ? undefined : index.answer(state, q, raw, limit);
       if (indexed !== undefined) {
         // NOERROR, or NXDOMAIN for a name that does not exist.

@@ -16,6 +16,7 @@ import { tempDir } from '../helpers/ledger.ts';
 import { writeServerConfig } from '../helpers/server-config.ts';
 import { requireTool } from '../helpers/tools.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { buildQuery, udpExchange } from '../dns/helpers.ts';
 import { assertValidates, CASES, NOERROR, resolve, SERVFAIL, signZone, startUnbound, ZONE } from './helpers.ts';
 
 for (const algorithm of ['ecdsap256sha256', 'ed25519'] as const) {
@@ -34,6 +35,12 @@ for (const algorithm of ['ecdsap256sha256', 'ed25519'] as const) {
       const good = await startUnbound(dir, mcnsPort, anchor);
       t.after(good.stop);
       await assertValidates(good.port, 'MCNS');
+
+      // Without DO: no DNSSEC records, except the DNSKEY RRset itself when asked for.
+      const plain = await udpExchange(mcnsPort, buildQuery({ name: ZONE, type: 48 }));
+      assert.deepEqual([plain[3] & 0xf, plain.readUInt16BE(6)], [NOERROR, 2], 'DNSKEY without DO: the two keys, no RRSIG');
+      const www = await udpExchange(mcnsPort, buildQuery({ name: `www.${ZONE}`, type: 1, edns: { size: 1232 } }));
+      assert.deepEqual([www[3] & 0xf, www.readUInt16BE(6)], [NOERROR, 1], 'A without DO: the record alone');
 
       // A change written by another process (as `mcns ... --db` would): served signed within a second.
       const other = Ledger.open({ path: db, create: false });
