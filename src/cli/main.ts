@@ -14,6 +14,7 @@ import { registerRecord, onlineZoneExport, onlineZoneImport } from './commands/r
 import { registerHistory } from './commands/history.ts';
 import { registerEvents, registerZoneApi } from './commands/zone.ts';
 import { registerGrpc } from './commands/grpc.ts';
+import { registerDnssec } from './commands/dnssec.ts';
 import { loadConfig } from '../config.ts';
 import { readFileSync } from 'node:fs';
 
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   registerZoneApi(zone);
   registerZoneOffline(zone, onlineZoneImport, onlineZoneExport);
   registerHistory(program, zone);
+  registerDnssec(zone);
   registerEvents(program);
   registerLedgerTools(program, (configPath) => loadConfig({ path: configPath }).database);
   registerServer(program);

@@ -83,7 +83,7 @@ export function registerZoneOffline(zone: Command, onlineImport: (zone: string, 
  * An offline writer on a keyed log must MAC its batches like the server, or the server would refuse
  * the log at its next start: with the key, check and use it; without it, refuse before writing.
  */
-function keyOfflineWriter(ledger: Ledger, keyFile: string | undefined): void {
+export function keyOfflineWriter(ledger: Ledger, keyFile: string | undefined): void {
   if (keyFile) {
     const check = ledger.log.useChainKey(readChainKey(keyFile, '--chain-key-file'), ledger.startup.checkpointSeq ?? 0);
     if (!check.ok) throw new McnsError('internal', `keyed chain: ${check.problem}`);
