@@ -117,6 +117,13 @@ test('mcns grpc lists the methods and calls one with JSON; errors carry the gRPC
   assert.equal((JSON.parse(get.stdout) as { zone: { name: string } }).zone.name, 'svc.mcp.metacircular.net');
   const health = await run(['grpc', 'mcns.v1.AdminService.Health'], { MCNS_TOKEN: undefined });
   assert.equal((JSON.parse(health.stdout) as { status: string }).status, 'ok');
+  // --grpc-addr alone is enough (no REST URL); MCNS_ADDR's host on 9443 is the default.
+  const direct = await run(['grpc', 'ZoneService/ListZones', '--grpc-addr', env.MCNS_GRPC_ADDR], { MCNS_ADDR: undefined, MCNS_GRPC_ADDR: undefined });
+  assert.equal(direct.code, 0, direct.stderr);
+  assert.ok((JSON.parse(direct.stdout) as { zones: unknown[] }).zones.length >= 2);
+  const noToken = await run(['grpc', 'ZoneService/ListZones'], { MCNS_TOKEN: undefined });
+  assert.equal(noToken.code, 2);
+  assert.match(noToken.stderr, /^mcns: an API token is required/);
   const missing = await run(['grpc', 'ZoneService/GetZone', '{"zone": "nope.test"}']);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /^mcns: gRPC NOT_FOUND: zone nope\.test does not exist\n$/);

@@ -10,7 +10,6 @@ import type { Command } from 'commander';
 import * as grpc from '@grpc/grpc-js';
 import { McnsError } from '../../errors.ts';
 import { UsageError } from '../output.ts';
-import { clientOptions } from './client.ts';
 
 interface GrpcOpts {
   grpcAddr?: string;
@@ -76,7 +75,9 @@ export function registerGrpc(program: Command): void {
         throw new UsageError(`the request must be JSON: ${(err as Error).message}`);
       }
       if (typeof request !== 'object' || request === null || Array.isArray(request)) throw new UsageError('the request must be a JSON object');
-      const c = clientOptions(opts, !key.endsWith('/Health') && !key.endsWith('/Login'));
+      // Token and CA as every API command takes them; the REST URL is not needed when --grpc-addr is given.
+      const c = { token: opts.token ?? process.env.MCNS_TOKEN, caCert: opts.caCert ?? (process.env.MCNS_CA_CERT || undefined) };
+      if (!c.token && !key.endsWith('/Health') && !key.endsWith('/Login')) throw new UsageError('an API token is required: --token TOKEN or MCNS_TOKEN');
       const addr = grpcTarget(opts);
       let ca: Buffer | undefined;
       if (c.caCert) {
