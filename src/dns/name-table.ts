@@ -52,11 +52,12 @@ export class NameTable {
   private live = 0;
   private tombstones = 0;
 
-  constructor(expectedEntries = 1024) {
+  /** `bytesPerEntry`: the arena's first size per expected entry (a good guess saves copying it as it grows). */
+  constructor(expectedEntries = 1024, bytesPerEntry = 48) {
     const n = pow2AtLeast(expectedEntries * 2);
     this.slots = new Int32Array(2 * n);
     this.mask = n - 1;
-    this.arena = new Uint8Array(Math.max(4096, expectedEntries * 48));
+    this.arena = new Uint8Array(Math.max(4096, expectedEntries * bytesPerEntry));
   }
 
   /** Number of entries. */

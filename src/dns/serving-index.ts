@@ -991,7 +991,8 @@ export class ServingIndex {
     const roots = zones.map((z) => z.tree);
     this.rebuild = {
       target,
-      table: new NameTable(expected),
+      // About 64 bytes per record (key, descriptor, answer bytes), trimmed once built.
+      table: new NameTable(expected, 64),
       dependents: new Map(),
       pending: expected > this.rebuildSlice ? [] : undefined,
       stack: roots.slice(),
