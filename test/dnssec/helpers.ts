@@ -58,7 +58,8 @@ export function signZone(db: string, algorithm: AlgorithmName, denial: 'nsec' | 
   }
 }
 
-export async function startUnbound(dir: string, mcnsPort: number, anchor: string): Promise<{ port: number; proc: ChildProcess; stop: () => Promise<void> }> {
+/** `anchor`: the DS line the parent publishes, or several (the parent's DS set during a KSK rollover). */
+export async function startUnbound(dir: string, mcnsPort: number, anchor: string | string[]): Promise<{ port: number; proc: ChildProcess; stop: () => Promise<void> }> {
   const port = await freePort(true);
   const conf = join(dir, `unbound-${port}.conf`);
   writeFileSync(
@@ -79,7 +80,7 @@ export async function startUnbound(dir: string, mcnsPort: number, anchor: string
       '  module-config: "validator iterator"',
       // Unbound answers NXDOMAIN for "test." itself (RFC 6761 default local zones) unless told not to.
       '  local-zone: "test." nodefault',
-      `  trust-anchor: "${anchor}"`,
+      ...(Array.isArray(anchor) ? anchor : [anchor]).map((a) => `  trust-anchor: "${a}"`),
       '  val-log-level: 2',
       '  verbosity: 1',
       '  do-ip6: no',
