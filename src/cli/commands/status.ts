@@ -47,7 +47,8 @@ export function startupLine(startup: unknown): string | undefined {
   const s = startup as { checkpoint_seq?: unknown; replayed?: unknown; checkpoint_load_ms?: unknown; tail_replay_ms?: unknown; index_build_ms?: unknown } | undefined;
   if (!s || typeof s.checkpoint_load_ms !== 'number' || typeof s.tail_replay_ms !== 'number') return undefined;
   const sec = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
-  const from = typeof s.checkpoint_seq === 'number' && s.checkpoint_seq > 0 ? `seq ${s.checkpoint_seq}` : 'none: full replay';
+  const replayed = typeof s.replayed === 'number' ? s.replayed : 0;
+  const from = typeof s.checkpoint_seq === 'number' && s.checkpoint_seq > 0 ? `seq ${s.checkpoint_seq}` : replayed > 0 ? 'none: full replay' : 'none';
   const index = typeof s.index_build_ms === 'number' ? sec(s.index_build_ms) : 'in progress';
-  return `start-up: checkpoint load ${sec(s.checkpoint_load_ms)} (${from}), tail replay ${sec(s.tail_replay_ms)} (${String(s.replayed ?? 0)} events), index build ${index}`;
+  return `start-up: checkpoint load ${sec(s.checkpoint_load_ms)} (${from}), tail replay ${sec(s.tail_replay_ms)} (${replayed} events), index build ${index}`;
 }
