@@ -206,12 +206,12 @@ test('a ledger reopened from its checkpoint plus tail equals a full replay', () 
   }
 });
 
-test('background checkpoints are written by a worker thread and used at the next start', async () => {
+test('background checkpoints (sliced between event-loop turns) are written and used at the next start', async () => {
   const t = testLedger({ checkpointEvery: 20, checkpointInBackground: true });
   try {
     t.ledger.execute(zoneCmd, { actor: 'test' });
     for (let i = 0; i < 15; i++) t.ledger.execute(addA(i), { actor: 'test' });
-    // The 20-event threshold started a worker; wait for its row to appear.
+    // The 20-event threshold started a background checkpoint; wait for its row to appear.
     const row = await waitFor(() => t.ledger.db.prepare('SELECT seq FROM checkpoints ORDER BY seq DESC LIMIT 1').get() as { seq: number } | undefined, {
       what: 'the background checkpoint row',
       timeoutMs: 15_000,
