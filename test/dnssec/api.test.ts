@@ -82,6 +82,11 @@ test('a signed zone refuses user writes of the types the signer derives (400 nam
   // Nor can the DNSKEY written before signing be changed.
   const upd = await h.rest('PUT', `/v1/zones/${zone}/records/${before.body.record.id}`, { ...admin(), body: { ttl: 60 } });
   assert.equal(upd.status, 400, upd.text);
+  // Nor can a zone file bring one in.
+  const file = `$ORIGIN ${zone}.\n$TTL 300\n@ SOA ns1 hostmaster 1 3600 600 86400 300\n@ NS ns1\nns1 A 192.0.2.1\n@ DNSKEY 256 3 13 ${Buffer.alloc(64, 9).toString('base64')}\n`;
+  const imp = await h.rest('POST', `/v1/zones/${zone}/import`, { ...admin(), text: file });
+  assert.equal(imp.status, 400, imp.text);
+  assert.match(imp.body.error, /derived by the signer for a signed zone/);
   // Ordinary records still go in.
   assert.equal((await h.rest('POST', `/v1/zones/${zone}/records`, { ...admin(), body: { name: 'www', type: 'A', value: '192.0.2.1' } })).status, 201);
 });
