@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { ALGORITHM_NUMBERS, generateKey, type AlgorithmName } from '../dnssec/algorithms.ts';
+import { ALGORITHM_NUMBERS, generateKey, type AlgorithmName, type KeyMaterial } from '../dnssec/algorithms.ts';
 import { dsPresentation } from '../dnssec/dnskey.ts';
 import { KeyStore } from '../dnssec/keystore.ts';
 import { inCds, rolloverStart } from '../dnssec/lifecycle.ts';
@@ -104,9 +104,9 @@ function zoneOf(ledger: Ledger, zone: string): ZoneState {
  * key's of the zone (or one made for the same batch) is thrown away and another made: validators
  * find keys by tag, and the lifecycle names keys by tag.
  */
-function makeKey(store: KeyStore, zone: ZoneState, role: KeyRole, algorithm: AlgorithmName, taken: Set<number>): NewDnssecKey {
+function makeKey(store: KeyStore, zone: ZoneState, role: KeyRole, algorithm: AlgorithmName, taken: Set<number>, generate: KeyGenerator): NewDnssecKey {
   for (;;) {
-    const m = generateKey(algorithm);
+    const m = generate(algorithm);
     const { rdata, tag } = zoneKeyRdata({ role, publicKey: m.publicKey, algorithm });
     if (taken.has(tag)) continue;
     taken.add(tag);
@@ -119,6 +119,15 @@ function liveTags(zone: ZoneState): Set<number> {
   return new Set(liveKeys(zone).map((k) => k.tag));
 }
 
+/** Makes a key pair (node:crypto's generateKey; tests pass their own). */
+export type KeyGenerator = (algorithm: AlgorithmName) => KeyMaterial;
+
+/** Optional inputs of a decision: its time (seconds since the epoch; default now) and the key generator. */
+export interface DecisionOptions {
+  now?: number;
+  generate?: KeyGenerator;
+}
+
 const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
 /**
@@ -126,7 +135,7 @@ const nowSeconds = (): number => Math.floor(Date.now() / 1000);
  * algorithm keeps a signed zone's own (or takes the default for an unsigned one); an omitted
  * denial keeps the current one (default NSEC).
  */
-export function configureDnssec(ledger: Ledger, zone: string, input: DnssecConfigInput, opts: WriteOptions, now = nowSeconds()): WriteResult {
+export function configureDnssec(ledger: Ledger, zone: string, input: DnssecConfigInput, opts: WriteOptions, { now = nowSeconds(), generate = generateKey }: DecisionOptions = {}): WriteResult {
   const z = zoneOf(ledger, zone);
   const cur = z.dnssec;
   const signed = cur?.enabled === true;
@@ -136,17 +145,17 @@ export function configureDnssec(ledger: Ledger, zone: string, input: DnssecConfi
   if (input.enabled && !signed) {
     const store = new KeyStore(ledger.db);
     const taken = liveTags(z);
-    newKeys = (['ksk', 'zsk'] as const).map((role) => makeKey(store, z, role, algorithm, taken));
+    newKeys = (['ksk', 'zsk'] as const).map((role) => makeKey(store, z, role, algorithm, taken, generate));
   }
   return ledger.execute({ kind: 'dnssec', zone, change: { op: 'configure', enabled: input.enabled, algorithm, denial, newKeys, at: now } }, opts);
 }
 
 /** Start a rollover of the zone's active key of `role` (src/dnssec/lifecycle.ts says how it proceeds). */
-export function startRollover(ledger: Ledger, zone: string, role: KeyRole, opts: WriteOptions, now = nowSeconds()): WriteResult {
+export function startRollover(ledger: Ledger, zone: string, role: KeyRole, opts: WriteOptions, { now = nowSeconds(), generate = generateKey }: DecisionOptions = {}): WriteResult {
   const z = zoneOf(ledger, zone);
   // The key is made even when decide will refuse (unsigned zone, no such role, rollover running):
   // the command must carry a real key whatever state it is finally decided against, and an unused
   // row in the key store is never published.
-  const newKey = makeKey(new KeyStore(ledger.db), z, role, z.dnssec?.algorithm ?? DEFAULT_ALGORITHM, liveTags(z));
+  const newKey = makeKey(new KeyStore(ledger.db), z, role, z.dnssec?.algorithm ?? DEFAULT_ALGORITHM, liveTags(z), generate);
   return ledger.execute({ kind: 'dnssec', zone, change: { op: 'rollover', role, newKey, start: rolloverStart(role), at: now } }, opts);
 }

@@ -6,7 +6,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ALGORITHM_NUMBERS } from '../../src/dnssec/algorithms.ts';
+import { configureDnssec, startRollover } from '../../src/api/dnssec.ts';
+import { ALGORITHM_NUMBERS, generateKey, type AlgorithmName, type KeyMaterial } from '../../src/dnssec/algorithms.ts';
 import { dsPresentation } from '../../src/dnssec/dnskey.ts';
 import { dnskeyFlags } from '../../src/dnssec/zone-keys.ts';
 import { seedZone, startHarness, type Harness } from '../api/harness.ts';
@@ -133,4 +134,27 @@ test('rollover starts a ZSK rollover with a new published key; a second is refus
   const hist = await h.rest('GET', `/v1/zones/${zone}/history?limit=1000`, admin());
   const steps = hist.body.entries.filter((e: { event: string }) => e.event.startsWith('Dnssec')).map((e: { event: string; actor: string }) => `${e.event}/${e.actor}`);
   assert.ok(steps.includes('DnssecConfigured/alice') && steps.includes('DnssecKeyChanged/alice'), steps.join(' '));
+});
+
+test('a new key whose tag equals a live key of the zone is thrown away and another made', async () => {
+  const zone = await seedZone(h, 'tags.test');
+  const made: KeyMaterial[] = [];
+  const recording = (a: AlgorithmName): KeyMaterial => {
+    const m = generateKey(a);
+    made.push(m);
+    return m;
+  };
+  configureDnssec(h.ledger, `${zone}.`, { enabled: true }, { actor: 'alice' }, { generate: recording });
+  const zsk = made[1];
+  // The first key offered for the rollover is the live ZSK's own pair: same DNSKEY, same tag.
+  const offered: KeyMaterial[] = [];
+  const colliding = (a: AlgorithmName): KeyMaterial => {
+    const m = offered.length === 0 ? zsk : generateKey(a);
+    offered.push(m);
+    return m;
+  };
+  startRollover(h.ledger, `${zone}.`, 'zsk', { actor: 'alice' }, { generate: colliding });
+  assert.equal(offered.length, 2, 'the colliding key was replaced by a second one');
+  const keys = h.ledger.state.zones.get(`${zone}.`)!.dnssec!.keys;
+  assert.equal(new Set(keys.map((k) => k.tag)).size, 3, 'three keys, three tags');
 });
