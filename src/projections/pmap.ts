@@ -269,19 +269,35 @@ function forEachIn<V>(node: Node, fn: (value: V, key: string) => void): void {
 const EMPTY_NODE: Node = [0, 0, undefined];
 
 /**
- * The node holding entries `idx[lo..hi)` (indexes into keys/values/hashes) whose hashes agree below
- * `shift`: the same shape a run of `set`s would give (a sub-node only where two or more keys share a
- * hash fragment, collision buckets past 32 bits), but every node allocated once at its final size.
- * `tmp` is scratch of idx's length for the bucket sort.
+ * Scratch of one bulk build: entry indexes and their hashes, kept side by side in bucket order so
+ * the sort reads hashes sequentially (a million-entry map would otherwise miss the cache on every
+ * hash), the same for the copy-back buffers, and one fragment-count table per trie level.
  */
-function buildIn(keys: readonly string[], values: readonly unknown[], hashes: Uint32Array, idx: Uint32Array, tmp: Uint32Array, lo: number, hi: number, shift: number): Node {
+interface Build {
+  keys: readonly string[];
+  values: readonly unknown[];
+  idx: Uint32Array;
+  hashes: Uint32Array;
+  tmpIdx: Uint32Array;
+  tmpHashes: Uint32Array;
+  counts: Uint32Array[];
+}
+
+/**
+ * The node holding entries `idx[lo..hi)` whose hashes agree below `shift`: the same shape a run of
+ * `set`s would give (a sub-node only where two or more keys share a hash fragment, collision buckets
+ * past 32 bits), but every node allocated once at its final size.
+ */
+function buildIn(b: Build, lo: number, hi: number, shift: number): Node {
+  const { keys, values, idx, hashes } = b;
   if (shift >= 32) {
     const n: Node = [0, 0, undefined];
     for (let i = lo; i < hi; i++) n.push(keys[idx[i]], values[idx[i]]);
     return n.slice();
   }
-  const counts = new Uint32Array(33);
-  for (let i = lo; i < hi; i++) counts[((hashes[idx[i]] >>> shift) & MASK) + 1]++;
+  const counts = b.counts[shift / BITS];
+  counts.fill(0);
+  for (let i = lo; i < hi; i++) counts[((hashes[i] >>> shift) & MASK) + 1]++;
   let dataMap = 0;
   let nodeMap = 0;
   for (let f = 0; f < 32; f++) {
@@ -290,22 +306,30 @@ function buildIn(keys: readonly string[], values: readonly unknown[], hashes: Ui
     else if (c > 1) nodeMap |= 1 << f;
     counts[f + 1] += counts[f];
   }
-  // Counting sort of this range by fragment (stable), through tmp and back.
-  for (let i = lo; i < hi; i++) tmp[lo + counts[(hashes[idx[i]] >>> shift) & MASK]++] = idx[i];
-  idx.set(tmp.subarray(lo, hi), lo);
+  // Counting sort of this range by fragment (stable), through the scratch buffers and back.
+  const { tmpIdx, tmpHashes } = b;
+  for (let i = lo; i < hi; i++) {
+    const h = hashes[i];
+    const to = lo + counts[(h >>> shift) & MASK]++;
+    tmpIdx[to] = idx[i];
+    tmpHashes[to] = h;
+  }
+  idx.set(tmpIdx.subarray(lo, hi), lo);
+  hashes.set(tmpHashes.subarray(lo, hi), lo);
   // Pushed then sliced: the node ends up a packed array of exactly its size (a holey or
-  // over-allocated one would cost every lookup on the DNS path, or memory).
+  // over-allocated one would cost every lookup on the DNS path, or memory). counts[f] is now the
+  // end of fragment f's run; the children are built after (they reuse the next level's counts).
   const node: Node = [dataMap, nodeMap, undefined];
+  const ends = counts;
   let start = lo;
   for (let f = 0; f < 32; f++) {
-    const end = lo + counts[f];
     if (dataMap & (1 << f)) node.push(keys[idx[start]], values[idx[start]]);
-    start = end;
+    start = lo + ends[f];
   }
   start = lo;
   for (let f = 0; f < 32; f++) {
-    const end = lo + counts[f];
-    if (nodeMap & (1 << f)) node.push(buildIn(keys, values, hashes, idx, tmp, start, end, shift + BITS));
+    const end = lo + ends[f];
+    if (nodeMap & (1 << f)) node.push(buildIn(b, start, end, shift + BITS));
     start = end;
   }
   return node.slice();
@@ -348,7 +372,9 @@ export class PMap<V> {
       hashes[i] = hashOf(keys[i]);
       idx[i] = i;
     }
-    return new PMap<V>(buildIn(keys, values, hashes, idx, new Uint32Array(n), 0, n, 0), n);
+    const counts = Array.from({ length: 7 }, () => new Uint32Array(33));
+    const b: Build = { keys, values, idx, hashes, tmpIdx: new Uint32Array(n), tmpHashes: new Uint32Array(n), counts };
+    return new PMap<V>(buildIn(b, 0, n, 0), n);
   }
 
   /** Number of entries. */

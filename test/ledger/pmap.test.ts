@@ -111,3 +111,25 @@ test('diff reports exactly the keys whose values differ, skipping shared subtree
   // Identical maps: nothing.
   PMap.diff(base, base, () => assert.fail('no difference expected'));
 });
+
+test('fromArrays builds the same map, in the same shape, as a run of sets (colliding keys included)', () => {
+  const [c1, c2] = collidingPair();
+  const keys = [c1, c2, ...Array.from({ length: 20_000 }, (_, i) => `k${i}`)];
+  const values = keys.map((k, i) => `${k}=${i}`);
+  const bulk = PMap.fromArrays(keys, values);
+  let inc = PMap.empty<string>();
+  for (let i = 0; i < keys.length; i++) inc = inc.set(keys[i], values[i]);
+  assert.equal(bulk.size, keys.length);
+  for (let i = 0; i < keys.length; i++) assert.equal(bulk.get(keys[i]), values[i]);
+  assert.equal(bulk.get('absent'), undefined);
+  // Same shape: the diff walks node by node and finds nothing; hash order of iteration agrees.
+  let differences = 0;
+  PMap.diff(inc, bulk, () => differences++);
+  assert.equal(differences, 0);
+  assert.deepEqual([...bulk.keys()], [...inc.keys()]);
+  // And it behaves like any other map afterwards.
+  const edited = bulk.delete(c1).set('new', 'v');
+  assert.equal(edited.get(c1), undefined);
+  assert.equal(edited.get(c2), values[1]);
+  assert.equal(bulk.get(c1), values[0], 'the bulk-built map is unchanged');
+});
