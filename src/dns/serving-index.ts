@@ -13,7 +13,9 @@
  *  - a name the table lacks is NXDOMAIN when the closest suffix it holds is neither a cut nor the
  *    parent of a wildcard.
  * A name below a wildcard gets the wildcard's answer when its bytes name nothing but the owner (A,
- * AAAA, TXT, CAA and the like: VERBATIM), or NODATA. Referrals, DNAME, ANY, DS, a wildcard's CNAME,
+ * AAAA, TXT, CAA and the like: VERBATIM), or NODATA. A name at or below a delegation gets its
+ * referral: the general path's bytes for the cut, their compression pointers moved by the extra
+ * length of the name asked (`referral`). DNAME, ANY, DS, a wildcard's CNAME,
  * MX and the like, negative answers at the end of a CNAME chain, and an answer too large for the
  * client's UDP limit are the general path's.
  *
@@ -97,6 +99,8 @@ class OverBudget extends Error {}
 const VALUE_HEADER = 4;
 /** A descriptor: qtype, start of its bytes in the value, their length, ANCOUNT, NSCOUNT, ARCOUNT, header bits (AA). */
 const DESCRIPTOR = 14;
+/** The descriptor type of a cut's referral (no question has type 0). */
+const REFERRAL = 0;
 /** A descriptor's length for a type the name holds but the index does not answer (the general path's). */
 const DECLINED = 0xffff;
 /** The largest value a NameTable entry holds (its length is a u16). */
@@ -469,7 +473,8 @@ export class ServingIndex {
     const off = table.find(raw, 12, nameEnd, hashKey(raw, 12, nameEnd));
     if (off < 0) return this.nxdomain(q, raw, limit);
     const tag = table.tag(off);
-    if (tag & (FLAG_CUT | FLAG_NOT_HERE)) return undefined;
+    if (tag & FLAG_NOT_HERE) return undefined;
+    if (tag & FLAG_CUT) return this.referralAnswer(q, raw, limit, off, 12);
     const data = table.data;
     const v = table.valueStart(off);
     const d = this.descriptor(v, qtype);
@@ -535,9 +540,9 @@ export class ServingIndex {
 
   /**
    * NXDOMAIN for a name the table does not hold: walking up its suffixes, the first one held is the
-   * closest encloser (every name that exists outside a cut is held). Declined when that is a cut (a
-   * referral) and when no suffix is held (not our zone); when it has a wildcard child, the wildcard
-   * answers (`wildcard`).
+   * closest encloser (every name that exists outside a cut is held). Declined when no suffix is held
+   * (not our zone); when it is a cut, the referral it holds answers (`referralAnswer`), and when it
+   * has a wildcard child, the wildcard (`wildcard`).
    */
   private nxdomain(q: ParsedQuery, raw: Uint8Array, limit: number): Buffer | undefined {
     const table = this.table;
@@ -548,7 +553,8 @@ export class ServingIndex {
       const off = table.find(raw, p, nameEnd, hashKey(raw, p, nameEnd));
       if (off < 0) continue;
       const tag = table.tag(off);
-      if (tag & FLAG_CUT) return undefined;
+      // A cut: the referral it holds (or the general path's).
+      if (tag & FLAG_CUT) return this.referralAnswer(q, raw, limit, off, p);
       // The closest encloser has a wildcard child: the name is synthesized from it.
       if (tag & FLAG_WILDCARD_BELOW) return this.wildcard(q, raw, limit, p);
       const v = table.valueStart(off);
@@ -682,7 +688,7 @@ export class ServingIndex {
     if (id === undefined) return;
     const lk = lookup(zone.tree, name === zone.name ? [] : labelsBelow(name, zone.apexLabels));
     // Gone or below a cut now: its own diff has taken it out.
-    if (!lk.exact || lk.cut) return;
+    if (!lk.exact || (lk.cut && lk.cut !== lk.exact)) return;
     this.unindex(this.table, name);
     this.index(this.table, lk.exact, id, name === zone.name, this.dependents);
   }
@@ -785,6 +791,14 @@ export class ServingIndex {
         out.setU16(2, count);
         if (this.tookGeneral) this.noteReads(node, dependents);
       }
+    } else if (flags & FLAG_CUT && !(flags & FLAG_NOT_HERE) && !rrsets.has('DNAME')) {
+      // A delegation: the referral every question at or below it gets (DS aside, never asked here).
+      if (pending) pending.push(node);
+      else if (this.referral(node.name, n, out)) {
+        out.setU16(2, 1);
+        this.noteReads(node, dependents);
+      }
+      if (out.length > MAX_VALUE) out.truncate(VALUE_HEADER);
     }
     if (!table.set(key.subarray(0, n), out.bytes(), flags)) {
       // Both sizes were checked above, so this is a bug; the index stops rather than answer NXDOMAIN for the name.
@@ -885,6 +899,147 @@ export class ServingIndex {
     b.set(bodies.bytes(), w);
     out.truncate(w + bodies.length);
     return count;
+  }
+
+  /**
+   * Writes the referral for questions at and below the cut `name` as one descriptor (type
+   * REFERRAL) and its bytes, followed by where its compression pointers are (u16 count, u16 offsets)
+   * and the labels right under the cut that the referral's names use (u8 count, then u8 length and
+   * the lowercase bytes). For a question below the cut, d bytes longer, the general path writes the
+   * same bytes with every pointer moved by d, unless the question's label right under the cut is one
+   * of those labels (a name of the referral would then compress against the question). The pointers
+   * are found by taking the general path's referral for two questions and comparing them; anything
+   * else that differs, and the referral is left to the general path.
+   */
+  private referral(name: string, nameWireLength: number, out: EntryWriter): boolean {
+    const state = this.target as LedgerState;
+    const probeLabel = 'mcns-probe';
+    const probe = `${probeLabel}.${name}`;
+    const atCut = answerQuery(state, indexQuestion(name, TYPE_A, nameWireLength));
+    const below = answerQuery(state, indexQuestion(probe, TYPE_A, nameWireLength + 1 + probeLabel.length));
+    if (atCut.result !== 'delegation' || below.result !== 'delegation' || atCut.message.answer.length > 0) return false;
+    let a: Buffer;
+    let b: Buffer;
+    try {
+      const ea = encodeMessage(atCut.message);
+      const eb = encodeMessage(below.message);
+      if (ea.truncated || eb.truncated) return false;
+      a = ea.bytes;
+      b = eb.bytes;
+    } catch {
+      return false;
+    }
+    const qa = 12 + nameWireLength + 4;
+    const shift = 1 + probeLabel.length;
+    const qb = qa + shift;
+    const len = a.length - qa;
+    if (b.length - qb !== len || a.readUInt32BE(6) !== b.readUInt32BE(6) || a.readUInt16BE(10) !== b.readUInt16BE(10) || a.readUInt16BE(2) !== b.readUInt16BE(2)) return false;
+    const pointers: number[] = [];
+    for (let k = 0; k < len; k++) {
+      if (a[qa + k] === b[qb + k]) continue;
+      // A pointer's two bytes, moved by the probe's extra length; nothing else may differ.
+      const at = (a[qa + k] & 0xc0) === 0xc0 ? k : k - 1;
+      if (at < 0 || (a[qa + at] & 0xc0) !== 0xc0 || (b[qb + at] & 0xc0) !== 0xc0) return false;
+      const pa = ((a[qa + at] & 0x3f) << 8) | a[qa + at + 1];
+      const pb = ((b[qb + at] & 0x3f) << 8) | b[qb + at + 1];
+      if (pb - pa !== shift) return false;
+      if (pointers[pointers.length - 1] !== at) pointers.push(at);
+      k = at + 1;
+    }
+    // Labels right under the cut of the names the referral holds (NS targets, glue owners).
+    const risky: Buffer[] = [];
+    for (const rr of [...atCut.message.authority, ...atCut.message.additional]) {
+      const names = [rr.name];
+      if (rr.data && !(rr.data instanceof Uint8Array)) namesIn(rr.data, names);
+      for (const n of names) {
+        const lower = n.toLowerCase();
+        if (lower === name || !lower.endsWith(`.${name}`)) continue;
+        const rest = lower.slice(0, lower.length - name.length - 1);
+        const label = Buffer.from(rest.slice(rest.lastIndexOf('.') + 1), 'latin1');
+        if (label.includes(0x5c)) return false;
+        if (!risky.some((r) => r.equals(label))) risky.push(label);
+      }
+    }
+    const head = VALUE_HEADER + DESCRIPTOR;
+    const bytes = out.room(DESCRIPTOR + len + 2 + 2 * pointers.length + 1 + risky.reduce((t, r) => t + 1 + r.length, 0));
+    let w = out.length;
+    const fields = [REFERRAL, head, len, 0, a.readUInt16BE(8), a.readUInt16BE(10), a.readUInt16BE(2) & AA_BIT];
+    for (const f of fields) {
+      bytes[w++] = (f >> 8) & 0xff;
+      bytes[w++] = f & 0xff;
+    }
+    bytes.set(a.subarray(qa), w);
+    w += len;
+    bytes[w++] = pointers.length >> 8;
+    bytes[w++] = pointers.length & 0xff;
+    for (const p of pointers) {
+      bytes[w++] = p >> 8;
+      bytes[w++] = p & 0xff;
+    }
+    bytes[w++] = risky.length;
+    for (const r of risky) {
+      bytes[w++] = r.length;
+      bytes.set(r, w);
+      w += r.length;
+    }
+    out.truncate(w);
+    this.tookGeneral = true;
+    return true;
+  }
+
+  /**
+   * The referral held at the cut whose name starts at `cut` in `raw` (a suffix of the question), for
+   * the question in `raw`; undefined when the cut holds none or the question's label right under the
+   * cut is one the referral's names use.
+   */
+  private referralAnswer(q: ParsedQuery, raw: Uint8Array, limit: number, off: number, cut: number): Buffer | undefined {
+    const table = this.table;
+    const data = table.data;
+    const v = table.valueStart(off);
+    const d = this.descriptor(v, REFERRAL);
+    if (d < 0) return undefined;
+    const start = v + ((data[d + 2] << 8) | data[d + 3]);
+    const len = (data[d + 4] << 8) | data[d + 5];
+    let x = start + len;
+    const pointers = (data[x] << 8) | data[x + 1];
+    const pointerList = x + 2;
+    x = pointerList + 2 * pointers;
+    const risky = data[x++];
+    if (cut > 12 && risky > 0) {
+      // The question's label right under the cut.
+      let p = 12;
+      while (p + raw[p] + 1 < cut) p += raw[p] + 1;
+      for (let i = 0; i < risky; i++) {
+        const rl = data[x];
+        if (rl === raw[p]) {
+          let k = 0;
+          while (k < rl && (raw[p + 1 + k] >= 65 && raw[p + 1 + k] <= 90 ? raw[p + 1 + k] | 0x20 : raw[p + 1 + k]) === data[x + 1 + k]) k++;
+          if (k === rl) return undefined;
+        }
+        x += 1 + rl;
+      }
+    }
+    const edns = q.edns;
+    const questionEnd = q.questionEnd;
+    const size = questionEnd + len + (edns ? 11 : 0);
+    if (size > limit) return undefined;
+    const out = Buffer.allocUnsafe(size);
+    const ar = (data[d + 10] << 8) | data[d + 11];
+    writeResponseHeader(out, q, raw, RCODE.NOERROR, {}, 0, (data[d + 8] << 8) | data[d + 9]);
+    if (ar > 0) out.writeUInt16BE(ar + (edns ? 1 : 0), 10);
+    out.set(data.subarray(start, start + len), questionEnd);
+    const shift = cut - 12;
+    if (shift > 0) {
+      for (let i = 0; i < pointers; i++) {
+        const at = questionEnd + ((data[pointerList + 2 * i] << 8) | data[pointerList + 2 * i + 1]);
+        const target = (((out[at] & 0x3f) << 8) | out[at + 1]) + shift;
+        if (target > 0x3fff) return undefined;
+        out[at] = 0xc0 | (target >> 8);
+        out[at + 1] = target & 0xff;
+      }
+    }
+    if (edns) writeOpt(out, questionEnd + len, edns.do);
+    return out;
   }
 
   /** ANCOUNT, NSCOUNT, ARCOUNT and the AA bit of the last generalAnswer. */

@@ -93,6 +93,7 @@ let chainAnswers = 0;
 let additionalAnswers = 0;
 let otherTypeAnswers = 0;
 let wildcardAnswers = 0;
+let referralAnswers = 0;
 
 /** The index of `state` built from nothing (small states build synchronously). */
 function freshEntries(state: LedgerState): string[] {
@@ -120,6 +121,7 @@ function checkAnswers(index: ServingIndex, state: LedgerState, random: () => num
         if (fromIndex) {
           answered++;
           if ((fromIndex[3] & 0xf) === 3) nxdomainAnswers++;
+          else if ((fromIndex[2] & 0x04) === 0) referralAnswers++;
           else if (fromIndex.readUInt16BE(6) === 0) nodataAnswers++;
           else {
             if (fromIndex.readUInt16BE(q.questionEnd + 2) === 5 && qtype !== 5) chainAnswers++;
@@ -192,9 +194,10 @@ test('serving index: 600 random commands; after each it equals a fresh build and
     assert.ok(nodataAnswers > 300, `NODATA answers ${nodataAnswers}`);
     assert.ok(nxdomainAnswers > 300, `NXDOMAIN answers ${nxdomainAnswers}`);
     assert.deepEqual([...created].sort(), Object.keys(VALUES).sort(), 'every type was written at least once');
-    console.log(`answered ${answered}: NODATA ${nodataAnswers}, NXDOMAIN ${nxdomainAnswers}, chains ${chainAnswers}, wildcard ${wildcardAnswers}, with additional ${additionalAnswers}, other types ${otherTypeAnswers}`);
+    console.log(`answered ${answered}: NODATA ${nodataAnswers}, NXDOMAIN ${nxdomainAnswers}, chains ${chainAnswers}, wildcard ${wildcardAnswers}, referrals ${referralAnswers}, with additional ${additionalAnswers}, other types ${otherTypeAnswers}`);
     assert.ok(chainAnswers > 10, `CNAME chain answers ${chainAnswers}`);
     assert.ok(additionalAnswers > 50, `answers with additional data ${additionalAnswers}`);
+    assert.ok(referralAnswers > 100, `referrals ${referralAnswers}`);
     assert.ok(wildcardAnswers > 30, `wildcard answers ${wildcardAnswers}`);
     assert.ok(otherTypeAnswers > 300, `answers for other types than A/AAAA ${otherTypeAnswers}`);
   } finally {
@@ -227,8 +230,25 @@ test('serving index: a delegation hides the names below it, a nested zone takes 
     run({ kind: 'changeRecords', zone: 'a.test', ops: [{ op: 'create', name: 'cut.a.test', type: 'NS', value: 'ns.elsewhere.example.' }] });
     assert.equal(index.sync(ledger.state), 'diffed');
     assert.deepEqual(names(), ['www.a.test.', 'x.sub.a.test.'], 'the cut and everything below it are referrals now');
-    const nsId = [...(ledger.state.zones.get('a.test.')?.records.values() ?? [])].find((r) => r.type === 'NS' && r.name === 'cut.a.test.')?.id as string;
-    run({ kind: 'changeRecords', zone: 'a.test', ops: [{ op: 'delete', id: nsId }] });
+    // The referral from the index, byte for byte the general path's: at the cut, below it (its
+    // pointers moved), and at the glue's own name (which the referral's NS target compresses against:
+    // the general path's then).
+    const referral = (name: string): { index?: Buffer; general: Buffer } => {
+      const raw = query(name, 1, rng(5), true);
+      const q = readQuery(raw) as ParsedQuery;
+      return { index: index.answer(ledger.state, q, raw, 1232), general: encodeMessage(answerQuery(ledger.state, q).message, 1232).bytes };
+    };
+    run({ kind: 'changeRecords', zone: 'a.test', ops: [{ op: 'create', name: 'cut.a.test', type: 'NS', value: 'in.cut.a.test.' }] });
+    assert.equal(index.sync(ledger.state), 'diffed');
+    for (const name of ['cut.a.test.', 'www.cut.a.test.', 'x.y.cut.a.test.']) {
+      const r = referral(name);
+      assert.ok(r.index, `${name}: a referral from the index`);
+      assert.deepEqual(r.index, r.general, name);
+      assert.equal(r.index.readUInt16BE(8), 2, 'both NS in authority');
+    }
+    for (const name of ['in.cut.a.test.', 'x.in.cut.a.test.']) assert.equal(referral(name).index, undefined, `${name}: the NS target compresses against the question`);
+    const nsIds = [...(ledger.state.zones.get('a.test.')?.records.values() ?? [])].filter((r) => r.type === 'NS' && r.name === 'cut.a.test.').map((r) => r.id);
+    run({ kind: 'changeRecords', zone: 'a.test', ops: nsIds.map((id): RecordOp => ({ op: 'delete', id })) });
     assert.equal(index.sync(ledger.state), 'diffed');
     assert.deepEqual(names(), ['cut.a.test.', 'deep.in.cut.a.test.', 'in.cut.a.test.', 'www.a.test.', 'x.sub.a.test.']);
     // A zone created below: its own (empty) tree answers for x.sub.a.test. now, not a.test.'s.
