@@ -24,7 +24,7 @@ import { eventView, type HistoryView } from './views.ts';
 /** Directory holding `mcns/v1/*.proto`. */
 export const PROTO_ROOT = fileURLToPath(new URL('../../proto', import.meta.url));
 /** The proto files of the API, relative to {@link PROTO_ROOT}. */
-export const PROTO_FILES = ['mcns/v1/common.proto', 'mcns/v1/auth.proto', 'mcns/v1/zone.proto', 'mcns/v1/record.proto', 'mcns/v1/admin.proto'];
+export const PROTO_FILES = ['mcns/v1/common.proto', 'mcns/v1/auth.proto', 'mcns/v1/zone.proto', 'mcns/v1/record.proto', 'mcns/v1/admin.proto', 'mcns/v1/dnssec.proto'];
 /** proto-loader options: snake_case fields as in REST JSON; absent optional fields stay absent. */
 export const LOADER_OPTIONS: protoLoader.Options = { keepCase: true, longs: Number, enums: String, defaults: false, oneofs: false, includeDirs: [PROTO_ROOT] };
 
@@ -60,6 +60,9 @@ export const GRPC_METHODS: Readonly<Record<string, Operation>> = {
   '/mcns.v1.AdminService/ListEvents': 'events.list',
   '/mcns.v1.AdminService/WatchEvents': 'events.watch',
   '/mcns.v1.AdminService/Snapshot': 'snapshots.create',
+  '/mcns.v1.DnssecService/GetDnssec': 'dnssec.get',
+  '/mcns.v1.DnssecService/SetDnssec': 'dnssec.configure',
+  '/mcns.v1.DnssecService/StartRollover': 'dnssec.rollover',
 };
 
 type Req = Record<string, any>;
@@ -106,6 +109,9 @@ const UNARY: Record<string, UnaryImpl> = {
     return { events: out.events.map(({ payload, ...e }) => ({ ...e, payload_json: JSON.stringify(payload) })), next_after: out.next_after };
   },
   '/mcns.v1.AdminService/Snapshot': (s, c) => s.snapshot(me(c)),
+  '/mcns.v1.DnssecService/GetDnssec': (s, c, r) => s.getDnssec(me(c), r.zone ?? ''),
+  '/mcns.v1.DnssecService/SetDnssec': (s, c, r) => s.putDnssec(me(c), r.zone ?? '', rest(r, 'zone'), c.write),
+  '/mcns.v1.DnssecService/StartRollover': (s, c, r) => s.rolloverDnssec(me(c), r.zone ?? '', rest(r, 'zone'), c.write),
 };
 
 /**

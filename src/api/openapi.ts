@@ -17,7 +17,7 @@ function schemaOf(s: z.ZodType): Record<string, unknown> {
 const WARNING_OPS: ReadonlySet<string> = new Set(['records.create', 'records.update', 'records.changes', 'zones.import']);
 
 /** Writes that can meet a conflict (exists, duplicate, CNAME exclusivity, restore that would delete). */
-const CONFLICT_OPS: ReadonlySet<string> = new Set(['zones.create', 'records.create', 'records.update', 'records.changes', 'zones.import', 'zones.restore']);
+const CONFLICT_OPS: ReadonlySet<string> = new Set(['zones.create', 'records.create', 'records.update', 'records.changes', 'zones.import', 'zones.restore', 'dnssec.configure', 'dnssec.rollover']);
 
 /** Success bodies described in full: the pages, which say how to get the next one. */
 const RESPONSE_SCHEMAS: Readonly<Record<string, string>> = {

@@ -113,16 +113,15 @@ export const OP_CALLS: Record<Operation, (h: Harness, who: string, surface: 'res
   // A server stream: the matrix opens it and reads the first event or the error.
   'events.watch': async () => ({ grpc: { service: 'AdminService', method: 'WatchEvents', req: { after: 0 } } }),
   'snapshots.create': async () => ({ rest: { method: 'POST', path: '/v1/snapshots' }, grpc: { service: 'AdminService', method: 'Snapshot', req: {} } }),
-  // DNSSEC: REST only for now (no gRPC twin yet).
-  'dnssec.get': async () => ({ rest: { method: 'GET', path: `/v1/zones/${MATRIX_ZONE}/dnssec` } }),
+  'dnssec.get': async () => ({ rest: { method: 'GET', path: `/v1/zones/${MATRIX_ZONE}/dnssec` }, grpc: { service: 'DnssecService', method: 'GetDnssec', req: { zone: MATRIX_ZONE } } }),
   'dnssec.configure': async (h) => {
     const zone = await adminCreateZone(h);
-    return { rest: { method: 'PUT', path: `/v1/zones/${zone}/dnssec`, body: { enabled: true } } };
+    return { rest: { method: 'PUT', path: `/v1/zones/${zone}/dnssec`, body: { enabled: true } }, grpc: { service: 'DnssecService', method: 'SetDnssec', req: { zone, enabled: true } } };
   },
   'dnssec.rollover': async (h) => {
     const zone = await adminCreateZone(h);
     const r = await h.rest('PUT', `/v1/zones/${zone}/dnssec`, { token: h.tokens.alice, body: { enabled: true } });
     if (r.status !== 200) throw new Error(`prepare signed zone: ${r.status} ${r.text}`);
-    return { rest: { method: 'POST', path: `/v1/zones/${zone}/dnssec/rollover`, body: { role: 'zsk' } } };
+    return { rest: { method: 'POST', path: `/v1/zones/${zone}/dnssec/rollover`, body: { role: 'zsk' } }, grpc: { service: 'DnssecService', method: 'StartRollover', req: { zone, role: 'zsk' } } };
   },
 };

@@ -158,3 +158,30 @@ test('a new key whose tag equals a live key of the zone is thrown away and anoth
   const keys = h.ledger.state.zones.get(`${zone}.`)!.dnssec!.keys;
   assert.equal(new Set(keys.map((k) => k.tag)).size, 3, 'three keys, three tags');
 });
+
+test('the gRPC twins: SetDnssec, GetDnssec, StartRollover; SetDnssec without `enabled` is refused, never read as "off"', async () => {
+  const zone = await seedZone(h, 'grpc-signed.test');
+  const md = { token: h.tokens.alice };
+  const missing = await h.grpc('DnssecService', 'SetDnssec', { zone, denial: 'nsec3' }, md);
+  assert.equal(missing.code, 3, missing.details);
+  assert.match(missing.details ?? '', /enabled/);
+  const on = await h.grpc('DnssecService', 'SetDnssec', { zone, enabled: true, algorithm: 'ed25519' }, md);
+  assert.equal(on.code, 0, on.details);
+  assert.equal(on.body.enabled, true);
+  assert.equal(on.body.keys.length, 2);
+  assert.ok(on.body.batch.first_seq > 0);
+  const got = await h.grpc('DnssecService', 'GetDnssec', { zone }, md);
+  assert.equal(got.code, 0, got.details);
+  const rest = await h.rest('GET', `/v1/zones/${zone}/dnssec`, admin());
+  assert.deepEqual(got.body.ds, rest.body.ds, 'the same DS through both surfaces');
+  assert.match(got.body.ds[0], / 15 2 [0-9A-F]{64}$/);
+  const roll = await h.grpc('DnssecService', 'StartRollover', { zone, role: 'ksk' }, md);
+  assert.equal(roll.code, 0, roll.details);
+  assert.equal(roll.body.ds.length, 2);
+  assert.equal((await h.grpc('DnssecService', 'GetDnssec', { zone }, { token: h.tokens.bob })).code, 7);
+  const rows = h.ledger.db.prepare('SELECT pkcs8 FROM dnssec_private_keys WHERE zone = ?').all(`${zone}.`) as Array<{ pkcs8: Buffer }>;
+  for (const { pkcs8 } of rows) {
+    const text = JSON.stringify([on.body, got.body, roll.body]);
+    assert.ok(!text.includes(pkcs8.toString('base64')) && !text.includes(pkcs8.subarray(16, 48).toString('base64')));
+  }
+});
