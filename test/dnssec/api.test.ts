@@ -10,6 +10,7 @@ import { configureDnssec, startRollover } from '../../src/api/dnssec.ts';
 import { ALGORITHM_NUMBERS, generateKey, type AlgorithmName, type KeyMaterial } from '../../src/dnssec/algorithms.ts';
 import { dsPresentation } from '../../src/dnssec/dnskey.ts';
 import { dnskeyFlags } from '../../src/dnssec/zone-keys.ts';
+import { pino } from 'pino';
 import { seedZone, startHarness, type Harness } from '../api/harness.ts';
 
 let h: Harness;
@@ -183,5 +184,29 @@ test('the gRPC twins: SetDnssec, GetDnssec, StartRollover; SetDnssec without `en
   for (const { pkcs8 } of rows) {
     const text = JSON.stringify([on.body, got.body, roll.body]);
     assert.ok(!text.includes(pkcs8.toString('base64')) && !text.includes(pkcs8.subarray(16, 48).toString('base64')));
+  }
+});
+
+test('no private key bytes in the API logs (trace level) of enabling and rolling keys', async () => {
+  const lines: string[] = [];
+  const h2 = await startHarness({ logger: pino({ level: 'trace' }, { write: (s: string) => void lines.push(s) }) });
+  try {
+    const zone = await seedZone(h2, 'logged.test');
+    const token = h2.tokens.alice;
+    assert.equal((await h2.rest('PUT', `/v1/zones/${zone}/dnssec`, { token, body: { enabled: true } })).status, 200);
+    assert.equal((await h2.rest('POST', `/v1/zones/${zone}/dnssec/rollover`, { token, body: { role: 'ksk' } })).status, 200);
+    assert.equal((await h2.grpc('DnssecService', 'StartRollover', { zone, role: 'zsk' }, { token })).code, 0);
+    const logs = lines.join('');
+    assert.match(logs, /dnssec/, 'the requests were logged');
+    const rows = h2.ledger.db.prepare('SELECT pkcs8 FROM dnssec_private_keys').all() as Array<{ pkcs8: Buffer }>;
+    assert.equal(rows.length, 4);
+    for (const { pkcs8 } of rows) {
+      const secret = pkcs8.subarray(36, 68);
+      for (const text of [pkcs8.toString('base64'), pkcs8.toString('hex'), secret.toString('base64'), secret.toString('hex'), secret.toString('base64url')]) {
+        assert.ok(!logs.includes(text), 'private key bytes in the logs');
+      }
+    }
+  } finally {
+    await h2.close();
   }
 });
