@@ -73,6 +73,45 @@ export interface DenialRecord {
   rrsig: CanonicalRRset;
 }
 
+/** One IXFR step of a signed zone: see {@link SignedZone.takeDelta}. */
+export interface SignedDelta {
+  removed: CanonicalRRset[];
+  added: CanonicalRRset[];
+  soaBefore?: CanonicalRRset;
+  soaAfter?: CanonicalRRset;
+}
+
+/** An RRset and its RRSIG set (either may be absent) at one moment. */
+interface Before {
+  sets: [CanonicalRRset | undefined, CanonicalRRset | undefined];
+}
+
+/** Pair the before and after of each of the two slots (the RRset, its RRSIGs). */
+function pairUp(b: Before, a: Before): Array<[CanonicalRRset | undefined, CanonicalRRset | undefined]> {
+  return [
+    [b.sets[0], a.sets[0]],
+    [b.sets[1], a.sets[1]],
+  ];
+}
+
+const hex = (r: Uint8Array): string => Buffer.from(r.buffer, r.byteOffset, r.byteLength).toString('hex');
+
+/** Records of `b` that `a` lacks go to `removed`, records of `a` that `b` lacks to `added` (all of both when the TTL changed). */
+function diffRRset(b: CanonicalRRset | undefined, a: CanonicalRRset | undefined, removed: CanonicalRRset[], added: CanonicalRRset[]): void {
+  if (b === a) return;
+  if (!b || !a || b.ttl !== a.ttl || b.owner !== a.owner || b.type !== a.type) {
+    if (b && b.rdatas.length > 0) removed.push(b);
+    if (a && a.rdatas.length > 0) added.push(a);
+    return;
+  }
+  const inA = new Set(a.rdatas.map(hex));
+  const inB = new Set(b.rdatas.map(hex));
+  const gone = b.rdatas.filter((r) => !inA.has(hex(r)));
+  const come = a.rdatas.filter((r) => !inB.has(hex(r)));
+  if (gone.length > 0) removed.push({ ...b, rdatas: gone });
+  if (come.length > 0) added.push({ ...a, rdatas: come });
+}
+
 interface ChainEntry {
   /** The name the entry denies around (for NSEC3, the unhashed name). */
   name: string;
@@ -122,6 +161,10 @@ export class SignedZone {
   /** NSEC3: authoritative owners strictly below each name (a name with a count and no RRsets is an empty non-terminal). */
   private readonly below = new Map<string, number>();
   private negativeTtl = 0;
+  /** Changes are recorded (after the initial build) for {@link takeDelta}. */
+  private tracking = false;
+  /** What each RRset or chain entry touched since the last takeDelta was before it (see takeDelta). */
+  private readonly before = new Map<string, Before>();
 
   private constructor(opts: SignedZoneOptions) {
     this.zone = opts.zone;
@@ -148,6 +191,7 @@ export class SignedZone {
     const z = new SignedZone(opts);
     for (const rs of rrsets) z.put(rs);
     z.rebuild(now);
+    z.tracking = true;
     return z;
   }
 
@@ -164,6 +208,7 @@ export class SignedZone {
       // A delegation appeared or went (its subtree changes authority), or the negative TTL of every
       // denial record changed: recompute the chain. The changed RRset loses its old signature first,
       // so the rebuild signs it afresh.
+      this.touchRR(owner, type);
       this.sigs.get(owner)?.delete(type);
       this.rebuild(now);
       return;
@@ -171,7 +216,10 @@ export class SignedZone {
     if (!this.authoritative(owner)) return;
     const current = this.sets.get(owner)?.get(type);
     if (current && this.signable(owner, type)) this.signSet(current, now);
-    else this.sigs.get(owner)?.delete(type);
+    else {
+      this.touchRR(owner, type);
+      this.sigs.get(owner)?.delete(type);
+    }
     const hasOwner = this.sets.has(owner);
     const dirty = new Set<string>();
     if (hasOwner && !hadOwner) this.chainInsert(owner, dirty);
@@ -193,6 +241,7 @@ export class SignedZone {
     }
     for (const [key, s] of this.chainSigs) {
       if (s.expiration - now < this.policy.refreshBefore) {
+        this.touchChain(key);
         this.chainSigs.set(key, this.sign(this.chain.get(key)?.rrset as CanonicalRRset, now));
         n++;
       }
@@ -290,12 +339,68 @@ export class SignedZone {
     }
   }
 
+  /**
+   * The records that changed since the last call (or since the build): what was removed and what
+   * was added, RRSIGs and denial records included, each side without the records both hold. With
+   * the SOA before and after, it is one IXFR step (RFC 1995) of the signed zone.
+   */
+  takeDelta(): SignedDelta {
+    const removed: CanonicalRRset[] = [];
+    const added: CanonicalRRset[] = [];
+    let soaBefore: CanonicalRRset | undefined;
+    let soaAfter: CanonicalRRset | undefined;
+    for (const [key, was] of this.before) {
+      const now = key.startsWith('c|') ? this.chainNow(key.slice(2)) : this.rrNow(key);
+      for (const [b, a] of pairUp(was, now)) {
+        if (b?.type === TYPE.SOA || a?.type === TYPE.SOA) {
+          soaBefore ??= b;
+          soaAfter = a;
+          continue;
+        }
+        diffRRset(b, a, removed, added);
+      }
+    }
+    this.before.clear();
+    return { removed, added, soaBefore, soaAfter };
+  }
+
+  private touchRR(owner: string, type: number): void {
+    if (!this.tracking) return;
+    const key = `r|${owner}|${type}`;
+    if (!this.before.has(key)) this.before.set(key, this.rrNow(key));
+  }
+
+  private touchChain(key: string): void {
+    if (!this.tracking) return;
+    const k = `c|${key}`;
+    if (!this.before.has(k)) this.before.set(k, this.chainNow(key));
+  }
+
+  /** The RRset `r|owner|type` and its RRSIG set as they are now. */
+  private rrNow(key: string): Before {
+    const bar = key.lastIndexOf('|');
+    const owner = key.slice(2, bar);
+    const type = Number(key.slice(bar + 1));
+    const rs = this.sets.get(owner)?.get(type);
+    const sigs = this.sigs.get(owner)?.get(type);
+    return { sets: [rs, rs && sigs ? { owner, type: TYPE.RRSIG, ttl: rs.ttl, rdatas: sigs.rdatas } : undefined] };
+  }
+
+  /** The denial record of chain key `key` and its RRSIG set as they are now. */
+  private chainNow(key: string): Before {
+    const e = this.chain.get(key);
+    const rs = e?.rrset;
+    const sigs = this.chainSigs.get(key);
+    return { sets: [rs, rs && sigs ? { owner: rs.owner, type: TYPE.RRSIG, ttl: rs.ttl, rdatas: sigs.rdatas } : undefined] };
+  }
+
   // --- content -------------------------------------------------------------------------------
 
   private put(rs: CanonicalRRset): void {
     if (!isInZone(rs.owner, this.zone)) throw new RangeError(`${rs.owner} is not in zone ${this.zone}`);
     let byType = this.sets.get(rs.owner);
     if (!byType) this.sets.set(rs.owner, (byType = new Map()));
+    this.touchRR(rs.owner, rs.type);
     byType.set(rs.type, rs);
     if (rs.type === TYPE.NS && rs.owner !== this.zone) this.cuts.add(rs.owner);
   }
@@ -303,6 +408,7 @@ export class SignedZone {
   private remove(owner: string, type: number): void {
     const byType = this.sets.get(owner);
     if (!byType) return;
+    this.touchRR(owner, type);
     byType.delete(type);
     this.sigs.get(owner)?.delete(type);
     if (type === TYPE.NS) this.cuts.delete(owner);
@@ -338,6 +444,7 @@ export class SignedZone {
   private signSet(rs: CanonicalRRset, now: number): void {
     let byType = this.sigs.get(rs.owner);
     if (!byType) this.sigs.set(rs.owner, (byType = new Map()));
+    this.touchRR(rs.owner, rs.type);
     byType.set(rs.type, this.sign(rs, now));
   }
 
@@ -361,6 +468,7 @@ export class SignedZone {
     const i = lowerBound(this.chainKeys, key);
     this.chainKeys.splice(i, 0, key);
     const hash = this.denial === 'nsec3' ? nsec3Hash(name) : undefined;
+    this.touchChain(key);
     this.chain.set(key, { name, owner: this.denial === 'nsec' ? name : `${key}.${this.zone}`, hash });
     dirty.add(key);
     dirty.add(this.chainKeys[(i - 1 + this.chainKeys.length) % this.chainKeys.length]);
@@ -371,6 +479,7 @@ export class SignedZone {
     if (!this.chain.has(key)) return;
     const i = lowerBound(this.chainKeys, key);
     this.chainKeys.splice(i, 1);
+    this.touchChain(key);
     this.chain.delete(key);
     this.chainSigs.delete(key);
     dirty.delete(key);
@@ -421,6 +530,7 @@ export class SignedZone {
       }
       const rrset: CanonicalRRset = { owner: e.owner, type: this.denial === 'nsec' ? TYPE.NSEC : TYPE.NSEC3, ttl: this.negativeTtl, rdatas: [rdata] };
       if (e.rrset && e.rrset.ttl === rrset.ttl && sameRdatas(e.rrset.rdatas, rrset.rdatas) && this.chainSigs.has(key)) continue;
+      this.touchChain(key);
       e.rrset = rrset;
       this.chainSigs.set(key, this.sign(rrset, now));
     }
@@ -450,7 +560,10 @@ export class SignedZone {
         const want = auth && this.signable(owner, type);
         const have = this.sigs.get(owner)?.has(type) ?? false;
         if (want && !have) this.signSet(rs, now);
-        else if (!want && have) this.sigs.get(owner)?.delete(type);
+        else if (!want && have) {
+          this.touchRR(owner, type);
+          this.sigs.get(owner)?.delete(type);
+        }
       }
     }
 
@@ -470,17 +583,24 @@ export class SignedZone {
     for (const name of names) wanted.set(this.keyOf(name), name);
     for (const key of [...this.chain.keys()]) {
       if (!wanted.has(key)) {
+        this.touchChain(key);
         this.chain.delete(key);
         this.chainSigs.delete(key);
       }
     }
     for (const [key, name] of wanted) {
       if (!this.chain.has(key)) {
+        this.touchChain(key);
         this.chain.set(key, { name, owner: this.denial === 'nsec' ? name : `${key}.${this.zone}`, hash: this.denial === 'nsec3' ? nsec3Hash(name) : undefined });
       }
     }
     this.chainKeys = [...wanted.keys()].sort();
-    if (ttlChanged) for (const e of this.chain.values()) e.rrset = undefined;
+    if (ttlChanged) {
+      for (const [key, e] of this.chain) {
+        this.touchChain(key);
+        e.rrset = undefined;
+      }
+    }
     this.refreshEntries(this.chainKeys, now);
   }
 }

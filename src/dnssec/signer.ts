@@ -15,7 +15,8 @@ import type { DnssecKeyInfo } from '../projections/dnssec-state.ts';
 import { inCds } from './lifecycle.ts';
 import { privateKeyObject } from './algorithms.ts';
 import type { KeyStore } from './keystore.ts';
-import { DERIVED_TYPES, DEFAULT_SIGNING_POLICY, SignedZone, type SigningPolicy } from './signed-zone.ts';
+import { DERIVED_TYPES, DEFAULT_SIGNING_POLICY, SignedZone, type SignedDelta, type SigningPolicy } from './signed-zone.ts';
+import type { CanonicalRRset } from './rrsig.ts';
 import { zoneKeyRdata, type ZoneKey } from './zone-keys.ts';
 import { diffZoneRRsets, zoneRRsets } from './zone-content.ts';
 
@@ -35,9 +36,24 @@ export interface ZoneSignersOptions {
   onError?: (zone: string, err: Error) => void;
 }
 
+/** One IXFR step of a signed zone, from serial `from` to `to`. */
+export interface SignedStep extends SignedDelta {
+  from: number;
+  to: number;
+  soaBefore: CanonicalRRset;
+  soaAfter: CanonicalRRset;
+}
+
+/** Steps kept per zone for IXFR; an older client gets the whole signed zone. */
+const JOURNAL_STEPS = 200;
+
 interface Entry {
   /** The zone state the signed zone was last brought in line with. */
   zone: ZoneState;
+  /** The serial the last step ended at. */
+  serial: number;
+  /** The newest IXFR steps, oldest first, consecutive. */
+  journal: SignedStep[];
   /** What the keys and settings were when it was built: another value means a rebuild. */
   fingerprint: string;
   signed: SignedZone;
@@ -79,7 +95,7 @@ export class ZoneSigners {
       const fp = fingerprint(zone);
       try {
         if (!entry || entry.fingerprint !== fp) {
-          this.zones.set(name, { zone, fingerprint: fp, signed: this.build(zone) });
+          this.zones.set(name, { zone, serial: zone.serial, journal: [], fingerprint: fp, signed: this.build(zone) });
           continue;
         }
         const now = signingTime(this.opts.clock());
@@ -87,6 +103,7 @@ export class ZoneSigners {
           if (!DERIVED_TYPES.has(type)) entry.signed.replace(owner, type, after, now);
         });
         entry.zone = zone;
+        if (zone.serial !== entry.serial) this.closeStep(entry, zone.serial);
       } catch (err) {
         this.zones.delete(name);
         this.opts.onError?.(name, err as Error);
@@ -110,6 +127,31 @@ export class ZoneSigners {
     let t = Infinity;
     for (const e of this.zones.values()) t = Math.min(t, e.signed.nextRefresh());
     return t;
+  }
+
+  /**
+   * The IXFR steps from `from` to the zone's current serial, when the journal holds all of them
+   * (undefined otherwise: the whole signed zone is sent).
+   */
+  ixfrSteps(zone: string, from: number): SignedStep[] | undefined {
+    const e = this.zones.get(zone);
+    if (!e) return undefined;
+    const i = e.journal.findIndex((s) => s.from === from);
+    if (i < 0) return undefined;
+    const steps = e.journal.slice(i);
+    return steps[steps.length - 1].to === e.serial ? steps : undefined;
+  }
+
+  /** Record what changed since the last serial as one IXFR step ending at `serial`. */
+  private closeStep(e: Entry, serial: number): void {
+    const d = e.signed.takeDelta();
+    if (d.soaBefore && d.soaAfter) {
+      e.journal.push({ ...d, from: e.serial, to: serial, soaBefore: d.soaBefore, soaAfter: d.soaAfter });
+      if (e.journal.length > JOURNAL_STEPS) e.journal.shift();
+    } else {
+      e.journal = []; // a serial change without an SOA change cannot be framed: older clients get the whole zone
+    }
+    e.serial = serial;
   }
 
   private build(zone: ZoneState): SignedZone {

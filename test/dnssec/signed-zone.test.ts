@@ -40,6 +40,15 @@ function serialize(z: SignedZone): string[] {
   return out.sort();
 }
 
+const rrKey = (owner: string, type: number, ttl: number, r: Uint8Array): string => `${owner} ${type} ${ttl} ${Buffer.from(r).toString('hex')}`;
+
+/** Every record of the signed zone, one key each. */
+function records(z: SignedZone): string[] {
+  const out: string[] = [];
+  for (const rs of z.records()) for (const r of rs.rdatas) out.push(rrKey(rs.owner, rs.type, rs.ttl, r));
+  return out.sort();
+}
+
 function randomRRset(r: () => number, owner: string): CanonicalRRset {
   const kinds = owner === ZONE ? [1, 16] : owner === `sub.${ZONE}` || owner === `a.b.${ZONE}` ? [1, 16, TYPE.NS, TYPE.NS, TYPE.DS] : [1, 16, 1];
   const type = kinds[Math.floor(r() * kinds.length)];
@@ -51,7 +60,9 @@ function randomRRset(r: () => number, owner: string): CanonicalRRset {
     else if (type === TYPE.NS) rdatas.push(nameToWire(`ns${Math.floor(r() * 3)}.elsewhere.test.`));
     else rdatas.push(new Uint8Array([0x30, 0x39, 15, 2, ...Array.from({ length: 32 }, () => Math.floor(r() * 256))]));
   }
-  return { owner, type, ttl: [60, 300, 3600][Math.floor(r() * 3)], rdatas };
+  // An RRset holds each record once (the ledger refuses duplicates).
+  const unique = [...new Map(rdatas.map((d) => [Buffer.from(d).toString('hex'), d])).values()];
+  return { owner, type, ttl: [60, 300, 3600][Math.floor(r() * 3)], rdatas: unique };
 }
 
 for (const denial of ['nsec', 'nsec3'] as const) {
@@ -65,6 +76,7 @@ for (const denial of ['nsec', 'nsec3'] as const) {
       content.set(keyOf(ZONE, TYPE.SOA), soa(1, 300));
       content.set(keyOf(ZONE, TYPE.NS), { owner: ZONE, type: TYPE.NS, ttl: 3600, rdatas: [nameToWire(`ns.${ZONE}`)] });
       const live = SignedZone.build(opts, content.values(), now);
+      const mirror = new Set(records(live));
       for (let step = 0; step < 400; step++) {
         const owner = OWNERS[Math.floor(r() * OWNERS.length)];
         const roll = r();
@@ -85,6 +97,18 @@ for (const denial of ['nsec', 'nsec3'] as const) {
         }
         const fresh = SignedZone.build(opts, content.values(), now);
         assert.deepEqual(serialize(live), serialize(fresh), `after step ${step}`);
+        // The delta, applied to the previous records as a secondary applies an IXFR step, gives the new ones.
+        const delta = live.takeDelta();
+        for (const rs of delta.removed) {
+          for (const r of rs.rdatas) {
+            const k = rrKey(rs.owner, rs.type, rs.ttl, r);
+            assert.ok(mirror.has(k), `step ${step}: the delta removes ${k}, which is not there`);
+            mirror.delete(k);
+          }
+        }
+        for (const rs of [delta.soaBefore].filter((x) => x !== undefined)) for (const r of rs.rdatas) mirror.delete(rrKey(rs.owner, rs.type, rs.ttl, r));
+        for (const rs of [...delta.added, ...[delta.soaAfter].filter((x) => x !== undefined)]) for (const r of rs.rdatas) mirror.add(rrKey(rs.owner, rs.type, rs.ttl, r));
+        assert.deepEqual([...mirror].sort(), records(live), `step ${step}: previous records + delta`);
       }
     });
   }

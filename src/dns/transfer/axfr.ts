@@ -13,6 +13,7 @@ import { transferable } from '../oversized.ts';
 import { RCODE, responseFlags } from '../header.ts';
 import { recordToWire } from './message.ts';
 import type { CanonicalRRset } from '../../dnssec/rrsig.ts';
+import type { SignedStep } from '../../dnssec/signer.ts';
 
 const SOA_TYPE = 6;
 
@@ -113,6 +114,25 @@ export function signedAxfrMessages(zone: ZoneState, signed: Iterable<CanonicalRR
     for (const rs of snapshot) {
       if (rs.type === SOA_TYPE) continue;
       for (const data of rs.rdatas) yield { name: rs.owner, type: rs.type, ttl: rs.ttl, data };
+    }
+    yield soa;
+  }
+  return packMessages(q, records(), maxSize);
+}
+
+/**
+ * An IXFR of a signed zone from the signer's journal (RFC 1995): the current SOA, then per step the
+ * old SOA, what it removed (records, RRSIGs and denial records), the new SOA, what it added; the
+ * current SOA again.
+ */
+export function signedIxfrMessages(zone: ZoneState, steps: readonly SignedStep[], q: TransferQuestion, maxSize = DEFAULT_MESSAGE_SIZE): Generator<Buffer> {
+  function* records(): Generator<WireRR> {
+    const soa = soaWire(zone);
+    yield soa;
+    for (const s of steps) {
+      for (const rs of [s.soaBefore, ...s.removed, s.soaAfter, ...s.added]) {
+        for (const data of rs.rdatas) yield { name: rs.owner, type: rs.type, ttl: rs.ttl, data };
+      }
     }
     yield soa;
   }

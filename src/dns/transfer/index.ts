@@ -19,7 +19,8 @@ import { emptyResponseBytes, maxResponseSize, RCODE } from '../header.ts';
 import { zoneAtApex } from '../zones.ts';
 import { encodeMessage } from '../wire.ts';
 import { TransferAcl } from './acl.ts';
-import { axfrMessages, DEFAULT_MESSAGE_SIZE, signedAxfrMessages } from './axfr.ts';
+import { axfrMessages, DEFAULT_MESSAGE_SIZE, signedAxfrMessages, signedIxfrMessages } from './axfr.ts';
+import type { SignedStep } from '../../dnssec/signer.ts';
 import type { SignedZone } from '../../dnssec/signed-zone.ts';
 import { ixfrMessages, planIxfr, singleSoaMessage, type IxfrPlan } from './ixfr.ts';
 import { ixfrClientSerial, OPCODE, QTYPE } from './message.ts';
@@ -67,7 +68,7 @@ export interface TransferOptions {
   /** Clock in seconds for TSIG (tests move it). */
   nowSec?: () => number;
   /** Signed zones (src/dnssec/signer.ts): transferred with their DNSSEC records. */
-  signers?: { get(zone: string): SignedZone | undefined };
+  signers?: { get(zone: string): SignedZone | undefined; ixfrSteps?(zone: string, from: number): SignedStep[] | undefined };
   /** Notifier tuning (retry timing, source address); targets come from config.notify. */
   notify?: {
     retryMs?: number;
@@ -231,10 +232,16 @@ export function createTransferHandlers(opts: TransferOptions): TransferHandlers 
         messages = [singleSoaMessage(zone, q)];
       } else if (signed) {
         // The log's steps hold record changes, not the signatures and chain records they moved:
-        // a signed zone answers IXFR with the whole signed zone (RFC 1995 4 allows it).
-        how = 'ixfr-as-axfr';
-        reason = 'signed zone';
-        messages = signedAxfrMessages(zone, signed.records(), q, maxSize);
+        // a signed zone's steps come from the signer's journal; a client older than the journal
+        // gets the whole signed zone (RFC 1995 4 allows it).
+        const steps = opts.signers?.ixfrSteps?.(zone.name, serial);
+        if (steps) {
+          messages = signedIxfrMessages(zone, steps, q, maxSize);
+        } else {
+          how = 'ixfr-as-axfr';
+          reason = 'signed zone: the client\'s serial is older than the signer\'s journal';
+          messages = signedAxfrMessages(zone, signed.records(), q, maxSize);
+        }
       } else if (plan.kind === 'axfr') {
         how = 'ixfr-as-axfr';
         reason = plan.reason;
