@@ -45,10 +45,17 @@ test('offline (--db): enable, status, ds, rollover, disable; the keys are in the
   const bad = await mcns(['zone', 'dnssec', 'rollover', 'cli.test', '--role', 'big', '--db', db]);
   assert.equal(bad.code, 2, bad.stderr);
 
+  // The history says what each DNSSEC event did.
+  const hist = await mcns(['history', '--db', db, 'cli.test']);
+  assert.equal(hist.code, 0, hist.stderr);
+  assert.match(hist.stdout, /DnssecConfigured\s+signing on \(ecdsap256sha256, nsec3\)/);
+  assert.match(hist.stdout, /DnssecKeyCreated\s+ZSK \d+ created published, replaces \d+/);
   const off = await mcns(['zone', 'dnssec', 'disable', 'cli.test', '--db', db, '-o', 'json']);
   assert.equal(off.code, 0, off.stderr);
   assert.equal(JSON.parse(off.stdout).enabled, false);
 
+  const histOff = await mcns(['history', '--db', db, 'cli.test']);
+  assert.match(histOff.stdout, /DnssecKeyChanged\s+key \d+ removed: DNSSEC turned off for the zone/);
   const check = Ledger.open({ path: db, create: false });
   try {
     assert.equal((check.db.prepare('SELECT count(*) AS n FROM dnssec_private_keys').get() as { n: number }).n, 3);

@@ -80,6 +80,10 @@ export function describeChange(e: HistoryView): string {
   if (e.old) return `${name}removed ${side(e.old)}${by}`;
   if (e.new) return `${name}${side(e.new)}${by}`;
   if (e.event === 'SerialBumped') return `serial ${String(p.serial)}`;
+  // DNSSEC decisions and key lifecycle steps (public key fields are left to -o json).
+  if (e.event === 'DnssecConfigured') return p.enabled ? `signing on (${String(p.algorithm)}, ${String(p.denial)})` : 'signing off';
+  if (e.event === 'DnssecKeyCreated') return `${String(p.role).toUpperCase()} ${String(p.tag)} created ${String(p.state)}${p.ds ? ', DS wanted at the parent' : ''}${p.replaces !== undefined ? `, replaces ${String(p.replaces)}` : ''}`;
+  if (e.event === 'DnssecKeyChanged') return `key ${String(p.tag)} ${String(p.state)}${p.ds ? ', DS wanted at the parent' : ''}: ${String(p.reason)}`;
   if (e.event === 'ZoneImported') return `zone file of ${String(p.records)} records${typeof p.source === 'string' ? ` (${p.source})` : ''}`;
   return [p.name, p.type, p.ttl, p.value].filter((x) => x !== undefined).join(' ');
 }
