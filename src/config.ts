@@ -169,6 +169,16 @@ const catalogSchema = z.strictObject({
   zone: z.string().min(1).optional(),
 });
 
+const dnssecSchema = z
+  .strictObject({
+    signature_validity: duration.refine((ms) => ms >= 3_600_000, { message: 'must be at least 1h' }).prefault('336h'),
+    signature_refresh: duration.prefault('168h'),
+    propagation_delay: duration.prefault('5m'),
+    parent_ds_ttl: duration.prefault('24h'),
+    parent_registration_delay: duration.prefault('24h'),
+  })
+  .refine((d) => d.signature_refresh < d.signature_validity, { message: 'must be shorter than signature_validity (signatures are re-made that long before they expire)', path: ['signature_refresh'] });
+
 const tsigKeySchema = z
   .strictObject({
     algorithm: z.enum(TSIG_ALGORITHMS).default('hmac-sha256'),
@@ -198,6 +208,7 @@ const fileSchema = z.strictObject({
   metrics: metricsSchema.default(metricsSchema.parse({})),
   transfer: transferSchema.default(transferSchema.parse({})),
   catalog: catalogSchema.default(catalogSchema.parse({})),
+  dnssec: dnssecSchema.default(dnssecSchema.parse({})),
   update: updateSchema.default(updateSchema.parse({})),
   tsig: z.strictObject({ keys: z.record(z.string(), tsigKeySchema).default({}) }).default({ keys: {} }),
 });
@@ -251,6 +262,12 @@ export interface McnsConfig {
   transfer: { allow_from: string[]; allow_keys: string[]; notify: string[]; notify_key?: string; zone_notify: Record<string, string[]> };
   /** `[catalog] zone`: the RFC 9432 catalog zone MCNS produces ('' = none). */
   catalog: { zone: string };
+  /**
+   * `[dnssec]` timings, ms: signatures live `signature_validity` and are re-made `signature_refresh`
+   * before they expire; rollovers wait for `propagation_delay`, and for the parent's
+   * `parent_registration_delay` and `parent_ds_ttl` where its DS changes.
+   */
+  dnssec: { signature_validity: number; signature_refresh: number; propagation_delay: number; parent_ds_ttl: number; parent_registration_delay: number };
   /** DNS UPDATE (RFC 2136): TSIG keys allowed to update, and per-key zone/owner-name limits. */
   update: { allow_keys: string[]; keys: Record<string, { zones: string[]; names: string[]; types: string[] }> };
   tsig: { keys: Record<string, TsigKey> };
@@ -286,6 +303,7 @@ const ENV_KEYS: Record<string, Record<string, Kind>> = {
   log: { level: 'string' },
   transfer: { allow_from: 'list', allow_keys: 'list', notify: 'list', notify_key: 'string' },
   catalog: { zone: 'string' },
+  dnssec: { signature_validity: 'string', signature_refresh: 'string', propagation_delay: 'string', parent_ds_ttl: 'string', parent_registration_delay: 'string' },
   update: { allow_keys: 'list' },
 };
 
@@ -557,6 +575,7 @@ export function loadConfig(opts: LoadOptions): McnsConfig {
       zone_notify: Object.fromEntries(Object.entries(c.transfer.zone_notify).map(([z, t]) => [z.toLowerCase().replace(/\.?$/, '.'), t])),
     },
     catalog: { zone: c.catalog.zone ? c.catalog.zone.toLowerCase().replace(/\.?$/, '.') : '' },
+    dnssec: { ...c.dnssec },
     update: { allow_keys: c.update.allow_keys, keys: c.update.keys },
     tsig: { keys },
   };

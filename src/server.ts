@@ -141,11 +141,22 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
     // DNSSEC: signed zones follow every new state; refreshes and rollover steps are system batches (src/dnssec).
     const signers = new ZoneSigners({
       keys: new KeyStore(ledger.db),
+      policy: { validity: config.dnssec.signature_validity / 1000, refreshBefore: config.dnssec.signature_refresh / 1000, backdate: 3600 },
       clock: () => Math.floor(Date.now() / 1000),
       onError: (zone, err) => logger.error({ zone, err: err.message }, 'DNSSEC: zone cannot be signed; it is served unsigned'),
     });
     const signerSub = ledger.state$.subscribe((state) => signers.update(state));
-    const dnssecDriver = new DnssecDriver({ ledger, signers, clock: () => Math.floor(Date.now() / 1000), logger: logger.child({ component: 'dnssec' }) });
+    const dnssecDriver = new DnssecDriver({
+      ledger,
+      signers,
+      clock: () => Math.floor(Date.now() / 1000),
+      logger: logger.child({ component: 'dnssec' }),
+      timings: {
+        propagationDelay: config.dnssec.propagation_delay / 1000,
+        parentDsTtl: config.dnssec.parent_ds_ttl / 1000,
+        parentRegistrationDelay: config.dnssec.parent_registration_delay / 1000,
+      },
+    });
     dnssecDriver.start();
     closers.push({ name: 'dnssec', close: async () => { dnssecDriver.stop(); signerSub.unsubscribe(); } });
     // Zone transfers, NOTIFY in and out, and TSIG, from [transfer] and [tsig.keys].
