@@ -53,6 +53,14 @@ for (const algorithm of ['ecdsap256sha256', 'ed25519'] as const) {
       assert.equal(after.ad, true, 'a record added after signing validates');
       await assertValidates(good.port, 'after the change', CASES.slice(0, 5));
 
+      // A restore to before the change is re-signed like any write: the name is gone, provably.
+      const seqBefore = server.ledger.state.seq - 2; // before the batch (its record and its serial bump)
+      const target = server.ledger.stateAt({ seq: seqBefore }).zones.get(ZONE);
+      server.ledger.execute({ kind: 'restoreZone', zone: ZONE, target, atSeq: seqBefore }, { actor: 'test' });
+      const gone = await resolve(good.port, `new.${ZONE}`, 1);
+      assert.deepEqual([gone.rcode, gone.ad], [3, true], 'after the restore: NXDOMAIN, validated');
+      await assertValidates(good.port, 'after the restore', CASES.slice(0, 5));
+
       // The control: the same resolver setup with a DS that matches no key must fail validation.
       const wrong = anchor.replace(/[0-9A-F]{64}$/, 'CD'.repeat(32));
       const bad = await startUnbound(dir, mcnsPort, wrong);
