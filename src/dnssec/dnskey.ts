@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { nameToWire } from '../records/names.ts';
+import { dnskeyKeyTag } from '../records/rrtypes/dnssec.ts';
 
 /** DNSKEY flags: Zone Key (bit 7) always; Secure Entry Point (bit 15) marks a KSK or CSK. */
 export const ZONE_KEY_FLAG = 0x0100;
@@ -34,12 +35,9 @@ export function dnskeyRdata(key: DnskeyFields): Uint8Array {
   return out;
 }
 
-/** The key tag of a DNSKEY RDATA (RFC 4034 appendix B; algorithm 1 is never used here). */
+/** The key tag of a DNSKEY RDATA (RFC 4034 appendix B), by the records module's one implementation. */
 export function keyTag(rdata: Uint8Array): number {
-  let acc = 0;
-  for (let i = 0; i < rdata.length; i++) acc += i & 1 ? rdata[i] : rdata[i] << 8;
-  acc += (acc >> 16) & 0xffff;
-  return acc & 0xffff;
+  return dnskeyKeyTag({ type: 'DNSKEY', flags: (rdata[0] << 8) | rdata[1], protocol: rdata[2], algorithm: rdata[3], publicKey: rdata.subarray(4) });
 }
 
 /**

@@ -7,6 +7,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { nameToWire, splitLabels } from '../records/names.ts';
+import type { RDataOf } from '../records/types.ts';
 import { signData, verifyData, type AlgorithmName, ALGORITHM_NUMBERS } from './algorithms.ts';
 
 /** Class IN; MCNS serves no other class. */
@@ -21,18 +22,8 @@ export interface CanonicalRRset {
   rdatas: readonly Uint8Array[];
 }
 
-/** The fields of an RRSIG record. Times are seconds since the epoch (serial-number arithmetic on the wire). */
-export interface RrsigFields {
-  typeCovered: number;
-  algorithm: number;
-  labels: number;
-  originalTtl: number;
-  expiration: number;
-  inception: number;
-  keyTag: number;
-  signerName: string;
-  signature: Uint8Array;
-}
+/** The fields of an RRSIG record: the records module's RRSIG data without its type tag. */
+export type RrsigFields = Omit<RDataOf<'RRSIG'>, 'type'>;
 
 /** The signing key as the signer uses it. */
 export interface SigningKey {
