@@ -150,7 +150,7 @@ test('RUNBOOK: start from a config, health checks, snapshot, drain on SIGTERM, r
   // Add records after the snapshot (CLI record add), and see them in DNS at once.
   const add = await mcns(['record', 'add', 'svc.mcp.metacircular.net', 'mcq', 'A', '192.168.88.190', '--ttl', '60', ...client]);
   assert.equal(add.code, 0, add.stderr);
-  assert.match(add.stdout, /^ID\s+NAME\s+TTL\s+TYPE\s+VALUE\n\S+\s+mcq\s+60\s+A\s+192\.168\.88\.190\n$/);
+  assert.match(add.stdout, /^ID\s+NAME\s+TTL\s+TYPE\s+VALUE\n\S+\s+mcq\.svc\.mcp\.metacircular\.net\.\s+60\s+A\s+192\.168\.88\.190\n$/);
   assert.equal(dig('mcq.svc.mcp.metacircular.net', 'A'), '192.168.88.190');
   const list = await mcns(['record', 'list', 'svc.mcp.metacircular.net', '--name', 'mcq', '--output', 'json', ...client]);
   assert.equal(list.code, 0, list.stderr);
