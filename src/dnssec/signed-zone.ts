@@ -228,11 +228,15 @@ export class SignedZone {
     this.refreshEntries(dirty, now);
   }
 
-  /** Re-sign every signature that expires within the policy's refresh window; returns how many RRsets were re-signed. */
-  refresh(now: number): number {
+  /**
+   * Re-sign the signatures that expire within the policy's refresh window, at most `max` RRsets (the
+   * rest on the next call); returns how many were re-signed.
+   */
+  refresh(now: number, max = Infinity): number {
     let n = 0;
     for (const [owner, byType] of this.sigs) {
       for (const [type, s] of byType) {
+        if (n >= max) return n;
         if (s.expiration - now < this.policy.refreshBefore) {
           this.signSet(this.sets.get(owner)?.get(type) as CanonicalRRset, now);
           n++;
@@ -240,6 +244,7 @@ export class SignedZone {
       }
     }
     for (const [key, s] of this.chainSigs) {
+      if (n >= max) return n;
       if (s.expiration - now < this.policy.refreshBefore) {
         this.touchChain(key);
         this.chainSigs.set(key, this.sign(this.chain.get(key)?.rrset as CanonicalRRset, now));

@@ -44,6 +44,14 @@ export interface SignedStep extends SignedDelta {
   soaAfter: CanonicalRRset;
 }
 
+/**
+ * RRsets re-signed per refresh call (the driver calls once a minute). Every signature of a zone is
+ * made on the same day and falls due together: re-signing them all at once would stall answers for
+ * seconds on a large zone, while a few thousand a minute finish a 100,000-name zone in under two
+ * hours of a refresh window measured in days.
+ */
+export const REFRESH_PER_CALL = 2000;
+
 /** Steps kept per zone for IXFR; an older client gets the whole signed zone. */
 const JOURNAL_STEPS = 200;
 
@@ -115,10 +123,16 @@ export class ZoneSigners {
    * Re-sign what nears expiry in every signed zone; returns the zones that changed (each needs a
    * serial bump so secondaries fetch the new signatures).
    */
-  refresh(): string[] {
+  refresh(max = REFRESH_PER_CALL): string[] {
     const now = signingTime(this.opts.clock());
     const changed: string[] = [];
-    for (const [name, e] of this.zones) if (e.signed.refresh(now) > 0) changed.push(name);
+    let budget = max;
+    for (const [name, e] of this.zones) {
+      if (budget <= 0) break;
+      const n = e.signed.refresh(now, budget);
+      budget -= n;
+      if (n > 0) changed.push(name);
+    }
     return changed;
   }
 
