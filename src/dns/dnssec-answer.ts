@@ -18,6 +18,7 @@ import { TYPE } from '../dnssec/zone-keys.ts';
 import type { Answer } from './answer.ts';
 import type { ParsedQuery } from './query.ts';
 import type { WireRR } from './wire.ts';
+import { canonicalQueryName } from './zones.ts';
 
 const TYPE_CNAME = 5;
 const TYPE_DNAME = 39;
@@ -84,7 +85,8 @@ function within(name: string, zone: string): boolean {
  */
 export function addDnssec(answer: Answer, q: ParsedQuery, z: SignedZone): Answer {
   const msg = answer.message;
-  const qname = lower(q.qname);
+  // The ledger's canonical form of the question (lowercase, its escapes), as the signed zone holds names.
+  const qname = canonicalQueryName(q.qnameKey);
   const dnssecOk = q.edns?.do === true;
 
   // DNSKEY, CDS, CDNSKEY, NSEC3PARAM at the apex come from the signer, for every query.
