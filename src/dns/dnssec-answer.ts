@@ -9,15 +9,13 @@
  * stays unaware of DNSSEC. What kind of denial applies is read from the answer itself: a name the
  * signed zone does not hold but that was answered (or NODATA'd) was covered by a wildcard.
  */
-import { splitLabels } from '../records/names.ts';
-import { rrTypeCode, type RRType } from '../records/types.ts';
 import type { CanonicalRRset } from '../dnssec/rrsig.ts';
 import type { SignedZone } from '../dnssec/signed-zone.ts';
-import { denialProof, type DenialCase } from '../dnssec/proofs.ts';
+import { closestEncloser, denialProof, type DenialCase } from '../dnssec/proofs.ts';
 import { TYPE } from '../dnssec/zone-keys.ts';
 import type { Answer } from './answer.ts';
 import type { ParsedQuery } from './query.ts';
-import type { WireRR } from './wire.ts';
+import { typeCode, type WireRR } from './wire.ts';
 import { canonicalQueryName } from './zones.ts';
 
 const TYPE_CNAME = 5;
@@ -28,27 +26,12 @@ export const SIGNER_QTYPES: ReadonlySet<number> = new Set([TYPE.DNSKEY, TYPE.CDS
 /** The RRsets the signer derives at the apex, answered from it rather than from the zone's records. */
 const APEX_DERIVED: ReadonlySet<number> = new Set([TYPE.DNSKEY, TYPE.CDS, TYPE.CDNSKEY, TYPE.NSEC3PARAM]);
 
-function typeOf(rr: WireRR): number {
-  return typeof rr.type === 'number' ? rr.type : rr.type === 'OPT' ? 41 : rrTypeCode(rr.type as RRType);
-}
-
 function toWire(rs: CanonicalRRset, owner = rs.owner): WireRR[] {
   return rs.rdatas.map((data) => ({ name: owner, type: rs.type, ttl: rs.ttl, data }));
 }
 
 function lower(name: string): string {
   return name.toLowerCase();
-}
-
-/** The nearest existing ancestor of a name the zone does not hold (where a wildcard would be). */
-function closestEncloser(z: SignedZone, name: string): string {
-  const labels = splitLabels(name);
-  const apexLabels = splitLabels(z.zone).length;
-  for (let n = labels.length - 1; n > apexLabels; n--) {
-    const candidate = `${labels.slice(labels.length - n).join('.')}.`;
-    if (z.exists(candidate)) return candidate;
-  }
-  return z.zone;
 }
 
 /**
@@ -60,15 +43,15 @@ function withSignatures(z: SignedZone, section: WireRR[], synthesizedCname: Set<
   const out: WireRR[] = [];
   for (let i = 0; i < section.length; ) {
     const owner = lower(section[i].name);
-    const type = typeOf(section[i]);
+    const type = typeCode(section[i].type);
     let j = i;
-    while (j < section.length && lower(section[j].name) === owner && typeOf(section[j]) === type) out.push(section[j++]);
+    while (j < section.length && lower(section[j].name) === owner && typeCode(section[j].type) === type) out.push(section[j++]);
     i = j;
     if (type === TYPE.RRSIG || type === 41) continue;
     if (type === TYPE_CNAME && synthesizedCname.has(owner)) continue;
     let sigs = z.rrsigs(owner, type);
     // Synthesized from a wildcard: an authoritative name the zone does not hold.
-    if (!sigs && z.isAuthoritative(owner) && !z.exists(owner)) sigs = z.rrsigs(`*.${closestEncloser(z, owner)}`, type);
+    if (!sigs && z.isAuthoritative(owner) && !z.exists(owner)) sigs = z.rrsigs(`*.${closestEncloser(z, owner).encloser}`, type);
     if (sigs) for (const data of sigs) out.push({ name: section[i - 1].name, type: TYPE.RRSIG, ttl: section[i - 1].ttl, data });
   }
   return out;
@@ -112,16 +95,16 @@ export function addDnssec(answer: Answer, q: ParsedQuery, z: SignedZone): Answer
   // The names a DNAME synthesized a CNAME for: the CNAME is unsigned (RFC 6672 5.3.1).
   const synthesized = new Set<string>();
   for (const rr of msg.answer) {
-    if (typeOf(rr) !== TYPE_DNAME) continue;
+    if (typeCode(rr.type) !== TYPE_DNAME) continue;
     const owner = lower(rr.name);
-    for (const c of msg.answer) if (typeOf(c) === TYPE_CNAME && lower(c.name).endsWith(`.${owner}`)) synthesized.add(lower(c.name));
+    for (const c of msg.answer) if (typeCode(c.type) === TYPE_CNAME && lower(c.name).endsWith(`.${owner}`)) synthesized.add(lower(c.name));
   }
 
   // The name the answer ends at: the question, or the last CNAME target in the answer.
   let finalName = qname;
   for (const rr of msg.answer) {
     const data = rr.data;
-    if (typeOf(rr) === TYPE_CNAME && lower(rr.name) === finalName && !(data instanceof Uint8Array) && data.type === 'CNAME') finalName = lower(data.target);
+    if (typeCode(rr.type) === TYPE_CNAME && lower(rr.name) === finalName && !(data instanceof Uint8Array) && data.type === 'CNAME') finalName = lower(data.target);
   }
 
   const proof: CanonicalRRset[] = [];
@@ -129,11 +112,11 @@ export function addDnssec(answer: Answer, q: ParsedQuery, z: SignedZone): Answer
     let c: DenialCase | undefined;
     if (answer.result === 'nxdomain') c = { kind: 'nxdomain', qname: finalName };
     else if (answer.result === 'nodata') {
-      c = z.exists(finalName) ? { kind: 'nodata', qname: finalName } : { kind: 'wildcard-nodata', qname: finalName, wildcard: `*.${closestEncloser(z, finalName)}` };
+      c = z.exists(finalName) ? { kind: 'nodata', qname: finalName } : { kind: 'wildcard-nodata', qname: finalName, wildcard: `*.${closestEncloser(z, finalName).encloser}` };
     } else if (answer.result === 'success' && !z.exists(finalName) && msg.answer.some((rr) => lower(rr.name) === finalName)) {
-      c = { kind: 'wildcard-answer', qname: finalName, wildcard: `*.${closestEncloser(z, finalName)}` };
+      c = { kind: 'wildcard-answer', qname: finalName, wildcard: `*.${closestEncloser(z, finalName).encloser}` };
     } else if (answer.result === 'delegation') {
-      const ns = msg.authority.find((rr) => typeOf(rr) === TYPE.NS);
+      const ns = msg.authority.find((rr) => typeCode(rr.type) === TYPE.NS);
       const cut = ns ? lower(ns.name) : undefined;
       if (cut) {
         const ds = z.rrset(cut, TYPE.DS);

@@ -277,7 +277,8 @@ function writeName(pn: ParsedName, compress: boolean): void {
   }
 }
 
-function typeCode(t: WireRR['type']): number {
+/** The type code of a record to encode (a mnemonic, TYPEnnn, OPT or a number). */
+export function typeCode(t: WireRR['type']): number {
   if (typeof t === 'number') return t;
   if (t === 'OPT') return 41;
   const code = rrTypeCode(t);

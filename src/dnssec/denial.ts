@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { nameToWire } from '../records/names.ts';
+import { canonicalRDataWire } from '../records/rdata.ts';
 import { encodeTypeBitmap } from '../records/rrtypes/dnssec.ts';
 import { toBase32Hex } from '../records/rrtypes/text.ts';
 import { ByteSink } from '../records/rrtypes/wire-io.ts';
@@ -18,21 +19,21 @@ export const NSEC3_SALT: Uint8Array = new Uint8Array(0);
 
 /** The type bitmap of a set of type codes (the records module's encoder: one implementation of RFC 4034 4.1.2). */
 export function typeBitmap(types: Iterable<number>): Uint8Array {
-  const sorted = [...new Set(types)].sort((a, b) => a - b);
+  const sorted = typeSet(types);
   for (const t of sorted) if (!Number.isInteger(t) || t < 0 || t > 0xffff) throw new RangeError(`type code ${t} out of range`);
   const sink = new ByteSink();
   encodeTypeBitmap(sorted, sink);
   return sink.result();
 }
 
-/** NSEC RDATA: the next owner name (canonical, uncompressed) and the type bitmap. */
+/** Type codes sorted, each once (what a type bitmap holds). */
+function typeSet(types: Iterable<number>): number[] {
+  return [...new Set(types)].sort((a, b) => a - b);
+}
+
+/** NSEC RDATA: the next owner name (canonical, uncompressed) and the type bitmap, by the NSEC codec. */
 export function nsecRdata(nextOwner: string, types: Iterable<number>): Uint8Array {
-  const next = nameToWire(nextOwner.toLowerCase());
-  const bitmap = typeBitmap(types);
-  const out = new Uint8Array(next.length + bitmap.length);
-  out.set(next, 0);
-  out.set(bitmap, next.length);
-  return out;
+  return canonicalRDataWire({ type: 'NSEC', nextName: nextOwner.toLowerCase(), types: typeSet(types) });
 }
 
 /** The NSEC3 hash of an owner name (RFC 5155 section 5), raw bytes. */
@@ -52,33 +53,12 @@ export function nsec3Owner(name: string, zone: string, salt: Uint8Array = NSEC3_
   return `${base32hex(nsec3Hash(name, salt, iterations))}.${zone}`;
 }
 
-/** NSEC3 RDATA (RFC 5155 section 3.2); flags 0, since MCNS never opts out. */
+/** NSEC3 RDATA (RFC 5155 section 3.2) by the NSEC3 codec; flags 0, since MCNS never opts out. */
 export function nsec3Rdata(nextHashed: Uint8Array, types: Iterable<number>, salt: Uint8Array = NSEC3_SALT, iterations: number = NSEC3_ITERATIONS): Uint8Array {
-  const bitmap = typeBitmap(types);
-  const out = new Uint8Array(6 + salt.length + nextHashed.length + bitmap.length);
-  let o = 0;
-  out[o++] = NSEC3_SHA1;
-  out[o++] = 0; // flags: no opt-out
-  out[o++] = iterations >> 8;
-  out[o++] = iterations & 0xff;
-  out[o++] = salt.length;
-  out.set(salt, o);
-  o += salt.length;
-  out[o++] = nextHashed.length;
-  out.set(nextHashed, o);
-  o += nextHashed.length;
-  out.set(bitmap, o);
-  return out;
+  return canonicalRDataWire({ type: 'NSEC3', hashAlgorithm: NSEC3_SHA1, flags: 0, iterations, salt, nextHashed, types: typeSet(types) });
 }
 
 /** NSEC3PARAM RDATA: algorithm, flags 0, iterations, salt. */
 export function nsec3paramRdata(salt: Uint8Array = NSEC3_SALT, iterations: number = NSEC3_ITERATIONS): Uint8Array {
-  const out = new Uint8Array(5 + salt.length);
-  out[0] = NSEC3_SHA1;
-  out[1] = 0;
-  out[2] = iterations >> 8;
-  out[3] = iterations & 0xff;
-  out[4] = salt.length;
-  out.set(salt, 5);
-  return out;
+  return canonicalRDataWire({ type: 'NSEC3PARAM', hashAlgorithm: NSEC3_SHA1, flags: 0, iterations, salt });
 }

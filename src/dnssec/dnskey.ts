@@ -6,6 +6,8 @@
 import { createHash } from 'node:crypto';
 import { nameToWire } from '../records/names.ts';
 import { dnskeyKeyTag } from '../records/rrtypes/dnssec.ts';
+import { canonicalRDataWire, formatRData } from '../records/rdata.ts';
+import type { RDataOf } from '../records/types.ts';
 
 /** DNSKEY flags: Zone Key (bit 7) always; Secure Entry Point (bit 15) marks a KSK or CSK. */
 export const ZONE_KEY_FLAG = 0x0100;
@@ -24,15 +26,9 @@ export interface DnskeyFields {
   publicKey: Uint8Array;
 }
 
-/** DNSKEY RDATA wire bytes: flags, protocol 3, algorithm, public key. */
+/** DNSKEY RDATA wire bytes, through the records module's DNSKEY codec (protocol 3). */
 export function dnskeyRdata(key: DnskeyFields): Uint8Array {
-  const out = new Uint8Array(4 + key.publicKey.length);
-  out[0] = key.flags >> 8;
-  out[1] = key.flags & 0xff;
-  out[2] = DNSKEY_PROTOCOL;
-  out[3] = key.algorithm;
-  out.set(key.publicKey, 4);
-  return out;
+  return canonicalRDataWire({ type: 'DNSKEY', flags: key.flags, protocol: DNSKEY_PROTOCOL, algorithm: key.algorithm, publicKey: key.publicKey });
 }
 
 /** The key tag of a DNSKEY RDATA (RFC 4034 appendix B), by the records module's one implementation. */
@@ -48,8 +44,17 @@ export function dsDigest(owner: string, rdata: Uint8Array): Uint8Array {
   return new Uint8Array(createHash('sha256').update(nameToWire(owner.toLowerCase())).update(rdata).digest());
 }
 
+/** The DS (digest type 2) of a DNSKEY RDATA of `owner`, as records-module data. */
+function dsData(owner: string, dnskey: Uint8Array): RDataOf<'DS'> {
+  return { type: 'DS', keyTag: keyTag(dnskey), algorithm: dnskey[3], digestType: DS_DIGEST_SHA256, digest: dsDigest(owner, dnskey) };
+}
+
+/** DS RDATA wire bytes for a DNSKEY RDATA of `owner` (the CDS the zone publishes has the same). */
+export function dsRdata(owner: string, dnskey: Uint8Array): Uint8Array {
+  return canonicalRDataWire(dsData(owner, dnskey));
+}
+
 /** The DS record value for a DNSKEY in presentation form: "<tag> <alg> 2 <HEX>". */
 export function dsPresentation(owner: string, key: DnskeyFields): string {
-  const rdata = dnskeyRdata(key);
-  return `${keyTag(rdata)} ${key.algorithm} ${DS_DIGEST_SHA256} ${Buffer.from(dsDigest(owner, rdata)).toString('hex').toUpperCase()}`;
+  return formatRData(dsData(owner, dnskeyRdata(key)));
 }

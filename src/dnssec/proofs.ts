@@ -25,7 +25,7 @@ export type DenialCase =
   | { kind: 'insecure-referral'; cut: string };
 
 /** The longest ancestor of `qname` (itself excluded) that exists in the zone, and the name one label below it on the way to `qname`. */
-function closestEncloser(z: SignedZone, qname: string): { encloser: string; nextCloser: string } {
+export function closestEncloser(z: SignedZone, qname: string): { encloser: string; nextCloser: string } {
   const labels = splitLabels(qname);
   const apexLabels = splitLabels(z.zone).length;
   for (let n = labels.length - 1; n >= apexLabels; n--) {

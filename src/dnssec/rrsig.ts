@@ -8,6 +8,7 @@
 import type { KeyObject } from 'node:crypto';
 import { nameToWire, splitLabels } from '../records/names.ts';
 import type { RDataOf } from '../records/types.ts';
+import { canonicalRDataWire } from '../records/rdata.ts';
 import { signData, verifyData, type AlgorithmName, ALGORITHM_NUMBERS } from './algorithms.ts';
 
 /** Class IN; MCNS serves no other class. */
@@ -120,11 +121,7 @@ export function verifyRRset(rrset: CanonicalRRset, sig: RrsigFields, algorithm: 
   return verifyData(algorithm, publicKey, signedData(rrset, sig), sig.signature);
 }
 
-/** RRSIG RDATA wire bytes (the signer's name uncompressed and lowercase, as RFC 4034 3.1.7 requires). */
+/** RRSIG RDATA wire bytes by the RRSIG codec (the signer's name uncompressed and lowercase, RFC 4034 3.1.7). */
 export function rrsigRdata(f: RrsigFields): Uint8Array {
-  const prefix = rrsigPrefix(f);
-  const out = new Uint8Array(prefix.length + f.signature.length);
-  out.set(prefix, 0);
-  out.set(f.signature, prefix.length);
-  return out;
+  return canonicalRDataWire({ type: 'RRSIG', ...f, signerName: f.signerName.toLowerCase() });
 }

@@ -18,26 +18,13 @@
  *   empty bitmap; an unsigned delegation's bitmap has no RRSIG bit; NSEC3PARAM at the apex, TTL 0.
  */
 import { canonicalNameKey, isInZone, splitLabels } from '../records/names.ts';
-import { DS_DIGEST_SHA256, dsDigest, keyTag } from './dnskey.ts';
+import { dsRdata } from './dnskey.ts';
 import { nsec3Hash, nsec3paramRdata, nsec3Rdata, nsecRdata, base32hex } from './denial.ts';
 import { rrsigRdata, signRRset, type CanonicalRRset, type SigningKey } from './rrsig.ts';
 import { TYPE, zoneKeyRdata, type ZoneKey } from './zone-keys.ts';
 
 /** Types the signer derives: a signed zone serves its own, never records of these types written by users. */
 export const DERIVED_TYPES: ReadonlySet<number> = new Set([TYPE.DNSKEY, TYPE.CDS, TYPE.CDNSKEY, TYPE.RRSIG, TYPE.NSEC, TYPE.NSEC3, TYPE.NSEC3PARAM]);
-
-/** DS RDATA (digest type 2, SHA-256) for a DNSKEY RDATA of the zone apex. */
-function dsRdata(zone: string, dnskey: Uint8Array): Uint8Array {
-  const digest = dsDigest(zone, dnskey);
-  const out = new Uint8Array(4 + digest.length);
-  const tag = keyTag(dnskey);
-  out[0] = tag >> 8;
-  out[1] = tag & 0xff;
-  out[2] = dnskey[3];
-  out[3] = DS_DIGEST_SHA256;
-  out.set(digest, 4);
-  return out;
-}
 
 /** Signature timing, seconds. */
 export interface SigningPolicy {
