@@ -36,6 +36,19 @@ export function nsecRdata(nextOwner: string, types: Iterable<number>): Uint8Arra
   return canonicalRDataWire({ type: 'NSEC', nextName: nextOwner.toLowerCase(), types: typeSet(types) });
 }
 
+/**
+ * NSEC RDATA from the next owner's lowercase wire name: the same bytes as {@link nsecRdata} (the
+ * NSEC codec writes the name uncompressed, then the bitmap), without parsing the name again — the
+ * signer writes one per name of the zone.
+ */
+export function nsecRdataFromWire(nextOwnerWire: Uint8Array, types: Iterable<number>): Uint8Array {
+  const bitmap = typeBitmap(types);
+  const out = new Uint8Array(nextOwnerWire.length + bitmap.length);
+  out.set(nextOwnerWire, 0);
+  out.set(bitmap, nextOwnerWire.length);
+  return out;
+}
+
 /** The NSEC3 hash of an owner name (RFC 5155 section 5), raw bytes. */
 export function nsec3Hash(owner: string, salt: Uint8Array = NSEC3_SALT, iterations: number = NSEC3_ITERATIONS): Uint8Array {
   let digest = createHash('sha1').update(nameToWire(owner.toLowerCase())).update(salt).digest();

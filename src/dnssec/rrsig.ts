@@ -5,7 +5,7 @@
  * duplicates. Callers give RDATA already in canonical form (RFC 4034 section 6.2: names inside
  * lowercased and uncompressed for the types that section lists); this module only frames and signs.
  */
-import type { KeyObject } from 'node:crypto';
+import { sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { nameToWire, splitLabels } from '../records/names.ts';
 import type { RDataOf } from '../records/types.ts';
 import { canonicalRDataWire } from '../records/rdata.ts';
@@ -114,6 +114,102 @@ export function signRRset(
     signerName: signerName.toLowerCase(),
   };
   return { ...fields, signature: signData(key.algorithm, key.privateKey, signedData(rrset, fields)) };
+}
+
+/** Bytes handed out per slab by {@link allocRdata}. */
+const SLAB_BYTES = 64 * 1024;
+let slab = new ArrayBuffer(SLAB_BYTES);
+let slabUsed = 0;
+
+/**
+ * A Uint8Array of `n` bytes for a long-lived RRSIG RDATA. Why a slab: a typed array over 64 bytes
+ * gets its own off-heap backing store, whose allocation and external-memory accounting cost about
+ * as much per signature as everything but the signing itself; views into a shared slab do not.
+ */
+function allocRdata(n: number): Uint8Array {
+  if (n > SLAB_BYTES / 16) return new Uint8Array(n);
+  if (slabUsed + n > SLAB_BYTES) {
+    slab = new ArrayBuffer(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const out = new Uint8Array(slab, slabUsed, n);
+  slabUsed += n;
+  return out;
+}
+
+/** The sign() options of each ECDSA key, made once (RFC 6605: r || s, not DER). */
+const ecdsaOptions = new WeakMap<KeyObject, { key: KeyObject; dsaEncoding: 'ieee-p1363' }>();
+
+function ecdsaKey(key: KeyObject): { key: KeyObject; dsaEncoding: 'ieee-p1363' } {
+  let o = ecdsaOptions.get(key);
+  if (!o) ecdsaOptions.set(key, (o = { key, dsaEncoding: 'ieee-p1363' }));
+  return o;
+}
+
+/**
+ * Signs the RRsets of one zone, fast: the same bytes as {@link rrsigRdata}({@link signRRset}(...)),
+ * but the signed data is framed in one scratch buffer reused across calls (no per-signature
+ * concatenation), the signer's wire name is computed once, and the RRSIG RDATA is written directly
+ * (no codec). Signing a 100,000-name zone is ~240,000 of these, so a microsecond here is a quarter
+ * of a second there.
+ */
+export class RRsetSigner {
+  private readonly signerWire: Uint8Array;
+  private scratch = Buffer.allocUnsafe(4096);
+
+  constructor(signerName: string) {
+    this.signerWire = nameToWire(signerName.toLowerCase());
+  }
+
+  /**
+   * RRSIG RDATA over `rrset` by `key` for [inception, expiration]. `ownerWire` is the owner's wire
+   * name, lowercase (computed by the caller once when several keys sign one RRset).
+   */
+  sign(rrset: CanonicalRRset, ownerWire: Uint8Array, key: SigningKey, inception: number, expiration: number): Uint8Array {
+    const rdatas = rrset.rdatas.length > 1 ? canonicalRdatas(rrset.rdatas) : rrset.rdatas;
+    const signer = this.signerWire;
+    const prefixLen = 18 + signer.length;
+    let len = prefixLen;
+    for (const r of rdatas) len += ownerWire.length + 10 + r.length;
+    if (len > this.scratch.length) this.scratch = Buffer.allocUnsafe(Math.max(len, this.scratch.length * 2));
+    const b = this.scratch;
+    b.writeUInt16BE(rrset.type, 0);
+    b[2] = ALGORITHM_NUMBERS[key.algorithm];
+    b[3] = wireLabels(ownerWire);
+    b.writeUInt32BE(rrset.ttl >>> 0, 4);
+    b.writeUInt32BE(expiration >>> 0, 8);
+    b.writeUInt32BE(inception >>> 0, 12);
+    b.writeUInt16BE(key.keyTag, 16);
+    b.set(signer, 18);
+    let o = prefixLen;
+    for (const r of rdatas) {
+      b.set(ownerWire, o);
+      o += ownerWire.length;
+      b.writeUInt16BE(rrset.type, o);
+      b.writeUInt16BE(CLASS_IN, o + 2);
+      b.writeUInt32BE(rrset.ttl >>> 0, o + 4);
+      b.writeUInt16BE(r.length, o + 8);
+      o += 10;
+      b.set(r, o);
+      o += r.length;
+    }
+    const data = b.subarray(0, len);
+    const signature =
+      key.algorithm === 'ed25519'
+        ? cryptoSign(null, data, key.privateKey)
+        : cryptoSign('sha256', data, ecdsaKey(key.privateKey));
+    const out = allocRdata(prefixLen + signature.length);
+    out.set(b.subarray(0, prefixLen), 0);
+    out.set(signature, prefixLen);
+    return out;
+  }
+}
+
+/** The RRSIG Labels field from an owner's wire name: its labels, not counting the root or a leading "*". */
+function wireLabels(wire: Uint8Array): number {
+  let n = 0;
+  for (let p = 0; wire[p] !== 0; p += wire[p] + 1) n++;
+  return n > 0 && wire[0] === 1 && wire[1] === 0x2a ? n - 1 : n;
 }
 
 /** Check an RRSIG over an RRset with the public key (used by tests and by the signer's self-check). */

@@ -17,10 +17,10 @@
  * - NSEC3: SHA-1, 0 iterations, empty salt, no opt-out; empty non-terminals are chained with an
  *   empty bitmap; an unsigned delegation's bitmap has no RRSIG bit; NSEC3PARAM at the apex, TTL 0.
  */
-import { canonicalNameKey, isInZone, splitLabels } from '../records/names.ts';
+import { canonicalNameKey, isInZone, nameToWire, splitLabels } from '../records/names.ts';
 import { dsRdata } from './dnskey.ts';
-import { nsec3Hash, nsec3paramRdata, nsec3Rdata, nsecRdata, base32hex } from './denial.ts';
-import { rrsigRdata, signRRset, type CanonicalRRset, type SigningKey } from './rrsig.ts';
+import { nsec3Hash, nsec3paramRdata, nsec3Rdata, nsecRdataFromWire, base32hex } from './denial.ts';
+import { RRsetSigner, type CanonicalRRset, type SigningKey } from './rrsig.ts';
 import { TYPE, zoneKeyRdata, type ZoneKey } from './zone-keys.ts';
 
 /** Types the signer derives: a signed zone serves its own, never records of these types written by users. */
@@ -107,12 +107,19 @@ interface ChainEntry {
   /** NSEC3 only: the raw hash (the next-hashed field of the predecessor). */
   hash?: Uint8Array;
   rrset?: CanonicalRRset;
+  /** Lazily: the owner's lowercase wire name (see chainWire). */
+  wire?: Uint8Array;
 }
 
-function sameRdatas(a: readonly Uint8Array[], b: readonly Uint8Array[]): boolean {
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (Buffer.compare(Buffer.from(a[i].buffer, a[i].byteOffset, a[i].byteLength), Buffer.from(b[i].buffer, b[i].byteOffset, b[i].byteLength)) !== 0) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/** The lowercase wire form of a chain entry's owner (its NSEC's owner and its predecessor's next name), computed once. */
+function chainWire(e: ChainEntry): Uint8Array {
+  return (e.wire ??= nameToWire(e.owner.toLowerCase()));
 }
 
 /** Index of the first element >= key in a sorted string array. */
@@ -134,6 +141,7 @@ export class SignedZone {
   private readonly ksks: SigningKey[];
   private readonly zsks: SigningKey[];
   private readonly apexLabels: number;
+  private readonly signer: RRsetSigner;
   /** Every RRset of the zone by owner and type, DNSKEY and NSEC3PARAM included, denial records not. */
   private readonly sets = new Map<string, Map<number, CanonicalRRset>>();
   /** RRSIGs over the RRsets in `sets`, by owner and covered type. */
@@ -162,6 +170,7 @@ export class SignedZone {
     if (this.ksks.length === 0) throw new RangeError('no active KSK or CSK to sign the DNSKEY RRset with');
     if (this.zsks.length === 0) throw new RangeError('no active ZSK or CSK to sign the zone with');
     this.apexLabels = splitLabels(opts.zone).length;
+    this.signer = new RRsetSigner(opts.zone);
     this.put({ owner: opts.zone, type: TYPE.DNSKEY, ttl: opts.dnskeyTtl, rdatas: opts.keys.filter((k) => k.published !== false).map((k) => zoneKeyRdata(k).rdata) });
     const toParent = opts.keys.filter((k) => k.cds);
     if (toParent.length > 0) {
@@ -413,6 +422,14 @@ export class SignedZone {
   /** Not strictly below a delegation point. */
   private authoritative(owner: string): boolean {
     if (this.cuts.size === 0) return true;
+    if (!owner.includes('\\')) {
+      // The ancestors are the suffixes after each dot (no escaped dots in this name), down to the apex's parent-most child.
+      const stop = owner.length - this.zone.length - 1;
+      for (let p = owner.indexOf('.'); p >= 0 && p < stop; p = owner.indexOf('.', p + 1)) {
+        if (this.cuts.has(owner.slice(p + 1))) return false;
+      }
+      return true;
+    }
     const labels = splitLabels(owner);
     for (let n = labels.length - 1; n > this.apexLabels; n--) {
       if (this.cuts.has(`${labels.slice(labels.length - n).join('.')}.`)) return false;
@@ -426,11 +443,13 @@ export class SignedZone {
 
   // --- signatures ----------------------------------------------------------------------------
 
-  private sign(rs: CanonicalRRset, now: number): Signatures {
+  private sign(rs: CanonicalRRset, now: number, ownerWire = nameToWire(rs.owner.toLowerCase())): Signatures {
     const keys = rs.type === TYPE.DNSKEY || rs.type === TYPE.CDS || rs.type === TYPE.CDNSKEY ? this.ksks : this.zsks;
     const inception = now - this.policy.backdate;
     const expiration = now + this.policy.validity;
-    return { rdatas: keys.map((k) => rrsigRdata(signRRset(rs, this.zone, k, inception, expiration))), expiration };
+    const rdatas = new Array<Uint8Array>(keys.length);
+    for (let i = 0; i < keys.length; i++) rdatas[i] = this.signer.sign(rs, ownerWire, keys[i], inception, expiration);
+    return { rdatas, expiration };
   }
 
   private signSet(rs: CanonicalRRset, now: number): void {
@@ -506,26 +525,34 @@ export class SignedZone {
 
   /** Recompute the denial records of `keys` (still in the chain) and re-sign those whose bytes changed. */
   private refreshEntries(keys: Iterable<string>, now: number): void {
-    const n = this.chainKeys.length;
     for (const key of keys) {
-      const e = this.chain.get(key);
-      if (!e) continue;
-      const next = this.chain.get(this.chainKeys[(lowerBound(this.chainKeys, key) + 1) % n]) as ChainEntry;
-      const byType = this.sets.get(e.name);
-      const types = byType ? [...byType.keys()] : [];
-      let rdata: Uint8Array;
-      if (this.denial === 'nsec') {
-        rdata = nsecRdata(next.name, [...types, TYPE.NSEC, TYPE.RRSIG]);
-      } else {
-        const signedHere = byType !== undefined && (!this.cuts.has(e.name) || byType.has(TYPE.DS));
-        rdata = nsec3Rdata(next.hash as Uint8Array, signedHere ? [...types, TYPE.RRSIG] : types);
-      }
-      const rrset: CanonicalRRset = { owner: e.owner, type: this.denial === 'nsec' ? TYPE.NSEC : TYPE.NSEC3, ttl: this.negativeTtl, rdatas: [rdata] };
-      if (e.rrset && e.rrset.ttl === rrset.ttl && sameRdatas(e.rrset.rdatas, rrset.rdatas) && this.chainSigs.has(key)) continue;
-      this.touchChain(key);
-      e.rrset = rrset;
-      this.chainSigs.set(key, this.sign(rrset, now));
+      if (this.chain.has(key)) this.refreshEntry(lowerBound(this.chainKeys, key), now);
     }
+  }
+
+  /** Recompute the denial record at position `i` of the chain and re-sign it when its bytes changed. */
+  private refreshEntry(i: number, now: number): void {
+    const keys = this.chainKeys;
+    const key = keys[i];
+    const e = this.chain.get(key) as ChainEntry;
+    const next = this.chain.get(keys[i + 1 === keys.length ? 0 : i + 1]) as ChainEntry;
+    const byType = this.sets.get(e.name);
+    const types: number[] = [];
+    if (byType) for (const t of byType.keys()) types.push(t);
+    let rdata: Uint8Array;
+    if (this.denial === 'nsec') {
+      types.push(TYPE.NSEC, TYPE.RRSIG);
+      rdata = nsecRdataFromWire(chainWire(next), types);
+    } else {
+      const signedHere = byType !== undefined && (!this.cuts.has(e.name) || byType.has(TYPE.DS));
+      if (signedHere) types.push(TYPE.RRSIG);
+      rdata = nsec3Rdata(next.hash as Uint8Array, types);
+    }
+    if (e.rrset && e.rrset.ttl === this.negativeTtl && e.rrset.rdatas.length === 1 && sameBytes(e.rrset.rdatas[0], rdata) && this.chainSigs.has(key)) return;
+    const rrset: CanonicalRRset = { owner: e.owner, type: this.denial === 'nsec' ? TYPE.NSEC : TYPE.NSEC3, ttl: this.negativeTtl, rdatas: [rdata] };
+    this.touchChain(key);
+    e.rrset = rrset;
+    this.chainSigs.set(key, this.sign(rrset, now, chainWire(e)));
   }
 
   /** min(SOA TTL, SOA minimum): the TTL of every denial record (RFC 9077). */
@@ -593,7 +620,7 @@ export class SignedZone {
         e.rrset = undefined;
       }
     }
-    this.refreshEntries(this.chainKeys, now);
+    for (let i = 0; i < this.chainKeys.length; i++) this.refreshEntry(i, now);
   }
 }
 
