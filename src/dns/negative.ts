@@ -41,6 +41,15 @@ export interface NegativeTemplate {
   pointers: number[];
   apexWireLength: number;
   risky: Uint8Array[];
+  /** Offset of the SOA's TTL in `rr` (its numbers, serial to minimum, are the last 20 bytes). */
+  ttlAt: number;
+  /**
+   * `rr` with the TTL and the five numbers zeroed: what stays the same from one write to the next
+   * (the names). Answers that hold the SOA encoded after other names (a CNAME chain's negative end,
+   * in the serving index) copy the TTL and the numbers from the newest template, and are taken again
+   * when this changes.
+   */
+  shape: string;
 }
 
 /** Offsets of the compression pointers in the name at `p`; returns the offset after the name. */
@@ -84,16 +93,20 @@ export function negativeTemplate(zone: ZoneState): NegativeTemplate | undefined 
   const bytes = encodeMessage({ id: 0, flags: 0, question: [{ name: zone.name, type: TYPE_A, class: CLASS_IN }], answer: [], authority: soa, additional: [] }).bytes;
   const rr = Uint8Array.from(bytes.subarray(12 + apexWireLength + 4));
   const pointers: number[] = [];
-  let p = pointersIn(rr, 0, pointers) + 10;
+  const ttlAt = pointersIn(rr, 0, pointers) + 4;
+  let p = ttlAt + 6;
   p = pointersIn(rr, p, pointers);
   pointersIn(rr, p, pointers);
+  const shaped = Uint8Array.from(rr);
+  shaped.fill(0, ttlAt, ttlAt + 4);
+  shaped.fill(0, shaped.length - 20);
   const { mname, rname } = soa[0].data as { mname?: string; rname?: string };
   const risky: Uint8Array[] = [];
   for (const target of [mname, rname]) {
     const label = target ? labelUnder(target, zone.name) : undefined;
     if (label) risky.push(label);
   }
-  return { rr, pointers, apexWireLength, risky };
+  return { rr, pointers, apexWireLength, risky, ttlAt, shape: Buffer.from(shaped).toString('latin1') };
 }
 
 /**

@@ -9,14 +9,16 @@
  *    (answerQuery + encodeMessage for the lowercase question, without EDNS), taken once when the name
  *    is indexed, so they cannot differ from it;
  *  - a question for a type the name lacks gets NODATA: the zone's negative SOA, from a per-zone
- *    template (negative.ts); at a CNAME owner such a question is the general path's;
+ *    template (negative.ts); at a CNAME owner, one answer held for every type the chain's end lacks
+ *    (the chain, then NODATA or NXDOMAIN with the SOA of the zone it ends in, whose TTL and numbers
+ *    are copied from that zone's template when answering: CHAIN_DEFAULT, SOA_TAIL);
  *  - a name the table lacks is NXDOMAIN when the closest suffix it holds is neither a cut nor the
  *    parent of a wildcard.
  * A name below a wildcard gets the wildcard's answer when its bytes name nothing but the owner (A,
  * AAAA, TXT, CAA and the like: VERBATIM), or NODATA. A name at or below a delegation gets its
  * referral: the general path's bytes for the cut, their compression pointers moved by the extra
  * length of the name asked (`referral`). DNAME, ANY, DS, a wildcard's CNAME,
- * MX and the like, negative answers at the end of a CNAME chain, and an answer too large for the
+ * MX and the like, a chain that ends below a cut or at a wildcard, and an answer too large for the
  * client's UDP limit are the general path's.
  *
  * Why: the answer cache only helps names that are asked twice between two writes. On a zone of a
@@ -42,7 +44,7 @@
  * Every answer is byte for byte what answerQuery + encodeMessage write (test/dns/serving-index.test.ts).
  */
 import { PMap } from '../projections/pmap.ts';
-import { nameToWire } from '../records/names.ts';
+import { nameToWire, splitLabels } from '../records/names.ts';
 import { rrTypeCode } from '../records/types.ts';
 import { labelsBelow, type LedgerState } from '../projections/state.ts';
 import { lookup, type TrieNode } from '../projections/trie.ts';
@@ -102,6 +104,13 @@ const VALUE_HEADER = 4;
 const DESCRIPTOR = 14;
 /** The descriptor type of a cut's referral (no question has type 0). */
 const REFERRAL = 0;
+/**
+ * The descriptor type, at a CNAME owner, of the answer to every type the chain's end does not hold
+ * (it is the same for all of them: the chain, then NODATA or NXDOMAIN with the SOA of the zone where
+ * it ends, or the chain alone when it leaves our zones). A question of type 0 gets it too, which is
+ * what the general path answers for it. Cuts hold REFERRAL and never this, so the two never meet.
+ */
+const CHAIN_DEFAULT = 0;
 /** A descriptor's length for a type the name holds but the index does not answer (the general path's). */
 const DECLINED = 0xffff;
 /** The largest value a NameTable entry holds (its length is a u16). */
@@ -123,6 +132,18 @@ const AA_BIT = 0x0400;
  * they answer any name spelled there: a wildcard's answer for a name it stands for (RFC 4592).
  */
 const VERBATIM = 0x0001;
+/**
+ * A descriptor bit: the bytes end with a zone's negative SOA (a CNAME chain's negative end), followed
+ * in the value by the zone id (u16) and the offset of the SOA's TTL in the bytes (u16). The TTL and
+ * the SOA's five numbers are copied at answer time from the zone's newest negative template, because
+ * the serial changes with every write; its names are the template's `shape`, which entries holding
+ * them are re-taken for when it changes (soaReadKey).
+ */
+const SOA_TAIL = 0x0002;
+/** A descriptor bit: the answer's rcode is NXDOMAIN (a CNAME chain that ends at a name that does not exist). */
+const RCODE_NXDOMAIN = 0x0004;
+/** First type code tried as a type the end of a chain does not hold (the private-use range, RFC 6895). */
+const PROBE_TYPE = 65280;
 /** Types whose rdata holds no domain name (so no compression pointer): their answers can be VERBATIM. */
 const NAMELESS = new Set([1, 28, 13 /* HINFO */, 16 /* TXT */, 29 /* LOC */, 37 /* CERT */, 43 /* DS */, 44 /* SSHFP */, 48 /* DNSKEY */, 52 /* TLSA */, 53 /* SMIMEA */, 59 /* CDS */, 60 /* CDNSKEY */, 61 /* OPENPGPKEY */, 256 /* URI */, 257 /* CAA */]);
 /** Questions the index never answers: ANY (RFC 8482 rules), DS (answered from the parent side), transfers, DNSSEC records. */
@@ -131,6 +152,11 @@ const TYPE_DS = 43;
 const TYPE_IXFR = 251;
 const TYPE_AXFR = 252;
 const NEVER_HERE = new Set([TYPE_ANY, TYPE_DS, TYPE_IXFR, TYPE_AXFR, 46 /* RRSIG */, 47 /* NSEC */, 50 /* NSEC3 */, 41 /* OPT */]);
+
+/** The dependents key of a zone's negative SOA names: entries holding that SOA after a chain are re-taken when they change. */
+function soaReadKey(zone: string): string {
+  return `\0soa ${zone}`;
+}
 
 /** Writes the lowercase wire form of an absolute name into `key` (MAX_KEY bytes); its length, or -1 when too long. */
 function writeKey(name: string, key: Uint8Array): number {
@@ -437,8 +463,18 @@ export class ServingIndex {
           const before = from.zones.get(name);
           if (before === after || !before) continue;
           const id = this.zoneIds.get(name) as number;
-          // A write bumps the serial: the negative SOA changes with every one.
-          this.templates[id] = negativeTemplate(after);
+          // A write bumps the serial: the negative SOA changes with every one. Every zone's first,
+          // so answers taken during the diffs read the new ones.
+          const old = this.templates[id];
+          const t = negativeTemplate(after);
+          this.templates[id] = t;
+          // Its names changed: the answers that hold it after a CNAME chain are taken again.
+          if (old?.shape !== t?.shape) this.touch(soaReadKey(name));
+        }
+        for (const [name, after] of state.zones) {
+          const before = from.zones.get(name);
+          if (before === after || !before) continue;
+          const id = this.zoneIds.get(name) as number;
           if (before.tree !== after.tree) this.diffNode(before.tree, after.tree, true, false, false, id);
         }
         this.state = state;
@@ -480,9 +516,10 @@ export class ServingIndex {
     const v = table.valueStart(off);
     const d = this.descriptor(v, qtype);
     if (d < 0) {
-      // A type the name lacks: NODATA (at a CNAME owner the chain decides: the general path's).
-      if (tag & FLAG_ONLY_LISTED) return undefined;
-      return this.negative((data[v] << 8) | data[v + 1], q, raw, limit, RCODE.NOERROR);
+      // A type the name lacks: NODATA; at a CNAME owner, what the chain's end answers for it.
+      if (!(tag & FLAG_ONLY_LISTED)) return this.negative((data[v] << 8) | data[v + 1], q, raw, limit, RCODE.NOERROR);
+      const chained = this.descriptor(v, CHAIN_DEFAULT);
+      return chained < 0 ? undefined : this.respond(q, raw, limit, v, chained);
     }
     return this.respond(q, raw, limit, v, d);
   }
@@ -498,11 +535,25 @@ export class ServingIndex {
     const size = questionEnd + len + (edns ? 11 : 0);
     // Too large for the client: the general path drops additional data or truncates.
     if (size > limit) return undefined;
+    const bits = (data[d + 12] << 8) | data[d + 13];
+    let template: NegativeTemplate | undefined;
+    if (bits & SOA_TAIL) {
+      template = this.templates[(data[start + len] << 8) | data[start + len + 1]];
+      if (!template) return undefined;
+    }
     const out = Buffer.allocUnsafe(size);
-    writeResponseHeader(out, q, raw, RCODE.NOERROR, (((data[d + 12] << 8) | data[d + 13]) & AA_BIT) !== 0 ? AUTHORITATIVE : {}, (data[d + 6] << 8) | data[d + 7], (data[d + 8] << 8) | data[d + 9]);
+    writeResponseHeader(out, q, raw, bits & RCODE_NXDOMAIN ? RCODE.NXDOMAIN : RCODE.NOERROR, bits & AA_BIT ? AUTHORITATIVE : {}, (data[d + 6] << 8) | data[d + 7], (data[d + 8] << 8) | data[d + 9]);
     const ar = (data[d + 10] << 8) | data[d + 11];
     if (ar > 0) out.writeUInt16BE(ar + (edns ? 1 : 0), 10);
     out.set(data.subarray(start, start + len), questionEnd);
+    if (template) {
+      // The SOA's TTL and numbers as they are now (the names are the same: see SOA_TAIL).
+      const rr = template.rr;
+      const ttlAt = questionEnd + ((data[start + len + 2] << 8) | data[start + len + 3]);
+      for (let k = 0; k < 4; k++) out[ttlAt + k] = rr[template.ttlAt + k];
+      const numbers = questionEnd + len - 20;
+      for (let k = 0, from = rr.length - 20; k < 20; k++) out[numbers + k] = rr[from + k];
+    }
     if (edns) writeOpt(out, questionEnd + len, edns.do);
     return out;
   }
@@ -591,7 +642,17 @@ export class ServingIndex {
         const len = (d[at + 4] << 8) | d[at + 5];
         const start = v + ((d[at + 2] << 8) | d[at + 3]);
         const an = (d[at + 6] << 8) | d[at + 7];
-        const text = len === DECLINED ? `${type}:declined` : `${type}:${Buffer.from(d.subarray(at + 6, at + DESCRIPTOR)).toString('hex')}:${Buffer.from(d.subarray(start, start + len)).toString('hex')}`;
+        const body = Buffer.from(d.subarray(start, start + (len === DECLINED ? 0 : len)));
+        if (len !== DECLINED && ((d[at + 12] << 8) | d[at + 13]) & SOA_TAIL) {
+          // The SOA as it is answered: its TTL and numbers from the zone's newest template.
+          const t = this.templates[(d[start + len] << 8) | d[start + len + 1]];
+          const ttlAt = (d[start + len + 2] << 8) | d[start + len + 3];
+          if (t) {
+            body.set(t.rr.subarray(t.ttlAt, t.ttlAt + 4), ttlAt);
+            body.set(t.rr.subarray(t.rr.length - 20), len - 20);
+          }
+        }
+        const text = len === DECLINED ? `${type}:declined` : `${type}:${Buffer.from(d.subarray(at + 6, at + DESCRIPTOR)).toString('hex')}:${body.toString('hex')}`;
         answers.push({ type, an, text });
       }
       answers.sort((x, y) => x.type - y.type);
@@ -628,6 +689,10 @@ export class ServingIndex {
    */
   private diffNode(before: TrieNode | undefined, after: TrieNode | undefined, apex: boolean, hiddenBefore: boolean, hiddenAfter: boolean, zoneId: number): void {
     if (before === after && hiddenBefore === hiddenAfter) return;
+    // A DNAME put on or taken off an apex hides or shows the whole zone, which answers in other
+    // zones may lead into (chains, additional data) without having noted the apex as read (every
+    // write changes the apex's SOA, so nothing notes it): the index is built again.
+    if (apex && before?.rrsets.has('DNAME') !== after?.rrsets.has('DNAME')) throw new OverBudget();
     const node = (after ?? before) as TrieNode;
     // Another zone's apex: that zone's entry (from its own tree) stands for the name.
     const otherZone = !apex && this.zones?.has(node.name) === true;
@@ -781,6 +846,8 @@ export class ServingIndex {
     out.reset();
     out.u16(zoneId);
     out.u16(0);
+    this.writingZoneIds = this.rebuild?.table === table ? this.rebuild.zoneIds : this.zoneIds;
+    this.noteSoaRead = undefined;
     if (!(flags & (FLAG_CUT | FLAG_NOT_HERE))) {
       if (rrsets.has('CNAME')) flags |= FLAG_ONLY_LISTED;
       const count = this.answers(node, n, out, pending);
@@ -823,11 +890,13 @@ export class ServingIndex {
     const bodies = this.bodies;
     bodies.reset();
     this.tookGeneral = false;
+    this.noteSoaRead = undefined;
     const types = this.answerTypes;
     const fields = this.answerFields;
     let count = 0;
     const rrsets = node.rrsets;
     const cname = rrsets.get('CNAME');
+    let final: TrieNode | undefined;
     if (cname) {
       if (pending) {
         pending.push(node);
@@ -835,7 +904,7 @@ export class ServingIndex {
       }
       // The chain for every type its final target holds (and CNAME itself: the CNAME RRset alone).
       types[count++] = TYPE_CNAME;
-      const final = this.chainEnd(node);
+      final = this.chainEnd(node);
       if (final) {
         for (const set of final.rrsets.values()) {
           const t = rrTypeCode(set.type);
@@ -876,6 +945,25 @@ export class ServingIndex {
       fields[f + 2] = last[2];
       fields[f + 3] = last[3] | (last[1] === 0 && last[2] === 0 && NAMELESS.has(type) && ownedByQuestion(bodies.bytes(), start, last[0]) ? VERBATIM : 0);
       fields[f + 5] = bodies.length - start;
+    }
+    // Every other type at a CNAME owner: one answer for all of them, when every type the chain's
+    // end holds is listed above (a type left out would get it wrongly).
+    if (cname && count < MAX_TYPES && (!final || count === 1 + final.rrsets.size)) {
+      const start = bodies.length;
+      const bits = this.chainDefault(node, final, nameWireLength, types, count, bodies);
+      if (bits < 0) bodies.truncate(start);
+      else {
+        const f = 6 * count;
+        types[count++] = CHAIN_DEFAULT;
+        const last = this.lastCounts;
+        fields[f] = last[0];
+        fields[f + 1] = last[1];
+        fields[f + 2] = last[2];
+        fields[f + 3] = last[3] | bits;
+        fields[f + 4] = start;
+        fields[f + 5] = this.chainDefaultLength;
+        this.tookGeneral = true;
+      }
     }
     if (deferred) pending?.push(node);
     const head = VALUE_HEADER + count * DESCRIPTOR;
@@ -1078,6 +1166,97 @@ export class ServingIndex {
     return true;
   }
 
+  /** Length of the bytes of the last chainDefault (its zone id and TTL offset follow them). */
+  private chainDefaultLength = 0;
+  /** Zone name -> id for the table being written (a rebuild's own, or the index's). */
+  private writingZoneIds = new Map<string, number>();
+
+  /**
+   * Appends to `out` the answer of the CNAME owner `node` to a type neither its chain nor the chain's
+   * end holds (`final`: the end when it exists; every type it holds is among `types`), and returns
+   * its descriptor bits, or -1 when the index cannot hold one answer for all such types. That answer
+   * does not depend on the type when every name of the chain holds a CNAME and nothing else, and the
+   * chain ends at `final`, at a name that does not exist (no wildcard, no cut: NXDOMAIN) or outside
+   * our zones: so it is the general path's answer for one type nothing there holds. A negative end's
+   * SOA is followed by the zone id and the TTL's offset (SOA_TAIL); the zone's SOA names are noted
+   * as read.
+   */
+  private chainDefault(node: TrieNode, final: TrieNode | undefined, nameWireLength: number, types: Int32Array, count: number, out: EntryWriter): number {
+    const state = this.target as LedgerState;
+    let at: TrieNode | undefined = node;
+    for (let step = 0; at && at !== final; step++) {
+      const cname = at.rrsets.get('CNAME');
+      if (!cname || at.rrsets.size !== 1 || step >= MAX_CHAIN_WALK) return -1;
+      const target = (recordData(cname.records[0]) as { target: string }).target;
+      const zone = findZone(state, target);
+      if (!zone) break;
+      const lk = lookup(zone.tree, target === zone.name ? [] : labelsBelow(target, zone.apexLabels));
+      // Below a cut, or a name a wildcard stands for: the answer depends on the type (or is a referral).
+      if (lk.cut || (!lk.exact && lk.wildcard)) return -1;
+      at = lk.exact;
+    }
+    let probe = PROBE_TYPE;
+    for (;;) {
+      let held = false;
+      for (let i = 0; i < count; i++) if (types[i] === probe) held = true;
+      if (!held) break;
+      probe++;
+    }
+    const a = answerQuery(state, indexQuestion(node.name, probe, nameWireLength));
+    const m = a.message;
+    if (m.additional.length > 0 || m.answer.length === 0 || m.answer.some((rr) => rr.type !== 'CNAME')) return -1;
+    const negative = a.result === 'nodata' || a.result === 'nxdomain';
+    if (negative ? m.authority.length !== 1 || m.authority[0].type !== 'SOA' : a.result !== 'success' || m.authority.length > 0) return -1;
+    let enc;
+    try {
+      enc = encodeMessage(m);
+    } catch {
+      return -1;
+    }
+    if (enc.truncated) return -1;
+    const bytes = enc.bytes;
+    const questionEnd = 12 + nameWireLength + 4;
+    const an = bytes.readUInt16BE(6);
+    const body = bytes.subarray(questionEnd);
+    let zoneId = 0;
+    let ttlAt = 0;
+    if (negative) {
+      const apex = m.authority[0].name;
+      const id = this.writingZoneIds.get(apex);
+      const t = id === undefined ? undefined : (this.rebuild?.target === state ? this.rebuild.templates : this.templates)[id];
+      if (id === undefined || !t) return -1;
+      let p = questionEnd;
+      for (let i = 0; i < an; i++) {
+        p = skipName(bytes, p);
+        p += 10 + bytes.readUInt16BE(p + 8);
+      }
+      ttlAt = skipName(bytes, p) + 4 - questionEnd;
+      // The SOA written here is the template's (same TTL and numbers): else they are not what is patched.
+      if (!Buffer.from(t.rr.subarray(t.ttlAt, t.ttlAt + 4)).equals(body.subarray(ttlAt, ttlAt + 4)) || !Buffer.from(t.rr.subarray(t.rr.length - 20)).equals(body.subarray(body.length - 20))) return -1;
+      zoneId = id;
+    }
+    const b = out.room(body.length + 4);
+    b.set(body, out.length);
+    let w = out.length + body.length;
+    if (negative) {
+      b[w++] = zoneId >> 8;
+      b[w++] = zoneId & 0xff;
+      b[w++] = ttlAt >> 8;
+      b[w++] = ttlAt & 0xff;
+    }
+    out.truncate(w);
+    this.chainDefaultLength = body.length;
+    this.lastCounts[0] = an;
+    this.lastCounts[1] = bytes.readUInt16BE(8);
+    this.lastCounts[2] = bytes.readUInt16BE(10);
+    this.lastCounts[3] = bytes.readUInt16BE(2) & AA_BIT;
+    if (negative) this.noteSoaRead = m.authority[0].name;
+    return (negative ? SOA_TAIL : 0) | (a.result === 'nxdomain' ? RCODE_NXDOMAIN : 0);
+  }
+
+  /** The zone whose negative SOA the entry being written holds after a chain (noted as read by noteReads). */
+  private noteSoaRead: string | undefined;
+
   /** The node a CNAME chain from `node` ends at, when it ends at a node that exists outside a cut (else undefined). */
   private chainEnd(node: TrieNode): TrieNode | undefined {
     const state = this.target as LedgerState;
@@ -1121,6 +1300,10 @@ export class ServingIndex {
         // A name that does not exist may be stood for by a wildcard, or hidden by a cut.
         const zone = findZone(state, t);
         if (!zone) continue;
+        // A cut or a DNAME put on a name between it and its apex (created or not yet) hides it:
+        // those names are read too. (A DNAME at the apex itself rebuilds the index: diffNode.)
+        const labels = splitLabels(t);
+        for (let k = 1; k < labels.length - zone.apexLabels; k++) reads.push(`${labels.slice(k).join('.')}.`);
         const lk = lookup(zone.tree, t === zone.name ? [] : labelsBelow(t, zone.apexLabels));
         if (lk.cut) reads.push(lk.cut.name);
         if (!lk.exact) reads.push(lk.encloser.name === '.' ? '*.' : `*.${lk.encloser.name}`);
@@ -1130,6 +1313,7 @@ export class ServingIndex {
       const target = (recordData(cname.records[0]) as { target: string }).target;
       at = this.exactNode(state, target);
     }
+    if (this.noteSoaRead !== undefined) reads.push(soaReadKey(this.noteSoaRead));
     for (const r of reads) {
       const list = dependents.get(r);
       if (!list) dependents.set(r, [node.name]);

@@ -58,7 +58,10 @@ const NAMES = ['@', 'www', 'mail', 'x.y', 'deep.er.name', 'alias', 'sub', 'cut',
 const VALUES: Record<string, string[]> = {
   A: ['192.0.2.1', '192.0.2.2', '198.51.100.7'],
   AAAA: ['2001:db8::1', '2001:db8::2'],
-  CNAME: ['www.a.test.', 'www.b.test.', 'alias.b.test.', 'q.w.a.test.', 'mail.sub.a.test.', 'z.x.a.test.', 'nowhere.example.'],
+  // Chains that end at a name holding the type or not (NODATA), at a missing name (NXDOMAIN), in
+  // another zone, below a cut or a DNAME (in.cut, deep.er.name), at a wildcard, outside every zone,
+  // and chains of two or more (alias.b.test. is a CNAME owner too).
+  CNAME: ['www.a.test.', 'www.b.test.', 'alias.b.test.', 'alias.a.test.', 'q.w.a.test.', 'mail.sub.a.test.', 'z.x.a.test.', 'nowhere.example.', 'in.cut.a.test.', 'deep.er.name.b.test.', 'ns1.c.example.', 'missing.c.example.'],
   NS: ['ns1.a.test.', 'ns2.b.test.', 'in.cut.a.test.'],
   TXT: ['"hello"', '"v=spf1 mx -all" "second string"'],
   MX: ['10 mail.a.test.', '20 www.b.test.', '5 q.w.b.test.', '30 in.cut.a.test.'],
@@ -94,6 +97,21 @@ let additionalAnswers = 0;
 let otherTypeAnswers = 0;
 let wildcardAnswers = 0;
 let referralAnswers = 0;
+/** Answers at a CNAME owner to a type the chain's end lacks: NODATA or NXDOMAIN with the end zone's SOA, or a chain out of our zones. */
+let chainNodataAnswers = 0;
+let chainNxdomainAnswers = 0;
+let chainOutAnswers = 0;
+
+/** True when the `an` answer records from `p` are all CNAMEs. */
+function isChainOnly(b: Buffer, p: number, an: number): boolean {
+  for (let i = 0; i < an; i++) {
+    while (b[p] !== 0 && (b[p] & 0xc0) !== 0xc0) p += b[p] + 1;
+    p += b[p] === 0 ? 1 : 2;
+    if (b.readUInt16BE(p) !== 5) return false;
+    p += 10 + b.readUInt16BE(p + 8);
+  }
+  return true;
+}
 
 /** The index of `state` built from nothing (small states build synchronously). */
 function freshEntries(state: LedgerState): string[] {
@@ -120,6 +138,14 @@ function checkAnswers(index: ServingIndex, state: LedgerState, random: () => num
         if (qtype === 43 || qtype === 255) assert.equal(fromIndex, undefined, 'DS and ANY are the general path\'s');
         if (fromIndex) {
           answered++;
+          const an = fromIndex.readUInt16BE(6);
+          const firstType = an > 0 ? fromIndex.readUInt16BE(q.questionEnd + 2) : 0;
+          if (an > 0 && firstType === 5 && qtype !== 5) {
+            // A chain's negative end: the CNAMEs, then the SOA (or nothing: the chain left our zones).
+            if ((fromIndex[3] & 0xf) === 3) chainNxdomainAnswers++;
+            else if (fromIndex.readUInt16BE(8) === 1 && (fromIndex[2] & 0x04) !== 0) chainNodataAnswers++;
+            else if (fromIndex.readUInt16BE(8) === 0 && isChainOnly(fromIndex, q.questionEnd, an)) chainOutAnswers++;
+          }
           if ((fromIndex[3] & 0xf) === 3) nxdomainAnswers++;
           else if ((fromIndex[2] & 0x04) === 0) referralAnswers++;
           else if (fromIndex.readUInt16BE(6) === 0) nodataAnswers++;
@@ -156,6 +182,13 @@ test('serving index: 600 random commands; after each it equals a fresh build and
       let cmd: Command;
       if (r < 0.04 || (!z && r < 0.5)) cmd = { kind: 'createZone', zone, soa: { primary_ns: `ns1.${zone}`, admin_email: `hostmaster@${zone}` } };
       else if (r < 0.06) cmd = { kind: 'deleteZone', zone };
+      // The SOA's names, TTL and minimum change: the negative answers after a chain follow them.
+      else if (r < 0.09)
+        cmd = {
+          kind: 'updateZone',
+          zone,
+          soa: pick([{ primary_ns: `ns2.${zone}` }, { primary_ns: 'ns.elsewhere.example' }, { admin_email: `dns@x.${zone}` }, { primary_ns: `ns1.${zone}`, admin_email: `hostmaster@${zone}` }, { ttl: pick([60, 900]) }, { minimum: pick([30, 600]) }]),
+        };
       else if (r < 0.08 && z) {
         const at = { seq: Math.floor(random() * ledger.state.seq) };
         cmd = { kind: 'restoreZone', zone, target: ledger.stateAt(at).zones.get(`${zone}.`), atSeq: at.seq };
@@ -194,7 +227,10 @@ test('serving index: 600 random commands; after each it equals a fresh build and
     assert.ok(nodataAnswers > 300, `NODATA answers ${nodataAnswers}`);
     assert.ok(nxdomainAnswers > 300, `NXDOMAIN answers ${nxdomainAnswers}`);
     assert.deepEqual([...created].sort(), Object.keys(VALUES).sort(), 'every type was written at least once');
-    console.log(`answered ${answered}: NODATA ${nodataAnswers}, NXDOMAIN ${nxdomainAnswers}, chains ${chainAnswers}, wildcard ${wildcardAnswers}, referrals ${referralAnswers}, with additional ${additionalAnswers}, other types ${otherTypeAnswers}`);
+    console.log(`answered ${answered}: NODATA ${nodataAnswers}, NXDOMAIN ${nxdomainAnswers}, chains ${chainAnswers} (ending NODATA ${chainNodataAnswers}, NXDOMAIN ${chainNxdomainAnswers}, out of our zones ${chainOutAnswers}), wildcard ${wildcardAnswers}, referrals ${referralAnswers}, with additional ${additionalAnswers}, other types ${otherTypeAnswers}`);
+    assert.ok(chainNodataAnswers > 100, `chains ending NODATA ${chainNodataAnswers}`);
+    assert.ok(chainNxdomainAnswers > 30, `chains ending NXDOMAIN ${chainNxdomainAnswers}`);
+    assert.ok(chainOutAnswers > 30, `chains out of our zones ${chainOutAnswers}`);
     assert.ok(chainAnswers > 10, `CNAME chain answers ${chainAnswers}`);
     assert.ok(additionalAnswers > 50, `answers with additional data ${additionalAnswers}`);
     assert.ok(referralAnswers > 100, `referrals ${referralAnswers}`);
@@ -350,6 +386,82 @@ test('serving index: an answer that does not fit the UDP limit is left to the ge
     const tcp = index.answer(ledger.state, q, raw, maxResponseSize(q, true));
     assert.ok(tcp);
     assert.equal(tcp.readUInt16BE(6), 40);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('serving index: a CNAME chain\'s negative end (NODATA, NXDOMAIN, another zone\'s SOA, out of our zones) follows every write', () => {
+  const t = testLedger();
+  try {
+    const { ledger } = t;
+    const run = (cmd: Command): void => void ledger.execute(cmd, { actor: 'test' });
+    const soa = (zone: string) => ({ primary_ns: `ns1.${zone}`, admin_email: `hostmaster@${zone}` });
+    run({ kind: 'createZone', zone: 'a.test', soa: soa('a.test') });
+    run({ kind: 'createZone', zone: 'b.test', soa: soa('b.test') });
+    run({ kind: 'createZone', zone: 'c.test', soa: soa('c.test') });
+    const create = (zone: string, name: string, type: string, value: string): void =>
+      run({ kind: 'changeRecords', zone, ops: [{ op: 'create', name, type, value }] });
+    create('a.test', 'y.x.a.test', 'A', '192.0.2.1');
+    create('a.test', 'to-y.a.test', 'CNAME', 'y.x.a.test.');
+    create('a.test', 'to-missing.a.test', 'CNAME', 'm.x.a.test.');
+    create('a.test', 'to-b.a.test', 'CNAME', 'www.b.test.');
+    create('a.test', 'two.a.test', 'CNAME', 'to-y.a.test.');
+    create('a.test', 'out.a.test', 'CNAME', 'www.elsewhere.example.');
+    create('a.test', 'to-d.a.test', 'CNAME', 'm.d.a.test.');
+    create('a.test', 'to-c.a.test', 'CNAME', 'www.c.test.');
+    create('b.test', 'www.b.test', 'TXT', '"b"');
+    const index = new ServingIndex();
+    index.sync(ledger.state);
+    const random = rng(7);
+    /** Every question at the chain owners: from the index (it must answer the given ones), equal to the general path. */
+    const check = (label: string, mustAnswer: boolean): void => {
+      assert.notEqual(index.sync(ledger.state), 'rebuilding', label);
+      for (const owner of ['to-y', 'to-missing', 'to-b', 'two', 'out', 'to-d', 'to-c']) {
+        for (const qtype of [1, 15, 16, 28, 99]) {
+          const raw = query(`${owner}.a.test.`, qtype, random, random() < 0.5);
+          const q = readQuery(raw) as ParsedQuery;
+          const general = encodeMessage(answerQuery(ledger.state, q).message, 1232).bytes;
+          const fromIndex = index.answer(ledger.state, q, raw, 1232);
+          if (mustAnswer && !(owner === 'to-y' && qtype === 1) && !(owner === 'two' && qtype === 1)) assert.ok(fromIndex, `${label}: ${owner}/${qtype} from the index`);
+          if (fromIndex) assert.deepEqual(fromIndex, general, `${label}: ${owner}/${qtype}`);
+        }
+      }
+      assert.deepEqual([...index.entries()].sort(), freshEntries(ledger.state), label);
+    };
+    check('built', true);
+    // An unrelated write bumps both serials (a.test's, and b.test's by its own write).
+    create('a.test', 'unrelated.a.test', 'A', '192.0.2.9');
+    create('b.test', 'unrelated.b.test', 'A', '192.0.2.9');
+    check('after writes elsewhere', true);
+    // The negative TTL (min of SOA TTL and minimum) and the SOA's names.
+    run({ kind: 'updateZone', zone: 'a.test', soa: { ttl: 60 } });
+    check('SOA TTL', true);
+    run({ kind: 'updateZone', zone: 'b.test', soa: { minimum: 30 } });
+    check('SOA minimum', true);
+    run({ kind: 'updateZone', zone: 'a.test', soa: { primary_ns: 'ns.elsewhere.example', admin_email: 'dns@m.x.a.test' } });
+    check('SOA names', false);
+    run({ kind: 'updateZone', zone: 'b.test', soa: { primary_ns: 'www.b.test' } });
+    check('other zone SOA names', false);
+    // The end gains the type asked, the missing name appears.
+    create('b.test', 'www.b.test', 'MX', '10 mail.b.test.');
+    check('end gains MX', false);
+    create('a.test', 'm.x.a.test', 'AAAA', '2001:db8::1');
+    check('missing name created', false);
+    // A cut, then a DNAME, put above the chains' ends (x.a.test. did not exist as a node of its own).
+    create('a.test', 'x.a.test', 'NS', 'ns.elsewhere.example.');
+    check('cut above the ends', false);
+    const nsIds = [...(ledger.state.zones.get('a.test.')?.records.values() ?? [])].filter((r) => r.type === 'NS' && r.name === 'x.a.test.').map((r) => r.id);
+    run({ kind: 'changeRecords', zone: 'a.test', ops: nsIds.map((id): RecordOp => ({ op: 'delete', id })) });
+    check('cut removed', false);
+    // A DNAME above a missing end (a DNAME may not be put above records).
+    create('a.test', 'd.a.test', 'DNAME', 'b.test.');
+    check('DNAME above the end', false);
+    // A DNAME at the apex of the (empty) zone a chain ends in.
+    create('c.test', 'c.test', 'DNAME', 'elsewhere.example.');
+    index.sync(ledger.state);
+    while (!index.isCurrent(ledger.state)) index.sync(ledger.state);
+    check('DNAME at the apex of the end zone', false);
   } finally {
     t.cleanup();
   }
