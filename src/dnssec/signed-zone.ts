@@ -81,6 +81,8 @@ function pairUp(b: Before, a: Before): Array<[CanonicalRRset | undefined, Canoni
   ];
 }
 
+const TYPE_DNAME = 39;
+
 const hex = (r: Uint8Array): string => Buffer.from(r.buffer, r.byteOffset, r.byteLength).toString('hex');
 
 /** Records of `b` that `a` lacks go to `removed`, records of `a` that `b` lacks to `added` (all of both when the TTL changed). */
@@ -148,6 +150,8 @@ export class SignedZone {
   private readonly sigs = new Map<string, Map<number, Signatures>>();
   /** Non-apex names holding NS. */
   private readonly cuts = new Set<string>();
+  /** How many names hold a DNAME (everything below one is answered by substitution). */
+  private dnameOwners = 0;
   /** Sorted chain keys (NSEC: canonical name keys; NSEC3: base32hex hashes, which sort as the hashes do). */
   private chainKeys: string[] = [];
   private readonly chain = new Map<string, ChainEntry>();
@@ -265,6 +269,19 @@ export class SignedZone {
       return this.chain.get(key)?.owner === owner ? this.chainSigs.get(key)?.rdatas : undefined;
     }
     return this.sigs.get(owner)?.get(type)?.rdatas;
+  }
+
+  /**
+   * For the DNSSEC answer fast path (src/dns/dnssec-fast-answer.ts): the RRset (owner, type) with
+   * its RRSIG RDATAs when the general path answers a question for it with exactly that RRset — a
+   * signed (so authoritative) RRset at a name that is no delegation point, in a zone without any
+   * DNAME (which would occlude names below it); undefined otherwise.
+   */
+  signedAnswer(owner: string, type: number): { rrset: CanonicalRRset; rrsigs: readonly Uint8Array[] } | undefined {
+    if (this.dnameOwners > 0 || this.cuts.has(owner)) return undefined;
+    const rrset = this.sets.get(owner)?.get(type);
+    const sigs = rrset && this.sigs.get(owner)?.get(type);
+    return sigs ? { rrset: rrset as CanonicalRRset, rrsigs: sigs.rdatas } : undefined;
   }
 
   /** True when `name` is an authoritative name of the zone or an empty non-terminal above one. */
@@ -402,6 +419,7 @@ export class SignedZone {
     let byType = this.sets.get(rs.owner);
     if (!byType) this.sets.set(rs.owner, (byType = new Map()));
     this.touchRR(rs.owner, rs.type);
+    if (rs.type === TYPE_DNAME && !byType.has(TYPE_DNAME)) this.dnameOwners++;
     byType.set(rs.type, rs);
     if (rs.type === TYPE.NS && rs.owner !== this.zone) this.cuts.add(rs.owner);
   }
@@ -410,6 +428,7 @@ export class SignedZone {
     const byType = this.sets.get(owner);
     if (!byType) return;
     this.touchRR(owner, type);
+    if (type === TYPE_DNAME && byType.has(TYPE_DNAME)) this.dnameOwners--;
     byType.delete(type);
     this.sigs.get(owner)?.delete(type);
     if (type === TYPE.NS) this.cuts.delete(owner);
