@@ -133,11 +133,12 @@ const AA_BIT = 0x0400;
  */
 const VERBATIM = 0x0001;
 /**
- * A descriptor bit: the bytes end with a zone's negative SOA (a CNAME chain's negative end), followed
- * in the value by the zone id (u16) and the offset of the SOA's TTL in the bytes (u16). The TTL and
- * the SOA's five numbers are copied at answer time from the zone's newest negative template, because
- * the serial changes with every write; its names are the template's `shape`, which entries holding
- * them are re-taken for when it changes (soaReadKey).
+ * A descriptor bit: the answer ends with a zone's negative SOA (a CNAME chain's negative end). Its
+ * bytes are held without the SOA's last 20 (its five numbers), and followed by the zone id (u16) and
+ * the offset of the SOA's TTL in the answer (u16). The TTL and the numbers are copied at answer time
+ * from the zone's newest negative template, because the serial changes with every write; the SOA's
+ * names are the template's `shape`, which entries holding them are re-taken for when it changes
+ * (soaReadKey).
  */
 const SOA_TAIL = 0x0002;
 /** A descriptor bit: the answer's rcode is NXDOMAIN (a CNAME chain that ends at a name that does not exist). */
@@ -537,21 +538,24 @@ export class ServingIndex {
     if (size > limit) return undefined;
     const bits = (data[d + 12] << 8) | data[d + 13];
     let template: NegativeTemplate | undefined;
+    // Bytes held: all of the answer, or all but the SOA's numbers.
+    let held = len;
     if (bits & SOA_TAIL) {
-      template = this.templates[(data[start + len] << 8) | data[start + len + 1]];
+      held = len - 20;
+      template = this.templates[(data[start + held] << 8) | data[start + held + 1]];
       if (!template) return undefined;
     }
     const out = Buffer.allocUnsafe(size);
     writeResponseHeader(out, q, raw, bits & RCODE_NXDOMAIN ? RCODE.NXDOMAIN : RCODE.NOERROR, bits & AA_BIT ? AUTHORITATIVE : {}, (data[d + 6] << 8) | data[d + 7], (data[d + 8] << 8) | data[d + 9]);
     const ar = (data[d + 10] << 8) | data[d + 11];
     if (ar > 0) out.writeUInt16BE(ar + (edns ? 1 : 0), 10);
-    out.set(data.subarray(start, start + len), questionEnd);
+    out.set(data.subarray(start, start + held), questionEnd);
     if (template) {
       // The SOA's TTL and numbers as they are now (the names are the same: see SOA_TAIL).
       const rr = template.rr;
-      const ttlAt = questionEnd + ((data[start + len + 2] << 8) | data[start + len + 3]);
+      const ttlAt = questionEnd + ((data[start + held + 2] << 8) | data[start + held + 3]);
       for (let k = 0; k < 4; k++) out[ttlAt + k] = rr[template.ttlAt + k];
-      const numbers = questionEnd + len - 20;
+      const numbers = questionEnd + held;
       for (let k = 0, from = rr.length - 20; k < 20; k++) out[numbers + k] = rr[from + k];
     }
     if (edns) writeOpt(out, questionEnd + len, edns.do);
@@ -642,16 +646,17 @@ export class ServingIndex {
         const len = (d[at + 4] << 8) | d[at + 5];
         const start = v + ((d[at + 2] << 8) | d[at + 3]);
         const an = (d[at + 6] << 8) | d[at + 7];
-        const body = Buffer.from(d.subarray(start, start + (len === DECLINED ? 0 : len)));
+        const body = Buffer.alloc(len === DECLINED ? 0 : len);
         if (len !== DECLINED && ((d[at + 12] << 8) | d[at + 13]) & SOA_TAIL) {
           // The SOA as it is answered: its TTL and numbers from the zone's newest template.
-          const t = this.templates[(d[start + len] << 8) | d[start + len + 1]];
-          const ttlAt = (d[start + len + 2] << 8) | d[start + len + 3];
+          body.set(d.subarray(start, start + len - 20));
+          const t = this.templates[(d[start + len - 20] << 8) | d[start + len - 19]];
+          const ttlAt = (d[start + len - 18] << 8) | d[start + len - 17];
           if (t) {
             body.set(t.rr.subarray(t.ttlAt, t.ttlAt + 4), ttlAt);
             body.set(t.rr.subarray(t.rr.length - 20), len - 20);
           }
-        }
+        } else body.set(d.subarray(start, start + body.length));
         const text = len === DECLINED ? `${type}:declined` : `${type}:${Buffer.from(d.subarray(at + 6, at + DESCRIPTOR)).toString('hex')}:${body.toString('hex')}`;
         answers.push({ type, an, text });
       }
@@ -966,6 +971,7 @@ export class ServingIndex {
       }
     }
     if (deferred) pending?.push(node);
+    this.sharePrefixes(count);
     const head = VALUE_HEADER + count * DESCRIPTOR;
     const b = out.room(count * DESCRIPTOR + bodies.length);
     let w = out.length;
@@ -1166,6 +1172,61 @@ export class ServingIndex {
     return true;
   }
 
+  /** Where each answer of the entry being written starts in `bodies` once shared (sharePrefixes). */
+  private readonly sharedStart = new Int32Array(MAX_TYPES);
+  private readonly sharedWith = new Int32Array(MAX_TYPES);
+
+  /**
+   * Holds an answer whose bytes begin another answer of the same name only once (at a CNAME owner
+   * the CNAME alone begins every answer through the chain): its descriptor points into the other's
+   * bytes, and `bodies` is compacted. An answer whose held bytes are followed by data of its own
+   * (SOA_TAIL) is never the one pointed from. Rewrites the starts in `answerFields`.
+   */
+  private sharePrefixes(count: number): void {
+    const fields = this.answerFields;
+    const with_ = this.sharedWith;
+    let any = false;
+    for (let i = 0; i < count; i++) {
+      with_[i] = -1;
+      const len = fields[6 * i + 5];
+      if (len === DECLINED || len === 0 || fields[6 * i + 3] & SOA_TAIL) continue;
+      const bytes = this.bodies.bytes();
+      for (let j = 0; j < count && with_[i] < 0; j++) {
+        const lj = fields[6 * j + 5];
+        if (j === i || lj === DECLINED || (lj < len + (fields[6 * j + 3] & SOA_TAIL ? 20 : 0)) || (lj === len && j > i)) continue;
+        const a = fields[6 * i + 4];
+        const b = fields[6 * j + 4];
+        let k = 0;
+        while (k < len && bytes[a + k] === bytes[b + k]) k++;
+        if (k === len) with_[i] = j;
+      }
+      if (with_[i] >= 0) any = true;
+    }
+    if (!any) return;
+    // Compact: the answers pointed from are dropped; each region runs to the next one's start.
+    const bodies = this.bodies;
+    const copy = Uint8Array.from(bodies.bytes());
+    const starts = this.sharedStart;
+    bodies.reset();
+    for (let i = 0; i < count; i++) {
+      const len = fields[6 * i + 5];
+      if (len === DECLINED || with_[i] >= 0) continue;
+      const from = fields[6 * i + 4];
+      let to = copy.length;
+      for (let j = 0; j < count; j++) if (fields[6 * j + 5] !== DECLINED && fields[6 * j + 4] > from && fields[6 * j + 4] < to) to = fields[6 * j + 4];
+      starts[i] = bodies.length;
+      const b = bodies.room(to - from);
+      b.set(copy.subarray(from, to), bodies.length);
+      bodies.truncate(bodies.length + to - from);
+    }
+    for (let i = 0; i < count; i++) {
+      if (fields[6 * i + 5] === DECLINED) continue;
+      let j = i;
+      while (with_[j] >= 0) j = with_[j];
+      fields[6 * i + 4] = starts[j];
+    }
+  }
+
   /** Length of the bytes of the last chainDefault (its zone id and TTL offset follow them). */
   private chainDefaultLength = 0;
   /** Zone name -> id for the table being written (a rebuild's own, or the index's). */
@@ -1235,9 +1296,11 @@ export class ServingIndex {
       if (!Buffer.from(t.rr.subarray(t.ttlAt, t.ttlAt + 4)).equals(body.subarray(ttlAt, ttlAt + 4)) || !Buffer.from(t.rr.subarray(t.rr.length - 20)).equals(body.subarray(body.length - 20))) return -1;
       zoneId = id;
     }
-    const b = out.room(body.length + 4);
-    b.set(body, out.length);
-    let w = out.length + body.length;
+    // A negative end's SOA numbers are not held (SOA_TAIL).
+    const held = negative ? body.length - 20 : body.length;
+    const b = out.room(held + 4);
+    b.set(body.subarray(0, held), out.length);
+    let w = out.length + held;
     if (negative) {
       b[w++] = zoneId >> 8;
       b[w++] = zoneId & 0xff;
