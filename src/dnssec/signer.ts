@@ -19,6 +19,7 @@ import { DERIVED_TYPES, DEFAULT_SIGNING_POLICY, SignedZone, type SignedDelta, ty
 import type { CanonicalRRset } from './rrsig.ts';
 import { zoneKeyRdata, type ZoneKey } from './zone-keys.ts';
 import { diffZoneRRsets, zoneRRsets } from './zone-content.ts';
+import { PMap } from '../projections/pmap.ts';
 
 const DAY = 86400;
 
@@ -75,6 +76,8 @@ function fingerprint(zone: ZoneState): string {
 
 export class ZoneSigners {
   private readonly zones = new Map<string, Entry>();
+  /** The zones map of the last state `update` saw. */
+  private lastZones: LedgerState['zones'] | undefined;
   private readonly policy: SigningPolicy;
 
   constructor(private readonly opts: ZoneSignersOptions) {
@@ -91,31 +94,44 @@ export class ZoneSigners {
     return this.zones.get(zone)?.signed;
   }
 
-  /** Bring every signed zone in line with `state` (call with each new projection state). */
+  /**
+   * Bring every signed zone in line with `state` (call with each new projection state). Only the
+   * zones that changed since the last state are looked at (the zone maps share every untouched
+   * subtree), so a write to one zone costs the same with one zone as with thousands.
+   */
   update(state: LedgerState): void {
-    for (const name of [...this.zones.keys()]) {
-      if (state.zones.get(name)?.dnssec?.enabled !== true) this.zones.delete(name);
+    const before = this.lastZones;
+    this.lastZones = state.zones;
+    if (before === undefined) {
+      for (const [name, zone] of state.zones.entries()) this.updateZone(name, zone);
+      return;
     }
-    for (const [name, zone] of state.zones.entries()) {
-      if (zone.dnssec?.enabled !== true) continue;
-      const entry = this.zones.get(name);
-      if (entry && entry.zone === zone) continue;
-      const fp = fingerprint(zone);
-      try {
-        if (!entry || entry.fingerprint !== fp) {
-          this.zones.set(name, { zone, serial: zone.serial, journal: [], fingerprint: fp, signed: this.build(zone) });
-          continue;
-        }
-        const now = signingTime(this.opts.clock());
-        diffZoneRRsets(entry.zone.tree, zone.tree, (owner, type, after) => {
-          if (!DERIVED_TYPES.has(type)) entry.signed.replace(owner, type, after, now);
-        });
-        entry.zone = zone;
-        if (zone.serial !== entry.serial) this.closeStep(entry, zone.serial);
-      } catch (err) {
-        this.zones.delete(name);
-        this.opts.onError?.(name, err as Error);
+    PMap.diff(before, state.zones, (name, _was, zone) => this.updateZone(name, zone));
+  }
+
+  /** Bring the signed form of zone `name` in line with `zone` (undefined: the zone is gone). */
+  private updateZone(name: string, zone: ZoneState | undefined): void {
+    if (zone?.dnssec?.enabled !== true) {
+      this.zones.delete(name);
+      return;
+    }
+    const entry = this.zones.get(name);
+    if (entry && entry.zone === zone) return;
+    const fp = fingerprint(zone);
+    try {
+      if (!entry || entry.fingerprint !== fp) {
+        this.zones.set(name, { zone, serial: zone.serial, journal: [], fingerprint: fp, signed: this.build(zone) });
+        return;
       }
+      const now = signingTime(this.opts.clock());
+      diffZoneRRsets(entry.zone.tree, zone.tree, (owner, type, after) => {
+        if (!DERIVED_TYPES.has(type)) entry.signed.replace(owner, type, after, now);
+      });
+      entry.zone = zone;
+      if (zone.serial !== entry.serial) this.closeStep(entry, zone.serial);
+    } catch (err) {
+      this.zones.delete(name);
+      this.opts.onError?.(name, err as Error);
     }
   }
 

@@ -83,3 +83,36 @@ test('signers follow the ledger: on, writes, rollover, missing key, off', (t) =>
   signers.update(ledger.state);
   assert.equal(signers.get(ZONE), undefined);
 });
+
+test('a write re-signs only the zone it changed: update reads the difference of the zone maps, never every zone', (t) => {
+  const { ledger, cleanup } = testLedger();
+  t.after(cleanup);
+  const store = new KeyStore(ledger.db);
+  const now = Math.floor(Date.now() / 1000);
+  const signers = new ZoneSigners({ keys: store, clock: () => now });
+  for (let i = 0; i < 30; i++) ledger.execute({ kind: 'createZone', zone: `z${i}.test.`, soa: { primary_ns: `ns1.z${i}.test.`, admin_email: 'h@test' } }, { actor: 'admin' });
+  ledger.execute({ kind: 'createZone', zone: ZONE, soa: { primary_ns: 'ns1.signer.test.', admin_email: 'h@signer.test' } }, { actor: 'admin' });
+  const keys = (['ksk', 'zsk'] as const).map((role) => {
+    const m = generateKey('ed25519');
+    const { rdata, tag } = zoneKeyRdata({ role, publicKey: m.publicKey, algorithm: 'ed25519' });
+    store.put({ zone: ZONE, tag, algorithm: 'ed25519', dnskeySha256: createHash('sha256').update(rdata).digest(), pkcs8: m.privatePkcs8, createdAt: new Date().toISOString() });
+    return { tag, role, algorithm: 'ed25519' as const, publicKey: Buffer.from(m.publicKey).toString('base64') };
+  });
+  ledger.execute({ kind: 'dnssec', zone: ZONE, change: { op: 'configure', enabled: true, algorithm: 'ed25519', denial: 'nsec', newKeys: keys, at: now } }, { actor: 'admin' });
+  signers.update(ledger.state);
+  assert.ok(signers.get(ZONE));
+  for (const [zone, name] of [['z7.test.', 'www.z7.test.'], [ZONE, `www.${ZONE}`]]) {
+    ledger.execute({ kind: 'changeRecords', zone, ops: [{ op: 'create', name, type: 'A', value: '192.0.2.7' }] }, { actor: 'admin' });
+    const zones = ledger.state.zones;
+    // Walking every zone per write is what this forbids.
+    const walk = (): never => assert.fail('update walked every zone of the state');
+    Object.assign(zones, { entries: walk, forEach: walk, keys: walk, values: walk, [Symbol.iterator]: walk });
+    try {
+      signers.update(ledger.state);
+    } finally {
+      for (const k of ['entries', 'forEach', 'keys', 'values']) delete (zones as unknown as Record<string, unknown>)[k];
+      delete (zones as unknown as Record<symbol, unknown>)[Symbol.iterator];
+    }
+  }
+  assert.ok(signers.get(ZONE)?.rrset(`www.${ZONE}`, 1), 'the signed zone holds the write');
+});
