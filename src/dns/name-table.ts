@@ -12,6 +12,13 @@
 
 /** Bytes of an entry's header: key length u8, value length u16, tag u16. */
 const HEADER = 5;
+/**
+ * The tag's top bit, set on an entry once it is deleted or replaced: compaction walks the arena in
+ * order and needs to know which entries are garbage (tags themselves are at most 15 bits).
+ */
+const DEAD = 0x80;
+/** The largest tag. */
+const MAX_TAG = 0x7fff;
 /** An empty slot. Slots otherwise hold arena offset + 1, or TOMBSTONE for a deleted entry. */
 const EMPTY = 0;
 const TOMBSTONE = -1;
@@ -116,10 +123,11 @@ export class NameTable {
 
   /**
    * Sets `key` (lowercased) to `value` with `tag`, replacing any entry of the same key. False (and
-   * nothing stored) when the key is longer than MAX_KEY or the value longer than 65535 bytes.
+   * nothing stored) when the key is longer than MAX_KEY, the value longer than 65535 bytes or the tag
+   * larger than 0x7fff.
    */
   set(key: Uint8Array, value: Uint8Array, tag: number): boolean {
-    if (key.length > MAX_KEY || value.length > 0xffff) return false;
+    if (key.length > MAX_KEY || value.length > 0xffff || tag > MAX_TAG || tag < 0) return false;
     this.delete(key);
     if ((this.live + this.tombstones + 1) * 2 > this.mask + 1) this.rehash(pow2AtLeast((this.live + 1) * 4));
     const size = HEADER + key.length + value.length;
@@ -151,6 +159,7 @@ export class NameTable {
       }
     }
     this.garbage += HEADER + this.arena[off] + this.valueLength(off);
+    this.arena[off + 3] |= DEAD;
     this.live--;
     this.tombstones++;
     return true;
@@ -182,34 +191,63 @@ export class NameTable {
 
   /**
    * Compacts the arena to what the entries use (plus a little room for writes): a table built once
-   * (the serving index after a rebuild) would otherwise keep up to half its arena as growth slack.
+   * (the serving index after a rebuild) would otherwise keep up to half its arena as growth slack,
+   * and one whose entries were replaced (its second pass) the replaced ones.
    */
   trim(): void {
-    const live = this.used - this.garbage;
-    if (this.arena.length - live < 64 * 1024 && this.arena.length < live * 1.125) return;
-    this.relayout(live + Math.max(4096, live >> 4));
+    if (this.garbage > 0) this.compact();
+    const slack = Math.max(4096, this.used >> 4);
+    if (this.arena.length - this.used < 64 * 1024 + slack && this.arena.length < this.used * 1.125) return;
+    this.arena = this.arena.slice(0, this.used + slack);
   }
 
-  /** Compacts the arena when at least half of it is garbage, else grows it; then `size` more bytes fit. */
+  /** Makes room for `size` more bytes: compacts when at least half the arena is garbage, else grows it. */
   private makeRoom(size: number): void {
-    this.relayout(Math.max(this.arena.length, (this.used - this.garbage + size) * 2));
+    if (this.garbage * 2 >= this.used) this.compact();
+    if (this.used + size <= this.arena.length && (this.used + size) * 4 <= this.arena.length * 3) return;
+    // Growing keeps every offset: the used part is copied in one piece, garbage included.
+    const next = new Uint8Array(Math.max(this.arena.length * 2, (this.used + size) * 2));
+    next.set(this.arena.subarray(0, this.used));
+    this.arena = next;
   }
 
-  /** Copies every live entry, in slot order, into a new arena of `length` bytes. */
-  private relayout(length: number): void {
-    const next = new Uint8Array(length);
-    let w = 0;
+  /**
+   * Moves the live entries down over the garbage, in place and in arena order, so runs of live
+   * entries move in one copyWithin each, and points their slots at their new offsets (found by the
+   * key's hash). No second arena is allocated, and no object per entry (a slot-order copy, one
+   * subarray per entry, took about 2.5 s for a million entries).
+   */
+  private compact(): void {
     const arena = this.arena;
-    for (let i = 0; i < this.slots.length; i += 2) {
-      const s = this.slots[i];
-      if (s <= 0) continue;
-      const off = s - 1;
-      const len = HEADER + arena[off] + ((arena[off + 1] << 8) | arena[off + 2]);
-      next.set(arena.subarray(off, off + len), w);
-      this.slots[i] = w + 1;
-      w += len;
+    const slots = this.slots;
+    const mask = this.mask;
+    const used = this.used;
+    let w = 0;
+    let run = 0;
+    let r = 0;
+    while (r < used) {
+      const keyLen = arena[r];
+      const len = HEADER + keyLen + ((arena[r + 1] << 8) | arena[r + 2]);
+      if (arena[r + 3] & DEAD) {
+        if (r > run) arena.copyWithin(w, run, r);
+        w += r - run;
+        r += len;
+        run = r;
+        continue;
+      }
+      // The entry moves from r to w + (r - run): its slot holds r + 1. Slots already moved hold
+      // offsets below r, so they never match.
+      const to = w + (r - run);
+      if (to !== r) {
+        const h = hashKey(arena, r + HEADER, r + HEADER + keyLen);
+        let i = h & mask;
+        while (slots[2 * i] !== r + 1) i = (i + 1) & mask;
+        slots[2 * i] = to + 1;
+      }
+      r += len;
     }
-    this.arena = next;
+    if (r > run) arena.copyWithin(w, run, r);
+    w += r - run;
     this.used = w;
     this.garbage = 0;
   }

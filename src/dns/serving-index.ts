@@ -329,11 +329,16 @@ function namesIn(data: object, into: string[]): void {
   for (const v of Object.values(data)) if (typeof v === 'string' && v.endsWith('.') && v.length > 0) into.push(v);
 }
 
+/** Name read -> the names whose answers read it (a list, or a set once it is long). */
+type Dependents = Map<string, string[] | Set<string>>;
+/** Dependents of one name held in a list up to this many (a scan is cheaper than a set for a few). */
+const DEPENDENTS_AS_SET = 32;
+
 /** A rebuild in progress: the nodes still to visit, depth first. */
 interface Rebuild {
   target: LedgerState;
   table: NameTable;
-  dependents: Map<string, string[]>;
+  dependents: Dependents;
   /** Nodes whose other answers the second pass takes (undefined: a small rebuild takes them at once). */
   pending: TrieNode[] | undefined;
   stack: TrieNode[];
@@ -370,7 +375,7 @@ export class ServingIndex {
    * the first changes, the others are indexed again. Entries are never removed between rebuilds; a
    * stale one costs a needless re-index, never a wrong answer.
    */
-  private dependents = new Map<string, string[]>();
+  private dependents: Dependents = new Map();
   /** Zone name -> id, and each zone's NODATA template by id (valid with the table). */
   private zoneIds = new Map<string, number>();
   private templates: Array<NegativeTemplate | undefined> = [];
@@ -835,7 +840,7 @@ export class ServingIndex {
    * one held is known not to exist (NXDOMAIN). So is a name whose answers are too large for an
    * entry: it must still be found, or it would read as NXDOMAIN.
    */
-  private index(table: NameTable, node: TrieNode, zoneId: number, apex: boolean, dependents: Map<string, string[]>, pending?: TrieNode[]): void {
+  private index(table: NameTable, node: TrieNode, zoneId: number, apex: boolean, dependents: Dependents, pending?: TrieNode[]): void {
     this.spend();
     const key = this.key;
     const n = writeKey(node.name, key);
@@ -1348,7 +1353,7 @@ export class ServingIndex {
    * chain's records, and the wildcards that could stand for them), so a change to one of them
    * indexes `node` again. More than the general path reads is harmless; less would leave an answer stale.
    */
-  private noteReads(node: TrieNode, dependents: Map<string, string[]>): void {
+  private noteReads(node: TrieNode, dependents: Dependents): void {
     const state = this.target as LedgerState;
     const reads: string[] = [];
     let at: TrieNode | undefined = node;
@@ -1380,7 +1385,13 @@ export class ServingIndex {
     for (const r of reads) {
       const list = dependents.get(r);
       if (!list) dependents.set(r, [node.name]);
-      else if (list[list.length - 1] !== node.name && !list.includes(node.name)) list.push(node.name);
+      else if (!Array.isArray(list)) list.add(node.name);
+      else if (list[list.length - 1] !== node.name && !list.includes(node.name)) {
+        // A long list becomes a set: a zone's SOA key is read by every CNAME owner of the zone, and
+        // includes() over 50,000 of them per owner took 17 s of a 1M-name zone's second pass.
+        if (list.length >= DEPENDENTS_AS_SET) dependents.set(r, new Set(list).add(node.name));
+        else list.push(node.name);
+      }
     }
   }
 

@@ -1,0 +1,72 @@
+/**
+ * NameTable (src/dns/name-table.ts) against a Map: entries set, replaced and deleted at random, the
+ * arena growing and compacting in place (replaced entries are garbage), then trimmed; every key
+ * still finds its own value and tag, and a deleted one is gone.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { hashKey, NameTable } from '../../src/dns/name-table.ts';
+
+/** A small deterministic PRNG (mulberry32), so a failure repeats. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const enc = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));
+
+function check(table: NameTable, model: Map<string, { value: Uint8Array; tag: number }>, gone: Set<string>): void {
+  assert.equal(table.size, model.size);
+  for (const [k, want] of model) {
+    const key = enc(k);
+    const off = table.find(key, 0, key.length, hashKey(key, 0, key.length));
+    assert.ok(off >= 0, `${k} is found`);
+    assert.equal(table.tag(off), want.tag, `${k}'s tag`);
+    assert.equal(table.valueLength(off), want.value.length, `${k}'s value length`);
+    const v = table.valueStart(off);
+    assert.deepEqual(table.data.subarray(v, v + want.value.length), want.value, `${k}'s value`);
+  }
+  for (const k of gone) {
+    if (model.has(k)) continue;
+    const key = enc(k);
+    assert.equal(table.find(key, 0, key.length, hashKey(key, 0, key.length)), -1, `${k} was deleted`);
+  }
+}
+
+test('NameTable keeps every entry through replacements, deletions, compaction and trim', () => {
+  const rand = rng(17);
+  const table = new NameTable(16, 8);
+  const model = new Map<string, { value: Uint8Array; tag: number }>();
+  const gone = new Set<string>();
+  const keys = Array.from({ length: 3000 }, (_, i) => `h${i}.example.`);
+  for (let round = 0; round < 4; round++) {
+    for (let n = 0; n < 20_000; n++) {
+      const k = keys[Math.floor(rand() * keys.length)];
+      if (rand() < 0.15) {
+        assert.equal(table.delete(enc(k)), model.delete(k));
+        gone.add(k);
+      } else {
+        const value = new Uint8Array(Math.floor(rand() * 200)).map(() => Math.floor(rand() * 256));
+        const tag = Math.floor(rand() * 0x8000);
+        assert.ok(table.set(enc(k), value, tag));
+        model.set(k, { value, tag });
+      }
+    }
+    check(table, model, gone);
+    table.trim();
+    check(table, model, gone);
+    assert.ok(table.bytes < 2 * 3000 * 260 + 64 * 1024 + 8 * 16 * 1024, `trimmed to about its live entries (${table.bytes} bytes)`);
+  }
+});
+
+test('NameTable refuses a tag above 15 bits (the top bit marks garbage)', () => {
+  const table = new NameTable();
+  assert.equal(table.set(enc('a.'), new Uint8Array(1), 0x8000), false);
+  assert.equal(table.set(enc('a.'), new Uint8Array(1), 0x7fff), true);
+});
