@@ -341,6 +341,8 @@ interface Rebuild {
   dependents: Dependents;
   /** Nodes whose other answers the second pass takes (undefined: a small rebuild takes them at once). */
   pending: TrieNode[] | undefined;
+  /** For each pending node, its zone id times two, plus one at a zone's apex. */
+  pendingWhere: number[];
   stack: TrieNode[];
   /** The zone id of each node on the stack. */
   stackZone: number[];
@@ -354,6 +356,21 @@ interface Rebuild {
   /** performance.now() at the start, for the log line. */
   started: number;
   timer?: NodeJS.Immediate;
+}
+
+/** The second pass of a rebuild in progress (fillStep). */
+interface Fill {
+  /** The nodes to index in full, in the state the rebuild built (`built`), and their names. */
+  nodes: TrieNode[];
+  names: string[];
+  /** Per node: its zone id times two, plus one at a zone's apex. */
+  where: number[];
+  /** The state the first pass indexed: while the index still holds it, a node is indexed as it is, with no lookup. */
+  built: LedgerState;
+  next: number;
+  started: number;
+  answeredBefore: number;
+  timer?: NodeJS.Immediate | NodeJS.Timeout;
 }
 
 /** What the index does when it is asked to follow a state (for tests and logs). */
@@ -388,7 +405,7 @@ export class ServingIndex {
   /** Names indexed again during one sync because a name their answers read changed. */
   private redone = new Set<string>();
   /** The second pass of a rebuild in progress (fillStep). */
-  private fill: { names: string[]; next: number; started: number; answeredBefore: number; timer?: NodeJS.Immediate | NodeJS.Timeout } | undefined;
+  private fill: Fill | undefined;
   /** Questions asked of the index (the second pass slows down while there are any). */
   private answered = 0;
   private budget = 0;
@@ -792,8 +809,13 @@ export class ServingIndex {
     try {
       const end = Math.min(fill.names.length, fill.next + this.rebuildSlice);
       const deadline = performance.now() + FILL_SLICE_MS;
+      // No write since the first pass: the nodes it put aside are the state's own (no lookup by name).
+      const direct = this.state === fill.built;
       for (; fill.next < end; fill.next++) {
-        this.reindexName(fill.names[fill.next]);
+        if (direct) {
+          const w = fill.where[fill.next];
+          this.index(this.table, fill.nodes[fill.next], w >> 1, (w & 1) === 1, this.dependents);
+        } else this.reindexName(fill.names[fill.next]);
         if ((fill.next & 31) === 31 && performance.now() > deadline) {
           fill.next++;
           break;
@@ -1409,6 +1431,7 @@ export class ServingIndex {
       table: new NameTable(expected, 64),
       dependents: new Map(),
       pending: expected > this.rebuildSlice ? [] : undefined,
+      pendingWhere: [],
       stack: roots.slice(),
       stackZone: zones.map((_, i) => i),
       zoneIds: new Map(zones.map((z, i) => [z.name, i])),
@@ -1441,15 +1464,19 @@ export class ServingIndex {
         const node = stack.pop();
         zoneId = stackZone.pop() as number;
         if (node === undefined) {
-          job.table.trim();
+          if (job.pending && job.pending.length > 0) this.fill = secondPass(job);
+          // With a second pass to come, the table is trimmed after it: the entries it replaces fit
+          // in the arena's slack, and each new arena of a 1M-name index (tens of MB of external
+          // memory) starts a major GC of the whole projection's heap (about a second each).
+          if (!job.pending || job.pending.length === 0) job.table.trim();
           this.table = job.table;
           this.dependents = job.dependents;
           this.zoneIds = job.zoneIds;
           this.templates = job.templates;
           this.state = job.target;
           this.rebuild = undefined;
-          if (job.pending && job.pending.length > 0) {
-            this.fill = { names: job.pending.map((p) => p.name), next: 0, started: performance.now(), answeredBefore: this.answered };
+          if (this.fill) {
+            this.fill.answeredBefore = this.answered;
             this.fill.timer = setImmediate(() => this.fillStep());
           }
           this.rebuilt(performance.now() - job.started);
@@ -1458,7 +1485,9 @@ export class ServingIndex {
         const root = roots.has(node);
         // Another zone's apex: that zone's own tree stands for the name.
         if (!root && apexes.has(node.name)) continue;
+        const pendingBefore = job.pending?.length;
         this.index(job.table, node, zoneId, root, job.dependents, job.pending);
+        if (job.pending && job.pending.length !== pendingBefore) job.pendingWhere.push(zoneId * 2 + (root ? 1 : 0));
         // Nothing below a cut is held (a question there finds the cut walking up).
         if (hidesBelow(node, root)) continue;
         if (node.children.size > 0) node.children.forEach(push);
@@ -1471,6 +1500,31 @@ export class ServingIndex {
     // which turned a 3 s rebuild into minutes. close() cancels it.
     job.timer = setImmediate(() => this.step());
   }
+}
+
+/**
+ * The second pass of `job`: CNAME owners and cuts first (a chain is asked for A, the most common
+ * question; a cut's referral for every name below it), then the names' other types (MX, TXT, ...),
+ * which are asked far less.
+ */
+function secondPass(job: Rebuild): Fill {
+  const pending = job.pending as TrieNode[];
+  const first: number[] = [];
+  const rest: number[] = [];
+  for (let i = 0; i < pending.length; i++) {
+    const sets = pending[i].rrsets;
+    (sets.has('CNAME') || sets.has('NS') ? first : rest).push(i);
+  }
+  const order = first.concat(rest);
+  return {
+    nodes: order.map((i) => pending[i]),
+    names: order.map((i) => pending[i].name),
+    where: order.map((i) => job.pendingWhere[i]),
+    built: job.target,
+    next: 0,
+    started: performance.now(),
+    answeredBefore: 0,
+  };
 }
 
 /** The children of two versions of a node, paired by label (either side may be missing). */
