@@ -19,10 +19,12 @@
 import type { SignedZone } from '../dnssec/signed-zone.ts';
 import { isPlainQuestion } from './answer.ts';
 import { RCODE, writeOpt, writeResponseHeader } from './header.ts';
+import { writeNegative } from './negative.ts';
 import type { ParsedQuery } from './query.ts';
 import { canonicalQueryName } from './zones.ts';
 
 const TYPE_RRSIG = 46;
+const TYPE_NSEC3 = 50;
 
 /**
  * Types answered here: their RDATA holds no domain name (so the signer's canonical RDATA is the
@@ -38,12 +40,23 @@ const AUTHORITATIVE = { aa: true } as const;
 /** Owner name, type, class, TTL and RDATA length of one record, the owner a pointer to the question. */
 const RR_FIXED = 12;
 
+/**
+ * Types whose NODATA at an existing name is answered here: the general path answers a question for
+ * a type the name lacks with NODATA whatever the type, but the signer's own types, DS, DNAME, ANY
+ * and the meta types have answers of their own and are not among them.
+ */
+export const NODATA_TYPES: ReadonlySet<number> = new Set([
+  ...FAST_TYPES, 15 /* MX */, 33 /* SRV */, 2 /* NS */, 5 /* CNAME */, 12 /* PTR */, 6 /* SOA */, 64 /* SVCB */, 65 /* HTTPS */, 35 /* NAPTR */,
+]);
+
 /** The DO answer for `q` into the signed zone `z`, or undefined when the general path must answer. */
 export function fastDnssecAnswer(z: SignedZone, q: ParsedQuery, raw: Uint8Array, limit: number): Buffer | undefined {
   const edns = q.edns;
-  if (edns === undefined || !edns.do || !FAST_TYPES.has(q.qtype) || !isPlainQuestion(q, raw)) return undefined;
-  const found = z.signedAnswer(canonicalQueryName(q.qnameKey), q.qtype);
-  if (found === undefined) return undefined;
+  if (edns === undefined || !edns.do || !NODATA_TYPES.has(q.qtype) || !isPlainQuestion(q, raw)) return undefined;
+  const qname = canonicalQueryName(q.qnameKey);
+  const found = FAST_TYPES.has(q.qtype) ? z.signedAnswer(qname, q.qtype) : undefined;
+  // The root and escaped names (a dot inside a label) are left to the general path's encoder.
+  if (found === undefined) return qname === '.' || qname.includes('\\') ? undefined : nodata(z, q, raw, limit, qname);
   const { rrset, rrsigs } = found;
   const rdatas = rrset.rdatas;
   if (rdatas.length === 0) return undefined;
@@ -71,4 +84,82 @@ function writeRecord(out: Buffer, w: number, type: number, ttl: number, rdata: U
   out.writeUInt16BE(rdata.length, w + 10);
   out.set(rdata, w + 12);
   return w + 12 + rdata.length;
+}
+
+/**
+ * NODATA at an existing name: the zone's negative SOA as the serving index writes it (negative.ts,
+ * whose template follows the encoder's compression), then — as addDnssec orders them — the SOA's
+ * RRSIGs, owned by the SOA's own owner bytes (a pointer to the apex in the question), the NSEC or
+ * NSEC3 matching the name and its RRSIGs. The NSEC is owned by the question name (a pointer to it);
+ * an NSEC3 by its hash label followed by the apex pointer, and its RRSIGs by a pointer to that owner,
+ * which is where the encoder would point them.
+ */
+function nodata(z: SignedZone, q: ParsedQuery, raw: Uint8Array, limit: number, qname: string): Buffer | undefined {
+  const t = z.negativeTemplate;
+  const found = t && z.signedNodata(qname, q.qtype);
+  if (!t || !found) return undefined;
+  const base = writeNegative(t, q, raw, 65535, RCODE.NOERROR);
+  if (!base) return undefined;
+  const questionEnd = q.questionEnd;
+  const soaEnd = questionEnd + t.rr.length;
+  const apexOwner = base.subarray(questionEnd, nameEnd(base, questionEnd));
+  const { soaRrsigs, proof } = found;
+  const nsec3 = proof.rrset.type === TYPE_NSEC3;
+  const hashLabel = nsec3 ? Buffer.from(proof.rrset.owner.slice(0, proof.rrset.owner.indexOf('.')), 'latin1') : undefined;
+  const proofOwnerLen = hashLabel ? 1 + hashLabel.length + apexOwner.length : 2;
+  let size = soaEnd + 11;
+  for (const r of soaRrsigs) size += apexOwner.length + 10 + r.length;
+  for (const r of proof.rrset.rdatas) size += proofOwnerLen + 10 + r.length;
+  for (const r of proof.rrsig.rdatas) size += 12 + r.length;
+  if (size > limit) return undefined;
+  const out = Buffer.allocUnsafe(size);
+  base.copy(out, 0, 0, soaEnd);
+  out.writeUInt16BE(1 + soaRrsigs.length + proof.rrset.rdatas.length + proof.rrsig.rdatas.length, 8);
+  let w = soaEnd;
+  const soaTtl = out.readUInt32BE(questionEnd + t.ttlAt);
+  for (const r of soaRrsigs) {
+    out.set(apexOwner, w);
+    w = writeTail(out, w + apexOwner.length, TYPE_RRSIG, soaTtl, r);
+  }
+  // The proof's owner: the question (NSEC), or the hash label then the apex (NSEC3), where its RRSIGs point.
+  const proofAt = nsec3 ? w : 12;
+  for (const r of proof.rrset.rdatas) {
+    if (hashLabel) {
+      out[w] = hashLabel.length;
+      out.set(hashLabel, w + 1);
+      out.set(apexOwner, w + 1 + hashLabel.length);
+      w = writeTail(out, w + 1 + hashLabel.length + apexOwner.length, proof.rrset.type, proof.rrset.ttl, r);
+    } else {
+      out[w] = 0xc0;
+      out[w + 1] = 12;
+      w = writeTail(out, w + 2, proof.rrset.type, proof.rrset.ttl, r);
+    }
+  }
+  for (const r of proof.rrsig.rdatas) {
+    out[w] = 0xc0 | (proofAt >> 8);
+    out[w + 1] = proofAt & 0xff;
+    w = writeTail(out, w + 2, TYPE_RRSIG, proof.rrsig.ttl, r);
+  }
+  writeOpt(out, w, true);
+  return out;
+}
+
+/** The offset after the (possibly compressed) name at `p`. */
+function nameEnd(b: Uint8Array, p: number): number {
+  for (;;) {
+    const l = b[p];
+    if (l === 0) return p + 1;
+    if ((l & 0xc0) === 0xc0) return p + 2;
+    p += l + 1;
+  }
+}
+
+/** Type, class, TTL, RDATA length and RDATA of a record whose owner is already written up to `w`. */
+function writeTail(out: Buffer, w: number, type: number, ttl: number, rdata: Uint8Array): number {
+  out.writeUInt16BE(type, w);
+  out.writeUInt16BE(1, w + 2);
+  out.writeUInt32BE(ttl >>> 0, w + 4);
+  out.writeUInt16BE(rdata.length, w + 8);
+  out.set(rdata, w + 10);
+  return w + 10 + rdata.length;
 }

@@ -22,6 +22,7 @@ import { dsRdata } from './dnskey.ts';
 import { nsec3Hash, nsec3paramRdata, nsec3Rdata, nsecRdataFromWire, base32hex } from './denial.ts';
 import { RRsetSigner, type CanonicalRRset, type SigningKey } from './rrsig.ts';
 import { TYPE, zoneKeyRdata, type ZoneKey } from './zone-keys.ts';
+import type { NegativeTemplate } from '../dns/negative.ts';
 
 /** Types the signer derives: a signed zone serves its own, never records of these types written by users. */
 export const DERIVED_TYPES: ReadonlySet<number> = new Set([TYPE.DNSKEY, TYPE.CDS, TYPE.CDNSKEY, TYPE.RRSIG, TYPE.NSEC, TYPE.NSEC3, TYPE.NSEC3PARAM]);
@@ -82,6 +83,7 @@ function pairUp(b: Before, a: Before): Array<[CanonicalRRset | undefined, Canoni
 }
 
 const TYPE_DNAME = 39;
+const TYPE_CNAME = 5;
 
 const hex = (r: Uint8Array): string => Buffer.from(r.buffer, r.byteOffset, r.byteLength).toString('hex');
 
@@ -283,6 +285,26 @@ export class SignedZone {
     const sigs = rrset && this.sigs.get(owner)?.get(type);
     return sigs ? { rrset: rrset as CanonicalRRset, rrsigs: sigs.rdatas } : undefined;
   }
+
+  /**
+   * For the DNSSEC answer fast path: what a NODATA answer for (owner, type) carries beside the SOA —
+   * the SOA's RRSIG RDATAs and the denial record matching the owner with its RRSIG — when the
+   * general path answers that question NODATA at the name itself: an authoritative name holding
+   * RRsets (not an empty non-terminal), no delegation point, no CNAME, without `type`, in a zone
+   * without DNAME; undefined otherwise.
+   */
+  signedNodata(owner: string, type: number): { soaRrsigs: readonly Uint8Array[]; proof: DenialRecord } | undefined {
+    if (this.dnameOwners > 0 || this.cuts.has(owner)) return undefined;
+    const byType = this.sets.get(owner);
+    if (!byType || byType.has(type) || byType.has(TYPE_CNAME) || !this.authoritative(owner)) return undefined;
+    const soaRrsigs = this.sigs.get(this.zone)?.get(TYPE.SOA)?.rdatas;
+    const proof = this.denialMatching(owner);
+    if (!soaRrsigs || !proof || (this.denial === 'nsec' && proof.rrset.owner !== owner)) return undefined;
+    return { soaRrsigs, proof };
+  }
+
+  /** The negative answer template of the zone state this signed zone is in line with (set by ZoneSigners; src/dns/negative.ts). */
+  negativeTemplate?: NegativeTemplate;
 
   /** True when `name` is an authoritative name of the zone or an empty non-terminal above one. */
   exists(name: string): boolean {

@@ -20,6 +20,7 @@ import type { CanonicalRRset } from './rrsig.ts';
 import { zoneKeyRdata, type ZoneKey } from './zone-keys.ts';
 import { diffZoneRRsets, zoneRRsets } from './zone-content.ts';
 import { PMap } from '../projections/pmap.ts';
+import { negativeTemplate } from '../dns/negative.ts';
 
 const DAY = 86400;
 
@@ -120,7 +121,9 @@ export class ZoneSigners {
     const fp = fingerprint(zone);
     try {
       if (!entry || entry.fingerprint !== fp) {
-        this.zones.set(name, { zone, serial: zone.serial, journal: [], fingerprint: fp, signed: this.build(zone) });
+        const signed = this.build(zone);
+        signed.negativeTemplate = negativeTemplate(zone);
+        this.zones.set(name, { zone, serial: zone.serial, journal: [], fingerprint: fp, signed });
         return;
       }
       const now = signingTime(this.opts.clock());
@@ -128,6 +131,8 @@ export class ZoneSigners {
         if (!DERIVED_TYPES.has(type)) entry.signed.replace(owner, type, after, now);
       });
       entry.zone = zone;
+      // The DO fast path's NODATA answers carry this state's SOA.
+      entry.signed.negativeTemplate = negativeTemplate(zone);
       if (zone.serial !== entry.serial) this.closeStep(entry, zone.serial);
     } catch (err) {
       this.zones.delete(name);
