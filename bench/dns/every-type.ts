@@ -166,12 +166,13 @@ try {
   const med = (kind: string, server: string): number => median(rates.get(`${kind}\t${server}`) ?? [NaN]);
   const mA = med('A', 'mcns');
   console.log(`\nFirst sight, ${LABEL} zone, UDP, medians of ${BLOCKS} blocks of up to ${BLOCK} questions each asked once; load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
-  console.log(`| kind | ${running.map((s) => `${s.name} q/s`).join(' | ')} | MCNS / MCNS A | MCNS x Knot | MCNS x NSD |`);
-  console.log(`|---|${running.map(() => '---:').join('|')}|---:|---:|---:|`);
+  console.log(`| kind | ${running.map((s) => `${s.name} q/s`).join(' | ')} | MCNS / MCNS A | MCNS x Knot | MCNS x NSD | MCNS per block, k q/s |`);
+  console.log(`|---|${running.map(() => '---:').join('|')}|---:|---:|---:|---|`);
   for (const kind of files.keys()) {
     const m = med(kind, 'mcns');
     const ratio = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '-');
-    console.log(`| ${kind} | ${running.map((s) => Math.round(med(kind, s.name))).join(' | ')} | ${ratio(m / mA)} | ${ratio(m / med(kind, 'knot'))} | ${ratio(m / med(kind, 'nsd'))} |`);
+    const blocks = (rates.get(`${kind}\tmcns`) ?? []).map((x) => (x / 1000).toFixed(1)).join(', ');
+    console.log(`| ${kind} | ${running.map((s) => Math.round(med(kind, s.name))).join(' | ')} | ${ratio(m / mA)} | ${ratio(m / med(kind, 'knot'))} | ${ratio(m / med(kind, 'nsd'))} | ${blocks} |`);
   }
 } finally {
   for (const { r } of running) await stop(r.proc);

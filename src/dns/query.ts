@@ -94,13 +94,12 @@ function parse(buf: Uint8Array, id: number, flags: number): QueryReadResult {
   if (qdcount === 0) return formerr(id, flags, 'no question');
   if (qdcount > 1) return formerr(id, flags, 'more than one question');
 
-  // Question name, following compression pointers with a hop limit.
+  // Question name, following compression pointers with a hop limit: checked here, spelled in
+  // presentation form only when asked for (Query.qname: the serving index answers from the bytes).
   let p = 12;
   let end = -1;
   let hops = 0;
   let wire = 0;
-  let o = 0;
-  let upper = false;
   for (;;) {
     if (p >= len) return formerr(id, flags, 'truncated question name');
     const l = buf[p];
@@ -121,27 +120,8 @@ function parse(buf: Uint8Array, id: number, flags: number): QueryReadResult {
     if (wire > 254) return formerr(id, flags, 'name longer than 255 bytes');
     const stop = p + 1 + l;
     if (stop > len) return formerr(id, flags, 'truncated label');
-    for (let k = p + 1; k < stop; k++) {
-      const c = buf[k];
-      if (c > 32 && c < 127) {
-        if (c === 46 || c === 92) {
-          pres[o++] = 92;
-        } else if (c >= 65 && c <= 90) {
-          upper = true;
-        }
-        pres[o++] = c;
-      } else {
-        pres[o++] = 92;
-        pres[o++] = 48 + ((c / 100) | 0);
-        pres[o++] = 48 + (((c / 10) | 0) % 10);
-        pres[o++] = 48 + (c % 10);
-      }
-    }
-    pres[o++] = 46;
     p = stop;
   }
-  const qname = o === 0 ? '.' : pres.toString('latin1', 0, o);
-  const qnameKey = upper ? qname.toLowerCase() : qname;
 
   const questionEnd = end + 4;
   if (questionEnd > len) return formerr(id, flags, 'truncated question');
@@ -184,14 +164,7 @@ function parse(buf: Uint8Array, id: number, flags: number): QueryReadResult {
         q += 4 + ((buf[q + 2] << 8) | buf[q + 3]);
         if (q > rdEnd) return formerr(id, flags, 'malformed EDNS option');
       }
-      const ednsFlags = (buf[p + 6] << 8) | buf[p + 7];
-      edns = {
-        udpPayloadSize: (buf[p + 2] << 8) | buf[p + 3],
-        version: buf[p + 5],
-        flags: ednsFlags,
-        do: (ednsFlags & 0x8000) !== 0,
-        options: buf.subarray(rdStart, rdEnd),
-      };
+      edns = new Edns(buf, p, rdStart, rdEnd);
     } else if (type === TYPE_TSIG) {
       hasTsig = true;
       tsigOffset = start;
@@ -200,24 +173,109 @@ function parse(buf: Uint8Array, id: number, flags: number): QueryReadResult {
   }
   if (p !== len) return formerr(id, flags, 'trailing data after the last record');
 
-  return {
-    kind: 'query',
-    id,
-    flags,
-    opcode: (flags >> 11) & 0xf,
-    rd: (flags & 0x0100) !== 0,
-    cd: (flags & 0x0010) !== 0,
-    qname,
-    qnameKey,
-    qtype,
-    qclass,
-    questionEnd,
-    edns,
-    qdcount,
-    ancount,
-    nscount,
-    arcount,
-    hasTsig,
-    tsigOffset,
-  };
+  return new Query(buf, id, flags, qtype, qclass, questionEnd, edns, qdcount, ancount, nscount, arcount, hasTsig, tsigOffset);
+}
+
+/**
+ * The presentation form of the (checked) question name of `buf`, and its lowercase form. Reads the
+ * message again, so `buf` must not change in between: nothing writes into a received message.
+ */
+function presentName(buf: Uint8Array): { qname: string; qnameKey: string } {
+  let p = 12;
+  let o = 0;
+  let upper = false;
+  for (;;) {
+    const l = buf[p];
+    if (l === 0) break;
+    if ((l & 0xc0) === 0xc0) {
+      p = ((l & 0x3f) << 8) | buf[p + 1];
+      continue;
+    }
+    const stop = p + 1 + l;
+    for (let k = p + 1; k < stop; k++) {
+      const c = buf[k];
+      if (c > 32 && c < 127) {
+        if (c === 46 || c === 92) {
+          pres[o++] = 92;
+        } else if (c >= 65 && c <= 90) {
+          upper = true;
+        }
+        pres[o++] = c;
+      } else {
+        pres[o++] = 92;
+        pres[o++] = 48 + ((c / 100) | 0);
+        pres[o++] = 48 + (((c / 10) | 0) % 10);
+        pres[o++] = 48 + (c % 10);
+      }
+    }
+    pres[o++] = 46;
+    p = stop;
+  }
+  const qname = o === 0 ? '.' : pres.toString('latin1', 0, o);
+  return { qname, qnameKey: upper ? qname.toLowerCase() : qname };
+}
+
+/**
+ * A parsed query. The name's presentation forms are made on first use: a query the serving index
+ * answers never needs them, and making the string was about half of reading a query (in-process,
+ * 10k-name zone: about 0.5 us per query before, 0.1-0.2 us after).
+ */
+class Query implements ParsedQuery {
+  readonly kind = 'query' as const;
+  readonly opcode: number;
+  readonly rd: boolean;
+  readonly cd: boolean;
+  private names: { qname: string; qnameKey: string } | undefined;
+
+  constructor(
+    private readonly buf: Uint8Array,
+    readonly id: number,
+    readonly flags: number,
+    readonly qtype: number,
+    readonly qclass: number,
+    readonly questionEnd: number,
+    readonly edns: ParsedQuery['edns'],
+    readonly qdcount: number,
+    readonly ancount: number,
+    readonly nscount: number,
+    readonly arcount: number,
+    readonly hasTsig: boolean,
+    readonly tsigOffset: number | undefined,
+  ) {
+    this.opcode = (flags >> 11) & 0xf;
+    this.rd = (flags & 0x0100) !== 0;
+    this.cd = (flags & 0x0010) !== 0;
+  }
+
+  get qname(): string {
+    return (this.names ??= presentName(this.buf)).qname;
+  }
+
+  get qnameKey(): string {
+    return (this.names ??= presentName(this.buf)).qnameKey;
+  }
+}
+
+/** A query's OPT (EDNS); its options are a view made on first use. */
+class Edns {
+  readonly udpPayloadSize: number;
+  readonly version: number;
+  readonly flags: number;
+  readonly do: boolean;
+
+  constructor(
+    private readonly buf: Uint8Array,
+    p: number,
+    private readonly rdStart: number,
+    private readonly rdEnd: number,
+  ) {
+    this.udpPayloadSize = (buf[p + 2] << 8) | buf[p + 3];
+    this.version = buf[p + 5];
+    this.flags = (buf[p + 6] << 8) | buf[p + 7];
+    this.do = (this.flags & 0x8000) !== 0;
+  }
+
+  get options(): Uint8Array {
+    return this.buf.subarray(this.rdStart, this.rdEnd);
+  }
 }

@@ -40,6 +40,20 @@ export interface Peer {
   transport: 'udp' | 'tcp';
 }
 
+/** Where a message came from: a UDP datagram's RemoteInfo, or a TCP connection's peer. */
+interface Source {
+  readonly address: string;
+  readonly port: number;
+}
+
+/** Sends a message back: to `to` over UDP, or on the connection over TCP. */
+type Sender = (msg: Buffer, to: Source) => void;
+
+/** The Peer of a message, made only where a hook or a log line needs one (not per UDP answer). */
+function peerOf(from: Source, tcp: boolean): Peer {
+  return { address: from.address, port: from.port, transport: tcp ? 'tcp' : 'udp' };
+}
+
 /** A hook for an opcode (NOTIFY = 4, UPDATE = 5): returns the response bytes, or undefined for none. */
 export type OpcodeHandler = (q: ParsedQuery, raw: Buffer, peer: Peer) => Buffer | Promise<Buffer | undefined> | undefined;
 
@@ -183,9 +197,11 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
     const zone = findZone(state, canonicalQueryName(q.qnameKey));
     return zone?.dnssec?.enabled ? signers?.get(zone.name) : undefined;
   };
-  /** Answers one message; undefined means send nothing. `send` writes extra messages (transfers). Never throws. */
-  const handle = (raw: Buffer, peer: Peer, send: (msg: Buffer) => void): Buffer | Promise<Buffer | undefined> | undefined => {
-    const tcp = peer.transport === 'tcp';
+  /**
+   * Answers one message from `from`; undefined means send nothing. `send` writes extra messages
+   * (transfers). Never throws. Nothing is allocated here for an answer but the answer itself.
+   */
+  const handle = (raw: Buffer, tcp: boolean, from: Source, send: Sender): Buffer | Promise<Buffer | undefined> | undefined => {
     try {
       const q = readQuery(raw);
       if (q.kind === 'drop') return undefined;
@@ -195,11 +211,11 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
       }
       if (q.opcode !== 0) {
         const h = handlers[q.opcode];
-        if (h) return h(q, raw, peer);
+        if (h) return h(q, raw, peerOf(from, tcp));
       }
       if (transfer && (q.qtype === 252 || q.qtype === 251 || q.hasTsig)) {
         // A transfer still being sent is a promise: the TCP connection counts it in flight (shutdown drain).
-        const sent = transfer(q, raw, peer, send);
+        const sent = transfer(q, raw, peerOf(from, tcp), (msg) => send(msg, from));
         if (sent === true) return undefined;
         if (sent) return sent.then(() => undefined);
       }
@@ -256,7 +272,7 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
       if (ourQlen === qlen) cache.put(raw, enc.bytes, rcode);
       return enc.bytes;
     } catch (err) {
-      logger?.error({ err, peer: `${peer.address}:${peer.port}` }, 'DNS query handler failed');
+      logger?.error({ err, peer: `${from.address}:${from.port}` }, 'DNS query handler failed');
       return servfailResponse(raw);
     }
   };
@@ -265,10 +281,10 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
   // common path pays one counter increment for both.
   const logSample = opts.queryLogSample ?? 0;
   let seen = 0;
-  const observed = (raw: Buffer, peer: Peer, send: (msg: Buffer) => void): Buffer | Promise<Buffer | undefined> | undefined => {
+  const observed = (raw: Buffer, tcp: boolean, from: Source, send: Sender): Buffer | Promise<Buffer | undefined> | undefined => {
     const timeIt = metrics !== undefined && (++seen & 15) === 0;
     const logIt = logSample > 0 && logger !== undefined && Math.random() < logSample;
-    if (!timeIt && !logIt) return handle(raw, peer, send);
+    if (!timeIt && !logIt) return handle(raw, tcp, from, send);
     const started = performance.now();
     const finish = (reply: Buffer | undefined): void => {
       if (timeIt) metrics?.dnsLatency.observe((performance.now() - started) / 1000);
@@ -276,8 +292,8 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
         const q = readQuery(raw);
         logger?.info(
           {
-            peer: `${peer.address}:${peer.port}`,
-            transport: peer.transport,
+            peer: `${from.address}:${from.port}`,
+            transport: tcp ? 'tcp' : 'udp',
             qname: q.kind === 'query' ? q.qname : undefined,
             qtype: q.kind === 'query' ? q.qtype : undefined,
             rcode: reply && reply.length >= 4 ? reply[3] & 0xf : undefined,
@@ -287,7 +303,7 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
         );
       }
     };
-    const r = handle(raw, peer, send);
+    const r = handle(raw, tcp, from, send);
     if (r !== undefined && isPromise(r)) {
       return r.then((b) => {
         finish(b);
@@ -329,12 +345,12 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
     const tcpAddr = tcpServer.address() as AddressInfo;
     const udp = dgram.createSocket({ type: net.isIPv6(host) ? 'udp6' : 'udp4', ipv6Only: false, lookup: literalLookup });
     // Every UDP answer passes response rate limiting (when on): sent, sent truncated (slip) or dropped.
-    const reply = (b: Buffer, rinfo: dgram.RemoteInfo): void => {
+    const reply = (b: Buffer, rinfo: Source): void => {
       const out = rrl === undefined ? b : rrl.filter(b, rinfo.address);
       if (out !== undefined) udp.send(out, rinfo.port, rinfo.address);
     };
     udp.on('message', (msg, rinfo) => {
-      const r = observed(msg, { address: rinfo.address, port: rinfo.port, transport: 'udp' }, (b) => reply(b, rinfo));
+      const r = observed(msg, false, rinfo, reply);
       if (r === undefined) return;
       if (!isPromise(r)) reply(r, rinfo);
       else
@@ -389,10 +405,17 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
  * from, so the answer is given at once; anything else (never expected) goes to dns.lookup.
  */
 function literalLookup(address: string, family: unknown, callback: (err: Error | null, address: string, family: number) => void): void {
+  // The last literal's family is kept: answers mostly go back to the addresses that just asked
+  // (a resolver, a load generator), and the check is a regular expression.
+  if (address === lastLiteral) return callback(null, address, lastFamily);
   const f = net.isIPv4(address) ? 4 : net.isIPv6(address) ? 6 : 0;
-  if (f !== 0) return callback(null, address, f);
-  dns.lookup(address, family as number, callback as never);
+  if (f === 0) return dns.lookup(address, family as number, callback as never);
+  lastLiteral = address;
+  lastFamily = f;
+  callback(null, address, f);
 }
+let lastLiteral = '';
+let lastFamily = 4;
 
 function isPromise(r: Buffer | Promise<Buffer | undefined>): r is Promise<Buffer | undefined> {
   return typeof (r as { then?: unknown }).then === 'function';
@@ -423,13 +446,13 @@ class TcpConnection {
 
   constructor(
     private readonly socket: net.Socket,
-    private readonly handle: (raw: Buffer, peer: Peer, send: (msg: Buffer) => void) => Buffer | Promise<Buffer | undefined> | undefined,
+    private readonly handle: (raw: Buffer, tcp: boolean, from: Source, send: Sender) => Buffer | Promise<Buffer | undefined> | undefined,
     /** Its place in the connection table: the idle timeout and the deadline of each incoming message (tcp-guard.ts). */
     private readonly slot: TcpSlot,
     private readonly onClose: () => void,
     private readonly logger?: Logger,
   ) {
-    const peer: Peer = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, transport: 'tcp' };
+    const peer: Source = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
     socket.on('data', (chunk: Buffer) => this.onData(chunk, peer));
     socket.on('drain', () => socket.resume());
     socket.on('error', () => socket.destroy());
@@ -441,7 +464,7 @@ class TcpConnection {
     });
   }
 
-  private onData(chunk: Buffer, peer: Peer): void {
+  private onData(chunk: Buffer, peer: Source): void {
     this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
     // The answers to the queries of one chunk (pipelined clients send many) leave in one writev.
     this.socket.cork();
@@ -459,7 +482,7 @@ class TcpConnection {
   }
 
   /** Answers every complete frame in the buffer; returns the offset after the last one. */
-  private answerFrames(peer: Peer): number {
+  private answerFrames(peer: Source): number {
     let p = 0;
     while (this.buf.length - p >= 2) {
       const len = this.buf.readUInt16BE(p);
@@ -467,7 +490,7 @@ class TcpConnection {
       const msg = this.buf.subarray(p + 2, p + 2 + len);
       p += 2 + len;
       if (this.draining) continue;
-      const r = this.handle(msg, peer, this.send);
+      const r = this.handle(msg, true, peer, this.send);
       if (r === undefined) continue;
       if (!isPromise(r)) this.write(r);
       else {
@@ -489,7 +512,7 @@ class TcpConnection {
     return p;
   }
 
-  private readonly send = (b: Buffer): void => this.write(b);
+  private readonly send: Sender = (b) => this.write(b);
 
   private write(b: Buffer): void {
     if (this.socket.destroyed) return;

@@ -571,7 +571,9 @@ export class ServingIndex {
     writeResponseHeader(out, q, raw, bits & RCODE_NXDOMAIN ? RCODE.NXDOMAIN : RCODE.NOERROR, bits & AA_BIT ? AUTHORITATIVE : {}, (data[d + 6] << 8) | data[d + 7], (data[d + 8] << 8) | data[d + 9]);
     const ar = (data[d + 10] << 8) | data[d + 11];
     if (ar > 0) out.writeUInt16BE(ar + (edns ? 1 : 0), 10);
-    out.set(data.subarray(start, start + held), questionEnd);
+    // A short answer is copied byte by byte: a subarray view costs more than the copy.
+    if (held <= 128) for (let k = 0; k < held; k++) out[questionEnd + k] = data[start + k];
+    else out.set(data.subarray(start, start + held), questionEnd);
     if (template) {
       // The SOA's TTL and numbers as they are now (the names are the same: see SOA_TAIL).
       const rr = template.rr;
