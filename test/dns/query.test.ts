@@ -285,3 +285,49 @@ test('20,000 random and mutated buffers never throw', () => {
   }
   assert.ok(counts.query > 0 && counts.formerr > 0 && counts.drop > 0, JSON.stringify(counts));
 });
+
+test('the question name, spelled on first use, is every byte escaped as the presentation form says (random names)', () => {
+  let seed = 20261202;
+  const random = (): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed / 2 ** 32;
+  };
+  /** The presentation form the ParsedQuery documents: `.` and `\` escaped, other bytes outside 33..126 as \DDD. */
+  const present = (labels: number[][]): string =>
+    labels.length === 0
+      ? '.'
+      : labels
+          .map((l) => l.map((c) => (c === 46 || c === 92 ? `\\${String.fromCharCode(c)}` : c > 32 && c < 127 ? String.fromCharCode(c) : `\\${String(c).padStart(3, '0')}`)).join('') + '.')
+          .join('');
+  for (let i = 0; i < 5000; i++) {
+    const labels: number[][] = [];
+    let wire = 1;
+    for (let n = Math.floor(random() * 5); n > 0; n--) {
+      const len = 1 + Math.floor(random() * (random() < 0.9 ? 12 : 63));
+      if (wire + len + 1 > 255) break;
+      wire += len + 1;
+      // Mostly letters of both cases and digits, sometimes any byte.
+      labels.push(Array.from({ length: len }, () => (random() < 0.8 ? 'aZq-09.\\'.charCodeAt(Math.floor(random() * 8)) : Math.floor(random() * 256))));
+    }
+    // The name as the question, or (half the time) its last labels first in the message behind a
+    // compression pointer: NOTIFY-like messages are free to do that.
+    const nameBytes = (ls: number[][]): number[] => [...ls.flatMap((l) => [l.length, ...l]), 0];
+    let msg: number[];
+    if (labels.length > 1 && random() < 0.5) {
+      // Header, then the first label and a pointer to the rest, which follows the question.
+      const rest = nameBytes(labels.slice(1));
+      const restAt = 12 + 1 + labels[0].length + 2 + 4;
+      msg = [0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, labels[0].length, ...labels[0], 0xc0 | (restAt >> 8), restAt & 0xff, 0, 1, 0, 1];
+      // The rest of the name is trailing data unless it is a record's owner: make it one (an answer RR).
+      msg[7] = 1;
+      msg.push(...rest, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0);
+    } else {
+      msg = [0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, ...nameBytes(labels), 0, 1, 0, 1];
+    }
+    const q = readQuery(Buffer.from(msg));
+    assert.equal(q.kind, 'query', `message ${i}`);
+    const expected = present(labels);
+    assert.equal((q as ParsedQuery).qname, expected, `message ${i}`);
+    assert.equal((q as ParsedQuery).qnameKey, expected.replace(/[A-Z]/g, (c) => c.toLowerCase()), `message ${i}`);
+  }
+});
