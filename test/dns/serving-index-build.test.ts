@@ -110,7 +110,7 @@ test('serving index build: writes diffed in during the second pass (a chain reta
       return r.id;
     };
     const writes: RecordOp[][] = [
-      [{ op: 'update', id: byName('h53', 'CNAME'), name: `h53.${ZONE}`, type: 'CNAME', value: `h11.${ZONE}.` }],
+      [{ op: 'update', id: byName('h53', 'CNAME'), value: `h11.${ZONE}.` }],
       [{ op: 'delete', id: byName('h4', 'A') }],
       [{ op: 'create', name: `h20.${ZONE}`, type: 'MX', value: `10 h4.${ZONE}.` }],
       [{ op: 'delete', id: byName('ns.cut', 'A') }],
