@@ -176,6 +176,11 @@ function countNodes(node: TrieNode): number {
   return n;
 }
 
+/**
+ * The stored blob in one allocation: DIGEST_BYTES left for the digest, then the body (header length,
+ * header, blocks). Each block is copied in and dropped from `blocks` (a large zone's checkpoint is
+ * tens of MB: concatenating the body and then the digest and body held three copies at once).
+ */
 function assemble(state: LedgerState, zones: ZoneState[], nodes: number[], blocks: Buffer[]): Buffer {
   const header: Header = {
     format: CHECKPOINT_FORMAT,
@@ -185,10 +190,20 @@ function assemble(state: LedgerState, zones: ZoneState[], nodes: number[], block
     blocks: blocks.map((b) => b.length),
   };
   const head = Buffer.from(JSON.stringify(header), 'utf8');
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(head.length);
-  return Buffer.concat([len, head, ...blocks]);
+  let size = DIGEST_BYTES + 4 + head.length;
+  for (const b of blocks) size += b.length;
+  const out = Buffer.allocUnsafe(size);
+  out.fill(0, 0, DIGEST_BYTES);
+  let at = out.writeUInt32BE(head.length, DIGEST_BYTES);
+  at += head.copy(out, at);
+  for (let i = 0; i < blocks.length; i++) {
+    at += blocks[i].copy(out, at);
+    blocks[i] = EMPTY_BLOCK;
+  }
+  return out;
 }
+
+const EMPTY_BLOCK = Buffer.alloc(0);
 
 /**
  * Encode a state as a blob: the 32-byte digest ({@link checkpointDigest}, bound to `headHash`, the
@@ -200,8 +215,9 @@ export function serializeState(state: LedgerState, headHash: string): Buffer {
   const w = new StateWriter(state);
   while (!w.step(1 << 30));
   const blocks = w.done.map((b) => deflateSync(b, { level: 1 }));
-  const body = assemble(state, w.zones, w.zones.map((z) => countNodes(z.tree)), blocks);
-  return Buffer.concat([checkpointDigest(headHash, body), body]);
+  const blob = assemble(state, w.zones, w.zones.map((z) => countNodes(z.tree)), blocks);
+  checkpointDigest(headHash, blob.subarray(DIGEST_BYTES)).copy(blob, 0);
+  return blob;
 }
 
 /**
@@ -229,14 +245,18 @@ export async function serializeStateSliced(state: LedgerState, headHash: string,
     nodes.push(countNodes(z.tree));
     await pause();
   }
-  const body = assemble(state, w.zones, nodes, await Promise.all(blocks));
+  const compressed = await Promise.all(blocks);
+  // The settled promises would keep every compressed block alive beside the blob.
+  blocks.length = 0;
+  const blob = assemble(state, w.zones, nodes, compressed);
   // The digest over tens of megabytes, fed in slices too.
   const hash = digestHash(headHash);
-  for (let off = 0; off < body.length; off += 4 << 20) {
-    hash.update(body.subarray(off, Math.min(body.length, off + (4 << 20))));
+  for (let off = DIGEST_BYTES; off < blob.length; off += 4 << 20) {
+    hash.update(blob.subarray(off, Math.min(blob.length, off + (4 << 20))));
     await pause();
   }
-  return Buffer.concat([hash.digest(), body]);
+  hash.digest().copy(blob, 0);
+  return blob;
 }
 
 /** Whether a stored blob's digest matches its body and the log's hash at its seq. */
