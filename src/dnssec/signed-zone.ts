@@ -22,7 +22,8 @@ import { dsRdata } from './dnskey.ts';
 import { nsec3Hash, nsec3paramRdata, nsec3Rdata, nsecRdataFromWire, base32hex } from './denial.ts';
 import { RRsetSigner, type CanonicalRRset, type SigningKey } from './rrsig.ts';
 import { TYPE, zoneKeyRdata, type ZoneKey } from './zone-keys.ts';
-import type { NegativeTemplate } from '../dns/negative.ts';
+import { negativeTemplate, type NegativeTemplate } from '../dns/negative.ts';
+import type { ZoneState } from '../projections/state.ts';
 
 /** Types the signer derives: a signed zone serves its own, never records of these types written by users. */
 export const DERIVED_TYPES: ReadonlySet<number> = new Set([TYPE.DNSKEY, TYPE.CDS, TYPE.CDNSKEY, TYPE.RRSIG, TYPE.NSEC, TYPE.NSEC3, TYPE.NSEC3PARAM]);
@@ -303,8 +304,22 @@ export class SignedZone {
     return { soaRrsigs, proof };
   }
 
-  /** The negative answer template of the zone state this signed zone is in line with (set by ZoneSigners; src/dns/negative.ts). */
-  negativeTemplate?: NegativeTemplate;
+  /** The zone state this signed zone is in line with (set by ZoneSigners), for {@link negativeTemplate}. */
+  zoneState?: ZoneState;
+  private templateOf?: ZoneState;
+  private template?: NegativeTemplate;
+
+  /**
+   * The negative answer template (src/dns/negative.ts) of {@link zoneState}: made on the first
+   * NODATA after a change rather than on every write (each write changes the SOA serial).
+   */
+  get negativeTemplate(): NegativeTemplate | undefined {
+    if (this.templateOf !== this.zoneState) {
+      this.templateOf = this.zoneState;
+      this.template = this.zoneState ? negativeTemplate(this.zoneState) : undefined;
+    }
+    return this.template;
+  }
 
   /** True when `name` is an authoritative name of the zone or an empty non-terminal above one. */
   exists(name: string): boolean {

@@ -20,7 +20,6 @@ import type { CanonicalRRset } from './rrsig.ts';
 import { zoneKeyRdata, type ZoneKey } from './zone-keys.ts';
 import { diffZoneRRsets, zoneRRsets } from './zone-content.ts';
 import { PMap } from '../projections/pmap.ts';
-import { negativeTemplate } from '../dns/negative.ts';
 
 const DAY = 86400;
 
@@ -122,7 +121,7 @@ export class ZoneSigners {
     try {
       if (!entry || entry.fingerprint !== fp) {
         const signed = this.build(zone);
-        signed.negativeTemplate = negativeTemplate(zone);
+        signed.zoneState = zone;
         this.zones.set(name, { zone, serial: zone.serial, journal: [], fingerprint: fp, signed });
         return;
       }
@@ -132,7 +131,7 @@ export class ZoneSigners {
       });
       entry.zone = zone;
       // The DO fast path's NODATA answers carry this state's SOA.
-      entry.signed.negativeTemplate = negativeTemplate(zone);
+      entry.signed.zoneState = zone;
       if (zone.serial !== entry.serial) this.closeStep(entry, zone.serial);
     } catch (err) {
       this.zones.delete(name);
