@@ -170,14 +170,14 @@ test('IXFR falls back to AXFR for an unknown serial, a serial from before the zo
   }
 });
 
-test('IXFR on the wire: TCP gets the RFC 1995 sequence, UDP gets the single current SOA, dig applies it', async (t) => {
+test('IXFR on the wire: TCP gets the RFC 1995 sequence, UDP the same when it fits in a datagram (else the single current SOA), dig applies it', async (t) => {
   const env = testLedger();
   const handlers = createTransferHandlers({ ledger: env.ledger, config: { allow_from: ['127.0.0.0/8'], allow_keys: [], notify: [], keys: {} } });
   const dns = await startMiniDns(() => env.ledger.state, handlers);
   try {
     const { ledger } = env;
     const ops: RecordOp[] = Array.from({ length: 30 }, (_, i) => ({ op: 'create', name: `n${i}.${ZONE}`, type: 'A', value: `192.0.2.${i}` }));
-    ledger.execute({ kind: 'createZone', zone: ZONE, soa: { primary_ns: 'ns1.hist.test.', admin_email: 'h.hist.test.' } }, { actor: 't' });
+    const created = ledger.execute({ kind: 'createZone', zone: ZONE, soa: { primary_ns: 'ns1.hist.test.', admin_email: 'h.hist.test.' } }, { actor: 't' });
     const base = ledger.execute({ kind: 'changeRecords', zone: ZONE, ops }, { actor: 't' });
     const n0 = [...ledger.zone(ZONE)!.records.values()].find((r) => r.name === `n0.${ZONE}`)!;
     const s1 = ledger.execute({ kind: 'changeRecords', zone: ZONE, ops: [{ op: 'update', id: n0.id, value: '198.51.100.1' }] }, { actor: 't' });
@@ -190,8 +190,12 @@ test('IXFR on the wire: TCP gets the RFC 1995 sequence, UDP gets the single curr
     assert.ok(keys[2].includes('A') && keys[2].endsWith('192.0.2.0'), 'step 1 deletes the old A');
     assert.ok(keys[4].endsWith('198.51.100.1'), 'step 1 adds the new A');
     assert.ok(keys[7].endsWith('"hello"'), 'step 2 adds the TXT');
-    // Over UDP, behind or up to date: the single current SOA.
-    for (const serial of [base.serial!, s2.serial!]) {
+    // Over UDP (RFC 1995 2): the same sequence when it fits in one datagram (512 bytes without EDNS);
+    // up to date, or too large (the 30 records of the base batch), the single current SOA.
+    const udpSmall = await udpExchange(dns.port, makeQuery(ZONE, 'IXFR', { authority: soaAuth(base.serial!) }));
+    assert.ok(udpSmall.length <= 512, `${udpSmall.length} bytes`);
+    assert.deepEqual(answerKeys(udpSmall), keys);
+    for (const serial of [created.serial!, s2.serial!]) {
       const udp = await udpExchange(dns.port, makeQuery(ZONE, 'IXFR', { authority: soaAuth(serial) }));
       assert.equal(rcodeOf(udp), 0);
       const ans = decode(udp).answers ?? [];

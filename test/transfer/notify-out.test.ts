@@ -138,7 +138,7 @@ test('acknowledged, refused (with the rcode) and timed-out NOTIFYs are counted a
     // A retry may leave before the refusal arrives on a loaded machine; after it, nothing more is sent.
     assert.equal(refusing.got.length, log.all.find((l) => l.obj.outcome === 'refused')!.obj.attempts, 'a refusal is final: not sent again');
     assert.equal(silent.got.length, 3, 'no answer: sent maxAttempts times');
-    assert.equal(metrics.notifies.get({ outcome: 'acked', zone: 'o.test.' }), 1);
+    assert.equal(metrics.notifies.get({ outcome: 'acked', rcode: 'NOERROR', zone: 'o.test.' }), 1);
     assert.equal(metrics.notifies.get({ outcome: 'refused', zone: 'o.test.', rcode: 'REFUSED' }), 1);
     assert.equal(metrics.notifies.get({ outcome: 'timeout', zone: 'o.test.' }), 1);
     const byOutcome = (o: string) => log.all.filter((l) => l.obj.outcome === o);

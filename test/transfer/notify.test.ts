@@ -90,7 +90,7 @@ test('a serial change sends NOTIFY (opcode 4, AA, SOA question, new SOA in answe
     assert.equal(p.questions?.[0].type, 'SOA');
     assert.equal((p.answers?.[0] as { data: { serial: number } }).data.serial, r.serial);
     assert.equal(x.notifier.waiting, 0);
-    assert.equal(metrics.notifies.get({ outcome: 'acked', zone: 'n.test.' }), 1);
+    assert.equal(metrics.notifies.get({ outcome: 'acked', rcode: 'NOERROR', zone: 'n.test.' }), 1);
     assert.equal(metrics.notifies.get({ outcome: 'retry', zone: 'n.test.' }), 2);
   } finally {
     x.close();

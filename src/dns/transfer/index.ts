@@ -142,7 +142,8 @@ export function createTransferHandlers(opts: TransferOptions): TransferHandlers 
     key: notifyKey,
     ...opts.notify,
     logger,
-    onOutcome: (outcome, zone, _target, rcode) => metrics?.notifies.inc(outcome === 'refused' ? { outcome, zone, rcode: rcode ?? '' } : { outcome, zone }),
+    // rcode: the answer's (NOERROR when acknowledged, the refusal's name), none for retries and timeouts.
+    onOutcome: (outcome, zone, _target, rcode) => metrics?.notifies.inc(rcode === undefined ? { outcome, zone } : { outcome, zone, rcode }),
   });
   const startNotify = (): void => {
     if (notifier.hasTargets) notifier.start(ledger.state$);
@@ -173,6 +174,8 @@ export function createTransferHandlers(opts: TransferOptions): TransferHandlers 
     const tsig = checkTsig(q, raw, peer, send);
     if (!tsig) return true;
     const tcp = peer.transport === 'tcp';
+    // A secondary's refresh check: the step between a NOTIFY and its transfer (bench/fleet --trace reads it).
+    logger?.debug?.({ peer: peer.address, port: peer.port, transport: peer.transport, zone: q.qnameKey, qtype: q.qtype, serial: ledger.state.zones.get(q.qnameKey)?.serial }, 'signed query');
     const a = answerQuery(ledger.state, q, { tcp });
     if (a.result === 'forward') return false;
     // Leave room for the TSIG RR (owner, algorithm, MAC of up to 64 bytes, fixed fields).
@@ -180,6 +183,27 @@ export function createTransferHandlers(opts: TransferOptions): TransferHandlers 
     const msg = encodeMessage(a.message, limit).bytes;
     send(new TsigResponseSigner(tsig.key!, tsig.mac!, nowSec).sign(msg));
     return true;
+  };
+
+  /**
+   * An IXFR over UDP answered whole: one message within the client's UDP size (room left for the
+   * TSIG record), for an unsigned zone whose log holds the client's serial. A secondary that asks
+   * over UDP (NSD's `request-xfr: UDP`) then gets a small change without a TCP connection, which a
+   * busy primary accepts only one per event-loop turn. Undefined: answer with the single SOA.
+   */
+  const udpIxfr = (q: ParsedQuery, raw: Uint8Array, zone: ZoneState, key: TsigKey | undefined): Buffer | undefined => {
+    if (zone.dnssec?.enabled) return undefined;
+    const serial = ixfrClientSerial(raw, q);
+    if (serial === undefined) return undefined;
+    const plan = plans.get(zone, serial, () => planIxfr(ledger.db, zone, serial, { condense: opts.condenseIxfr }));
+    if (plan.kind !== 'ixfr') return undefined;
+    const limit = maxResponseSize(q, false) - (key ? key.name.length + 100 : 0);
+    // Packed as one message (the packer's estimate ignores name compression), then measured.
+    const skipped: RecordState[] = [];
+    const messages = ixfrMessages(plan, q, 65535, skipped);
+    const first = messages.next();
+    if (first.done || !messages.next().done || skipped.length > 0 || first.value.length > limit) return undefined;
+    return first.value;
   };
 
   const transfer = (q: ParsedQuery, raw: Uint8Array, peer: TransferPeer, send: (msg: Buffer) => void): boolean | Promise<void> => {
@@ -206,10 +230,16 @@ export function createTransferHandlers(opts: TransferOptions): TransferHandlers 
       return true;
     }
     if (peer.transport === 'udp') {
-      // AXFR is TCP-only (RFC 5936 4.2); IXFR over UDP gets the current SOA: "use TCP" or "up to date".
+      // AXFR is TCP-only (RFC 5936 4.2). IXFR over UDP (RFC 1995 2): the whole answer when it fits
+      // in one datagram, else the current SOA ("use TCP", or "up to date").
       if (kind === 'axfr') out(emptyResponseBytes(q, RCODE.FORMERR));
-      else out(singleSoaMessage(zone, q));
-      metrics?.transfers.inc({ kind, outcome: 'udp' });
+      else {
+        const small = udpIxfr(q, raw, zone, tsig.key);
+        out(small ?? singleSoaMessage(zone, q));
+        if (small) logger?.info({ peer: peer.address, port: peer.port, zone: zone.name, serial: zone.serial, how: 'ixfr-udp', bytes: small.length, key: tsig.key?.name }, 'zone transfer sent');
+        else logger?.debug?.({ peer: peer.address, port: peer.port, zone: zone.name, serial: zone.serial, key: tsig.key?.name }, 'IXFR over UDP answered with the SOA');
+        metrics?.transfers.inc({ kind, outcome: small ? 'ok-udp' : 'udp' });
+      }
       return true;
     }
     const started = Date.now();
@@ -249,7 +279,7 @@ export function createTransferHandlers(opts: TransferOptions): TransferHandlers 
       } else {
         messages = ixfrMessages(plan, q, maxSize, skipped);
       }
-      logger?.info({ peer: peer.address, zone: zone.name, from: serial, to: zone.serial, how, reason, key: tsig.key?.name }, 'IXFR request');
+      logger?.info({ peer: peer.address, port: peer.port, zone: zone.name, from: serial, to: zone.serial, how, reason, key: tsig.key?.name }, 'IXFR request');
     } else {
       messages = signed ? signedAxfrMessages(zone, signed.records(), q, maxSize) : axfrMessages(zone, q, maxSize, skipped);
     }
@@ -277,7 +307,7 @@ export function createTransferHandlers(opts: TransferOptions): TransferHandlers 
               );
             }
             metrics?.transfers.inc({ kind: how, outcome: 'ok' });
-            logger?.info({ peer: peer.address, zone: zone.name, serial: zone.serial, how, messages: count, bytes, unsignedBytes, ms: Date.now() - started, key: tsig.key?.name }, 'zone transfer sent');
+            logger?.info({ peer: peer.address, port: peer.port, zone: zone.name, serial: zone.serial, how, messages: count, bytes, unsignedBytes, ms: Date.now() - started, key: tsig.key?.name }, 'zone transfer sent');
             finish();
             return;
           }

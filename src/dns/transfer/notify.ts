@@ -199,6 +199,7 @@ export class Notifier {
     p.attempts++;
     const family = isIP(p.target.host) === 6 ? 6 : 4;
     this.socket(family).send(p.bytes, p.target.port, p.target.host);
+    this.opts.logger?.debug?.({ zone: p.zone, serial: p.serial, target: p.targetText, attempt: p.attempts }, 'NOTIFY sent');
     const max = this.opts.maxAttempts ?? 10;
     const wait = Math.min((this.opts.retryMs ?? 1000) * 2 ** (p.attempts - 1), this.opts.maxRetryMs ?? 60000);
     p.timer = setTimeout(() => {
