@@ -33,6 +33,8 @@ export interface SecondarySetup {
   zones: readonly string[];
   /** Where the secondary answers. */
   listen: HostPort;
+  /** The secondary's own address it reaches the primary from (a host with several); absent: the system's choice. */
+  source?: string;
   /** The secondary's working directory (zone files, journals, state). */
   dir: string;
 }
@@ -66,11 +68,14 @@ function knotConfig(s: SecondarySetup): string {
   const key = s.key ? bare(s.key.name) : undefined;
   const out: string[] = [header(s, '#')];
   // Zone events (refresh, IXFR) run on the background workers: a busy primary changes many zones at once.
-  out.push('server:', `    rundir: "${s.dir}"`, `    listen: ${s.listen.host}@${s.listen.port}`, '    background-workers: 8', '');
+  // Knot opens a TCP connection for every refresh (SOA check and IXFR) unless it keeps a pool: kept
+  // connections spare the primary an accept per change (MCNS accepts one connection per event-loop
+  // turn, so a busy primary queues new ones) and the secondary a handshake.
+  out.push('server:', `    rundir: "${s.dir}"`, `    listen: ${s.listen.host}@${s.listen.port}`, '    background-workers: 8', '    remote-pool-limit: 16', '');
   out.push('log:', '  - target: stderr', '    any: info', '');
   out.push('database:', `    storage: "${s.dir}"`, '');
   if (s.key) out.push('key:', `  - id: ${key}`, `    algorithm: ${s.key.algorithm}`, `    secret: ${s.key.secret}`, '');
-  out.push('remote:', '  - id: mcns', `    address: ${s.primary.host}@${s.primary.port}`, ...(key ? [`    key: ${key}`] : []), '');
+  out.push('remote:', '  - id: mcns', `    address: ${s.primary.host}@${s.primary.port}`, ...(s.source ? [`    via: ${s.source}`] : []), ...(key ? [`    key: ${key}`] : []), '');
   out.push('acl:', '  - id: mcns-notify', `    address: ${s.primary.host}`, ...(key ? [`    key: ${key}`] : []), '    action: notify', '');
   // Zones live in memory and the journal (no zone files to manage); the journal keeps IXFR working across restarts.
   const zoneDefaults = [`    storage: "${s.dir}/zones"`, '    zonefile-sync: -1', '    zonefile-load: none', '    journal-content: all', '    semantic-checks: off'];
@@ -96,6 +101,8 @@ function bindConfig(s: SecondarySetup): string {
   out.push(`  listen-on port ${s.listen.port} { ${s.listen.host}; };`, '  listen-on-v6 { none; };');
   out.push(`  pid-file "${s.dir}/named.pid";`, `  session-keyfile "${s.dir}/session.key";`, `  managed-keys-directory "${s.dir}";`);
   out.push('  recursion no;', '  notify no;', '  dnssec-validation no;', '  request-ixfr yes;');
+  // Refresh queries and transfers leave from this address (BIND uses transfer-source for both).
+  if (s.source) out.push(`  ${s.source.includes(':') ? 'transfer-source-v6' : 'transfer-source'} ${s.source};`);
   // BIND's defaults (20 SOA queries a second, 2 transfers at a time from one primary) fall behind a
   // primary whose zones change tens of times a second: every change is a NOTIFY, an SOA query and an IXFR.
   out.push('  serial-query-rate 1000;', '  transfers-in 20;', '  transfers-per-ns 20;');
@@ -122,10 +129,18 @@ function nsdConfig(s: SecondarySetup): string {
   const key = s.key ? bare(s.key.name) : 'NOKEY';
   const out: string[] = [header(s, '#')];
   out.push('server:', `    ip-address: ${s.listen.host}@${s.listen.port}`, '    do-ip6: no');
-  out.push(`    zonesdir: "${s.dir}"`, `    pidfile: "${s.dir}/nsd.pid"`, `    xfrdfile: "${s.dir}/xfrd.state"`, `    xfrdir: "${s.dir}"`, `    zonelistfile: "${s.dir}/zone.list"`, '    database: ""', '');
+  out.push(`    zonesdir: "${s.dir}"`, `    pidfile: "${s.dir}/nsd.pid"`, `    xfrdfile: "${s.dir}/xfrd.state"`, `    xfrdir: "${s.dir}"`, `    zonelistfile: "${s.dir}/zone.list"`, '    database: ""');
+  // NSD reloads at most once per xfrd-reload-timeout (default 1 s) and so holds a transferred change
+  // for up to a second; 0 reloads after each transfer (transfers that finish during a reload are
+  // taken by the next one). A fleet of NSDs with very many or very large zones may raise it back.
+  out.push('    xfrd-reload-timeout: 0', '');
   out.push('remote-control:', '    control-enable: no', '');
   if (s.key) out.push('key:', `    name: ${key}`, `    algorithm: ${s.key.algorithm}`, `    secret: "${s.key.secret}"`, '');
-  out.push('pattern:', '    name: mcns', '    zonefile: "%s.zone"', `    request-xfr: ${s.primary.host}@${s.primary.port} ${key}`, `    allow-notify: ${s.primary.host} ${key}`, '');
+  // IXFR over UDP (with the key, as NSD's manual asks): MCNS answers a small change in one datagram
+  // and a larger one with its SOA, after which NSD asks over TCP; a change then costs the primary no
+  // TCP connection. Without a key, plain TCP (UDP transfers unsigned are open to spoofing).
+  const udp = s.key ? 'UDP ' : '';
+  out.push('pattern:', '    name: mcns', '    zonefile: "%s.zone"', `    request-xfr: ${udp}${s.primary.host}@${s.primary.port} ${key}`, `    allow-notify: ${s.primary.host} ${key}`, ...(s.source ? [`    outgoing-interface: ${s.source}`] : []), '');
   for (const z of s.zones) out.push('zone:', `    name: ${bare(z)}`, '    include-pattern: mcns', '');
   return `${out.join('\n')}\n`;
 }

@@ -52,6 +52,8 @@ export interface PrimaryOptions {
   db?: string;
   /** More [dns] lines. */
   dns?: string[];
+  /** [log] level (default info; bench/fleet --trace sets debug). */
+  logLevel?: string;
 }
 
 /** Write the primary's mcns.toml to `opts.dir` (see {@link PrimaryOptions}); its path, DNS port and TLS. */
@@ -75,6 +77,7 @@ export async function writePrimaryConfig(opts: PrimaryOptions, mcias: McIasFake)
       '[dns]',
       `listen_addr = "127.0.0.1:${dnsPort}"`,
       ...(opts.dns ?? []),
+      ...(opts.logLevel ? ['[log]', `level = "${opts.logLevel}"`] : []),
       '[mcias]',
       `server_url = "${mcias.url}"`,
       `ca_cert = "${mcias.tls.caPath}"`,
@@ -159,23 +162,25 @@ export interface Secondary {
 }
 
 /** `mcns secondary-config --for kind` for this primary, run as the CLI (bin/mcns). */
-export async function generatedConfig(kind: Kind, primary: { config: string; dnsPort: number }, port: number, dir: string): Promise<string> {
-  const r = await mcns(['secondary-config', '--for', kind, '--config', primary.config, '--addr', `127.0.0.1:${primary.dnsPort}`, '--key', FLEET_KEY.name, '--listen', `127.0.0.1:${port}`, '--dir', dir]);
+export async function generatedConfig(kind: Kind, primary: { config: string; dnsPort: number }, port: number, dir: string, source?: string): Promise<string> {
+  const r = await mcns(['secondary-config', '--for', kind, '--config', primary.config, '--addr', `127.0.0.1:${primary.dnsPort}`, '--key', FLEET_KEY.name, '--listen', `127.0.0.1:${port}`, '--dir', dir, ...(source ? ['--source', source] : [])]);
   if (r.code !== 0) throw new Error(`secondary-config --for ${kind} failed (${r.code}): ${r.stderr}`);
   return r.stdout;
 }
 
 /** Start `kind` with exactly the configuration `mcns secondary-config` printed. */
-export async function startSecondary(kind: Kind, primary: { config: string; dnsPort: number }, port: number, dir: string): Promise<Secondary> {
+export async function startSecondary(kind: Kind, primary: { config: string; dnsPort: number }, port: number, dir: string, opts: { debug?: boolean; source?: string } = {}): Promise<Secondary> {
   mkdirSync(dir, { recursive: true });
   // NSD drops to its own user (the printed config keeps the package default): let it reach and write its directory.
   chmodSync(dirname(dir), 0o755);
   chmodSync(dir, 0o777);
-  const config = await generatedConfig(kind, primary, port, dir);
+  const config = await generatedConfig(kind, primary, port, dir, opts.source);
   const file = join(dir, `${kind}.conf`);
-  writeFileSync(file, config);
+  // Debug logging (bench/fleet --trace) is the one departure from the printed configuration.
+  writeFileSync(file, opts.debug && kind === 'knot' ? config.replace(/^(\s+any:) info$/m, '$1 debug') : config);
+  const debug = opts.debug ? (kind === 'bind' ? ['-d', '1'] : kind === 'nsd' ? ['-V', '5'] : []) : [];
   const [cmd, args] =
-    kind === 'knot' ? ['knotd', ['-c', file]] : kind === 'bind' ? ['named', ['-g', '-c', file, '-n', '1']] : ['nsd', ['-d', '-c', file]];
+    kind === 'knot' ? ['knotd', ['-c', file]] : kind === 'bind' ? ['named', ['-g', '-c', file, '-n', '1', ...debug]] : ['nsd', ['-d', '-c', file, ...debug]];
   let out = '';
   const child: ChildProcess = spawn(cmd, args as string[], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout?.on('data', (d) => (out += d));

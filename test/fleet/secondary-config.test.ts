@@ -31,13 +31,27 @@ test('Knot and BIND are configured with the catalog only; NSD with the zone list
   assert.match(bind, /allow-notify \{ key "xfr-key"; \};/);
   assert.doesNotMatch(bind, /a\.test/);
   const nsd = secondaryConfig({ ...base, kind: 'nsd', dir: '/var/lib/nsd' });
-  assert.match(nsd, /request-xfr: 192\.0\.2\.1@53 xfr-key\n\s+allow-notify: 192\.0\.2\.1 xfr-key/);
+  assert.match(nsd, /request-xfr: UDP 192\.0\.2\.1@53 xfr-key\n\s+allow-notify: 192\.0\.2\.1 xfr-key/);
   assert.match(nsd, /name: a\.test\n\s+include-pattern: mcns/);
   assert.match(nsd, /name: b\.test\n/);
   assert.doesNotMatch(nsd, /catalog/);
   // Without a catalog, Knot lists the zones; without a key, NSD says NOKEY.
   assert.match(secondaryConfig({ ...base, catalog: undefined }), /domain: a\.test\n\s+template: mcns-member/);
   assert.match(secondaryConfig({ ...base, kind: 'nsd', key: undefined }), /request-xfr: 192\.0\.2\.1@53 NOKEY/);
+});
+
+test('settings for a busy primary: Knot keeps its TCP connections, NSD asks IXFR over UDP (signed only) and reloads at once; --source sets the address used', () => {
+  // MCNS accepts one TCP connection per event-loop turn: Knot's pool and NSD's UDP IXFR spare it one per change.
+  assert.match(secondaryConfig(base), /server:[^]*remote-pool-limit: 16\n/);
+  const nsd = secondaryConfig({ ...base, kind: 'nsd', dir: '/var/lib/nsd' });
+  assert.match(nsd, /request-xfr: UDP 192\.0\.2\.1@53 xfr-key\n/);
+  assert.match(nsd, /xfrd-reload-timeout: 0\n/);
+  assert.doesNotMatch(secondaryConfig({ ...base, kind: 'nsd', key: undefined }), /UDP/, 'UDP transfers only with TSIG');
+  for (const kind of ['knot', 'bind', 'nsd'] as const) assert.doesNotMatch(secondaryConfig({ ...base, kind }), /via:|transfer-source|outgoing-interface/);
+  assert.match(secondaryConfig({ ...base, source: '192.0.2.7' }), /address: 192\.0\.2\.1@53\n {4}via: 192\.0\.2\.7\n/);
+  assert.match(secondaryConfig({ ...base, kind: 'bind', source: '192.0.2.7' }), /^ {2}transfer-source 192\.0\.2\.7;$/m);
+  assert.match(secondaryConfig({ ...base, kind: 'bind', source: '2001:db8::7' }), /^ {2}transfer-source-v6 2001:db8::7;$/m);
+  assert.match(secondaryConfig({ ...base, kind: 'nsd', source: '192.0.2.7' }), /pattern:[^]*outgoing-interface: 192\.0\.2\.7\n/);
 });
 
 test('mcns secondary-config refuses an unknown --for, a key that is not defined, and a wildcard listen address without --addr', async () => {
@@ -51,6 +65,9 @@ test('mcns secondary-config refuses an unknown --for, a key that is not defined,
     const key = await mcns(['secondary-config', '--for', 'knot', '--config', cfg, '--addr', '192.0.2.1:53', '--key', 'nope']);
     assert.equal(key.code, 2);
     assert.match(key.stderr, /--key "nope" is not defined under \[tsig\.keys\]/);
+    const source = await mcns(['secondary-config', '--for', 'knot', '--config', cfg, '--addr', '192.0.2.1:53', '--source', 'eth0']);
+    assert.equal(source.code, 2);
+    assert.match(source.stderr, /--source must be an IP address, got "eth0"/);
     const addr = await mcns(['secondary-config', '--for', 'knot', '--config', cfg]);
     assert.equal(addr.code, 2);
     assert.match(addr.stderr, /--addr HOST:PORT is needed/);

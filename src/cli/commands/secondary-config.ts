@@ -60,7 +60,8 @@ export function registerSecondaryConfig(program: Command): void {
     .option('--key <name>', 'TSIG key (under [tsig.keys]) for transfers and NOTIFY (default: [transfer] notify_key; none: by address)')
     .option('--listen <host:port>', 'where the secondary answers', '0.0.0.0:53')
     .option('--dir <path>', "the secondary's working directory (default: the Debian package's)")
-    .action((opts: { for: string; config: string; addr?: string; key?: string; listen: string; dir?: string }) => {
+    .option('--source <addr>', "the secondary's own address it reaches the primary from, when it has several (default: the system's choice)")
+    .action((opts: { for: string; config: string; addr?: string; key?: string; listen: string; dir?: string; source?: string }) => {
       const kind = opts.for.toLowerCase() as SecondaryKind;
       if (!SECONDARY_KINDS.includes(kind)) throw new UsageError(`--for must be one of ${SECONDARY_KINDS.join(', ')}, got "${opts.for}"`);
       const config = loadConfig({ path: opts.config });
@@ -69,8 +70,9 @@ export function registerSecondaryConfig(program: Command): void {
       const primary = primaryAddress(config, opts.addr);
       const key = transferKey(config, opts.key);
       const listen = hostPort(opts.listen, '--listen');
+      if (opts.source !== undefined && !isIP(opts.source)) throw new UsageError(`--source must be an IP address, got "${opts.source}"`);
       // Knot and BIND need only the catalog; NSD (and any secondary when there is no catalog) the zone list.
       const zones = kind === 'nsd' || !catalog ? servedZones(config) : [];
-      process.stdout.write(secondaryConfig({ kind, primary, key, catalog, zones, listen, dir: opts.dir ?? DEFAULT_DIRS[kind] }));
+      process.stdout.write(secondaryConfig({ kind, primary, key, catalog, zones, listen, dir: opts.dir ?? DEFAULT_DIRS[kind], source: opts.source }));
     });
 }
