@@ -21,7 +21,7 @@
  * JIT), then `--blocks` blocks of `--block` questions, kinds interleaved so the machine's drift
  * touches all of them alike.
  *
- * Usage: node --import tsx bench/dns/every-type.ts [--names 1000000] [--blocks 4] [--block 10000] [--servers knot,nsd,mcns]
+ * Usage: node --import tsx bench/dns/every-type.ts [--names 1000000] [--blocks 8] [--block 5000] [--servers knot,nsd,mcns]
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -32,8 +32,8 @@ import { dnsperf, median, mcnsDatabase, startServer, stop, zoneData, type Runnin
 const args = process.argv.slice(2);
 const arg = (name: string, dflt: string): string => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
 const NAMES = Number(arg('--names', '1000000'));
-const BLOCKS = Number(arg('--blocks', '4'));
-const BLOCK = Number(arg('--block', '10000'));
+const BLOCKS = Number(arg('--blocks', '8'));
+const BLOCK = Number(arg('--block', '5000'));
 const SERVERS = arg('--servers', 'knot,nsd,mcns').split(',');
 const LABEL = NAMES % 1_000_000 === 0 ? `${NAMES / 1_000_000}M` : `${NAMES / 1000}k`;
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
