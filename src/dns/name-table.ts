@@ -77,6 +77,11 @@ export class NameTable {
     return this.arena.byteLength + this.slots.byteLength;
   }
 
+  /** Slots of the hash table (at most half of them hold entries), for tests and the benchmark notes. */
+  get slotCount(): number {
+    return this.mask + 1;
+  }
+
   /** The arena (read it at the offsets `find` returns). */
   get data(): Uint8Array {
     return this.arena;
@@ -190,11 +195,17 @@ export class NameTable {
   }
 
   /**
-   * Compacts the arena to what the entries use (plus a little room for writes): a table built once
-   * (the serving index after a rebuild) would otherwise keep up to half its arena as growth slack,
-   * and one whose entries were replaced (its second pass) the replaced ones.
+   * Compacts the arena to what the entries use (plus a little room for writes) and the slots to what
+   * the entries need: a table built once (the serving index after a rebuild) would otherwise keep up
+   * to half its arena as growth slack, one whose entries were replaced (its second pass) the
+   * replaced ones, and one sized from a guess its unused slots.
    */
   trim(): void {
+    // The slots too: a table sized for more entries than it got (a rebuild sizes it from the record
+    // count, about 1.6 per name on a realistic zone) is a quarter full or less; set() keeps it at
+    // most half full (a 1M-name index: 32 MiB of slots before, 16 MiB after).
+    const fit = pow2AtLeast(this.live * 2 + 2);
+    if (fit < this.mask + 1) this.rehash(fit);
     if (this.garbage > 0) this.compact();
     const slack = Math.max(4096, this.used >> 4);
     if (this.arena.length - this.used < 64 * 1024 + slack && this.arena.length < this.used * 1.125) return;

@@ -466,3 +466,25 @@ test('serving index: a CNAME chain\'s negative end (NODATA, NXDOMAIN, another zo
     t.cleanup();
   }
 });
+
+test('name table: trim gives back the slots of a table sized for more entries than it got, and keeps every entry', () => {
+  // A rebuild sizes its table from the record count; a realistic zone has about 1.6 records per name.
+  const t = new NameTable(160_000, 8);
+  for (let i = 0; i < 100_000; i++) assert.ok(t.set(bytes(`h${i}.bench.test`), bytes(`v${i}`), i & 0x7fff));
+  assert.equal(t.slotCount, 524_288);
+  t.trim();
+  // 524,288 slots (4 MiB) before, 262,144 after: at most half full, as set() keeps it.
+  assert.equal(t.slotCount, 262_144, 'slots given back');
+  for (let i = 0; i < 100_000; i += 7) {
+    const k = bytes(`H${i}.bench.TEST`);
+    const off = t.find(k, 0, k.length, hashKey(k, 0, k.length));
+    assert.ok(off >= 0, `h${i}`);
+    assert.equal(Buffer.from(t.data.subarray(t.valueStart(off), t.valueStart(off) + t.valueLength(off))).toString('latin1'), `v${i}`);
+    assert.equal(t.tag(off), i & 0x7fff);
+  }
+  // And it grows again as entries come.
+  for (let i = 100_000; i < 140_000; i++) assert.ok(t.set(bytes(`h${i}.bench.test`), bytes(`v${i}`), 0));
+  assert.equal(t.size, 140_000);
+  const last = bytes('h139999.bench.test');
+  assert.ok(t.find(last, 0, last.length, hashKey(last, 0, last.length)) >= 0);
+});
