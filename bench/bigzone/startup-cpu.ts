@@ -1,14 +1,15 @@
 /**
- * Start-up CPU time on a big zone, in one process, with bin/mcns's V8 flags: `Ledger.open` of a
+ * Start-up CPU time on a big zone, in one process, as the server runs it: `Ledger.open` of a
  * database (checkpoint load + tail replay), then the serving index built to completion (both
  * passes, in large slices, as on an idle server), each phase's user+system CPU, wall time and GC
  * time, then the heap (after a full GC) and RSS. CPU time is what this machine can measure while
  * other work shares its cores; wall time on a quiet machine is about the same for one thread.
  *
- *   node --expose-gc --max-semi-space-size=64 --import tsx bench/bigzone/startup-cpu.ts DB [--rounds N]
+ *   node --expose-gc --import tsx bench/bigzone/startup-cpu.ts DB [--rounds N] [--v8 --some-flag=N]
  *
  * DB is opened read-write (a ledger always is): run it on a copy, never on a benchmark's database.
  */
+import v8 from 'node:v8';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { loadavg } from 'node:os';
 import { Ledger } from '../../src/ledger.ts';
@@ -18,6 +19,10 @@ const path = process.argv[2];
 if (!path) throw new Error('usage: startup-cpu.ts DB [--rounds N]');
 const ri = process.argv.indexOf('--rounds');
 const rounds = ri > 0 ? Number(process.argv[ri + 1]) : 1;
+// `--v8 FLAG`: a V8 flag set at run time, as bin/mcns sets its own (only flags V8 reads as it goes take effect).
+const vi = process.argv.indexOf('--v8');
+if (vi > 0) v8.setFlagsFromString(process.argv[vi + 1]);
+const rss = (): string => `rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`;
 
 let gcMs = 0;
 new PerformanceObserver((list) => {
@@ -56,7 +61,7 @@ for (let r = 0; r < rounds; r++) {
   const m2 = mark();
   while (index.filling) await new Promise((res) => setImmediate(res));
   console.log(`index second pass: ${since(m2)}; typed arrays ${mib(index.bytes)} MiB`);
-  console.log(`  index total: ${since(m1)}`);
+  console.log(`  index total: ${since(m1)}; before a forced GC: ${rss()}`);
   console.log(`  after index: ${memory()}`);
   if (r + 1 < rounds) index.close();
 }
