@@ -1,7 +1,9 @@
 /**
- * The fast path for DO=1 questions into a signed zone: a positive answer written straight from the
- * signed zone's bytes (the RRset's RDATA and its RRSIG RDATAs, computed when the RRset was signed),
- * without building a message through the general path and addDnssec. It takes only what it can
+ * The fast path for DO=1 questions into a signed zone: a positive answer copied from the answer
+ * section the signed zone pre-encoded when it signed the RRset (SignedZone.fastAnswer, found by the
+ * question's wire name in a table the garbage collector does not trace), and NODATA at an existing
+ * name assembled from the negative SOA and the signed zone's RRSIG and NSEC/NSEC3 bytes — without
+ * building a message through the general path and addDnssec. It takes only what it can
  * answer exactly as they do — a plain question (QUERY, class IN, EDNS version 0, uncompressed
  * name), a type whose RDATA holds no name and brings no additional data, an existing authoritative
  * RRset that is no referral, an answer that fits the client's UDP size — and declines everything
@@ -16,7 +18,7 @@
  * question copied verbatim, each record of the RRset owned by a pointer to the question, then its
  * RRSIGs the same way (RFC 4035 3.1.1), then our OPT with DO (RFC 3225).
  */
-import type { SignedZone } from '../dnssec/signed-zone.ts';
+import { FAST_ANSWER_TYPES, type SignedZone } from '../dnssec/signed-zone.ts';
 import { isPlainQuestion } from './answer.ts';
 import { RCODE, writeOpt, writeResponseHeader } from './header.ts';
 import { writeNegative } from './negative.ts';
@@ -32,13 +34,9 @@ const TYPE_NSEC3 = 50;
  * them. The signer's own types, DS (answered from the parent side), CNAME, DNAME, NS, SOA and ANY
  * are not among them.
  */
-export const FAST_TYPES: ReadonlySet<number> = new Set([
-  1 /* A */, 28 /* AAAA */, 16 /* TXT */, 257 /* CAA */, 44 /* SSHFP */, 52 /* TLSA */, 53 /* SMIMEA */, 61 /* OPENPGPKEY */, 29 /* LOC */, 256 /* URI */,
-]);
+export const FAST_TYPES: ReadonlySet<number> = FAST_ANSWER_TYPES;
 
 const AUTHORITATIVE = { aa: true } as const;
-/** Owner name, type, class, TTL and RDATA length of one record, the owner a pointer to the question. */
-const RR_FIXED = 12;
 
 /**
  * Types whose NODATA at an existing name is answered here: the general path answers a question for
@@ -53,37 +51,24 @@ export const NODATA_TYPES: ReadonlySet<number> = new Set([
 export function fastDnssecAnswer(z: SignedZone, q: ParsedQuery, raw: Uint8Array, limit: number): Buffer | undefined {
   const edns = q.edns;
   if (edns === undefined || !edns.do || !NODATA_TYPES.has(q.qtype) || !isPlainQuestion(q, raw)) return undefined;
-  const qname = canonicalQueryName(q.qnameKey);
-  const found = FAST_TYPES.has(q.qtype) ? z.signedAnswer(qname, q.qtype) : undefined;
-  // The root and escaped names (a dot inside a label) are left to the general path's encoder.
-  if (found === undefined) return qname === '.' || qname.includes('\\') ? undefined : nodata(z, q, raw, limit, qname);
-  const { rrset, rrsigs } = found;
-  const rdatas = rrset.rdatas;
-  if (rdatas.length === 0) return undefined;
   const questionEnd = q.questionEnd;
-  let size = questionEnd + 11;
-  for (const r of rdatas) size += RR_FIXED + r.length;
-  for (const r of rrsigs) size += RR_FIXED + r.length;
-  // Too large for the client: the general path truncates.
-  if (size > limit) return undefined;
-  const out = Buffer.allocUnsafe(size);
-  writeResponseHeader(out, q, raw, RCODE.NOERROR, AUTHORITATIVE, rdatas.length + rrsigs.length, 0);
-  let w = questionEnd;
-  for (const r of rdatas) w = writeRecord(out, w, rrset.type, rrset.ttl, r);
-  for (const r of rrsigs) w = writeRecord(out, w, TYPE_RRSIG, rrset.ttl, r);
-  writeOpt(out, w, true);
-  return out;
-}
-
-function writeRecord(out: Buffer, w: number, type: number, ttl: number, rdata: Uint8Array): number {
-  out[w] = 0xc0;
-  out[w + 1] = 12;
-  out.writeUInt16BE(type, w + 2);
-  out.writeUInt16BE(1, w + 4);
-  out.writeUInt32BE(ttl >>> 0, w + 6);
-  out.writeUInt16BE(rdata.length, w + 10);
-  out.set(rdata, w + 12);
-  return w + 12 + rdata.length;
+  if (FAST_TYPES.has(q.qtype)) {
+    // The answer section pre-encoded when the RRset was signed (SignedZone.fastAnswer), found by the question's wire name.
+    const found = z.fastAnswer(raw, 12, questionEnd - 4, q.qtype);
+    if (found !== undefined) {
+      const size = questionEnd + found.length + 11;
+      // Too large for the client: the general path truncates.
+      if (size > limit) return undefined;
+      const out = Buffer.allocUnsafe(size);
+      writeResponseHeader(out, q, raw, RCODE.NOERROR, AUTHORITATIVE, found.count, 0);
+      out.set(found.data.subarray(found.at, found.at + found.length), questionEnd);
+      writeOpt(out, questionEnd + found.length, true);
+      return out;
+    }
+  }
+  const qname = canonicalQueryName(q.qnameKey);
+  // The root and escaped names (a dot inside a label) are left to the general path's encoder.
+  return qname === '.' || qname.includes('\\') ? undefined : nodata(z, q, raw, limit, qname);
 }
 
 /**

@@ -23,6 +23,7 @@ import { nsec3Hash, nsec3paramRdata, nsec3Rdata, nsecRdataFromWire, base32hex } 
 import { RRsetSigner, type CanonicalRRset, type SigningKey } from './rrsig.ts';
 import { TYPE, zoneKeyRdata, type ZoneKey } from './zone-keys.ts';
 import { negativeTemplate, type NegativeTemplate } from '../dns/negative.ts';
+import { hashKey, NameTable } from '../dns/name-table.ts';
 import type { ZoneState } from '../projections/state.ts';
 
 /** Types the signer derives: a signed zone serves its own, never records of these types written by users. */
@@ -127,6 +128,41 @@ function chainWire(e: ChainEntry): Uint8Array {
   return (e.wire ??= nameToWire(e.owner.toLowerCase()));
 }
 
+/**
+ * Types the DO fast path answers from pre-encoded bytes (src/dns/dnssec-fast-answer.ts says why
+ * these): no domain name in their RDATA, no additional data.
+ */
+export const FAST_ANSWER_TYPES: ReadonlySet<number> = new Set([1, 28, 16, 257, 44, 52, 53, 61, 29, 256]);
+
+/**
+ * One fast answer entry: type, record count, length, then the RRset's records and its RRSIGs with
+ * the RRset's TTL, each owned by a pointer to the question (offset 12).
+ */
+function encodeAnswerSection(rs: CanonicalRRset, rrsigs: readonly Uint8Array[]): Uint8Array {
+  let len = 6;
+  for (const r of rs.rdatas) len += 12 + r.length;
+  for (const r of rrsigs) len += 12 + r.length;
+  const out = new Uint8Array(len);
+  const v = new DataView(out.buffer);
+  v.setUint16(0, rs.type);
+  v.setUint16(2, rs.rdatas.length + rrsigs.length);
+  v.setUint16(4, len - 6);
+  let w = 6;
+  const put = (type: number, rdata: Uint8Array): void => {
+    out[w] = 0xc0;
+    out[w + 1] = 12;
+    v.setUint16(w + 2, type);
+    v.setUint16(w + 4, 1);
+    v.setUint32(w + 6, rs.ttl >>> 0);
+    v.setUint16(w + 10, rdata.length);
+    out.set(rdata, w + 12);
+    w += 12 + rdata.length;
+  };
+  for (const r of rs.rdatas) put(rs.type, r);
+  for (const r of rrsigs) put(TYPE.RRSIG, r);
+  return out;
+}
+
 /** Index of the first element >= key in a sorted string array. */
 function lowerBound(arr: readonly string[], key: string): number {
   let lo = 0;
@@ -155,6 +191,15 @@ export class SignedZone {
   private readonly cuts = new Set<string>();
   /** How many names hold a DNAME (everything below one is answered by substitution). */
   private dnameOwners = 0;
+  /**
+   * The DO answers of the fast path, pre-encoded when signing (see {@link fastAnswer}): per owner
+   * (its lowercase wire name), for each type of FAST_ANSWER_TYPES it holds signed, the records and
+   * their RRSIGs as an answer section whose owners point at the question. In typed arrays the
+   * garbage collector does not trace.
+   */
+  private readonly answers = new NameTable(1024, 160);
+  /** Owners whose RRsets or signatures changed since the answers were last brought in line. */
+  private readonly answersDirty = new Set<string>();
   /** Sorted chain keys (NSEC: canonical name keys; NSEC3: base32hex hashes, which sort as the hashes do). */
   private chainKeys: string[] = [];
   private readonly chain = new Map<string, ChainEntry>();
@@ -194,12 +239,21 @@ export class SignedZone {
     const z = new SignedZone(opts);
     for (const rs of rrsets) z.put(rs);
     z.rebuild(now);
+    z.flushAnswers();
     z.tracking = true;
     return z;
   }
 
   /** Replace the RRset (owner, type) with `rrset`, or delete it when `rrset` is undefined; re-sign what changed. */
   replace(owner: string, type: number, rrset: CanonicalRRset | undefined, now: number): void {
+    try {
+      this.replaceSet(owner, type, rrset, now);
+    } finally {
+      this.flushAnswers();
+    }
+  }
+
+  private replaceSet(owner: string, type: number, rrset: CanonicalRRset | undefined, now: number): void {
     if (DERIVED_TYPES.has(type)) {
       throw new RangeError(`type ${type} is derived by the signer and cannot be written`);
     }
@@ -236,6 +290,14 @@ export class SignedZone {
    * rest on the next call); returns how many were re-signed.
    */
   refresh(now: number, max = Infinity): number {
+    try {
+      return this.refreshSome(now, max);
+    } finally {
+      this.flushAnswers();
+    }
+  }
+
+  private refreshSome(now: number, max: number): number {
     let n = 0;
     for (const [owner, byType] of this.sigs) {
       for (const [type, s] of byType) {
@@ -275,16 +337,64 @@ export class SignedZone {
   }
 
   /**
-   * For the DNSSEC answer fast path (src/dns/dnssec-fast-answer.ts): the RRset (owner, type) with
-   * its RRSIG RDATAs when the general path answers a question for it with exactly that RRset — a
-   * signed (so authoritative) RRset at a name that is no delegation point, in a zone without any
-   * DNAME (which would occlude names below it); undefined otherwise.
+   * The pre-encoded DO answer for the question name `bytes[start, end)` (wire form, any letter case)
+   * and `type`, one of FAST_ANSWER_TYPES, when the general path answers that question with exactly
+   * that RRset — a signed (so authoritative) RRset at a name that is no delegation point, in a zone
+   * without any DNAME (which would occlude names below it): the answer section (records then
+   * RRSIGs, owners a pointer to offset 12) at `data[at, at + length)`, with `count` records.
    */
-  signedAnswer(owner: string, type: number): { rrset: CanonicalRRset; rrsigs: readonly Uint8Array[] } | undefined {
-    if (this.dnameOwners > 0 || this.cuts.has(owner)) return undefined;
-    const rrset = this.sets.get(owner)?.get(type);
-    const sigs = rrset && this.sigs.get(owner)?.get(type);
-    return sigs ? { rrset: rrset as CanonicalRRset, rrsigs: sigs.rdatas } : undefined;
+  fastAnswer(bytes: Uint8Array, start: number, end: number, type: number): { data: Uint8Array; at: number; length: number; count: number } | undefined {
+    if (this.dnameOwners > 0) return undefined;
+    const table = this.answers;
+    const off = table.find(bytes, start, end, hashKey(bytes, start, end));
+    if (off < 0) return undefined;
+    const data = table.data;
+    const end2 = table.valueStart(off) + table.valueLength(off);
+    for (let p = table.valueStart(off); p < end2; ) {
+      const length = (data[p + 4] << 8) | data[p + 5];
+      if (((data[p] << 8) | data[p + 1]) === type) return { data, at: p + 6, length, count: (data[p + 2] << 8) | data[p + 3] };
+      p += 6 + length;
+    }
+    return undefined;
+  }
+
+  /** Bring the pre-encoded answers of the owners that changed in line with their RRsets and signatures. */
+  private flushAnswers(): void {
+    for (const owner of this.answersDirty) {
+      let key: Uint8Array;
+      try {
+        key = nameToWire(owner.toLowerCase());
+      } catch {
+        continue; // not a name a question can spell
+      }
+      const parts: Uint8Array[] = [];
+      const byType = this.cuts.has(owner) ? undefined : this.sets.get(owner);
+      if (byType) {
+        for (const [type, rs] of byType) {
+          if (!FAST_ANSWER_TYPES.has(type) || rs.rdatas.length === 0) continue;
+          const sigs = this.sigs.get(owner)?.get(type);
+          if (!sigs) continue;
+          parts.push(encodeAnswerSection(rs, sigs.rdatas));
+        }
+      }
+      let total = 0;
+      for (const p of parts) total += p.length;
+      if (parts.length === 0 || total > 0xffff) {
+        this.answers.delete(key);
+        continue;
+      }
+      let value = parts[0];
+      if (parts.length > 1) {
+        value = new Uint8Array(total);
+        let o = 0;
+        for (const p of parts) {
+          value.set(p, o);
+          o += p.length;
+        }
+      }
+      this.answers.set(key, value, 0);
+    }
+    this.answersDirty.clear();
   }
 
   /**
@@ -420,6 +530,7 @@ export class SignedZone {
   }
 
   private touchRR(owner: string, type: number): void {
+    this.answersDirty.add(owner);
     if (!this.tracking) return;
     const key = `r|${owner}|${type}`;
     if (!this.before.has(key)) this.before.set(key, this.rrNow(key));

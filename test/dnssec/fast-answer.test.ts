@@ -146,6 +146,13 @@ for (const algorithm of ['ecdsap256sha256', 'ed25519'] as const) {
                 // A write the zone refuses (a CNAME owner, below a DNAME or a cut): not this test's business.
               }
             }
+            // And deletes: of an A or TXT record, a name's last one included (its answers must go).
+            const zoneNow = ledger.state.zones.get(ZONE);
+            const deletable = zoneNow ? [...zoneNow.records.values()].filter((rec) => rec.type === 'A' || rec.type === 'TXT' || rec.type === 'CAA') : [];
+            for (let i = 0; i < 3 && deletable.length > 0; i++) {
+              const victim = deletable.splice(Math.floor(r() * deletable.length), 1)[0];
+              ledger.execute({ kind: 'changeRecords', zone: ZONE, ops: [{ op: 'delete', id: victim.id }] }, { actor: 'test' });
+            }
             signers.update(ledger.state);
           }
           assert.ok(compared === taken);
