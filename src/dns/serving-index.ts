@@ -572,7 +572,7 @@ export class ServingIndex {
     const ar = (data[d + 10] << 8) | data[d + 11];
     if (ar > 0) out.writeUInt16BE(ar + (edns ? 1 : 0), 10);
     // A short answer is copied byte by byte: a subarray view costs more than the copy.
-    if (held <= 128) for (let k = 0; k < held; k++) out[questionEnd + k] = data[start + k];
+    if (held <= 32) for (let k = 0; k < held; k++) out[questionEnd + k] = data[start + k];
     else out.set(data.subarray(start, start + held), questionEnd);
     if (template) {
       // The SOA's TTL and numbers as they are now (the names are the same: see SOA_TAIL).
@@ -606,7 +606,8 @@ export class ServingIndex {
     if (len > MAX_KEY) return undefined;
     key[0] = 1;
     key[1] = 0x2a;
-    key.set(raw.subarray(encloser, nameEnd), 2);
+    // Byte by byte: a subarray view per question costs more than copying a name.
+    for (let k = encloser; k < nameEnd; k++) key[2 + k - encloser] = raw[k];
     const table = this.table;
     const off = table.find(key, 0, len, hashKey(key, 0, len));
     if (off < 0 || table.tag(off) & (FLAG_CUT | FLAG_NOT_HERE | FLAG_ONLY_LISTED)) return undefined;
