@@ -35,6 +35,13 @@ export interface SecondarySetup {
   listen: HostPort;
   /** The secondary's own address it reaches the primary from (a host with several); absent: the system's choice. */
   source?: string;
+  /**
+   * TCP connections the primary lets one client hold (MCNS `[dns] tcp_max_per_client`, default 20).
+   * The secondary is kept to half of it: a connection the secondary has finished with is still
+   * counted by a busy primary until it has seen it close, and one over the limit is reset, which
+   * the secondary retries only after seconds.
+   */
+  primaryTcpPerClient?: number;
   /** The secondary's working directory (zone files, journals, state). */
   dir: string;
 }
@@ -44,8 +51,16 @@ export const DEFAULT_DIRS: Record<SecondaryKind, string> = { knot: '/var/lib/kno
 
 const bare = (name: string): string => name.replace(/\.$/, '');
 
+/** TCP connections a secondary may hold to the primary at once: half of the primary's per-client limit. */
+function tcpBudget(s: SecondarySetup): number {
+  return Math.max(1, Math.floor((s.primaryTcpPerClient ?? 20) / 2));
+}
+
 /** The configuration text for `setup.kind`. */
 export function secondaryConfig(setup: SecondarySetup): string {
+  if (setup.primaryTcpPerClient !== undefined && !(Number.isInteger(setup.primaryTcpPerClient) && setup.primaryTcpPerClient >= 1)) {
+    throw new RangeError(`primaryTcpPerClient must be a whole number of at least 1, got ${setup.primaryTcpPerClient}`);
+  }
   switch (setup.kind) {
     case 'knot':
       return knotConfig(setup);
@@ -71,7 +86,10 @@ function knotConfig(s: SecondarySetup): string {
   // Knot opens a TCP connection for every refresh (SOA check and IXFR) unless it keeps a pool: kept
   // connections spare the primary an accept per change (MCNS accepts one connection per event-loop
   // turn, so a busy primary queues new ones) and the secondary a handshake.
-  out.push('server:', `    rundir: "${s.dir}"`, `    listen: ${s.listen.host}@${s.listen.port}`, '    background-workers: 8', '    remote-pool-limit: 16', '');
+  // Within the budget: a worker takes a pooled connection before opening one, so the open ones are
+  // at most max(workers, pool) = the budget.
+  const budget = tcpBudget(s);
+  out.push('server:', `    rundir: "${s.dir}"`, `    listen: ${s.listen.host}@${s.listen.port}`, `    background-workers: ${Math.min(8, budget)}`, `    remote-pool-limit: ${budget}`, '');
   out.push('log:', '  - target: stderr', '    any: info', '');
   out.push('database:', `    storage: "${s.dir}"`, '');
   if (s.key) out.push('key:', `  - id: ${key}`, `    algorithm: ${s.key.algorithm}`, `    secret: ${s.key.secret}`, '');
@@ -105,7 +123,8 @@ function bindConfig(s: SecondarySetup): string {
   if (s.source) out.push(`  ${s.source.includes(':') ? 'transfer-source-v6' : 'transfer-source'} ${s.source};`);
   // BIND's defaults (20 SOA queries a second, 2 transfers at a time from one primary) fall behind a
   // primary whose zones change tens of times a second: every change is a NOTIFY, an SOA query and an IXFR.
-  out.push('  serial-query-rate 1000;', '  transfers-in 20;', '  transfers-per-ns 20;');
+  // transfers-per-ns within the budget of connections MCNS grants one client (tcpBudget).
+  out.push('  serial-query-rate 1000;', '  transfers-in 20;', `  transfers-per-ns ${tcpBudget(s)};`);
   if (s.catalog) {
     // Member zones are kept in memory and transferred from the same primary with the same key; the
     // catalog is applied within a second of each change (BIND's default waits up to 5 s between updates).
@@ -133,7 +152,8 @@ function nsdConfig(s: SecondarySetup): string {
   // NSD reloads at most once per xfrd-reload-timeout (default 1 s) and so holds a transferred change
   // for up to a second; 0 reloads after each transfer (transfers that finish during a reload are
   // taken by the next one). A fleet of NSDs with very many or very large zones may raise it back.
-  out.push('    xfrd-reload-timeout: 0', '');
+  // xfrd pipelines transfers on its connections; xfrd-tcp-max (default 128) keeps it within the budget.
+  out.push('    xfrd-reload-timeout: 0', `    xfrd-tcp-max: ${tcpBudget(s)}`, '');
   out.push('remote-control:', '    control-enable: no', '');
   if (s.key) out.push('key:', `    name: ${key}`, `    algorithm: ${s.key.algorithm}`, `    secret: "${s.key.secret}"`, '');
   // IXFR over UDP (with the key, as NSD's manual asks): MCNS answers a small change in one datagram

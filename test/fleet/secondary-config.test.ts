@@ -42,10 +42,17 @@ test('Knot and BIND are configured with the catalog only; NSD with the zone list
 
 test('settings for a busy primary: Knot keeps its TCP connections, NSD asks IXFR over UDP (signed only) and reloads at once; --source sets the address used', () => {
   // MCNS accepts one TCP connection per event-loop turn: Knot's pool and NSD's UDP IXFR spare it one per change.
-  assert.match(secondaryConfig(base), /server:[^]*remote-pool-limit: 16\n/);
+  assert.match(secondaryConfig(base), /server:[^]*background-workers: 8\n {4}remote-pool-limit: 10\n/);
   const nsd = secondaryConfig({ ...base, kind: 'nsd', dir: '/var/lib/nsd' });
   assert.match(nsd, /request-xfr: UDP 192\.0\.2\.1@53 xfr-key\n/);
-  assert.match(nsd, /xfrd-reload-timeout: 0\n/);
+  assert.match(nsd, /xfrd-reload-timeout: 0\n {4}xfrd-tcp-max: 10\n/);
+  // Each secondary holds at most half of MCNS's tcp_max_per_client (20 by default): a connection it has
+  // closed still counts on a busy primary for a moment, and one over the limit is reset.
+  assert.match(secondaryConfig({ ...base, kind: 'bind' }), /transfers-per-ns 10;/);
+  assert.match(secondaryConfig({ ...base, kind: 'bind', primaryTcpPerClient: 64 }), /transfers-per-ns 32;/);
+  assert.match(secondaryConfig({ ...base, primaryTcpPerClient: 6 }), /background-workers: 3\n {4}remote-pool-limit: 3\n/);
+  assert.match(secondaryConfig({ ...base, kind: 'nsd', primaryTcpPerClient: 1 }), /xfrd-tcp-max: 1\n/);
+  assert.throws(() => secondaryConfig({ ...base, primaryTcpPerClient: 0 }), /primaryTcpPerClient must be a whole number of at least 1, got 0/);
   assert.doesNotMatch(secondaryConfig({ ...base, kind: 'nsd', key: undefined }), /UDP/, 'UDP transfers only with TSIG');
   for (const kind of ['knot', 'bind', 'nsd'] as const) assert.doesNotMatch(secondaryConfig({ ...base, kind }), /via:|transfer-source|outgoing-interface/);
   assert.match(secondaryConfig({ ...base, source: '192.0.2.7' }), /address: 192\.0\.2\.1@53\n {4}via: 192\.0\.2\.7\n/);

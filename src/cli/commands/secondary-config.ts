@@ -73,6 +73,6 @@ export function registerSecondaryConfig(program: Command): void {
       if (opts.source !== undefined && !isIP(opts.source)) throw new UsageError(`--source must be an IP address, got "${opts.source}"`);
       // Knot and BIND need only the catalog; NSD (and any secondary when there is no catalog) the zone list.
       const zones = kind === 'nsd' || !catalog ? servedZones(config) : [];
-      process.stdout.write(secondaryConfig({ kind, primary, key, catalog, zones, listen, dir: opts.dir ?? DEFAULT_DIRS[kind], source: opts.source }));
+      process.stdout.write(secondaryConfig({ kind, primary, key, catalog, zones, listen, dir: opts.dir ?? DEFAULT_DIRS[kind], source: opts.source, primaryTcpPerClient: config.dns.tcp_max_per_client }));
     });
 }
