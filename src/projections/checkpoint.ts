@@ -360,8 +360,10 @@ class StateReader {
       if (at < 0) throw new Error('checkpoint: a name longer than 1024 bytes');
       this.buf.copy(this.name, at, this.pos + 1, this.pos + 1 + labelLen);
       if (sep) this.name[at + labelLen] = 0x2e;
-      label = this.name.toString('latin1', at, at + labelLen);
       name = parentName === '.' && labelLen === 0 ? '.' : this.name.toString('latin1', at, end);
+      // The label is the name's first labelLen characters (Latin-1: one byte each): a JS substring,
+      // not a second decode through the Buffer binding (a million of them on the 1M-name zone).
+      label = name === '.' ? '' : name.substring(0, labelLen);
     }
     this.pos += 1 + labelLen;
     const setCount = this.buf[this.pos++];
