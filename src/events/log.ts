@@ -7,7 +7,7 @@ import type Database from 'better-sqlite3';
 import { Observable, Subject } from 'rxjs';
 import { CURRENT_VERSION, type EventDraft, type StoredEvent } from './types.ts';
 import { upcast } from './upcast.ts';
-import { ChainError, eventHash, GENESIS_HASH, type HashedColumns } from './hash.ts';
+import { batchEventHasher, ChainError, eventHash, GENESIS_HASH, type HashedColumns } from './hash.ts';
 import { adoptOrCheckChainMacs, chainMac, type ChainMacCheck } from './chain-key.ts';
 import { McnsError } from '../errors.ts';
 
@@ -82,6 +82,9 @@ export function findBatch(db: Database.Database, batchId: string): { first: numb
   return { first, last };
 }
 
+/** A batch of at least this many events is appended with a page cache sized for it (see withBigCache). */
+const BIG_BATCH_EVENTS = 20_000;
+
 /** The append-only log over one SQLite database. */
 export class EventLog {
   readonly db: Database.Database;
@@ -145,9 +148,28 @@ export class EventLog {
    */
   append(drafts: readonly EventDraft[], opts: AppendOptions): StoredEvent[] {
     if (drafts.length === 0) return [];
-    const stored = this.appendTx.immediate(drafts, opts);
+    const stored = drafts.length >= BIG_BATCH_EVENTS ? this.withBigCache(drafts.length, () => this.appendTx.immediate(drafts, opts)) : this.appendTx.immediate(drafts, opts);
     this.appended.next(stored);
     return stored;
+  }
+
+  /**
+   * Run a large append with a page cache sized for it: with SQLite's default 2 MB the pages of a
+   * million-row batch (and of its record-id index, whose inserts land all over it) are spilled to
+   * the WAL and read back many times over; a cache that holds the batch writes each page once
+   * (15-20% less CPU for a million-record import). The cache only grows as pages are used, and
+   * is set back afterwards.
+   */
+  private withBigCache<T>(events: number, fn: () => T): T {
+    const before = this.db.pragma('cache_size', { simple: true }) as number;
+    // About 400 bytes of table and index pages per event, at most 512 MiB (negative: KiB).
+    const kib = Math.min(512 * 1024, Math.ceil((events * 400) / 1024));
+    this.db.pragma(`cache_size = -${kib}`);
+    try {
+      return fn();
+    } finally {
+      this.db.pragma(`cache_size = ${before}`);
+    }
   }
 
   /** Make every follower read the database now (after another process may have appended). */
@@ -173,39 +195,36 @@ export class EventLog {
       // events are (history by batch needs no index), and the random part keeps ids unique.
       const batchId = `${seq + 1}-${randomBytes(4).toString('hex')}`;
       if (opts.surface) this.stmts.surfaceInsert.run(batchId, opts.surface);
-      const out: StoredEvent[] = [];
-      for (const [i, d] of drafts.entries()) {
+      const out = new Array<StoredEvent>(drafts.length);
+      // The hashed columns every event of the batch shares are encoded once (eventHash's bytes).
+      const hashNext = batchEventHasher(ts, opts.actor, batchId);
+      const insert = this.stmts.insert;
+      for (let i = 0; i < drafts.length; i++) {
         if (opts.failAfterRows !== undefined && i >= opts.failAfterRows) {
           throw new Error(`injected failure after ${i} rows`);
         }
+        const d = drafts[i];
         seq += 1;
+        const type = d.body.type;
         const payload = d.body.payload as Record<string, unknown>;
-        const cols = {
+        const version = CURRENT_VERSION[type];
+        const payloadJson = JSON.stringify(payload);
+        hash = hashNext(hash, seq, d.zone, type, version, payloadJson);
+        insert.run(
           seq,
           ts,
-          actor: opts.actor,
-          zone: d.zone,
-          type: d.body.type,
-          version: CURRENT_VERSION[d.body.type],
-          payload: JSON.stringify(payload),
-          batch_id: batchId,
-        };
-        hash = eventHash(hash, cols);
-        this.stmts.insert.run(
-          seq,
-          ts,
-          cols.actor,
-          cols.zone,
-          cols.type,
-          cols.version,
-          cols.payload,
+          opts.actor,
+          d.zone,
+          type,
+          version,
+          payloadJson,
           batchId,
           typeof payload.id === 'string' ? payload.id : null,
           typeof payload.name === 'string' ? payload.name : null,
           typeof payload.type === 'string' ? payload.type : null,
           hash,
         );
-        out.push({ seq, ts, actor: opts.actor, zone: d.zone, batchId, version: cols.version, body: d.body, hash });
+        out[i] = { seq, ts, actor: opts.actor, zone: d.zone, batchId, version, body: d.body, hash };
       }
       // One MAC per batch: the last event's hash covers the batch and everything before it.
       if (this.chainKey && this.macInsert) this.macInsert.run(seq, chainMac(this.chainKey, seq, hash));

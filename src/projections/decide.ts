@@ -11,7 +11,7 @@ import { McnsError, conflict, invalid, notFound } from '../errors.ts';
 import { isInZone, normalizeName } from '../records/names.ts';
 import { formatRData, parseRData } from '../records/rdata.ts';
 import { MAX_TTL, RR_TYPES, parseRRType, type RRType } from '../records/types.ts';
-import { MAX_MESSAGE_BYTES, MAX_RDATA_BYTES, rdataWireLength, rrsetResponseLength } from '../records/wire-size.ts';
+import { MAX_MESSAGE_BYTES, MAX_RDATA_BYTES, RESPONSE_RESERVE_BYTES, rdataWireLength, rrsetResponseLength } from '../records/wire-size.ts';
 import { decideDnssec, refuseDerivedWrite, type DnssecChange } from './decide-dnssec.ts';
 import { hasMixedTtls, rrsetTtl } from './rrset-ttl.ts';
 import { nextSerial, nextSerialAfter, serialCompare } from './serial.ts';
@@ -117,6 +117,29 @@ function checkValue(type: RRType, value: unknown): CheckedValue {
   return { value: formatRData(rdata), rdataLength };
 }
 
+/**
+ * Values a caller in this process already parsed and canonicalized, with their rdata length: the
+ * zone-file reader parses every value of an import once (it must, to resolve relative names), and
+ * checking the canonical text again would parse a million values twice. Held under a symbol on the
+ * desired record object (no WeakMap: a million ephemerons slow every GC), so nothing that arrives as
+ * data (JSON bodies, restores, copies) can claim to be checked.
+ */
+const PRECHECKED: unique symbol = Symbol('prechecked rdata length');
+type Prechecked = DesiredRecord & { [PRECHECKED]?: number };
+
+function precheckedLength(d: DesiredRecord): number | undefined {
+  return (d as Prechecked)[PRECHECKED];
+}
+
+/**
+ * Mark `record.value` as the canonical text of a value already parsed for `record.type`, whose rdata
+ * is `rdataLength` bytes on the wire (readImport does, for the values the zone-file reader parsed).
+ * decide then takes it as is instead of parsing it again; the limits of checkValue still apply.
+ */
+export function markPrechecked(record: DesiredRecord, rdataLength: number): void {
+  (record as Prechecked)[PRECHECKED] = rdataLength;
+}
+
 /** Wire length of a stored (canonical) value's rdata. */
 function storedRdataLength(type: RRType, value: string): number {
   try {
@@ -168,8 +191,12 @@ class BatchBuilder {
   private readonly zone: string;
   /** RRsets a create or update of this batch added to or changed ("name\0type"), checked for size at the end. */
   private readonly grown = new Map<string, { name: string; type: RRType }>();
-  /** Rdata lengths of the values checked in this batch ("type\0value"), so the RRset check does not parse them again. */
-  private readonly rdataLengths = new Map<string, number>();
+  /**
+   * Rdata lengths of the values checked in this batch, by the id of the record given the value (no
+   * "type+value" string per record), so the RRset check does not parse them again. The value is kept
+   * with it: the same id holds another value in the state before the batch.
+   */
+  private readonly rdataLengths = new Map<string, CheckedValue>();
   /** Notes by subject, the last one kept: an RRset whose TTL a write of another of its records set ("ttl\0name\0type"). */
   private readonly noteMap = new Map<string, string>();
 
@@ -179,22 +206,37 @@ class BatchBuilder {
     this.zone = zone;
   }
 
-  private checked(type: RRType, raw: unknown): string {
-    const c = checkValue(type, raw);
-    this.rdataLengths.set(`${type}\u0000${c.value}`, c.rdataLength);
-    return c.value;
+  /** `raw` checked for `type` (see checkValue); `prechecked`: its rdata length when marked by markPrechecked. */
+  private checked(type: RRType, raw: unknown, prechecked?: number): CheckedValue {
+    if (prechecked !== undefined && typeof raw === 'string' && raw !== '' && raw.trim() === raw && prechecked <= MAX_RDATA_BYTES) {
+      return { value: raw, rdataLength: prechecked };
+    }
+    return checkValue(type, raw);
   }
 
-  private rdataLength(type: RRType, value: string): number {
-    return this.rdataLengths.get(`${type}\u0000${value}`) ?? storedRdataLength(type, value);
+  private rdataLength(r: RecordState): number {
+    const c = this.rdataLengths.get(r.id);
+    return c !== undefined && c.value === r.value ? c.rdataLength : storedRdataLength(r.type, r.value);
   }
 
-  /** Size of the response that carries the whole RRset `name`/`type` of `zone` (0 when there is none). */
-  private rrsetLength(zone: ZoneState | undefined, name: string, type: RRType): number {
+  /**
+   * Size of the response that carries the whole RRset `name`/`type` of `zone` (0 when there is none).
+   * With `boundBelow`, an upper bound of it is returned instead when that bound is at most
+   * `boundBelow` (the check then knows enough without encoding the owner name for every RRset).
+   */
+  private rrsetLength(zone: ZoneState | undefined, name: string, type: RRType, boundBelow?: number): number {
     if (!zone) return 0;
     const set = findNode(zone.tree, labelsBelow(name, zone.apexLabels))?.rrsets.get(type);
     if (!set || set.records.length === 0) return 0;
-    return rrsetResponseLength(name, set.records.map((r) => this.rdataLength(type, r.value)));
+    const lengths = set.records.map((r) => this.rdataLength(r));
+    if (boundBelow !== undefined) {
+      // An owner's wire length is at most its presentation length + 2 (escapes only shorten it),
+      // and a question at most 255 bytes (or that bound): rrsetResponseLength can be no more than this.
+      let bound = 12 + Math.max(255, name.length + 2) + 4 + RESPONSE_RESERVE_BYTES;
+      for (const len of lengths) bound += name.length + 2 + 10 + len;
+      if (bound <= boundBelow) return bound;
+    }
+    return rrsetResponseLength(name, lengths);
   }
 
   /**
@@ -204,7 +246,7 @@ class BatchBuilder {
    */
   checkRRsetSizes(): void {
     for (const { name, type } of this.grown.values()) {
-      const after = this.rrsetLength(this.current, name, type);
+      const after = this.rrsetLength(this.current, name, type, MAX_MESSAGE_BYTES);
       if (after <= MAX_MESSAGE_BYTES) continue;
       const before = this.rrsetLength(this.initial.zones.get(this.zone), name, type);
       if (after <= before) continue;
@@ -276,8 +318,7 @@ class BatchBuilder {
    * record below a DNAME would never be served, and Knot refuses a zone holding one (as a
    * secondary, the whole transfer): refused here, like a DNAME placed above existing names.
    */
-  private checkNotOccluded(zone: ZoneState, name: string, type: RRType): void {
-    const labels = labelsBelow(name, zone.apexLabels);
+  private checkNotOccluded(zone: ZoneState, name: string, type: RRType, labels: readonly string[] = labelsBelow(name, zone.apexLabels)): void {
     let node: TrieNode | undefined = zone.tree;
     for (let depth = 0; node && depth < labels.length; depth++) {
       if (node.rrsets.has('DNAME')) {
@@ -292,15 +333,18 @@ class BatchBuilder {
     }
   }
 
-  private existing(name: string, zone: ZoneState): RecordState[] {
-    const node = findNode(zone.tree, labelsBelow(name, zone.apexLabels));
-    if (!node) return [];
+  /** The records at `name` (`node`: the node of `name`, when the caller already looked it up). */
+  private existing(name: string, zone: ZoneState, node: TrieNode | null | undefined = findNode(zone.tree, labelsBelow(name, zone.apexLabels))): RecordState[] {
+    if (!node || node.rrsets.size === 0) return [];
     return [...node.rrsets.values()].flatMap((s) => s.records);
   }
 
-  /** The rules a record must satisfy to be added next to what is already at its name. */
-  private checkAddable(zone: ZoneState, r: { id: string; name: string; type: RRType; value: string }): void {
-    const others = this.existing(r.name, zone).filter((o) => o.id !== r.id);
+  /**
+   * The rules a record must satisfy to be added next to what is already at its name. `node`: the
+   * node of its name when the caller already looked it up (null: there is none).
+   */
+  private checkAddable(zone: ZoneState, r: { id: string; name: string; type: RRType; value: string }, node?: TrieNode | null): void {
+    const others = (node === undefined ? this.existing(r.name, zone) : this.existing(r.name, zone, node)).filter((o) => o.id !== r.id);
     if (others.some((o) => o.type === r.type && o.value === r.value)) {
       throw conflict(`${r.name} ${r.type} ${r.value} already exists`);
     }
@@ -323,7 +367,8 @@ class BatchBuilder {
     }
   }
 
-  create(op: { name: string; type: string; value: string; ttl?: number; id?: string }, newId: () => string): void {
+  /** `prechecked`: the rdata length of a value marked by markPrechecked (see there). */
+  create(op: { name: string; type: string; value: string; ttl?: number; id?: string }, newId: () => string, prechecked?: number): void {
     const zone = this.mustZone();
     let name: string;
     try {
@@ -334,31 +379,41 @@ class BatchBuilder {
     if (!isInZone(name, zone.name)) throw invalid('name', `${name} is not inside zone ${zone.name}`);
     const type = checkType(op.type);
     refuseDerivedWrite(zone, type);
-    const value = this.checked(type, op.value);
-    const before = this.rrset(name, type);
+    const checkedValue = this.checked(type, op.value, prechecked);
+    const value = checkedValue.value;
+    // The name's node is looked up once for every check below (an import creates a million records).
+    const labels = labelsBelow(name, zone.apexLabels);
+    const node = findNode(zone.tree, labels) ?? null;
+    const before = node?.rrsets.get(type)?.records ?? [];
     // Without a TTL a record joins its RRset at the RRset's TTL; a new RRset takes the zone default.
     const ttl = op.ttl !== undefined ? checkTtl(op.ttl) : before.length > 0 ? rrsetTtl(before) : zone.soa.ttl;
     const id = op.id ?? newId();
     if (zone.records.has(id)) throw conflict(`record id ${id} already exists`, 'id');
-    this.checkAddable(zone, { id, name, type, value });
-    this.checkNotOccluded(zone, name, type);
+    this.checkAddable(zone, { id, name, type, value }, node);
+    this.checkNotOccluded(zone, name, type, labels);
+    this.rdataLengths.set(id, checkedValue);
     this.grown.set(`${name}\u0000${type}`, { name, type });
     this.emit({ type: 'RecordCreated', payload: { id, name, type, value, ttl } });
-    this.unifyTtl(name, type, id, ttl, before);
+    // unifyTtl has nothing to do when every record already there holds this TTL (a new RRset, or
+    // an import's next record of one): skipped, it would only look the RRset up again.
+    if (before.length > 0 && (hasMixedTtls(before) || before[0].ttl !== ttl)) this.unifyTtl(name, type, id, ttl, before);
   }
 
-  update(op: { id: string; value?: string; ttl?: number }): void {
+  /** `prechecked`: as for create. */
+  update(op: { id: string; value?: string; ttl?: number }, prechecked?: number): void {
     const zone = this.mustZone();
     const old = zone.records.get(op.id);
     if (!old) throw notFound(`record ${op.id} does not exist in zone ${zone.name}`);
     refuseDerivedWrite(zone, old.type);
-    const value = op.value === undefined ? old.value : this.checked(old.type, op.value);
+    const checkedValue = op.value === undefined ? undefined : this.checked(old.type, op.value, prechecked);
+    const value = checkedValue === undefined ? old.value : checkedValue.value;
     const before = this.rrset(old.name, old.type);
     // Without a TTL the record keeps the TTL its RRset is served with (an older log's mixed RRset: the lowest).
     const ttl = op.ttl === undefined ? rrsetTtl(before) : checkTtl(op.ttl);
     const mixed = hasMixedTtls(before);
     if (value === old.value && ttl === old.ttl && !mixed) return;
     this.checkAddable(zone, { id: old.id, name: old.name, type: old.type, value });
+    if (checkedValue !== undefined) this.rdataLengths.set(old.id, checkedValue);
     if (value !== old.value) this.grown.set(`${old.name}\u0000${old.type}`, { name: old.name, type: old.type });
     // A record of a mixed RRset is written even when it keeps its value and TTL (see unifyTtl).
     this.emit({ type: 'RecordUpdated', payload: { id: old.id, name: old.name, type: old.type, value, ttl } });
@@ -383,7 +438,7 @@ class BatchBuilder {
     const want = new Map<string, DesiredRecord>();
     for (const d of oneTtlPerRRset(desired)) want.set(matchById && d.id ? d.id : key(d), d);
     const keep = new Set<string>();
-    const updates: Array<{ id: string; ttl: number; value: string }> = [];
+    const updates: Array<{ id: string; ttl: number; value: string; prechecked?: number }> = [];
     for (const r of zone.records.values()) {
       const k = matchById ? r.id : key(r);
       const d = want.get(k);
@@ -396,14 +451,14 @@ class BatchBuilder {
             this.delete(r.id);
             keep.delete(k);
           } else {
-            updates.push({ id: r.id, ttl: d.ttl, value: d.value });
+            updates.push({ id: r.id, ttl: d.ttl, value: d.value, prechecked: precheckedLength(d) });
           }
         }
       }
     }
-    for (const u of updates) this.update(u);
+    for (const u of updates) this.update(u, u.prechecked);
     for (const [k, d] of want) {
-      if (!keep.has(k)) this.create({ ...d, id: matchById ? d.id : undefined }, newId);
+      if (!keep.has(k)) this.create({ ...d, id: matchById ? d.id : undefined }, newId, precheckedLength(d));
     }
   }
 
@@ -427,6 +482,17 @@ class BatchBuilder {
  * older log held, or an import that did not settle it) takes its lowest, the TTL it was served with.
  */
 function oneTtlPerRRset(desired: DesiredRecord[]): DesiredRecord[] {
+  // The common case first, without an index array per RRset: every RRset already has one TTL.
+  const firstTtl = new Map<string, number>();
+  let mixed = false;
+  for (let i = 0; i < desired.length && !mixed; i++) {
+    const d = desired[i];
+    const k = `${d.name}\u0000${d.type}`;
+    const ttl = firstTtl.get(k);
+    if (ttl === undefined) firstTtl.set(k, d.ttl);
+    else mixed = ttl !== d.ttl;
+  }
+  if (!mixed) return desired;
   const sets = new Map<string, number[]>();
   for (const [i, d] of desired.entries()) {
     const k = `${d.name}\u0000${d.type}`;

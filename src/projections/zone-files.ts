@@ -7,7 +7,8 @@ import { isInZone } from '../records/names.ts';
 import { formatProblem, parseZoneFile, ZoneFileError } from '../zonefile/reader.ts';
 import { writeZoneFile } from '../zonefile/writer.ts';
 import type { Command, DesiredRecord } from './decide.ts';
-import { zoneName } from './decide.ts';
+import { markPrechecked, zoneName } from './decide.ts';
+import { rdataWireLength } from '../records/wire-size.ts';
 import type { ZoneState } from './state.ts';
 import { allRecords } from './trie.ts';
 
@@ -48,7 +49,10 @@ export function readImport(zone: string, text: string, from: ImportSource = {}):
       soa = { primary_ns: d.mname, admin_email: d.rname, ttl: r.ttl, refresh: d.refresh, retry: d.retry, expire: d.expire, minimum: d.minimum };
       serial = d.serial;
     } else {
-      records.push({ name: r.name, type: r.type, value: r.value, ttl: r.ttl });
+      const record: DesiredRecord = { name: r.name, type: r.type, value: r.value, ttl: r.ttl };
+      // The reader parsed and canonicalized the value: decide takes it as checked (no second parse).
+      markPrechecked(record, rdataWireLength(r.rdata));
+      records.push(record);
     }
   }
   return { command: { kind: 'importZone', zone: origin, soa, serial, records, source: from.source }, warnings: parsed.warnings.map(formatProblem) };

@@ -1,0 +1,94 @@
+/**
+ * The import fast path: values the zone-file reader already parsed are taken by decide as checked
+ * (markPrechecked) instead of being parsed a second time. Its events must be exactly those of the
+ * general path, which checks every value from its text: the same records deep-copied (the copy
+ * carries no mark) decide the same drafts, and the same errors, over every type, escapes,
+ * $GENERATE, an existing zone (updates, TTL changes, deletions) and refusals.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readImport } from '../../src/projections/zone-files.ts';
+import { decide, type Command, type Decision } from '../../src/projections/decide.ts';
+import { EMPTY_STATE, evolveAll, type LedgerState } from '../../src/projections/state.ts';
+import { everyTypeZone } from '../records/every-type.ts';
+
+type ImportCommand = Extract<Command, { kind: 'importZone' }>;
+
+/** The same command with its records copied through JSON: no record carries the reader's mark. */
+function unmarked(cmd: ImportCommand): ImportCommand {
+  return { ...cmd, records: JSON.parse(JSON.stringify(cmd.records)) as ImportCommand['records'] };
+}
+
+function decideWithIds(state: LedgerState, cmd: Command): Decision | { error: string } {
+  let n = 0;
+  try {
+    return decide(state, cmd, { now: Date.UTC(2026, 0, 2), newId: () => `id${(n++).toString(16).padStart(14, '0')}` });
+  } catch (err) {
+    return { error: `${(err as Error).name}: ${(err as Error).message}` };
+  }
+}
+
+/** Decide `text` both ways against `state`; they must agree. Returns the state after the batch. */
+function sameBothWays(state: LedgerState, zone: string, text: string): LedgerState {
+  const { command } = readImport(zone, text);
+  const fast = decideWithIds(state, command);
+  const general = decideWithIds(state, unmarked(command));
+  assert.deepEqual(fast, general);
+  if ('error' in fast) return state;
+  return evolveAll(state, fast.drafts.map((d, i) => ({ seq: state.seq + i + 1, zone: d.zone, body: d.body })));
+}
+
+const escapes = [
+  '$TTL 300',
+  '@ SOA ns1 hostmaster 1 3600 600 86400 300',
+  '@ NS ns1',
+  'ns1 A 192.0.2.53',
+  'a\\.b A 192.0.2.1',
+  'sp\\032ace TXT "x\\"y" "\\065\\066" plain',
+  'caps.EXAMPLE.ORG. CNAME Target.Example.NET.',
+  'mx MX 10 Mail\\.Host',
+  'txt TXT "' + 'x'.repeat(250) + '" "' + 'w'.repeat(200) + '"',
+  'multi ( 3600 IN',
+  '  AAAA 2001:DB8:0:0:0:0:0:1 )',
+  '$GENERATE 1-20 h$ A 10.0.0.$',
+  '$GENERATE 1-5 c$ CNAME h${1,3,x}',
+  '$GENERATE 1-3 s$ SRV "1 2 ${100} h$"',
+  'dup A 192.0.2.9',
+  'dup A 192.0.2.9',
+  'ttl 60 A 192.0.2.10',
+  'ttl 120 A 192.0.2.11',
+].join('\n');
+
+test('every type: the fast path decides the drafts the general path decides', () => {
+  sameBothWays(EMPTY_STATE, 'example.org', everyTypeZone('example.org.'));
+});
+
+test('escapes, parentheses, $GENERATE, duplicates and TTL fixes: same drafts both ways', () => {
+  sameBothWays(EMPTY_STATE, 'example.org', escapes);
+});
+
+test('re-import into an existing zone (updates, TTL changes, deletions, new RRsets): same drafts both ways', () => {
+  const first = sameBothWays(EMPTY_STATE, 'example.org', escapes);
+  const changed = escapes
+    .replace('h$ A 10.0.0.$', 'h$ A 10.1.0.$')
+    .replace('ttl 60 A', 'ttl 90 A')
+    .replace('dup A 192.0.2.9\ndup A 192.0.2.9', 'dup AAAA ::1')
+    .replace('"1 2 ${100}', '"1 3 ${100}');
+  const second = sameBothWays(first, 'example.org', changed + '\nnew TXT "new"\n');
+  sameBothWays(second, 'example.org', everyTypeZone('example.org.'));
+});
+
+test('refusals: the fast path refuses what the general path refuses, with the same message', () => {
+  const head = '$TTL 300\n@ SOA ns1 hostmaster 1 3600 600 86400 300\n@ NS ns1\nns1 A 192.0.2.53\n';
+  // rdata longer than a record holds (the reader does not check it: decide does, on both paths).
+  const huge = `big TXT ${Array.from({ length: 300 }, () => `"${'y'.repeat(250)}"`).join(' ')}\n`;
+  // An RRset too large for one message, from records each small enough.
+  const wide = Array.from({ length: 300 }, (_, i) => `wide TXT "${i} ${'z'.repeat(240)}"`).join('\n') + '\n';
+  const cases = [huge, wide, 'x CNAME a.\nx A 192.0.2.1\n', '@ CNAME a.\n', 'd DNAME t.\nbelow.d A 192.0.2.1\n'];
+  for (const extra of cases) {
+    const { command } = readImport('example.org', head + extra);
+    const fast = decideWithIds(EMPTY_STATE, command);
+    assert.ok('error' in fast, `refused: ${extra.slice(0, 40)}`);
+    assert.deepEqual(fast, decideWithIds(EMPTY_STATE, unmarked(command)));
+  }
+});
