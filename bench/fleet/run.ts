@@ -7,7 +7,7 @@
  * every RRset of every zone like MCNS does. MCNS runs as its own process (`bin/mcns server`), so
  * the clients and the watchers of this script do not share its event loop.
  *
- *     node --import tsx bench/fleet/run.ts [--zones 100] [--changes 2000] [--clients 8] [--rate N] [--trace DIR]
+ *     node --import tsx bench/fleet/run.ts [--zones 100] [--changes 2000] [--clients 8] [--rate N] [--tcp-per-client 40] [--trace DIR]
  *
  * By default the clients write as fast as MCNS takes it (each waits for its 2xx): MCNS is then
  * saturated, and so is its event loop. --rate N paces the changes at N a second in total (each
@@ -40,6 +40,7 @@ const ZONES = arg('zones', 100);
 const CHANGES = arg('changes', 2000);
 const CLIENTS = arg('clients', 8);
 const RATE = arg('rate', 0);
+const TCP_PER_CLIENT = arg('tcp-per-client', 40);
 const TRACE = process.argv.includes('--trace') ? process.argv[process.argv.indexOf('--trace') + 1] : undefined;
 
 /** Where each secondary's refresh queries and transfers come from. */
@@ -98,7 +99,9 @@ async function main(): Promise<void> {
   const written = await writePrimaryConfig(
     // Each secondary reaches MCNS from its own loopback address (`secondary-config --source`), as
     // separate hosts would: the per-client TCP budget and the trace tell them apart.
-    { dir: tmp.dir, notify: ports, catalog: true, logLevel: TRACE ? 'debug' : undefined },
+    // tcp_max_per_client 40 (default 20): the generated configs give each secondary half of it, and
+    // BIND, which opens a connection per transfer, wants 20 transfers at once under this write rate.
+    { dir: tmp.dir, notify: ports, catalog: true, dns: [`tcp_max_per_client = ${TCP_PER_CLIENT}`], logLevel: TRACE ? 'debug' : undefined },
     mcias,
   );
   const server = spawnMcns(['server', '--config', written.config], { cwd: tmp.dir });
