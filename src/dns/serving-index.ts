@@ -491,8 +491,15 @@ export class ServingIndex {
           const old = this.templates[id];
           const t = negativeTemplate(after);
           this.templates[id] = t;
-          // Its names changed: the answers that hold it after a CNAME chain are taken again.
-          if (old?.shape !== t?.shape) this.touch(soaReadKey(name));
+          // Its names changed: the answers that hold it after a CNAME chain are taken again. Each
+          // is the general path's work (tens of microseconds): many of them (every CNAME owner of
+          // a large zone) are a rebuild's, in slices between queries, not one long pause here.
+          if (old?.shape !== t?.shape) {
+            const readers = this.dependents.get(soaReadKey(name));
+            const n = readers === undefined ? 0 : Array.isArray(readers) ? readers.length : readers.size;
+            if (n > this.diffBudget >> 3) throw new OverBudget();
+            this.touch(soaReadKey(name));
+          }
         }
         for (const [name, after] of state.zones) {
           const before = from.zones.get(name);

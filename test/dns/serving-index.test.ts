@@ -488,3 +488,34 @@ test('name table: trim gives back the slots of a table sized for more entries th
   const last = bytes('h139999.bench.test');
   assert.ok(t.find(last, 0, last.length, hashKey(last, 0, last.length)) >= 0);
 });
+
+test('serving index: an SOA name change that many chain ends hold rebuilds instead of re-taking them all in one sync', () => {
+  const t = testLedger();
+  try {
+    const { ledger } = t;
+    const run = (cmd: Command): void => void ledger.execute(cmd, { actor: 'test' });
+    run({ kind: 'createZone', zone: 'a.test', soa: { primary_ns: 'ns1.a.test', admin_email: 'hostmaster@a.test' } });
+    // diffBudget 16: more than 2 chain ends holding the SOA are a rebuild's.
+    const index = new ServingIndex({ diffBudget: 16 });
+    const owners = (n: number, from: number): RecordOp[] => Array.from({ length: n }, (_, i) => ({ op: 'create', name: `c${from + i}.a.test`, type: 'CNAME', value: `missing${from + i}.a.test.` }));
+    run({ kind: 'changeRecords', zone: 'a.test', ops: owners(2, 0) });
+    index.sync(ledger.state);
+    run({ kind: 'updateZone', zone: 'a.test', soa: { primary_ns: 'ns2.a.test' } });
+    assert.equal(index.sync(ledger.state), 'diffed', 'two chain ends are taken again in the sync');
+    run({ kind: 'changeRecords', zone: 'a.test', ops: owners(1, 2) });
+    assert.equal(index.sync(ledger.state), 'diffed');
+    run({ kind: 'updateZone', zone: 'a.test', soa: { admin_email: 'dns@a.test' } });
+    assert.notEqual(index.sync(ledger.state), 'diffed', 'three are a rebuild');
+    while (!index.isCurrent(ledger.state)) index.sync(ledger.state);
+    assert.deepEqual([...index.entries()].sort(), freshEntries(ledger.state));
+    for (let i = 0; i < 3; i++) {
+      const raw = query(`c${i}.a.test.`, 1, rng(i), true);
+      const q = readQuery(raw) as ParsedQuery;
+      const fromIndex = index.answer(ledger.state, q, raw, 1232);
+      assert.ok(fromIndex, `c${i}: NXDOMAIN after the chain, from the index`);
+      assert.deepEqual(fromIndex, encodeMessage(answerQuery(ledger.state, q).message, 1232).bytes);
+    }
+  } finally {
+    t.cleanup();
+  }
+});
