@@ -2,8 +2,8 @@
  * Outgoing NOTIFY, the fleet side (issue 13): `notify_key` signs every NOTIFY with TSIG (the
  * secondary verifies it with the shared key); `[transfer.zone_notify]` gives a zone its own targets
  * so a secondary that does not carry it is not told; answers are told apart: NOERROR is acknowledged,
- * any other rcode is a refusal (counted with the rcode, not retried, not an acknowledgement), and no
- * answer at all is a timeout.
+ * any other rcode is a refusal (counted with the rcode, not retried, not an acknowledgement; NOTAUTH
+ * only after two more attempts), and no answer at all is a timeout.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,12 +18,13 @@ import { decode } from './helpers.ts';
 
 const SECRET = Buffer.from('notify key secret of the fleet tests').toString('base64');
 
-/** A fake secondary answering every NOTIFY with `rcode` (undefined: never answers); keeps what it got. */
-async function secondary(rcode: number | undefined): Promise<{ sock: Socket; port: number; got: Buffer[] }> {
+/** A fake secondary answering every NOTIFY with `rcode` (undefined: never answers; a function: by the count so far); keeps what it got. */
+async function secondary(answer: number | undefined | ((n: number) => number)): Promise<{ sock: Socket; port: number; got: Buffer[] }> {
   const sock = createSocket('udp4');
   const got: Buffer[] = [];
   sock.on('message', (msg, rinfo) => {
     got.push(msg);
+    const rcode = typeof answer === 'function' ? answer(got.length) : answer;
     if (rcode === undefined) return;
     let p = 12;
     while (msg[p] !== 0) p += msg[p] + 1;
@@ -152,6 +153,39 @@ test('acknowledged, refused (with the rcode) and timed-out NOTIFYs are counted a
   } finally {
     x.close();
     for (const s of [ok, refusing, silent]) s.sock.close();
+    env.cleanup();
+  }
+});
+
+test('NOTAUTH is asked again twice on the retry schedule before it counts as refused (a catalog consumer that has not added the zone yet)', async () => {
+  const env = testLedger();
+  const late = await secondary((n) => (n === 1 ? 9 : 0)); // NOTAUTH, then NOERROR: the zone arrived
+  const never = await secondary(9);
+  const metrics = createMetrics();
+  const log = lines();
+  const x = createTransferHandlers({
+    ledger: env.ledger,
+    config: { allow_from: [], allow_keys: [], notify: [`127.0.0.1:${late.port}`, `127.0.0.1:${never.port}`], keys: {} },
+    metrics,
+    logger: log.logger,
+    notify: { localAddress: '127.0.0.1', retryMs: 20, maxRetryMs: 40, notifyOnStart: false },
+  });
+  try {
+    env.ledger.execute({ kind: 'createZone', zone: 'new.test', soa: { primary_ns: 'ns.new.test.', admin_email: 'h.new.test.' } }, { actor: 't' });
+    await waitFor(() => x.notifier.waiting === 0, { what: 'both NOTIFYs settled' });
+    assert.equal(late.got.length, 2);
+    assert.equal(x.notifier.acked, 1, 'NOERROR on the second attempt: acknowledged');
+    assert.equal(never.got.length, 3, 'NOTAUTH three times: sent three times');
+    assert.equal(x.notifier.refused, 1);
+    assert.equal(metrics.notifies.get({ outcome: 'acked', rcode: 'NOERROR', zone: 'new.test.' }), 1);
+    assert.equal(metrics.notifies.get({ outcome: 'refused', rcode: 'NOTAUTH', zone: 'new.test.' }), 1);
+    const refused = log.all.filter((l) => l.obj.outcome === 'refused');
+    assert.equal(refused.length, 1);
+    assert.equal(refused[0].obj.attempts, 3);
+  } finally {
+    x.close();
+    late.sock.close();
+    never.sock.close();
     env.cleanup();
   }
 });

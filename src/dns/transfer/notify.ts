@@ -4,7 +4,9 @@
  * gets a NOTIFY over UDP, signed with `notify_key` when set, retried with exponential backoff until
  * it answers; a newer serial replaces a pending one. An answer is an acknowledgement only with
  * NOERROR: any other rcode is a refusal (NSD answers REFUSED or NOTAUTH to an unsigned NOTIFY when
- * it wants a key), reported apart from NOTIFYs that were never answered. In: MCNS is never a secondary, so a NOTIFY
+ * it wants a key), reported apart from NOTIFYs that were never answered. NOTAUTH is asked again
+ * twice on the retry schedule first (NOTAUTH_RETRIES: a catalog consumer's answer for a zone it has
+ * not added yet). In: MCNS is never a secondary, so a NOTIFY
  * changes nothing here; one from a configured peer (a `[transfer] allow_from` address, an
  * `allow_keys` key, or a `notify` target) is acknowledged (NOERROR + AA for our zones, NOTAUTH for
  * others) so its logs stay quiet, and one from anyone else is REFUSED, as BIND does for a sender
@@ -103,7 +105,17 @@ interface Pending {
   attempts: number;
   timer?: NodeJS.Timeout;
   bytes: Buffer;
+  /** NOTAUTH answers so far (asked again up to NOTAUTH_RETRIES times). */
+  notauth: number;
 }
+
+/**
+ * NOTAUTH ("I do not serve this zone") is asked again this many times, on the retry schedule,
+ * before it counts as a refusal: a catalog consumer (Knot, BIND) answers it for a zone just
+ * created when the NOTIFY for the zone arrives before it has applied the catalog that lists it,
+ * and serves the zone a moment later. Any other rcode is final at once.
+ */
+const NOTAUTH_RETRIES = 2;
 
 /** Sends NOTIFYs for serial changes; start() subscribes, stop() cancels everything. */
 export class Notifier {
@@ -188,7 +200,7 @@ export class Notifier {
         additional: [],
       }).bytes;
       if (this.opts.key) bytes = signRequest(bytes, this.opts.key).bytes;
-      const p: Pending = { zone: name, serial: zone.serial, target, targetText: text, id, attempts: 0, bytes };
+      const p: Pending = { zone: name, serial: zone.serial, target, targetText: text, id, attempts: 0, bytes, notauth: 0 };
       this.pending.set(key, p);
       this.byId.set(id, p);
       this.send(key, p);
@@ -206,6 +218,7 @@ export class Notifier {
       if (this.pending.get(key) !== p) return;
       if (p.attempts >= max) {
         this.drop(key, p);
+        if (p.notauth > 0) return this.refuse(p, RCODE.NOTAUTH);
         this.timedOut++;
         this.opts.logger?.warn({ zone: p.zone, serial: p.serial, target: p.targetText, attempts: p.attempts, outcome: 'timeout' }, 'NOTIFY timed out: no answer; giving up');
         this.opts.onOutcome?.('timeout', p.zone, p.targetText);
@@ -230,19 +243,29 @@ export class Notifier {
     const p = this.byId.get(id);
     if (!p || !(flags & 0x8000) || ((flags >> 11) & 0xf) !== OPCODE.NOTIFY) return;
     if (from.replace(/^::ffff:/, '') !== p.target.host.replace(/^::ffff:/, '')) return;
-    this.drop(`${p.zone}|${p.targetText}`, p);
     const rcode = flags & 0xf;
+    if (rcode === RCODE.NOTAUTH && p.notauth < NOTAUTH_RETRIES && p.attempts < (this.opts.maxAttempts ?? 10)) {
+      // Left pending: the retry timer already armed sends it again (see NOTAUTH_RETRIES).
+      p.notauth++;
+      this.opts.logger?.debug?.({ zone: p.zone, serial: p.serial, target: p.targetText, attempts: p.attempts }, 'NOTIFY answered NOTAUTH: asking again (a catalog consumer may not have added the zone yet)');
+      return;
+    }
+    this.drop(`${p.zone}|${p.targetText}`, p);
     if (rcode !== RCODE.NOERROR) {
-      // Not retried: the secondary answered, and asking again gets the same answer (wrong key, zone not carried).
-      this.refused++;
-      const name = rcodeName(rcode);
-      this.opts.logger?.warn({ zone: p.zone, serial: p.serial, target: p.targetText, rcode: name, outcome: 'refused', attempts: p.attempts, signed: Boolean(this.opts.key) }, `NOTIFY refused by the secondary (${name})`);
-      this.opts.onOutcome?.('refused', p.zone, p.targetText, name);
+      // Not retried (NOTAUTH after its retries): the secondary answered, and asking again gets the same answer (wrong key, zone not carried).
+      this.refuse(p, rcode);
       return;
     }
     this.acked++;
     this.opts.logger?.info({ zone: p.zone, serial: p.serial, target: p.targetText, attempts: p.attempts, outcome: 'acked' }, 'NOTIFY acknowledged');
     this.opts.onOutcome?.('acked', p.zone, p.targetText, 'NOERROR');
+  }
+
+  private refuse(p: Pending, rcode: number): void {
+    this.refused++;
+    const name = rcodeName(rcode);
+    this.opts.logger?.warn({ zone: p.zone, serial: p.serial, target: p.targetText, rcode: name, outcome: 'refused', attempts: p.attempts, signed: Boolean(this.opts.key) }, `NOTIFY refused by the secondary (${name})`);
+    this.opts.onOutcome?.('refused', p.zone, p.targetText, name);
   }
 
   /** NOTIFYs still waiting for an answer. */
