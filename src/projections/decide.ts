@@ -18,6 +18,14 @@ import { nextSerial, nextSerialAfter, serialCompare } from './serial.ts';
 import { DraftEvolver, labelsBelow, type LedgerState, type ZoneState } from './state.ts';
 import { findNode, type RecordState, type TrieNode } from './trie.ts';
 
+/** Whether converge may create into an empty zone in bulk (see createAllIntoEmpty). */
+let bulkCreates = true;
+
+/** Turn the bulk creates off or on: only for the tests that prove them equal to the general path. */
+export function setBulkCreates(enabled: boolean): void {
+  bulkCreates = enabled;
+}
+
 /** Most notes a decision carries (the API's warnings beside a 2xx). */
 const MAX_NOTES = 100;
 
@@ -434,6 +442,14 @@ class BatchBuilder {
   /** Make the zone's records equal to `desired`: deletions first (so CNAME swaps pass), then the rest. */
   converge(desired: DesiredRecord[], newId: () => string, matchById: boolean): void {
     const zone = this.mustZone();
+    // Into a zone that holds no records (a new zone: most large imports) the creates are first
+    // tried in bulk; when the bulk path cannot vouch for its result (an error, a DNAME, a TTL to
+    // unify, a duplicate written two ways, an RRset near the size limit) the general path below
+    // runs, drawing the same ids.
+    const drawn: string[] = [];
+    if (bulkCreates && !matchById && this.isEmptyZone() && this.createAllIntoEmpty(desired, newId, drawn)) return;
+    let replay = 0;
+    const ids = drawn.length === 0 ? newId : (): string => (replay < drawn.length ? drawn[replay++] : newId());
     const key = (r: { name: string; type: string; value: string }): string => `${r.name}\u0000${r.type}\u0000${r.value}`;
     const want = new Map<string, DesiredRecord>();
     for (const d of oneTtlPerRRset(desired)) want.set(matchById && d.id ? d.id : key(d), d);
@@ -458,8 +474,98 @@ class BatchBuilder {
     }
     for (const u of updates) this.update(u, u.prechecked);
     for (const [k, d] of want) {
-      if (!keep.has(k)) this.create({ ...d, id: matchById ? d.id : undefined }, newId, precheckedLength(d));
+      if (!keep.has(k)) this.create({ ...d, id: matchById ? d.id : undefined }, ids, precheckedLength(d));
     }
+  }
+
+  /** The zone holds no records (its trie is the apex with the synthesized SOA alone). */
+  private isEmptyZone(): boolean {
+    const zone = this.current;
+    return zone !== undefined && zone.records.size === 0 && zone.tree.children.size === 0 && zone.tree.rrsets.size <= 1;
+  }
+
+  /**
+   * converge (not by id) into a zone without records: every desired record is created, checked
+   * against an index of this batch's own records by name instead of being folded into the draft
+   * state, and without converge's maps keyed by record text (for a million-record import those
+   * were most of decide's time and memory). It drafts exactly the RecordCreated events converge
+   * would, in the same order with the same ids, and returns true; it returns false, having drafted
+   * nothing, whenever converge would refuse a record or do more than draft it (a DNAME, whose
+   * checks need the trie; TTLs to unify; a record repeated in another spelling; an RRset that may
+   * not fit one message), so that the general path runs and says why. The ids it drew are left in
+   * `drawn`, for the general path to draw again. Proven equal to the general path by
+   * test/zonefile/import-fast-path.test.ts.
+   */
+  private createAllIntoEmpty(desired: readonly DesiredRecord[], newId: () => string, drawn: string[]): boolean {
+    const zone = this.mustZone();
+    /** The RRsets created at each name so far, in the order create's trie node would list them. */
+    const byName = new Map<string, Array<{ type: RRType; records: RecordState[]; lengths: number[]; desired: DesiredRecord[] }>>();
+    const ids = new Set<string>();
+    const drafts: EventDraft[] = [];
+    for (const d of desired) {
+      let name: string;
+      let type: RRType;
+      let checkedValue: CheckedValue;
+      try {
+        name = normalizeName(d.name);
+        type = checkType(d.type);
+        refuseDerivedWrite(zone, type);
+        checkedValue = this.checked(type, d.value, precheckedLength(d));
+        checkTtl(d.ttl);
+      } catch {
+        return false;
+      }
+      if (type === 'DNAME' || !isInZone(name, zone.name)) return false;
+      const value = checkedValue.value;
+      const ttl = d.ttl;
+      const sets = byName.get(name);
+      const set = sets?.find((x) => x.type === type);
+      // A TTL another record of the RRset does not have: converge would unify them.
+      if (set && set.records[0].ttl !== ttl) return false;
+      if (set) {
+        const same = set.records.findIndex((o) => o.value === value);
+        if (same >= 0) {
+          // The same record again: converge keeps one (its map is keyed by name, type and value as
+          // written); written another way, converge would refuse the second as a duplicate.
+          const first = set.desired[same];
+          if (first.name === d.name && first.type === d.type && first.value === d.value) continue;
+          return false;
+        }
+      }
+      const id = newId();
+      drawn.push(id);
+      if (ids.has(id)) return false;
+      // checkAddable: no duplicate; a CNAME alone at its name (never at the apex); no DNAME here.
+      if (type === 'CNAME' && name === zone.name) return false;
+      if (sets) {
+        for (const x of sets) {
+          if (type === 'CNAME' ? x.type !== 'CNAME' || x.records.some((o) => o.value !== value) : x.type === 'CNAME') return false;
+          if (x.type === type && x.records.some((o) => o.value === value)) return false;
+        }
+      }
+      ids.add(id);
+      const record: RecordState = { id, name, type, value, ttl };
+      if (set) {
+        set.records.push(record);
+        set.lengths.push(checkedValue.rdataLength);
+        set.desired.push(d);
+      } else if (sets) {
+        sets.push({ type, records: [record], lengths: [checkedValue.rdataLength], desired: [d] });
+      } else {
+        byName.set(name, [{ type, records: [record], lengths: [checkedValue.rdataLength], desired: [d] }]);
+      }
+      drafts.push({ zone: this.zone, body: { type: 'RecordCreated', payload: { id, name, type, value, ttl } } });
+    }
+    // checkRRsetSizes for every RRset created (the zone had none before the batch).
+    for (const [name, sets] of byName) {
+      for (const set of sets) {
+        let bound = 12 + Math.max(255, name.length + 2) + 4 + RESPONSE_RESERVE_BYTES;
+        for (const len of set.lengths) bound += name.length + 2 + 10 + len;
+        if (bound > MAX_MESSAGE_BYTES && rrsetResponseLength(name, set.lengths) > MAX_MESSAGE_BYTES) return false;
+      }
+    }
+    for (const draft of drafts) this.drafts.push(draft);
+    return true;
   }
 
   /**
