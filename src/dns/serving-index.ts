@@ -1463,10 +1463,6 @@ export class ServingIndex {
     try {
       const { stack, stackZone, roots, apexes } = job;
       let zoneId = 0;
-      const push = (child: TrieNode): void => {
-        stack.push(child);
-        stackZone.push(zoneId);
-      };
       const deadline = performance.now() + SLICE_MS;
       for (let n = 0; n < this.rebuildSlice; n++) {
         // A small rebuild (no second pass) completes in its first slice, synchronously.
@@ -1500,7 +1496,11 @@ export class ServingIndex {
         if (job.pending && job.pending.length !== pendingBefore) job.pendingWhere.push(zoneId * 2 + (root ? 1 : 0));
         // Nothing below a cut is held (a question there finds the cut walking up).
         if (hidesBelow(node, root)) continue;
-        if (node.children.size > 0) node.children.forEach(push);
+        if (node.children.size > 0) {
+          // The children share their parent's zone: pushed in one walk (no callback per child).
+          node.children.valuesInto(stack);
+          while (stackZone.length < stack.length) stackZone.push(zoneId);
+        }
       }
     } catch (err) {
       this.fail(err);

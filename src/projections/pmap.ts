@@ -266,6 +266,12 @@ function forEachIn<V>(node: Node, fn: (value: V, key: string) => void): void {
   for (let j = dataEnd; j < node.length; j++) forEachIn(node[j] as Node, fn);
 }
 
+function valuesInto<V>(node: Node, out: V[]): void {
+  const dataEnd = isCollision(node) ? node.length : H + 2 * popcount(node[0] as number);
+  for (let i = H + 1; i < dataEnd; i += 2) out.push(node[i] as V);
+  for (let j = dataEnd; j < node.length; j++) valuesInto(node[j] as Node, out);
+}
+
 const EMPTY_NODE: Node = [0, 0, undefined];
 
 /**
@@ -487,6 +493,11 @@ export class PMap<V> {
   /** Calls `fn` for every entry, in hash order (no iterator objects: the bulk walks use it). */
   forEach(fn: (value: V, key: string) => void): void {
     if (this.count > 0) forEachIn(this.root, fn);
+  }
+
+  /** Appends every value to `out`, in hash order (no callback per entry: a rebuild's walk pushes a million children). */
+  valuesInto(out: V[]): void {
+    if (this.count > 0) valuesInto(this.root, out);
   }
 
   /** Every key, in hash order. */
