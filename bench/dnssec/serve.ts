@@ -14,7 +14,10 @@
  *    server's CPU time per answered query (utime + stime from /proc, every thread), whose inverse
  *    ratio is the rate ratio on a core of its own. Target: DO >= 0.70 of the rate without DO.
  *
- *   node --import tsx bench/dnssec/serve.ts [--names 100000] [--changes 1000] [--seconds 10] [--rounds 3]
+ *   node --import tsx bench/dnssec/serve.ts [--names 100000] [--changes 1000] [--seconds 10] [--rounds 3] [--skip-rate] [--unsigned]
+ *
+ * --unsigned is the control for figure 1: the same database with DNSSEC turned off, the same writes,
+ * queries without DO — what the server and the machine add to a write's answer without any signing.
  *
  * Needs the database bench/dnssec/run.ts makes (run it once first) and dnsperf.
  */
@@ -42,6 +45,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     rounds: { type: 'string', default: '3' },
     'skip-rate': { type: 'boolean', default: false },
+    /** Control run: the same zone with DNSSEC turned off, queries without DO (what the platform adds without signing). */
+    unsigned: { type: 'boolean', default: false },
   },
 });
 const NAMES = Number(values.names);
@@ -68,6 +73,8 @@ fs.rmSync(dir, { recursive: true, force: true });
 fs.mkdirSync(dir, { recursive: true });
 const db = path.join(dir, 'mcns.db');
 fs.copyFileSync(source, db);
+const UNSIGNED = values.unsigned;
+if (UNSIGNED) execFileSync(path.join(ROOT, 'bin', 'mcns'), ['zone', 'dnssec', 'disable', ZONE, '--db', db], { stdio: 'inherit' });
 
 const tls = makeTestTls();
 const mcias = await startMcIasFake();
@@ -103,7 +110,7 @@ sock.on('message', (b) => waiting?.(b));
 let nextId = 1;
 function ask(name: string, type: number, timeoutMs = 1000): Promise<{ reply: Buffer; at: number }> {
   const id = nextId++ & 0xffff;
-  const q = buildQuery({ name, type, id, edns: { do: true, size: 1232 } });
+  const q = buildQuery({ name, type, id, edns: { do: !UNSIGNED, size: 1232 } });
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => {
       waiting = undefined;
@@ -145,8 +152,8 @@ function answers(b: Buffer): RR[] {
 }
 
 await new Promise((r) => setTimeout(r, 500));
-const dnskey = answers((await ask(`${ZONE}.`, 48)).reply).filter((rr) => rr.type === 48);
-if (dnskey.length === 0) throw new Error('the zone publishes no DNSKEY: is DNSSEC on in the benchmark database?');
+const dnskey = UNSIGNED ? [] : answers((await ask(`${ZONE}.`, 48)).reply).filter((rr) => rr.type === 48);
+if (dnskey.length === 0 && !UNSIGNED) throw new Error('the zone publishes no DNSKEY: is DNSSEC on in the benchmark database?');
 const keys = new Map(dnskey.map((rr) => [keyTag(rr.data), { algorithm: ALGORITHM_BY_NUMBER.get(rr.data[3])!, key: publicKeyObject(ALGORITHM_BY_NUMBER.get(rr.data[3])!, rr.data.subarray(4)) }]));
 
 /** True when the reply holds the A record `value` for `name` and an RRSIG over the A RRset that verifies. */
@@ -154,6 +161,7 @@ function signedWith(reply: Buffer, name: string, value: number[]): boolean {
   const rrs = answers(reply);
   const a = rrs.filter((rr) => rr.type === 1);
   if (!a.some((rr) => rr.data.length === 4 && rr.data.every((x, i) => x === value[i]))) return false;
+  if (UNSIGNED) return true;
   for (const rr of rrs) {
     if (rr.type !== 46) continue;
     const sig = rdataFromWire('RRSIG', rr.data, 0, rr.data.length, false) as unknown as RrsigFields;
@@ -188,7 +196,7 @@ while (!stderr.includes('start-up done: serving index built')) {
   if (performance.now() - t0 > 900_000) throw new Error('the serving index was not built in 15 minutes');
   await new Promise((r) => setTimeout(r, 200));
 }
-say(`server up (zone signed, serving index built) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+say(`server up (${UNSIGNED ? 'zone unsigned' : 'zone signed'}, serving index built) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 await new Promise((r) => setTimeout(r, SETTLE_MS));
 const stamp = Date.now().toString(36);
 const latencies: number[] = [];
@@ -222,7 +230,7 @@ for (let i = 0; i < CHANGES; i++) {
 baseline.sort((a, b) => a - b);
 const bpct = (p: number): number => baseline[Math.min(baseline.length - 1, Math.floor(baseline.length * p))];
 const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))];
-say(`change to signed answer, ${CHANGES} REST writes (after ${WARM_UP} not counted; keep-alive HTTPS) each followed by DO=1 UDP queries until the new A record comes with a valid RRSIG: p50 ${pct(0.5).toFixed(2)} ms, p99 ${pct(0.99).toFixed(2)} ms, max ${latencies[latencies.length - 1].toFixed(2)} ms (${(tries / CHANGES).toFixed(2)} queries per change; target p99 < 10 ms); the same DO query for an untouched name: p50 ${bpct(0.5).toFixed(2)} ms, p99 ${bpct(0.99).toFixed(2)} ms; load ${load()}`);
+say(`${UNSIGNED ? 'CONTROL, zone unsigned, queries without DO: change to answer' : 'change to signed answer'}, ${CHANGES} REST writes (after ${WARM_UP} not counted; keep-alive HTTPS) each followed by ${UNSIGNED ? 'UDP queries until the new A record comes' : 'DO=1 UDP queries until the new A record comes with a valid RRSIG'}: p50 ${pct(0.5).toFixed(2)} ms, p99 ${pct(0.99).toFixed(2)} ms, max ${latencies[latencies.length - 1].toFixed(2)} ms (${(tries / CHANGES).toFixed(2)} queries per change; target p99 < 10 ms); the same query for an untouched name: p50 ${bpct(0.5).toFixed(2)} ms, p99 ${bpct(0.99).toFixed(2)} ms; load ${load()}`);
 
 // --- 2. first-sight DO rate ------------------------------------------------------------------
 
@@ -245,7 +253,7 @@ function dnsperf(withDo: boolean): { qps: number; completed: number; cpuUs: numb
   return { qps: num(/Queries per second:\s+([\d.]+)/), completed, cpuUs: (cpu * 1e6) / completed };
 }
 
-if (!values['skip-rate']) {
+if (!values['skip-rate'] && !UNSIGNED) {
   const plain: Array<ReturnType<typeof dnsperf>> = [];
   const withDo: Array<ReturnType<typeof dnsperf>> = [];
   for (let round = 0; round < ROUNDS; round++) {
