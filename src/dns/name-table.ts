@@ -133,7 +133,9 @@ export class NameTable {
    */
   set(key: Uint8Array, value: Uint8Array, tag: number): boolean {
     if (key.length > MAX_KEY || value.length > 0xffff || tag > MAX_TAG || tag < 0) return false;
-    this.delete(key);
+    // One hash for the replaced entry's removal and the new slot (a rebuild sets a million keys).
+    const h = hashKey(key, 0, key.length);
+    this.remove(key, h);
     if ((this.live + this.tombstones + 1) * 2 > this.mask + 1) this.rehash(pow2AtLeast((this.live + 1) * 4));
     const size = HEADER + key.length + value.length;
     if (this.used + size > this.arena.length) this.makeRoom(size);
@@ -147,14 +149,18 @@ export class NameTable {
     arena.set(key, off + HEADER);
     arena.set(value, off + HEADER + key.length);
     this.used += size;
-    this.place(off, hashKey(key, 0, key.length));
+    this.place(off, h);
     this.live++;
     return true;
   }
 
   /** Removes `key` (lowercased); false when it was not there. */
   delete(key: Uint8Array): boolean {
-    const h = hashKey(key, 0, key.length);
+    return this.remove(key, hashKey(key, 0, key.length));
+  }
+
+  /** `delete` with the key's hash already computed. */
+  private remove(key: Uint8Array, h: number): boolean {
     const off = this.find(key, 0, key.length, h);
     if (off < 0) return false;
     for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
