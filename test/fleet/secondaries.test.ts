@@ -5,7 +5,8 @@
  *   a zone created through the REST API is served by both within 5 s, record changes follow by IXFR,
  *   a deleted zone is dropped.
  * - NSD gets the zone list and `allow-notify ... key`: it accepts MCNS's signed NOTIFY and transfers
- *   (its refresh timer is an hour, so only the NOTIFY can explain a transfer within seconds).
+ *   (its refresh timer is an hour, so only the NOTIFY can explain a transfer within seconds), a small
+ *   change by IXFR over UDP, one too large for a datagram over TCP after MCNS's SOA-only answer.
  * Only the TSIG key admits the secondaries (allow_from is empty); NOTIFY is signed with it.
  *
  * A missing binary skips with the reason printed, except under CI=true, where it fails.
@@ -90,6 +91,19 @@ test('Knot and BIND follow the catalog alone; NSD takes the signed NOTIFY; all f
     console.log(`NSD answered the NOTIFY for new.test, which it does not carry, ${nsdRefusal.rcode}: counted as refused`);
     assert.equal(primary.server.metrics.notifies.get({ outcome: 'acked', rcode: 'NOERROR', zone: 'pre.test.' }) >= 3, true);
     console.log(`NSD served pre.test serial ${preSerial} ${took} ms after the change (signed NOTIFY)`);
+    // NSD asks IXFR over UDP (request-xfr: UDP): the small change came in one datagram...
+    const udpSent = primary.logs.slice(nsdMark).filter((l) => l.msg === 'zone transfer sent' && l.zone === 'pre.test.' && l.how === 'ixfr-udp');
+    assert.equal(udpSent.length, 1, `NSD took the small change over UDP: ${JSON.stringify(primary.logs.slice(nsdMark).filter((l) => l.msg === 'zone transfer sent'))}`);
+    // ...and one too large for a datagram is answered with the SOA over UDP, after which NSD asks over TCP.
+    const bigMark = primary.logs.length;
+    const big = await primary.api('POST', '/v1/zones/pre.test/records', { name: 'big', type: 'TXT', value: `"${'a'.repeat(250)}" "${'b'.repeat(250)}"` });
+    assert.equal(big.status, 201, JSON.stringify(big.json));
+    const bigSerial = zoneSerial('pre.test.');
+    await until(nsd, 'pre.test.', bigSerial, 5000, primary);
+    const bigSent = primary.logs.slice(bigMark).filter((l) => l.msg === 'zone transfer sent' && l.zone === 'pre.test.' && l.serial === bigSerial);
+    assert.equal(bigSent.filter((l) => l.how === 'ixfr-udp').length, 0, 'not over UDP');
+    assert.ok(bigSent.length >= 3, `Knot, BIND and NSD took it over TCP: ${JSON.stringify(bigSent)}`);
+
     // The catalog was told to Knot and BIND only ([transfer.zone_notify]): NSD does not carry it.
     assert.equal(primary.logs.filter((l) => l.zone === CATALOG && l.target === `127.0.0.1:${ports.nsd}`).length, 0);
 
