@@ -24,6 +24,7 @@ import { RCODE, writeOpt, writeResponseHeader } from './header.ts';
 import { writeNegative } from './negative.ts';
 import type { ParsedQuery } from './query.ts';
 import { canonicalQueryName } from './zones.ts';
+import { nameToWire } from '../records/names.ts';
 
 const TYPE_RRSIG = 46;
 const TYPE_NSEC3 = 50;
@@ -68,7 +69,140 @@ export function fastDnssecAnswer(z: SignedZone, q: ParsedQuery, raw: Uint8Array,
   }
   const qname = canonicalQueryName(q.qnameKey);
   // The root and escaped names (a dot inside a label) are left to the general path's encoder.
-  return qname === '.' || qname.includes('\\') ? undefined : nodata(z, q, raw, limit, qname);
+  if (qname === '.' || qname.includes('\\')) return undefined;
+  return nodata(z, q, raw, limit, qname) ?? nxdomain(z, q, raw, limit, qname);
+}
+
+/**
+ * NXDOMAIN: the negative SOA (negative.ts's template, rcode NXDOMAIN), its RRSIGs, then the denial
+ * proof addDnssec adds (proofs.ts: each NSEC/NSEC3 and its RRSIGs), every owner compressed as the
+ * encoder compresses it (Compressor: the names already written, the question's and the SOA's, are
+ * the dictionary).
+ */
+function nxdomain(z: SignedZone, q: ParsedQuery, raw: Uint8Array, limit: number, qname: string): Buffer | undefined {
+  const t = z.negativeTemplate;
+  const found = t && z.signedNxdomain(qname);
+  if (!t || !found) return undefined;
+  const base = writeNegative(t, q, raw, 65535, RCODE.NXDOMAIN);
+  if (!base) return undefined;
+  const questionEnd = q.questionEnd;
+  const soaEnd = questionEnd + t.rr.length;
+  const { soaRrsigs, proof } = found;
+  const apexWire = nameToWire(z.zone);
+  let bound = soaEnd + 11;
+  for (const r of soaRrsigs) bound += apexWire.length + 10 + r.length;
+  const owners = proof.map((rs) => nameToWire(rs.owner));
+  proof.forEach((rs, i) => {
+    for (const r of rs.rdatas) bound += owners[i].length + 10 + r.length;
+  });
+  const out = Buffer.allocUnsafe(bound);
+  base.copy(out, 0, 0, soaEnd);
+  const c = new Compressor(out);
+  c.learn(12);
+  // The SOA: its owner, then MNAME and RNAME in its RDATA (10 bytes of type, class, TTL, length after the owner).
+  let p = c.learn(questionEnd) + 10;
+  p = c.learn(p);
+  c.learn(p);
+  const soaTtl = out.readUInt32BE(questionEnd + t.ttlAt);
+  let w = soaEnd;
+  let count = 1;
+  for (const r of soaRrsigs) {
+    w = writeTail(out, c.write(apexWire, w), TYPE_RRSIG, soaTtl, r);
+    count++;
+  }
+  proof.forEach((rs, i) => {
+    for (const r of rs.rdatas) {
+      w = writeTail(out, c.write(owners[i], w), rs.type, rs.ttl, r);
+      count++;
+    }
+  });
+  if (w + 11 > limit) return undefined;
+  out.writeUInt16BE(count, 8);
+  writeOpt(out, w, true);
+  return out.subarray(0, w + 11);
+}
+
+/** The largest offset a compression pointer can reach. */
+const MAX_POINTER_TARGET = 0x3fff;
+
+/**
+ * encodeMessage's name compression, replayed over bytes already written: a dictionary from each
+ * name suffix written out in full (letters folded) to its offset. A name is written as its labels
+ * up to the first suffix the dictionary holds, then a pointer to it; the suffixes it wrote out are
+ * added — what the encoder does (wire.ts writeName).
+ */
+class Compressor {
+  private readonly seen = new Map<string, number>();
+
+  constructor(private readonly out: Buffer) {}
+
+  /** Add the suffixes the name at `p` spells out (as the encoder did when it wrote it); returns the offset after the name. */
+  learn(p: number): number {
+    const out = this.out;
+    const literal: number[] = [];
+    let q = p;
+    while (out[q] !== 0 && (out[q] & 0xc0) !== 0xc0) {
+      literal.push(q);
+      q += out[q] + 1;
+    }
+    for (const at of literal) {
+      if (at >= MAX_POINTER_TARGET) break;
+      const key = this.keyAt(at);
+      if (!this.seen.has(key)) this.seen.set(key, at);
+    }
+    return out[q] === 0 ? q + 1 : q + 2;
+  }
+
+  /** Write `wire` (a lowercase wire name) at `w`, compressed; returns the offset after it. */
+  write(wire: Uint8Array, w: number): number {
+    const out = this.out;
+    const offsets: number[] = [];
+    let pointer = -1;
+    let i = 0;
+    for (; wire[i] !== 0; i += wire[i] + 1) {
+      const hit = this.seen.get(Buffer.from(wire.buffer, wire.byteOffset + i, wire.length - 1 - i).toString('latin1'));
+      if (hit !== undefined) {
+        pointer = hit;
+        break;
+      }
+      offsets.push(i);
+    }
+    out.set(wire.subarray(0, i), w);
+    for (const o of offsets) {
+      if (w + o >= MAX_POINTER_TARGET) break;
+      this.seen.set(Buffer.from(wire.buffer, wire.byteOffset + o, wire.length - 1 - o).toString('latin1'), w + o);
+    }
+    if (pointer >= 0) {
+      out[w + i] = 0xc0 | (pointer >> 8);
+      out[w + i + 1] = pointer & 0xff;
+      return w + i + 2;
+    }
+    out[w + i] = 0;
+    return w + i + 1;
+  }
+
+  /** The name at `at` (pointers followed) as a dictionary key: its wire bytes without the root, letters folded. */
+  private keyAt(at: number): string {
+    const out = this.out;
+    let key = '';
+    let p = at;
+    for (let hops = 0; hops < 64; ) {
+      const l = out[p];
+      if (l === 0) break;
+      if ((l & 0xc0) === 0xc0) {
+        p = ((l & 0x3f) << 8) | out[p + 1];
+        hops++;
+        continue;
+      }
+      key += String.fromCharCode(l);
+      for (let k = 1; k <= l; k++) {
+        const ch = out[p + k];
+        key += String.fromCharCode(ch >= 65 && ch <= 90 ? ch | 0x20 : ch);
+      }
+      p += l + 1;
+    }
+    return key;
+  }
 }
 
 /**

@@ -24,7 +24,9 @@ import { RRsetSigner, type CanonicalRRset, type SigningKey } from './rrsig.ts';
 import { TYPE, zoneKeyRdata, type ZoneKey } from './zone-keys.ts';
 import { negativeTemplate, type NegativeTemplate } from '../dns/negative.ts';
 import { hashKey, NameTable } from '../dns/name-table.ts';
-import type { ZoneState } from '../projections/state.ts';
+import { labelsBelow, type ZoneState } from '../projections/state.ts';
+import { lookup } from '../projections/trie.ts';
+import { closestEncloser, denialProof } from './proofs.ts';
 
 /** Types the signer derives: a signed zone serves its own, never records of these types written by users. */
 export const DERIVED_TYPES: ReadonlySet<number> = new Set([TYPE.DNSKEY, TYPE.CDS, TYPE.CDNSKEY, TYPE.RRSIG, TYPE.NSEC, TYPE.NSEC3, TYPE.NSEC3PARAM]);
@@ -412,6 +414,25 @@ export class SignedZone {
     const proof = this.denialMatching(owner);
     if (!soaRrsigs || !proof || (this.denial === 'nsec' && proof.rrset.owner !== owner)) return undefined;
     return { soaRrsigs, proof };
+  }
+
+  /**
+   * For the DNSSEC answer fast path: what an NXDOMAIN answer for `qname` carries beside the SOA —
+   * the SOA's RRSIG RDATAs and the denial proof addDnssec adds (proofs.ts) — when the general path
+   * answers `qname` NXDOMAIN: walking the zone's trie (as answer.ts does) the name is missing, no
+   * delegation point or DNAME is met on the way, and its closest encloser has no wildcard child; and
+   * the signed zone agrees on that encloser. Undefined otherwise.
+   */
+  signedNxdomain(qname: string): { soaRrsigs: readonly Uint8Array[]; proof: CanonicalRRset[] } | undefined {
+    const zone = this.zoneState;
+    if (!zone || this.dnameOwners > 0 || !isInZone(qname, this.zone) || qname === this.zone) return undefined;
+    const found = lookup(zone.tree, labelsBelow(qname, zone.apexLabels));
+    if (found.exact || found.cut || found.wildcard) return undefined;
+    const soaRrsigs = this.sigs.get(this.zone)?.get(TYPE.SOA)?.rdatas;
+    if (!soaRrsigs || this.exists(qname)) return undefined;
+    const { encloser } = closestEncloser(this, qname);
+    if (encloser !== found.encloser.name || this.cuts.has(encloser) || this.exists(`*.${encloser}`)) return undefined;
+    return { soaRrsigs, proof: denialProof(this, { kind: 'nxdomain', qname }) };
   }
 
   /** The zone state this signed zone is in line with (set by ZoneSigners), for {@link negativeTemplate}. */

@@ -1,12 +1,12 @@
 /**
- * The DO fast path (src/dns/dnssec-fast-answer.ts: positive answers and NODATA) must answer byte for byte what the general path
+ * The DO fast path (src/dns/dnssec-fast-answer.ts: positive answers, NODATA, NXDOMAIN) must answer byte for byte what the general path
  * (answerQuery + addDnssec + encodeMessage) answers, for every question it takes, and decline the
  * rest. A property test over signed zones of both algorithms and both denial modes: names that
  * exist, do not exist, sit under wildcards, empty non-terminals, CNAMEs, delegations (insecure and
  * with DS), glue, the apex, a zone with a DNAME; every type; random letter case; EDNS sizes from 512
  * up and TCP; DO on and off; before and after random writes re-signed through ZoneSigners. It also
- * checks the fast path does take the common questions, positive and NODATA (so the equality is not
- * vacuous).
+ * checks the fast path does take the common questions, positive, NODATA and NXDOMAIN (so the
+ * equality is not vacuous).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -63,7 +63,7 @@ const DNAME_LINE = 'moved DNAME elsewhere.test.\n';
 
 const NAMES = [ZONE, `www.${ZONE}`, `ns1.${ZONE}`, `mail.${ZONE}`, `upper.${ZONE}`, `big.${ZONE}`, `_443._tcp.www.${ZONE}`, `_tcp.www.${ZONE}`, `loc.${ZONE}`, `uri.${ZONE}`,
   `alias.${ZONE}`, `x.wild.${ZONE}`, `wild.${ZONE}`, `*.wild.${ZONE}`, `deep.ent.${ZONE}`, `ent.${ZONE}`, `sub.${ZONE}`, `ns.sub.${ZONE}`, `a.sub.${ZONE}`,
-  `secure.${ZONE}`, `x.secure.${ZONE}`, `nope.${ZONE}`, `a.b.nope.${ZONE}`, `moved.${ZONE}`, `x.moved.${ZONE}`, `new1.${ZONE}`, `new2.www.${ZONE}`, 'other.test.'];
+  `secure.${ZONE}`, `x.secure.${ZONE}`, `nope.${ZONE}`, `a.b.nope.${ZONE}`, `zz.${ZONE}`, `a.${ZONE}`, `x.deep.ent.${ZONE}`, `a.ns1.${ZONE}`, `x.y.ent.${ZONE}`, `0.${ZONE}`, `x.x.wild.${ZONE}`, `moved.${ZONE}`, `x.moved.${ZONE}`, `new1.${ZONE}`, `new2.www.${ZONE}`, 'other.test.'];
 const TYPES = [1, 28, 16, 257, 44, 52, 53, 61, 29, 256, 2, 5, 6, 15, 33, 39, 43, 46, 47, 48, 50, 51, 59, 60, 255, 99];
 
 function setUp(dir: string, algorithm: AlgorithmName, denial: 'nsec' | 'nsec3', withDname: boolean): Ledger {
@@ -106,6 +106,7 @@ for (const algorithm of ['ecdsap256sha256', 'ed25519'] as const) {
           const r = rng(algorithm.length * 7 + denial.length + (withDname ? 1 : 0));
           let taken = 0;
           let takenNodata = 0;
+          let takenNxdomain = 0;
           let compared = 0;
           const created: string[] = [];
           for (let round = 0; round < 4; round++) {
@@ -123,7 +124,8 @@ for (const algorithm of ['ecdsap256sha256', 'ed25519'] as const) {
                 const fast = signed ? fastDnssecAnswer(signed, q, raw, limit) : undefined;
                 if (fast === undefined) continue;
                 taken++;
-                if (fast.readUInt16BE(6) === 0) takenNodata++;
+                if (fast.readUInt16BE(6) === 0 && (fast[3] & 0xf) === 0) takenNodata++;
+                if ((fast[3] & 0xf) === 3) takenNxdomain++;
                 const want = general(ledger, signers, q, tcp, limit);
                 assert.deepEqual(fast.toString('hex'), want.toString('hex'), `${q.qname} type ${type} size ${size} tcp ${tcp}`);
                 compared++;
@@ -159,6 +161,7 @@ for (const algorithm of ['ecdsap256sha256', 'ed25519'] as const) {
           if (!withDname) {
             assert.ok(taken - takenNodata > 30, `the fast path took ${taken - takenNodata} positive questions`);
             assert.ok(takenNodata > 30, `the fast path took ${takenNodata} NODATA questions`);
+            assert.ok(takenNxdomain > 30, `the fast path took ${takenNxdomain} NXDOMAIN questions`);
             const q = readQuery(buildQuery({ name: `WwW.${ZONE}`, type: 1, edns: { do: true } }));
             assert.ok(q.kind === 'query' && fastDnssecAnswer(signers.get(ZONE)!, q, buildQuery({ name: `WwW.${ZONE}`, type: 1, edns: { do: true } }), 1232) !== undefined, 'www A with DO is taken');
           }
