@@ -110,7 +110,9 @@ for (const algorithm of ['ecdsap256sha256', 'ed25519'] as const) {
           let compared = 0;
           const created: string[] = [];
           for (let round = 0; round < 4; round++) {
-            for (const name of NAMES) {
+            // Random names too: a random label or two under a random name of the list (mostly NXDOMAIN, some under a wildcard or a cut).
+            const randomNames = Array.from({ length: 25 }, () => `${Math.floor(r() * 1e6).toString(36)}.${r() < 0.3 ? `${Math.floor(r() * 100).toString(36)}.` : ''}${NAMES[Math.floor(r() * (NAMES.length - 1))]}`);
+            for (const name of [...NAMES, ...randomNames]) {
               for (const type of TYPES) {
                 const tcp = r() < 0.15;
                 const size = [512, 600, 900, 1232, 4096][Math.floor(r() * 5)];
