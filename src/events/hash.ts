@@ -65,8 +65,10 @@ export function batchEventHasher(ts: number, actor: string, batchId: string): (p
   let lastZoneJson = '""';
   let lastType = '';
   let middle = '';
+  /** The hash this hasher returned last: hex by construction, so the next call need not check it. */
+  let returned = '';
   return (prevHash, seq, zone, type, version, payload) => {
-    if (!Number.isSafeInteger(seq) || !Number.isSafeInteger(version) || !/^[0-9a-f]*$/.test(prevHash)) {
+    if (!Number.isSafeInteger(seq) || !Number.isSafeInteger(version) || (prevHash !== returned && !/^[0-9a-f]*$/.test(prevHash))) {
       return eventHash(prevHash, { seq, ts, actor, zone, type, version, payload, batch_id: batchId });
     }
     if (zone !== lastZone || type !== lastType || middle === '') {
@@ -76,6 +78,7 @@ export function batchEventHasher(ts: number, actor: string, batchId: string): (p
       middle = `,${tsJson},${actorJson},${lastZoneJson},${JSON.stringify(type)},`;
     }
     const text = `["${prevHash}",${seq}${middle}${version},${batchJson}]\n${payload}`;
-    return oneShot ? oneShot('sha256', text, 'hex') : createHash('sha256').update(text).digest('hex');
+    returned = oneShot ? oneShot('sha256', text, 'hex') : createHash('sha256').update(text).digest('hex');
+    return returned;
   };
 }

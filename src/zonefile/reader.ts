@@ -25,7 +25,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { parseRRType, type RData, type RRType } from '../records/types.ts';
 import { NameError, absoluteName, isInZone, normalizeName } from '../records/names.ts';
-import { RDataError, formatRData, parseRData, parseTtl } from '../records/rdata.ts';
+import { RDataError, formatRData, parseRData, parseRDataTokens, parseTtl } from '../records/rdata.ts';
 import { GenerateError, MAX_GENERATED_PER_FILE, parseRange, rangeCount, rangeValues, rhsTemplate, substitute } from './generate.ts';
 import { lex, showToken, tokensText, type Entry, type Token } from './lexer.ts';
 
@@ -279,18 +279,23 @@ class ZoneReader {
     if (k >= toks.length) throw new LineError('missing record type');
     const type = toks[k].quoted ? undefined : parseRRType(toks[k].raw);
     if (type === undefined) throw badType(toks[k]);
-    this.add(ctx, entry.line, owner, ttl, type, tokensText(toks.slice(k + 1)));
+    const value = toks.slice(k + 1);
+    // Tokens without quotes or backslashes inside read the same whether handed over as they are or
+    // written back as text for the records module to split again: handed over (most records).
+    let plain = true;
+    for (const t of value) if (t.raw.includes('"') || t.raw.includes('\\')) plain = false;
+    this.add(ctx, entry.line, owner, ttl, type, plain ? value : tokensText(value));
   }
 
   /** Add one record: check it is in the zone, parse its value, settle its TTL. */
-  private add(ctx: FileContext, line: number, owner: string, explicitTtl: number | undefined, type: RRType, text: string): void {
+  private add(ctx: FileContext, line: number, owner: string, explicitTtl: number | undefined, type: RRType, text: string | Token[]): void {
     if (!isInZone(owner, this.zone)) throw new LineError(`owner name "${owner}" is outside the zone "${this.zone}"`);
     if (type === 'SOA') {
       // Reported here, with the others, rather than after the whole file is read.
       if (owner !== this.zone) throw new LineError(`the SOA record must be at the zone apex ${this.zone}, not at ${owner}`);
       if (this.soaAt !== undefined) throw new LineError(`a second SOA record (the zone's SOA is at ${this.soaAt})`);
     }
-    const rdata = parseRData(type, text, ctx.origin);
+    const rdata = typeof text === 'string' ? parseRData(type, text, ctx.origin) : parseRDataTokens(type, text, ctx.origin);
     if (type === 'SOA') this.soaAt = formatProblem({ line, file: ctx.label, message: '' }).slice(0, -2);
     let ttl = explicitTtl ?? this.dollarTtl ?? this.prevTtl;
     if (explicitTtl === undefined && this.dollarTtl === undefined && ttl !== undefined && !this.warnedRfc1035) {
