@@ -24,7 +24,6 @@ import { RCODE, writeOpt, writeResponseHeader } from './header.ts';
 import { writeNegative } from './negative.ts';
 import type { ParsedQuery } from './query.ts';
 import { canonicalQueryName } from './zones.ts';
-import { nameToWire } from '../records/names.ts';
 
 const TYPE_RRSIG = 46;
 const TYPE_NSEC3 = 50;
@@ -88,13 +87,11 @@ function nxdomain(z: SignedZone, q: ParsedQuery, raw: Uint8Array, limit: number,
   const questionEnd = q.questionEnd;
   const soaEnd = questionEnd + t.rr.length;
   const { soaRrsigs, proof } = found;
-  const apexWire = nameToWire(z.zone);
+  // Names the compressor writes by their characters: no escapes (the general path's encoder takes those).
+  if (proof.some((rs) => rs.owner.includes('\\'))) return undefined;
   let bound = soaEnd + 11;
-  for (const r of soaRrsigs) bound += apexWire.length + 10 + r.length;
-  const owners = proof.map((rs) => nameToWire(rs.owner));
-  proof.forEach((rs, i) => {
-    for (const r of rs.rdatas) bound += owners[i].length + 10 + r.length;
-  });
+  for (const r of soaRrsigs) bound += 255 + 10 + r.length;
+  for (const rs of proof) for (const r of rs.rdatas) bound += 255 + 10 + r.length;
   const out = Buffer.allocUnsafe(bound);
   base.copy(out, 0, 0, soaEnd);
   const c = new Compressor(out);
@@ -107,15 +104,15 @@ function nxdomain(z: SignedZone, q: ParsedQuery, raw: Uint8Array, limit: number,
   let w = soaEnd;
   let count = 1;
   for (const r of soaRrsigs) {
-    w = writeTail(out, c.write(apexWire, w), TYPE_RRSIG, soaTtl, r);
+    w = writeTail(out, c.write(z.zone, w), TYPE_RRSIG, soaTtl, r);
     count++;
   }
-  proof.forEach((rs, i) => {
+  for (const rs of proof) {
     for (const r of rs.rdatas) {
-      w = writeTail(out, c.write(owners[i], w), rs.type, rs.ttl, r);
+      w = writeTail(out, c.write(rs.owner, w), rs.type, rs.ttl, r);
       count++;
     }
-  });
+  }
   if (w + 11 > limit) return undefined;
   out.writeUInt16BE(count, 8);
   writeOpt(out, w, true);
@@ -132,6 +129,7 @@ const MAX_POINTER_TARGET = 0x3fff;
  * added — what the encoder does (wire.ts writeName).
  */
 class Compressor {
+  /** Lowercase dotted suffixes ("example.test.") to offsets. */
   private readonly seen = new Map<string, number>();
 
   constructor(private readonly out: Buffer) {}
@@ -148,41 +146,38 @@ class Compressor {
     for (const at of literal) {
       if (at >= MAX_POINTER_TARGET) break;
       const key = this.keyAt(at);
-      if (!this.seen.has(key)) this.seen.set(key, at);
+      if (key !== undefined && !this.seen.has(key)) this.seen.set(key, at);
     }
     return out[q] === 0 ? q + 1 : q + 2;
   }
 
-  /** Write `wire` (a lowercase wire name) at `w`, compressed; returns the offset after it. */
-  write(wire: Uint8Array, w: number): number {
+  /**
+   * Write `name` (absolute, lowercase, no escapes, not the root) at `w`, compressed; returns the
+   * offset after it.
+   */
+  write(name: string, w: number): number {
     const out = this.out;
-    const offsets: number[] = [];
-    let pointer = -1;
-    let i = 0;
-    for (; wire[i] !== 0; i += wire[i] + 1) {
-      const hit = this.seen.get(Buffer.from(wire.buffer, wire.byteOffset + i, wire.length - 1 - i).toString('latin1'));
+    for (let i = 0; ; ) {
+      const hit = this.seen.get(i === 0 ? name : name.slice(i));
       if (hit !== undefined) {
-        pointer = hit;
-        break;
+        out[w] = 0xc0 | (hit >> 8);
+        out[w + 1] = hit & 0xff;
+        return w + 2;
       }
-      offsets.push(i);
+      if (w < MAX_POINTER_TARGET) this.seen.set(i === 0 ? name : name.slice(i), w);
+      const dot = name.indexOf('.', i);
+      out[w++] = dot - i;
+      for (let k = i; k < dot; k++) out[w++] = name.charCodeAt(k);
+      i = dot + 1;
+      if (i >= name.length) {
+        out[w] = 0;
+        return w + 1;
+      }
     }
-    out.set(wire.subarray(0, i), w);
-    for (const o of offsets) {
-      if (w + o >= MAX_POINTER_TARGET) break;
-      this.seen.set(Buffer.from(wire.buffer, wire.byteOffset + o, wire.length - 1 - o).toString('latin1'), w + o);
-    }
-    if (pointer >= 0) {
-      out[w + i] = 0xc0 | (pointer >> 8);
-      out[w + i + 1] = pointer & 0xff;
-      return w + i + 2;
-    }
-    out[w + i] = 0;
-    return w + i + 1;
   }
 
-  /** The name at `at` (pointers followed) as a dictionary key: its wire bytes without the root, letters folded. */
-  private keyAt(at: number): string {
+  /** The name at `at` (pointers followed), lowercase and dotted; undefined when a label holds a dot or a backslash. */
+  private keyAt(at: number): string | undefined {
     const out = this.out;
     let key = '';
     let p = at;
@@ -194,11 +189,12 @@ class Compressor {
         hops++;
         continue;
       }
-      key += String.fromCharCode(l);
       for (let k = 1; k <= l; k++) {
         const ch = out[p + k];
+        if (ch === 0x2e || ch === 0x5c) return undefined;
         key += String.fromCharCode(ch >= 65 && ch <= 90 ? ch | 0x20 : ch);
       }
+      key += '.';
       p += l + 1;
     }
     return key;

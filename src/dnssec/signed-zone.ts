@@ -26,7 +26,7 @@ import { negativeTemplate, type NegativeTemplate } from '../dns/negative.ts';
 import { hashKey, NameTable } from '../dns/name-table.ts';
 import { labelsBelow, type ZoneState } from '../projections/state.ts';
 import { lookup } from '../projections/trie.ts';
-import { closestEncloser, denialProof } from './proofs.ts';
+import { denialProof } from './proofs.ts';
 
 /** Types the signer derives: a signed zone serves its own, never records of these types written by users. */
 export const DERIVED_TYPES: ReadonlySet<number> = new Set([TYPE.DNSKEY, TYPE.CDS, TYPE.CDNSKEY, TYPE.RRSIG, TYPE.NSEC, TYPE.NSEC3, TYPE.NSEC3PARAM]);
@@ -420,8 +420,8 @@ export class SignedZone {
    * For the DNSSEC answer fast path: what an NXDOMAIN answer for `qname` carries beside the SOA —
    * the SOA's RRSIG RDATAs and the denial proof addDnssec adds (proofs.ts) — when the general path
    * answers `qname` NXDOMAIN: walking the zone's trie (as answer.ts does) the name is missing, no
-   * delegation point or DNAME is met on the way, and its closest encloser has no wildcard child; and
-   * the signed zone agrees on that encloser. Undefined otherwise.
+   * delegation point or DNAME is met on the way, and its closest encloser has no wildcard child.
+   * Undefined otherwise.
    */
   signedNxdomain(qname: string): { soaRrsigs: readonly Uint8Array[]; proof: CanonicalRRset[] } | undefined {
     const zone = this.zoneState;
@@ -429,10 +429,8 @@ export class SignedZone {
     const found = lookup(zone.tree, labelsBelow(qname, zone.apexLabels));
     if (found.exact || found.cut || found.wildcard) return undefined;
     const soaRrsigs = this.sigs.get(this.zone)?.get(TYPE.SOA)?.rdatas;
-    if (!soaRrsigs || this.exists(qname)) return undefined;
-    const { encloser } = closestEncloser(this, qname);
-    if (encloser !== found.encloser.name || this.cuts.has(encloser) || this.exists(`*.${encloser}`)) return undefined;
-    return { soaRrsigs, proof: denialProof(this, { kind: 'nxdomain', qname }) };
+    // The general path answers NXDOMAIN here, and addDnssec adds exactly this proof.
+    return soaRrsigs ? { soaRrsigs, proof: denialProof(this, { kind: 'nxdomain', qname }) } : undefined;
   }
 
   /** The zone state this signed zone is in line with (set by ZoneSigners), for {@link negativeTemplate}. */
