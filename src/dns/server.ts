@@ -230,10 +230,10 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
       // (it holds no signatures, denial records or DNSKEYs); other queries into signed zones are
       // answered as for any zone.
       const signed = signers !== undefined && signers.size > 0 && (q.edns?.do === true || SIGNER_QTYPES.has(q.qtype)) ? signedZoneOf(state, q) : undefined;
-      // DO into a signed zone: a positive answer straight from the signed zone's bytes when it can (dnssec-fast-answer.ts).
+      // DO into a signed zone: positive, NODATA or NXDOMAIN from the signed zone's bytes when it can (dnssec-fast-answer.ts).
       const signedFast = signed !== undefined && q.edns?.do === true ? fastDnssecAnswer(signed, q, raw, limit) : undefined;
       if (signedFast !== undefined) {
-        count(RCODE.NOERROR, q.qtype, tcp);
+        count(signedFast[3] & 0xf, q.qtype, tcp);
         return signedFast;
       }
       const indexed = signed ? undefined : index.answer(state, q, raw, limit);
