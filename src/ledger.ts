@@ -237,6 +237,22 @@ export class Ledger {
     return evolveAll(base, this.log.iterate(base.seq, seq));
   }
 
+  /**
+   * Builds the records-by-id maps a checkpoint load left for first use (PMap.lazyFromArrays), in
+   * slices of about a millisecond with `pause` between them, so that the first write after a start
+   * does not hold the event loop for the second a 1.5M-record zone's map takes. Stops when the
+   * ledger closes; a write meanwhile builds the map it needs at once.
+   */
+  async prepareRecordMaps(pause: () => Promise<void>): Promise<void> {
+    const closed = new Error('ledger closed');
+    const step = (): Promise<void> => (this.closed ? Promise.reject(closed) : pause());
+    try {
+      for (const zone of [...this.state.zones.values()]) await zone.records.buildInSlices(step);
+    } catch (err) {
+      if (err !== closed) throw err;
+    }
+  }
+
   /** Write a checkpoint of the current projection now; returns its seq. */
   checkpoint(): number {
     const state = this.state;

@@ -431,12 +431,13 @@ export function deserializeState(stored: Buffer): LedgerState | undefined {
       type: 'SOA',
       records: [{ id: 'soa', name: z.name, type: 'SOA', ttl: z.soa.ttl, value: soaValue(z.soa, z.serial) }],
     });
-    // The records-by-id map is built on first use (the first write or record read): DNS needs only
-    // the trie, and 1.5 million entries took about half a second of the start. The ids were keys of
+    // The records-by-id map is built on first use (the first write or record read), or by the server
+    // in slices once DNS is up (Ledger.prepareRecordMaps): DNS needs only the trie, and 1.5 million
+    // entries took about a second of the start. The ids were keys of
     // one map when written, and the digest says these are the bytes written.
     const ids = reader.ids;
     const list = reader.records;
-    const records = PMap.lazy(list.length, () => PMap.fromArrays(ids, list));
+    const records = PMap.lazyFromArrays(ids, list);
     zones.push([z.name, { name: z.name, apexLabels: labelCount(z.name), soa: z.soa, serial: z.serial, version: z.version, records, tree, ...(z.dnssec ? { dnssec: z.dnssec } : {}) }]);
   }
   if (!reader.exhausted) throw new Error('checkpoint: bytes left after the last zone');

@@ -295,12 +295,71 @@ interface Build {
  * past 32 bits), but every node allocated once at its final size.
  */
 function buildIn(b: Build, lo: number, hi: number, shift: number): Node {
-  const { keys, values, idx, hashes } = b;
-  if (shift >= 32) {
-    const n: Node = [0, 0, undefined];
-    for (let i = lo; i < hi; i++) n.push(keys[idx[i]], values[idx[i]]);
-    return n.slice();
+  if (shift >= 32) return collisionNode(b, lo, hi);
+  const { dataMap, nodeMap } = partition(b, lo, hi, shift);
+  const ends = b.counts[shift / BITS];
+  const kids: Node[] = [];
+  let start = lo;
+  for (let f = 0; f < 32; f++) {
+    const end = lo + ends[f];
+    if (nodeMap & (1 << f)) kids.push(buildIn(b, start, end, shift + BITS));
+    start = end;
   }
+  return nodeOf(b, lo, shift, dataMap, nodeMap, kids);
+}
+
+/**
+ * {@link buildIn} in slices: a range of more than SLICE_ENTRIES entries is partitioned and its
+ * sub-nodes built one after the other with `pause` between them, so no step holds the event loop
+ * for more than a few milliseconds. Stops (undefined) when `stop()` says the result is no longer wanted.
+ */
+async function buildInSlices(b: Build, lo: number, hi: number, shift: number, pause: () => Promise<void>, stop: () => boolean): Promise<Node | undefined> {
+  if (hi - lo <= SLICE_ENTRIES || shift >= 32) {
+    const node = buildIn(b, lo, hi, shift);
+    await pause();
+    return stop() ? undefined : node;
+  }
+  const { dataMap, nodeMap } = partition(b, lo, hi, shift);
+  // The sub-builds reuse deeper levels' counts only: this level's run ends stay valid meanwhile.
+  const ends = b.counts[shift / BITS];
+  const kids: Node[] = [];
+  let start = lo;
+  for (let f = 0; f < 32; f++) {
+    const end = lo + ends[f];
+    if (nodeMap & (1 << f)) {
+      const kid = await buildInSlices(b, start, end, shift + BITS, pause, stop);
+      if (kid === undefined) return undefined;
+      kids.push(kid);
+    }
+    start = end;
+  }
+  return nodeOf(b, lo, shift, dataMap, nodeMap, kids);
+}
+
+function hashKeys(keys: readonly string[], hashes: Uint32Array, idx: Uint32Array, from: number, to: number): void {
+  for (let i = from; i < to; i++) {
+    hashes[i] = hashOf(keys[i]);
+    idx[i] = i;
+  }
+}
+
+/** Entries per slice of {@link buildInSlices}: about a millisecond of building. */
+const SLICE_ENTRIES = 2048;
+
+/** A bucket of entries whose 32-bit hashes are equal. */
+function collisionNode(b: Build, lo: number, hi: number): Node {
+  const n: Node = [0, 0, undefined];
+  for (let i = lo; i < hi; i++) n.push(b.keys[b.idx[i]], b.values[b.idx[i]]);
+  return n.slice();
+}
+
+/**
+ * Sorts `idx[lo..hi)` (and their hashes) by the hash fragment at `shift` (counting sort, stable),
+ * leaving the end of each fragment's run, relative to `lo`, in this level's counts; returns which
+ * fragments hold one entry (dataMap) and which more (nodeMap).
+ */
+function partition(b: Build, lo: number, hi: number, shift: number): { dataMap: number; nodeMap: number } {
+  const { idx, hashes } = b;
   const counts = b.counts[shift / BITS];
   counts.fill(0);
   for (let i = lo; i < hi; i++) counts[((hashes[i] >>> shift) & MASK) + 1]++;
@@ -322,23 +381,36 @@ function buildIn(b: Build, lo: number, hi: number, shift: number): Node {
   }
   idx.set(tmpIdx.subarray(lo, hi), lo);
   hashes.set(tmpHashes.subarray(lo, hi), lo);
-  // Pushed then sliced: the node ends up a packed array of exactly its size (a holey or
-  // over-allocated one would cost every lookup on the DNS path, or memory). counts[f] is now the
-  // end of fragment f's run; the children are built after (they reuse the next level's counts).
+  // counts[f] is now the end of fragment f's run.
+  return { dataMap, nodeMap };
+}
+
+/**
+ * The node of a partitioned range: its single entries in fragment order, then its sub-nodes.
+ * Pushed then sliced: the node ends up a packed array of exactly its size (a holey or
+ * over-allocated one would cost every lookup on the DNS path, or memory).
+ */
+function nodeOf(b: Build, lo: number, shift: number, dataMap: number, nodeMap: number, kids: Node[]): Node {
+  const { keys, values, idx } = b;
+  const ends = b.counts[shift / BITS];
   const node: Node = [dataMap, nodeMap, undefined];
-  const ends = counts;
   let start = lo;
   for (let f = 0; f < 32; f++) {
     if (dataMap & (1 << f)) node.push(keys[idx[start]], values[idx[start]]);
     start = lo + ends[f];
   }
-  start = lo;
-  for (let f = 0; f < 32; f++) {
-    const end = lo + ends[f];
-    if (nodeMap & (1 << f)) node.push(buildIn(b, start, end, shift + BITS));
-    start = end;
-  }
+  for (const k of kids) node.push(k);
   return node.slice();
+}
+
+/** The scratch of a bulk build of `keys[i] -> values[i]`, its hashes computed (unless `hashed` is false: hashKeys). */
+function newBuild(keys: readonly string[], values: readonly unknown[], hashed = true): Build {
+  const n = keys.length;
+  const hashes = new Uint32Array(n);
+  const idx = new Uint32Array(n);
+  if (hashed) hashKeys(keys, hashes, idx, 0, n);
+  const counts = Array.from({ length: 7 }, () => new Uint32Array(33));
+  return { keys, values, idx, hashes, tmpIdx: new Uint32Array(n), tmpHashes: new Uint32Array(n), counts };
 }
 
 /** A persistent map from strings to values; see the module comment. */
@@ -348,18 +420,22 @@ export class PMap<V> {
   private owner: object | undefined;
   /** Builds the root on first use (see {@link PMap.lazy}); undefined once built. */
   private build: (() => Node) | undefined;
+  /** The entries of a {@link PMap.lazyFromArrays} map not yet built (for buildInSlices). */
+  private source: { keys: readonly string[]; values: readonly V[] } | undefined;
 
   private constructor(root: Node, count: number, owner?: object) {
     this.node = root;
     this.count = count;
     this.owner = owner;
     this.build = undefined;
+    this.source = undefined;
   }
 
   private get root(): Node {
     if (this.build !== undefined) {
       const build = this.build;
       this.build = undefined;
+      this.source = undefined;
       this.node = build();
     }
     return this.node;
@@ -409,15 +485,43 @@ export class PMap<V> {
   static fromArrays<V>(keys: readonly string[], values: readonly V[]): PMap<V> {
     const n = keys.length;
     if (n === 0) return PMap.empty<V>();
-    const hashes = new Uint32Array(n);
-    const idx = new Uint32Array(n);
-    for (let i = 0; i < n; i++) {
-      hashes[i] = hashOf(keys[i]);
-      idx[i] = i;
+    return new PMap<V>(buildIn(newBuild(keys, values), 0, n, 0), n);
+  }
+
+  /**
+   * A map of `keys[i] -> values[i]` (distinct keys) built on first use, like {@link PMap.lazy}, or
+   * before that by {@link PMap.buildInSlices}.
+   */
+  static lazyFromArrays<V>(keys: readonly string[], values: readonly V[]): PMap<V> {
+    const m = PMap.lazy(keys.length, () => PMap.fromArrays(keys, values));
+    m.source = { keys, values };
+    return m;
+  }
+
+  /**
+   * Builds a {@link PMap.lazyFromArrays} map now, in slices of about a millisecond with `pause`
+   * between them (the server, once its DNS index is built, so the first write does not stall
+   * answers for the second a 1.5M-entry build takes). A read meanwhile builds it at once, and this
+   * stops. Nothing to do for any other map.
+   */
+  async buildInSlices(pause: () => Promise<void>): Promise<void> {
+    const source = this.source;
+    if (this.build === undefined || source === undefined) return;
+    const stop = (): boolean => this.build === undefined;
+    await pause();
+    if (stop()) return;
+    const n = source.keys.length;
+    const b = newBuild(source.keys, source.values, false);
+    for (let from = 0; from < n; from += 8 * SLICE_ENTRIES) {
+      hashKeys(source.keys, b.hashes, b.idx, from, Math.min(n, from + 8 * SLICE_ENTRIES));
+      await pause();
+      if (stop()) return;
     }
-    const counts = Array.from({ length: 7 }, () => new Uint32Array(33));
-    const b: Build = { keys, values, idx, hashes, tmpIdx: new Uint32Array(n), tmpHashes: new Uint32Array(n), counts };
-    return new PMap<V>(buildIn(b, 0, n, 0), n);
+    const root = await buildInSlices(b, 0, n, 0, pause, stop);
+    if (root === undefined || stop()) return;
+    this.node = root;
+    this.build = undefined;
+    this.source = undefined;
   }
 
   /** Number of entries. */
