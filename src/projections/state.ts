@@ -7,7 +7,7 @@ import { PMap } from './pmap.ts';
 import { evolveDnssec, type DnssecState } from './dnssec-state.ts';
 import type { EventBody, SoaParams } from '../events/types.ts';
 import { splitLabels } from '../records/names.ts';
-import { addRecord, emptyNode, removeRecord, replaceRecord, setApexRRset, TrieSession, type RecordState, type TrieNode } from './trie.ts';
+import { addRecord, emptyNode, makeNode, removeRecord, replaceRecord, setApexRRset, TrieSession, type RecordState, type RRset, type TrieNode } from './trie.ts';
 
 /** One served zone, immutable. */
 export interface ZoneState {
@@ -226,6 +226,62 @@ export function evolveAll(state: LedgerState, events: Iterable<Applicable>): Led
   return { ...s, zones: s.zones.asImmutable(), heads: s.heads.asImmutable() };
 }
 
+/** A trie node being built by buildBelowApex. */
+interface NodeDraft {
+  name: string;
+  /** `kept`: the apex's RRset as it was, while no record joined it (addRecord keeps such an RRset as is). */
+  sets: Array<{ type: RecordState['type']; records: RecordState[]; kept?: RRset }>;
+  labels: string[];
+  kids: NodeDraft[];
+  /** Children by label, made when the first child is added. */
+  index?: Map<string, NodeDraft>;
+}
+
+/**
+ * The trie addRecord would give, record after record, for a zone whose apex has no children yet:
+ * built bottom-up, each node once and each child map at once (PMap.fromArrays, which gives the
+ * shape a run of sets gives), instead of a million path updates and random inserts into the apex's
+ * map. Node names, the order of RRsets (first appearance of a type) and of records, and the order
+ * children were added are addRecord's.
+ */
+function buildBelowApex(zone: ZoneState, records: readonly RecordState[]): TrieNode {
+  const apex: NodeDraft = { name: zone.name, sets: [...zone.tree.rrsets.values()].map((x) => ({ type: x.type, records: x.records as RecordState[], kept: x })), labels: [], kids: [] };
+  for (const r of records) {
+    const labels = labelsBelow(r.name, zone.apexLabels);
+    let node = apex;
+    for (let d = 0; d < labels.length; d++) {
+      const label = labels[d];
+      let child = node.index?.get(label);
+      if (!child) {
+        // addRecord names a node it creates after the record when it is the record's own, else after its parent.
+        const name = d + 1 === labels.length ? r.name : node.name === '.' ? `${label}.` : `${label}.${node.name}`;
+        child = { name, sets: [], labels: [], kids: [] };
+        (node.index ??= new Map()).set(label, child);
+        node.labels.push(label);
+        node.kids.push(child);
+      }
+      node = child;
+    }
+    const set = node.sets.find((x) => x.type === r.type);
+    if (!set) {
+      node.sets.push({ type: r.type, records: [r] });
+    } else {
+      if (set.kept) {
+        set.records = [...set.records];
+        set.kept = undefined;
+      }
+      set.records.push(r);
+    }
+  }
+  const finish = (n: NodeDraft): TrieNode =>
+    makeNode(
+      n.name,
+      n.sets.map((x) => x.kept ?? { type: x.type, records: x.records }),
+      n.kids.length === 0 ? PMap.empty() : PMap.fromArrays(n.labels, n.kids.map(finish)),
+    );
+  return finish(apex);
+}
+
 /** A run of at least this many record creations into a zone without records is folded in bulk. */
 const BULK_CREATE_RUN = 1000;
 
@@ -269,8 +325,13 @@ function foldCreateRun(state: LedgerState, list: readonly Applicable[], i: numbe
     ids[k] = r.id;
     records[k] = r;
   }
-  let tree = zone.tree;
-  for (const r of records) tree = addRecord(tree, labelsBelow(r.name, zone.apexLabels), r, session.trie);
+  let tree: TrieNode;
+  if (zone.tree.children.size === 0) {
+    tree = buildBelowApex(zone, records);
+  } else {
+    tree = zone.tree;
+    for (const r of records) tree = addRecord(tree, labelsBelow(r.name, zone.apexLabels), r, session.trie);
+  }
   // The map is immutable: a later write in this session takes a transient of it as of any other.
   session.transientRecords.delete(name);
   const last = list[end - 1];
