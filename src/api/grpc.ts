@@ -20,6 +20,7 @@ import { parseListen } from './listen.ts';
 import type { ApiOptions } from './rest.ts';
 import { ApiService, parseIfMatch, type WriteOpts } from './service.ts';
 import { eventView, type HistoryView } from './views.ts';
+import { apiWriteTurns } from './write-turns.ts';
 
 /** Directory holding `mcns/v1/*.proto`. */
 export const PROTO_ROOT = fileURLToPath(new URL('../../proto', import.meta.url));
@@ -113,6 +114,11 @@ const UNARY: Record<string, UnaryImpl> = {
   '/mcns.v1.DnssecService/SetDnssec': (s, c, r) => s.putDnssec(me(c), r.zone ?? '', rest(r, 'zone'), c.write),
   '/mcns.v1.DnssecService/StartRollover': (s, c, r) => s.rolloverDnssec(me(c), r.zone ?? '', rest(r, 'zone'), c.write),
 };
+
+/** The unary RPCs that write to the ledger (each runs in a turn of the event loop of its own). */
+const WRITES = new Set(
+  Object.keys(UNARY).filter((path) => /\/(Create|Update|Delete|Import|Restore|ApplyChanges|SetDnssec|StartRollover)/.test(path)),
+);
 
 /**
  * Server credentials that refuse anything older than TLS 1.3. grpc-js's createSsl has no version
@@ -229,6 +235,8 @@ export async function startGrpc(opts: GrpcOptions): Promise<GrpcServer> {
       if (!impl) throw Object.assign(new Error(`no handler for ${path}`), { grpcCode: grpc.status.UNIMPLEMENTED });
       // A refused login costs MCIAS a call, like an unknown token: it counts against the address.
       if (path === '/mcns.v1.AuthService/Login') return gate.login(clients.get(call.metadata), 'grpc', async () => impl(service, ctx, call.request ?? {}));
+      // A write waits for a turn of the event loop of its own, as over REST (write-turns.ts).
+      if (WRITES.has(path)) await apiWriteTurns.next();
       return impl(service, ctx, call.request ?? {});
     })().then(
       (res) => {

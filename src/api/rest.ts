@@ -16,6 +16,7 @@ import { parseListen } from './listen.ts';
 import { buildOpenApi } from './openapi.ts';
 import { ROUTES, type Route } from './routes.ts';
 import { ApiService, parseIfMatch } from './service.ts';
+import { apiWriteTurns } from './write-turns.ts';
 import { registerEventFeed } from './events-feed.ts';
 import { registerConsole } from '../ui/serve.ts';
 import { McnsError } from '../errors.ts';
@@ -156,6 +157,8 @@ export async function startRest(opts: ApiOptions): Promise<RestServer> {
           // A refused login costs MCIAS a call, like an unknown token: it counts against the address.
           return reply.code(route.status ?? 200).send(await gate.login(req.ip, 'rest', () => service.login(req.body)));
         }
+        // A write waits for a turn of the event loop of its own (write-turns.ts: keeps DNS reading and accepting during write bursts).
+        if (route.method !== 'GET') await apiWriteTurns.next();
         const result = await route.handler(service, {
           id,
           params: req.params as Record<string, string>,
