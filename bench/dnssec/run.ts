@@ -17,7 +17,6 @@
  * Data is kept under bench/out/dnssec. The machine should be quiet (no other benchmark or test).
  */
 import { execFileSync } from 'node:child_process';
-import v8 from 'node:v8';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -43,9 +42,6 @@ const { values } = parseArgs({
   },
 });
 const PARTS = new Set(values.parts.split(','));
-// The young generation bin/mcns gives the server (its launcher sets the same flag): the signing
-// measured here is the server's.
-v8.setFlagsFromString('--max-semi-space-size=64');
 const NAMES = Number(values.names);
 const CHANGES = Number(values.changes);
 const SECONDS = Number(values.seconds);
