@@ -42,11 +42,41 @@ export function nsecRdata(nextOwner: string, types: Iterable<number>): Uint8Arra
  * signer writes one per name of the zone.
  */
 export function nsecRdataFromWire(nextOwnerWire: Uint8Array, types: Iterable<number>): Uint8Array {
-  const bitmap = typeBitmap(types);
-  const out = new Uint8Array(nextOwnerWire.length + bitmap.length);
+  const bitmapLength = writeTypeBitmap(types, bitmapScratch);
+  const out = new Uint8Array(nextOwnerWire.length + bitmapLength);
   out.set(nextOwnerWire, 0);
-  out.set(bitmap, nextOwnerWire.length);
+  out.set(bitmapScratch.subarray(0, bitmapLength), nextOwnerWire.length);
   return out;
+}
+
+/** Room for the largest type bitmap: 256 windows of 2 + 32 bytes. */
+const bitmapScratch = new Uint8Array(256 * 34);
+
+/**
+ * The type bitmap of `types` (RFC 4034 4.1.2; the bytes of {@link typeBitmap}) written into `out`,
+ * returning its length. Written in place, without the sets, arrays and sinks of the codec path: the
+ * signer writes one per name, 100,000 for a 100,000-name zone.
+ */
+function writeTypeBitmap(types: Iterable<number>, out: Uint8Array): number {
+  const sorted = Array.from(types).sort((a, b) => a - b);
+  let o = 0;
+  let windowAt = -1;
+  let window = -1;
+  for (const t of sorted) {
+    if (!Number.isInteger(t) || t < 0 || t > 0xffff) throw new RangeError(`type code ${t} out of range`);
+    if (t >> 8 !== window) {
+      window = t >> 8;
+      windowAt = o;
+      out[o] = window;
+      out[o + 1] = 0;
+    }
+    const low = t & 0xff;
+    const byte = low >> 3;
+    while (out[windowAt + 1] <= byte) out[windowAt + 2 + out[windowAt + 1]++] = 0;
+    out[windowAt + 2 + byte] |= 0x80 >> (low & 7);
+    o = windowAt + 2 + out[windowAt + 1];
+  }
+  return o;
 }
 
 /** The NSEC3 hash of an owner name (RFC 5155 section 5), raw bytes. */

@@ -156,6 +156,8 @@ function ecdsaKey(key: KeyObject): { key: KeyObject; dsaEncoding: 'ieee-p1363' }
 export class RRsetSigner {
   private readonly signerWire: Uint8Array;
   private scratch = Buffer.allocUnsafe(4096);
+  /** Views of the scratch buffer by length (the signed data of most RRsets of a zone has a few lengths). */
+  private views: Buffer[] = [];
 
   constructor(signerName: string) {
     this.signerWire = nameToWire(signerName.toLowerCase());
@@ -171,7 +173,10 @@ export class RRsetSigner {
     const prefixLen = 18 + signer.length;
     let len = prefixLen;
     for (const r of rdatas) len += ownerWire.length + 10 + r.length;
-    if (len > this.scratch.length) this.scratch = Buffer.allocUnsafe(Math.max(len, this.scratch.length * 2));
+    if (len > this.scratch.length) {
+      this.scratch = Buffer.allocUnsafe(Math.max(len, this.scratch.length * 2));
+      this.views = [];
+    }
     const b = this.scratch;
     b.writeUInt16BE(rrset.type, 0);
     b[2] = ALGORITHM_NUMBERS[key.algorithm];
@@ -193,13 +198,14 @@ export class RRsetSigner {
       b.set(r, o);
       o += r.length;
     }
-    const data = b.subarray(0, len);
+    // crypto.sign reads the data synchronously, so one view per length serves every call.
+    const data = (this.views[len] ??= b.subarray(0, len));
     const signature =
       key.algorithm === 'ed25519'
         ? cryptoSign(null, data, key.privateKey)
         : cryptoSign('sha256', data, ecdsaKey(key.privateKey));
     const out = allocRdata(prefixLen + signature.length);
-    out.set(b.subarray(0, prefixLen), 0);
+    for (let i = 0; i < prefixLen; i++) out[i] = b[i];
     out.set(signature, prefixLen);
     return out;
   }

@@ -107,6 +107,11 @@ function diffRRset(b: CanonicalRRset | undefined, a: CanonicalRRset | undefined,
   if (come.length > 0) added.push({ ...a, rdatas: come });
 }
 
+/** The RRsets of one owner by type, and the owner's lowercase wire name once computed. */
+class OwnerSets extends Map<number, CanonicalRRset> {
+  wire: Uint8Array | undefined = undefined;
+}
+
 interface ChainEntry {
   /** The name the entry denies around (for NSEC3, the unhashed name). */
   name: string;
@@ -126,8 +131,8 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** The lowercase wire form of a chain entry's owner (its NSEC's owner and its predecessor's next name), computed once. */
-function chainWire(e: ChainEntry): Uint8Array {
-  return (e.wire ??= nameToWire(e.owner.toLowerCase()));
+function chainWire(e: ChainEntry, wireOf: (owner: string) => Uint8Array = (o) => nameToWire(o.toLowerCase())): Uint8Array {
+  return (e.wire ??= wireOf(e.owner));
 }
 
 /**
@@ -136,33 +141,52 @@ function chainWire(e: ChainEntry): Uint8Array {
  */
 export const FAST_ANSWER_TYPES: ReadonlySet<number> = new Set([1, 28, 16, 257, 44, 52, 53, 61, 29, 256]);
 
-/**
- * One fast answer entry: type, record count, length, then the RRset's records and its RRSIGs with
- * the RRset's TTL, each owned by a pointer to the question (offset 12).
- */
-function encodeAnswerSection(rs: CanonicalRRset, rrsigs: readonly Uint8Array[]): Uint8Array {
+/** Bytes of one fast answer entry for `rs` and its RRSIGs (see {@link encodeAnswerSection}). */
+function answerSectionLength(rs: CanonicalRRset, rrsigs: readonly Uint8Array[]): number {
   let len = 6;
   for (const r of rs.rdatas) len += 12 + r.length;
   for (const r of rrsigs) len += 12 + r.length;
-  const out = new Uint8Array(len);
-  const v = new DataView(out.buffer);
-  v.setUint16(0, rs.type);
-  v.setUint16(2, rs.rdatas.length + rrsigs.length);
-  v.setUint16(4, len - 6);
-  let w = 6;
-  const put = (type: number, rdata: Uint8Array): void => {
+  return len;
+}
+
+/**
+ * One fast answer entry, written into `out` at `at` (returns the offset after it): type, record
+ * count, length, then the RRset's records and its RRSIGs with the RRset's TTL, each owned by a
+ * pointer to the question (offset 12). Written into a reused buffer: the name table copies it, and
+ * a fresh array per owner (over 64 bytes, so off-heap) cost the garbage collector more than the
+ * encoding itself on a 100,000-name build.
+ */
+function encodeAnswerSection(rs: CanonicalRRset, rrsigs: readonly Uint8Array[], out: Uint8Array, at: number): number {
+  const len = answerSectionLength(rs, rrsigs);
+  const type = rs.type;
+  const ttl = rs.ttl >>> 0;
+  out[at] = type >> 8;
+  out[at + 1] = type & 0xff;
+  const count = rs.rdatas.length + rrsigs.length;
+  out[at + 2] = count >> 8;
+  out[at + 3] = count & 0xff;
+  out[at + 4] = (len - 6) >> 8;
+  out[at + 5] = (len - 6) & 0xff;
+  let w = at + 6;
+  const put = (t: number, rdata: Uint8Array): void => {
     out[w] = 0xc0;
     out[w + 1] = 12;
-    v.setUint16(w + 2, type);
-    v.setUint16(w + 4, 1);
-    v.setUint32(w + 6, rs.ttl >>> 0);
-    v.setUint16(w + 10, rdata.length);
+    out[w + 2] = t >> 8;
+    out[w + 3] = t & 0xff;
+    out[w + 4] = 0;
+    out[w + 5] = 1;
+    out[w + 6] = ttl >>> 24;
+    out[w + 7] = (ttl >>> 16) & 0xff;
+    out[w + 8] = (ttl >>> 8) & 0xff;
+    out[w + 9] = ttl & 0xff;
+    out[w + 10] = rdata.length >> 8;
+    out[w + 11] = rdata.length & 0xff;
     out.set(rdata, w + 12);
     w += 12 + rdata.length;
   };
-  for (const r of rs.rdatas) put(rs.type, r);
+  for (const r of rs.rdatas) put(type, r);
   for (const r of rrsigs) put(TYPE.RRSIG, r);
-  return out;
+  return w;
 }
 
 /** Index of the first element >= key in a sorted string array. */
@@ -186,7 +210,7 @@ export class SignedZone {
   private readonly apexLabels: number;
   private readonly signer: RRsetSigner;
   /** Every RRset of the zone by owner and type, DNSKEY and NSEC3PARAM included, denial records not. */
-  private readonly sets = new Map<string, Map<number, CanonicalRRset>>();
+  private readonly sets = new Map<string, OwnerSets>();
   /** RRSIGs over the RRsets in `sets`, by owner and covered type. */
   private readonly sigs = new Map<string, Map<number, Signatures>>();
   /** Non-apex names holding NS. */
@@ -202,6 +226,8 @@ export class SignedZone {
   private readonly answers = new NameTable(1024, 160);
   /** Owners whose RRsets or signatures changed since the answers were last brought in line. */
   private readonly answersDirty = new Set<string>();
+  /** The reused buffer fast answers are encoded in before the name table copies them. */
+  private answerScratch = new Uint8Array(4096);
   /** Sorted chain keys (NSEC: canonical name keys; NSEC3: base32hex hashes, which sort as the hashes do). */
   private chainKeys: string[] = [];
   private readonly chain = new Map<string, ChainEntry>();
@@ -365,38 +391,47 @@ export class SignedZone {
     for (const owner of this.answersDirty) {
       let key: Uint8Array;
       try {
-        key = nameToWire(owner.toLowerCase());
+        key = this.ownerWire(owner);
       } catch {
         continue; // not a name a question can spell
       }
-      const parts: Uint8Array[] = [];
       const byType = this.cuts.has(owner) ? undefined : this.sets.get(owner);
-      if (byType) {
+      const ownerSigs = this.sigs.get(owner);
+      let total = 0;
+      if (byType && ownerSigs) {
         for (const [type, rs] of byType) {
           if (!FAST_ANSWER_TYPES.has(type) || rs.rdatas.length === 0) continue;
-          const sigs = this.sigs.get(owner)?.get(type);
-          if (!sigs) continue;
-          parts.push(encodeAnswerSection(rs, sigs.rdatas));
+          const sigs = ownerSigs.get(type);
+          if (sigs) total += answerSectionLength(rs, sigs.rdatas);
         }
       }
-      let total = 0;
-      for (const p of parts) total += p.length;
-      if (parts.length === 0 || total > 0xffff) {
+      if (total === 0 || total > 0xffff) {
         this.answers.delete(key);
         continue;
       }
-      let value = parts[0];
-      if (parts.length > 1) {
-        value = new Uint8Array(total);
-        let o = 0;
-        for (const p of parts) {
-          value.set(p, o);
-          o += p.length;
-        }
+      if (total > this.answerScratch.length) this.answerScratch = new Uint8Array(Math.max(total, this.answerScratch.length * 2));
+      const out = this.answerScratch;
+      let o = 0;
+      for (const [type, rs] of byType!) {
+        if (!FAST_ANSWER_TYPES.has(type) || rs.rdatas.length === 0) continue;
+        const sigs = ownerSigs!.get(type);
+        if (sigs) o = encodeAnswerSection(rs, sigs.rdatas, out, o);
       }
-      this.answers.set(key, value, 0);
+      this.answers.set(key, out.subarray(0, o), 0);
     }
     this.answersDirty.clear();
+  }
+
+  private readonly wireOfOwner = (owner: string): Uint8Array => this.ownerWire(owner);
+
+  /**
+   * The owner's lowercase wire name, kept with its RRsets: its signatures, its NSEC (and the NSEC
+   * before it) and its fast answer key share one conversion (three per owner before).
+   */
+  private ownerWire(owner: string): Uint8Array {
+    const byType = this.sets.get(owner);
+    if (!byType) return nameToWire(owner.toLowerCase());
+    return (byType.wire ??= nameToWire(owner.toLowerCase()));
   }
 
   /**
@@ -584,7 +619,7 @@ export class SignedZone {
   private put(rs: CanonicalRRset): void {
     if (!isInZone(rs.owner, this.zone)) throw new RangeError(`${rs.owner} is not in zone ${this.zone}`);
     let byType = this.sets.get(rs.owner);
-    if (!byType) this.sets.set(rs.owner, (byType = new Map()));
+    if (!byType) this.sets.set(rs.owner, (byType = new OwnerSets()));
     this.touchRR(rs.owner, rs.type);
     if (rs.type === TYPE_DNAME && !byType.has(TYPE_DNAME)) this.dnameOwners++;
     byType.set(rs.type, rs);
@@ -629,7 +664,7 @@ export class SignedZone {
 
   // --- signatures ----------------------------------------------------------------------------
 
-  private sign(rs: CanonicalRRset, now: number, ownerWire = nameToWire(rs.owner.toLowerCase())): Signatures {
+  private sign(rs: CanonicalRRset, now: number, ownerWire = this.ownerWire(rs.owner)): Signatures {
     const keys = rs.type === TYPE.DNSKEY || rs.type === TYPE.CDS || rs.type === TYPE.CDNSKEY ? this.ksks : this.zsks;
     const inception = now - this.policy.backdate;
     const expiration = now + this.policy.validity;
@@ -728,7 +763,7 @@ export class SignedZone {
     let rdata: Uint8Array;
     if (this.denial === 'nsec') {
       types.push(TYPE.NSEC, TYPE.RRSIG);
-      rdata = nsecRdataFromWire(chainWire(next), types);
+      rdata = nsecRdataFromWire(chainWire(next, this.wireOfOwner), types);
     } else {
       const signedHere = byType !== undefined && (!this.cuts.has(e.name) || byType.has(TYPE.DS));
       if (signedHere) types.push(TYPE.RRSIG);
@@ -738,7 +773,7 @@ export class SignedZone {
     const rrset: CanonicalRRset = { owner: e.owner, type: this.denial === 'nsec' ? TYPE.NSEC : TYPE.NSEC3, ttl: this.negativeTtl, rdatas: [rdata] };
     this.touchChain(key);
     e.rrset = rrset;
-    this.chainSigs.set(key, this.sign(rrset, now, chainWire(e)));
+    this.chainSigs.set(key, this.sign(rrset, now, chainWire(e, this.wireOfOwner)));
   }
 
   /** min(SOA TTL, SOA minimum): the TTL of every denial record (RFC 9077). */
@@ -759,17 +794,34 @@ export class SignedZone {
     const ttlChanged = negativeTtl !== this.negativeTtl;
     this.negativeTtl = negativeTtl;
 
+    // A first NSEC build chains every authoritative owner in the same walk that signs it, keyed
+    // once; otherwise the chain is recomputed from the set of names and compared with the old one.
+    const fresh = this.denial === 'nsec' && this.chain.size === 0;
+    const freshKeys: string[] = [];
     for (const [owner, byType] of this.sets) {
       const auth = this.authoritative(owner);
+      const ownerSigs = this.sigs.get(owner);
       for (const [type, rs] of byType) {
         const want = auth && this.signable(owner, type);
-        const have = this.sigs.get(owner)?.has(type) ?? false;
+        const have = ownerSigs?.has(type) ?? false;
         if (want && !have) this.signSet(rs, now);
         else if (!want && have) {
           this.touchRR(owner, type);
-          this.sigs.get(owner)?.delete(type);
+          ownerSigs?.delete(type);
         }
       }
+      if (fresh && auth) {
+        const key = canonicalNameKey(owner);
+        if (!this.chain.has(key)) freshKeys.push(key);
+        this.touchChain(key);
+        this.chain.set(key, { name: owner, owner, wire: this.ownerWire(owner) });
+      }
+    }
+    if (fresh) {
+      this.chainKeys = freshKeys.sort();
+      this.below.clear();
+      for (let i = 0; i < this.chainKeys.length; i++) this.refreshEntry(i, now);
+      return;
     }
 
     const names = new Set<string>();
