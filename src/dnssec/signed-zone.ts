@@ -267,7 +267,7 @@ export class SignedZone {
     const z = new SignedZone(opts);
     for (const rs of rrsets) z.put(rs);
     z.rebuild(now);
-    z.flushAnswers();
+    z.flushAnswers(z.sets.keys());
     z.tracking = true;
     return z;
   }
@@ -387,8 +387,8 @@ export class SignedZone {
   }
 
   /** Bring the pre-encoded answers of the owners that changed in line with their RRsets and signatures. */
-  private flushAnswers(): void {
-    for (const owner of this.answersDirty) {
+  private flushAnswers(owners: Iterable<string> = this.answersDirty): void {
+    for (const owner of owners) {
       let key: Uint8Array;
       try {
         key = this.ownerWire(owner);
@@ -584,8 +584,8 @@ export class SignedZone {
   }
 
   private touchRR(owner: string, type: number): void {
+    if (!this.tracking) return; // the build encodes every owner's answers at its end
     this.answersDirty.add(owner);
-    if (!this.tracking) return;
     const key = `r|${owner}|${type}`;
     if (!this.before.has(key)) this.before.set(key, this.rrNow(key));
   }
