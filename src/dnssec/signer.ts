@@ -18,7 +18,7 @@ import type { KeyStore } from './keystore.ts';
 import { DERIVED_TYPES, DEFAULT_SIGNING_POLICY, SignedZone, type SignedDelta, type SigningPolicy } from './signed-zone.ts';
 import type { CanonicalRRset } from './rrsig.ts';
 import { zoneKeyRdata, type ZoneKey } from './zone-keys.ts';
-import { diffZoneRRsets, zoneRRsets } from './zone-content.ts';
+import { diffZoneRRsets, zoneRRsetList } from './zone-content.ts';
 import { PMap } from '../projections/pmap.ts';
 
 const DAY = 86400;
@@ -191,7 +191,7 @@ export class ZoneSigners {
   private build(zone: ZoneState): SignedZone {
     const d = zone.dnssec!;
     const keys = d.keys.filter((k) => k.state !== 'removed').map((k) => this.zoneKey(zone.name, k));
-    const content = [...zoneRRsets(zone)].filter((rs) => !DERIVED_TYPES.has(rs.type));
+    const content = zoneRRsetList(zone).filter((rs) => !DERIVED_TYPES.has(rs.type));
     return SignedZone.build({ zone: zone.name, keys, denial: d.denial, dnskeyTtl: zone.soa.ttl, policy: this.policy }, content, signingTime(this.opts.clock()));
   }
 

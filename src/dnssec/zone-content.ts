@@ -27,12 +27,23 @@ export function canonicalRRset(owner: string, set: RRset): CanonicalRRset {
 }
 
 /** Every RRset of a zone (the synthesized SOA included), in the signer's form. */
-export function* zoneRRsets(zone: ZoneState): IterableIterator<CanonicalRRset> {
-  function* walk(node: TrieNode): IterableIterator<CanonicalRRset> {
-    for (const set of node.rrsets.values()) if (set.records.length > 0) yield canonicalRRset(node.name, set);
-    for (const child of node.children.values()) yield* walk(child);
-  }
-  yield* walk(zone.tree);
+export function zoneRRsets(zone: ZoneState): IterableIterator<CanonicalRRset> {
+  return zoneRRsetList(zone)[Symbol.iterator]();
+}
+
+/**
+ * {@link zoneRRsets} as an array, in the same order (each node's RRsets, then its children's, depth
+ * first). Pushed by a plain recursion: a recursive generator passes each of a 100,000-name zone's
+ * RRsets up through a `yield*` per level, which cost a whole-zone signing ~0.3 s.
+ */
+export function zoneRRsetList(zone: ZoneState): CanonicalRRset[] {
+  const out: CanonicalRRset[] = [];
+  const walk = (node: TrieNode): void => {
+    for (const set of node.rrsets.values()) if (set.records.length > 0) out.push(canonicalRRset(node.name, set));
+    for (const child of node.children.values()) walk(child);
+  };
+  walk(zone.tree);
+  return out;
 }
 
 /** Receives one changed RRset: `after` is undefined when the RRset is gone. */
