@@ -249,8 +249,12 @@ function dnsQueryNames(labels: Labels): Labels {
   return out;
 }
 
-/** The DNS listener times one query in this many (see src/dns/server.ts); said in the histogram's HELP. */
+/**
+ * The DNS listener times one query in this many (src/dns/server.ts masks its counter with it, so it must
+ * be a power of two); said in the histogram's HELP.
+ */
 export const DNS_LATENCY_SAMPLE_EVERY = 16;
+if ((DNS_LATENCY_SAMPLE_EVERY & (DNS_LATENCY_SAMPLE_EVERY - 1)) !== 0) throw new Error('DNS_LATENCY_SAMPLE_EVERY must be a power of two');
 
 /** Buckets of the answer-latency histogram (seconds): 100 µs to 5 s. */
 export const DNS_LATENCY_BUCKETS: readonly number[] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1, 5];

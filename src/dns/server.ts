@@ -16,7 +16,7 @@ import dns from 'node:dns';
 import net, { type AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { McnsError } from '../errors.ts';
-import type { Metrics } from '../metrics.ts';
+import { DNS_LATENCY_SAMPLE_EVERY, type Metrics } from '../metrics.ts';
 import type { LedgerState } from '../projections/state.ts';
 import { answerQuery } from './answer.ts';
 import { addDnssec, SIGNER_QTYPES } from './dnssec-answer.ts';
@@ -112,6 +112,7 @@ export interface DnsServer {
 const TCP_DEFAULT_IDLE_MS = 10_000;
 const MAX_TCP_DEFAULT = 1000;
 const ANSWER_CACHE_DEFAULT = 100_000;
+const LATENCY_SAMPLE_MASK = DNS_LATENCY_SAMPLE_EVERY - 1;
 
 /** Parses a listen entry into host and port; ":53" means every address. Throws McnsError. */
 export function parseListen(text: string, field = 'dns.listen_addr'): { host: string; port: number } {
@@ -277,12 +278,12 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
     }
   };
 
-  // Latency is measured on one query in 16 and queries are logged on a sample, in a wrapper, so the
-  // common path pays one counter increment for both.
+  // Latency is measured on one query in DNS_LATENCY_SAMPLE_EVERY (a power of two, so a mask) and queries
+  // are logged on a sample, in a wrapper, so the common path pays one counter increment for both.
   const logSample = opts.queryLogSample ?? 0;
   let seen = 0;
   const observed = (raw: Buffer, tcp: boolean, from: Source, send: Sender): Buffer | Promise<Buffer | undefined> | undefined => {
-    const timeIt = metrics !== undefined && (++seen & 15) === 0;
+    const timeIt = metrics !== undefined && (++seen & LATENCY_SAMPLE_MASK) === 0;
     const logIt = logSample > 0 && logger !== undefined && Math.random() < logSample;
     if (!timeIt && !logIt) return handle(raw, tcp, from, send);
     const started = performance.now();
