@@ -113,6 +113,16 @@ export class Ledger {
   private backgroundCheckpoint?: Promise<number>;
   /** Set to make a running background checkpoint finish without pausing (shutdown waits for it). */
   private hurry = false;
+  /** Set at shutdown to stop a running routine background checkpoint at its next pause (its tail stays in the log). */
+  private abandon = false;
+  /** Set at shutdown: no new background checkpoint starts. */
+  private stopping = false;
+  /**
+   * Last seq of the newest batch of BULK_EVENTS or more applied (an import, a restore, a large
+   * batch, a burst another process appended, a long replay at start): while no checkpoint covers
+   * it, one is due at once. Many small writes never make a bulk tail (they are due by checkpointDue).
+   */
+  private bulkSeq = 0;
   private closed = false;
   private readonly checkpointWatch?: Subscription;
   private readonly path: string;
@@ -139,7 +149,12 @@ export class Ledger {
     // Subscribing replays the tail synchronously (follow's catch-up), so t2 - t1 is the tail replay.
     this.subscription = this.log
       .follow(initial.seq, { pollMs: opts.pollMs })
-      .pipe(scan((state: LedgerState, batch: StoredEvent[]) => evolveAll(state, batch), initial))
+      .pipe(
+        scan((state: LedgerState, batch: StoredEvent[]) => {
+          if (batch.length >= BULK_EVENTS) this.bulkSeq = batch[batch.length - 1].seq;
+          return evolveAll(state, batch);
+        }, initial),
+      )
       .subscribe({ next: (s) => this.state$.next(s), error: (err) => this.state$.error(err) });
     const t2 = performance.now();
     this.startup = {
@@ -286,9 +301,9 @@ export class Ledger {
       const state = this.state;
       if (state.seq === 0 || this.closed) return 0;
       const headHash = this.hashAt(state.seq);
-      const pause = (): Promise<void> => (this.hurry ? Promise.resolve() : new Promise((res) => setImmediate(res)));
+      const pause = (): Promise<void> => (this.abandon ? Promise.reject(ABANDONED) : this.hurry ? Promise.resolve() : new Promise((res) => setImmediate(res)));
       const blob = await serializeStateSliced(state, headHash, pause);
-      if (this.closed) return 0;
+      if (this.closed || this.abandon) return 0;
       const written = storeCheckpoint(this.db, state.seq, headHash, blob);
       this.lastCheckpointSeq = Math.max(this.lastCheckpointSeq, state.seq);
       this.onCheckpoint?.({ ...written, background: true });
@@ -296,7 +311,7 @@ export class Ledger {
     })().finally(() => {
       this.backgroundCheckpoint = undefined;
       // Writes that came in while it ran may already make the next one due.
-      if (!this.closed && this.checkpointWatch) this.maybeCheckpoint();
+      if (!this.closed && !this.stopping && this.checkpointWatch) this.maybeCheckpoint();
     });
     return this.backgroundCheckpoint;
   }
@@ -320,10 +335,17 @@ export class Ledger {
     return this.state.seq - this.lastCheckpointSeq;
   }
 
+  /** A bulk batch (BULK_EVENTS or more in one) was applied after the newest checkpoint. */
+  private get bulkTail(): boolean {
+    return this.bulkSeq > this.lastCheckpointSeq;
+  }
+
   private maybeCheckpoint(): void {
-    if (this.closed) return;
+    if (this.closed || this.stopping) return;
     // A bulk tail is checkpointed whatever the interval; otherwise every checkpointEvery events (0: never).
-    const bulk = this.tail >= BULK_EVENTS && this.checkpointInBackground;
+    // (Counted by batch, not by tail length: 10,000 events of small writes on a large zone are not
+    // bulk, and checkpointing them so would re-serialize a 1M-record zone every 25 s of writes.)
+    const bulk = this.bulkTail && this.checkpointInBackground;
     if (!bulk && (this.checkpointEvery <= 0 || this.tail < this.checkpointEvery || this.tail < this.checkpointDue)) return;
     if (!this.checkpointInBackground) {
       this.checkpoint();
@@ -331,6 +353,7 @@ export class Ledger {
     }
     if (this.backgroundCheckpoint) return;
     this.checkpointBackground().catch((err: Error) => {
+      if (err === ABANDONED) return;
       // Counted from now, so a failing checkpoint is retried only after another round of events.
       this.lastCheckpointSeq = this.state.seq;
       this.onCheckpointFailed?.(err);
@@ -341,30 +364,34 @@ export class Ledger {
   onCheckpointFailed?: (err: Error) => void;
 
   /**
-   * The checkpoint at shutdown. Exit must not take longer because the zone is large: a background
-   * checkpoint already running is finished without pausing (a large import or restore just before
-   * the signal is then never left to a long replay); otherwise a checkpoint is written only when the
-   * tail since the newest one is not yet due for a background one, and small enough (by records
-   * held) to serialize in well under a second. Above that the tail is left to the log, where it is
-   * durable and replays at the next start in about the time a checkpoint would take now.
-   * Returns what was done, for the log line.
+   * The checkpoint at shutdown. Exit must not take longer because the zone is large. Small zones (up
+   * to `exitCheckpointRecords` records) get their tail checkpointed: a fraction of a second. On a
+   * large zone, a tail of ordinary writes is left to the log, where it is durable and replays at the
+   * next start in well under a second (it is at most about one checkpoint interval, max(checkpoint_every,
+   * records/100) events, plus what arrived while the last background checkpoint ran); a background
+   * checkpoint running for such a tail is abandoned at its next pause rather than finished, since
+   * finishing it re-serializes the whole zone (3-9 s of CPU for a 1M-record zone, which took the first
+   * exit after a write burst to 5-9 s). Only a bulk tail (an import, a restore, a large batch: a
+   * replay of seconds) is checkpointed at exit, by finishing the running checkpoint without pauses
+   * or by writing one. Returns what was done, for the log line.
    */
   async checkpointOnExit(): Promise<{ action: 'current' | 'written' | 'finished-background' | 'left-tail'; seq: number; tail: number }> {
-    if (this.backgroundCheckpoint) {
-      this.hurry = true;
-      const seq = await this.backgroundCheckpoint.catch(() => 0);
-      if (this.tail === 0) return { action: 'finished-background', seq, tail: 0 };
-    }
-    if (this.state.seq === 0 || this.tail === 0) return { action: 'current', seq: this.lastCheckpointSeq, tail: 0 };
+    this.stopping = true;
     let records = 0;
     this.state.zones.forEach((z) => {
       records += z.records.size;
     });
-    if (records <= this.exitCheckpointRecords || this.tail >= this.checkpointDue) {
-      // Small zones (cheap), or a tail that is due anyway (a large batch landed just before the
-      // signal, before its background checkpoint started): write it now.
-      return { action: 'written', seq: this.checkpoint(), tail: 0 };
+    const small = records <= this.exitCheckpointRecords;
+    if (this.backgroundCheckpoint) {
+      if (small || this.bulkTail) this.hurry = true;
+      else this.abandon = true;
+      const seq = await this.backgroundCheckpoint.catch(() => 0);
+      this.abandon = false;
+      if (this.tail === 0) return { action: 'finished-background', seq, tail: 0 };
     }
+    if (this.state.seq === 0 || this.tail === 0) return { action: 'current', seq: this.lastCheckpointSeq, tail: 0 };
+    // A tail many intervals long (background checkpoints failing) would make a long replay: written too.
+    if (small || this.bulkTail || this.tail >= 4 * this.checkpointDue) return { action: 'written', seq: this.checkpoint(), tail: 0 };
     return { action: 'left-tail', seq: this.lastCheckpointSeq, tail: this.tail };
   }
 
@@ -383,6 +410,9 @@ export class Ledger {
  * says: replaying it would take longer than writing the checkpoint (about a second per 100,000).
  */
 const BULK_EVENTS = 10_000;
+
+/** The rejection that stops a background checkpoint abandoned at shutdown (not a failure: nothing is logged). */
+const ABANDONED = new Error('background checkpoint abandoned at shutdown');
 
 /** Up to this many records, exit writes a checkpoint of any tail (a fraction of a second). */
 const EXIT_CHECKPOINT_RECORDS = 100_000;

@@ -174,3 +174,70 @@ test('exit on a large zone: a running background checkpoint is finished; a small
     t.cleanup();
   }
 });
+
+/** `n` single-record creates (two events each: the record and the serial). */
+function smallWrites(ledger: Ledger, zone: string, n: number, tag: string): void {
+  for (let i = 0; i < n; i++) {
+    ledger.execute({ kind: 'changeRecords', zone, ops: [{ op: 'create', name: `${tag}${i}.${zone}`, type: 'A', value: '192.0.2.9' }] }, { actor: 't' });
+  }
+}
+
+const checkpointRows = (ledger: Ledger): number => (ledger.db.prepare('SELECT count(*) AS n FROM checkpoints').get() as { n: number }).n;
+
+test('many small writes are not a bulk tail: 10,000+ events of single writes wait for the interval, not a checkpoint at once', async () => {
+  // checkpointEvery 30,000: the interval a 3M-record zone's records/100 gives; 10,500 events of
+  // single writes stay below it. (They used to count as bulk at 10,000 events, which on the 1M zone
+  // re-serialized the whole zone every 5,000 writes.)
+  const t = testLedger({ checkpointEvery: 30_000, checkpointInBackground: true, exitCheckpointRecords: 100 });
+  try {
+    t.ledger.execute(importCommand('steady.test', bulkZone('steady.test', 100)), { actor: 'import' });
+    t.ledger.checkpoint();
+    const rows = checkpointRows(t.ledger);
+    const seq0 = t.ledger.state.seq;
+    smallWrites(t.ledger, 'steady.test', 5250, 's');
+    assert.equal(t.ledger.state.seq - seq0, 10_500);
+    assert.equal(t.ledger.tail, 10_500);
+    // Exit on a "large" zone leaves the ordinary tail to the log: nothing running to finish, nothing written.
+    const exit = await t.ledger.checkpointOnExit();
+    assert.deepEqual([exit.action, exit.tail], ['left-tail', 10_500]);
+    assert.equal(checkpointRows(t.ledger), rows, 'no checkpoint written for the small writes');
+    const reopened = Ledger.open({ path: t.path });
+    try {
+      assert.equal(reopened.startup.replayed, 10_500);
+      assert.equal(stateDigest(reopened.state), stateDigest(t.ledger.state), 'nothing lost');
+    } finally {
+      reopened.close();
+    }
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('exit on a large zone abandons a routine background checkpoint (its tail stays in the log, nothing lost, no failure reported)', async () => {
+  const t = testLedger({ checkpointEvery: 1000, checkpointInBackground: true, exitCheckpointRecords: 100 });
+  try {
+    let failures = 0;
+    t.ledger.onCheckpointFailed = () => failures++;
+    t.ledger.execute(importCommand('routine.test', bulkZone('routine.test', 8000)), { actor: 'import' });
+    // The import's own (bulk) background checkpoint, awaited.
+    await t.ledger.checkpointBackground();
+    assert.equal(t.ledger.tail, 0);
+    const rows = checkpointRows(t.ledger);
+    // 600 writes: 1,200 events; at 1,000 a routine background checkpoint starts (it runs in slices
+    // between event-loop turns, so it is still running when exit comes right after).
+    smallWrites(t.ledger, 'routine.test', 600, 'r');
+    const exit = await t.ledger.checkpointOnExit();
+    assert.deepEqual([exit.action, exit.tail], ['left-tail', 1200], 'abandoned, not finished (finishing re-serializes the whole zone)');
+    assert.equal(checkpointRows(t.ledger), rows, 'nothing written at exit');
+    assert.equal(failures, 0, 'an abandoned checkpoint is not a failure');
+    const reopened = Ledger.open({ path: t.path });
+    try {
+      assert.equal(reopened.startup.replayed, 1200);
+      assert.equal(stateDigest(reopened.state), stateDigest(t.ledger.state), 'nothing lost');
+    } finally {
+      reopened.close();
+    }
+  } finally {
+    t.cleanup();
+  }
+});
