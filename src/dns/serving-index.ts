@@ -55,7 +55,7 @@ import { negativeTemplate, writeNegative, type NegativeTemplate } from './negati
 import { hashKey, MAX_KEY, NameTable } from './name-table.ts';
 import type { ParsedQuery } from './query.ts';
 import { parseIPv4, parseIPv6 } from '../records/ip.ts';
-import { recordData } from './record-data.ts';
+import { recordData, withoutMemo } from './record-data.ts';
 import { encodeMessage } from './wire.ts';
 import { findZone } from './zones.ts';
 
@@ -873,6 +873,11 @@ export class ServingIndex {
    * entry: it must still be found, or it would read as NXDOMAIN.
    */
   private index(table: NameTable, node: TrieNode, zoneId: number, apex: boolean, dependents: Dependents, pending?: TrieNode[]): void {
+    // What the general path parses for these answers is encoded here and not needed again.
+    withoutMemo(() => this.indexNode(table, node, zoneId, apex, dependents, pending));
+  }
+
+  private indexNode(table: NameTable, node: TrieNode, zoneId: number, apex: boolean, dependents: Dependents, pending?: TrieNode[]): void {
     this.spend();
     const key = this.key;
     const n = writeKey(node.name, key);
