@@ -9,6 +9,7 @@ import { canonicalRDataWire } from '../records/rdata.ts';
 import { encodeTypeBitmap } from '../records/rrtypes/dnssec.ts';
 import { toBase32Hex } from '../records/rrtypes/text.ts';
 import { ByteSink } from '../records/rrtypes/wire-io.ts';
+import { longLivedBytes } from './slab.ts';
 
 /** NSEC3 hash algorithm 1: SHA-1, the only one defined. */
 export const NSEC3_SHA1 = 1;
@@ -39,11 +40,11 @@ export function nsecRdata(nextOwner: string, types: Iterable<number>): Uint8Arra
 /**
  * NSEC RDATA from the next owner's lowercase wire name: the same bytes as {@link nsecRdata} (the
  * NSEC codec writes the name uncompressed, then the bitmap), without parsing the name again — the
- * signer writes one per name of the zone.
+ * signer writes one per name of the zone, into a slab (slab.ts) since it lives as long as the zone.
  */
 export function nsecRdataFromWire(nextOwnerWire: Uint8Array, types: Iterable<number>): Uint8Array {
   const bitmapLength = writeTypeBitmap(types, bitmapScratch);
-  const out = new Uint8Array(nextOwnerWire.length + bitmapLength);
+  const out = longLivedBytes(nextOwnerWire.length + bitmapLength);
   out.set(nextOwnerWire, 0);
   out.set(bitmapScratch.subarray(0, bitmapLength), nextOwnerWire.length);
   return out;

@@ -10,6 +10,7 @@ import { nameToWire, splitLabels } from '../records/names.ts';
 import type { RDataOf } from '../records/types.ts';
 import { canonicalRDataWire } from '../records/rdata.ts';
 import { signData, verifyData, type AlgorithmName, ALGORITHM_NUMBERS } from './algorithms.ts';
+import { longLivedBytes } from './slab.ts';
 
 /** Class IN; MCNS serves no other class. */
 const CLASS_IN = 1;
@@ -116,27 +117,6 @@ export function signRRset(
   return { ...fields, signature: signData(key.algorithm, key.privateKey, signedData(rrset, fields)) };
 }
 
-/** Bytes handed out per slab by {@link allocRdata}. */
-const SLAB_BYTES = 64 * 1024;
-let slab = new ArrayBuffer(SLAB_BYTES);
-let slabUsed = 0;
-
-/**
- * A Uint8Array of `n` bytes for a long-lived RRSIG RDATA. Why a slab: a typed array over 64 bytes
- * gets its own off-heap backing store, whose allocation and external-memory accounting cost about
- * as much per signature as everything but the signing itself; views into a shared slab do not.
- */
-function allocRdata(n: number): Uint8Array {
-  if (n > SLAB_BYTES / 16) return new Uint8Array(n);
-  if (slabUsed + n > SLAB_BYTES) {
-    slab = new ArrayBuffer(SLAB_BYTES);
-    slabUsed = 0;
-  }
-  const out = new Uint8Array(slab, slabUsed, n);
-  slabUsed += n;
-  return out;
-}
-
 /** The sign() options of each ECDSA key, made once (RFC 6605: r || s, not DER). */
 const ecdsaOptions = new WeakMap<KeyObject, { key: KeyObject; dsaEncoding: 'ieee-p1363' }>();
 
@@ -204,7 +184,8 @@ export class RRsetSigner {
       key.algorithm === 'ed25519'
         ? cryptoSign(null, data, key.privateKey)
         : cryptoSign('sha256', data, ecdsaKey(key.privateKey));
-    const out = allocRdata(prefixLen + signature.length);
+    // A view into a shared slab: see slab.ts.
+    const out = longLivedBytes(prefixLen + signature.length);
     for (let i = 0; i < prefixLen; i++) out[i] = b[i];
     out.set(signature, prefixLen);
     return out;

@@ -21,6 +21,7 @@ import { canonicalNameKey, isInZone, nameToWire, splitLabels } from '../records/
 import { dsRdata } from './dnskey.ts';
 import { nsec3Hash, nsec3paramRdata, nsec3Rdata, nsecRdataFromWire, base32hex } from './denial.ts';
 import { RRsetSigner, type CanonicalRRset, type SigningKey } from './rrsig.ts';
+import { longLivedCopy } from './slab.ts';
 import { TYPE, zoneKeyRdata, type ZoneKey } from './zone-keys.ts';
 import { negativeTemplate, type NegativeTemplate } from '../dns/negative.ts';
 import { hashKey, NameTable } from '../dns/name-table.ts';
@@ -244,6 +245,8 @@ export class SignedZone {
    * garbage collector does not trace.
    */
   private readonly answers = new NameTable(1024, 160);
+  /** The owners of a whole-zone build whose answers are not encoded yet, in the order they come (see buildAnswers). */
+  private answersPending: Iterator<string> | undefined = undefined;
   /** Owners whose RRsets or signatures changed since the answers were last brought in line. */
   private readonly answersDirty = new Set<string>();
   /** The reused buffer fast answers are encoded in before the name table copies them. */
@@ -287,9 +290,39 @@ export class SignedZone {
     const z = new SignedZone(opts);
     for (const rs of rrsets) z.put(rs);
     z.rebuild(now);
-    z.flushAnswers(z.sets.keys());
+    // The DO fast answers are encoded afterwards, owner by owner (buildAnswers): a serving cache,
+    // not part of the signed zone, which the caller may fill in slices.
+    z.answersPending = z.sets.keys();
     z.tracking = true;
     return z;
+  }
+
+  /**
+   * Encode the DO fast answers (see {@link fastAnswer}) of up to `max` more owners of a whole-zone
+   * build; true when every owner's are encoded. Until then a question whose owner is not yet
+   * encoded finds no fast answer and takes the general path, which answers it the same (the fast
+   * path only ever declines for a missing entry). Writes meanwhile keep the owners they touch in
+   * line as always, so the order does not matter: encoding an owner twice gives the same bytes.
+   */
+  buildAnswers(max = Infinity): boolean {
+    const pending = this.answersPending;
+    if (pending === undefined) return true;
+    const owners: string[] = [];
+    while (owners.length < max) {
+      const next = pending.next();
+      if (next.done === true) {
+        this.answersPending = undefined;
+        break;
+      }
+      owners.push(next.value);
+    }
+    this.encodeAnswers(owners);
+    return this.answersPending === undefined;
+  }
+
+  /** True when every owner's fast answers are encoded (see {@link buildAnswers}). */
+  get answersComplete(): boolean {
+    return this.answersPending === undefined;
   }
 
   /** Replace the RRset (owner, type) with `rrset`, or delete it when `rrset` is undefined; re-sign what changed. */
@@ -407,7 +440,13 @@ export class SignedZone {
   }
 
   /** Bring the pre-encoded answers of the owners that changed in line with their RRsets and signatures. */
-  private flushAnswers(owners: Iterable<string> = this.answersDirty): void {
+  private flushAnswers(): void {
+    this.encodeAnswers(this.answersDirty);
+    this.answersDirty.clear();
+  }
+
+  /** Encode the fast answers of `owners` from their RRsets and signatures as they are now (or drop them). */
+  private encodeAnswers(owners: Iterable<string>): void {
     for (const owner of owners) {
       let key: Uint8Array;
       try {
@@ -439,7 +478,6 @@ export class SignedZone {
       }
       this.answers.set(key, out.subarray(0, o), 0);
     }
-    this.answersDirty.clear();
   }
 
   private readonly wireOfOwner = (owner: string): Uint8Array => this.ownerWire(owner);
@@ -451,7 +489,7 @@ export class SignedZone {
   private ownerWire(owner: string): Uint8Array {
     const byType = this.sets.get(owner);
     if (!byType) return nameToWire(owner.toLowerCase());
-    return (byType.wire ??= nameToWire(owner.toLowerCase()));
+    return (byType.wire ??= longLivedCopy(nameToWire(owner.toLowerCase())));
   }
 
   /**
@@ -604,7 +642,7 @@ export class SignedZone {
   }
 
   private touchRR(owner: string, type: number): void {
-    if (!this.tracking) return; // the build encodes every owner's answers at its end
+    if (!this.tracking) return; // a build's owners are all pending for buildAnswers
     this.answersDirty.add(owner);
     const key = `r|${owner}|${type}`;
     if (!this.before.has(key)) this.before.set(key, this.rrNow(key));

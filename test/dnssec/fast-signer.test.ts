@@ -12,7 +12,8 @@ import { RRsetSigner, rrsigRdata, signRRset, verifyRRset, type CanonicalRRset, t
 import { nsecRdata, nsecRdataFromWire } from '../../src/dnssec/denial.ts';
 import { zoneKeyRdata } from '../../src/dnssec/zone-keys.ts';
 import { nameToWire } from '../../src/records/names.ts';
-import { rdataFromWire } from '../../src/records/rdata.ts';
+import { canonicalRDataWire, rdataFromWire } from '../../src/records/rdata.ts';
+import { canonicalRRset } from '../../src/dnssec/zone-content.ts';
 import { rng } from '../helpers/rng.ts';
 
 const ZONE = 'Fast.Test.';
@@ -55,4 +56,19 @@ test('NSEC RDATA from a cached wire name equals the NSEC codec', () => {
       assert.deepEqual(Buffer.from(nsecRdataFromWire(nameToWire(next.toLowerCase()), types)), Buffer.from(nsecRdata(next, types)));
     }
   }
+});
+
+test('address RRsets in the signer form equal the A and AAAA codecs, and a bad address is refused by name', () => {
+  const values = {
+    A: ['192.0.2.1', '0.0.0.0', '255.255.255.255', '10.1.2.3'],
+    AAAA: ['2001:db8::1', '::', '::1', '::ffff:192.0.2.7', '2001:db8:0:1:2:3:4:5', 'fe80::'],
+  } as const;
+  for (const type of ['A', 'AAAA'] as const) {
+    const records = values[type].map((value, i) => ({ id: `r${i}`, name: 'a.fast.test.', type, ttl: 300, value }));
+    const rs = canonicalRRset('a.fast.test.', { type, records });
+    assert.equal(rs.type, type === 'A' ? 1 : 28);
+    assert.equal(rs.ttl, 300);
+    assert.deepEqual(rs.rdatas.map((r) => Buffer.from(r).toString('hex')), values[type].map((address) => Buffer.from(canonicalRDataWire({ type, address })).toString('hex')));
+  }
+  assert.throws(() => canonicalRRset('b.fast.test.', { type: 'A', records: [{ id: 'x', name: 'b.fast.test.', type: 'A', ttl: 1, value: '1.2.3' }] }), /invalid A address "1\.2\.3" at b\.fast\.test\./);
 });
