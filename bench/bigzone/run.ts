@@ -83,9 +83,40 @@ function rssMiB(pid: number | undefined): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
+/**
+ * Where a process's resident memory is, from /proc/PID/smaps: the brk heap (glibc's main malloc
+ * arena), anonymous mappings that belong to glibc's thread arenas (inside a 64 MiB-aligned
+ * reservation: the thread pool's zlib and crypto buffers), the other anonymous mappings (V8's heap
+ * pages, large objects and big ArrayBuffer stores, which malloc maps on their own), and files (code).
+ */
+function rssWhere(pid: number | undefined): string {
+  if (!pid) return '';
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/smaps`, 'utf8');
+  } catch {
+    return '';
+  }
+  const kb = { brk: 0, arenas: 0, anon: 0, file: 0 };
+  let kind: keyof typeof kb = 'anon';
+  for (const line of text.split('\n')) {
+    const head = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \d+\s*(.*)$/.exec(line);
+    if (head) {
+      const path = head[3];
+      const start = parseInt(head[1], 16);
+      // Thread arenas are reserved 64 MiB-aligned (HEAP_MAX_SIZE): their first mapping starts on the boundary.
+      kind = path === '[heap]' ? 'brk' : path.startsWith('/') ? 'file' : path === '' && start % (64 * 2 ** 20) === 0 ? 'arenas' : 'anon';
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) kb[kind] += Number(rss[1]);
+  }
+  const mib = (k: number): string => (k / 1024).toFixed(0);
+  return `brk ${mib(kb.brk)}, malloc thread arenas ${mib(kb.arenas)}, other anonymous ${mib(kb.anon)}, files ${mib(kb.file)} MiB`;
+}
+
 /** Resolves with the first JSON log line on `proc`'s stderr whose msg matches, and the ms since `t0`. */
-function logWatcher(proc: ChildProcess, t0: number): (msg: RegExp, timeoutMs?: number) => Promise<{ line: Record<string, unknown>; ms: number }> {
-  const seen: Array<{ line: Record<string, unknown>; ms: number }> = [];
+function logWatcher(proc: ChildProcess, t0: number, seen: Array<{ line: Record<string, unknown>; ms: number }>): (msg: RegExp, timeoutMs?: number) => Promise<{ line: Record<string, unknown>; ms: number }> {
   const waiters: Array<() => void> = [];
   let buf = '';
   proc.stderr!.setEncoding('utf8').on('data', (d: string) => {
@@ -139,6 +170,8 @@ interface Start {
 
 interface Server {
   proc: ChildProcess;
+  /** Every JSON log line the server wrote, with the ms since it was spawned. */
+  log: Array<{ line: Record<string, unknown>; ms: number }>;
   rest: number;
   dnsPort: number;
   start: Start;
@@ -150,7 +183,8 @@ async function startMcns(cfg: string, dnsPort: number): Promise<Server> {
   // where V8's GC helper threads share the core with the main thread instead of running beside it.
   const argv = [process.execPath, MCNS, 'server', '--config', cfg];
   const proc = PIN ? spawn('taskset', ['-c', PIN, ...argv], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] }) : spawn(argv[0], argv.slice(1), { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-  const wait = logWatcher(proc, t0);
+  const log: Server['log'] = [];
+  const wait = logWatcher(proc, t0, log);
   const ledger = await wait(/^ledger opened$/);
   const cpuLedger = cpuSeconds(proc.pid);
   const serving = await wait(/^mcns serving$/);
@@ -169,9 +203,11 @@ async function startMcns(cfg: string, dnsPort: number): Promise<Server> {
   const cpuComplete = complete ? cpuSeconds(proc.pid) : undefined;
   if (complete) await new Promise((r) => setTimeout(r, 2000));
   const rssComplete = complete ? rssMiB(proc.pid) : undefined;
+  if (complete) console.log(`  RSS once complete ${rssComplete?.toFixed(0)} MiB: ${rssWhere(proc.pid)}`);
   const rest = Number(String((serving.line as { rest: string }).rest).split(':').pop());
   return {
     proc,
+    log,
     rest,
     dnsPort,
     start: { ledgerMs: ledger.ms, boundMs: serving.ms, indexMs: index.ms, completeMs: complete?.ms, cpu: { ledger: cpuLedger, index: cpuIndex, complete: cpuComplete }, rss, rssComplete, firstRcode: first.rcode, phases: pick(index.line, ['checkpointLoadMs', 'tailReplayMs', 'indexBuildMs', 'replayed']) },
@@ -180,10 +216,16 @@ async function startMcns(cfg: string, dnsPort: number): Promise<Server> {
 
 async function sigterm(s: Server): Promise<number> {
   const t0 = performance.now();
+  const from = s.log.length;
   const exited = new Promise<void>((res) => s.proc.on('exit', () => res()));
   s.proc.kill('SIGTERM');
   await exited;
-  return performance.now() - t0;
+  const ms = performance.now() - t0;
+  // What the shutdown did and when (ms after the signal): where a slow exit spends its time.
+  const t0Log = s.log[from]?.ms ?? 0;
+  const detail = (l: { line: Record<string, unknown> }): string => ['ms', 'action', 'background', 'seq', 'tail', 'checkpointSeq'].filter((k) => l.line[k] !== undefined).map((k) => `${k} ${String(l.line[k])}`).join(', ');
+  console.log(`SIGTERM to exit ${(ms / 1000).toFixed(2)} s: ${s.log.slice(from).map((l) => `+${Math.round(l.ms - t0Log)} ms ${String(l.line.msg)} (${detail(l)})`).join('; ')}`);
+  return ms;
 }
 
 function post(port: number, token: string, ca: Buffer, agent: Agent, path: string, body: unknown): Promise<number> {
@@ -202,7 +244,8 @@ function post(port: number, token: string, ca: Buffer, agent: Agent, path: strin
 }
 
 /** `n` record creates at `rate` per second, one at a time (paced), through REST; returns the seconds taken and non-2xx count. */
-async function writes(s: Server, token: string, ca: Buffer, n: number, rate: number): Promise<{ seconds: number; failed: number }> {
+async function writes(s: Server, token: string, ca: Buffer, n: number, rate: number): Promise<{ seconds: number; failed: number; rss: number[] }> {
+  const rss: number[] = [];
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const t0 = performance.now();
   let failed = 0;
@@ -213,9 +256,11 @@ async function writes(s: Server, token: string, ca: Buffer, n: number, rate: num
     const status = await post(s.rest, token, ca, agent, `/v1/zones/${ZONE}/records`, { name: `w${i}-${Date.now() % 100000}`, type: 'A', value: `198.51.${(i >> 8) & 255}.${i & 255}` });
     if (status < 200 || status > 299) failed++;
     if (i % 1000 === 0) sampleLoad();
+    // RSS about once a second while the writes go on (background checkpoints come and go).
+    if (i % rate === 0) rss.push(rssMiB(s.proc.pid));
   }
   agent.destroy();
-  return { seconds: (performance.now() - t0) / 1000, failed };
+  return { seconds: (performance.now() - t0) / 1000, failed, rss };
 }
 
 async function knot(): Promise<{ ms: number; rss: number } | undefined> {
@@ -301,7 +346,10 @@ async function main(): Promise<void> {
   const w = await writes(first, token, tls.ca, WRITES, RATE);
   await new Promise((r) => setTimeout(r, 3000));
   const rssAfterWrites = rssMiB(first.proc.pid);
-  console.log(`${WRITES} writes in ${w.seconds.toFixed(1)} s (${w.failed} failed), RSS ${rssAfterWrites.toFixed(0)} MiB`);
+  console.log(`${WRITES} writes in ${w.seconds.toFixed(1)} s (${w.failed} failed), RSS ${rssAfterWrites.toFixed(0)} MiB (${rssWhere(first.proc.pid)})`);
+  const late = w.rss.slice(Math.floor(w.rss.length / 2));
+  console.log(`  RSS during the writes, once a second: max ${Math.max(...w.rss).toFixed(0)} MiB, second half median ${median(late).toFixed(0)} / max ${Math.max(...late).toFixed(0)} MiB`);
+  for (const l of first.log.filter((x) => /checkpoint/i.test(String(x.line.msg)))) console.log(`  at ${(l.ms / 1000).toFixed(1)} s: ${JSON.stringify(l.line)}`);
   const stops = [await sigterm(first)];
   const restarts: Start[] = [];
   for (let i = 0; i < RESTARTS; i++) {

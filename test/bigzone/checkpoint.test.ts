@@ -74,6 +74,9 @@ test('checkpoint format 5: every record type, escaped names, wildcards, empty no
     // The sliced writer (background checkpoints) writes the same bytes.
     const sliced = await serializeStateSliced(state, 'h', () => new Promise((res) => setImmediate(res)), 0);
     assert.ok(sliced.equals(blob), 'sliced and one-shot serialization agree byte for byte');
+    // Also when its body buffer must grow and the header does not fit the room kept for it.
+    const cramped = await serializeStateSliced(state, 'h', () => new Promise((res) => setImmediate(res)), 0, { body: 16, headerRoom: 8 });
+    assert.ok(cramped.equals(blob), 'a grown body and a header copied in front give the same bytes');
     assert.equal(CHECKPOINT_FORMAT, 5);
   } finally {
     t.cleanup();
@@ -237,6 +240,25 @@ test('exit on a large zone abandons a routine background checkpoint (its tail st
     } finally {
       reopened.close();
     }
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('a background checkpoint of several blocks (compressed as they come, copied into one body) has the one-shot bytes, and loads', async () => {
+  const t = testLedger();
+  try {
+    t.ledger.execute(importCommand('blocks.test', bulkZone('blocks.test', 40_000)), { actor: 'import' });
+    const state = t.ledger.state;
+    const blob = serializeState(state, 'h');
+    const header = JSON.parse(blob.subarray(36, 36 + blob.readUInt32BE(32)).toString('utf8')) as { blocks: number[] };
+    assert.ok(header.blocks.length >= 2, `several blocks (${header.blocks.length})`);
+    const pause = (): Promise<void> => new Promise((res) => setImmediate(res));
+    for (const sizes of [undefined, { body: 1000, headerRoom: 8 }]) {
+      const sliced = await serializeStateSliced(state, 'h', pause, 0, sizes);
+      assert.ok(sliced.equals(blob), `same bytes (${JSON.stringify(sizes ?? 'default sizes')})`);
+    }
+    assert.equal(stateDigest(deserializeState(blob)!), stateDigest(state));
   } finally {
     t.cleanup();
   }
