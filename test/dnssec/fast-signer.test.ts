@@ -72,3 +72,41 @@ test('address RRsets in the signer form equal the A and AAAA codecs, and a bad a
   }
   assert.throws(() => canonicalRRset('b.fast.test.', { type: 'A', records: [{ id: 'x', name: 'b.fast.test.', type: 'A', ttl: 1, value: '1.2.3' }] }), /invalid A address "1\.2\.3" at b\.fast\.test\./);
 });
+
+for (const algorithm of ['ed25519', 'ecdsap256sha256'] as const) {
+  test(`RRsetSigner in a batch gives the bytes of one-at-a-time signing (${algorithm}), across batch boundaries`, () => {
+    const k = key(algorithm);
+    const publicKey = publicKeyObject(algorithm, k.publicKey);
+    const batched = new RRsetSigner(ZONE);
+    const single = new RRsetSigner(ZONE);
+    const sets: CanonicalRRset[] = Array.from({ length: 4096 + 300 }, (_, i) => ({
+      owner: OWNERS[i % OWNERS.length],
+      type: 1 + (i % 7),
+      ttl: 60 + i,
+      rdatas: i % 5 === 0 ? [new Uint8Array([i & 255, 2, 3]), new Uint8Array([1, i & 255])] : [new Uint8Array([(i >> 8) & 255, i & 255])],
+    }));
+    const sign = (s: RRsetSigner, rs: CanonicalRRset): Uint8Array => s.sign(rs, nameToWire(rs.owner.toLowerCase()), k.signing, 1_700_000_000, 1_800_000_000);
+    let inside: Uint8Array[] = [];
+    const out = batched.batch(() => {
+      inside = sets.map((rs) => sign(batched, rs));
+      return inside;
+    });
+    assert.equal(out, inside);
+    for (let i = 0; i < sets.length; i += algorithm === 'ed25519' ? 1 : 97) {
+      const want = sign(single, sets[i]);
+      if (algorithm === 'ed25519') assert.deepEqual(Buffer.from(out[i]), Buffer.from(want), `signature ${i}`);
+      else {
+        assert.deepEqual(Buffer.from(out[i].subarray(0, want.length - 64)), Buffer.from(want.subarray(0, want.length - 64)));
+        const sig = rdataFromWire('RRSIG', out[i], 0, out[i].length, false) as unknown as Parameters<typeof verifyRRset>[1];
+        assert.ok(verifyRRset(sets[i], sig, algorithm, publicKey), `signature ${i} verifies`);
+      }
+    }
+    // A batch that throws leaves the signer signing one at a time again.
+    assert.throws(() => batched.batch(() => {
+      sign(batched, sets[0]);
+      throw new Error('stop');
+    }), /stop/);
+    const after = sign(batched, sets[1]);
+    assert.ok(after.subarray(after.length - 64).some((b) => b !== 0), 'signed at once outside a batch');
+  });
+}
