@@ -108,9 +108,75 @@ function diffRRset(b: CanonicalRRset | undefined, a: CanonicalRRset | undefined,
   if (come.length > 0) added.push({ ...a, rdatas: come });
 }
 
-/** The RRsets of one owner by type, and the owner's lowercase wire name once computed. */
-class OwnerSets extends Map<number, CanonicalRRset> {
+/**
+ * The RRsets of one owner by type, the RRSIGs over them, and the owner's lowercase wire name once
+ * computed: one array of (type, RRset, signatures) triples in the order the types came, as a Map
+ * keeps its keys. An owner holds one to a few types; two Maps per owner (RRsets and signatures,
+ * ~500 bytes with their tables) were a third of a signed zone's heap, every byte of it copied by
+ * the young generation's collector as the zone was built.
+ */
+class OwnerSets {
   wire: Uint8Array | undefined = undefined;
+  /** type, RRset, Signatures or undefined; repeated. Replaced rather than grown (an array grown by push keeps room for 16 more). */
+  private slots: Array<number | CanonicalRRset | Signatures | undefined> = [];
+
+  /** Number of types. */
+  get size(): number {
+    return this.slots.length / 3;
+  }
+
+  typeAt(i: number): number {
+    return this.slots[3 * i] as number;
+  }
+
+  rrsetAt(i: number): CanonicalRRset {
+    return this.slots[3 * i + 1] as CanonicalRRset;
+  }
+
+  sigsAt(i: number): Signatures | undefined {
+    return this.slots[3 * i + 2] as Signatures | undefined;
+  }
+
+  private indexOf(type: number): number {
+    const slots = this.slots;
+    for (let i = 0; i < slots.length; i += 3) if (slots[i] === type) return i;
+    return -1;
+  }
+
+  has(type: number): boolean {
+    return this.indexOf(type) >= 0;
+  }
+
+  get(type: number): CanonicalRRset | undefined {
+    const i = this.indexOf(type);
+    return i < 0 ? undefined : (this.slots[i + 1] as CanonicalRRset);
+  }
+
+  /** Set the RRset of `type`; its signatures, if any, stay until replaced or deleted. */
+  set(type: number, rs: CanonicalRRset): void {
+    const i = this.indexOf(type);
+    if (i >= 0) this.slots[i + 1] = rs;
+    else this.slots = [...this.slots, type, rs, undefined];
+  }
+
+  /** Delete the RRset of `type` and its signatures. */
+  delete(type: number): void {
+    const i = this.indexOf(type);
+    if (i >= 0) this.slots = [...this.slots.slice(0, i), ...this.slots.slice(i + 3)];
+  }
+
+  /** The signatures over the RRset of `type`, if it is signed. */
+  sigs(type: number): Signatures | undefined {
+    const i = this.indexOf(type);
+    return i < 0 ? undefined : (this.slots[i + 2] as Signatures | undefined);
+  }
+
+  /** Set (or, with undefined, drop) the signatures over the RRset of `type`, which must be held. */
+  setSigs(type: number, sigs: Signatures | undefined): void {
+    const i = this.indexOf(type);
+    if (i >= 0) this.slots[i + 2] = sigs;
+    else if (sigs !== undefined) throw new RangeError(`no RRset of type ${type} to hold signatures`);
+  }
 }
 
 interface ChainEntry {
@@ -230,10 +296,8 @@ export class SignedZone {
   private readonly zsks: SigningKey[];
   private readonly apexLabels: number;
   private readonly signer: RRsetSigner;
-  /** Every RRset of the zone by owner and type, DNSKEY and NSEC3PARAM included, denial records not. */
+  /** Every RRset of the zone by owner and type, DNSKEY and NSEC3PARAM included, denial records not, with the RRSIGs over them. */
   private readonly sets = new Map<string, OwnerSets>();
-  /** RRSIGs over the RRsets in `sets`, by owner and covered type. */
-  private readonly sigs = new Map<string, Map<number, Signatures>>();
   /** Non-apex names holding NS. */
   private readonly cuts = new Set<string>();
   /** How many names hold a DNAME (everything below one is answered by substitution). */
@@ -351,7 +415,7 @@ export class SignedZone {
       // denial record changed: recompute the chain. The changed RRset loses its old signature first,
       // so the rebuild signs it afresh.
       this.touchRR(owner, type);
-      this.sigs.get(owner)?.delete(type);
+      this.sets.get(owner)?.setSigs(type, undefined);
       this.rebuild(now);
       return;
     }
@@ -360,7 +424,7 @@ export class SignedZone {
     if (current && this.signable(owner, type)) this.signSet(current, now);
     else {
       this.touchRR(owner, type);
-      this.sigs.get(owner)?.delete(type);
+      this.sets.get(owner)?.setSigs(type, undefined);
     }
     const hasOwner = this.sets.has(owner);
     const dirty = new Set<string>();
@@ -384,11 +448,13 @@ export class SignedZone {
 
   private refreshSome(now: number, max: number): number {
     let n = 0;
-    for (const [owner, byType] of this.sigs) {
-      for (const [type, s] of byType) {
+    for (const byType of this.sets.values()) {
+      for (let i = 0; i < byType.size; i++) {
+        const s = byType.sigsAt(i);
+        if (s === undefined) continue;
         if (n >= max) return n;
         if (s.expiration - now < this.policy.refreshBefore) {
-          this.signSet(this.sets.get(owner)?.get(type) as CanonicalRRset, now);
+          this.signSet(byType.rrsetAt(i), now);
           n++;
         }
       }
@@ -407,7 +473,12 @@ export class SignedZone {
   /** The earliest time a signature needs refreshing (for the scheduler). */
   nextRefresh(): number {
     let t = Infinity;
-    for (const byType of this.sigs.values()) for (const s of byType.values()) t = Math.min(t, s.expiration - this.policy.refreshBefore);
+    for (const byType of this.sets.values()) {
+      for (let i = 0; i < byType.size; i++) {
+        const s = byType.sigsAt(i);
+        if (s !== undefined) t = Math.min(t, s.expiration - this.policy.refreshBefore);
+      }
+    }
     for (const s of this.chainSigs.values()) t = Math.min(t, s.expiration - this.policy.refreshBefore);
     return t;
   }
@@ -418,7 +489,7 @@ export class SignedZone {
       const key = type === TYPE.NSEC ? canonicalNameKey(owner) : splitLabels(owner)[0];
       return this.chain.get(key)?.owner === owner ? this.chainSigs.get(key)?.rdatas : undefined;
     }
-    return this.sigs.get(owner)?.get(type)?.rdatas;
+    return this.sets.get(owner)?.sigs(type)?.rdatas;
   }
 
   /**
@@ -459,12 +530,12 @@ export class SignedZone {
         continue; // not a name a question can spell
       }
       const byType = this.cuts.has(owner) ? undefined : this.sets.get(owner);
-      const ownerSigs = this.sigs.get(owner);
       let total = 0;
-      if (byType && ownerSigs) {
-        for (const [type, rs] of byType) {
-          if (!FAST_ANSWER_TYPES.has(type) || rs.rdatas.length === 0) continue;
-          const sigs = ownerSigs.get(type);
+      if (byType) {
+        for (let i = 0; i < byType.size; i++) {
+          const rs = byType.rrsetAt(i);
+          if (!FAST_ANSWER_TYPES.has(byType.typeAt(i)) || rs.rdatas.length === 0) continue;
+          const sigs = byType.sigsAt(i);
           if (sigs) total += answerSectionLength(rs, sigs.rdatas);
         }
       }
@@ -475,9 +546,10 @@ export class SignedZone {
       if (total > this.answerScratch.length) this.answerScratch = new Uint8Array(Math.max(total, this.answerScratch.length * 2));
       const out = this.answerScratch;
       let o = 0;
-      for (const [type, rs] of byType!) {
-        if (!FAST_ANSWER_TYPES.has(type) || rs.rdatas.length === 0) continue;
-        const sigs = ownerSigs!.get(type);
+      for (let i = 0; i < byType!.size; i++) {
+        const rs = byType!.rrsetAt(i);
+        if (!FAST_ANSWER_TYPES.has(byType!.typeAt(i)) || rs.rdatas.length === 0) continue;
+        const sigs = byType!.sigsAt(i);
         if (sigs) o = encodeAnswerSection(rs, sigs.rdatas, out, o);
       }
       this.answers.set(key, out.subarray(0, o), 0);
@@ -491,7 +563,11 @@ export class SignedZone {
    * before it) and its fast answer key share one conversion (three per owner before).
    */
   private ownerWire(owner: string): Uint8Array {
-    const byType = this.sets.get(owner);
+    return this.ownerWireOf(owner, this.sets.get(owner));
+  }
+
+  /** {@link ownerWire} when the owner's RRsets are at hand. */
+  private ownerWireOf(owner: string, byType: OwnerSets | undefined): Uint8Array {
     if (!byType) return nameToWire(owner.toLowerCase());
     return (byType.wire ??= longLivedCopy(nameToWire(owner.toLowerCase())));
   }
@@ -507,7 +583,7 @@ export class SignedZone {
     if (this.dnameOwners > 0 || this.cuts.has(owner)) return undefined;
     const byType = this.sets.get(owner);
     if (!byType || byType.has(type) || byType.has(TYPE_CNAME) || !this.authoritative(owner)) return undefined;
-    const soaRrsigs = this.sigs.get(this.zone)?.get(TYPE.SOA)?.rdatas;
+    const soaRrsigs = this.sets.get(this.zone)?.sigs(TYPE.SOA)?.rdatas;
     const proof = this.denialMatching(owner);
     if (!soaRrsigs || !proof || (this.denial === 'nsec' && proof.rrset.owner !== owner)) return undefined;
     return { soaRrsigs, proof };
@@ -525,7 +601,7 @@ export class SignedZone {
     if (!zone || this.dnameOwners > 0 || !isInZone(qname, this.zone) || qname === this.zone) return undefined;
     const found = lookup(zone.tree, labelsBelow(qname, zone.apexLabels));
     if (found.exact || found.cut || found.wildcard) return undefined;
-    const soaRrsigs = this.sigs.get(this.zone)?.get(TYPE.SOA)?.rdatas;
+    const soaRrsigs = this.sets.get(this.zone)?.sigs(TYPE.SOA)?.rdatas;
     // The general path answers NXDOMAIN here, and addDnssec adds exactly this proof.
     return soaRrsigs ? { soaRrsigs, proof: denialProof(this, { kind: 'nxdomain', qname }) } : undefined;
   }
@@ -605,9 +681,10 @@ export class SignedZone {
   /** Every record of the signed zone (for AXFR and for comparisons), RRSIGs grouped per owner and covered type. */
   *records(): Generator<CanonicalRRset> {
     for (const [owner, byType] of this.sets) {
-      for (const [type, rs] of byType) {
+      for (let i = 0; i < byType.size; i++) {
+        const rs = byType.rrsetAt(i);
         yield rs;
-        const s = this.sigs.get(owner)?.get(type);
+        const s = byType.sigsAt(i);
         if (s) yield { owner, type: TYPE.RRSIG, ttl: rs.ttl, rdatas: s.rdatas };
       }
     }
@@ -663,8 +740,9 @@ export class SignedZone {
     const bar = key.lastIndexOf('|');
     const owner = key.slice(2, bar);
     const type = Number(key.slice(bar + 1));
-    const rs = this.sets.get(owner)?.get(type);
-    const sigs = this.sigs.get(owner)?.get(type);
+    const byType = this.sets.get(owner);
+    const rs = byType?.get(type);
+    const sigs = byType?.sigs(type);
     return { sets: [rs, rs && sigs ? { owner, type: TYPE.RRSIG, ttl: rs.ttl, rdatas: sigs.rdatas } : undefined] };
   }
 
@@ -694,12 +772,8 @@ export class SignedZone {
     this.touchRR(owner, type);
     if (type === TYPE_DNAME && byType.has(TYPE_DNAME)) this.dnameOwners--;
     byType.delete(type);
-    this.sigs.get(owner)?.delete(type);
     if (type === TYPE.NS) this.cuts.delete(owner);
-    if (byType.size === 0) {
-      this.sets.delete(owner);
-      this.sigs.delete(owner);
-    }
+    if (byType.size === 0) this.sets.delete(owner);
   }
 
   /** Not strictly below a delegation point. */
@@ -735,11 +809,10 @@ export class SignedZone {
     return { rdatas, expiration };
   }
 
-  private signSet(rs: CanonicalRRset, now: number): void {
-    let byType = this.sigs.get(rs.owner);
-    if (!byType) this.sigs.set(rs.owner, (byType = new Map()));
+  /** Sign `rs`, an RRset held in `sets`, and keep the signatures with it. */
+  private signSet(rs: CanonicalRRset, now: number, byType = this.sets.get(rs.owner) as OwnerSets): void {
     this.touchRR(rs.owner, rs.type);
-    byType.set(rs.type, this.sign(rs, now));
+    byType.setSigs(rs.type, this.sign(rs, now, this.ownerWireOf(rs.owner, byType)));
   }
 
   // --- the denial chain ----------------------------------------------------------------------
@@ -821,7 +894,7 @@ export class SignedZone {
     const next = this.chain.get(keys[i + 1 === keys.length ? 0 : i + 1]) as ChainEntry;
     const byType = this.sets.get(e.name);
     const types: number[] = [];
-    if (byType) for (const t of byType.keys()) types.push(t);
+    if (byType) for (let t = 0; t < byType.size; t++) types.push(byType.typeAt(t));
     let rdata: Uint8Array;
     if (this.denial === 'nsec') {
       types.push(TYPE.NSEC, TYPE.RRSIG);
@@ -862,21 +935,22 @@ export class SignedZone {
     const freshKeys: string[] = [];
     for (const [owner, byType] of this.sets) {
       const auth = this.authoritative(owner);
-      const ownerSigs = this.sigs.get(owner);
-      for (const [type, rs] of byType) {
+      for (let i = 0; i < byType.size; i++) {
+        const type = byType.typeAt(i);
         const want = auth && this.signable(owner, type);
-        const have = ownerSigs?.has(type) ?? false;
-        if (want && !have) this.signSet(rs, now);
+        const have = byType.sigsAt(i) !== undefined;
+        if (want && !have) this.signSet(byType.rrsetAt(i), now, byType);
         else if (!want && have) {
           this.touchRR(owner, type);
-          ownerSigs?.delete(type);
+          byType.setSigs(type, undefined);
         }
       }
       if (fresh && auth) {
-        const key = owner.includes('\\') ? canonicalNameKey(owner) : canonicalKeyOfWire(this.ownerWire(owner));
+        const wire = this.ownerWireOf(owner, byType);
+        const key = owner.includes('\\') ? canonicalNameKey(owner) : canonicalKeyOfWire(wire);
         if (!this.chain.has(key)) freshKeys.push(key);
         this.touchChain(key);
-        this.chain.set(key, { name: owner, owner, wire: this.ownerWire(owner) });
+        this.chain.set(key, { name: owner, owner, wire });
       }
     }
     if (fresh) {
