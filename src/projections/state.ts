@@ -120,7 +120,8 @@ function evolveZone(zone: ZoneState, e: Applicable, session?: ReplaySession): Zo
       return {
         ...zone,
         version: e.seq,
-        records: (session ? session.records(zone) : zone.records).set(r.id, r),
+        // addNew: ids are never reused, so a map a checkpoint left unbuilt stays so (a start's tail replay).
+        records: (session ? session.records(zone) : zone.records).addNew(r.id, r),
         tree: addRecord(zone.tree, labelsBelow(r.name, zone.apexLabels), r, t),
       };
     }

@@ -114,3 +114,74 @@ test('Ledger.prepareRecordMaps builds a loaded checkpoint\'s records-by-id maps 
     t.cleanup();
   }
 });
+
+test('PMap.addNew on a lazy map: noted, not built; the build (at once or in slices, persistent or transient) puts the entries in', async () => {
+  const keys = Array.from({ length: 5_000 }, (_, i) => `id-${i}`);
+  const values = keys.map((k) => k.toUpperCase());
+  const base = PMap.lazyFromArrays(keys, values);
+  let m = base;
+  for (let i = 0; i < 300; i++) m = m.addNew(`new-${i}`, `NEW-${i}`);
+  assert.equal(m.built, false, 'adding builds nothing');
+  assert.equal(base.built, false);
+  assert.equal(m.size, 5_300);
+  assert.equal(base.size, 5_000, 'the map added to is unchanged');
+  const eager = PMap.fromArrays([...keys, ...Array.from({ length: 300 }, (_, i) => `new-${i}`)], [...values, ...Array.from({ length: 300 }, (_, i) => `NEW-${i}`)]);
+  const same = (got: PMap<string>): void => {
+    let differences = 0;
+    PMap.diff(eager, got, () => differences++);
+    assert.equal(differences, 0);
+    assert.equal(got.size, eager.size);
+  };
+  // Built by a read.
+  assert.equal(m.get('new-299'), 'NEW-299');
+  same(m);
+  assert.equal(base.has('new-1'), false);
+  // Built in slices.
+  let sliced = PMap.lazyFromArrays(keys, values);
+  for (let i = 0; i < 300; i++) sliced = sliced.addNew(`new-${i}`, `NEW-${i}`);
+  await sliced.buildInSlices(async () => {});
+  assert.equal(sliced.built, true);
+  same(sliced);
+  // Through a transient (a replay session), then frozen; still lazy until read.
+  const t = PMap.lazyFromArrays(keys, values).asMutable();
+  for (let i = 0; i < 300; i++) assert.equal(t.addNew(`new-${i}`, `NEW-${i}`), t);
+  const frozen = t.asImmutable();
+  assert.equal(frozen.built, false);
+  same(frozen);
+  // A key that was there after all: the entry is replaced and the count follows the entries.
+  const dup = PMap.lazyFromArrays(keys, values).addNew('id-3', 'again');
+  assert.equal(dup.get('id-3'), 'again');
+  assert.equal(dup.size, 5_000);
+  // On a built map it is set().
+  assert.equal(PMap.fromArrays(keys, values).addNew('x', 'X').get('x'), 'X');
+});
+
+test('a start whose tail holds record creates leaves the checkpoint\'s records-by-id map unbuilt, and the state is the full replay\'s', () => {
+  const t = testLedger();
+  try {
+    const lines = ['$ORIGIN tail.test.', '@ 60 SOA ns.tail.test. h.tail.test. 1 3600 600 86400 60', '@ 60 NS ns', ...Array.from({ length: 3000 }, (_, i) => `h${i} 60 A 192.0.2.${i % 250}`)];
+    t.ledger.execute(importCommand('tail.test', lines.join('\n') + '\n'), { actor: 't' });
+    t.ledger.checkpoint();
+    const checkpointSeq = t.ledger.state.seq;
+    // Creates in one batch (the session path) and one by one (the plain fold), with serial bumps.
+    t.ledger.execute({ kind: 'changeRecords', zone: 'tail.test', ops: Array.from({ length: 40 }, (_, i) => ({ op: 'create' as const, name: `b${i}.tail.test`, type: 'A', value: '192.0.2.1' })) }, { actor: 't' });
+    for (let i = 0; i < 5; i++) t.ledger.execute({ kind: 'changeRecords', zone: 'tail.test', ops: [{ op: 'create', name: `s${i}.tail.test`, type: 'TXT', value: `"s${i}"` }] }, { actor: 't' });
+    const reopened = Ledger.open({ path: t.path });
+    try {
+      assert.equal(reopened.startup.checkpointSeq, checkpointSeq);
+      assert.ok(reopened.startup.replayed > 45);
+      const zone = reopened.state.zones.get('tail.test.') as ZoneState;
+      assert.equal(zone.records.built, false, 'the tail replay did not build the records-by-id map');
+      assert.equal(zone.records.size, t.ledger.state.zones.get('tail.test.')!.records.size);
+      assert.equal(stateDigest(reopened.state), stateDigest(t.ledger.state), 'the same state as the full replay');
+      // A write after the start sees every record (decide reads the map).
+      const id = [...t.ledger.state.zones.get('tail.test.')!.records.values()].find((r) => r.name === 's4.tail.test.')!.id;
+      reopened.execute({ kind: 'changeRecords', zone: 'tail.test', ops: [{ op: 'delete', id }] }, { actor: 't' });
+      assert.equal(reopened.state.zones.get('tail.test.')!.records.has(id), false);
+    } finally {
+      reopened.close();
+    }
+  } finally {
+    t.cleanup();
+  }
+});
