@@ -54,10 +54,28 @@ export interface SignedZoneOptions {
   policy?: SigningPolicy;
 }
 
-interface Signatures {
-  rdatas: Uint8Array[];
-  /** Earliest expiration among them. */
-  expiration: number;
+/**
+ * The RRSIG RDATA over one RRset: the one signature's when one key signs it (the usual case, a ZSK
+ * or a CSK), else one per key. Not an object holding an array and a number: a 100,000-name zone
+ * holds 240,000 of these, each a young survivor the garbage collector copies.
+ */
+type Signatures = Uint8Array | readonly Uint8Array[];
+
+/** The RRSIG RDATAs of `s` as a list (a new one-element array for a single signature). */
+function sigRdatas(s: Signatures): readonly Uint8Array[] {
+  return s instanceof Uint8Array ? [s] : s;
+}
+
+/** The earliest expiration among `s`: the RRSIG's Signature Expiration field (RFC 4034 3.1.5). */
+function sigExpiration(s: Signatures): number {
+  if (s instanceof Uint8Array) return rrsigExpiration(s);
+  let t = Infinity;
+  for (const r of s) t = Math.min(t, rrsigExpiration(r));
+  return t;
+}
+
+function rrsigExpiration(r: Uint8Array): number {
+  return ((r[8] << 24) | (r[9] << 16) | (r[10] << 8) | r[11]) >>> 0;
 }
 
 /** An NSEC or NSEC3 RRset with the RRSIG over it, as an answer's authority section carries them. */
@@ -179,6 +197,7 @@ class OwnerSets {
   }
 }
 
+/** Every field is written when an entry is made (as undefined if unknown yet): V8 then keeps them all in the object, with no property array added later. */
 interface ChainEntry {
   /** The name the entry denies around (for NSEC3, the unhashed name). */
   name: string;
@@ -453,7 +472,7 @@ export class SignedZone {
         const s = byType.sigsAt(i);
         if (s === undefined) continue;
         if (n >= max) return n;
-        if (s.expiration - now < this.policy.refreshBefore) {
+        if (sigExpiration(s) - now < this.policy.refreshBefore) {
           this.signSet(byType.rrsetAt(i), now);
           n++;
         }
@@ -461,7 +480,7 @@ export class SignedZone {
     }
     for (const [key, s] of this.chainSigs) {
       if (n >= max) return n;
-      if (s.expiration - now < this.policy.refreshBefore) {
+      if (sigExpiration(s) - now < this.policy.refreshBefore) {
         this.touchChain(key);
         this.chainSigs.set(key, this.sign(this.chain.get(key)?.rrset as CanonicalRRset, now));
         n++;
@@ -476,20 +495,23 @@ export class SignedZone {
     for (const byType of this.sets.values()) {
       for (let i = 0; i < byType.size; i++) {
         const s = byType.sigsAt(i);
-        if (s !== undefined) t = Math.min(t, s.expiration - this.policy.refreshBefore);
+        if (s !== undefined) t = Math.min(t, sigExpiration(s) - this.policy.refreshBefore);
       }
     }
-    for (const s of this.chainSigs.values()) t = Math.min(t, s.expiration - this.policy.refreshBefore);
+    for (const s of this.chainSigs.values()) t = Math.min(t, sigExpiration(s) - this.policy.refreshBefore);
     return t;
   }
 
   /** RRSIG RDATAs over (owner, type), for the answer path; undefined when that RRset is not signed. */
   rrsigs(owner: string, type: number): readonly Uint8Array[] | undefined {
-    if (type === TYPE.NSEC || type === TYPE.NSEC3) {
-      const key = type === TYPE.NSEC ? canonicalNameKey(owner) : splitLabels(owner)[0];
-      return this.chain.get(key)?.owner === owner ? this.chainSigs.get(key)?.rdatas : undefined;
-    }
-    return this.sets.get(owner)?.sigs(type)?.rdatas;
+    const s = type === TYPE.NSEC || type === TYPE.NSEC3 ? this.chainSigsOf(owner, type) : this.sets.get(owner)?.sigs(type);
+    return s === undefined ? undefined : sigRdatas(s);
+  }
+
+  /** The RRSIGs over the NSEC or NSEC3 record owned by `owner`. */
+  private chainSigsOf(owner: string, type: number): Signatures | undefined {
+    const key = type === TYPE.NSEC ? canonicalNameKey(owner) : splitLabels(owner)[0];
+    return this.chain.get(key)?.owner === owner ? this.chainSigs.get(key) : undefined;
   }
 
   /**
@@ -536,7 +558,7 @@ export class SignedZone {
           const rs = byType.rrsetAt(i);
           if (!FAST_ANSWER_TYPES.has(byType.typeAt(i)) || rs.rdatas.length === 0) continue;
           const sigs = byType.sigsAt(i);
-          if (sigs) total += answerSectionLength(rs, sigs.rdatas);
+          if (sigs) total += answerSectionLength(rs, sigRdatas(sigs));
         }
       }
       if (total === 0 || total > 0xffff) {
@@ -550,7 +572,7 @@ export class SignedZone {
         const rs = byType!.rrsetAt(i);
         if (!FAST_ANSWER_TYPES.has(byType!.typeAt(i)) || rs.rdatas.length === 0) continue;
         const sigs = byType!.sigsAt(i);
-        if (sigs) o = encodeAnswerSection(rs, sigs.rdatas, out, o);
+        if (sigs) o = encodeAnswerSection(rs, sigRdatas(sigs), out, o);
       }
       this.answers.set(key, out.subarray(0, o), 0);
     }
@@ -583,7 +605,7 @@ export class SignedZone {
     if (this.dnameOwners > 0 || this.cuts.has(owner)) return undefined;
     const byType = this.sets.get(owner);
     if (!byType || byType.has(type) || byType.has(TYPE_CNAME) || !this.authoritative(owner)) return undefined;
-    const soaRrsigs = this.sets.get(this.zone)?.sigs(TYPE.SOA)?.rdatas;
+    const soaRrsigs = this.rrsigs(this.zone, TYPE.SOA);
     const proof = this.denialMatching(owner);
     if (!soaRrsigs || !proof || (this.denial === 'nsec' && proof.rrset.owner !== owner)) return undefined;
     return { soaRrsigs, proof };
@@ -601,7 +623,7 @@ export class SignedZone {
     if (!zone || this.dnameOwners > 0 || !isInZone(qname, this.zone) || qname === this.zone) return undefined;
     const found = lookup(zone.tree, labelsBelow(qname, zone.apexLabels));
     if (found.exact || found.cut || found.wildcard) return undefined;
-    const soaRrsigs = this.sets.get(this.zone)?.sigs(TYPE.SOA)?.rdatas;
+    const soaRrsigs = this.rrsigs(this.zone, TYPE.SOA);
     // The general path answers NXDOMAIN here, and addDnssec adds exactly this proof.
     return soaRrsigs ? { soaRrsigs, proof: denialProof(this, { kind: 'nxdomain', qname }) } : undefined;
   }
@@ -655,7 +677,7 @@ export class SignedZone {
     const e = this.chain.get(key) as ChainEntry;
     const rrset = e.rrset as CanonicalRRset;
     const sigs = this.chainSigs.get(key) as Signatures;
-    return { rrset, rrsig: { owner: e.owner, type: TYPE.RRSIG, ttl: rrset.ttl, rdatas: sigs.rdatas } };
+    return { rrset, rrsig: { owner: e.owner, type: TYPE.RRSIG, ttl: rrset.ttl, rdatas: sigRdatas(sigs) } };
   }
 
   /** An RRset of the signed zone (content or derived), or undefined. */
@@ -685,7 +707,7 @@ export class SignedZone {
         const rs = byType.rrsetAt(i);
         yield rs;
         const s = byType.sigsAt(i);
-        if (s) yield { owner, type: TYPE.RRSIG, ttl: rs.ttl, rdatas: s.rdatas };
+        if (s) yield { owner, type: TYPE.RRSIG, ttl: rs.ttl, rdatas: sigRdatas(s) };
       }
     }
     for (const key of this.chainKeys) {
@@ -693,7 +715,7 @@ export class SignedZone {
       if (!e.rrset) continue;
       yield e.rrset;
       const s = this.chainSigs.get(key);
-      if (s) yield { owner: e.owner, type: TYPE.RRSIG, ttl: e.rrset.ttl, rdatas: s.rdatas };
+      if (s) yield { owner: e.owner, type: TYPE.RRSIG, ttl: e.rrset.ttl, rdatas: sigRdatas(s) };
     }
   }
 
@@ -743,7 +765,7 @@ export class SignedZone {
     const byType = this.sets.get(owner);
     const rs = byType?.get(type);
     const sigs = byType?.sigs(type);
-    return { sets: [rs, rs && sigs ? { owner, type: TYPE.RRSIG, ttl: rs.ttl, rdatas: sigs.rdatas } : undefined] };
+    return { sets: [rs, rs && sigs ? { owner, type: TYPE.RRSIG, ttl: rs.ttl, rdatas: sigRdatas(sigs) } : undefined] };
   }
 
   /** The denial record of chain key `key` and its RRSIG set as they are now. */
@@ -751,7 +773,7 @@ export class SignedZone {
     const e = this.chain.get(key);
     const rs = e?.rrset;
     const sigs = this.chainSigs.get(key);
-    return { sets: [rs, rs && sigs ? { owner: rs.owner, type: TYPE.RRSIG, ttl: rs.ttl, rdatas: sigs.rdatas } : undefined] };
+    return { sets: [rs, rs && sigs ? { owner: rs.owner, type: TYPE.RRSIG, ttl: rs.ttl, rdatas: sigRdatas(sigs) } : undefined] };
   }
 
   // --- content -------------------------------------------------------------------------------
@@ -804,9 +826,10 @@ export class SignedZone {
     const keys = rs.type === TYPE.DNSKEY || rs.type === TYPE.CDS || rs.type === TYPE.CDNSKEY ? this.ksks : this.zsks;
     const inception = now - this.policy.backdate;
     const expiration = now + this.policy.validity;
+    if (keys.length === 1) return this.signer.sign(rs, ownerWire, keys[0], inception, expiration);
     const rdatas = new Array<Uint8Array>(keys.length);
     for (let i = 0; i < keys.length; i++) rdatas[i] = this.signer.sign(rs, ownerWire, keys[i], inception, expiration);
-    return { rdatas, expiration };
+    return rdatas;
   }
 
   /** Sign `rs`, an RRset held in `sets`, and keep the signatures with it. */
@@ -836,7 +859,7 @@ export class SignedZone {
     this.chainKeys.splice(i, 0, key);
     const hash = this.denial === 'nsec3' ? nsec3Hash(name) : undefined;
     this.touchChain(key);
-    this.chain.set(key, { name, owner: this.denial === 'nsec' ? name : `${key}.${this.zone}`, hash });
+    this.chain.set(key, { name, owner: this.denial === 'nsec' ? name : `${key}.${this.zone}`, hash, rrset: undefined, wire: undefined });
     dirty.add(key);
     dirty.add(this.chainKeys[(i - 1 + this.chainKeys.length) % this.chainKeys.length]);
   }
@@ -950,7 +973,7 @@ export class SignedZone {
         const key = owner.includes('\\') ? canonicalNameKey(owner) : canonicalKeyOfWire(wire);
         if (!this.chain.has(key)) freshKeys.push(key);
         this.touchChain(key);
-        this.chain.set(key, { name: owner, owner, wire });
+        this.chain.set(key, { name: owner, owner, hash: undefined, rrset: undefined, wire });
       }
     }
     if (fresh) {
@@ -984,7 +1007,7 @@ export class SignedZone {
     for (const [key, name] of wanted) {
       if (!this.chain.has(key)) {
         this.touchChain(key);
-        this.chain.set(key, { name, owner: this.denial === 'nsec' ? name : `${key}.${this.zone}`, hash: this.denial === 'nsec3' ? nsec3Hash(name) : undefined });
+        this.chain.set(key, { name, owner: this.denial === 'nsec' ? name : `${key}.${this.zone}`, hash: this.denial === 'nsec3' ? nsec3Hash(name) : undefined, rrset: undefined, wire: undefined });
       }
     }
     this.chainKeys = [...wanted.keys()].sort();
