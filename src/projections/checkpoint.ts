@@ -74,10 +74,12 @@ const BLOCK_BYTES = 1 << 20;
  * canonical text the log holds, so every record type, present or future, round-trips unchanged.
  */
 class StateWriter {
-  private buf = Buffer.allocUnsafe(BLOCK_BYTES + 4096);
+  private buf: Buffer = Buffer.allocUnsafe(BLOCK_BYTES + 4096);
   private pos = 0;
   /** Finished (uncompressed) blocks not yet handed to the compressor. */
   readonly done: Buffer[] = [];
+  /** Block buffers the compressor is done with, to write the next blocks into (see recycle). */
+  private readonly spare: Buffer[] = [];
   /**
    * The walk: one iterator per open node over its children (the map's own lazy iterator: a node of a
    * million children is not copied into an array for the length of the walk).
@@ -143,8 +145,19 @@ class StateWriter {
 
   private cut(): void {
     if (this.pos === 0) return;
-    this.done.push(Buffer.from(this.buf.subarray(0, this.pos)));
+    // The block is the buffer itself; the next one is written into a recycled buffer or a new one.
+    this.done.push(this.buf.subarray(0, this.pos));
+    this.buf = this.spare.pop() ?? Buffer.allocUnsafe(BLOCK_BYTES + 4096);
     this.pos = 0;
+  }
+
+  /**
+   * Takes back a block from `done` once it is compressed, to write a later block into: a background
+   * checkpoint then allocates a handful of block buffers, not one per MiB of the state (each a
+   * malloc of ~1 MiB, freed at a different time, which left holes in glibc's heap).
+   */
+  recycle(block: Buffer): void {
+    this.spare.push(Buffer.from(block.buffer, block.byteOffset, block.buffer.byteLength - block.byteOffset));
   }
 
   /** Write up to `budget` nodes; true when the whole state is written (the last block cut). */
@@ -246,12 +259,14 @@ class CompressedBody {
     this.out = Buffer.allocUnsafe(reserve + estimate);
   }
 
-  add(raw: Buffer): void {
+  /** Compresses `raw`; `done` is told when the compressor no longer reads it. */
+  add(raw: Buffer, done: (raw: Buffer) => void): void {
     const i = this.results.length;
     this.results.push(undefined);
     this.inFlight++;
     deflate(raw, { level: 1 }, (err, compressed) => {
       this.inFlight--;
+      done(raw);
       if (err) this.failure ??= err;
       else {
         this.results[i] = compressed;
@@ -354,7 +369,7 @@ export async function serializeStateSliced(
     const until = performance.now() + sliceMs;
     let finished = w.step(512);
     while (!finished && performance.now() < until) finished = w.step(512);
-    for (const b of w.done.splice(0)) body.add(b);
+    for (const b of w.done.splice(0)) body.add(b, (raw) => w.recycle(raw));
     if (finished) break;
     await pause();
     while (body.inFlight > BLOCKS_IN_FLIGHT) await body.settled();
