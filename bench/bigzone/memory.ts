@@ -60,6 +60,7 @@ if (writes > 0) {
     if (i % 500 === 499) await new Promise((res) => setImmediate(res));
   }
   while (index.filling) await new Promise((res) => setImmediate(res));
+  console.log(`  index typed arrays ${mib(index.bytes)} MiB, ${index.size} names`);
   report(`after ${writes} writes`);
 }
 console.log(`load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
