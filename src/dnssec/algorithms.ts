@@ -73,8 +73,24 @@ export function publicKeyObject(algorithm: AlgorithmName, publicKey: Uint8Array)
  * DER); Ed25519 signatures are the 64 bytes of RFC 8032.
  */
 export function signData(algorithm: AlgorithmName, key: KeyObject, data: Uint8Array): Uint8Array {
-  if (algorithm === 'ed25519') return new Uint8Array(sign(null, data, key));
-  return new Uint8Array(sign('sha256', data, { key, dsaEncoding: 'ieee-p1363' }));
+  return new Uint8Array(signRaw(algorithm, key, data));
+}
+
+/** The sign() options of each ECDSA key, made once (RFC 6605: r || s, not DER). */
+const ecdsaOptions = new WeakMap<KeyObject, { key: KeyObject; dsaEncoding: 'ieee-p1363' }>();
+
+function ecdsaKey(key: KeyObject): { key: KeyObject; dsaEncoding: 'ieee-p1363' } {
+  let o = ecdsaOptions.get(key);
+  if (!o) ecdsaOptions.set(key, (o = { key, dsaEncoding: 'ieee-p1363' }));
+  return o;
+}
+
+/**
+ * {@link signData} for the signer's hot path (rrsig.ts, ~240,000 calls for a 100,000-name zone):
+ * node's Buffer as it comes, without a copy, and each ECDSA key's options object made once.
+ */
+export function signRaw(algorithm: AlgorithmName, key: KeyObject, data: Uint8Array): Buffer {
+  return algorithm === 'ed25519' ? sign(null, data, key) : sign('sha256', data, ecdsaKey(key));
 }
 
 /** Verify a signature made by {@link signData}. */

@@ -5,11 +5,11 @@
  * duplicates. Callers give RDATA already in canonical form (RFC 4034 section 6.2: names inside
  * lowercased and uncompressed for the types that section lists); this module only frames and signs.
  */
-import { sign as cryptoSign, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { nameToWire, splitLabels } from '../records/names.ts';
 import type { RDataOf } from '../records/types.ts';
 import { canonicalRDataWire } from '../records/rdata.ts';
-import { signData, verifyData, type AlgorithmName, ALGORITHM_NUMBERS } from './algorithms.ts';
+import { signData, signRaw, verifyData, type AlgorithmName, ALGORITHM_NUMBERS } from './algorithms.ts';
 import { longLivedBytes } from './slab.ts';
 
 /** Class IN; MCNS serves no other class. */
@@ -117,15 +117,6 @@ export function signRRset(
   return { ...fields, signature: signData(key.algorithm, key.privateKey, signedData(rrset, fields)) };
 }
 
-/** The sign() options of each ECDSA key, made once (RFC 6605: r || s, not DER). */
-const ecdsaOptions = new WeakMap<KeyObject, { key: KeyObject; dsaEncoding: 'ieee-p1363' }>();
-
-function ecdsaKey(key: KeyObject): { key: KeyObject; dsaEncoding: 'ieee-p1363' } {
-  let o = ecdsaOptions.get(key);
-  if (!o) ecdsaOptions.set(key, (o = { key, dsaEncoding: 'ieee-p1363' }));
-  return o;
-}
-
 /** Signature bytes per algorithm (RFC 6605: r || s of P-256; RFC 8080: Ed25519), fixed for both. */
 const SIGNATURE_BYTES: Readonly<Record<AlgorithmName, number>> = { ecdsap256sha256: 64, ed25519: 64 };
 
@@ -214,7 +205,7 @@ export class RRsetSigner {
     const b = this.scratch;
     this.frame(b, 0, rrset, rdatas, ownerWire, key, inception, expiration);
     // crypto.sign reads the data synchronously, so one view per length serves every call.
-    const signature = makeSignature(key, (this.views[len] ??= b.subarray(0, len)));
+    const signature = signRaw(key.algorithm, key.privateKey, (this.views[len] ??= b.subarray(0, len)));
     // A view into a shared slab: see slab.ts.
     const out = longLivedBytes(prefixLen + signature.length);
     for (let i = 0; i < prefixLen; i++) out[i] = b[i];
@@ -229,7 +220,7 @@ export class RRsetSigner {
     const spans = this.pendingSpans;
     const data = this.pending;
     for (let i = 0; i < outs.length; i++) {
-      const signature = makeSignature(keys[i], data.subarray(spans[2 * i], spans[2 * i] + spans[2 * i + 1]));
+      const signature = signRaw(keys[i].algorithm, keys[i].privateKey, data.subarray(spans[2 * i], spans[2 * i] + spans[2 * i + 1]));
       const out = outs[i];
       if (signature.length !== out.length - (18 + this.signerWire.length)) throw new Error(`a ${keys[i].algorithm} signature of ${signature.length} bytes`);
       out.set(signature, out.length - signature.length);
@@ -271,11 +262,6 @@ export class RRsetSigner {
       o += r.length;
     }
   }
-}
-
-/** The raw signature over `data` by `key` (ECDSA as r || s, RFC 6605). */
-function makeSignature(key: SigningKey, data: Buffer): Buffer {
-  return key.algorithm === 'ed25519' ? cryptoSign(null, data, key.privateKey) : cryptoSign('sha256', data, ecdsaKey(key.privateKey));
 }
 
 /** The RRSIG Labels field from an owner's wire name: its labels, not counting the root or a leading "*". */

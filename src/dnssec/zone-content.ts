@@ -44,7 +44,7 @@ function addressRRset(owner: string, type: 'A' | 'AAAA', records: readonly Recor
     if (!ok) throw new RangeError(`invalid ${type} address ${JSON.stringify(value)} at ${owner}`);
     rdatas[i] = out;
   }
-  return { owner, type: type === 'A' ? 1 : 28, ttl: records.length > 0 ? records[0].ttl : 0, rdatas };
+  return { owner, type: rrTypeCode(type), ttl: records.length > 0 ? records[0].ttl : 0, rdatas };
 }
 
 /** Every RRset of a zone (the synthesized SOA included), in the signer's form. */
