@@ -166,13 +166,7 @@ test('exit on a large zone: a running background checkpoint is finished; a small
     assert.equal(second.action, 'left-tail');
     assert.equal(second.tail, 10, 'five writes of two events each');
     assert.equal((t.ledger.db.prepare('SELECT count(*) AS n FROM checkpoints').get() as { n: number }).n, before, 'nothing written at exit');
-    const reopened = Ledger.open({ path: t.path });
-    try {
-      assert.equal(reopened.startup.replayed, 10);
-      assert.equal(stateDigest(reopened.state), stateDigest(t.ledger.state), 'nothing lost');
-    } finally {
-      reopened.close();
-    }
+    assertReopensReplaying(t.path, t.ledger, 10);
   } finally {
     t.cleanup();
   }
@@ -186,6 +180,17 @@ function smallWrites(ledger: Ledger, zone: string, n: number, tag: string): void
 }
 
 const checkpointRows = (ledger: Ledger): number => (ledger.db.prepare('SELECT count(*) AS n FROM checkpoints').get() as { n: number }).n;
+
+/** The ledger at `path`, opened again, replays exactly `replayed` events and holds `ledger`'s state (nothing lost). */
+function assertReopensReplaying(path: string, ledger: Ledger, replayed: number): void {
+  const reopened = Ledger.open({ path });
+  try {
+    assert.equal(reopened.startup.replayed, replayed);
+    assert.equal(stateDigest(reopened.state), stateDigest(ledger.state), 'nothing lost');
+  } finally {
+    reopened.close();
+  }
+}
 
 test('many small writes are not a bulk tail: 10,000+ events of single writes wait for the interval, not a checkpoint at once', async () => {
   // checkpointEvery 30,000: the interval a 3M-record zone's records/100 gives; 10,500 events of
@@ -204,13 +209,7 @@ test('many small writes are not a bulk tail: 10,000+ events of single writes wai
     const exit = await t.ledger.checkpointOnExit();
     assert.deepEqual([exit.action, exit.tail], ['left-tail', 10_500]);
     assert.equal(checkpointRows(t.ledger), rows, 'no checkpoint written for the small writes');
-    const reopened = Ledger.open({ path: t.path });
-    try {
-      assert.equal(reopened.startup.replayed, 10_500);
-      assert.equal(stateDigest(reopened.state), stateDigest(t.ledger.state), 'nothing lost');
-    } finally {
-      reopened.close();
-    }
+    assertReopensReplaying(t.path, t.ledger, 10_500);
   } finally {
     t.cleanup();
   }
@@ -233,13 +232,7 @@ test('exit on a large zone abandons a routine background checkpoint (its tail st
     assert.deepEqual([exit.action, exit.tail], ['left-tail', 1200], 'abandoned, not finished (finishing re-serializes the whole zone)');
     assert.equal(checkpointRows(t.ledger), rows, 'nothing written at exit');
     assert.equal(failures, 0, 'an abandoned checkpoint is not a failure');
-    const reopened = Ledger.open({ path: t.path });
-    try {
-      assert.equal(reopened.startup.replayed, 1200);
-      assert.equal(stateDigest(reopened.state), stateDigest(t.ledger.state), 'nothing lost');
-    } finally {
-      reopened.close();
-    }
+    assertReopensReplaying(t.path, t.ledger, 1200);
   } finally {
     t.cleanup();
   }
