@@ -424,7 +424,7 @@ export interface StartupReport {
   skipped?: string;
   rejected?: string[];
   /** Milliseconds of each phase: loading the checkpoint, replaying the tail (the server adds the serving index build). */
-  phases: { checkpointLoadMs: number; tailReplayMs: number; indexBuildMs?: number };
+  phases: { checkpointLoadMs: number; tailReplayMs: number; indexBuildMs?: number; indexImageMs?: number };
 }
 
 /** Parse a user's point in time: a sequence number ("1234") or an RFC 3339 time. */

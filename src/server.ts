@@ -17,6 +17,7 @@ import { ChainError } from './events/hash.ts';
 import { keyChainFromFile } from './events/chain-key.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { startDns } from './dns/server.ts';
+import { indexImagePath } from './dns/index-image.ts';
 import { createTransferHandlers } from './dns/transfer/index.ts';
 import { CatalogMaintainer } from './catalog/maintainer.ts';
 import { bumpSerialsAfterRestore } from './dns/transfer/restored-serials.ts';
@@ -188,7 +189,10 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
       tcpMessageMs: config.dns.tcp_message_timeout,
       rrl: { responsesPerSecond: config.dns.rrl.responses_per_second, slip: config.dns.rrl.slip, tableSize: config.dns.rrl.table_size },
       signers,
+      // The serving index saved at the last exit, used when it is of the state just opened (src/dns/index-image.ts).
+      indexImage: { path: indexImagePath(config.database.path), hashAt: (seq) => ledger.log.hashAt(seq) },
     });
+    if (dns.indexImage?.restored) ledger.startup.phases.indexImageMs = Math.round(dns.indexImage.ms);
     closers.push({ name: 'dns', close: () => dns.close() });
     // NOTIFY only once DNS listens: a secondary told earlier finds no primary and backs off for minutes.
     xfr.startNotify();
@@ -241,6 +245,14 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
           if (ledger.state.seq === 0) logger.info('empty log: no checkpoint written');
           else if (cp.action === 'left-tail') logger.info({ checkpointSeq: cp.seq, tail: cp.tail, ms }, 'checkpoint at exit: the background checkpoint is current to within a small tail of events, which are in the log and replay at the next start');
           else logger.info({ checkpointSeq: cp.seq, action: cp.action, ms }, 'checkpoint at exit');
+          // The serving index, so the next start of this state need not build it again.
+          try {
+            const image = dns.saveIndexImage();
+            if (image?.written) logger.info({ seq: ledger.state.seq, bytes: image.bytes, ms: Math.round(image.ms) }, 'serving index image written');
+            else if (image) logger.info({ reason: image.reason }, 'serving index image not written; the next start builds the index');
+          } catch (err) {
+            logger.warn({ err: (err as Error).message }, 'serving index image could not be written; the next start builds the index');
+          }
         } finally {
           ledger.close();
         }
@@ -271,6 +283,7 @@ function observeLedger(ledger: Ledger, metrics: Metrics, closers: Array<{ name: 
   metrics.registry.gauge('mcns_startup_checkpoint_load_seconds', 'Start-up: time to load the newest checkpoint', () => phases.checkpointLoadMs / 1000);
   metrics.registry.gauge('mcns_startup_tail_replay_seconds', 'Start-up: time to replay the log after the checkpoint', () => phases.tailReplayMs / 1000);
   metrics.registry.gauge('mcns_startup_tail_events', 'Start-up: events replayed after the checkpoint', () => ledger.startup.replayed);
+  metrics.registry.gauge('mcns_startup_index_image_seconds', 'Start-up: time to restore the DNS serving index from the image saved at the last exit (-1: built instead)', () => (phases.indexImageMs ?? -1) / 1000);
   metrics.registry.gauge('mcns_startup_index_build_seconds', 'Start-up: time to build the DNS serving index after the listeners bound (-1 while building)', () => (phases.indexBuildMs ?? -1) / 1000);
   metrics.registry.gauge('mcns_checkpoint_tail_events', 'Events applied since the newest checkpoint (what the next start would replay)', () => ledger.tail);
   metrics.registry.gauge('mcns_projection_seq', 'Sequence number of the newest event the projection has applied', () => ledger.state.seq);

@@ -43,6 +43,17 @@ export function hashKey(bytes: Uint8Array, start: number, end: number): number {
   return h === 0 ? 1 : h;
 }
 
+/** A NameTable's arrays and counters as a serving-index image holds them (NameTable.imageParts / fromImage). */
+export interface NameTableImage {
+  /** The used part of the arena (entries, garbage included). */
+  arena: Uint8Array;
+  /** (offset + 1, hash) per slot. */
+  slots: Int32Array;
+  live: number;
+  tombstones: number;
+  garbage: number;
+}
+
 /** See the module comment. Keys are compared with ASCII letters folded; store them lowercased. */
 export class NameTable {
   private arena: Uint8Array;
@@ -65,6 +76,36 @@ export class NameTable {
     this.slots = new Int32Array(2 * n);
     this.mask = n - 1;
     this.arena = new Uint8Array(Math.max(4096, expectedEntries * bytesPerEntry));
+  }
+
+  /**
+   * The table as saved in a serving-index image (index-image.ts): views of the live arena bytes and
+   * the slots, no copy, and the counters that go with them. Valid until the next write.
+   */
+  imageParts(): NameTableImage {
+    return { arena: this.arena.subarray(0, this.used), slots: this.slots, live: this.live, tombstones: this.tombstones, garbage: this.garbage };
+  }
+
+  /**
+   * A table over arrays read back from an image: `arena` holds the entries in its first `used`
+   * bytes (the rest is room for writes), `slots` the hash table as saved. Throws when the counters
+   * cannot describe these arrays (the image's checksum is what guards the bytes themselves).
+   */
+  static fromImage(arena: Uint8Array, used: number, slots: Int32Array, counts: { live: number; tombstones: number; garbage: number }): NameTable {
+    const n = slots.length / 2;
+    if (!Number.isInteger(n) || n < 16 || (n & (n - 1)) !== 0) throw new Error(`name table image: ${slots.length} slot ints is not twice a power of two`);
+    if (used > arena.length || counts.live < 0 || counts.tombstones < 0 || counts.live + counts.tombstones > n || counts.garbage < 0 || counts.garbage > used) {
+      throw new Error('name table image: counters do not fit the arrays');
+    }
+    const t = new NameTable(0);
+    t.arena = arena;
+    t.used = used;
+    t.slots = slots;
+    t.mask = n - 1;
+    t.live = counts.live;
+    t.tombstones = counts.tombstones;
+    t.garbage = counts.garbage;
+    return t;
   }
 
   /** Number of entries. */

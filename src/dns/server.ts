@@ -27,6 +27,7 @@ import { emptyResponseBytes, headerOnlyResponse, maxResponseSize, RCODE } from '
 import { drainSkippedAnswers } from './oversized.ts';
 import { AnswerCache } from './cache.ts';
 import { ServingIndex } from './serving-index.ts';
+import { restoreIndexImage, writeIndexImage, type ImageRestored, type ImageWritten } from './index-image.ts';
 import { Forwarder, parseHostPort, refusedResponse } from './forwarder.ts';
 import { readQuery, type ParsedQuery } from './query.ts';
 import { ResponseRateLimiter, type RrlOptions } from './rrl.ts';
@@ -95,6 +96,12 @@ export interface DnsServerOptions {
    * DNSSEC added (dnssec-answer.ts); the serving index knows nothing of signatures.
    */
   signers?: { readonly size: number; get(zone: string): SignedZone | undefined };
+  /**
+   * The serving-index image (index-image.ts): restored at start when it was taken of the state being
+   * served, instead of building the index; written by `saveIndexImage` at exit. `hashAt` gives the
+   * log's hash of the event at a seq (the image's binding). Absent: the index is always built.
+   */
+  indexImage?: { path: string; hashAt: (seq: number) => string | undefined };
 }
 
 /** A running DNS listener set. */
@@ -105,6 +112,14 @@ export interface DnsServer {
   forwarder?: Forwarder;
   /** Resolves once the serving index has been built for the first time (answers are right before too, only slower). */
   indexed(): Promise<void>;
+  /** What became of the serving-index image at start (undefined without `indexImage`). */
+  indexImage?: ImageRestored;
+  /**
+   * Writes the serving-index image for the state being served, when the index is its complete
+   * index (else removes an older image); call after close(), before the database closes. Undefined
+   * without `indexImage`. Throws what the file system throws.
+   */
+  saveIndexImage(): ImageWritten | undefined;
   /** Stops accepting; in-flight TCP answers are written before their connections close. */
   close(): Promise<void>;
 }
@@ -165,8 +180,19 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
   const index = new ServingIndex();
   index.onRebuilt = (entries, ms) => logger?.[ms >= 100 ? 'info' : 'debug']({ entries, ms: Math.round(ms) }, 'DNS serving index built');
   index.onFilled = (names, ms) => logger?.[ms >= 100 ? 'info' : 'debug']({ names, ms: Math.round(ms) }, 'DNS serving index complete (every type answered)');
-  // Start building now (in slices between I/O), so the index is ready by the first queries.
-  index.sync(opts.ledger.state);
+  // The image of the state being served, when there is one, instead of a build.
+  let imageRestored: ImageRestored | undefined;
+  if (opts.indexImage) {
+    const { path, hashAt } = opts.indexImage;
+    const state = opts.ledger.state;
+    imageRestored = restoreIndexImage(path, index, state, hashAt(state.seq));
+    if (imageRestored.restored) {
+      logger?.info({ path, seq: state.seq, entries: imageRestored.entries, bytes: imageRestored.bytes, ms: Math.round(imageRestored.ms) }, 'serving index restored from image');
+    } else if (imageRestored.problem) logger?.warn({ path, reason: imageRestored.reason }, 'serving index image not used (damaged or unreadable): building the index');
+    else if (!imageRestored.absent) logger?.info({ path, reason: imageRestored.reason }, 'serving index image not used: building the index');
+  }
+  // Else start building now (in slices between I/O), so the index is ready by the first queries.
+  if (!imageRestored?.restored) index.sync(opts.ledger.state);
   let indexFailureLogged = false;
 
   // Metrics are counted in plain numbers here and flushed to the registry once a second, so the
@@ -386,9 +412,18 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
     addresses,
     forwarder,
     indexed: () => index.whenBuilt(),
+    indexImage: imageRestored,
+    saveIndexImage() {
+      if (!opts.indexImage) return undefined;
+      const state = opts.ledger.state;
+      return writeIndexImage(opts.indexImage.path, index, state, opts.indexImage.hashAt(state.seq));
+    },
     async close() {
       closing = true;
       clearInterval(flushTimer);
+      // The index follows the state at queries: writes since the last one are diffed in now, so
+      // the image written at exit (saveIndexImage) is of the state being served.
+      if (opts.indexImage && !index.filling) index.sync(opts.ledger.state);
       index.close();
       flush();
       for (const s of udpSockets) s.close();

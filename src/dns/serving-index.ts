@@ -52,7 +52,7 @@ import { rrsetTtl } from '../projections/rrset-ttl.ts';
 import { answerQuery, isPlainQuestion } from './answer.ts';
 import { RCODE, writeOpt, writeResponseHeader } from './header.ts';
 import { negativeTemplate, writeNegative, type NegativeTemplate } from './negative.ts';
-import { hashKey, MAX_KEY, NameTable } from './name-table.ts';
+import { hashKey, MAX_KEY, NameTable, type NameTableImage } from './name-table.ts';
 import type { ParsedQuery } from './query.ts';
 import { parseIPv4, parseIPv6 } from '../records/ip.ts';
 import { recordData, withoutMemo } from './record-data.ts';
@@ -91,6 +91,9 @@ const MAX_TYPES = 64;
 function hidesBelow(node: TrieNode, apex: boolean): boolean {
   return (!apex && node.rrsets.has('NS')) || node.rrsets.has('DNAME');
 }
+
+/** Marks a zone id already given a template (negativeTemplate may give none) while an image is restored. */
+const NO_TEMPLATE = {} as NegativeTemplate;
 
 /** Thrown inside a diff walk to stop it once it is over budget. */
 class OverBudget extends Error {}
@@ -334,9 +337,9 @@ function namesIn(data: object, into: string[]): void {
  * owner: 86,000 of 93,000 on the realistic 1M zone, where an array each cost ~56 bytes more), a
  * list, or a set once it is long.
  */
-type Dependents = Map<string, string | string[] | Set<string>>;
+export type Dependents = Map<string, string | string[] | Set<string>>;
 /** Dependents of one name held in a list up to this many (a scan is cheaper than a set for a few). */
-const DEPENDENTS_AS_SET = 32;
+export const DEPENDENTS_AS_SET = 32;
 
 /** A rebuild in progress: the nodes still to visit, depth first. */
 interface Rebuild {
@@ -377,6 +380,17 @@ interface Fill {
   timer?: NodeJS.Immediate | NodeJS.Timeout;
 }
 
+/**
+ * Everything a complete index of one state holds that its answers need, for a serving-index image
+ * (index-image.ts): the table's arrays, the dependents, the zone ids the values refer to. The
+ * zones' negative templates are not in it: they are a function of the state (negativeTemplate).
+ */
+export interface ServingIndexImage {
+  table: NameTableImage;
+  dependents: ReadonlyMap<string, string | readonly string[] | ReadonlySet<string>>;
+  zoneIds: ReadonlyMap<string, number>;
+}
+
 /** What the index does when it is asked to follow a state (for tests and logs). */
 export type SyncOutcome = 'current' | 'diffed' | 'rebuilding';
 
@@ -415,6 +429,8 @@ export class ServingIndex {
   private budget = 0;
   private rebuild: Rebuild | undefined;
   private closed = false;
+  /** The state the index was the complete index of when it was closed (imageOf). */
+  private completeAtClose: LedgerState | undefined;
   private builtWaiters: Array<() => void> = [];
   private rebuilds = 0;
 
@@ -457,6 +473,50 @@ export class ServingIndex {
   whenBuilt(): Promise<void> {
     if (this.rebuilds > 0 || this.closed) return Promise.resolve();
     return new Promise((resolve) => this.builtWaiters.push(resolve));
+  }
+
+  /**
+   * The index's contents for an image, when it is exactly and completely the index of `state`: the
+   * state is the one it holds, no rebuild or second pass is under way, and it never failed. A
+   * closed index still gives them for the state it held when it was closed (the server writes the
+   * image at exit, after the listeners closed). Views of the live arrays: write them before
+   * anything changes the index.
+   */
+  imageOf(state: LedgerState): ServingIndexImage | undefined {
+    const held = this.closed ? this.completeAtClose : this.state;
+    if (held !== state || this.rebuild || this.fill || this.failure !== undefined) return undefined;
+    return { table: this.table.imageParts(), dependents: this.dependents, zoneIds: this.zoneIds };
+  }
+
+  /**
+   * Makes this index the index of `state` from an image's contents (index-image.ts checked that the
+   * image was taken of this very state: the log's seq and hash, the build's fingerprint). The
+   * table is used as it is, no copy. Throws, leaving the index as it was, when the zone ids do not
+   * name exactly the state's zones.
+   */
+  restoreImage(state: LedgerState, table: NameTable, dependents: Dependents, zoneIds: Map<string, number>): void {
+    if (this.closed) throw new Error('serving index: closed');
+    if (zoneIds.size !== state.zones.size) throw new Error(`serving index image: ${zoneIds.size} zones, the state has ${state.zones.size}`);
+    const templates: Array<NegativeTemplate | undefined> = [];
+    for (const [name, id] of zoneIds) {
+      const zone = state.zones.get(name);
+      if (!zone) throw new Error(`serving index image: zone ${JSON.stringify(name)} is not in the state`);
+      if (!Number.isInteger(id) || id < 0 || id >= zoneIds.size || templates[id] !== undefined) throw new Error(`serving index image: bad zone id ${id}`);
+      // A zone's template is what a build or a diff makes of the zone as it is in the state.
+      templates[id] = negativeTemplate(zone) ?? NO_TEMPLATE;
+    }
+    for (let i = 0; i < templates.length; i++) if (templates[i] === NO_TEMPLATE) templates[i] = undefined;
+    if (this.rebuild?.timer) clearImmediate(this.rebuild.timer);
+    this.rebuild = undefined;
+    this.stopFill();
+    this.table = table;
+    this.dependents = dependents;
+    this.zoneIds = zoneIds;
+    this.templates = templates;
+    this.state = state;
+    this.target = state;
+    this.rebuilds++;
+    for (const resolve of this.builtWaiters.splice(0)) resolve();
   }
 
   /** True when the index is exactly the index of `state` (after a sync). */
@@ -714,6 +774,7 @@ export class ServingIndex {
 
   /** Stops a rebuild in progress; the index then never answers again. */
   close(): void {
+    if (!this.closed) this.completeAtClose = this.rebuild || this.fill || this.failure !== undefined ? undefined : this.state;
     this.closed = true;
     if (this.rebuild?.timer) clearImmediate(this.rebuild.timer);
     this.stopFill();
