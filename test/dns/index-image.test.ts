@@ -1,0 +1,314 @@
+/**
+ * The serving-index image (src/dns/index-image.ts): an index restored from an image answers every
+ * question byte for byte like the index it was taken of, and keeps doing so as both follow the
+ * same writes (its dependents are right); an image of another state, another log or another build,
+ * or a damaged one, is never used, and the index is then built as before.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { McnsError } from '../../src/errors.ts';
+import { answerQuery } from '../../src/dns/answer.ts';
+import { maxResponseSize } from '../../src/dns/header.ts';
+import { indexFingerprint, probeState, restoreIndexImage, writeIndexImage } from '../../src/dns/index-image.ts';
+import { readQuery, type ParsedQuery } from '../../src/dns/query.ts';
+import { ServingIndex } from '../../src/dns/serving-index.ts';
+import { encodeMessage } from '../../src/dns/wire.ts';
+import type { Command, RecordOp } from '../../src/projections/decide.ts';
+import type { LedgerState } from '../../src/projections/state.ts';
+import type { Ledger } from '../../src/ledger.ts';
+import { testLedger } from '../helpers/ledger.ts';
+import { rng } from '../helpers/rng.ts';
+
+// The random zones of test/dns/serving-index.test.ts: nested zones, delegations, DNAMEs, wildcards,
+// CNAME chains into other zones, below cuts and out of our zones, escaped labels.
+const ZONES = ['a.test', 'b.test', 'sub.a.test', 'c.example'];
+const NAMES = ['@', 'www', 'mail', 'x.y', 'deep.er.name', 'alias', 'sub', 'cut', 'in.cut', 'Mixed', 'ns1', 'x.hostmaster', 'other.w', '*.w', 'a\\.b'];
+const VALUES: Record<string, string[]> = {
+  A: ['192.0.2.1', '192.0.2.2', '198.51.100.7'],
+  AAAA: ['2001:db8::1', '2001:db8::2'],
+  CNAME: ['www.a.test.', 'www.b.test.', 'alias.b.test.', 'alias.a.test.', 'q.w.a.test.', 'mail.sub.a.test.', 'z.x.a.test.', 'nowhere.example.', 'in.cut.a.test.', 'deep.er.name.b.test.', 'ns1.c.example.', 'missing.c.example.'],
+  NS: ['ns1.a.test.', 'ns2.b.test.', 'in.cut.a.test.'],
+  TXT: ['"hello"', '"v=spf1 mx -all" "second string"'],
+  MX: ['10 mail.a.test.', '20 www.b.test.', '5 q.w.b.test.', '30 in.cut.a.test.'],
+  SRV: ['10 5 443 www.a.test.', '0 0 53 mail.b.test.'],
+  CAA: ['0 issue "ca.example"'],
+  HTTPS: ['1 www.a.test. alpn=h2', '0 mail.a.test.'],
+  TYPE65400: ['\\# 4 0a000001'],
+  DNAME: ['www.b.test.', 'x.a.test.', 'c.example.'],
+};
+/** Names asked: those that exist, and names below cuts, wildcards, CNAME owners and escaped labels, and missing ones. */
+const ASKED = [...NAMES, 'nowhere', 'www.cut', 'q.w', 'x.alias', 'er.name', 'z.deep.er.name', 'x.a\\.b', 'no.ns1', 'z.x', 'q.z.x', 'no.mail'];
+/** Every kind of type: held ones, one held nowhere, and those the index never answers (DS, ANY). */
+const QTYPES = [1, 28, 2, 6, 5, 15, 16, 33, 39, 65, 257, 65400, 999, 43, 255];
+
+/** A random command over the test zones (the generator of serving-index.test.ts, without restores). */
+function randomCommand(ledger: Ledger, random: () => number): Command {
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)];
+  const zone = pick(ZONES);
+  const z = ledger.state.zones.get(`${zone}.`);
+  const ids = z ? [...z.records.keys()] : [];
+  const r = random();
+  if (r < 0.04 || (!z && r < 0.5)) return { kind: 'createZone', zone, soa: { primary_ns: `ns1.${zone}`, admin_email: `hostmaster@${zone}` } };
+  if (r < 0.06) return { kind: 'deleteZone', zone };
+  if (r < 0.09) return { kind: 'updateZone', zone, soa: pick([{ primary_ns: `ns2.${zone}` }, { admin_email: `dns@x.${zone}` }, { ttl: pick([60, 900]) }, { minimum: pick([30, 600]) }]) };
+  const ops: RecordOp[] = [];
+  for (let k = 1 + Math.floor(random() * 3); k > 0; k--) {
+    const o = random();
+    if (o < 0.65 || ids.length === 0) {
+      const type = random() < 0.6 ? pick(['A', 'AAAA']) : pick(Object.keys(VALUES));
+      const n = type === 'NS' && random() < 0.7 ? pick(['cut', 'x']) : type === 'DNAME' && random() < 0.8 ? pick(['x', 'mail', 'deep.er']) : pick(NAMES);
+      ops.push({ op: 'create', name: n === '@' ? zone : `${n}.${zone}`, type, value: pick(VALUES[type]), ttl: pick([undefined, 60, 3600]) });
+    } else if (o < 0.8) ops.push({ op: 'update', id: pick(ids), ttl: pick([30, 600]) });
+    else ops.push({ op: 'delete', id: pick(ids) });
+  }
+  return { kind: 'changeRecords', zone, ops };
+}
+
+/** Applies `n` random commands (refused ones skipped). */
+function randomWrites(ledger: Ledger, random: () => number, n: number): void {
+  for (let i = 0; i < n; i++) {
+    try {
+      ledger.execute(randomCommand(ledger, random), { actor: 'test' });
+    } catch (err) {
+      if (!(err instanceof McnsError)) throw err;
+    }
+  }
+}
+
+/** A wire query for `name`/`qtype`, letters' case shuffled, with or without EDNS. */
+function query(name: string, qtype: number, random: () => number, edns: boolean, size = 1232): Buffer {
+  const labels = name === '.' ? [] : (name.replace(/\.$/, '').match(/(?:\\.|[^.])+/g) ?? []).map((l) => l.replace(/\\(.)/g, '$1'));
+  const parts: Buffer[] = [Buffer.from([0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, edns ? 1 : 0])];
+  for (const l of labels) {
+    const spelled = [...l].map((c) => (random() < 0.5 ? c.toUpperCase() : c)).join('');
+    parts.push(Buffer.from([spelled.length]), Buffer.from(spelled, 'latin1'));
+  }
+  parts.push(Buffer.from([0, qtype >> 8, qtype & 0xff, 0, 1]));
+  if (edns) parts.push(Buffer.from([0, 0, 41, size >> 8, size & 0xff, 0, 0, random() < 0.5 ? 0x80 : 0, 0, 0, 0]));
+  return Buffer.concat(parts);
+}
+
+/**
+ * Every question (names x types, each zone) answered by `a` and `b` for `state`: byte-equal (both
+ * decline or both give the same bytes), and equal to the general path when answered. Returns how
+ * many the index answered.
+ */
+function sameAnswers(a: ServingIndex, b: ServingIndex, state: LedgerState, random: () => number, label: string): number {
+  let answered = 0;
+  for (const zone of ZONES) {
+    for (const n of ASKED) {
+      const name = n === '@' ? `${zone}.` : `${n}.${zone}.`;
+      for (const qtype of QTYPES) {
+        const raw = query(name, qtype, random, random() < 0.7, [512, 1232, 4096][Math.floor(random() * 3)]);
+        const q = readQuery(raw) as ParsedQuery;
+        const limit = maxResponseSize(q, random() < 0.2);
+        const fromA = a.answer(state, q, raw, limit);
+        const fromB = b.answer(state, q, raw, limit);
+        assert.deepEqual(fromB, fromA, `${label}: ${name}/${qtype}: the restored index and the built one differ`);
+        if (fromA) {
+          answered++;
+          assert.deepEqual(fromA, encodeMessage(answerQuery(state, q).message, limit).bytes, `${label}: ${name}/${qtype}: not the general path's answer`);
+        }
+      }
+    }
+  }
+  return answered;
+}
+
+const hashOf = (ledger: Ledger): string => ledger.log.hashAt(ledger.state.seq) as string;
+
+test('index image: restored from an image, an index answers every question like the built one, and follows the same writes', () => {
+  let answered = 0;
+  let diffed = 0;
+  for (let seed = 1; seed <= 8; seed++) {
+    const random = rng(7000 + seed);
+    const t = testLedger();
+    try {
+      const { ledger } = t;
+      randomWrites(ledger, random, 60 + seed * 10);
+      const state = ledger.state;
+      const built = new ServingIndex();
+      assert.notEqual(built.sync(state), 'rebuilding');
+      const path = join(t.dir, 'mcns.db.index');
+      const written = writeIndexImage(path, built, state, hashOf(ledger));
+      assert.ok(written.written, `seed ${seed}: written`);
+      assert.equal(written.bytes, statSync(path).size);
+      const restored = new ServingIndex();
+      const r = restoreIndexImage(path, restored, state, hashOf(ledger));
+      assert.ok(r.restored, `seed ${seed}: ${r.restored ? '' : r.reason}`);
+      assert.equal(restored.isCurrent(state), true);
+      assert.equal(restored.filling, false);
+      assert.deepEqual([...restored.entries()].sort(), [...built.entries()].sort(), `seed ${seed}: entries`);
+      answered += sameAnswers(built, restored, state, random, `seed ${seed}`);
+      // The same writes applied to both: the restored index diffs them (its dependents re-take the
+      // answers that read a changed name) into exactly what the built one holds.
+      for (let step = 0; step < 25; step++) {
+        randomWrites(ledger, random, 1);
+        const next = ledger.state;
+        const outcome = restored.sync(next);
+        built.sync(next);
+        if (outcome === 'diffed') diffed++;
+        assert.notEqual(outcome, 'rebuilding');
+        const fresh = new ServingIndex();
+        fresh.sync(next);
+        assert.deepEqual([...restored.entries()].sort(), [...fresh.entries()].sort(), `seed ${seed}, write ${step}: the restored index drifted from the state`);
+        if (step % 5 === 4) answered += sameAnswers(built, restored, next, random, `seed ${seed}, write ${step}`);
+      }
+      assert.equal(restored.failure, undefined);
+    } finally {
+      t.cleanup();
+    }
+  }
+  assert.ok(answered > 2000, `answered ${answered}`);
+  assert.ok(diffed > 100, `diffed ${diffed}`);
+});
+
+/** A ledger with a few hundred random writes and the image of its complete index at `path`. */
+function withImage(seed: number): { t: ReturnType<typeof testLedger>; path: string; built: ServingIndex } {
+  const t = testLedger();
+  randomWrites(t.ledger, rng(seed), 200);
+  const built = new ServingIndex();
+  built.sync(t.ledger.state);
+  const path = join(t.dir, 'mcns.db.index');
+  assert.ok(writeIndexImage(path, built, t.ledger.state, hashOf(t.ledger)).written);
+  return { t, path, built };
+}
+
+/** Not restored, for `reason`; the index untouched, then built as usual and answering right. */
+function refused(path: string, state: LedgerState, hash: string | undefined, reason: RegExp, problem: boolean, ledgerFor: LedgerState): void {
+  const index = new ServingIndex();
+  const r = restoreIndexImage(path, index, state, hash);
+  assert.equal(r.restored, false);
+  if (!r.restored) {
+    assert.match(r.reason, reason);
+    assert.equal(r.problem, problem, r.reason);
+  }
+  assert.equal(index.isCurrent(state), false, 'nothing restored');
+  assert.notEqual(index.sync(ledgerFor), 'rebuilding');
+  const fresh = new ServingIndex();
+  fresh.sync(ledgerFor);
+  assert.equal(sameAnswers(fresh, index, ledgerFor, rng(1), 'after a refused image') > 0, true);
+}
+
+test('index image: another seq, another log, another build, or a damaged file is never used', () => {
+  const { t, path } = withImage(41);
+  try {
+    const { ledger } = t;
+    const state = ledger.state;
+    const hash = hashOf(ledger);
+    const good = readFileSync(path);
+    // Another state of the same log: one more write after the image was taken.
+    ledger.execute({ kind: 'changeRecords', zone: 'a.test', ops: [{ op: 'create', name: 'late.a.test', type: 'A', value: '192.0.2.99' }] }, { actor: 'test' });
+    const later = ledger.state;
+    refused(path, later, hashOf(ledger), /taken at seq \d+, the state is at seq/, false, later);
+    // The same seq of another log (another hash).
+    refused(path, state, 'f'.repeat(64), /another log/, false, state);
+    refused(path, state, undefined, /another log/, false, state);
+    // Written by a build that encodes answers differently: another fingerprint in an intact header.
+    const headerLength = good.readUInt32LE(8);
+    const header = JSON.parse(good.subarray(16, 16 + headerLength).toString('utf8')) as { fingerprint: string; format: number };
+    const rewrite = (h: object): Buffer => {
+      const text = Buffer.from(JSON.stringify(h), 'utf8');
+      assert.equal(text.length, headerLength, 'same length, so the sections stay where they were');
+      const out = Buffer.from(good);
+      text.copy(out, 16);
+      out.writeUInt32LE(crc32(text), 12);
+      return out;
+    };
+    writeFileSync(path, rewrite({ ...header, fingerprint: indexFingerprint().replace(/^./, (c) => (c === '0' ? '1' : '0')) }));
+    refused(path, state, hash, /fingerprint/, false, state);
+    writeFileSync(path, rewrite({ ...header, format: header.format + 1 }));
+    refused(path, state, hash, /image format/, false, state);
+    // One byte changed anywhere: header, slots, arena, dependents.
+    for (const at of [20, Math.floor(good.length * 0.2), Math.floor(good.length * 0.6), good.length - 3]) {
+      const bad = Buffer.from(good);
+      bad[at] ^= 0x01;
+      writeFileSync(path, bad);
+      refused(path, state, hash, /checksum|JSON|Unexpected|header/, true, state);
+    }
+    // Cut short, empty, not an image at all.
+    writeFileSync(path, good);
+    truncateSync(path, good.length - 100);
+    refused(path, state, hash, /bytes, the header describes|ends after/, true, state);
+    truncateSync(path, 10);
+    refused(path, state, hash, /ends after/, true, state);
+    writeFileSync(path, 'not an image\n'.repeat(100));
+    refused(path, state, hash, /bad magic/, true, state);
+    // The intact image is still good for its own state.
+    writeFileSync(path, good);
+    const index = new ServingIndex();
+    assert.equal(restoreIndexImage(path, index, state, hash).restored, true);
+    // No file: nothing said.
+    const none = restoreIndexImage(join(t.dir, 'none.index'), new ServingIndex(), state, hash);
+    assert.equal(none.restored, false);
+    if (!none.restored) assert.equal(none.absent, true);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('index image: written only for a current, complete index (the stale one removed), also after the index closed', async () => {
+  const { t, path, built } = withImage(43);
+  try {
+    const { ledger } = t;
+    // The state moved on and the index has not followed: not its index any more.
+    ledger.execute({ kind: 'changeRecords', zone: 'a.test', ops: [{ op: 'create', name: 'late.a.test', type: 'A', value: '192.0.2.99' }] }, { actor: 'test' });
+    const w = writeIndexImage(path, built, ledger.state, hashOf(ledger));
+    assert.equal(w.written, false);
+    assert.equal(existsSync(path), false, 'the older image is removed');
+    // A large rebuild's second pass still to run: not complete.
+    const slow = new ServingIndex({ rebuildSlice: 3 });
+    slow.sync(ledger.state);
+    while (!slow.isCurrent(ledger.state)) await new Promise((r) => setImmediate(r));
+    assert.equal(slow.filling, true);
+    assert.equal(writeIndexImage(path, slow, ledger.state, hashOf(ledger)).written, false);
+    while (slow.filling) await new Promise((r) => setImmediate(r));
+    // Complete, then closed (the server writes the image after its listeners closed).
+    slow.close();
+    const done = writeIndexImage(path, slow, ledger.state, hashOf(ledger));
+    assert.equal(done.written, true);
+    const restored = new ServingIndex();
+    assert.equal(restoreIndexImage(path, restored, ledger.state, hashOf(ledger)).restored, true);
+    const fresh = new ServingIndex();
+    fresh.sync(ledger.state);
+    assert.deepEqual([...restored.entries()].sort(), [...fresh.entries()].sort(), 'the image of a two-pass build is the full index');
+    assert.ok(sameAnswers(fresh, restored, ledger.state, rng(2), 'two-pass image') > 100);
+    // A closed index whose rebuild had not finished writes nothing.
+    const unfinished = new ServingIndex({ rebuildSlice: 3 });
+    unfinished.sync(ledger.state);
+    unfinished.close();
+    assert.equal(writeIndexImage(path, unfinished, ledger.state, hashOf(ledger)).written, false);
+    assert.equal(existsSync(path), false);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('index image fingerprint: stable, and its probe zone holds every kind of answer the index encodes', () => {
+  const f = indexFingerprint();
+  assert.match(f, /^[0-9a-f]{64}$/);
+  assert.equal(indexFingerprint(), f);
+  const state = probeState();
+  const index = new ServingIndex();
+  index.sync(state);
+  const entries = [...index.entries()];
+  const entry = (name: string): string => entries.find((e) => e.startsWith(`${name}.probe.mcns-image.test./`)) ?? '';
+  const descriptors = (e: string): string[] => e.split('/').slice(5).join('/').split(';');
+  // name/A/AAAA/other types/flags/answers
+  assert.match(entry('www'), /^www\.[^/]+\/2\/1\/\/0\//, 'two A and an AAAA');
+  assert.match(entry('mail'), /\/15,16\/0\//, 'MX (with its additional A) and TXT');
+  assert.match(entry('alias2'), /\/0,5\/8\//, 'a chain of two CNAMEs (only listed types)');
+  // A descriptor: type:ANCOUNT NSCOUNT ARCOUNT bits (AA 0x400, SOA tail 2, NXDOMAIN 4):bytes.
+  assert.ok(descriptors(entry('dangling')).some((d) => /^0:[0-9a-f]{12}0406:/.test(d)), 'a chain ending NXDOMAIN (SOA tail)');
+  assert.ok(descriptors(entry('cross')).some((d) => /^0:[0-9a-f]{12}0402:/.test(d)), 'a chain ending NODATA in another zone (SOA tail)');
+  assert.ok(descriptors(entry('out')).some((d) => /^0:0001000000000400:/.test(d)), 'a chain out of our zones');
+  assert.match(entry('*.wild'), /\/1\/0\/16\/0\//, 'a wildcard with an A and a TXT');
+  assert.match(entries.find((e) => e.startsWith('wild.probe')) ?? '', /\/4\//, 'a wildcard below');
+  assert.match(entry('cut'), /\/1\/0:/, 'a delegation with its referral');
+  assert.match(entry('dn'), /\/1\/$/, 'a DNAME owner held like a cut');
+  assert.match(entry('srv'), /\/33\//);
+  assert.match(entry('caa'), /\/257\//);
+});
