@@ -196,7 +196,8 @@ async function startMcns(cfg: string, dnsPort: number): Promise<Server> {
   // The second pass (other types, CNAME chains) is logged at info level only when it took 100 ms or more.
   let complete: { ms: number } | undefined;
   try {
-    complete = await wait(/^DNS serving index complete/, 600_000);
+    // Restored from the serving-index image saved at the last exit: complete from the start.
+    complete = await wait(/^DNS serving index complete|^serving index restored from image$/, 600_000);
   } catch {
     complete = undefined;
   }
@@ -210,7 +211,7 @@ async function startMcns(cfg: string, dnsPort: number): Promise<Server> {
     log,
     rest,
     dnsPort,
-    start: { ledgerMs: ledger.ms, boundMs: serving.ms, indexMs: index.ms, completeMs: complete?.ms, cpu: { ledger: cpuLedger, index: cpuIndex, complete: cpuComplete }, rss, rssComplete, firstRcode: first.rcode, phases: pick(index.line, ['checkpointLoadMs', 'tailReplayMs', 'indexBuildMs', 'replayed']) },
+    start: { ledgerMs: ledger.ms, boundMs: serving.ms, indexMs: index.ms, completeMs: complete?.ms, cpu: { ledger: cpuLedger, index: cpuIndex, complete: cpuComplete }, rss, rssComplete, firstRcode: first.rcode, phases: pick(index.line, ['checkpointLoadMs', 'tailReplayMs', 'indexImageMs', 'indexBuildMs', 'replayed']) },
   };
 }
 
@@ -223,7 +224,7 @@ async function sigterm(s: Server): Promise<number> {
   const ms = performance.now() - t0;
   // What the shutdown did and when (ms after the signal): where a slow exit spends its time.
   const t0Log = s.log[from]?.ms ?? 0;
-  const detail = (l: { line: Record<string, unknown> }): string => ['ms', 'action', 'background', 'seq', 'tail', 'checkpointSeq'].filter((k) => l.line[k] !== undefined).map((k) => `${k} ${String(l.line[k])}`).join(', ');
+  const detail = (l: { line: Record<string, unknown> }): string => ['ms', 'bytes', 'action', 'background', 'seq', 'tail', 'checkpointSeq', 'reason'].filter((k) => l.line[k] !== undefined).map((k) => `${k} ${String(l.line[k])}`).join(', ');
   console.log(`SIGTERM to exit ${(ms / 1000).toFixed(2)} s: ${s.log.slice(from).map((l) => `+${Math.round(l.ms - t0Log)} ms ${String(l.line.msg)} (${detail(l)})`).join('; ')}`);
   return ms;
 }
@@ -323,7 +324,8 @@ async function main(): Promise<void> {
     console.log(`reusing ${IMPORT_DB} (imported in ${importSeconds.toFixed(1)} s earlier; --fresh-import to redo)`);
   }
   const work = join(DIR, 'work.db');
-  for (const f of [work, `${work}-wal`, `${work}-shm`]) rmSync(f, { force: true });
+  // The serving-index image too (a cache beside the database): the first start builds the index.
+  for (const f of [work, `${work}-wal`, `${work}-shm`, `${work}.index`]) rmSync(f, { force: true });
   copyFileSync(IMPORT_DB, work);
 
   const mcias = await startMcIasFake();
