@@ -17,7 +17,7 @@ import { ChainError } from './events/hash.ts';
 import { keyChainFromFile } from './events/chain-key.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { startDns } from './dns/server.ts';
-import { indexImagePath } from './dns/index-image.ts';
+import { indexImagePath, loadIndexImage } from './dns/index-image.ts';
 import { createTransferHandlers } from './dns/transfer/index.ts';
 import { CatalogMaintainer } from './catalog/maintainer.ts';
 import { bumpSerialsAfterRestore } from './dns/transfer/restored-serials.ts';
@@ -112,6 +112,9 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
     if (dev.newToken) opts.onDevToken?.(dev);
   }
   const tls = { cert: readPem(config.server.tls_cert, 'server.tls_cert'), key: readPem(config.server.tls_key, 'server.tls_key') };
+  // The serving-index image saved at the last exit is read before the ledger opens (while the heap
+  // is small, its arrays cost V8 no full GC); it is used only if it is of the state opened (startDns).
+  const indexImage = loadIndexImage(indexImagePath(config.database.path));
   const ledger = openLedger(config, logger);
   const closers: Array<{ name: string; close: () => Promise<void> }> = [];
   try {
@@ -190,7 +193,7 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
       rrl: { responsesPerSecond: config.dns.rrl.responses_per_second, slip: config.dns.rrl.slip, tableSize: config.dns.rrl.table_size },
       signers,
       // The serving index saved at the last exit, used when it is of the state just opened (src/dns/index-image.ts).
-      indexImage: { path: indexImagePath(config.database.path), hashAt: (seq) => ledger.log.hashAt(seq) },
+      indexImage: { path: indexImagePath(config.database.path), hashAt: (seq) => ledger.log.hashAt(seq), loaded: indexImage },
     });
     if (dns.indexImage?.restored) ledger.startup.phases.indexImageMs = Math.round(dns.indexImage.ms);
     closers.push({ name: 'dns', close: () => dns.close() });

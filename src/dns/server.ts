@@ -27,7 +27,7 @@ import { emptyResponseBytes, headerOnlyResponse, maxResponseSize, RCODE } from '
 import { drainSkippedAnswers } from './oversized.ts';
 import { AnswerCache } from './cache.ts';
 import { ServingIndex } from './serving-index.ts';
-import { restoreIndexImage, writeIndexImage, type ImageRestored, type ImageWritten } from './index-image.ts';
+import { installIndexImage, restoreIndexImage, writeIndexImage, type ImageRestored, type ImageWritten, type LoadedImage } from './index-image.ts';
 import { Forwarder, parseHostPort, refusedResponse } from './forwarder.ts';
 import { readQuery, type ParsedQuery } from './query.ts';
 import { ResponseRateLimiter, type RrlOptions } from './rrl.ts';
@@ -101,7 +101,15 @@ export interface DnsServerOptions {
    * served, instead of building the index; written by `saveIndexImage` at exit. `hashAt` gives the
    * log's hash of the event at a seq (the image's binding). Absent: the index is always built.
    */
-  indexImage?: { path: string; hashAt: (seq: number) => string | undefined };
+  indexImage?: {
+    path: string;
+    hashAt: (seq: number) => string | undefined;
+    /**
+     * The image as loaded before the ledger opened (loadIndexImage; cheaper then), else it is read
+     * here. Taken: startDns sets it to undefined, so an image not used is not kept alive by the options.
+     */
+    loaded?: LoadedImage | ImageRestored;
+  };
 }
 
 /** A running DNS listener set. */
@@ -183,9 +191,11 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
   // The image of the state being served, when there is one, instead of a build.
   let imageRestored: ImageRestored | undefined;
   if (opts.indexImage) {
-    const { path, hashAt } = opts.indexImage;
+    const { path, hashAt, loaded } = opts.indexImage;
     const state = opts.ledger.state;
-    imageRestored = restoreIndexImage(path, index, state, hashAt(state.seq));
+    if (loaded === undefined) imageRestored = restoreIndexImage(path, index, state, hashAt(state.seq));
+    else imageRestored = 'table' in loaded ? installIndexImage(loaded, index, state, hashAt(state.seq)) : loaded;
+    opts.indexImage.loaded = undefined;
     if (imageRestored.restored) {
       logger?.info({ path, seq: state.seq, entries: imageRestored.entries, bytes: imageRestored.bytes, ms: Math.round(imageRestored.ms) }, 'serving index restored from image');
     } else if (imageRestored.problem) logger?.warn({ path, reason: imageRestored.reason }, 'serving index image not used (damaged or unreadable): building the index');

@@ -1,0 +1,131 @@
+/**
+ * The serving-index image with the real server (`bin/mcns server --config`): SIGTERM writes it beside
+ * the database, the next start of the same state restores it instead of building the index and
+ * answers byte for byte as before; after a write by another process while the server was down, or
+ * with a damaged file, the image is not used and the index is built (answers still right).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ledger } from '../../src/ledger.ts';
+import { importCommand } from '../../src/projections/zone-files.ts';
+import { spawnMcns, type Spawned } from '../cli/run.ts';
+import { buildQuery, udpExchange } from './helpers.ts';
+import { tempDir } from '../helpers/ledger.ts';
+import { httpsText, sampleOrZero } from '../helpers/scrape.ts';
+import { makeTestTls } from '../helpers/tls.ts';
+import { writeServerConfig } from '../helpers/server-config.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const ZONE = 'img.test';
+
+/** A zone of every answer kind: addresses, MX, TXT, CNAME chains (to data, to nothing, out of the zone), a wildcard, a delegation. */
+function zoneFile(n: number): string {
+  const lines = [`$ORIGIN ${ZONE}.`, '$TTL 300', `@ SOA ns.${ZONE}. h.${ZONE}. 1 3600 600 86400 60`, '@ NS ns', 'ns A 192.0.2.1', '@ MX 10 mail', 'mail A 192.0.2.25', 'mail TXT "v=spf1 mx -all"'];
+  lines.push('alias CNAME h1', 'alias2 CNAME alias', 'dangling CNAME missing', 'out CNAME www.elsewhere.example.', '*.wild A 192.0.2.9', 'cut NS ns.cut', 'ns.cut A 192.0.2.53');
+  for (let i = 0; i < n; i++) lines.push(`h${i} A 10.0.${(i >> 8) & 255}.${i & 255}`, ...(i % 3 === 0 ? [`h${i} AAAA 2001:db8::${i.toString(16)}`] : []), ...(i % 7 === 0 ? [`h${i} TXT "t${i}"`] : []));
+  return lines.join('\n') + '\n';
+}
+
+/** Questions of every kind (data, NODATA, NXDOMAIN, chains, wildcard, referral), including the writes made during the test. */
+const QUESTIONS: Array<[string, number]> = [];
+for (const name of ['h1', 'h3', 'h7', 'h1499', 'mail', '@', 'alias', 'alias2', 'dangling', 'out', 'x.wild', 'www.cut', 'cut', 'nope', 'late0', 'late19', 'offline']) {
+  for (const type of [1, 28, 15, 16, 5, 6, 2, 99]) QUESTIONS.push([name === '@' ? `${ZONE}.` : `${name}.${ZONE}.`, type]);
+}
+
+/** The server's response bytes to every question (the same query id each time). */
+async function answers(port: number): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  for (const [name, type] of QUESTIONS) {
+    out.push(await udpExchange(port, buildQuery({ name, type, id: 4242 })));
+    out.push(await udpExchange(port, buildQuery({ name, type, id: 4243, edns: { size: 1232 } })));
+  }
+  return out;
+}
+
+async function serving(server: Spawned): Promise<{ dnsPort: number; restPort: number }> {
+  const line = (await server.waitForLog('mcns serving', 120_000)) as { dns: string[]; rest: string };
+  return { dnsPort: Number(line.dns[0].split(':').pop()), restPort: Number(line.rest.split(':').pop()) };
+}
+
+async function stop(server: Spawned): Promise<string> {
+  server.child.kill('SIGTERM');
+  const exit = await server.exited;
+  assert.equal(exit.code, 0, server.stderr());
+  return server.stderr();
+}
+
+test('the real server: SIGTERM writes the serving-index image, a restart of the same state restores it and answers the same; another state or a damaged image builds', { timeout: 300_000 }, async () => {
+  const { dir, cleanup } = tempDir('mcns-img-');
+  const tls = makeTestTls();
+  const db = join(dir, 'mcns.db');
+  const image = `${db}.index`;
+  const seed = Ledger.open({ path: db });
+  seed.execute(importCommand(ZONE, zoneFile(1500)), { actor: 'import' });
+  seed.close();
+  const cfg = writeServerConfig(dir, { db, tls });
+  let server: Spawned | undefined;
+  try {
+    server = spawnMcns(['server', '--config', cfg]);
+    const first = await serving(server);
+    await server.waitForLog('start-up done: serving index built', 120_000);
+    // Writes by another process, followed by the server.
+    const writer = Ledger.open({ path: db });
+    for (let i = 0; i < 20; i++) writer.execute({ kind: 'changeRecords', zone: ZONE, ops: [{ op: 'create', name: `late${i}.${ZONE}`, type: 'A', value: `198.51.100.${i}` }] }, { actor: 'test' });
+    writer.close();
+    const late = buildQuery({ name: `late19.${ZONE}.`, type: 1 });
+    await waitFor(async () => (await udpExchange(first.dnsPort, late)).readUInt16BE(6) === 1, { what: 'the last write served', timeoutMs: 30_000 });
+    const before = await answers(first.dnsPort);
+    assert.equal(existsSync(image), false, 'no image while the server runs');
+    const log1 = await stop(server);
+    assert.match(log1, /"msg":"serving index image written"/);
+    assert.equal(existsSync(image), true, `${image} written at exit`);
+
+    // The same state: restored, not built, and the same bytes for every question.
+    server = spawnMcns(['server', '--config', cfg]);
+    const second = await serving(server);
+    const restored = (await server.waitForLog('serving index restored from image')) as { entries: number; bytes: number; ms: number };
+    assert.ok(restored.entries > 1500 && restored.bytes > 0, JSON.stringify(restored));
+    const done = (await server.waitForLog('start-up done: serving index built')) as Record<string, unknown>;
+    assert.equal(typeof done.indexImageMs, 'number', 'the image phase among the start-up phases');
+    assert.doesNotMatch(server.stderr(), /DNS serving index built/, 'no build');
+    assert.deepEqual(await answers(second.dnsPort), before, 'the restored index answers byte for byte as the built one did');
+    const metrics = await httpsText(second.restPort, '/metrics');
+    assert.ok(sampleOrZero(metrics, /^mcns_startup_index_image_seconds /) >= 0, 'image phase in /metrics');
+    await stop(server);
+
+    // Another process writes while the server is down: the image is of an older state; not used.
+    const offline = Ledger.open({ path: db });
+    offline.execute({ kind: 'changeRecords', zone: ZONE, ops: [{ op: 'create', name: `offline.${ZONE}`, type: 'A', value: '203.0.113.1' }] }, { actor: 'test' });
+    offline.close();
+    server = spawnMcns(['server', '--config', cfg]);
+    const third = await serving(server);
+    const notUsed = (await server.waitForLog('serving index image not used: building the index')) as { reason: string };
+    assert.match(notUsed.reason, /taken at seq \d+, the state is at seq \d+/);
+    await server.waitForLog('start-up done: serving index built', 120_000);
+    const withOffline = await answers(third.dnsPort);
+    const offlineA = 2 * QUESTIONS.findIndex(([n, t]) => n === `offline.${ZONE}.` && t === 1);
+    assert.equal(withOffline[offlineA].readUInt16BE(6), 1, 'the write made while the server was down is served');
+    await stop(server);
+
+    // A damaged image (one byte flipped in the middle): a warning, a build, right answers.
+    const bytes = readFileSync(image);
+    bytes[bytes.length >> 1] ^= 0x10;
+    writeFileSync(image, bytes);
+    server = spawnMcns(['server', '--config', cfg]);
+    const fourth = await serving(server);
+    const damaged = (await server.waitForLog('serving index image not used (damaged or unreadable): building the index')) as { reason: string };
+    assert.match(damaged.reason, /checksum/);
+    await server.waitForLog('start-up done: serving index built', 120_000);
+    assert.deepEqual(await answers(fourth.dnsPort), withOffline, 'built again: the same answers');
+    await stop(server);
+    server = undefined;
+  } finally {
+    if (server && server.child.exitCode === null) {
+      server.child.kill('SIGKILL');
+      await server.exited;
+    }
+    cleanup();
+  }
+});
