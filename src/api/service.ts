@@ -70,6 +70,8 @@ export interface StartupView {
   checkpoint_load_ms: number;
   tail_replay_ms: number;
   index_build_ms: number | null;
+  /** Restoring the serving index from the image saved at the last exit (src/dns/index-image.ts); null: not restored (built). */
+  index_image_ms: number | null;
 }
 
 export class ApiService {
@@ -112,6 +114,7 @@ export class ApiService {
       checkpoint_load_ms: st.phases.checkpointLoadMs,
       tail_replay_ms: st.phases.tailReplayMs,
       index_build_ms: st.phases.indexBuildMs ?? null,
+      index_image_ms: st.phases.indexImageMs ?? null,
     };
     return { status: 'ok', seq, chain_head: this.servedHead, ...(this.maxBody !== undefined ? { max_body: this.maxBody } : {}), startup };
   }

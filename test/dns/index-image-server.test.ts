@@ -10,7 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ledger } from '../../src/ledger.ts';
 import { importCommand } from '../../src/projections/zone-files.ts';
-import { spawnMcns, type Spawned } from '../cli/run.ts';
+import { mcns, spawnMcns, type Spawned } from '../cli/run.ts';
 import { buildQuery, udpExchange } from './helpers.ts';
 import { tempDir } from '../helpers/ledger.ts';
 import { httpsText, sampleOrZero } from '../helpers/scrape.ts';
@@ -93,6 +93,11 @@ test('the real server: SIGTERM writes the serving-index image, a restart of the 
     assert.deepEqual(await answers(second.dnsPort), before, 'the restored index answers byte for byte as the built one did');
     const metrics = await httpsText(second.restPort, '/metrics');
     assert.ok(sampleOrZero(metrics, /^mcns_startup_index_image_seconds /) >= 0, 'image phase in /metrics');
+    const health = JSON.parse(await httpsText(second.restPort, '/v1/health')) as { startup: { index_image_ms: unknown } };
+    assert.equal(typeof health.startup.index_image_ms, 'number', 'image phase in GET /v1/health');
+    const status = await mcns(['status', '--addr', `https://127.0.0.1:${second.restPort}`, '--ca-cert', tls.caPath]);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /\nstart-up: checkpoint load \d+\.\d s \(seq \d+\), tail replay \d+\.\d s \(\d+ events\), index from image \d+\.\d s, index build \d+\.\d s\n$/);
     await stop(server);
 
     // Another process writes while the server is down: the image is of an older state; not used.
