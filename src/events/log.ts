@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { Observable, Subject } from 'rxjs';
-import { CURRENT_VERSION, type EventDraft, type StoredEvent } from './types.ts';
+import { CURRENT_VERSION, type EventDraft, type EventType, type StoredEvent } from './types.ts';
 import { upcast } from './upcast.ts';
 import { batchEventHasher, ChainError, eventHash, GENESIS_HASH, type HashedColumns } from './hash.ts';
 import { adoptOrCheckChainMacs, chainMac, type ChainMacCheck } from './chain-key.ts';
@@ -84,6 +84,39 @@ export function findBatch(db: Database.Database, batchId: string): { first: numb
 
 /** A batch of at least this many events is appended with a page cache sized for it (see withBigCache). */
 const BIG_BATCH_EVENTS = 20_000;
+
+/** The newest event of the log (seq 0, the genesis hash and ts 0 for an empty log). */
+export interface LogHead {
+  seq: number;
+  hash: string;
+  ts: number;
+}
+
+/** What every event of a batch shares besides the actor: its timestamp and its id. */
+export interface BatchHeader {
+  ts: number;
+  batchId: string;
+}
+
+/**
+ * A batch's timestamp and id after `head`. Timestamps never go backwards along the log, even when
+ * the clock does: "the log at time T" is then a prefix, found by binary search (seqAt). The id is
+ * "<first seq>-<random>": batches are contiguous in seq, so the id itself says where its events
+ * are (history by batch needs no index), and the random part keeps ids unique.
+ */
+export function batchHeader(head: LogHead, now: number = Date.now()): BatchHeader {
+  return { ts: Math.max(now, head.ts), batchId: `${head.seq + 1}-${randomBytes(4).toString('hex')}` };
+}
+
+/** The rows of one batch being written (EventLog.batchRows): seq and hash are the last row's. */
+export interface BatchRows {
+  seq: number;
+  hash: string;
+  readonly ts: number;
+  readonly batchId: string;
+  write(zone: string, type: EventType, payloadJson: string, recordId: string | null, name: string | null, rtype: string | null): void;
+  end(): void;
+}
 
 /** The append-only log over one SQLite database. */
 export class EventLog {
@@ -180,56 +213,91 @@ export class EventLog {
   /** The body of `append`, inside one IMMEDIATE transaction (compiled once: it runs per write). */
   private compileAppend() {
     return this.db.transaction((drafts: readonly EventDraft[], opts: AppendOptions): StoredEvent[] => {
-      const zones = new Set(drafts.map((d) => d.zone));
-      for (const zone of zones) {
-        const actual = this.zoneVersion(zone);
-        if (actual !== opts.expectedVersion) throw new VersionConflictError(zone, opts.expectedVersion, actual);
-      }
-      const head = this.stmts.head.get() as { seq: number; hash: string; ts: number } | undefined;
-      let seq = head?.seq ?? 0;
-      let hash = head?.hash ?? GENESIS_HASH;
-      // Timestamps never go backwards along the log, even when the clock does: "the log at time T"
-      // is then a prefix, found by binary search (seqAt).
-      const ts = Math.max(opts.now ?? Date.now(), head?.ts ?? 0);
-      // "<first seq>-<random>": batches are contiguous in seq, so the id itself says where its
-      // events are (history by batch needs no index), and the random part keeps ids unique.
-      const batchId = `${seq + 1}-${randomBytes(4).toString('hex')}`;
-      if (opts.surface) this.stmts.surfaceInsert.run(batchId, opts.surface);
+      const head = this.beginBatch(new Set(drafts.map((d) => d.zone)), opts.expectedVersion);
+      const rows = this.batchRows(head, batchHeader(head, opts.now), opts);
       const out = new Array<StoredEvent>(drafts.length);
-      // The hashed columns every event of the batch shares are encoded once (eventHash's bytes).
-      const hashNext = batchEventHasher(ts, opts.actor, batchId);
-      const insert = this.stmts.insert;
       for (let i = 0; i < drafts.length; i++) {
-        if (opts.failAfterRows !== undefined && i >= opts.failAfterRows) {
-          throw new Error(`injected failure after ${i} rows`);
-        }
         const d = drafts[i];
-        seq += 1;
         const type = d.body.type;
         const payload = d.body.payload as Record<string, unknown>;
-        const version = CURRENT_VERSION[type];
-        const payloadJson = JSON.stringify(payload);
-        hash = hashNext(hash, seq, d.zone, type, version, payloadJson);
-        insert.run(
-          seq,
-          ts,
-          opts.actor,
+        rows.write(
           d.zone,
           type,
-          version,
-          payloadJson,
-          batchId,
+          JSON.stringify(payload),
           typeof payload.id === 'string' ? payload.id : null,
           typeof payload.name === 'string' ? payload.name : null,
           typeof payload.type === 'string' ? payload.type : null,
-          hash,
         );
-        out[i] = { seq, ts, actor: opts.actor, zone: d.zone, batchId, version, body: d.body, hash };
+        out[i] = { seq: rows.seq, ts: rows.ts, actor: opts.actor, zone: d.zone, batchId: rows.batchId, version: CURRENT_VERSION[type], body: d.body, hash: rows.hash };
       }
-      // One MAC per batch: the last event's hash covers the batch and everything before it.
-      if (this.chainKey && this.macInsert) this.macInsert.run(seq, chainMac(this.chainKey, seq, hash));
+      rows.end();
       return out;
     });
+  }
+
+  /**
+   * The first step of a batch, inside its transaction: refuses (VersionConflictError) when a zone's
+   * newest event is not `expectedVersion`; returns the log's head.
+   */
+  beginBatch(zones: Iterable<string>, expectedVersion: number): LogHead {
+    for (const zone of zones) {
+      const actual = this.zoneVersion(zone);
+      if (actual !== expectedVersion) throw new VersionConflictError(zone, expectedVersion, actual);
+    }
+    const head = this.stmts.head.get() as LogHead | undefined;
+    return head ?? { seq: 0, hash: GENESIS_HASH, ts: 0 };
+  }
+
+  /**
+   * Writes the rows of one batch after `head`, inside its transaction (the single-threaded append
+   * and the bulk append worker both write through it, so their rows and hashes are the same bytes):
+   * each row's seq, its link in the hash chain, its insert; `end` adds the batch's chain MAC.
+   */
+  batchRows(head: LogHead, header: BatchHeader, opts: { actor: string; surface?: WriteSurface; failAfterRows?: number }): BatchRows {
+    if (opts.surface) this.stmts.surfaceInsert.run(header.batchId, opts.surface);
+    // The hashed columns every event of the batch shares are encoded once (eventHash's bytes).
+    const hashNext = batchEventHasher(header.ts, opts.actor, header.batchId);
+    const insert = this.stmts.insert;
+    const { ts, batchId } = header;
+    const actor = opts.actor;
+    const failAfter = opts.failAfterRows ?? Infinity;
+    const first = head.seq + 1;
+    const rows: BatchRows = {
+      seq: head.seq,
+      hash: head.hash,
+      ts,
+      batchId,
+      write: (zone, type, payloadJson, recordId, name, rtype) => {
+        if (rows.seq - first + 1 >= failAfter) throw new Error(`injected failure after ${rows.seq - first + 1} rows`);
+        const seq = rows.seq + 1;
+        const version = CURRENT_VERSION[type];
+        const hash = hashNext(rows.hash, seq, zone, type, version, payloadJson);
+        insert.run(seq, ts, actor, zone, type, version, payloadJson, batchId, recordId, name, rtype, hash);
+        rows.seq = seq;
+        rows.hash = hash;
+      },
+      end: () => {
+        // One MAC per batch: the last event's hash covers the batch and everything before it.
+        if (this.chainKey && this.macInsert) this.macInsert.run(rows.seq, chainMac(this.chainKey, rows.seq, rows.hash));
+      },
+    };
+    return rows;
+  }
+
+  /** The chain key this log MACs its batches with (for a bulk append worker's own connection), if any. */
+  get chainKeyInUse(): Buffer | undefined {
+    return this.chainKey;
+  }
+
+  /** Use a chain key another connection of this process already checked (a bulk append worker's). */
+  useCheckedChainKey(key: Buffer): void {
+    this.chainKey = key;
+    this.macInsert = this.db.prepare('INSERT INTO chain_macs (seq, mac) VALUES (?, ?)');
+  }
+
+  /** Deliver a batch appended through another connection of this process (the bulk append worker) to followers, after its commit. */
+  publish(stored: StoredEvent[]): void {
+    if (stored.length > 0) this.appended.next(stored);
   }
 
   /**
