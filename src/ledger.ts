@@ -26,7 +26,7 @@ export interface LedgerOptions {
   create?: boolean;
   /** Injected clock in ms (serials and event timestamps); tests use it to move time. */
   clock?: () => number;
-  /** Injected record-id generator. */
+  /** Injected record-id generator (default: a {@link recordIdSequence} per write). */
   newId?: () => string;
   /** Write a checkpoint after this many new events (0: only when asked). */
   checkpointEvery?: number;
@@ -79,18 +79,49 @@ export type CommandPlan = (state: LedgerState) => Command | undefined;
 /** A point in the log: a sequence number or a time (ms since the epoch). */
 export type LogPoint = { seq: number } | { time: number };
 
-/** Random bytes drawn 8 KiB at a time: one system call per 1,024 ids, not one per id (an import makes millions). */
+/** Random bytes drawn 8 KiB at a time: one system call per 2,048 draws, not one per id (an import makes millions). */
 let idPool = Buffer.alloc(0);
 let idPos = 0;
 
-/** A record id: 16 lowercase hex characters. */
-export function randomRecordId(): string {
-  if (idPos + 8 > idPool.length) {
+function randomUint32(): number {
+  if (idPos + 4 > idPool.length) {
     idPool = randomBytes(8192);
     idPos = 0;
   }
-  idPos += 8;
-  return idPool.toString('hex', idPos - 8, idPos);
+  idPos += 4;
+  return idPool.readUInt32LE(idPos - 4);
+}
+
+const hex8 = (n: number): string => n.toString(16).padStart(8, '0');
+
+/** A record id: 16 lowercase hex characters, random. */
+export function randomRecordId(): string {
+  return hex8(randomUint32()) + hex8(randomUint32());
+}
+
+/**
+ * The record ids of one write: 16 lowercase hex characters, the first one random and each next one
+ * a random 1 to 2^20 above the one before. A million-record import then inserts its ids into the
+ * log's (zone, record_id) index in ascending order, each next to the one before, instead of at a
+ * random place in a B-tree of a million entries (a bare better-sqlite3 loop of the 1.57M rows of
+ * the realistic import: 13.9 s of inserts with random ids, 8.7 s with ascending ones). Ids are opaque names, unique in their zone (decide checks); nothing reads
+ * an order or a meaning into them.
+ */
+export function recordIdSequence(): () => string {
+  let hi = randomUint32();
+  let lo = randomUint32();
+  let first = true;
+  return () => {
+    if (first) first = false;
+    else {
+      lo += 1 + (randomUint32() & 0xfffff);
+      if (lo > 0xffffffff) {
+        lo -= 0x100000000;
+        hi = (hi + 1) >>> 0;
+      }
+    }
+    return hex8(hi) + hex8(lo);
+  };
 }
 
 /** The event log plus its live projection. */
@@ -105,7 +136,7 @@ export class Ledger {
   readonly pointInTime: PointInTimeReader;
   private readonly onCheckpoint?: LedgerOptions['onCheckpoint'];
   private readonly clock: () => number;
-  private readonly newId: () => string;
+  private readonly newId?: () => string;
   private readonly checkpointEvery: number;
   private readonly checkpointInBackground: boolean;
   private readonly exitCheckpointRecords: number;
@@ -132,7 +163,7 @@ export class Ledger {
     this.db = db;
     this.log = new EventLog(db);
     this.clock = opts.clock ?? Date.now;
-    this.newId = opts.newId ?? randomRecordId;
+    this.newId = opts.newId;
     this.checkpointEvery = opts.checkpointEvery ?? 0;
     this.checkpointInBackground = opts.checkpointInBackground ?? false;
     this.exitCheckpointRecords = opts.exitCheckpointRecords ?? EXIT_CHECKPOINT_RECORDS;
@@ -210,7 +241,7 @@ export class Ledger {
           throw precondition(`zone ${zone} is at serial ${serial ?? 'none'}, not ${opts.ifMatch} (If-Match)`);
         }
       }
-      const decision = decide(state, cmd, { now: this.clock(), newId: this.newId });
+      const decision = decide(state, cmd, { now: this.clock(), newId: this.newId ?? recordIdSequence() });
       if (decision.drafts.length === 0) return { serial: state.zones.get(decision.zone)?.serial, events: [] };
       let events: StoredEvent[];
       try {
