@@ -252,6 +252,7 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
           try {
             const image = dns.saveIndexImage();
             if (image?.written) logger.info({ seq: ledger.state.seq, bytes: image.bytes, ms: Math.round(image.ms) }, 'serving index image written');
+            else if (image?.kept) logger.info({ seq: ledger.state.seq, reason: image.reason }, 'serving index image kept');
             else if (image) logger.info({ reason: image.reason }, 'serving index image not written; the next start builds the index');
           } catch (err) {
             logger.warn({ err: (err as Error).message }, 'serving index image could not be written; the next start builds the index');

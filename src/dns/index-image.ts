@@ -16,11 +16,15 @@
  *    every kind of answer (A/AAAA, MX and TXT, CNAME chains ending in data, NODATA, NXDOMAIN and
  *    out of our zones, a wildcard, a delegation with glue, a DNAME, SRV/CAA). A change to how the
  *    index encodes any of them changes the fingerprint without anyone bumping IMAGE_FORMAT; the
- *    constant is for changes to the file layout itself;
+ *    constant is for changes to the file layout itself. No configuration enters it because none
+ *    changes the index's bytes: its answers are answerQuery's for the state with no options, the
+ *    server's index takes no ServingIndexOptions (they only pace rebuilds, not what is built), and
+ *    DNSSEC stays outside it (a DO query into a signed zone never reaches the index);
  *  - the header and every section carry a CRC-32, checked before anything is used: a truncated,
  *    corrupt or unreadable file is a logged warning and a normal build, never a wrong answer.
  * It is written only when the index is current and complete (no rebuild, no second pass pending),
- * to a temporary file renamed over the old one; when it cannot be written the old one is removed.
+ * to a temporary file renamed over the old one; when it cannot be written the old one is removed,
+ * and when nothing changed since it was restored the file is kept as it is (dns/server.ts).
  * It is a cache: safe to delete, not part of backups (RUNBOOK: "Serving-index image").
  *
  * Layout: "MCNSIDX\n", u32 LE header length, u32 LE CRC-32 of the header, the header (JSON: format,
@@ -194,7 +198,7 @@ export function indexFingerprint(): string {
 }
 
 /** What writing an image did, for the exit log line. */
-export type ImageWritten = { written: true; bytes: number; ms: number } | { written: false; reason: string };
+export type ImageWritten = { written: true; bytes: number; ms: number } | { written: false; reason: string; kept?: boolean };
 
 /**
  * Writes the image of `index` for `state` (whose seq's event has hash `hash`) to `path`, atomically

@@ -17,6 +17,7 @@ import net, { type AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { McnsError } from '../errors.ts';
 import { DNS_LATENCY_SAMPLE_EVERY, type Metrics } from '../metrics.ts';
+import { statSync } from 'node:fs';
 import type { LedgerState } from '../projections/state.ts';
 import { answerQuery } from './answer.ts';
 import { addDnssec, SIGNER_QTYPES } from './dnssec-answer.ts';
@@ -162,6 +163,15 @@ function servfailResponse(raw: Buffer): Buffer | undefined {
   return headerOnlyResponse(raw.readUInt16BE(0), raw.readUInt16BE(2), RCODE.SERVFAIL);
 }
 
+/** Size of the file at `path`, or -1 when there is none. */
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return -1;
+  }
+}
+
 /** Starts UDP and TCP listeners on every `listen` address. */
 export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
   const logger = opts.logger;
@@ -190,6 +200,8 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
   index.onFilled = (names, ms) => logger?.[ms >= 100 ? 'info' : 'debug']({ names, ms: Math.round(ms) }, 'DNS serving index complete (every type answered)');
   // The image of the state being served, when there is one, instead of a build.
   let imageRestored: ImageRestored | undefined;
+  /** The state the image was restored for (saveIndexImage keeps the file when nothing changed since). */
+  let restoredState: LedgerState | undefined;
   if (opts.indexImage) {
     const { path, hashAt, loaded } = opts.indexImage;
     const state = opts.ledger.state;
@@ -197,6 +209,7 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
     else imageRestored = 'table' in loaded ? installIndexImage(loaded, index, state, hashAt(state.seq)) : loaded;
     opts.indexImage.loaded = undefined;
     if (imageRestored.restored) {
+      restoredState = state;
       logger?.info({ path, seq: state.seq, entries: imageRestored.entries, bytes: imageRestored.bytes, ms: Math.round(imageRestored.ms) }, 'serving index restored from image');
     } else if (imageRestored.problem) logger?.warn({ path, reason: imageRestored.reason }, 'serving index image not used (damaged or unreadable): building the index');
     else if (!imageRestored.absent) logger?.info({ path, reason: imageRestored.reason }, 'serving index image not used: building the index');
@@ -426,6 +439,11 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
     saveIndexImage() {
       if (!opts.indexImage) return undefined;
       const state = opts.ledger.state;
+      // Nothing written since the image was restored: the file holds this very index already
+      // (when it is still there, whole), and exit need not write 100 MB again.
+      if (restoredState === state && imageRestored?.restored && fileSize(opts.indexImage.path) === imageRestored.bytes && index.imageOf(state)) {
+        return { written: false, reason: 'unchanged since it was restored at start', kept: true };
+      }
       return writeIndexImage(opts.indexImage.path, index, state, opts.indexImage.hashAt(state.seq));
     },
     async close() {
