@@ -10,13 +10,15 @@
 import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { BehaviorSubject, scan, type Subscription } from 'rxjs';
-import { EventLog, VersionConflictError, type WriteSurface } from './events/log.ts';
+import { batchHeader, bigBatchCacheKib, EventLog, VersionConflictError, type WriteSurface } from './events/log.ts';
+import { BULK_CHUNK_ROWS, BulkAppendWorker, BulkStoredEvent } from './events/bulk-append.ts';
+import { GENESIS_HASH } from './events/hash.ts';
 import { openDatabase } from './events/schema.ts';
-import type { StoredEvent } from './events/types.ts';
+import { CURRENT_VERSION, type StoredEvent } from './events/types.ts';
 import { McnsError, precondition } from './errors.ts';
-import { decide, zoneName, type Command } from './projections/decide.ts';
+import { decide, zoneName, type Command, type Decision } from './projections/decide.ts';
 import { EMPTY_STATE, evolveAll, type LedgerState, type ZoneState } from './projections/state.ts';
-import { loadCheckpoint, saveCheckpoint, serializeStateSliced, storeCheckpoint, type CheckpointWritten } from './projections/checkpoint.ts';
+import { checkpointDigest, loadCheckpoint, saveCheckpoint, serializeState, serializeStateSliced, storeCheckpoint, type CheckpointWritten } from './projections/checkpoint.ts';
 import { PointInTimeReader } from './projections/point-in-time.ts';
 
 /** How to open a ledger. */
@@ -28,6 +30,10 @@ export interface LedgerOptions {
   clock?: () => number;
   /** Injected record-id generator (default: a {@link recordIdSequence} per write). */
   newId?: () => string;
+  /** Injected random part of batch ids (tests that compare two logs byte for byte). */
+  batchIdSuffix?: () => string;
+  /** executeInBulk: the batch size from which the bulk append worker writes it, and its rows per message (tests make both small). */
+  bulk?: { workerEvents?: number; chunkRows?: number };
   /** Write a checkpoint after this many new events (0: only when asked). */
   checkpointEvery?: number;
   /**
@@ -75,6 +81,14 @@ export interface WriteOptions {
  * to. Throw to refuse (the error reaches the caller, nothing is written); undefined: nothing to write.
  */
 export type CommandPlan = (state: LedgerState) => Command | undefined;
+
+/** Test hooks of executeInBulk. */
+export interface BulkTestHooks {
+  /** Fail inside the worker's transaction after this many rows. */
+  failAfterRows?: number;
+  /** Called on this thread after the fold and the checkpoint's serialization, before the commit (throw to fail there; or kill the worker). */
+  beforeCommit?: (worker: BulkAppendWorker) => void | Promise<void>;
+}
 
 /** A point in the log: a sequence number or a time (ms since the epoch). */
 export type LogPoint = { seq: number } | { time: number };
@@ -137,6 +151,9 @@ export class Ledger {
   private readonly onCheckpoint?: LedgerOptions['onCheckpoint'];
   private readonly clock: () => number;
   private readonly newId?: () => string;
+  private readonly batchIdSuffix?: () => string;
+  private readonly bulkWorkerEvents: number;
+  private readonly bulkChunkRows: number;
   private readonly checkpointEvery: number;
   private readonly checkpointInBackground: boolean;
   private readonly exitCheckpointRecords: number;
@@ -155,6 +172,10 @@ export class Ledger {
    */
   private bulkSeq = 0;
   private closed = false;
+  /** The bulk append worker, once a bulk write (or prepareBulkAppend) started it. */
+  private bulkWorker?: BulkAppendWorker;
+  /** The projection executeInBulk folded for the batch it is publishing (the follow pipeline takes it as is). */
+  private precomputed?: { batch: StoredEvent[]; from: LedgerState; state: LedgerState };
   private readonly checkpointWatch?: Subscription;
   private readonly path: string;
   private readonly subscription: Subscription;
@@ -164,6 +185,9 @@ export class Ledger {
     this.log = new EventLog(db);
     this.clock = opts.clock ?? Date.now;
     this.newId = opts.newId;
+    this.batchIdSuffix = opts.batchIdSuffix;
+    this.bulkWorkerEvents = opts.bulk?.workerEvents ?? BULK_WORKER_EVENTS;
+    this.bulkChunkRows = opts.bulk?.chunkRows ?? BULK_CHUNK_ROWS;
     this.checkpointEvery = opts.checkpointEvery ?? 0;
     this.checkpointInBackground = opts.checkpointInBackground ?? false;
     this.exitCheckpointRecords = opts.exitCheckpointRecords ?? EXIT_CHECKPOINT_RECORDS;
@@ -183,6 +207,9 @@ export class Ledger {
       .pipe(
         scan((state: LedgerState, batch: StoredEvent[]) => {
           if (batch.length >= BULK_EVENTS) this.bulkSeq = batch[batch.length - 1].seq;
+          // A batch the bulk append worker wrote was folded by executeInBulk already.
+          const pre = this.precomputed;
+          if (pre && pre.batch === batch && pre.from === state) return pre.state;
           return evolveAll(state, batch);
         }, initial),
       )
@@ -234,18 +261,12 @@ export class Ledger {
       const state = this.state;
       const cmd = typeof cmdOrPlan === 'function' ? cmdOrPlan(state) : cmdOrPlan;
       if (cmd === undefined) return { events: [] };
-      if (opts.ifMatch !== undefined) {
-        const zone = zoneName(cmd.zone);
-        const serial = state.zones.get(zone)?.serial;
-        if (serial !== opts.ifMatch) {
-          throw precondition(`zone ${zone} is at serial ${serial ?? 'none'}, not ${opts.ifMatch} (If-Match)`);
-        }
-      }
+      this.checkIfMatch(state, cmd, opts.ifMatch);
       const decision = decide(state, cmd, { now: this.clock(), newId: this.newId ?? recordIdSequence() });
       if (decision.drafts.length === 0) return { serial: state.zones.get(decision.zone)?.serial, events: [] };
       let events: StoredEvent[];
       try {
-        events = this.log.append(decision.drafts, { actor: opts.actor, expectedVersion: decision.expectedVersion, now: this.clock(), surface: opts.surface });
+        events = this.log.append(decision.drafts, { actor: opts.actor, expectedVersion: decision.expectedVersion, now: this.clock(), surface: opts.surface, batchIdSuffix: this.batchIdSuffix });
       } catch (err) {
         if (err instanceof VersionConflictError && attempt < 3) {
           this.refresh();
@@ -253,24 +274,129 @@ export class Ledger {
         }
         throw err;
       }
-      const last = events[events.length - 1];
-      if (this.state.seq < last.seq) {
-        throw new McnsError('internal', `projection did not apply seq ${last.seq} (at ${this.state.seq})`);
-      }
-      if (events.length >= BULK_EVENTS && !this.checkpointInBackground) {
-        // A bulk write (import, restore, a large batch) by a ledger without background checkpoints
-        // (the offline CLI, tests): checkpoint it now, so the next start does not replay it.
-        this.checkpoint();
-      } else if (!this.checkpointWatch) this.maybeCheckpoint();
-      return {
-        batchId: last.batchId,
-        firstSeq: events[0].seq,
-        lastSeq: last.seq,
-        serial: this.state.zones.get(decision.zone)?.serial,
-        events,
-        notes: decision.notes,
-      };
+      return this.afterAppend(decision, events);
     }
+  }
+
+  /** A batch appended on this thread is applied: checkpointed when it is bulk, returned. */
+  private afterAppend(decision: Decision, events: StoredEvent[]): WriteResult {
+    this.checkApplied(events);
+    if (events.length >= BULK_EVENTS && !this.checkpointInBackground) {
+      // A bulk write (import, restore, a large batch) by a ledger without background checkpoints
+      // (the offline CLI, tests): checkpoint it now, so the next start does not replay it.
+      this.checkpoint();
+    } else if (!this.checkpointWatch) this.maybeCheckpoint();
+    return this.written(decision, events);
+  }
+
+  /**
+   * {@link execute} for a command that may write a very large batch (the offline import): a batch
+   * of BULK_WORKER_EVENTS or more is appended by the bulk append worker thread (bulk-append.ts)
+   * while this thread folds the same events into the projection and serializes its checkpoint;
+   * smaller ones are appended here as usual. The same rows and hashes either way, and the same
+   * all-or-nothing: the worker commits only after this thread's part succeeded, and a failure on
+   * either side (or a worker that dies) leaves the log as it was, with no checkpoint written.
+   */
+  async executeInBulk(cmd: Command, opts: WriteOptions & BulkTestHooks): Promise<WriteResult> {
+    for (let attempt = 0; ; attempt++) {
+      const state = this.state;
+      this.checkIfMatch(state, cmd, opts.ifMatch);
+      const decision = decide(state, cmd, { now: this.clock(), newId: this.newId ?? recordIdSequence() });
+      if (decision.drafts.length === 0) return { serial: state.zones.get(decision.zone)?.serial, events: [] };
+      const here = decision.drafts.length < this.bulkWorkerEvents || decision.drafts.some((d) => d.zone !== decision.zone);
+      try {
+        if (!here) return await this.appendInWorker(state, decision, opts);
+        const events = this.log.append(decision.drafts, { actor: opts.actor, expectedVersion: decision.expectedVersion, now: this.clock(), surface: opts.surface, failAfterRows: opts.failAfterRows, batchIdSuffix: this.batchIdSuffix });
+        return this.afterAppend(decision, events);
+      } catch (err) {
+        if (err instanceof VersionConflictError && attempt < 3) {
+          this.refresh();
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+
+  /** Start the bulk append worker now (it loads and opens its connection while the caller parses its input). */
+  prepareBulkAppend(): void {
+    if (!this.bulkWorker?.alive) this.bulkWorker = new BulkAppendWorker(this.path);
+  }
+
+  private async appendInWorker(state: LedgerState, decision: Decision, opts: WriteOptions & BulkTestHooks): Promise<WriteResult> {
+    this.prepareBulkAppend();
+    const worker = this.bulkWorker!;
+    const { drafts, zone } = decision;
+    // Read outside a transaction, to number the events and fold them here; the worker checks the
+    // versions and the head again inside its own (a conflict then: decided again).
+    const head = this.log.beginBatch([zone], decision.expectedVersion);
+    const header = batchHeader(head, this.clock(), this.batchIdSuffix);
+    worker.begin({
+      zones: [zone],
+      expectedVersion: decision.expectedVersion,
+      head,
+      header,
+      actor: opts.actor,
+      surface: opts.surface,
+      chainKey: this.log.chainKeyInUse,
+      failAfterRows: opts.failAfterRows,
+      cacheKib: bigBatchCacheKib(drafts.length),
+    });
+    const events = new Array<StoredEvent>(drafts.length);
+    let next: LedgerState;
+    let blob: Buffer | undefined;
+    try {
+      const hashAt = (seq: number): string | undefined => this.log.hashAt(seq);
+      for (let from = 0; from < drafts.length; from += this.bulkChunkRows) {
+        const to = Math.min(drafts.length, from + this.bulkChunkRows);
+        worker.rows(zone, drafts, from, to);
+        for (let i = from; i < to; i++) {
+          const body = drafts[i].body;
+          events[i] = new BulkStoredEvent(head.seq + 1 + i, header.ts, opts.actor, zone, header.batchId, CURRENT_VERSION[body.type], body, hashAt);
+        }
+      }
+      next = evolveAll(state, events);
+      // The checkpoint's digest covers the head hash, which the worker knows once it has written the
+      // last row: serialized now with a stand-in, its digest is made again after the commit.
+      if (drafts.length >= BULK_EVENTS && !this.checkpointInBackground) blob = serializeState(next, GENESIS_HASH);
+      await opts.beforeCommit?.(worker);
+    } catch (err) {
+      await worker.abort();
+      throw err;
+    }
+    const committed = await worker.commit();
+    if (blob) checkpointDigest(committed.hash, blob.subarray(DIGEST_BYTES)).copy(blob, 0);
+    this.precomputed = { batch: events, from: state, state: next };
+    try {
+      this.log.publish(events);
+    } finally {
+      this.precomputed = undefined;
+    }
+    this.checkApplied(events);
+    if (blob) {
+      const written = storeCheckpoint(this.db, next.seq, committed.hash, blob);
+      this.lastCheckpointSeq = Math.max(this.lastCheckpointSeq, next.seq);
+      this.onCheckpoint?.({ ...written, background: false });
+    } else if (!this.checkpointWatch) this.maybeCheckpoint();
+    return this.written(decision, events);
+  }
+
+  private checkIfMatch(state: LedgerState, cmd: Command, ifMatch: number | undefined): void {
+    if (ifMatch === undefined) return;
+    const zone = zoneName(cmd.zone);
+    const serial = state.zones.get(zone)?.serial;
+    if (serial !== ifMatch) throw precondition(`zone ${zone} is at serial ${serial ?? 'none'}, not ${ifMatch} (If-Match)`);
+  }
+
+  /** The projection must have applied the batch before a write returns (read-your-writes). */
+  private checkApplied(events: StoredEvent[]): void {
+    const last = events[events.length - 1];
+    if (this.state.seq < last.seq) throw new McnsError('internal', `projection did not apply seq ${last.seq} (at ${this.state.seq})`);
+  }
+
+  private written(decision: Decision, events: StoredEvent[]): WriteResult {
+    const last = events[events.length - 1];
+    return { batchId: last.batchId, firstSeq: events[0].seq, lastSeq: last.seq, serial: this.state.zones.get(decision.zone)?.serial, events, notes: decision.notes };
   }
 
   /** The projection as it was at a point of the log (newest checkpoint at or before it + replay). */
@@ -429,6 +555,7 @@ export class Ledger {
   /** Stop following the log and close the database. */
   close(): void {
     this.closed = true;
+    void this.bulkWorker?.close();
     void this.pointInTime.close();
     this.checkpointWatch?.unsubscribe();
     this.subscription.unsubscribe();
@@ -441,6 +568,15 @@ export class Ledger {
  * says: replaying it would take longer than writing the checkpoint (about a second per 100,000).
  */
 const BULK_EVENTS = 10_000;
+
+/**
+ * executeInBulk hands a batch of this many events to the bulk append worker (smaller ones are not
+ * worth a thread's start-up: ~0.3 s to load its modules).
+ */
+const BULK_WORKER_EVENTS = 50_000;
+
+/** The length of a checkpoint's digest (SHA-256), which serializeState writes first in the blob. */
+const DIGEST_BYTES = checkpointDigest(GENESIS_HASH, new Uint8Array(0)).length;
 
 /** The rejection that stops a background checkpoint abandoned at shutdown (not a failure: nothing is logged). */
 const ABANDONED = new Error('background checkpoint abandoned at shutdown');

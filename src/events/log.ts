@@ -33,11 +33,17 @@ export interface AppendOptions {
   surface?: WriteSurface;
   /** Injected failure point for tests: throw after writing this many rows, inside the transaction. */
   failAfterRows?: number;
+  /** Injected random part of the batch id (tests that compare two logs byte for byte). */
+  batchIdSuffix?: () => string;
 }
 
 /** Raised when the zone moved on between decide and append; nothing was written. */
 export class VersionConflictError extends McnsError {
-  constructor(zone: string, expected: number, actual: number) {
+  constructor(
+    readonly zone: string,
+    readonly expected: number,
+    readonly actual: number,
+  ) {
     super('precondition', `zone ${zone} changed while this write was decided (expected version ${expected}, found ${actual})`);
   }
 }
@@ -104,8 +110,13 @@ export interface BatchHeader {
  * "<first seq>-<random>": batches are contiguous in seq, so the id itself says where its events
  * are (history by batch needs no index), and the random part keeps ids unique.
  */
-export function batchHeader(head: LogHead, now: number = Date.now()): BatchHeader {
-  return { ts: Math.max(now, head.ts), batchId: `${head.seq + 1}-${randomBytes(4).toString('hex')}` };
+export function batchHeader(head: LogHead, now: number = Date.now(), idSuffix: () => string = randomBatchSuffix): BatchHeader {
+  return { ts: Math.max(now, head.ts), batchId: `${head.seq + 1}-${idSuffix()}` };
+}
+
+/** The random part of a batch id: 8 hex characters. */
+export function randomBatchSuffix(): string {
+  return randomBytes(4).toString('hex');
 }
 
 /** The rows of one batch being written (EventLog.batchRows): seq and hash are the last row's. */
@@ -116,6 +127,11 @@ export interface BatchRows {
   readonly batchId: string;
   write(zone: string, type: EventType, payloadJson: string, recordId: string | null, name: string | null, rtype: string | null): void;
   end(): void;
+}
+
+/** The page cache a batch of `events` is appended with (KiB): about 400 bytes of table and index pages per event, at most 512 MiB. */
+export function bigBatchCacheKib(events: number): number {
+  return Math.min(512 * 1024, Math.ceil((events * 400) / 1024));
 }
 
 /** The append-only log over one SQLite database. */
@@ -195,9 +211,7 @@ export class EventLog {
    */
   private withBigCache<T>(events: number, fn: () => T): T {
     const before = this.db.pragma('cache_size', { simple: true }) as number;
-    // About 400 bytes of table and index pages per event, at most 512 MiB (negative: KiB).
-    const kib = Math.min(512 * 1024, Math.ceil((events * 400) / 1024));
-    this.db.pragma(`cache_size = -${kib}`);
+    this.db.pragma(`cache_size = -${bigBatchCacheKib(events)}`);
     try {
       return fn();
     } finally {
@@ -214,7 +228,7 @@ export class EventLog {
   private compileAppend() {
     return this.db.transaction((drafts: readonly EventDraft[], opts: AppendOptions): StoredEvent[] => {
       const head = this.beginBatch(new Set(drafts.map((d) => d.zone)), opts.expectedVersion);
-      const rows = this.batchRows(head, batchHeader(head, opts.now), opts);
+      const rows = this.batchRows(head, batchHeader(head, opts.now, opts.batchIdSuffix), opts);
       const out = new Array<StoredEvent>(drafts.length);
       for (let i = 0; i < drafts.length; i++) {
         const d = drafts[i];

@@ -18,6 +18,9 @@ import { Progress } from '../terminal.ts';
 import { outputFormatOf, wantsApi } from './client.ts';
 import { displayZone, exportHeader, importCounts, importSummary } from '../../api/views.ts';
 
+/** A zone file of this many characters (~50,000 records) likely makes a batch for the bulk append worker. */
+const BULK_IMPORT_BYTES = 2_000_000;
+
 function needDb(opts: { db?: string }, extra = ''): string {
   if (!opts.db) throw new UsageError(`--db PATH is required${extra}`);
   return opts.db;
@@ -44,9 +47,12 @@ export function registerZoneOffline(zone: Command, onlineImport: (zone: string, 
       try {
         keyOfflineWriter(ledger, opts.chainKeyFile ?? process.env.MCNS_CHAIN_KEY_FILE);
         progress(`importing ${zoneArg}…`);
+        // A large file's batch is appended by a worker thread (Ledger.executeInBulk), started now
+        // so that it loads while the file is parsed.
+        if (text.length >= BULK_IMPORT_BYTES) ledger.prepareBulkAppend();
         // $INCLUDE is resolved relative to the file (to the current directory for stdin).
         const { command, warnings } = readImport(zoneArg, text, { source: file, path: file === '-' ? 'stdin' : file });
-        const res = ledger.execute(command, { actor: opts.actor, surface: 'cli' });
+        const res = await ledger.executeInBulk(command, { actor: opts.actor, surface: 'cli' });
         progressDone();
         for (const w of warnings) process.stderr.write(`mcns: warning: ${w}\n`);
         // The same summary as an import through the API.

@@ -1,0 +1,103 @@
+/**
+ * The bulk append worker's side (see bulk-append.ts): one connection to the database, one batch at
+ * a time, in one transaction that only the main thread's "commit" ends well.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { openDatabase } from './schema.ts';
+import { EventLog, VersionConflictError, type BatchRows } from './log.ts';
+import type { EventType } from './types.ts';
+import { McnsError } from '../errors.ts';
+import type { BulkBegin, BulkReply, BulkRequest } from './bulk-append.ts';
+
+const port = parentPort!;
+const db = openDatabase((workerData as { path: string }).path, { create: false });
+const log = new EventLog(db);
+const begin = db.prepare('BEGIN IMMEDIATE');
+const commit = db.prepare('COMMIT');
+const rollback = db.prepare('ROLLBACK');
+
+/** The batch being written; undefined when none is open or it failed (later rows are dropped until commit/abort). */
+let rows: BatchRows | undefined;
+let failure: BulkReply | undefined;
+let cacheBefore: number | undefined;
+
+function reply(r: BulkReply): void {
+  port.postMessage(r);
+}
+
+/** Roll back whatever is open and put the page cache back. */
+function end(): void {
+  if (db.inTransaction) rollback.run();
+  if (cacheBefore !== undefined) db.pragma(`cache_size = ${cacheBefore}`);
+  cacheBefore = undefined;
+  rows = undefined;
+}
+
+/** Remember a failure for the main thread's commit (one reply per request: it learns of it there). */
+function fail(err: unknown): void {
+  try {
+    end();
+  } finally {
+    const e = err as Error;
+    failure =
+      err instanceof VersionConflictError
+        ? { kind: 'failed', message: e.message, conflict: { zone: err.zone, expected: err.expected, actual: err.actual } }
+        : { kind: 'failed', message: e.message, code: err instanceof McnsError ? err.kind : undefined };
+  }
+}
+
+function open(m: BulkBegin): void {
+  failure = undefined;
+  cacheBefore = db.pragma('cache_size', { simple: true }) as number;
+  db.pragma(`cache_size = -${m.cacheKib}`);
+  if (m.chainKey) log.useCheckedChainKey(Buffer.from(m.chainKey));
+  begin.run();
+  const head = log.beginBatch(m.zones, m.expectedVersion);
+  // Another zone's batch landed since the main thread read the head: its seqs and batch id are stale.
+  // (Reported as a conflict on the log's head: the write is decided again, as for its own zone's.)
+  if (head.seq !== m.head.seq) throw new VersionConflictError(m.zones[0], m.head.seq, head.seq);
+  rows = log.batchRows(head, m.header, { actor: m.actor, surface: m.surface, failAfterRows: m.failAfterRows });
+}
+
+function write(zone: string, text: string): void {
+  const w = rows!;
+  const f = text.split('\u0000');
+  for (let i = 0; i + 5 <= f.length; i += 5) {
+    w.write(zone, f[i] as EventType, f[i + 1], f[i + 2] || null, f[i + 3] || null, f[i + 4] || null);
+  }
+}
+
+port.on('message', (m: BulkRequest) => {
+  try {
+    switch (m.kind) {
+      case 'begin':
+        end();
+        failure = undefined;
+        open(m);
+        return;
+      case 'rows':
+        if (rows) write(m.zone, m.text);
+        return;
+      case 'commit': {
+        if (!rows) {
+          reply(failure ?? { kind: 'failed', message: 'bulk append: commit without an open batch' });
+          failure = undefined;
+          return;
+        }
+        rows.end();
+        const { seq, hash } = rows;
+        commit.run();
+        end();
+        reply({ kind: 'committed', seq, hash });
+        return;
+      }
+      case 'abort':
+        end();
+        failure = undefined;
+        reply({ kind: 'aborted' });
+        return;
+    }
+  } catch (err) {
+    fail(err);
+  }
+});

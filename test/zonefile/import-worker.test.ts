@@ -1,0 +1,211 @@
+/**
+ * The offline import's bulk append worker (Ledger.executeInBulk, src/events/bulk-append.ts): the log
+ * it writes is the single-threaded append's, row for row and byte for byte (hashes, batch surface,
+ * checkpoint), `verify` passes on it, and the import stays all-or-nothing: a failure inside the
+ * worker's transaction, on the main thread before the commit, or a worker that dies, leaves the
+ * database exactly as it was, with no checkpoint, and the next write works.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import type Database from 'better-sqlite3';
+import { Ledger, type LedgerOptions } from '../../src/ledger.ts';
+import { importCommand } from '../../src/projections/zone-files.ts';
+import { verifyLedger } from '../../src/projections/verify-ledger.ts';
+import { stateDigest } from '../../src/projections/digest.ts';
+import { chainMac, MIN_CHAIN_KEY_BYTES } from '../../src/events/chain-key.ts';
+import { BulkStoredEvent } from '../../src/events/bulk-append.ts';
+import { TestClock, tempDir } from '../helpers/ledger.ts';
+
+const ZONE = 'bulk.test';
+
+/** A zone file of about `names` * 1.5 records of several types (the realistic generator's mix, small). */
+function zoneText(names: number, serial = 2024010101): string {
+  const lines = ['$ORIGIN bulk.test.', '$TTL 3600', `@ SOA ns1 hostmaster ${serial} 7200 3600 1209600 300`, '@ NS ns1', 'ns1 A 127.0.0.1'];
+  for (let i = 0; i < names; i++) {
+    const h = `h${i}`;
+    if (i % 10 === 1) lines.push(`${h} CNAME h${(i * 7) % names}.bulk.test.`);
+    else {
+      lines.push(`${h} A 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+      if (i % 3 === 0) lines.push(`${h} AAAA 2001:db8::${i.toString(16)}`);
+      if (i % 5 === 0) lines.push(`${h} TXT "v=bench1 id=${i}" "second \\"quoted\\" string"`);
+      if (i % 7 === 0) lines.push(`${h} MX 10 h${(i * 3) % names}.bulk.test.`);
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** A ledger whose ids, batch ids and clock are deterministic, so two of them write the same bytes. */
+function ledgerAt(path: string, extra: Partial<LedgerOptions> = {}): Ledger {
+  let n = 0;
+  let b = 0;
+  const clock = new TestClock();
+  return Ledger.open({
+    path,
+    clock: clock.now,
+    newId: () => (++n).toString(16).padStart(16, '0'),
+    batchIdSuffix: () => (++b).toString(16).padStart(8, '0'),
+    bulk: { workerEvents: 1000, chunkRows: 700 },
+    ...extra,
+  });
+}
+
+function rows(db: Database.Database, sql: string): unknown[] {
+  return db.prepare(sql).raw(true).all();
+}
+
+/** Everything a log holds that must be the same: every events row, the batch surfaces, the checkpoints but their creation time. */
+function logContent(db: Database.Database): { events: unknown[]; surfaces: unknown[]; checkpoints: unknown[]; macs: unknown[] } {
+  return {
+    events: rows(db, 'SELECT * FROM events ORDER BY seq'),
+    surfaces: rows(db, 'SELECT * FROM batch_surfaces ORDER BY batch_id'),
+    checkpoints: rows(db, 'SELECT seq, head_hash, format, data FROM checkpoints ORDER BY seq'),
+    macs: rows(db, 'SELECT * FROM chain_macs ORDER BY seq'),
+  };
+}
+
+test('an import through the bulk append worker writes the same rows, hashes and checkpoint as the single-threaded append; verify passes', async () => {
+  const { dir, cleanup } = tempDir();
+  const one = ledgerAt(join(dir, 'one.db'));
+  const bulk = ledgerAt(join(dir, 'bulk.db'));
+  try {
+    // 11,000 events: a bulk batch, checkpointed at once.
+    const text = zoneText(7000);
+    for (const l of [one, bulk]) l.execute({ kind: 'createZone', zone: 'other.test', soa: { primary_ns: 'ns.other.test', admin_email: 'h.other.test' } }, { actor: 'setup', surface: 'rest' });
+    const a = one.execute(importCommand(ZONE, text, 'f.zone'), { actor: 'import', surface: 'cli' });
+    const b = await bulk.executeInBulk(importCommand(ZONE, text, 'f.zone'), { actor: 'import', surface: 'cli' });
+    assert.ok(a.events.length > 10_000, `${a.events.length} events`);
+    assert.ok(b.events[0] instanceof BulkStoredEvent, 'written by the worker');
+    assert.deepEqual({ first: b.firstSeq, last: b.lastSeq, batch: b.batchId, serial: b.serial }, { first: a.firstSeq, last: a.lastSeq, batch: a.batchId, serial: a.serial });
+    // The events returned are the stored ones (the hash read from the log).
+    assert.deepEqual(b.events.map((e) => [e.seq, e.ts, e.actor, e.zone, e.batchId, e.version, e.body, e.hash]), a.events.map((e) => [e.seq, e.ts, e.actor, e.zone, e.batchId, e.version, e.body, e.hash]));
+    assert.equal(stateDigest(bulk.state), stateDigest(one.state));
+    const ca = logContent(one.db);
+    const cb = logContent(bulk.db);
+    assert.equal(cb.checkpoints.length, 1);
+    assert.deepEqual(cb, ca);
+    assert.deepEqual(verifyLedger(bulk.db), verifyLedger(one.db));
+    assert.equal(verifyLedger(bulk.db).ok, true);
+    // A second batch for the worker (a re-import that changes every A record: under 10,000 events, not checkpointed) goes the same way too.
+    const text2 = text.replace(/ A 10\./g, ' A 11.');
+    one.execute(importCommand(ZONE, text2, 'g.zone'), { actor: 'import' });
+    await bulk.executeInBulk(importCommand(ZONE, text2, 'g.zone'), { actor: 'import' });
+    assert.deepEqual(logContent(bulk.db), logContent(one.db));
+    assert.equal(verifyLedger(bulk.db).ok, true);
+  } finally {
+    one.close();
+    bulk.close();
+  }
+  // Reopened, the bulk database starts from its checkpoint with nothing to replay.
+  const again = ledgerAt(join(dir, 'bulk.db'));
+  try {
+    assert.equal(again.startup.replayed, 0);
+    assert.ok(again.zone(`${ZONE}.`)!.records.size > 10_000);
+  } finally {
+    again.close();
+    cleanup();
+  }
+});
+
+test('a keyed chain: the bulk batch gets its MAC like a single-threaded one', async () => {
+  const { dir, cleanup } = tempDir();
+  const key = Buffer.alloc(MIN_CHAIN_KEY_BYTES, 7);
+  const one = ledgerAt(join(dir, 'one.db'));
+  const bulk = ledgerAt(join(dir, 'bulk.db'));
+  try {
+    for (const l of [one, bulk]) assert.equal(l.log.useChainKey(key).ok, true);
+    const text = zoneText(1500);
+    one.execute(importCommand(ZONE, text), { actor: 'import' });
+    const b = await bulk.executeInBulk(importCommand(ZONE, text), { actor: 'import' });
+    const cb = logContent(bulk.db);
+    assert.deepEqual(cb, logContent(one.db));
+    assert.deepEqual(cb.macs.at(-1), [b.lastSeq, chainMac(key, b.lastSeq!, b.events.at(-1)!.hash)]);
+    assert.equal(verifyLedger(bulk.db, undefined, { chainKey: key }).ok, true);
+  } finally {
+    one.close();
+    bulk.close();
+    cleanup();
+  }
+});
+
+/** A ledger with one zone in it, and what its database holds, for the failure cases. */
+function withBefore(run: (l: Ledger, before: ReturnType<typeof logContent>, dir: string) => Promise<void>): () => Promise<void> {
+  return async () => {
+    const { dir, cleanup } = tempDir();
+    const l = ledgerAt(join(dir, 'm.db'));
+    try {
+      l.execute(importCommand(ZONE, zoneText(20)), { actor: 'setup' });
+      await run(l, logContent(l.db), dir);
+    } finally {
+      l.close();
+      cleanup();
+    }
+  };
+}
+
+/** After a failed bulk import: the database and the projection as they were, and the next import works. */
+async function nothingWritten(l: Ledger, before: ReturnType<typeof logContent>, digest: string, seq: number): Promise<void> {
+  assert.deepEqual(logContent(l.db), before);
+  assert.equal(l.state.seq, seq);
+  assert.equal(stateDigest(l.state), digest);
+  const res = await l.executeInBulk(importCommand(ZONE, zoneText(1500)), { actor: 'import' });
+  assert.ok(res.events.length > 1500);
+  assert.equal(verifyLedger(l.db).ok, true);
+}
+
+test(
+  'a failure inside the worker in the middle of the batch (after 1,500 of its rows) leaves the database as it was',
+  withBefore(async (l, before) => {
+    const digest = stateDigest(l.state);
+    const seq = l.state.seq;
+    await assert.rejects(l.executeInBulk(importCommand(ZONE, zoneText(2000)), { actor: 'import', failAfterRows: 1500 }), /injected failure after 1500 rows/);
+    await nothingWritten(l, before, digest, seq);
+  }),
+);
+
+test(
+  'a failure on the main thread after every row was sent (before the commit) rolls the worker back',
+  withBefore(async (l, before) => {
+    const digest = stateDigest(l.state);
+    const seq = l.state.seq;
+    await assert.rejects(
+      l.executeInBulk(importCommand(ZONE, zoneText(2000)), {
+        actor: 'import',
+        beforeCommit: () => {
+          throw new Error('main thread failed');
+        },
+      }),
+      /main thread failed/,
+    );
+    await nothingWritten(l, before, digest, seq);
+  }),
+);
+
+test(
+  'a worker that dies in the middle of the batch takes its transaction with it; the next import starts a new one',
+  withBefore(async (l, before) => {
+    const digest = stateDigest(l.state);
+    const seq = l.state.seq;
+    await assert.rejects(
+      l.executeInBulk(importCommand(ZONE, zoneText(2000)), {
+        actor: 'import',
+        beforeCommit: async (worker) => {
+          await worker.terminate();
+        },
+      }),
+      /bulk append worker exited .* nothing was written/,
+    );
+    await nothingWritten(l, before, digest, seq);
+  }),
+);
+
+test(
+  'a bad record refuses the import before anything is sent to the worker',
+  withBefore(async (l, before) => {
+    const digest = stateDigest(l.state);
+    const text = zoneText(2000).replace('h1500 A', 'h1500 A 10.0.0.300\nh1500x A');
+    assert.throws(() => importCommand(ZONE, text), /line \d+/);
+    await assert.rejects(l.executeInBulk({ ...importCommand(ZONE, zoneText(2000)), records: [...importCommand(ZONE, zoneText(2000)).records, { name: 'x.elsewhere.test.', type: 'A', value: '10.0.0.1', ttl: 60 }] }, { actor: 'import' }), /outside|not in zone|elsewhere/);
+    await nothingWritten(l, before, digest, l.state.seq);
+  }),
+);
