@@ -121,6 +121,8 @@ export interface DnsServer {
   forwarder?: Forwarder;
   /** Resolves once the serving index has been built for the first time (answers are right before too, only slower). */
   indexed(): Promise<void>;
+  /** Messages received so far, over every listener (background work paces itself while this moves). */
+  received(): number;
   /** What became of the serving-index image at start (undefined without `indexImage`). */
   indexImage?: ImageRestored;
   /**
@@ -238,6 +240,8 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
     }
     counts.clear();
   };
+  /** Messages received so far (DnsServer.received: start-up work slows down while queries come in). */
+  let received = 0;
   const flushTimer = setInterval(flush, 1000);
   flushTimer.unref();
 
@@ -252,6 +256,7 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
    * (transfers). Never throws. Nothing is allocated here for an answer but the answer itself.
    */
   const handle = (raw: Buffer, tcp: boolean, from: Source, send: Sender): Buffer | Promise<Buffer | undefined> | undefined => {
+    received++;
     try {
       const q = readQuery(raw);
       if (q.kind === 'drop') return undefined;
@@ -435,6 +440,7 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
     addresses,
     forwarder,
     indexed: () => index.whenBuilt(),
+    received: () => received,
     indexImage: imageRestored,
     saveIndexImage() {
       if (!opts.indexImage) return undefined;
