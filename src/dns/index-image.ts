@@ -33,7 +33,8 @@
  * used bytes, and the zone ids and dependents as JSON. Written from the live arrays and read straight
  * into the new ones: no second copy of ~110 MB at either end.
  */
-import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { endianness } from 'node:os';
 import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
@@ -227,7 +228,29 @@ export function writeIndexImage(path: string, index: ServingIndex, state: Ledger
   closeSync(fd);
   // No fsync: a file cut short by a crash fails its checks and is ignored (it is a cache).
   renameSync(tmp, path);
+  removeStaleTemporaries(path);
   return { written: true, bytes, ms: performance.now() - t0 };
+}
+
+/** A temporary image file older than this was left by a process that died while writing it. */
+const STALE_TEMPORARY_MS = 10 * 60_000;
+
+/**
+ * Removes `<path>.tmp-PID` files a crash during a write left behind (each as large as an image).
+ * Only old ones: a second server on the same database may be writing its own right now.
+ */
+function removeStaleTemporaries(path: string): void {
+  const prefix = `${basename(path)}.tmp-`;
+  const dir = dirname(path);
+  try {
+    for (const name of readdirSync(dir)) {
+      if (!name.startsWith(prefix)) continue;
+      const file = join(dir, name);
+      if (Date.now() - statSync(file).mtimeMs > STALE_TEMPORARY_MS) rmSync(file, { force: true });
+    }
+  } catch {
+    // Best effort: a leftover costs disk space, never an answer.
+  }
 }
 
 function writeAll(fd: number, chunk: Uint8Array): number {

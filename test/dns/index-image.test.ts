@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { McnsError } from '../../src/errors.ts';
@@ -268,8 +268,17 @@ test('index image: written only for a current, complete index (the stale one rem
     while (slow.filling) await new Promise((r) => setImmediate(r));
     // Complete, then closed (the server writes the image after its listeners closed).
     slow.close();
+    // Temporaries of writes that died: an old one is removed, a recent one (another writer) kept.
+    const oldTemp = `${path}.tmp-99999`;
+    const newTemp = `${path}.tmp-99998`;
+    writeFileSync(oldTemp, 'partial');
+    writeFileSync(newTemp, 'partial');
+    utimesSync(oldTemp, new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
     const done = writeIndexImage(path, slow, ledger.state, hashOf(ledger));
     assert.equal(done.written, true);
+    assert.equal(existsSync(oldTemp), false, 'a crashed write\'s temporary is removed');
+    assert.equal(existsSync(newTemp), true, 'a recent one is left to its writer');
+    assert.equal(existsSync(`${path}.tmp-${process.pid}`), false, 'its own temporary was renamed');
     const restored = new ServingIndex();
     assert.equal(restoreIndexImage(path, restored, ledger.state, hashOf(ledger)).restored, true);
     const fresh = new ServingIndex();
