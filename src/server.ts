@@ -13,6 +13,7 @@ import type { McnsConfig } from './config.ts';
 import { prepareDevDir, seedIfEmpty, type DevMaterial } from './config/dev.ts';
 import { McnsError } from './errors.ts';
 import { Ledger } from './ledger.ts';
+import type { LedgerState } from './projections/state.ts';
 import { ChainError } from './events/hash.ts';
 import { keyChainFromFile } from './events/chain-key.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -116,6 +117,8 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
   // is small, its arrays cost V8 no full GC); it is used only if it is of the state opened (startDns).
   const indexImage = loadIndexImage(indexImagePath(config.database.path));
   const ledger = openLedger(config, logger);
+  // The state the image is bound to: writes before DNS starts (seeding, catalog, DNSSEC) are diffed after.
+  let opened: LedgerState | undefined = ledger.state;
   const closers: Array<{ name: string; close: () => Promise<void> }> = [];
   try {
     logger.info({ db: config.database.path, seq: ledger.state.seq, ...ledger.startup }, 'ledger opened');
@@ -193,8 +196,9 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
       rrl: { responsesPerSecond: config.dns.rrl.responses_per_second, slip: config.dns.rrl.slip, tableSize: config.dns.rrl.table_size },
       signers,
       // The serving index saved at the last exit, used when it is of the state just opened (src/dns/index-image.ts).
-      indexImage: { path: indexImagePath(config.database.path), hashAt: (seq) => ledger.log.hashAt(seq), loaded: indexImage },
+      indexImage: { path: indexImagePath(config.database.path), hashAt: (seq) => ledger.log.hashAt(seq), loaded: indexImage, opened },
     });
+    opened = undefined;
     if (dns.indexImage?.restored) ledger.startup.phases.indexImageMs = Math.round(dns.indexImage.ms);
     closers.push({ name: 'dns', close: () => dns.close() });
     // NOTIFY only once DNS listens: a secondary told earlier finds no primary and backs off for minutes.

@@ -110,6 +110,12 @@ export interface DnsServerOptions {
      * here. Taken: startDns sets it to undefined, so an image not used is not kept alive by the options.
      */
     loaded?: LoadedImage | ImageRestored;
+    /**
+     * The state the ledger opened at, when writes may have followed before DNS started (seeding,
+     * the catalog, DNSSEC steps): the image is bound to it and the index then diffs to the state
+     * being served. Taken like `loaded`. Default: the state being served.
+     */
+    opened?: LedgerState;
   };
 }
 
@@ -206,13 +212,16 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
   let restoredState: LedgerState | undefined;
   if (opts.indexImage) {
     const { path, hashAt, loaded } = opts.indexImage;
-    const state = opts.ledger.state;
+    const state = opts.indexImage.opened ?? opts.ledger.state;
     if (loaded === undefined) imageRestored = restoreIndexImage(path, index, state, hashAt(state.seq));
     else imageRestored = 'table' in loaded ? installIndexImage(loaded, index, state, hashAt(state.seq)) : loaded;
     opts.indexImage.loaded = undefined;
+    opts.indexImage.opened = undefined;
     if (imageRestored.restored) {
       restoredState = state;
       logger?.info({ path, seq: state.seq, entries: imageRestored.entries, bytes: imageRestored.bytes, ms: Math.round(imageRestored.ms) }, 'serving index restored from image');
+      // Writes since the ledger opened: diffed in now (a zone created or a large batch rebuilds).
+      if (opts.ledger.state !== state) index.sync(opts.ledger.state);
     } else if (imageRestored.problem) logger?.warn({ path, reason: imageRestored.reason }, 'serving index image not used (damaged or unreadable): building the index');
     else if (!imageRestored.absent) logger?.info({ path, reason: imageRestored.reason }, 'serving index image not used: building the index');
   }

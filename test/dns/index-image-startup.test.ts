@@ -1,11 +1,18 @@
 /**
- * What runs beside DNS after a start whose serving index came from the image: the records-by-id
- * maps' build in slices, paced by `pacedPause` (src/server.ts): a slice every 20 ms while queries
- * come in, back to back when none do.
+ * Start-up with the serving-index image: startDns binds it to the state the ledger opened at and
+ * diffs writes made before DNS started; and what runs beside DNS afterwards, the records-by-id maps'
+ * build in slices, paced by `pacedPause` (src/server.ts): a slice every 20 ms while queries come in,
+ * back to back when none do.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { pacedPause } from '../../src/server.ts';
+import { loadIndexImage, restoreIndexImage, writeIndexImage } from '../../src/dns/index-image.ts';
+import { startDns } from '../../src/dns/server.ts';
+import { ServingIndex } from '../../src/dns/serving-index.ts';
+import { testLedger } from '../helpers/ledger.ts';
+import { ask } from './helpers.ts';
 
 /** Which settles first: the pause, or a timer of `ms` started with it. */
 async function firstOf(pause: () => Promise<void>, ms: number): Promise<string[]> {
@@ -25,4 +32,39 @@ test('pacedPause: the next turn of the event loop while no query came in, busyMs
   const t0 = performance.now();
   await pause();
   assert.ok(performance.now() - t0 >= 19, 'about busyMs');
+});
+
+test('startDns: an image bound to the state the ledger opened at is restored, then diffed to writes made before DNS started', async () => {
+  const t = testLedger();
+  try {
+    const { ledger } = t;
+    ledger.execute({ kind: 'createZone', zone: 'boot.test', soa: { primary_ns: 'ns1.boot.test', admin_email: 'hostmaster@boot.test' } }, { actor: 'test' });
+    ledger.execute({ kind: 'changeRecords', zone: 'boot.test', ops: [{ op: 'create', name: 'www.boot.test', type: 'A', value: '192.0.2.1' }] }, { actor: 'test' });
+    const opened = ledger.state;
+    const built = new ServingIndex();
+    built.sync(opened);
+    const path = join(t.dir, 'mcns.db.index');
+    assert.ok(writeIndexImage(path, built, opened, ledger.log.hashAt(opened.seq)).written);
+    // A write after the ledger opened and before DNS starts (seeding, the catalog, a DNSSEC step).
+    ledger.execute({ kind: 'changeRecords', zone: 'boot.test', ops: [{ op: 'create', name: 'late.boot.test', type: 'A', value: '192.0.2.2' }] }, { actor: 'test' });
+    const hashAt = (seq: number): string | undefined => ledger.log.hashAt(seq);
+    const dns = await startDns({ ledger, listen: ['127.0.0.1:0'], indexImage: { path, hashAt, loaded: loadIndexImage(path), opened } });
+    try {
+      assert.equal(dns.indexImage?.restored, true, 'bound to the opened state, not the one served');
+      const port = dns.addresses[0].udp.port;
+      const late = await ask(port, { name: 'late.boot.test.', type: 1 });
+      assert.deepEqual(late.answer, ['late.boot.test. 300 IN A 192.0.2.2']);
+      const missing = await ask(port, { name: 'none.boot.test.', type: 1 });
+      assert.equal(missing.rcode, 'NXDOMAIN');
+    } finally {
+      await dns.close();
+    }
+    // The served state is not the restored one: exit writes the image anew (not "kept").
+    const out = dns.saveIndexImage();
+    assert.equal(out?.written, true);
+    const again = new ServingIndex();
+    assert.equal(restoreIndexImage(path, again, ledger.state, ledger.log.hashAt(ledger.state.seq)).restored, true);
+  } finally {
+    t.cleanup();
+  }
 });
