@@ -9,7 +9,7 @@ import { deflate, deflateSync, inflateSync } from 'node:zlib';
 import type Database from 'better-sqlite3';
 import type { SoaParams } from '../events/types.ts';
 import type { RRType } from '../records/types.ts';
-import { makeNode, setApexRRset, type RecordState, type RRset, type TrieNode } from './trie.ts';
+import { makeNode, rrsetOf, setApexRRset, type RecordState, type RRset, type TrieNode } from './trie.ts';
 import { PMap } from './pmap.ts';
 import type { DnssecState } from './dnssec-state.ts';
 import { labelCount, soaValue, type LedgerState, type ZoneHead, type ZoneState } from './state.ts';
@@ -410,9 +410,15 @@ class StateReader {
   private readonly types = new Map<string, RRType>();
   /** Scratch for one RRset's records (copied out at its exact size). */
   private readonly scratch: RecordState[] = [];
-  /** Every record of the zone being read, for its id index. */
+  /** The one-RRset list handed to makeNode (which does not keep it). */
+  private readonly oneSet: RRset[] = [];
+  /**
+   * Every record of the zone being read and its id, for its id index: arrays of the size the
+   * header gives (no growth, no spare room while the index waits to be built), `count` filled.
+   */
   ids: string[] = [];
   records: RecordState[] = [];
+  count = 0;
   nodes = 0;
 
   constructor(
@@ -463,12 +469,16 @@ class StateReader {
     return s;
   }
 
-  /** Read a zone's trie: `apex` is its name; the zone's records and ids accumulate in `records`/`ids`. */
-  zone(apex: string): TrieNode {
+  /**
+   * Read a zone's trie: `apex` is its name, `expected` the number of records its header gives; the
+   * zone's records and ids accumulate in `records`/`ids`, `count` of them.
+   */
+  zone(apex: string, expected: number): TrieNode {
     const end = this.name.length;
     const at = end - this.name.write(apex, end - Buffer.byteLength(apex, 'latin1'), 'latin1');
-    this.ids = [];
-    this.records = [];
+    this.ids = new Array<string>(expected);
+    this.records = new Array<RecordState>(expected);
+    this.count = 0;
     this.nodes = 0;
     return this.node(apex, at, true);
   }
@@ -499,7 +509,8 @@ class StateReader {
     }
     this.pos += 1 + labelLen;
     const setCount = this.buf[this.pos++];
-    const sets: RRset[] = setCount === 0 ? NO_SETS : [];
+    let one: RRset | undefined;
+    const several: RRset[] | undefined = setCount > 1 ? new Array<RRset>(setCount) : undefined;
     for (let s = 0; s < setCount; s++) {
       const typeText = this.str8();
       let type = this.types.get(typeText);
@@ -516,10 +527,13 @@ class StateReader {
         this.pos += 4;
         const r: RecordState = { id, name, type, ttl, value: this.varstr('utf8') };
         scratch.push(r);
-        this.ids.push(id);
-        this.records.push(r);
+        this.ids[this.count] = id;
+        this.records[this.count++] = r;
       }
-      sets.push({ type, records: scratch.slice() });
+      if (n === 0) throw new Error(`checkpoint: an empty ${type} RRset at ${name}`);
+      const set = rrsetOf(scratch);
+      if (several) several[s] = set;
+      else one = set;
     }
     const childCount = this.varint();
     let children = PMap.empty<TrieNode>();
@@ -533,6 +547,11 @@ class StateReader {
       children = PMap.fromArrays(keys, kids);
     }
     this.label = label;
+    let sets = several ?? NO_SETS;
+    if (one) {
+      this.oneSet[0] = one;
+      sets = this.oneSet;
+    }
     return makeNode(name, sets, children);
   }
 }
@@ -555,9 +574,10 @@ export function deserializeState(stored: Buffer): LedgerState | undefined {
   const reader = new StateReader(blob, 4 + headLen, header.blocks);
   const zones: Array<[string, ZoneState]> = [];
   for (const z of header.zones) {
-    let tree = reader.zone(z.name);
-    if (reader.records.length !== z.records || reader.nodes !== z.nodes) {
-      throw new Error(`checkpoint: zone ${z.name} has ${reader.records.length} records in ${reader.nodes} nodes, its header says ${z.records} in ${z.nodes}`);
+    if (!Number.isSafeInteger(z.records) || z.records < 0) throw new Error(`checkpoint: zone ${z.name} has no record count in its header`);
+    let tree = reader.zone(z.name, z.records);
+    if (reader.count !== z.records || reader.nodes !== z.nodes) {
+      throw new Error(`checkpoint: zone ${z.name} has ${reader.count} records in ${reader.nodes} nodes, its header says ${z.records} in ${z.nodes}`);
     }
     tree = setApexRRset(tree, {
       type: 'SOA',

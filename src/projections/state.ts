@@ -7,7 +7,7 @@ import { PMap } from './pmap.ts';
 import { evolveDnssec, type DnssecState } from './dnssec-state.ts';
 import type { EventBody, SoaParams } from '../events/types.ts';
 import { splitLabels } from '../records/names.ts';
-import { addRecord, emptyNode, makeNode, removeRecord, replaceRecord, setApexRRset, TrieSession, type RecordState, type RRset, type TrieNode } from './trie.ts';
+import { addRecord, emptyNode, makeNode, removeRecord, replaceRecord, rrsetOf, setApexRRset, TrieSession, type RecordState, type RRset, type TrieNode } from './trie.ts';
 
 /** One served zone, immutable. */
 export interface ZoneState {
@@ -277,7 +277,7 @@ function buildBelowApex(zone: ZoneState, records: readonly RecordState[]): TrieN
   const finish = (n: NodeDraft): TrieNode =>
     makeNode(
       n.name,
-      n.sets.map((x) => x.kept ?? { type: x.type, records: x.records }),
+      n.sets.map((x) => x.kept ?? rrsetOf(x.records)),
       n.kids.length === 0 ? PMap.empty() : PMap.fromArrays(n.labels, n.kids.map(finish)),
     );
   return finish(apex);

@@ -24,30 +24,103 @@ export interface RRset {
   readonly records: readonly RecordState[];
 }
 
-/**
- * The RRsets of one node: a read-only Map interface over a small array. A node holds one or two
- * types, so a linear scan beats hashing, and a JS Map's own table (~200 bytes) would be most of a
- * node's memory in a zone of a million names.
- */
-export class RRsetList implements ReadonlyMap<RRType, RRset> {
-  /** The first RRset (undefined only when the list is empty): most names have exactly one. */
-  private one: RRset | undefined;
-  /** The others, when there are any; no array is allocated for the common single-RRset node. */
-  private more: RRset[] | undefined;
+/** The RRsets of one node, read-only, by type. */
+export type RRsets = ReadonlyMap<RRType, RRset>;
 
-  constructor(sets: readonly RRset[] = []) {
-    this.one = sets[0];
-    this.more = sets.length > 1 ? sets.slice(1) : undefined;
+/**
+ * An RRset as the trie holds it: the array of its records itself, its type read from its first
+ * record (an RRset in the trie is never empty; removing its last record removes the type). A
+ * `{type, records}` object beside its array costs a one-record RRset 40 bytes more (the realistic
+ * 1M-name zone has 1.4 million RRsets). Identity is an RRset's identity: an RRset that does not
+ * change stays the same array across versions, as the DNSSEC and serving-index diffs expect.
+ * Arrays derived from it (map, filter, slice) are plain arrays.
+ */
+class RecordList extends Array<RecordState> implements RRset {
+  static override get [Symbol.species](): ArrayConstructor {
+    return Array;
+  }
+
+  get type(): RRType {
+    return this[0].type;
+  }
+
+  get records(): readonly RecordState[] {
+    return this;
+  }
+}
+
+/** The trie's RRset of `records` (all of one type, at least one): an exact-size RecordList. */
+export function rrsetOf(records: readonly RecordState[]): RRset {
+  return recordList(records.slice());
+}
+
+/**
+ * `fresh` (an array no one else holds, at least one record) made the trie's RRset. A plain array
+ * given RecordList's prototype: as cheap to make as the array itself (constructing through the
+ * subclass, Reflect.construct or `new RecordList(n)`, took 1.5-4 times as long per RRset, which
+ * a checkpoint load does 1.4 million times).
+ */
+function recordList(fresh: RecordState[]): RecordList {
+  if (fresh.length === 0) throw new Error('trie: an RRset holds at least one record');
+  return Object.setPrototypeOf(fresh, RecordList.prototype) as RecordList;
+}
+
+/** `records` and then `record`, in an array of exactly that size. */
+function withRecord(records: readonly RecordState[], record: RecordState): RecordState[] {
+  const n = records.length;
+  const out = new Array<RecordState>(n + 1);
+  for (let i = 0; i < n; i++) out[i] = records[i];
+  out[n] = record;
+  return out;
+}
+
+/** `set` as the trie holds it (itself when it is one already: its identity is kept). */
+function held(set: RRset): RecordList {
+  return set instanceof RecordList ? set : recordList(set.records.slice());
+}
+
+/** A node of the trie: an owner name, its RRsets (possibly none: an empty non-terminal), its children. */
+export interface TrieNode {
+  /** Absolute lowercase owner name. */
+  readonly name: string;
+  /** The node's RRsets: a view of the node itself (no object of its own), so its identity is the node's. */
+  readonly rrsets: RRsets;
+  /** Keyed by lowercase presentation label. */
+  readonly children: PMap<TrieNode>;
+}
+
+/**
+ * A trie node. Its RRsets are held in one field: none, one RecordList (most names have exactly
+ * one type), or a plain array of them (exact size); the node itself is the read-only map over them
+ * that `rrsets` returns. A list object per node (~40 bytes) and a Map's own table (~200) would be
+ * a large part of a node's memory in a zone of a million names; a linear scan of one or two types
+ * beats hashing anyway.
+ */
+class Node implements TrieNode, RRsets {
+  readonly name: string;
+  sets: RecordList | RecordList[] | undefined;
+  children: PMap<TrieNode>;
+
+  constructor(name: string, sets: RecordList | RecordList[] | undefined, children: PMap<TrieNode>) {
+    this.name = name;
+    this.sets = sets;
+    this.children = children;
+  }
+
+  get rrsets(): RRsets {
+    return this;
   }
 
   get size(): number {
-    return this.one === undefined ? 0 : 1 + (this.more?.length ?? 0);
+    const s = this.sets;
+    return s === undefined ? 0 : s instanceof RecordList ? 1 : s.length;
   }
 
   get(type: RRType): RRset | undefined {
-    if (this.one?.type === type) return this.one;
-    const more = this.more;
-    if (more) for (let i = 0; i < more.length; i++) if (more[i].type === type) return more[i];
+    const s = this.sets;
+    if (s === undefined) return undefined;
+    if (s instanceof RecordList) return s[0].type === type ? s : undefined;
+    for (let i = 0; i < s.length; i++) if (s[i][0].type === type) return s[i];
     return undefined;
   }
 
@@ -55,40 +128,9 @@ export class RRsetList implements ReadonlyMap<RRType, RRset> {
     return this.get(type) !== undefined;
   }
 
-  /** Put `set` in place of the RRset of its type (or add it). Trie-internal: owned nodes only. */
-  put(set: RRset): void {
-    if (this.one === undefined || this.one.type === set.type) {
-      this.one = set;
-      return;
-    }
-    const more = (this.more ??= []);
-    const i = more.findIndex((x) => x.type === set.type);
-    if (i >= 0) more[i] = set;
-    else more.push(set);
-  }
-
-  /** Remove the RRset of `type`. Trie-internal: owned nodes only. */
-  remove(type: RRType): void {
-    if (this.one?.type === type) {
-      this.one = this.more?.shift();
-    } else if (this.more) {
-      const i = this.more.findIndex((x) => x.type === type);
-      if (i >= 0) this.more.splice(i, 1);
-    }
-    if (this.more?.length === 0) this.more = undefined;
-  }
-
-  /** A copy that can be changed without touching this one. */
-  clone(): RRsetList {
-    const c = new RRsetList();
-    c.one = this.one;
-    c.more = this.more?.slice();
-    return c;
-  }
-
-  private list(): RRset[] {
-    if (this.one === undefined) return [];
-    return this.more ? [this.one, ...this.more] : [this.one];
+  private list(): RecordList[] {
+    const s = this.sets;
+    return s === undefined ? [] : s instanceof RecordList ? [s] : s.slice();
   }
 
   values(): MapIterator<RRset> {
@@ -107,34 +149,66 @@ export class RRsetList implements ReadonlyMap<RRType, RRset> {
     return this.entries();
   }
 
-  forEach(fn: (value: RRset, key: RRType, map: ReadonlyMap<RRType, RRset>) => void): void {
+  forEach(fn: (value: RRset, key: RRType, map: RRsets) => void): void {
     for (const x of this.list()) fn(x, x.type, this);
   }
 }
 
-/** A node of the trie: an owner name, its RRsets (possibly none: an empty non-terminal), its children. */
-export interface TrieNode {
-  /** Absolute lowercase owner name. */
-  readonly name: string;
-  readonly rrsets: RRsetList;
-  /** Keyed by lowercase presentation label. */
-  readonly children: PMap<TrieNode>;
+/** A node created by a TrieSession: changed in place while `owner` is that session (see own). */
+class SessionNode extends Node {
+  owner: TrieSession | undefined;
+
+  constructor(name: string, sets: RecordList | RecordList[] | undefined, children: PMap<TrieNode>, owner: TrieSession) {
+    super(name, sets, children);
+    this.owner = owner;
+  }
 }
 
-const NO_RRSETS = new RRsetList();
+/** Put `set` in place of the RRset of its type (or add it). Owned nodes only. */
+function putSet(node: Node, set: RecordList): void {
+  const s = node.sets;
+  const type = set[0].type;
+  if (s === undefined || (s instanceof RecordList && s[0].type === type)) {
+    node.sets = set;
+  } else if (s instanceof RecordList) {
+    node.sets = [s, set];
+  } else {
+    const i = s.findIndex((x) => x[0].type === type);
+    // The array is the node's own (own copies it), so it can be changed in place.
+    if (i >= 0) s[i] = set;
+    else s.push(set);
+  }
+}
+
+/** Remove the RRset of `type`. Owned nodes only. */
+function removeSet(node: Node, type: RRType): void {
+  const s = node.sets;
+  if (s === undefined) return;
+  if (s instanceof RecordList) {
+    if (s[0].type === type) node.sets = undefined;
+    return;
+  }
+  const i = s.findIndex((x) => x[0].type === type);
+  if (i < 0) return;
+  s.splice(i, 1);
+  if (s.length === 1) node.sets = s[0];
+}
+
 const NO_CHILDREN: PMap<TrieNode> = PMap.empty();
 
 /**
  * A node from its finished parts (checkpoint loading builds each node once, bottom-up): the RRsets
- * in an exact-size list, the children map already built.
+ * (any objects: they are held as RecordLists, an RRset of this trie as itself), the children map
+ * already built. `sets` is not kept: the caller may reuse it.
  */
 export function makeNode(name: string, sets: readonly RRset[], children: PMap<TrieNode>): TrieNode {
-  return { name, rrsets: sets.length === 0 ? NO_RRSETS : new RRsetList(sets), children: children.size === 0 ? NO_CHILDREN : children };
+  const kept = sets.length === 0 ? undefined : sets.length === 1 ? held(sets[0]) : sets.map((x) => held(x));
+  return new Node(name, kept, children.size === 0 ? NO_CHILDREN : children);
 }
 
 /** A node with no records and no children. */
 export function emptyNode(name: string): TrieNode {
-  return { name, rrsets: NO_RRSETS, children: NO_CHILDREN };
+  return new Node(name, undefined, NO_CHILDREN);
 }
 
 function childName(parent: string, label: string): string {
@@ -149,7 +223,7 @@ function childName(parent: string, label: string): string {
  */
 export class TrieSession {
   /** Nodes created by this session, sealed together. */
-  readonly owned: MutableNode[] = [];
+  readonly owned: SessionNode[] = [];
 
   /** Freeze every node of the session; afterwards they are ordinary immutable nodes. */
   seal(): void {
@@ -161,26 +235,15 @@ export class TrieSession {
   }
 }
 
-interface MutableNode {
-  name: string;
-  rrsets: RRsetList;
-  children: PMap<TrieNode>;
-  owner?: TrieSession;
-}
-
 /** The node itself when the session owns it, else a copy that the session (if any) owns. */
-function own(node: TrieNode, session: TrieSession | undefined): MutableNode {
-  const m = node as MutableNode;
-  if (session && m.owner === session) return m;
-  const copy: MutableNode = {
-    name: node.name,
-    rrsets: node.rrsets.clone(),
-    children: session ? node.children.asMutable() : node.children,
-  };
-  if (session) {
-    copy.owner = session;
-    session.owned.push(copy);
-  }
+function own(node: TrieNode, session: TrieSession | undefined): Node {
+  const m = node as Node;
+  if (session && (m as SessionNode).owner === session) return m;
+  // Several RRsets: the array is copied, so the copy can change it in place.
+  const sets = m.sets === undefined || m.sets instanceof RecordList ? m.sets : m.sets.slice();
+  if (!session) return new Node(m.name, sets, m.children);
+  const copy = new SessionNode(m.name, sets, m.children.asMutable(), session);
+  session.owned.push(copy);
   return copy;
 }
 
@@ -192,14 +255,14 @@ function updatePath(
   node: TrieNode,
   labels: readonly string[],
   i: number,
-  fn: (rrsets: RRsetList) => void,
+  fn: (node: Node) => void,
   session: TrieSession | undefined,
   leafName?: string,
 ): TrieNode | null {
-  let next: MutableNode;
+  let next: Node;
   if (i === labels.length) {
     next = own(node, session);
-    fn(next.rrsets);
+    fn(next);
   } else {
     const label = labels[i];
     const child = node.children.get(label) ?? emptyNode(i + 1 === labels.length && leafName ? leafName : childName(node.name, label));
@@ -208,7 +271,7 @@ function updatePath(
     next = own(node, session);
     next.children = updated ? next.children.set(label, updated) : next.children.delete(label);
   }
-  return next.rrsets.size === 0 && next.children.size === 0 ? null : (next as TrieNode);
+  return next.sets === undefined && next.children.size === 0 ? null : next;
 }
 
 /** A new trie with `record` added at `labels` below the apex. The apex node itself never disappears. */
@@ -216,7 +279,7 @@ export function addRecord(apex: TrieNode, labels: readonly string[], record: Rec
   return (
     updatePath(apex, labels, 0, (m) => {
       const set = m.get(record.type);
-      m.put({ type: record.type, records: set ? [...set.records, record] : [record] });
+      putSet(m, recordList(set ? withRecord(set.records, record) : [record]));
     }, session, record.name) ?? emptyNode(apex.name)
   );
 }
@@ -228,8 +291,8 @@ export function removeRecord(apex: TrieNode, labels: readonly string[], type: RR
       const set = m.get(type);
       if (!set) return;
       const records = set.records.filter((r) => r.id !== id);
-      if (records.length === 0) m.remove(type);
-      else m.put({ type, records });
+      if (records.length === 0) removeSet(m, type);
+      else putSet(m, recordList(records));
     }, session) ?? emptyNode(apex.name)
   );
 }
@@ -240,7 +303,7 @@ export function replaceRecord(apex: TrieNode, labels: readonly string[], record:
     updatePath(apex, labels, 0, (m) => {
       const set = m.get(record.type);
       if (!set) return;
-      m.put({ type: record.type, records: set.records.map((r) => (r.id === record.id ? record : r)) });
+      putSet(m, recordList(set.records.map((r) => (r.id === record.id ? record : r))));
     }, session) ?? emptyNode(apex.name)
   );
 }
@@ -248,7 +311,7 @@ export function replaceRecord(apex: TrieNode, labels: readonly string[], record:
 /** A new trie whose apex has exactly `rrset` for its type (used for the synthesized SOA). */
 export function setApexRRset(apex: TrieNode, rrset: RRset, session?: TrieSession): TrieNode {
   const next = own(apex, session);
-  next.rrsets.put(rrset);
+  putSet(next, held(rrset));
   return next;
 }
 
