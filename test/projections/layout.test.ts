@@ -80,6 +80,12 @@ test('the apex SOA is held as a trie RRset; an RRset without records is refused'
   assert.throws(() => setApexRRset(t, { type: 'SOA', records: [] }), /at least one record/);
 });
 
+/** Whether two values are one heap object (strings of equal text may not be): V8's own test hook. */
+function sameHeapObject(a: unknown, b: unknown): boolean {
+  v8.setFlagsFromString('--allow-natives-syntax');
+  return (new Function('a', 'b', 'return %IsSameHeapObject(a, b)') as (a: unknown, b: unknown) => boolean)(a, b);
+}
+
 test("an owner's records share its name string after live writes and the bulk fold (equal text either way)", () => {
   const bodies: EventBody[] = [{ type: 'ZoneCreated', payload: soa }];
   for (let i = 0; i < 1200; i++) bodies.push({ type: 'RecordCreated', payload: { id: `a${i}`, name: `h${i}.${ZONE}`, type: 'A', value: '192.0.2.1', ttl: 300 } });
@@ -94,8 +100,19 @@ test("an owner's records share its name string after live writes and the bulk fo
     const node = findNode(z.tree, ['h7'])!;
     assert.equal(node.rrsets.get('AAAA')!.records[0], z.records.get('b7'), 'the trie and the id map hold one record object');
     assert.equal(node.rrsets.get('AAAA')!.records[0].name, node.name);
+    assert.ok(sameHeapObject(node.rrsets.get('AAAA')!.records[0].name, node.name), 'one name string per owner');
+    assert.ok(sameHeapObject(node.rrsets.get('A')!.records[0].name, node.name));
   }
   assert.ok(serializeState(single, 'h').equals(serializeState(bulk, 'h')));
+  // A bulk run into a zone that has names already (record by record), and an update in place.
+  const more: Applicable[] = [];
+  for (let i = 0; i < 1200; i++) more.push({ seq: list.length + 1 + i, zone: ZONE, body: { type: 'RecordCreated', payload: { id: `c${i}`, name: ['h', i, '.', ZONE].join(''), type: 'TXT', value: '"t"', ttl: 300 } } });
+  more.push({ seq: list.length + 1201, zone: ZONE, body: { type: 'RecordUpdated', payload: { id: 'b7', name: ['h', 7, '.', ZONE].join(''), type: 'AAAA', value: '2001:db8::7', ttl: 60 } } });
+  const after = evolveAll(single, more).zones.get(ZONE)!;
+  const h7 = findNode(after.tree, ['h7'])!;
+  assert.ok(sameHeapObject(h7.rrsets.get('TXT')!.records[0].name, h7.name));
+  assert.ok(sameHeapObject(after.records.get('b7')!.name, h7.name));
+  assert.equal(after.records.get('b7')!.value, '2001:db8::7');
 });
 
 /** Heap bytes per record that a checkpoint load of `state` holds (its records-by-id map unbuilt). */
