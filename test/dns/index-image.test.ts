@@ -320,6 +320,10 @@ test('index image fingerprint: stable, and its probe zone holds every kind of an
   assert.match(entry('dn'), /\/1\/$/, 'a DNAME owner held like a cut');
   assert.match(entry('srv'), /\/33\//);
   assert.match(entry('caa'), /\/257\//);
+  // Every type the index answers from the general path's bytes, answered (not declined) in the probe.
+  const answered = new Set<number>();
+  for (const e of entries) for (const d of descriptors(e)) if (d && !d.endsWith(':declined')) answered.add(Number(d.split(':')[0]));
+  for (const type of [1, 28, 2, 6, 5, 15, 16, 33, 257, 12, 65, 64, 52, 53, 44, 35, 256, 29, 13, 17, 61, 37, 65400]) assert.ok(answered.has(type), `type ${type} in the probe`);
 });
 
 test('index image: the image of a live state serves the same state reopened from its checkpoint and tail, byte for byte like a build of it', () => {
