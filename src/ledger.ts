@@ -11,14 +11,14 @@ import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { BehaviorSubject, scan, type Subscription } from 'rxjs';
 import { batchHeader, bigBatchCacheKib, EventLog, VersionConflictError, type WriteSurface } from './events/log.ts';
-import { BULK_CHUNK_ROWS, BulkAppendWorker, BulkStoredEvent } from './events/bulk-append.ts';
+import { BULK_CHUNK_ROWS, BulkAppendWorker, BulkStoredEvent, PhaseTimer, type BulkStats } from './events/bulk-append.ts';
 import { GENESIS_HASH } from './events/hash.ts';
 import { openDatabase } from './events/schema.ts';
-import { CURRENT_VERSION, type StoredEvent } from './events/types.ts';
+import type { StoredEvent } from './events/types.ts';
 import { McnsError, precondition } from './errors.ts';
 import { decide, zoneName, type Command, type Decision } from './projections/decide.ts';
 import { EMPTY_STATE, evolveAll, type LedgerState, type ZoneState } from './projections/state.ts';
-import { checkpointDigest, loadCheckpoint, saveCheckpoint, serializeState, serializeStateSliced, storeCheckpoint, type CheckpointWritten } from './projections/checkpoint.ts';
+import { checkpointDigest, loadCheckpoint, saveCheckpoint, serializeStateSliced, storeCheckpoint, type CheckpointWritten } from './projections/checkpoint.ts';
 import { PointInTimeReader } from './projections/point-in-time.ts';
 
 /** How to open a ledger. */
@@ -86,6 +86,8 @@ export type CommandPlan = (state: LedgerState) => Command | undefined;
 export interface BulkTestHooks {
   /** Fail inside the worker's transaction after this many rows. */
   failAfterRows?: number;
+  /** Told where a batch written by the worker spent its time (bench/import). */
+  onStats?: (stats: BulkStats) => void;
   /** Called on this thread after the fold and the checkpoint's serialization, before the commit (throw to fail there; or kill the worker). */
   beforeCommit?: (worker: BulkAppendWorker) => void | Promise<void>;
 }
@@ -301,11 +303,13 @@ export class Ledger {
     for (let attempt = 0; ; attempt++) {
       const state = this.state;
       this.checkIfMatch(state, cmd, opts.ifMatch);
+      const timer = new PhaseTimer();
       const decision = decide(state, cmd, { now: this.clock(), newId: this.newId ?? recordIdSequence() });
+      timer.lap('decide');
       if (decision.drafts.length === 0) return { serial: state.zones.get(decision.zone)?.serial, events: [] };
       const here = decision.drafts.length < this.bulkWorkerEvents || decision.drafts.some((d) => d.zone !== decision.zone);
       try {
-        if (!here) return await this.appendInWorker(state, decision, opts);
+        if (!here) return await this.appendInWorker(state, decision, opts, timer);
         const events = this.log.append(decision.drafts, { actor: opts.actor, expectedVersion: decision.expectedVersion, now: this.clock(), surface: opts.surface, failAfterRows: opts.failAfterRows, batchIdSuffix: this.batchIdSuffix });
         return this.afterAppend(decision, events);
       } catch (err) {
@@ -323,7 +327,7 @@ export class Ledger {
     if (!this.bulkWorker?.alive) this.bulkWorker = new BulkAppendWorker(this.path);
   }
 
-  private async appendInWorker(state: LedgerState, decision: Decision, opts: WriteOptions & BulkTestHooks): Promise<WriteResult> {
+  private async appendInWorker(state: LedgerState, decision: Decision, opts: WriteOptions & BulkTestHooks, timer: PhaseTimer): Promise<WriteResult> {
     this.prepareBulkAppend();
     const worker = this.bulkWorker!;
     const { drafts, zone } = decision;
@@ -346,25 +350,27 @@ export class Ledger {
     let next: LedgerState;
     let blob: Buffer | undefined;
     try {
-      const hashAt = (seq: number): string | undefined => this.log.hashAt(seq);
+      const batch = { ts: header.ts, actor: opts.actor, zone, batchId: header.batchId, hashAt: (seq: number): string | undefined => this.log.hashAt(seq) };
       for (let from = 0; from < drafts.length; from += this.bulkChunkRows) {
         const to = Math.min(drafts.length, from + this.bulkChunkRows);
         worker.rows(zone, drafts, from, to);
-        for (let i = from; i < to; i++) {
-          const body = drafts[i].body;
-          events[i] = new BulkStoredEvent(head.seq + 1 + i, header.ts, opts.actor, zone, header.batchId, CURRENT_VERSION[body.type], body, hashAt);
-        }
+        for (let i = from; i < to; i++) events[i] = new BulkStoredEvent(head.seq + 1 + i, drafts[i].body, batch);
       }
+      timer.lap('send rows');
       next = evolveAll(state, events);
+      timer.lap('fold');
       // The checkpoint's digest covers the head hash, which the worker knows once it has written the
-      // last row: serialized now with a stand-in, its digest is made again after the commit.
-      if (drafts.length >= BULK_EVENTS && !this.checkpointInBackground) blob = serializeState(next, GENESIS_HASH);
+      // last row: serialized now with a stand-in, its digest is made again after the commit. (Sliced
+      // without pauses: the blocks are compressed on libuv's thread pool, off this thread.)
+      if (drafts.length >= BULK_EVENTS && !this.checkpointInBackground) blob = await serializeStateSliced(next, GENESIS_HASH, () => Promise.resolve());
+      timer.lap('serialize checkpoint');
       await opts.beforeCommit?.(worker);
     } catch (err) {
       await worker.abort();
       throw err;
     }
     const committed = await worker.commit();
+    timer.lap('wait for the worker to commit');
     if (blob) checkpointDigest(committed.hash, blob.subarray(DIGEST_BYTES)).copy(blob, 0);
     this.precomputed = { batch: events, from: state, state: next };
     try {
@@ -378,6 +384,8 @@ export class Ledger {
       this.lastCheckpointSeq = Math.max(this.lastCheckpointSeq, next.seq);
       this.onCheckpoint?.({ ...written, background: false });
     } else if (!this.checkpointWatch) this.maybeCheckpoint();
+    timer.lap('publish, store checkpoint');
+    opts.onStats?.({ phases: timer.phases, workerCpuMs: committed.cpuMs });
     return this.written(decision, events);
   }
 

@@ -7,7 +7,7 @@ import { openDatabase } from './schema.ts';
 import { EventLog, VersionConflictError, type BatchRows } from './log.ts';
 import type { EventType } from './types.ts';
 import { McnsError } from '../errors.ts';
-import type { BulkBegin, BulkReply, BulkRequest } from './bulk-append.ts';
+import { createdJson, threadCpuMs, type BulkBegin, type BulkReply, type BulkRequest } from './bulk-append.ts';
 
 const port = parentPort!;
 const db = openDatabase((workerData as { path: string }).path, { create: false });
@@ -20,6 +20,8 @@ const rollback = db.prepare('ROLLBACK');
 let rows: BatchRows | undefined;
 let failure: BulkReply | undefined;
 let cacheBefore: number | undefined;
+/** This thread's CPU ms when the batch began (for BulkStats). */
+let cpuAtBegin = 0;
 
 function reply(r: BulkReply): void {
   port.postMessage(r);
@@ -47,6 +49,7 @@ function fail(err: unknown): void {
 }
 
 function open(m: BulkBegin): void {
+  cpuAtBegin = threadCpuMs();
   failure = undefined;
   cacheBefore = db.pragma('cache_size', { simple: true }) as number;
   db.pragma(`cache_size = -${m.cacheKib}`);
@@ -59,11 +62,22 @@ function open(m: BulkBegin): void {
   rows = log.batchRows(head, m.header, { actor: m.actor, surface: m.surface, failAfterRows: m.failAfterRows });
 }
 
+/** Write the rows of one chunk (encodeRows' text). */
 function write(zone: string, text: string): void {
   const w = rows!;
   const f = text.split('\u0000');
-  for (let i = 0; i + 5 <= f.length; i += 5) {
-    w.write(zone, f[i] as EventType, f[i + 1], f[i + 2] || null, f[i + 3] || null, f[i + 4] || null);
+  const n = f.length - 1;
+  for (let i = 0; i < n; ) {
+    if (f[i] === 'C') {
+      const id = f[i + 1];
+      const name = f[i + 2];
+      const type = f[i + 3];
+      w.write(zone, 'RecordCreated', createdJson(id, name, type, f[i + 4], f[i + 5]), id, name, type);
+      i += 6;
+    } else {
+      w.write(zone, f[i] as EventType, f[i + 1], f[i + 2] || null, f[i + 3] || null, f[i + 4] || null);
+      i += 5;
+    }
   }
 }
 
@@ -88,7 +102,7 @@ port.on('message', (m: BulkRequest) => {
         const { seq, hash } = rows;
         commit.run();
         end();
-        reply({ kind: 'committed', seq, hash });
+        reply({ kind: 'committed', seq, hash, cpuMs: threadCpuMs() - cpuAtBegin });
         return;
       }
       case 'abort':

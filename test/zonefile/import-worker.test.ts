@@ -14,7 +14,8 @@ import { importCommand } from '../../src/projections/zone-files.ts';
 import { verifyLedger } from '../../src/projections/verify-ledger.ts';
 import { stateDigest } from '../../src/projections/digest.ts';
 import { chainMac, MIN_CHAIN_KEY_BYTES } from '../../src/events/chain-key.ts';
-import { BulkStoredEvent } from '../../src/events/bulk-append.ts';
+import { BulkStoredEvent, createdJson, encodeRows } from '../../src/events/bulk-append.ts';
+import type { EventDraft } from '../../src/events/types.ts';
 import { TestClock, tempDir } from '../helpers/ledger.ts';
 
 const ZONE = 'bulk.test';
@@ -209,3 +210,19 @@ test(
     await nothingWritten(l, before, digest, l.state.seq);
   }),
 );
+
+test('rows sent as their fields give JSON.stringify\'s bytes; odd payloads go as JSON', () => {
+  const odd = ['plain', '', 'quote " and back\\slash', 'tab\tnew\nline', '\u0001\u001f', 'é ü 中文 😀', '\ud800 lone surrogate', '</script>'];
+  for (const value of odd) {
+    const p = { id: 'a1', name: 'x.bulk.test.', type: 'TXT', value, ttl: 3600 };
+    assert.equal(createdJson(p.id, p.name, p.type, p.value, String(p.ttl)), JSON.stringify(p), JSON.stringify(value));
+  }
+  const drafts: EventDraft[] = [
+    { zone: 'z.', body: { type: 'RecordCreated', payload: { id: 'a', name: 'n.z.', type: 'A', value: '10.0.0.1', ttl: 0 } } },
+    // Keys in another order: sent as its JSON, which keeps that order.
+    { zone: 'z.', body: { type: 'RecordCreated', payload: { name: 'n.z.', id: 'b', type: 'A', value: '10.0.0.2', ttl: 5 } as never } },
+    { zone: 'z.', body: { type: 'SerialBumped', payload: { serial: 7 } } },
+  ];
+  assert.equal(encodeRows(drafts, 0, 3), ['C', 'a', 'n.z.', 'A', '10.0.0.1', '0', 'RecordCreated', '{"name":"n.z.","id":"b","type":"A","value":"10.0.0.2","ttl":5}', 'b', 'n.z.', 'A', 'SerialBumped', '{"serial":7}', '', '', '', ''].join('\u0000'));
+  assert.throws(() => encodeRows([{ zone: 'z.', body: { type: 'RecordCreated', payload: { id: 'a', name: 'n\u0000.z.', type: 'A', value: '1', ttl: 1 } } }], 0, 1), /holds a NUL/);
+});

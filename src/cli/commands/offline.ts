@@ -17,6 +17,7 @@ import { progress, progressDone, UsageError } from '../output.ts';
 import { Progress } from '../terminal.ts';
 import { outputFormatOf, wantsApi } from './client.ts';
 import { displayZone, exportHeader, importCounts, importSummary } from '../../api/views.ts';
+import { PhaseTimer, type BulkStats } from '../../events/bulk-append.ts';
 
 /** A zone file of this many characters (~50,000 records) likely makes a batch for the bulk append worker. */
 const BULK_IMPORT_BYTES = 2_000_000;
@@ -50,9 +51,13 @@ export function registerZoneOffline(zone: Command, onlineImport: (zone: string, 
         // A large file's batch is appended by a worker thread (Ledger.executeInBulk), started now
         // so that it loads while the file is parsed.
         if (text.length >= BULK_IMPORT_BYTES) ledger.prepareBulkAppend();
+        const timer = new PhaseTimer();
         // $INCLUDE is resolved relative to the file (to the current directory for stdin).
         const { command, warnings } = readImport(zoneArg, text, { source: file, path: file === '-' ? 'stdin' : file });
-        const res = await ledger.executeInBulk(command, { actor: opts.actor, surface: 'cli' });
+        timer.lap('parse');
+        // MCNS_IMPORT_STATS=1: where the time went, phase by phase (bench/import/run.ts prints it).
+        const onStats = process.env.MCNS_IMPORT_STATS ? (s: BulkStats) => process.stderr.write(`mcns: import stats ${JSON.stringify({ ...s, phases: [...timer.phases, ...s.phases] })}\n`) : undefined;
+        const res = await ledger.executeInBulk(command, { actor: opts.actor, surface: 'cli', onStats });
         progressDone();
         for (const w of warnings) process.stderr.write(`mcns: warning: ${w}\n`);
         // The same summary as an import through the API.
