@@ -500,7 +500,10 @@ class BatchBuilder {
     const zone = this.mustZone();
     /** The RRsets created at each name so far, in the order create's trie node would list them. */
     const byName = new Map<string, Array<{ type: RRType; records: RecordState[]; lengths: number[]; desired: DesiredRecord[] }>>();
-    const ids = new Set<string>();
+    // Ids drawn in ascending order (the ledger's recordIdSequence) are unique without a set of a
+    // million of them; the set is made, from the ids drawn so far, only when one is not above the last.
+    let ids: Set<string> | undefined;
+    let lastId = '';
     const drafts: EventDraft[] = [];
     for (const d of desired) {
       let name: string;
@@ -534,7 +537,8 @@ class BatchBuilder {
       }
       const id = newId();
       drawn.push(id);
-      if (ids.has(id)) return false;
+      if (!ids && id <= lastId) ids = new Set(drawn.slice(0, -1));
+      if (ids?.has(id)) return false;
       // checkAddable: no duplicate; a CNAME alone at its name (never at the apex); no DNAME here.
       if (type === 'CNAME' && name === zone.name) return false;
       if (sets) {
@@ -543,7 +547,8 @@ class BatchBuilder {
           if (x.type === type && x.records.some((o) => o.value === value)) return false;
         }
       }
-      ids.add(id);
+      ids?.add(id);
+      lastId = id;
       const record: RecordState = { id, name, type, value, ttl };
       if (set) {
         set.records.push(record);
