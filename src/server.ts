@@ -15,6 +15,8 @@ import { McnsError } from './errors.ts';
 import { Ledger } from './ledger.ts';
 import type { LedgerState } from './projections/state.ts';
 import { ChainError } from './events/hash.ts';
+import { EventLog } from './events/log.ts';
+import { openDatabase } from './events/schema.ts';
 import { keyChainFromFile } from './events/chain-key.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { startDns } from './dns/server.ts';
@@ -115,7 +117,7 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
   const tls = { cert: readPem(config.server.tls_cert, 'server.tls_cert'), key: readPem(config.server.tls_key, 'server.tls_key') };
   // The serving-index image saved at the last exit is read before the ledger opens (while the heap
   // is small, its arrays cost V8 no full GC); it is used only if it is of the state opened (startDns).
-  const indexImage = loadIndexImage(indexImagePath(config.database.path));
+  const indexImage = loadIndexImage(indexImagePath(config.database.path), logHead(config.database.path));
   const ledger = openLedger(config, logger);
   // The state the image is bound to: writes before DNS starts (seeding, catalog, DNSSEC) are diffed after.
   let opened: LedgerState | undefined = ledger.state;
@@ -278,6 +280,24 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
     await drainAll(closers, 2000, logger);
     ledger.close();
     throw err;
+  }
+}
+
+/**
+ * The head of the log at `path` (its newest event's seq and hash), read without opening the ledger:
+ * the state the ledger will open at (it replays to the head). Undefined when it cannot be read (no
+ * database yet, or one the ledger will refuse with its own message).
+ */
+function logHead(path: string): { seq: number; hash: string } | undefined {
+  try {
+    const db = openDatabase(path, { readonly: true, create: false });
+    try {
+      return new EventLog(db).head();
+    } finally {
+      db.close();
+    }
+  } catch {
+    return undefined;
   }
 }
 

@@ -297,9 +297,11 @@ export interface LoadedImage {
  * to serve (installIndexImage). The server loads it before opening the ledger: ~110 MB of typed
  * arrays allocated while the heap is still small cost V8 a small GC, where the same allocation
  * after a 1M-record checkpoint is loaded starts a full mark-compact of the projection's heap
- * (~0.5 s). Never throws: a missing, foreign or damaged file is the reason it was not loaded.
+ * (~0.5 s). `expected`: the head of the log the ledger will open at, when known; an image taken at
+ * another head is then not read any further. Never throws: a missing, foreign, stale or damaged file
+ * is the reason it was not loaded.
  */
-export function loadIndexImage(path: string): LoadedImage | Extract<ImageRestored, { restored: false }> {
+export function loadIndexImage(path: string, expected?: ImageHead): LoadedImage | Extract<ImageRestored, { restored: false }> {
   const t0 = performance.now();
   let fd: number;
   try {
@@ -331,6 +333,10 @@ export function loadIndexImage(path: string): LoadedImage | Extract<ImageRestore
     // Layout and build first: an image of another build is not read any further.
     if (header.format !== IMAGE_FORMAT) return skipped(`image format ${header.format}, this build reads ${IMAGE_FORMAT}`);
     if (header.fingerprint !== indexFingerprint()) return skipped('written by a build that encodes answers differently (fingerprint)');
+    // The head of the log the ledger is about to open, when known: an image of another state is not
+    // read (110 MB read and then dropped would sit beside the index being built until a GC).
+    if (expected && header.seq !== expected.seq) return skipped(`taken at seq ${header.seq}, the log is at seq ${expected.seq}`);
+    if (expected && header.hash !== expected.hash) return skipped(`taken at seq ${header.seq} of another log (hash ${String(header.hash).slice(0, 16)}…)`);
     const { slots: s, arena: a, meta: m } = header;
     pos = Math.ceil((PREAMBLE + headerLength) / 8) * 8;
     if (pos + s.bytes + a.bytes + m.bytes !== size) throw new Damaged(`${size} bytes, the header describes ${pos + s.bytes + a.bytes + m.bytes}`);

@@ -12,7 +12,7 @@ import { crc32 } from 'node:zlib';
 import { McnsError } from '../../src/errors.ts';
 import { answerQuery } from '../../src/dns/answer.ts';
 import { maxResponseSize } from '../../src/dns/header.ts';
-import { indexFingerprint, probeState, restoreIndexImage, writeIndexImage } from '../../src/dns/index-image.ts';
+import { indexFingerprint, loadIndexImage, probeState, restoreIndexImage, writeIndexImage } from '../../src/dns/index-image.ts';
 import { readQuery, type ParsedQuery } from '../../src/dns/query.ts';
 import { ServingIndex } from '../../src/dns/serving-index.ts';
 import { encodeMessage } from '../../src/dns/wire.ts';
@@ -237,8 +237,14 @@ test('index image: another seq, another log, another build, or a damaged file is
     refused(path, state, hash, /ends after/, true, state);
     writeFileSync(path, 'not an image\n'.repeat(100));
     refused(path, state, hash, /bad magic/, true, state);
-    // The intact image is still good for its own state.
+    // The log's head known before the ledger opens (the server reads it): another head, not read further.
     writeFileSync(path, good);
+    const stale = loadIndexImage(path, { seq: later.seq, hash: hashOf(ledger) });
+    assert.ok(!('table' in stale) && /taken at seq \d+, the log is at seq \d+/.test(stale.reason) && !stale.problem, JSON.stringify(stale));
+    const foreign = loadIndexImage(path, { seq: state.seq, hash: 'e'.repeat(64) });
+    assert.ok(!('table' in foreign) && /another log/.test(foreign.reason), JSON.stringify(foreign));
+    assert.ok('table' in loadIndexImage(path, { seq: state.seq, hash }), 'its own head: loaded');
+    // The intact image is still good for its own state.
     const index = new ServingIndex();
     assert.equal(restoreIndexImage(path, index, state, hash).restored, true);
     // No file: nothing said.
