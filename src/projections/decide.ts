@@ -498,8 +498,13 @@ class BatchBuilder {
    */
   private createAllIntoEmpty(desired: readonly DesiredRecord[], newId: () => string, drawn: string[]): boolean {
     const zone = this.mustZone();
-    /** The RRsets created at each name so far, in the order create's trie node would list them. */
-    const byName = new Map<string, Array<{ type: RRType; records: RecordState[]; lengths: number[]; desired: DesiredRecord[] }>>();
+    /**
+     * The first RRset created at each name so far; the others follow through `next`, in the order
+     * create's trie node would list them. One object per RRset (its first record inline, more only
+     * for the RRsets that get them), and its records are the drafts' payloads: a million-record
+     * import made five objects per record here before, all live until the end of decide.
+     */
+    const byName = new Map<string, NewRRset>();
     // Ids drawn in ascending order (the ledger's recordIdSequence) are unique without a set of a
     // million of them; the set is made, from the ids drawn so far, only when one is not above the last.
     let ids: Set<string> | undefined;
@@ -521,16 +526,20 @@ class BatchBuilder {
       if (type === 'DNAME' || !isInZone(name, zone.name)) return false;
       const value = checkedValue.value;
       const ttl = d.ttl;
-      const sets = byName.get(name);
-      const set = sets?.find((x) => x.type === type);
-      // A TTL another record of the RRset does not have: converge would unify them.
-      if (set && set.records[0].ttl !== ttl) return false;
+      const head = byName.get(name);
+      let set = head;
+      let last = head;
+      while (set && set.type !== type) {
+        last = set;
+        set = set.next;
+      }
       if (set) {
-        const same = set.records.findIndex((o) => o.value === value);
-        if (same >= 0) {
+        // A TTL another record of the RRset does not have: converge would unify them.
+        if (set.first.ttl !== ttl) return false;
+        const first = set.first.value === value ? set.firstDesired : set.more?.find((m) => m.record.value === value)?.desired;
+        if (first) {
           // The same record again: converge keeps one (its map is keyed by name, type and value as
           // written); written another way, converge would refuse the second as a duplicate.
-          const first = set.desired[same];
           if (first.name === d.name && first.type === d.type && first.value === d.value) continue;
           return false;
         }
@@ -541,32 +550,28 @@ class BatchBuilder {
       if (ids?.has(id)) return false;
       // checkAddable: no duplicate; a CNAME alone at its name (never at the apex); no DNAME here.
       if (type === 'CNAME' && name === zone.name) return false;
-      if (sets) {
-        for (const x of sets) {
-          if (type === 'CNAME' ? x.type !== 'CNAME' || x.records.some((o) => o.value !== value) : x.type === 'CNAME') return false;
-          if (x.type === type && x.records.some((o) => o.value === value)) return false;
-        }
+      for (let x = head; x; x = x.next) {
+        if (type === 'CNAME' ? x.type !== 'CNAME' || someValue(x, (v) => v !== value) : x.type === 'CNAME') return false;
+        if (x.type === type && someValue(x, (v) => v === value)) return false;
       }
       ids?.add(id);
       lastId = id;
-      const record: RecordState = { id, name, type, value, ttl };
-      if (set) {
-        set.records.push(record);
-        set.lengths.push(checkedValue.rdataLength);
-        set.desired.push(d);
-      } else if (sets) {
-        sets.push({ type, records: [record], lengths: [checkedValue.rdataLength], desired: [d] });
-      } else {
-        byName.set(name, [{ type, records: [record], lengths: [checkedValue.rdataLength], desired: [d] }]);
+      const payload = { id, name, type, value, ttl };
+      if (set) (set.more ??= []).push({ record: payload, length: checkedValue.rdataLength, desired: d });
+      else {
+        const created: NewRRset = { type, first: payload, firstLength: checkedValue.rdataLength, firstDesired: d, more: undefined, next: undefined };
+        if (last) last.next = created;
+        else byName.set(name, created);
       }
-      drafts.push({ zone: this.zone, body: { type: 'RecordCreated', payload: { id, name, type, value, ttl } } });
+      drafts.push({ zone: this.zone, body: { type: 'RecordCreated', payload } });
     }
     // checkRRsetSizes for every RRset created (the zone had none before the batch).
-    for (const [name, sets] of byName) {
-      for (const set of sets) {
-        let bound = 12 + Math.max(255, name.length + 2) + 4 + RESPONSE_RESERVE_BYTES;
-        for (const len of set.lengths) bound += name.length + 2 + 10 + len;
-        if (bound > MAX_MESSAGE_BYTES && rrsetResponseLength(name, set.lengths) > MAX_MESSAGE_BYTES) return false;
+    for (const [name, head] of byName) {
+      for (let set: NewRRset | undefined = head; set; set = set.next) {
+        const per = name.length + 2 + 10;
+        let bound = 12 + Math.max(255, name.length + 2) + 4 + RESPONSE_RESERVE_BYTES + per + set.firstLength;
+        if (set.more) for (const m of set.more) bound += per + m.length;
+        if (bound > MAX_MESSAGE_BYTES && rrsetResponseLength(name, [set.firstLength, ...(set.more ?? []).map((m) => m.length)]) > MAX_MESSAGE_BYTES) return false;
       }
     }
     for (const draft of drafts) this.drafts.push(draft);
@@ -586,6 +591,21 @@ class BatchBuilder {
     }
     this.emit({ type: 'SerialBumped', payload: { serial } });
   }
+}
+
+/** An RRset createAllIntoEmpty created: its first record inline, the others in `more`; the next RRset at its name. */
+interface NewRRset {
+  type: RRType;
+  first: RecordState;
+  firstLength: number;
+  firstDesired: DesiredRecord;
+  more: Array<{ record: RecordState; length: number; desired: DesiredRecord }> | undefined;
+  next: NewRRset | undefined;
+}
+
+/** Whether any record value of a created RRset satisfies `test`. */
+function someValue(set: NewRRset, test: (value: string) => boolean): boolean {
+  return test(set.first.value) || (set.more !== undefined && set.more.some((m) => test(m.record.value)));
 }
 
 /**
