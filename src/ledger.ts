@@ -108,11 +108,18 @@ function randomUint32(): number {
   return idPool.readUInt32LE(idPos - 4);
 }
 
-const hex8 = (n: number): string => n.toString(16).padStart(8, '0');
+/** 8 bytes for the two halves of an id; written as hex in one call (a flat string, not a concatenation of two). */
+const idBytes = Buffer.alloc(8);
+
+function idHex(hi: number, lo: number): string {
+  idBytes.writeUInt32BE(hi, 0);
+  idBytes.writeUInt32BE(lo, 4);
+  return idBytes.toString('hex');
+}
 
 /** A record id: 16 lowercase hex characters, random. */
 export function randomRecordId(): string {
-  return hex8(randomUint32()) + hex8(randomUint32());
+  return idHex(randomUint32(), randomUint32());
 }
 
 /**
@@ -136,7 +143,7 @@ export function recordIdSequence(): () => string {
         hi = (hi + 1) >>> 0;
       }
     }
-    return hex8(hi) + hex8(lo);
+    return idHex(hi, lo);
   };
 }
 
