@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { Command } from 'commander';
-import * as grpc from '@grpc/grpc-js';
+import type * as Grpc from '@grpc/grpc-js';
 import { McnsError } from '../../errors.ts';
 import { UsageError } from '../output.ts';
 
@@ -37,8 +37,6 @@ export function grpcTarget(opts: GrpcOpts): string {
   return `${host}:9443`;
 }
 
-/** A gRPC status code by name, for errors ("NOT_FOUND"). */
-const codeName = (code: number): string => grpc.status[code] ?? String(code);
 
 /** Register `mcns grpc`. */
 export function registerGrpc(program: Command): void {
@@ -53,13 +51,16 @@ export function registerGrpc(program: Command): void {
     .option('--token <token>', 'API token (default $MCNS_TOKEN)')
     .option('--if-match <serial>', 'if-match metadata for writes')
     .action(async (method: string | undefined, json: string, opts: GrpcOpts) => {
-      // Loaded here: the other commands should not pay for proto parsing.
+      // Loaded here: the other commands should not pay for loading gRPC or parsing the protos.
+      const grpc = await import('@grpc/grpc-js');
       const { loadProtos } = await import('../../api/grpc.ts');
+      /** A gRPC status code by name, for errors ("NOT_FOUND"). */
+      const codeName = (code: number): string => grpc.status[code] ?? String(code);
       const pkgDef = loadProtos();
-      const methods = new Map<string, { service: string; name: string; def: grpc.MethodDefinition<object, object> }>();
+      const methods = new Map<string, { service: string; name: string; def: Grpc.MethodDefinition<object, object> }>();
       for (const [full, def] of Object.entries(pkgDef)) {
         if (!full.startsWith('mcns.v1.') || 'format' in def) continue;
-        for (const [name, m] of Object.entries(def as grpc.ServiceDefinition)) methods.set(`${full.slice('mcns.v1.'.length)}/${name}`, { service: full, name, def: m as grpc.MethodDefinition<object, object> });
+        for (const [name, m] of Object.entries(def as Grpc.ServiceDefinition)) methods.set(`${full.slice('mcns.v1.'.length)}/${name}`, { service: full, name, def: m as Grpc.MethodDefinition<object, object> });
       }
       if (method === undefined) {
         for (const [k, m] of [...methods].sort(([a], [b]) => (a < b ? -1 : 1))) process.stdout.write(`${k}${m.def.responseStream ? ' (stream)' : ''}\n`);
@@ -97,21 +98,21 @@ export function registerGrpc(program: Command): void {
       if (c.token) md.set('authorization', `Bearer ${c.token}`);
       if (opts.ifMatch !== undefined) md.set('if-match', opts.ifMatch);
       const fn = (client as unknown as Record<string, (...a: unknown[]) => unknown>)[target.name].bind(client);
-      const fail = (err: grpc.ServiceError): McnsError =>
+      const fail = (err: Grpc.ServiceError): McnsError =>
         new McnsError(err.code === grpc.status.UNAVAILABLE ? 'unavailable' : err.code === grpc.status.NOT_FOUND ? 'not_found' : 'invalid', `gRPC ${codeName(err.code)}: ${err.details || err.message}`);
       try {
         if (target.def.responseStream) {
-          const stream = fn(request, md) as grpc.ClientReadableStream<object>;
+          const stream = fn(request, md) as Grpc.ClientReadableStream<object>;
           await new Promise<void>((resolve, reject) => {
             stream.on('data', (m: object) => process.stdout.write(JSON.stringify(m) + '\n'));
-            stream.on('error', (err: grpc.ServiceError) => (err.code === grpc.status.CANCELLED ? resolve() : reject(fail(err))));
+            stream.on('error', (err: Grpc.ServiceError) => (err.code === grpc.status.CANCELLED ? resolve() : reject(fail(err))));
             stream.on('end', () => resolve());
             process.once('SIGINT', () => stream.cancel());
           });
           return;
         }
         const res = await new Promise<object>((resolve, reject) => {
-          fn(request, md, { deadline: Date.now() + 60_000 }, (err: grpc.ServiceError | null, r: object) => (err ? reject(fail(err)) : resolve(r)));
+          fn(request, md, { deadline: Date.now() + 60_000 }, (err: Grpc.ServiceError | null, r: object) => (err ? reject(fail(err)) : resolve(r)));
         });
         process.stdout.write(JSON.stringify(res, null, 2) + '\n');
       } finally {
