@@ -392,7 +392,7 @@ export class Ledger {
       this.onCheckpoint?.({ ...written, background: false });
     } else if (!this.checkpointWatch) this.maybeCheckpoint();
     timer.lap('publish, store checkpoint');
-    opts.onStats?.({ phases: timer.phases, workerCpuMs: committed.cpuMs });
+    opts.onStats?.({ phases: timer.phases, workerCpuMs: committed.cpuMs, workerCommitMs: committed.commitMs, workerIdleMs: committed.idleMs });
     return this.written(decision, events);
   }
 

@@ -50,7 +50,7 @@ export type BulkRequest = BulkBegin | { kind: 'rows'; zone: string; text: string
 
 /** Messages from the worker. */
 export type BulkReply =
-  | { kind: 'committed'; seq: number; hash: string; cpuMs: number }
+  | { kind: 'committed'; seq: number; hash: string; cpuMs: number; commitMs: number; idleMs: number }
   | { kind: 'aborted' }
   | { kind: 'failed'; message: string; code?: string; conflict?: { zone: string; expected: number; actual: number } };
 
@@ -146,9 +146,9 @@ export class BulkAppendWorker {
   }
 
   /** Commit the batch: resolves with the last event's seq and hash once it is durable; rejects (nothing written) on any failure. */
-  async commit(): Promise<{ seq: number; hash: string; cpuMs: number }> {
+  async commit(): Promise<Omit<Extract<BulkReply, { kind: 'committed' }>, 'kind'>> {
     const r = await this.request({ kind: 'commit' });
-    if (r.kind === 'committed') return { seq: r.seq, hash: r.hash, cpuMs: r.cpuMs };
+    if (r.kind === 'committed') return { seq: r.seq, hash: r.hash, cpuMs: r.cpuMs, commitMs: r.commitMs, idleMs: r.idleMs };
     throw replyError(r);
   }
 
@@ -193,10 +193,14 @@ export function threadCpuMs(): number {
   }
 }
 
-/** Where a bulk write's time went (Ledger.executeInBulk's onStats): each main-thread phase's wall and thread CPU ms, and the worker thread's CPU ms. */
+/** Where a bulk write's time went (Ledger.executeInBulk's onStats): each main-thread phase's wall and thread CPU ms, and the worker thread's. */
 export interface BulkStats {
   phases: Array<{ phase: string; wallMs: number; cpuMs: number }>;
   workerCpuMs: number;
+  /** The worker's COMMIT (with the chain MAC), wall ms. */
+  workerCommitMs: number;
+  /** How long the worker, its rows written, waited for the main thread's commit (about 0: it was still writing them when the main thread was done). */
+  workerIdleMs: number;
 }
 
 /** Times the phases of the main thread for BulkStats. */
