@@ -15,7 +15,8 @@
  *   2. a real `bin/mcns server --config` on a fresh database (TLS, the MCIAS fake, max_body 64MiB),
  *      then `POST /v1/zones/bench.test/import` of 100krec.zone as admin: the request's wall time, the
  *      server's CPU time over the request (from /proc/PID/stat), and the record counts it returned.
- * `--skip-offline` / `--skip-api` run one half; `--offline-file PATH` imports another file offline.
+ * `--skip-offline` / `--skip-api` run one half; `--offline-file PATH` imports another file offline;
+ * `--one-thread` makes the offline import append on its main thread (the path before the bulk append worker).
  * Every figure is printed with the load average (2 shared cores: wall times are noisy; CPU less so).
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -84,11 +85,11 @@ function offline(file: string): void {
   const db = join(DIR, 'offline.db');
   for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
   const records = recordCount(file);
-  console.log(`\n== offline: mcns zone import ${ZONE} ${file} --db ${db} (${records.toLocaleString('en')} records; load ${load()})`);
+  console.log(`\n== offline${flag('one-thread') ? ' (single-threaded append: MCNS_IMPORT_ONE_THREAD=1)' : ''}: mcns zone import ${ZONE} ${file} --db ${db} (${records.toLocaleString('en')} records; load ${load()})`);
   const hasTime = existsSync('/usr/bin/time');
   const t0 = performance.now();
   // MCNS_IMPORT_STATS: the command prints its phases (wall and main-thread CPU) and the bulk append worker's CPU.
-  const env = { ...process.env, MCNS_IMPORT_STATS: '1' };
+  const env = { ...process.env, MCNS_IMPORT_STATS: '1', ...(flag('one-thread') ? { MCNS_IMPORT_ONE_THREAD: '1' } : {}) };
   const res = hasTime
     ? spawnSync('/usr/bin/time', ['-f', 'TIME %U %S %M', process.execPath, MCNS, 'zone', 'import', ZONE, file, '--db', db], { cwd: ROOT, encoding: 'utf8', env })
     : spawnSync(process.execPath, [MCNS, 'zone', 'import', ZONE, file, '--db', db], { cwd: ROOT, encoding: 'utf8', env });

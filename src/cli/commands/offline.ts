@@ -50,14 +50,16 @@ export function registerZoneOffline(zone: Command, onlineImport: (zone: string, 
         progress(`importing ${zoneArg}…`);
         // A large file's batch is appended by a worker thread (Ledger.executeInBulk), started now
         // so that it loads while the file is parsed.
-        if (text.length >= BULK_IMPORT_BYTES) ledger.prepareBulkAppend();
+        // (MCNS_IMPORT_ONE_THREAD=1: the single-threaded append instead, for bench/import/run.ts --one-thread.)
+        const oneThread = Boolean(process.env.MCNS_IMPORT_ONE_THREAD);
+        if (text.length >= BULK_IMPORT_BYTES && !oneThread) ledger.prepareBulkAppend();
         const timer = new PhaseTimer();
         // $INCLUDE is resolved relative to the file (to the current directory for stdin).
         const { command, warnings } = readImport(zoneArg, text, { source: file, path: file === '-' ? 'stdin' : file });
         timer.lap('parse');
         // MCNS_IMPORT_STATS=1: where the time went, phase by phase (bench/import/run.ts prints it).
         const onStats = process.env.MCNS_IMPORT_STATS ? (s: BulkStats) => process.stderr.write(`mcns: import stats ${JSON.stringify({ ...s, phases: [...timer.phases, ...s.phases] })}\n`) : undefined;
-        const res = await ledger.executeInBulk(command, { actor: opts.actor, surface: 'cli', onStats });
+        const res = oneThread ? ledger.execute(command, { actor: opts.actor, surface: 'cli' }) : await ledger.executeInBulk(command, { actor: opts.actor, surface: 'cli', onStats });
         progressDone();
         for (const w of warnings) process.stderr.write(`mcns: warning: ${w}\n`);
         // The same summary as an import through the API.
