@@ -92,16 +92,19 @@ export interface TrieNode {
 }
 
 /**
- * A trie node. Its RRsets are held in one field: none, one RecordList (most names have exactly
- * one type), or a plain array of them (exact size); the node itself is the read-only map over them
- * that `rrsets` returns. A list object per node (~40 bytes) and a Map's own table (~200) would be
- * a large part of a node's memory in a zone of a million names; a linear scan of one or two types
- * beats hashing anyway.
+ * A trie node. Its RRsets are held in two fields: `sets`, the first (undefined for an empty
+ * non-terminal), and, on a node of two or more (a third of the realistic zone's names: A and
+ * AAAA), `more`: the second, or an exact-size array of the second and the rest. The node itself is
+ * the read-only map over them that `rrsets` returns. A list object per node (~40 bytes), an array
+ * for two RRsets (~64) and a Map's own table (~200) would each be a large part of a node's memory
+ * in a zone of a million names; a linear scan of one or two types beats hashing anyway.
  */
 class Node implements TrieNode, RRsets {
-  // Made by nodeOf, never by `new` (see there).
+  // Made by nodeOf and its siblings, never by `new` (see there).
   declare readonly name: string;
-  declare sets: RecordList | RecordList[] | undefined;
+  declare sets: RecordList | undefined;
+  /** Present on nodes made with room for it (multiNodeOf, sessionNodeOf): a node of one RRset has no such field. */
+  declare more?: RecordList | RecordList[] | undefined;
   declare children: PMap<TrieNode>;
 
   get rrsets(): RRsets {
@@ -109,15 +112,19 @@ class Node implements TrieNode, RRsets {
   }
 
   get size(): number {
-    const s = this.sets;
-    return s === undefined ? 0 : s instanceof RecordList ? 1 : s.length;
+    if (this.sets === undefined) return 0;
+    const more = this.more;
+    return more === undefined ? 1 : more instanceof RecordList ? 2 : 1 + more.length;
   }
 
   get(type: RRType): RRset | undefined {
-    const s = this.sets;
-    if (s === undefined) return undefined;
-    if (s instanceof RecordList) return s[0].type === type ? s : undefined;
-    for (let i = 0; i < s.length; i++) if (s[i][0].type === type) return s[i];
+    const first = this.sets;
+    if (first === undefined) return undefined;
+    if (first[0].type === type) return first;
+    const more = this.more;
+    if (more === undefined) return undefined;
+    if (more instanceof RecordList) return more[0].type === type ? more : undefined;
+    for (let i = 0; i < more.length; i++) if (more[i][0].type === type) return more[i];
     return undefined;
   }
 
@@ -125,21 +132,16 @@ class Node implements TrieNode, RRsets {
     return this.get(type) !== undefined;
   }
 
-  private list(): RecordList[] {
-    const s = this.sets;
-    return s === undefined ? [] : s instanceof RecordList ? [s] : s.slice();
-  }
-
   values(): MapIterator<RRset> {
-    return this.list().values() as MapIterator<RRset>;
+    return setsOf(this).values() as MapIterator<RRset>;
   }
 
   keys(): MapIterator<RRType> {
-    return this.list().map((x) => x.type).values() as MapIterator<RRType>;
+    return setsOf(this).map((x) => x.type).values() as MapIterator<RRType>;
   }
 
   entries(): MapIterator<[RRType, RRset]> {
-    return this.list().map((x): [RRType, RRset] => [x.type, x]).values() as MapIterator<[RRType, RRset]>;
+    return setsOf(this).map((x): [RRType, RRset] => [x.type, x]).values() as MapIterator<[RRType, RRset]>;
   }
 
   [Symbol.iterator](): MapIterator<[RRType, RRset]> {
@@ -147,7 +149,7 @@ class Node implements TrieNode, RRsets {
   }
 
   forEach(fn: (value: RRset, key: RRType, map: RRsets) => void): void {
-    for (const x of this.list()) fn(x, x.type, this);
+    for (const x of setsOf(this)) fn(x, x.type, this);
   }
 }
 
@@ -157,47 +159,63 @@ class SessionNode extends Node {
 }
 
 /**
- * A node: an object literal given Node's prototype. Not `new Node`: V8 allocates an object
- * literal straight into the old generation once its allocation site is seen to survive (every node
- * of a checkpoint load does), while a constructed object is always allocated young and copied
- * twice by the scavenger; the 1M-zone checkpoint load took 10-20% more CPU with `new`.
+ * A node of at most one RRset: an object literal given Node's prototype. Not `new Node`: V8
+ * allocates an object literal straight into the old generation once its allocation site is seen to
+ * survive (every node of a checkpoint load does), while a constructed object is always allocated
+ * young and copied twice by the scavenger; the 1M-zone checkpoint load took 10-20% more CPU with `new`.
  */
-function nodeOf(name: string, sets: RecordList | RecordList[] | undefined, children: PMap<TrieNode>): Node {
+function nodeOf(name: string, sets: RecordList | undefined, children: PMap<TrieNode>): Node {
   return Object.setPrototypeOf({ name, sets, children }, Node.prototype) as Node;
 }
 
-function sessionNodeOf(name: string, sets: RecordList | RecordList[] | undefined, children: PMap<TrieNode>, owner: TrieSession): SessionNode {
-  return Object.setPrototypeOf({ name, sets, children, owner }, SessionNode.prototype) as SessionNode;
+/** A node with room for more RRsets (`more` may be undefined): several RRsets, or a copy being changed. */
+function multiNodeOf(name: string, sets: RecordList | undefined, more: RecordList | RecordList[] | undefined, children: PMap<TrieNode>): Node {
+  return Object.setPrototypeOf({ name, sets, more, children }, Node.prototype) as Node;
+}
+
+function sessionNodeOf(name: string, sets: RecordList | undefined, more: RecordList | RecordList[] | undefined, children: PMap<TrieNode>, owner: TrieSession): SessionNode {
+  return Object.setPrototypeOf({ name, sets, more, children, owner }, SessionNode.prototype) as SessionNode;
+}
+
+/** A node's RRsets in order, in a new array. */
+function setsOf(node: Node): RecordList[] {
+  const first = node.sets;
+  if (first === undefined) return [];
+  const more = node.more;
+  return more === undefined ? [first] : more instanceof RecordList ? [first, more] : [first, ...more];
+}
+
+/**
+ * Make `list` (RRsets in order) the RRsets of `node`, which has room for `more` (own gives every
+ * node it changes that room). Arrays stored in `more` are never changed afterwards, so copies of a
+ * node share them.
+ */
+function store(node: Node, list: RecordList[]): void {
+  node.sets = list[0];
+  node.more = list.length === 2 ? list[1] : list.length > 2 ? list.slice(1) : undefined;
 }
 
 /** Put `set` in place of the RRset of its type (or add it). Owned nodes only. */
 function putSet(node: Node, set: RecordList): void {
-  const s = node.sets;
   const type = set[0].type;
-  if (s === undefined || (s instanceof RecordList && s[0].type === type)) {
+  if (node.sets === undefined || node.sets[0].type === type) {
     node.sets = set;
-  } else if (s instanceof RecordList) {
-    node.sets = [s, set];
-  } else {
-    const i = s.findIndex((x) => x[0].type === type);
-    // The array is the node's own (own copies it), so it can be changed in place.
-    if (i >= 0) s[i] = set;
-    else s.push(set);
+    return;
   }
+  const list = setsOf(node);
+  const i = list.findIndex((x) => x[0].type === type);
+  if (i >= 0) list[i] = set;
+  else list.push(set);
+  store(node, list);
 }
 
 /** Remove the RRset of `type`. Owned nodes only. */
 function removeSet(node: Node, type: RRType): void {
-  const s = node.sets;
-  if (s === undefined) return;
-  if (s instanceof RecordList) {
-    if (s[0].type === type) node.sets = undefined;
-    return;
-  }
-  const i = s.findIndex((x) => x[0].type === type);
+  const list = setsOf(node);
+  const i = list.findIndex((x) => x[0].type === type);
   if (i < 0) return;
-  s.splice(i, 1);
-  if (s.length === 1) node.sets = s[0];
+  list.splice(i, 1);
+  store(node, list);
 }
 
 const NO_CHILDREN: PMap<TrieNode> = PMap.empty();
@@ -208,8 +226,11 @@ const NO_CHILDREN: PMap<TrieNode> = PMap.empty();
  * already built. `sets` is not kept: the caller may reuse it.
  */
 export function makeNode(name: string, sets: readonly RRset[], children: PMap<TrieNode>): TrieNode {
-  const kept = sets.length === 0 ? undefined : sets.length === 1 ? held(sets[0]) : sets.map((x) => held(x));
-  return nodeOf(name, kept, children.size === 0 ? NO_CHILDREN : children);
+  const kids = children.size === 0 ? NO_CHILDREN : children;
+  const n = sets.length;
+  if (n <= 1) return nodeOf(name, n === 0 ? undefined : held(sets[0]), kids);
+  const more = n === 2 ? held(sets[1]) : sets.slice(1).map((x) => held(x));
+  return multiNodeOf(name, held(sets[0]), more, kids);
 }
 
 /** A node with no records and no children. */
@@ -245,10 +266,9 @@ export class TrieSession {
 function own(node: TrieNode, session: TrieSession | undefined): Node {
   const m = node as Node;
   if (session && (m as SessionNode).owner === session) return m;
-  // Several RRsets: the array is copied, so the copy can change it in place.
-  const sets = m.sets === undefined || m.sets instanceof RecordList ? m.sets : m.sets.slice();
-  if (!session) return nodeOf(m.name, sets, m.children);
-  const copy = sessionNodeOf(m.name, sets, m.children.asMutable(), session);
+  // With room for `more`: the copy is about to be changed.
+  if (!session) return multiNodeOf(m.name, m.sets, m.more, m.children);
+  const copy = sessionNodeOf(m.name, m.sets, m.more, m.children.asMutable(), session);
   session.owned.push(copy);
   return copy;
 }
