@@ -88,7 +88,7 @@ export interface BulkTestHooks {
   failAfterRows?: number;
   /** Told where a batch written by the worker spent its time (bench/import). */
   onStats?: (stats: BulkStats) => void;
-  /** Called on this thread after the fold and the checkpoint's serialization, before the commit (throw to fail there; or kill the worker). */
+  /** Called on this thread after the rows were sent and folded, before the commit is asked for (throw to fail there; or kill the worker). */
   beforeCommit?: (worker: BulkAppendWorker) => void | Promise<void>;
 }
 
@@ -301,10 +301,12 @@ export class Ledger {
   /**
    * {@link execute} for a command that may write a very large batch (the offline import): a batch
    * of BULK_WORKER_EVENTS or more is appended by the bulk append worker thread (bulk-append.ts)
-   * while this thread folds the same events into the projection and serializes its checkpoint;
-   * smaller ones are appended here as usual. The same rows and hashes either way, and the same
-   * all-or-nothing: the worker commits only after this thread's part succeeded, and a failure on
-   * either side (or a worker that dies) leaves the log as it was, with no checkpoint written.
+   * while this thread folds the same events into the projection and then serializes its checkpoint;
+   * smaller ones are appended here as usual. The same rows and hashes either way, and the batch is
+   * one transaction: the worker commits once this thread has folded the batch, and a failure before
+   * that on either side (or a worker that dies) leaves the log as it was. The checkpoint is written
+   * after the commit, as a single-threaded append's is (a failure to serialize it, after the commit,
+   * leaves the batch in the log and the projection, as a failing checkpoint does there).
    */
   async executeInBulk(cmd: Command, opts: WriteOptions & BulkTestHooks): Promise<WriteResult> {
     for (let attempt = 0; ; attempt++) {
@@ -366,17 +368,26 @@ export class Ledger {
       timer.lap('send rows');
       next = evolveAll(state, events);
       timer.lap('fold');
-      // The checkpoint's digest covers the head hash, which the worker knows once it has written the
-      // last row: serialized now with a stand-in, its digest is made again after the commit. (Sliced
-      // without pauses: the blocks are compressed on libuv's thread pool, off this thread.)
-      if (drafts.length >= BULK_EVENTS && !this.checkpointInBackground) blob = await serializeStateSliced(next, GENESIS_HASH, () => Promise.resolve());
-      timer.lap('serialize checkpoint');
       await opts.beforeCommit?.(worker);
     } catch (err) {
       await worker.abort();
       throw err;
     }
-    const committed = await worker.commit();
+    // The rows are written and the batch folds: the worker commits (its fsync and the WAL
+    // checkpoint, seconds for a million rows) while this thread serializes the checkpoint.
+    const commit = worker.commit();
+    commit.catch(() => undefined); // (awaited below; a rejection meanwhile is not unhandled)
+    let failed: { err: unknown } | undefined;
+    try {
+      // The checkpoint's digest covers the head hash, which the worker knows once it has written the
+      // last row: serialized now with a stand-in, its digest is made again after the commit. (Sliced
+      // without pauses: the blocks are compressed on libuv's thread pool, off this thread.)
+      if (drafts.length >= BULK_EVENTS && !this.checkpointInBackground) blob = await serializeStateSliced(next, GENESIS_HASH, () => Promise.resolve());
+    } catch (err) {
+      failed = { err };
+    }
+    timer.lap('serialize checkpoint');
+    const committed = await commit;
     timer.lap('wait for the worker to commit');
     if (blob) checkpointDigest(committed.hash, blob.subarray(DIGEST_BYTES)).copy(blob, 0);
     this.precomputed = { batch: events, from: state, state: next };
@@ -386,6 +397,8 @@ export class Ledger {
       this.precomputed = undefined;
     }
     this.checkApplied(events);
+    // Like a checkpoint failing after a single-threaded append: the batch is in the log and the projection.
+    if (failed) throw failed.err;
     if (blob) {
       const written = storeCheckpoint(this.db, next.seq, committed.hash, blob);
       this.lastCheckpointSeq = Math.max(this.lastCheckpointSeq, next.seq);

@@ -6,8 +6,9 @@
  *
  * The batch is still one transaction: the worker opens it (BEGIN IMMEDIATE, the same version and
  * head checks as EventLog.append), writes the rows the main thread streams to it, and commits only
- * when the main thread says so, after its own part succeeded; any failure on either side rolls it
- * back, and a worker that dies takes its uncommitted transaction with it. The rows are written by
+ * when the main thread says so, once it has folded the batch (it then serializes the checkpoint
+ * while the worker commits); any failure before that, on either side, rolls it back, and a worker
+ * that dies takes its uncommitted transaction with it. The checkpoint is stored after the commit. The rows are written by
  * the same EventLog.batchRows as the single-threaded append, so the log holds the same bytes and
  * hashes either way (test/zonefile/import-worker.test.ts).
  *
