@@ -96,10 +96,11 @@ function syncWal(): void {
 }
 
 /** Write the rows of one chunk (encodeRows' text). */
-function write(zone: string, text: string): void {
+function write(zone: string, text: string, fields: number): void {
   const w = rows!;
   const f = text.split('\u0000');
   const n = f.length - 1;
+  if (n !== fields) throw new McnsError('internal', `bulk append: a chunk of ${fields} fields arrived as ${n} (a field held a NUL)`);
   let written = 0;
   for (let i = 0; i < n; written++) {
     if (f[i] === 'C') {
@@ -129,7 +130,7 @@ port.on('message', (m: BulkRequest) => {
         open(m);
         return;
       case 'rows':
-        if (rows) write(m.zone, m.text);
+        if (rows) write(m.zone, m.text, m.fields);
         lastRowsAt = performance.now();
         return;
       case 'commit': {

@@ -13,8 +13,8 @@
  * hashes either way (test/zonefile/import-worker.test.ts).
  *
  * Rows travel as one string per chunk (a single copy, not millions of cloned objects): per event its
- * fields, each followed by a NUL (see encodeRows). JSON never holds a raw NUL; the other fields are
- * checked for one.
+ * fields, each followed by a NUL (see encodeRows). JSON never holds a raw NUL; a NUL in another
+ * field is caught by the worker, which checks that the chunk splits into as many fields as were sent.
  */
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
@@ -47,7 +47,7 @@ export interface BulkBegin {
 }
 
 /** Messages to the worker. */
-export type BulkRequest = BulkBegin | { kind: 'rows'; zone: string; text: string } | { kind: 'commit' } | { kind: 'abort' };
+export type BulkRequest = BulkBegin | { kind: 'rows'; zone: string; text: string; fields: number } | { kind: 'commit' } | { kind: 'abort' };
 
 /** Messages from the worker. */
 export type BulkReply =
@@ -55,17 +55,11 @@ export type BulkReply =
   | { kind: 'aborted' }
   | { kind: 'failed'; message: string; code?: string; conflict?: { zone: string; expected: number; actual: number } };
 
-/** A field sent to the worker: a string without NUL (the separator). */
-function field(v: string, what: string): string {
-  if (v.includes('\u0000')) throw new McnsError('internal', `bulk append: ${what} ${JSON.stringify(v)} holds a NUL and cannot be sent to the worker`);
-  return v;
-}
-
 /** The text of one nullable column: empty for null (an empty string is refused: it would read back as null). */
 function column(v: unknown, what: string): string {
   if (typeof v !== 'string') return '';
   if (v.length === 0) throw new McnsError('internal', `bulk append: an empty ${what} cannot be sent to the worker`);
-  return field(v, what);
+  return v;
 }
 
 /** The keys of a RecordCreated payload in the order decide builds it (and JSON.stringify writes it). */
@@ -83,21 +77,23 @@ function plainCreated(p: Record<string, unknown>): p is { id: string; name: stri
  * shape is sent as its fields ("C", id, name, type, value, ttl), the worker writing the JSON
  * JSON.stringify would (createdJson: the same bytes); any other as its type, payload JSON, record
  * id, name and record type. Built as one array joined once (a flat string: a rope of a hundred
- * thousand pieces costs more to flatten when posted).
+ * thousand pieces costs more to flatten when posted). A NUL inside a field would split it: the
+ * worker refuses a chunk whose text does not split into exactly `fields` fields.
  */
-export function encodeRows(drafts: readonly EventDraft[], from: number, to: number): string {
+export function encodeRows(drafts: readonly EventDraft[], from: number, to: number): { text: string; fields: number } {
   const parts: string[] = [];
   for (let i = from; i < to; i++) {
     const body = drafts[i].body;
     const p = body.payload as Record<string, unknown>;
     if (body.type === 'RecordCreated' && plainCreated(p)) {
-      parts.push('C', field(p.id, 'record id'), field(p.name, 'name'), field(p.type, 'type'), field(p.value, 'value'), String(p.ttl));
+      parts.push('C', p.id, p.name, p.type, p.value, String(p.ttl));
     } else {
       parts.push(body.type, JSON.stringify(p), column(p.id, 'record id'), column(p.name, 'name'), column(p.type, 'type'));
     }
   }
+  const fields = parts.length;
   parts.push('');
-  return parts.join('\u0000');
+  return { text: parts.join('\u0000'), fields };
 }
 
 /** The payload JSON of a RecordCreated event sent as its fields: what JSON.stringify gives for {id, name, type, value, ttl}. */
@@ -143,7 +139,7 @@ export class BulkAppendWorker {
 
   /** Send the rows of drafts[from, to), all of `zone`. */
   rows(zone: string, drafts: readonly EventDraft[], from: number, to: number): void {
-    this.post({ kind: 'rows', zone, text: encodeRows(drafts, from, to) });
+    this.post({ kind: 'rows', zone, ...encodeRows(drafts, from, to) });
   }
 
   /** Commit the batch: resolves with the last event's seq and hash once it is durable; rejects (nothing written) on any failure. */
