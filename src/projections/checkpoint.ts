@@ -407,9 +407,8 @@ class StateReader {
   private offset: number;
   /** The owner name being built, right-aligned: a child's name is its label, a dot, its parent's name. */
   private readonly name = Buffer.allocUnsafe(1024);
-  private readonly types = new Map<string, RRType>();
-  /** Scratch for one RRset's records (copied out at its exact size). */
-  private readonly scratch: RecordState[] = [];
+  /** The types read so far, each with its bytes: one string per type (a record's type is its RRset's). */
+  private readonly types: Array<{ bytes: Buffer; type: RRType }> = [];
   /** The one-RRset list handed to makeNode (which does not keep it). */
   private readonly oneSet: RRset[] = [];
   /**
@@ -462,6 +461,22 @@ class StateReader {
     return s;
   }
 
+  /** An RRset's type (str8), the string of the first RRset of that type: no string made per RRset. */
+  private type(): RRType {
+    const buf = this.buf;
+    const len = buf[this.pos];
+    const at = this.pos + 1;
+    next: for (const t of this.types) {
+      if (t.bytes.length !== len) continue;
+      for (let i = 0; i < len; i++) if (t.bytes[i] !== buf[at + i]) continue next;
+      this.pos = at + len;
+      return t.type;
+    }
+    const type = this.str8() as RRType;
+    this.types.push({ bytes: Buffer.from(type, 'latin1'), type });
+    return type;
+  }
+
   private varstr(enc: 'latin1' | 'utf8'): string {
     const n = this.varint();
     const s = this.buf.toString(enc, this.pos, this.pos + n);
@@ -512,26 +527,20 @@ class StateReader {
     let one: RRset | undefined;
     const several: RRset[] | undefined = setCount > 1 ? new Array<RRset>(setCount) : undefined;
     for (let s = 0; s < setCount; s++) {
-      const typeText = this.str8();
-      let type = this.types.get(typeText);
-      if (type === undefined) {
-        type = typeText as RRType;
-        this.types.set(typeText, type);
-      }
+      const type = this.type();
       const n = this.varint();
-      const scratch = this.scratch;
-      scratch.length = 0;
+      const first = this.count;
       for (let i = 0; i < n; i++) {
         const id = this.varstr('latin1');
         const ttl = this.buf.readUInt32BE(this.pos);
         this.pos += 4;
         const r: RecordState = { id, name, type, ttl, value: this.varstr('utf8') };
-        scratch.push(r);
         this.ids[this.count] = id;
         this.records[this.count++] = r;
       }
       if (n === 0) throw new Error(`checkpoint: an empty ${type} RRset at ${name}`);
-      const set = rrsetOf(scratch);
+      // The RRset's records are the last n of the zone's list: copied out of it at their exact size.
+      const set = rrsetOf(this.records, first, this.count);
       if (several) several[s] = set;
       else one = set;
     }

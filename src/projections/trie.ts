@@ -49,11 +49,14 @@ class RecordList extends Array<RecordState> implements RRset {
   }
 }
 
-/** The trie's RRset of `records` (all of one type, at least one): an exact-size RecordList. */
-export function rrsetOf(records: readonly RecordState[]): RRset {
+/**
+ * The trie's RRset of `records[start..end)` (all of one type, at least one): an exact-size
+ * RecordList, `records` not kept.
+ */
+export function rrsetOf(records: readonly RecordState[], start = 0, end = records.length): RRset {
   // Array literals for the common sizes: allocated old once they are seen to survive (see nodeOf).
-  const n = records.length;
-  return recordList(n === 1 ? [records[0]] : n === 2 ? [records[0], records[1]] : records.slice());
+  const n = end - start;
+  return recordList(n === 1 ? [records[start]] : n === 2 ? [records[start], records[start + 1]] : records.slice(start, end));
 }
 
 /**
