@@ -70,7 +70,10 @@ for (let r = 0; r < rounds; r++) {
   }
 }
 if (process.argv.includes('--verify') && held.state) {
+  const cpu = process.cpuUsage();
   const again = serializeState(held.state, row.head_hash);
+  const c = process.cpuUsage(cpu);
+  console.log(`serializeState cpu ${((c.user + c.system) / 1000).toFixed(0)} ms`);
   if (!again.equals(blob)) throw new Error(`re-serialized checkpoint differs from the stored one (${again.length} vs ${blob.length} bytes)`);
   console.log(`verify: the decoded state serializes to the stored checkpoint, byte for byte (${blob.length} bytes)`);
 }

@@ -122,21 +122,31 @@ class StateWriter {
     this.pos += this.buf.write(s, this.pos, 'utf8');
   }
 
+  /** Whether writeSet leaves out the SOA (the apex's: synthesized on load). */
+  private atApex = false;
+
+  /** One RRset (see node); a method bound once, so a node's RRsets are walked with no array or closure. */
+  private readonly writeSet = (set: RRset): void => {
+    if (this.atApex && set.type === 'SOA') return;
+    this.str8(set.type);
+    const records = set.records;
+    this.varint(records.length);
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i];
+      this.varstr(r.id);
+      this.ensure(4);
+      this.pos = this.buf.writeUInt32BE(r.ttl, this.pos);
+      this.varstr(r.value);
+    }
+  };
+
   private node(label: string, node: TrieNode, apex: boolean): void {
-    const sets = [...node.rrsets.values()].filter((set) => !(apex && set.type === 'SOA'));
+    const rrsets = node.rrsets;
     this.str8(label);
     this.ensure(1);
-    this.buf[this.pos++] = sets.length;
-    for (const set of sets) {
-      this.str8(set.type);
-      this.varint(set.records.length);
-      for (const r of set.records) {
-        this.varstr(r.id);
-        this.ensure(4);
-        this.pos = this.buf.writeUInt32BE(r.ttl, this.pos);
-        this.varstr(r.value);
-      }
-    }
+    this.buf[this.pos++] = rrsets.size - (apex && rrsets.has('SOA') ? 1 : 0);
+    this.atApex = apex;
+    rrsets.forEach(this.writeSet);
     const kids = node.children.size;
     this.varint(kids);
     if (kids > 0) this.stack.push(node.children.entries());

@@ -57,6 +57,11 @@ test('a node of two RRsets holds both in fields of its own, with no array for th
   const three = makeNode(`h.${ZONE}`, [...findNode(t, ['h'])!.rrsets.values()], PMap.empty());
   assert.deepEqual([...three.rrsets.values()], [...findNode(t, ['h'])!.rrsets.values()]);
   assert.equal(three.rrsets.size, 3);
+  for (const node of [built, written, three, findNode(t, ['h'])!]) {
+    const seen: string[] = [];
+    node.rrsets.forEach((v, k, m) => seen.push(`${k}:${v.type}:${m === node.rrsets}`));
+    assert.deepEqual(seen, [...node.rrsets.values()].map((v) => `${v.type}:${v.type}:true`), 'forEach walks the RRsets in order');
+  }
 });
 
 test('RRsets keep their identity across versions when they do not change, and their order of first appearance', () => {
