@@ -525,7 +525,10 @@ class StateReader {
       const sep = parentName === '.' ? 0 : 1;
       at = parentAt - labelLen - sep;
       if (at < 0) throw new Error('checkpoint: a name longer than 1024 bytes');
-      this.buf.copy(this.name, at, this.pos + 1, this.pos + 1 + labelLen);
+      // Byte by byte: Buffer#copy makes a typed-array view per call (a million labels of ~7 bytes).
+      const buf = this.buf;
+      const nameBytes = this.name;
+      for (let i = 0, from = this.pos + 1; i < labelLen; i++) nameBytes[at + i] = buf[from + i];
       if (sep) this.name[at + labelLen] = 0x2e;
       name = parentName === '.' && labelLen === 0 ? '.' : this.name.toString('latin1', at, end);
       // The label is the name's first labelLen characters (Latin-1: one byte each): a JS substring,
