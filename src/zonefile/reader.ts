@@ -27,7 +27,7 @@ import { parseRRType, type RData, type RRType } from '../records/types.ts';
 import { NameError, absoluteName, isInZone, normalizeName } from '../records/names.ts';
 import { RDataError, formatRData, parseRData, parseRDataTokens, parseTtl } from '../records/rdata.ts';
 import { GenerateError, MAX_GENERATED_PER_FILE, parseRange, rangeCount, rangeValues, rhsTemplate, substitute } from './generate.ts';
-import { lex, showToken, tokensText, type Entry, type Token } from './lexer.ts';
+import { lexEntries, showToken, tokensText, type Entry, type Token } from './lexer.ts';
 
 /** Deepest chain of $INCLUDEs (the top file is depth 0). */
 export const MAX_INCLUDE_DEPTH = 8;
@@ -227,7 +227,7 @@ class ZoneReader {
 
   /** Read one file's text (the top file, or an included one) in context `ctx`. */
   readText(text: string, ctx: FileContext): void {
-    for (const entry of lex(text)) {
+    for (const entry of lexEntries(text)) {
       if (this.truncated) return;
       if (entry.errors) {
         for (const e of entry.errors) this.error(ctx, e.line, e.message);
