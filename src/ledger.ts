@@ -316,7 +316,8 @@ export class Ledger {
       const decision = decide(state, cmd, { now: this.clock(), newId: this.newId ?? recordIdSequence() });
       timer.lap('decide');
       if (decision.drafts.length === 0) return { serial: state.zones.get(decision.zone)?.serial, events: [] };
-      const here = decision.drafts.length < this.bulkWorkerEvents || decision.drafts.some((d) => d.zone !== decision.zone);
+      // (A database in memory is this connection's alone: a worker could not write into it.)
+      const here = decision.drafts.length < this.bulkWorkerEvents || decision.drafts.some((d) => d.zone !== decision.zone) || this.db.memory;
       try {
         if (!here) return await this.appendInWorker(state, decision, opts, timer);
         const events = this.log.append(decision.drafts, { actor: opts.actor, expectedVersion: decision.expectedVersion, now: this.clock(), surface: opts.surface, failAfterRows: opts.failAfterRows, batchIdSuffix: this.batchIdSuffix });
