@@ -21,28 +21,8 @@ import type { LedgerState } from '../../src/projections/state.ts';
 import { Ledger } from '../../src/ledger.ts';
 import { testLedger } from '../helpers/ledger.ts';
 import { rng } from '../helpers/rng.ts';
-
-// The random zones of test/dns/serving-index.test.ts: nested zones, delegations, DNAMEs, wildcards,
-// CNAME chains into other zones, below cuts and out of our zones, escaped labels.
-const ZONES = ['a.test', 'b.test', 'sub.a.test', 'c.example'];
-const NAMES = ['@', 'www', 'mail', 'x.y', 'deep.er.name', 'alias', 'sub', 'cut', 'in.cut', 'Mixed', 'ns1', 'x.hostmaster', 'other.w', '*.w', 'a\\.b'];
-const VALUES: Record<string, string[]> = {
-  A: ['192.0.2.1', '192.0.2.2', '198.51.100.7'],
-  AAAA: ['2001:db8::1', '2001:db8::2'],
-  CNAME: ['www.a.test.', 'www.b.test.', 'alias.b.test.', 'alias.a.test.', 'q.w.a.test.', 'mail.sub.a.test.', 'z.x.a.test.', 'nowhere.example.', 'in.cut.a.test.', 'deep.er.name.b.test.', 'ns1.c.example.', 'missing.c.example.'],
-  NS: ['ns1.a.test.', 'ns2.b.test.', 'in.cut.a.test.'],
-  TXT: ['"hello"', '"v=spf1 mx -all" "second string"'],
-  MX: ['10 mail.a.test.', '20 www.b.test.', '5 q.w.b.test.', '30 in.cut.a.test.'],
-  SRV: ['10 5 443 www.a.test.', '0 0 53 mail.b.test.'],
-  CAA: ['0 issue "ca.example"'],
-  HTTPS: ['1 www.a.test. alpn=h2', '0 mail.a.test.'],
-  TYPE65400: ['\\# 4 0a000001'],
-  DNAME: ['www.b.test.', 'x.a.test.', 'c.example.'],
-};
-/** Names asked: those that exist, and names below cuts, wildcards, CNAME owners and escaped labels, and missing ones. */
-const ASKED = [...NAMES, 'nowhere', 'www.cut', 'q.w', 'x.alias', 'er.name', 'z.deep.er.name', 'x.a\\.b', 'no.ns1', 'z.x', 'q.z.x', 'no.mail'];
-/** Every kind of type: held ones, one held nowhere, and those the index never answers (DS, ANY). */
-const QTYPES = [1, 28, 2, 6, 5, 15, 16, 33, 39, 65, 257, 65400, 999, 43, 255];
+// The random zones of test/dns/serving-index.test.ts.
+import { ASKED, NAMES, QTYPES, VALUES, ZONES, query } from './random-zones.ts';
 
 /** A random command over the test zones (the generator of serving-index.test.ts, without restores). */
 function randomCommand(ledger: Ledger, random: () => number): Command {
@@ -76,19 +56,6 @@ function randomWrites(ledger: Ledger, random: () => number, n: number): void {
       if (!(err instanceof McnsError)) throw err;
     }
   }
-}
-
-/** A wire query for `name`/`qtype`, letters' case shuffled, with or without EDNS. */
-function query(name: string, qtype: number, random: () => number, edns: boolean, size = 1232): Buffer {
-  const labels = name === '.' ? [] : (name.replace(/\.$/, '').match(/(?:\\.|[^.])+/g) ?? []).map((l) => l.replace(/\\(.)/g, '$1'));
-  const parts: Buffer[] = [Buffer.from([0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, edns ? 1 : 0])];
-  for (const l of labels) {
-    const spelled = [...l].map((c) => (random() < 0.5 ? c.toUpperCase() : c)).join('');
-    parts.push(Buffer.from([spelled.length]), Buffer.from(spelled, 'latin1'));
-  }
-  parts.push(Buffer.from([0, qtype >> 8, qtype & 0xff, 0, 1]));
-  if (edns) parts.push(Buffer.from([0, 0, 41, size >> 8, size & 0xff, 0, 0, random() < 0.5 ? 0x80 : 0, 0, 0, 0]));
-  return Buffer.concat(parts);
 }
 
 /**
