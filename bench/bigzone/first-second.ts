@@ -23,17 +23,12 @@ import { promisify } from 'node:util';
 import { freePort } from '../../test/helpers/ports.ts';
 import { writeServerConfig } from '../../test/helpers/server-config.ts';
 import { logLine, median, pinned, rssMiB, stop, waitAnswers, type Running } from '../dns/run.ts';
+import { optionTaker } from '../args.ts';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 const argv = process.argv.slice(2);
-const opt = (name: string, dflt: string): string => {
-  const i = argv.indexOf(name);
-  if (i < 0) return dflt;
-  const v = argv[i + 1];
-  argv.splice(i, 2);
-  return v;
-};
+const opt = optionTaker(argv);
 const ROUNDS = Number(opt('--rounds', '3'));
 const SECS = Number(opt('--secs', '10'));
 const OUT = path.join(ROOT, 'bench', 'out', 'dns');

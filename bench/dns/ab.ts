@@ -22,15 +22,10 @@ import path from 'node:path';
 import { freePort } from '../../test/helpers/ports.ts';
 import { writeServerConfig } from '../../test/helpers/server-config.ts';
 import { dnsperf, logLine, median, pinned, rssMiB, startServer, stop, waitAnswers, type Running } from './run.ts';
+import { optionTaker } from '../args.ts';
 
 const argv = process.argv.slice(2);
-const opt = (name: string, dflt: string): string => {
-  const i = argv.indexOf(name);
-  if (i < 0) return dflt;
-  const v = argv[i + 1];
-  argv.splice(i, 2);
-  return v;
-};
+const opt = optionTaker(argv);
 const ROUNDS = Number(opt('--rounds', '3'));
 const SECS = Number(opt('--secs', '5'));
 const TRANSPORT = opt('--transport', 'udp') as 'udp' | 'tcp';
