@@ -18,7 +18,7 @@ import type { StoredEvent } from './events/types.ts';
 import { McnsError, precondition } from './errors.ts';
 import { decide, zoneName, type Command, type Decision } from './projections/decide.ts';
 import { EMPTY_STATE, evolveAll, type LedgerState, type ZoneState } from './projections/state.ts';
-import { checkpointDigest, loadCheckpoint, saveCheckpoint, serializeStateSliced, storeCheckpoint, type CheckpointWritten } from './projections/checkpoint.ts';
+import { bindCheckpoint, loadCheckpoint, saveCheckpoint, serializeStateSliced, storeCheckpoint, type CheckpointWritten } from './projections/checkpoint.ts';
 import { PointInTimeReader } from './projections/point-in-time.ts';
 
 /** How to open a ledger. */
@@ -390,7 +390,7 @@ export class Ledger {
     timer.lap('serialize checkpoint');
     const committed = await commit;
     timer.lap('wait for the worker to commit');
-    if (blob) checkpointDigest(committed.hash, blob.subarray(DIGEST_BYTES)).copy(blob, 0);
+    if (blob) bindCheckpoint(blob, committed.hash);
     this.precomputed = { batch: events, from: state, state: next };
     try {
       this.log.publish(events);
@@ -603,9 +603,6 @@ const BULK_EVENTS = 10_000;
  * worth a thread's start-up: ~0.3 s to load its modules).
  */
 const BULK_WORKER_EVENTS = 50_000;
-
-/** The length of a checkpoint's digest (SHA-256), which serializeState writes first in the blob. */
-const DIGEST_BYTES = checkpointDigest(GENESIS_HASH, new Uint8Array(0)).length;
 
 /** The rejection that stops a background checkpoint abandoned at shutdown (not a failure: nothing is logged). */
 const ABANDONED = new Error('background checkpoint abandoned at shutdown');

@@ -351,7 +351,15 @@ export function serializeState(state: LedgerState, headHash: string): Buffer {
   const w = new StateWriter(state);
   while (!w.step(1 << 30));
   const blocks = w.done.map((b) => deflateSync(b, { level: 1 }));
-  const blob = assemble(state, w.zones, w.zones.map((z) => countNodes(z.tree)), blocks);
+  return bindCheckpoint(assemble(state, w.zones, w.zones.map((z) => countNodes(z.tree)), blocks), headHash);
+}
+
+/**
+ * Writes into `blob` (a serialized state) the digest binding it to `headHash`, in place, and returns
+ * it: for a blob serialized before the log's hash at its seq was known (the bulk append worker
+ * computes it while this thread serializes).
+ */
+export function bindCheckpoint(blob: Buffer, headHash: string): Buffer {
   checkpointDigest(headHash, blob.subarray(DIGEST_BYTES)).copy(blob, 0);
   return blob;
 }
