@@ -383,11 +383,11 @@ export function installIndexImage(loaded: LoadedImage, index: ServingIndex, stat
 }
 
 /**
- * loadIndexImage then installIndexImage: restores `index` from the image at `path` when it was
- * taken of `state` by a build with this one's fingerprint and every check passes. Never throws.
+ * loadIndexImage (unless `loaded` is its result already) then installIndexImage: restores `index`
+ * from the image at `path` when it was taken of `state` by a build with this one's fingerprint and
+ * every check passes. Never throws.
  */
-export function restoreIndexImage(path: string, index: ServingIndex, state: LedgerState, hash: string | undefined): ImageRestored {
-  const loaded = loadIndexImage(path);
+export function restoreIndexImage(path: string, index: ServingIndex, state: LedgerState, hash: string | undefined, loaded: LoadedImage | ImageRestored = loadIndexImage(path)): ImageRestored {
   return 'table' in loaded ? installIndexImage(loaded, index, state, hash) : loaded;
 }
 

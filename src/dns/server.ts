@@ -28,7 +28,7 @@ import { emptyResponseBytes, headerOnlyResponse, maxResponseSize, RCODE } from '
 import { drainSkippedAnswers } from './oversized.ts';
 import { AnswerCache } from './cache.ts';
 import { ServingIndex } from './serving-index.ts';
-import { installIndexImage, restoreIndexImage, writeIndexImage, type ImageRestored, type ImageWritten, type LoadedImage } from './index-image.ts';
+import { restoreIndexImage, writeIndexImage, type ImageRestored, type ImageWritten, type LoadedImage } from './index-image.ts';
 import { Forwarder, parseHostPort, refusedResponse } from './forwarder.ts';
 import { readQuery, type ParsedQuery } from './query.ts';
 import { ResponseRateLimiter, type RrlOptions } from './rrl.ts';
@@ -213,8 +213,7 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
   if (opts.indexImage) {
     const { path, hashAt, loaded } = opts.indexImage;
     const state = opts.indexImage.opened ?? opts.ledger.state;
-    if (loaded === undefined) imageRestored = restoreIndexImage(path, index, state, hashAt(state.seq));
-    else imageRestored = 'table' in loaded ? installIndexImage(loaded, index, state, hashAt(state.seq)) : loaded;
+    imageRestored = restoreIndexImage(path, index, state, hashAt(state.seq), loaded);
     opts.indexImage.loaded = undefined;
     opts.indexImage.opened = undefined;
     if (imageRestored.restored) {

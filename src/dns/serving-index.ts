@@ -92,9 +92,6 @@ function hidesBelow(node: TrieNode, apex: boolean): boolean {
   return (!apex && node.rrsets.has('NS')) || node.rrsets.has('DNAME');
 }
 
-/** Marks a zone id already given a template (negativeTemplate may give none) while an image is restored. */
-const NO_TEMPLATE = {} as NegativeTemplate;
-
 /** Thrown inside a diff walk to stop it once it is over budget. */
 class OverBudget extends Error {}
 
@@ -497,15 +494,16 @@ export class ServingIndex {
   restoreImage(state: LedgerState, table: NameTable, dependents: Dependents, zoneIds: Map<string, number>): void {
     if (this.closed) throw new Error('serving index: closed');
     if (zoneIds.size !== state.zones.size) throw new Error(`serving index image: ${zoneIds.size} zones, the state has ${state.zones.size}`);
-    const templates: Array<NegativeTemplate | undefined> = [];
+    const templates = new Array<NegativeTemplate | undefined>(zoneIds.size);
+    const seen = new Set<number>();
     for (const [name, id] of zoneIds) {
       const zone = state.zones.get(name);
       if (!zone) throw new Error(`serving index image: zone ${JSON.stringify(name)} is not in the state`);
-      if (!Number.isInteger(id) || id < 0 || id >= zoneIds.size || templates[id] !== undefined) throw new Error(`serving index image: bad zone id ${id}`);
+      if (!Number.isInteger(id) || id < 0 || id >= zoneIds.size || seen.has(id)) throw new Error(`serving index image: bad zone id ${id}`);
+      seen.add(id);
       // A zone's template is what a build or a diff makes of the zone as it is in the state.
-      templates[id] = negativeTemplate(zone) ?? NO_TEMPLATE;
+      templates[id] = negativeTemplate(zone);
     }
-    for (let i = 0; i < templates.length; i++) if (templates[i] === NO_TEMPLATE) templates[i] = undefined;
     if (this.rebuild?.timer) clearImmediate(this.rebuild.timer);
     this.rebuild = undefined;
     this.stopFill();
