@@ -16,13 +16,13 @@ import { indexFingerprint, loadIndexImage, probeState, restoreIndexImage, writeI
 import { readQuery, type ParsedQuery } from '../../src/dns/query.ts';
 import { ServingIndex } from '../../src/dns/serving-index.ts';
 import { encodeMessage } from '../../src/dns/wire.ts';
-import type { Command, RecordOp } from '../../src/projections/decide.ts';
+import type { Command } from '../../src/projections/decide.ts';
 import type { LedgerState } from '../../src/projections/state.ts';
 import { Ledger } from '../../src/ledger.ts';
 import { testLedger } from '../helpers/ledger.ts';
 import { rng } from '../helpers/rng.ts';
 // The random zones of test/dns/serving-index.test.ts.
-import { ASKED, NAMES, QTYPES, VALUES, ZONES, query } from './random-zones.ts';
+import { ASKED, QTYPES, ZONES, query, randomRecordOps } from './random-zones.ts';
 
 /** A random command over the test zones (the generator of serving-index.test.ts, without restores). */
 function randomCommand(ledger: Ledger, random: () => number): Command {
@@ -34,17 +34,7 @@ function randomCommand(ledger: Ledger, random: () => number): Command {
   if (r < 0.04 || (!z && r < 0.5)) return { kind: 'createZone', zone, soa: { primary_ns: `ns1.${zone}`, admin_email: `hostmaster@${zone}` } };
   if (r < 0.06) return { kind: 'deleteZone', zone };
   if (r < 0.09) return { kind: 'updateZone', zone, soa: pick([{ primary_ns: `ns2.${zone}` }, { admin_email: `dns@x.${zone}` }, { ttl: pick([60, 900]) }, { minimum: pick([30, 600]) }]) };
-  const ops: RecordOp[] = [];
-  for (let k = 1 + Math.floor(random() * 3); k > 0; k--) {
-    const o = random();
-    if (o < 0.65 || ids.length === 0) {
-      const type = random() < 0.6 ? pick(['A', 'AAAA']) : pick(Object.keys(VALUES));
-      const n = type === 'NS' && random() < 0.7 ? pick(['cut', 'x']) : type === 'DNAME' && random() < 0.8 ? pick(['x', 'mail', 'deep.er']) : pick(NAMES);
-      ops.push({ op: 'create', name: n === '@' ? zone : `${n}.${zone}`, type, value: pick(VALUES[type]), ttl: pick([undefined, 60, 3600]) });
-    } else if (o < 0.8) ops.push({ op: 'update', id: pick(ids), ttl: pick([30, 600]) });
-    else ops.push({ op: 'delete', id: pick(ids) });
-  }
-  return { kind: 'changeRecords', zone, ops };
+  return { kind: 'changeRecords', zone, ops: randomRecordOps(zone, ids, random) };
 }
 
 /** Applies `n` random commands (refused ones skipped). */

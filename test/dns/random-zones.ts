@@ -1,8 +1,10 @@
 /**
  * The vocabulary of the serving index's random-zone tests (serving-index.test.ts, index-image.test.ts):
  * nested zones, delegations, DNAMEs, wildcards, CNAME chains into other zones, below cuts and out of
- * our zones, escaped labels; the names and types asked of them; and a wire query builder.
+ * our zones, escaped labels; the names and types asked of them; random record operations over
+ * them; and a wire query builder.
  */
+import type { RecordOp } from '../../src/projections/decide.ts';
 
 export const ZONES = ['a.test', 'b.test', 'sub.a.test', 'c.example'];
 // ns1 and hostmaster: the SOA's MNAME and RNAME compress against such a question (the NODATA template must not be used).
@@ -35,6 +37,26 @@ export const ASKED = [...NAMES, 'nowhere', 'www.cut', 'q.w', 'x.alias', 'er.name
  * unknown one held and one not held), and those the index never answers (DS, ANY).
  */
 export const QTYPES = [1, 28, 2, 6, 5, 15, 16, 33, 39, 65, 257, 65400, 999, 43, 255];
+
+/**
+ * One to three random record operations in `zone` (whose record ids are `ids`): mostly creates of
+ * the vocabulary above (delegations mostly at 'cut' and 'x', DNAMEs at 'x', 'mail' and 'deep.er',
+ * above names that hold addresses), some TTL updates and deletes.
+ */
+export function randomRecordOps(zone: string, ids: readonly string[], random: () => number): RecordOp[] {
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)];
+  const ops: RecordOp[] = [];
+  for (let k = 1 + Math.floor(random() * 3); k > 0; k--) {
+    const o = random();
+    if (o < 0.65 || ids.length === 0) {
+      const type = random() < 0.6 ? pick(['A', 'AAAA']) : pick(Object.keys(VALUES));
+      const n = type === 'NS' && random() < 0.7 ? pick(['cut', 'x']) : type === 'DNAME' && random() < 0.8 ? pick(['x', 'mail', 'deep.er']) : pick(NAMES);
+      ops.push({ op: 'create', name: n === '@' ? zone : `${n}.${zone}`, type, value: pick(VALUES[type]), ttl: pick([undefined, 60, 3600]) });
+    } else if (o < 0.8) ops.push({ op: 'update', id: pick(ids), ttl: pick([30, 600]) });
+    else ops.push({ op: 'delete', id: pick(ids) });
+  }
+  return ops;
+}
 
 /** A wire query for `name`/`qtype`, with the letters' case shuffled, with or without EDNS (UDP size `size`, DO at random). */
 export function query(name: string, qtype: number, random: () => number, edns: boolean, size = 1232): Buffer {

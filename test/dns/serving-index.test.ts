@@ -17,7 +17,7 @@ import type { Command, RecordOp } from '../../src/projections/decide.ts';
 import type { LedgerState } from '../../src/projections/state.ts';
 import { testLedger } from '../helpers/ledger.ts';
 import { rng } from '../helpers/rng.ts';
-import { ASKED, NAMES, QTYPES, VALUES, ZONES, query } from './random-zones.ts';
+import { ASKED, QTYPES, VALUES, ZONES, query, randomRecordOps } from './random-zones.ts';
 
 const bytes = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'latin1'));
 
@@ -153,20 +153,7 @@ test('serving index: 600 random commands; after each it equals a fresh build and
       else if (r < 0.08 && z) {
         const at = { seq: Math.floor(random() * ledger.state.seq) };
         cmd = { kind: 'restoreZone', zone, target: ledger.stateAt(at).zones.get(`${zone}.`), atSeq: at.seq };
-      } else {
-        const ops: RecordOp[] = [];
-        for (let k = 1 + Math.floor(random() * 3); k > 0; k--) {
-          const o = random();
-          if (o < 0.65 || ids.length === 0) {
-            const type = random() < 0.6 ? pick(['A', 'AAAA']) : pick(Object.keys(VALUES));
-            // Delegations mostly at 'cut' and 'x', DNAMEs at 'x', 'mail' and 'deep.er', above names that hold addresses.
-            const n = type === 'NS' && random() < 0.7 ? pick(['cut', 'x']) : type === 'DNAME' && random() < 0.8 ? pick(['x', 'mail', 'deep.er']) : pick(NAMES);
-            ops.push({ op: 'create', name: n === '@' ? zone : `${n}.${zone}`, type, value: pick(VALUES[type]), ttl: pick([undefined, 60, 3600]) });
-          } else if (o < 0.8) ops.push({ op: 'update', id: pick(ids), ttl: pick([30, 600]) });
-          else ops.push({ op: 'delete', id: pick(ids) });
-        }
-        cmd = { kind: 'changeRecords', zone, ops };
-      }
+      } else cmd = { kind: 'changeRecords', zone, ops: randomRecordOps(zone, ids, random) };
       try {
         ledger.execute(cmd, { actor: 'test' });
       } catch (err) {
