@@ -133,14 +133,21 @@ test('a keyed chain: the bulk batch gets its MAC like a single-threaded one', as
   }
 });
 
-/** A ledger with one zone in it, and what its database holds, for the failure cases. */
-function withBefore(run: (l: Ledger, before: ReturnType<typeof logContent>, dir: string) => Promise<void>): () => Promise<void> {
+/** What a ledger held before a failed bulk import: its database's contents, its projection's digest and seq. */
+interface Before {
+  log: ReturnType<typeof logContent>;
+  digest: string;
+  seq: number;
+}
+
+/** A ledger with one zone in it, and what it holds, for the failure cases. */
+function withBefore(run: (l: Ledger, before: Before, dir: string) => Promise<void>): () => Promise<void> {
   return async () => {
     const { dir, cleanup } = tempDir();
     const l = ledgerAt(join(dir, 'm.db'));
     try {
       l.execute(importCommand(ZONE, zoneText(20)), { actor: 'setup' });
-      await run(l, logContent(l.db), dir);
+      await run(l, { log: logContent(l.db), digest: stateDigest(l.state), seq: l.state.seq }, dir);
     } finally {
       l.close();
       cleanup();
@@ -149,10 +156,10 @@ function withBefore(run: (l: Ledger, before: ReturnType<typeof logContent>, dir:
 }
 
 /** After a failed bulk import: the database and the projection as they were, and the next import works. */
-async function nothingWritten(l: Ledger, before: ReturnType<typeof logContent>, digest: string, seq: number): Promise<void> {
-  assert.deepEqual(logContent(l.db), before);
-  assert.equal(l.state.seq, seq);
-  assert.equal(stateDigest(l.state), digest);
+async function nothingWritten(l: Ledger, before: Before): Promise<void> {
+  assert.deepEqual(logContent(l.db), before.log);
+  assert.equal(l.state.seq, before.seq);
+  assert.equal(stateDigest(l.state), before.digest);
   const res = await l.executeInBulk(importCommand(ZONE, zoneText(1500)), { actor: 'import' });
   assert.ok(res.events.length > 1500);
   assert.equal(verifyLedger(l.db).ok, true);
@@ -161,18 +168,14 @@ async function nothingWritten(l: Ledger, before: ReturnType<typeof logContent>, 
 test(
   'a failure inside the worker in the middle of the batch (after 1,500 of its rows) leaves the database as it was',
   withBefore(async (l, before) => {
-    const digest = stateDigest(l.state);
-    const seq = l.state.seq;
     await assert.rejects(l.executeInBulk(importCommand(ZONE, zoneText(2000)), { actor: 'import', failAfterRows: 1500 }), /injected failure after 1500 rows/);
-    await nothingWritten(l, before, digest, seq);
+    await nothingWritten(l, before);
   }),
 );
 
 test(
   'a failure on the main thread after every row was sent (before the commit) rolls the worker back',
   withBefore(async (l, before) => {
-    const digest = stateDigest(l.state);
-    const seq = l.state.seq;
     await assert.rejects(
       l.executeInBulk(importCommand(ZONE, zoneText(2000)), {
         actor: 'import',
@@ -182,15 +185,13 @@ test(
       }),
       /main thread failed/,
     );
-    await nothingWritten(l, before, digest, seq);
+    await nothingWritten(l, before);
   }),
 );
 
 test(
   'a worker that dies in the middle of the batch takes its transaction with it; the next import starts a new one',
   withBefore(async (l, before) => {
-    const digest = stateDigest(l.state);
-    const seq = l.state.seq;
     await assert.rejects(
       l.executeInBulk(importCommand(ZONE, zoneText(2000)), {
         actor: 'import',
@@ -200,18 +201,17 @@ test(
       }),
       /bulk append worker exited .* nothing was written/,
     );
-    await nothingWritten(l, before, digest, seq);
+    await nothingWritten(l, before);
   }),
 );
 
 test(
   'a bad record refuses the import before anything is sent to the worker',
   withBefore(async (l, before) => {
-    const digest = stateDigest(l.state);
     const text = zoneText(2000).replace('h1500 A', 'h1500 A 10.0.0.300\nh1500x A');
     assert.throws(() => importCommand(ZONE, text), /line \d+/);
     await assert.rejects(l.executeInBulk({ ...importCommand(ZONE, zoneText(2000)), records: [...importCommand(ZONE, zoneText(2000)).records, { name: 'x.elsewhere.test.', type: 'A', value: '10.0.0.1', ttl: 60 }] }, { actor: 'import' }), /outside|not in zone|elsewhere/);
-    await nothingWritten(l, before, digest, l.state.seq);
+    await nothingWritten(l, before);
   }),
 );
 
