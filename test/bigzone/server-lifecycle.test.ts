@@ -12,7 +12,7 @@ import { EventLog } from '../../src/events/log.ts';
 import { stateDigest } from '../../src/projections/digest.ts';
 import { EMPTY_STATE, evolveAll } from '../../src/projections/state.ts';
 import { importCommand } from '../../src/projections/zone-files.ts';
-import { mcns, spawnMcns, type Spawned } from '../cli/run.ts';
+import { mcns, servingPorts, spawnMcns, type Spawned } from '../cli/run.ts';
 import { ask } from '../dns/helpers.ts';
 import { tempDir } from '../helpers/ledger.ts';
 import { httpsText, sampleOrZero } from '../helpers/scrape.ts';
@@ -28,11 +28,6 @@ function zoneFile(n: number): string {
   return lines.join('\n') + '\n';
 }
 
-async function serving(server: Spawned): Promise<{ dnsPort: number; restPort: number }> {
-  const line = (await server.waitForLog('mcns serving', 120_000)) as { dns: string[]; rest: string };
-  return { dnsPort: Number(line.dns[0].split(':').pop()), restPort: Number(line.rest.split(':').pop()) };
-}
-
 test('the real server: answers from the moment it binds, reports its start-up phases, and loses nothing on SIGTERM', { timeout: 300_000 }, async () => {
   const { dir, cleanup } = tempDir('mcns-life-');
   const tls = makeTestTls();
@@ -44,7 +39,7 @@ test('the real server: answers from the moment it binds, reports its start-up ph
   let server: Spawned | undefined;
   try {
     server = spawnMcns(['server', '--config', cfg]);
-    const first = await serving(server);
+    const first = await servingPorts(server);
     // Asked the moment the listeners are bound: the serving index may still be building, the
     // general path answers meanwhile, and never with REFUSED for a zone that exists.
     const early = await ask(first.dnsPort, { name: `h1999.${ZONE}.`, type: 1 });
@@ -79,7 +74,7 @@ test('the real server: answers from the moment it binds, reports its start-up ph
 
     // Restart: everything written is there, and the state equals a full replay of the log.
     server = spawnMcns(['server', '--config', cfg]);
-    const second = await serving(server);
+    const second = await servingPorts(server);
     for (const name of [`late0.${ZONE}.`, `late39.${ZONE}.`, `h0.${ZONE}.`]) {
       assert.equal((await ask(second.dnsPort, { name, type: 1 })).answer.length, 1, `${name} after the restart`);
     }

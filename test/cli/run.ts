@@ -64,6 +64,12 @@ export interface Spawned {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/** Waits for a spawned server's "mcns serving" line; its DNS and REST ports. */
+export async function servingPorts(server: Spawned, timeoutMs = 120_000): Promise<{ dnsPort: number; restPort: number }> {
+  const line = (await server.waitForLog('mcns serving', timeoutMs)) as { dns: string[]; rest: string };
+  return { dnsPort: Number(line.dns[0].split(':').pop()), restPort: Number(line.rest.split(':').pop()) };
+}
+
 /** Start `mcns ARGS` in the background. */
 export function spawnMcns(args: string[], opts: RunOptions = {}): Spawned {
   const child = spawn(process.execPath, [MCNS, ...args], { cwd: opts.cwd ?? REPO, env: childEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });

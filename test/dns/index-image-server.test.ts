@@ -10,7 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ledger } from '../../src/ledger.ts';
 import { importCommand } from '../../src/projections/zone-files.ts';
-import { mcns, spawnMcns, type Spawned } from '../cli/run.ts';
+import { mcns, servingPorts, spawnMcns, type Spawned } from '../cli/run.ts';
 import { buildQuery, udpExchange } from './helpers.ts';
 import { tempDir } from '../helpers/ledger.ts';
 import { httpsText, sampleOrZero } from '../helpers/scrape.ts';
@@ -44,11 +44,6 @@ async function answers(port: number): Promise<Buffer[]> {
   return out;
 }
 
-async function serving(server: Spawned): Promise<{ dnsPort: number; restPort: number }> {
-  const line = (await server.waitForLog('mcns serving', 120_000)) as { dns: string[]; rest: string };
-  return { dnsPort: Number(line.dns[0].split(':').pop()), restPort: Number(line.rest.split(':').pop()) };
-}
-
 async function stop(server: Spawned): Promise<string> {
   server.child.kill('SIGTERM');
   const exit = await server.exited;
@@ -68,7 +63,7 @@ test('the real server: SIGTERM writes the serving-index image, a restart of the 
   let server: Spawned | undefined;
   try {
     server = spawnMcns(['server', '--config', cfg]);
-    const first = await serving(server);
+    const first = await servingPorts(server);
     await server.waitForLog('start-up done: serving index built', 120_000);
     // Writes by another process, followed by the server.
     const writer = Ledger.open({ path: db });
@@ -84,7 +79,7 @@ test('the real server: SIGTERM writes the serving-index image, a restart of the 
 
     // The same state: restored, not built, and the same bytes for every question.
     server = spawnMcns(['server', '--config', cfg]);
-    const second = await serving(server);
+    const second = await servingPorts(server);
     const restored = (await server.waitForLog('serving index restored from image')) as { entries: number; bytes: number; ms: number };
     assert.ok(restored.entries > 1500 && restored.bytes > 0, JSON.stringify(restored));
     const done = (await server.waitForLog('start-up done: serving index built')) as Record<string, unknown>;
@@ -108,7 +103,7 @@ test('the real server: SIGTERM writes the serving-index image, a restart of the 
     offline.execute({ kind: 'changeRecords', zone: ZONE, ops: [{ op: 'create', name: `offline.${ZONE}`, type: 'A', value: '203.0.113.1' }] }, { actor: 'test' });
     offline.close();
     server = spawnMcns(['server', '--config', cfg]);
-    const third = await serving(server);
+    const third = await servingPorts(server);
     const notUsed = (await server.waitForLog('serving index image not used: building the index')) as { reason: string };
     assert.match(notUsed.reason, /taken at seq \d+, the log is at seq \d+/, 'not read past its header: the log moved on');
     await server.waitForLog('start-up done: serving index built', 120_000);
@@ -122,7 +117,7 @@ test('the real server: SIGTERM writes the serving-index image, a restart of the 
     bytes[bytes.length >> 1] ^= 0x10;
     writeFileSync(image, bytes);
     server = spawnMcns(['server', '--config', cfg]);
-    const fourth = await serving(server);
+    const fourth = await servingPorts(server);
     const damaged = (await server.waitForLog('serving index image not used (damaged or unreadable): building the index')) as { reason: string };
     assert.match(damaged.reason, /checksum/);
     await server.waitForLog('start-up done: serving index built', 120_000);
