@@ -21,7 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../test/helpers/ports.ts';
 import { writeServerConfig } from '../../test/helpers/server-config.ts';
-import { dnsperf, logLine, median, pinned, rssMiB, startServer, stop, waitAnswers, type Running } from './run.ts';
+import { dnsperf, logLine, MCNS_INDEX_READY, median, pinned, rssMiB, startServer, stop, waitAnswers, type Running } from './run.ts';
 import { optionTaker } from '../args.ts';
 
 const argv = process.argv.slice(2);
@@ -48,7 +48,7 @@ async function startMcns(checkout: string, db: string, tag: string): Promise<Run
   const cfg = writeServerConfig(dir, { db, dnsListen: `127.0.0.1:${port}`, tail: ['[log]', 'level = "debug"'] });
   const t0 = performance.now();
   const proc = pinned(path.join(checkout, 'bin', 'mcns'), ['server', '--config', cfg], checkout);
-  const built = logLine(proc, /DNS serving index built/, 900_000);
+  const built = logLine(proc, MCNS_INDEX_READY, 900_000);
   // The index's log lines (built: answering; complete: every type answered), with their times.
   const t = performance.now();
   for (const stream of [proc.stdout, proc.stderr]) {

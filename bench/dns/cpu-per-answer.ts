@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../test/helpers/ports.ts';
 import { writeServerConfig } from '../../test/helpers/server-config.ts';
-import { logLine, median, pinned, rssMiB, startServer, stop, waitAnswers, type Running } from './run.ts';
+import { logLine, MCNS_INDEX_READY, median, pinned, rssMiB, startServer, stop, waitAnswers, type Running } from './run.ts';
 import { optionTaker } from '../args.ts';
 
 const argv = process.argv.slice(2);
@@ -52,7 +52,7 @@ async function startMcns(checkout: string, db: string, tag: string): Promise<Run
   const t0 = performance.now();
   const node = CPU_PROF ? [process.execPath, ['--cpu-prof', `--cpu-prof-dir=${path.resolve(CPU_PROF)}`, path.join(checkout, 'bin', 'mcns')]] as const : [path.join(checkout, 'bin', 'mcns'), []] as const;
   const proc = pinned(node[0], [...node[1], 'server', '--config', cfg], checkout);
-  const built = logLine(proc, /serving index complete|DNS serving index built/, 900_000);
+  const built = logLine(proc, new RegExp(`serving index complete|${MCNS_INDEX_READY.source}`), 900_000);
   proc.stdout?.resume();
   proc.stderr?.resume();
   await built;

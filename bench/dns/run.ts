@@ -17,7 +17,7 @@
  *    questions; a Zipf-like mix (s = 1) over all of them. The same three for questions only MCNS's
  *    general path answers (CNAME owners, TXT, MX), where every answer goes through the cache.
  *
- * Readiness: MCNS is measured once it logs "DNS serving index built" (the log level is debug so
+ * Readiness: MCNS is measured once it logs "DNS serving index built" or "serving index restored from image" (the log level is debug so
  * the line is printed for a small zone too) and answers the zone's SOA; Knot and NSD once they
  * answer it. Then 3 s to settle.
  *
@@ -335,7 +335,13 @@ const LOAD_MS = 900_000;
  * until it is ready: MCNS once it logs `mcnsReady` (default: the serving index's first pass, when it
  * answers; /serving index complete/ waits for its second pass too, which a zone under 4,000 names skips).
  */
-export async function startServer(name: string, dir: string, zoneFile: string, db?: string, tag = name, mcnsReady = /DNS serving index built/): Promise<Running> {
+/**
+ * MCNS's serving index is up (its fast path answers): built (the first pass) or restored from the
+ * image the last exit saved (src/dns/index-image.ts), which logs no build.
+ */
+export const MCNS_INDEX_READY = /DNS serving index built|serving index restored from image/;
+
+export async function startServer(name: string, dir: string, zoneFile: string, db?: string, tag = name, mcnsReady = MCNS_INDEX_READY): Promise<Running> {
   const port = await freePort(true);
   const sdir = path.join(dir, tag);
   fs.mkdirSync(sdir, { recursive: true });

@@ -29,7 +29,7 @@ import { SignedZone } from '../../src/dnssec/signed-zone.ts';
 import { DERIVED_TYPES } from '../../src/dnssec/signed-zone.ts';
 import { zoneRRsets } from '../../src/dnssec/zone-content.ts';
 import { freePort } from '../../test/helpers/ports.ts';
-import { dnsperf, logLine, median, pinned, stop, waitAnswers, type Job } from '../dns/run.ts';
+import { dnsperf, logLine, MCNS_INDEX_READY, median, pinned, stop, waitAnswers, type Job } from '../dns/run.ts';
 import { writeServerConfig } from '../../test/helpers/server-config.ts';
 
 const { values } = parseArgs({
@@ -136,7 +136,7 @@ async function mcns(): Promise<{ port: number; stopIt: () => Promise<void>; read
   const port = await freePort(true);
   const t0 = performance.now();
   const proc = pinned(MCNS, ['server', '--config', writeServerConfig(dir, { db, dnsListen: `127.0.0.1:${port}`, tail: ['[log]', 'level = "debug"'] })], ROOT);
-  await logLine(proc, /DNS serving index built/, 900_000);
+  await logLine(proc, MCNS_INDEX_READY, 900_000);
   await waitAnswers(port, 900_000);
   proc.stdout?.resume();
   proc.stderr?.resume();
