@@ -417,6 +417,29 @@ export function checkpointIntact(blob: Buffer, headHash: string): boolean {
 
 const NO_SETS: RRset[] = [];
 
+/**
+ * A node with this many children or more gets its children map built on first use, like the
+ * records-by-id maps (PMap.lazyFromArrays): the million labels under a big zone's apex took about a
+ * second of every start (hashing, partitioning, a HAMT of ~35,000 nodes, and the GC of all that),
+ * and DNS answers from the serving index, not the trie. Smaller maps are built at once (nothing to
+ * gain). The server builds the rest in slices once DNS is up (Ledger.prepareRecordMaps).
+ */
+export const LAZY_CHILDREN = 1024;
+
+/** Maps each state deserializeState returned to the maps it left unbuilt (takeUnbuiltMaps). */
+const unbuiltOf = new WeakMap<LedgerState, ReadonlyArray<PMap<unknown>>>();
+
+/**
+ * The maps of a state deserializeState returned that are still to be built on first use (its zones'
+ * records-by-id maps and its largest children maps), once: a second call returns none. Building one
+ * in slices (PMap.buildInSlices) spares the first write or read that needs it the wait.
+ */
+export function takeUnbuiltMaps(state: LedgerState): ReadonlyArray<PMap<unknown>> {
+  const maps = unbuiltOf.get(state) ?? [];
+  unbuiltOf.delete(state);
+  return maps;
+}
+
 /** Reads the node stream of {@link StateWriter} back, one inflated block at a time. */
 class StateReader {
   private buf: Buffer = Buffer.alloc(0);
@@ -437,6 +460,8 @@ class StateReader {
   records: RecordState[] = [];
   count = 0;
   nodes = 0;
+  /** The children maps left for first use (see LAZY_CHILDREN), for Ledger.prepareRecordMaps. */
+  readonly unbuilt: Array<PMap<TrieNode>> = [];
 
   constructor(
     private readonly blob: Buffer,
@@ -574,7 +599,12 @@ class StateReader {
         kids[i] = this.node(name, at, false);
         keys[i] = this.label;
       }
-      children = PMap.fromArrays(keys, kids);
+      if (childCount >= LAZY_CHILDREN) {
+        children = PMap.lazyFromArrays(keys, kids);
+        this.unbuilt.push(children);
+      } else {
+        children = PMap.fromArrays(keys, kids);
+      }
     }
     this.label = label;
     let sets = several ?? NO_SETS;
@@ -603,6 +633,7 @@ export function deserializeState(stored: Buffer): LedgerState | undefined {
   if (header.format !== CHECKPOINT_FORMAT) return undefined;
   const reader = new StateReader(blob, 4 + headLen, header.blocks);
   const zones: Array<[string, ZoneState]> = [];
+  const unbuilt: Array<PMap<unknown>> = [];
   for (const z of header.zones) {
     if (!Number.isSafeInteger(z.records) || z.records < 0) throw new Error(`checkpoint: zone ${z.name} has no record count in its header`);
     let tree = reader.zone(z.name, z.records);
@@ -620,11 +651,14 @@ export function deserializeState(stored: Buffer): LedgerState | undefined {
     const ids = reader.ids;
     const list = reader.records;
     const records = PMap.lazyFromArrays(ids, list);
+    unbuilt.push(records);
     zones.push([z.name, { name: z.name, apexLabels: labelCount(z.name), soa: z.soa, serial: z.serial, version: z.version, records, tree, ...(z.dnssec ? { dnssec: z.dnssec } : {}) }]);
   }
   if (!reader.exhausted) throw new Error('checkpoint: bytes left after the last zone');
   const heads = PMap.from<ZoneHead>(header.heads.map(([z, seq, serial, deleted]) => [z, { seq, serial, deleted }] as const));
-  return { seq: header.seq, zones: PMap.from(zones), heads };
+  const state: LedgerState = { seq: header.seq, zones: PMap.from(zones), heads };
+  unbuiltOf.set(state, [...unbuilt, ...reader.unbuilt]);
+  return state;
 }
 
 /**

@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PMap } from '../../src/projections/pmap.ts';
-import { deserializeState, serializeState } from '../../src/projections/checkpoint.ts';
+import { deserializeState, LAZY_CHILDREN, serializeState, takeUnbuiltMaps } from '../../src/projections/checkpoint.ts';
+import { findNode, lookup } from '../../src/projections/trie.ts';
 import { stateDigest } from '../../src/projections/digest.ts';
 import { evolve, type ZoneState } from '../../src/projections/state.ts';
 import { Ledger } from '../../src/ledger.ts';
@@ -178,6 +179,84 @@ test('a start whose tail holds record creates leaves the checkpoint\'s records-b
       const id = [...t.ledger.state.zones.get('tail.test.')!.records.values()].find((r) => r.name === 's4.tail.test.')!.id;
       reopened.execute({ kind: 'changeRecords', zone: 'tail.test', ops: [{ op: 'delete', id }] }, { actor: 't' });
       assert.equal(reopened.state.zones.get('tail.test.')!.records.has(id), false);
+    } finally {
+      reopened.close();
+    }
+  } finally {
+    t.cleanup();
+  }
+});
+
+test(`a checkpoint leaves children maps of ${LAZY_CHILDREN}+ names unbuilt: reads, writes and re-serializing see the loaded trie, and Ledger.prepareRecordMaps builds them in slices`, async () => {
+  const t = testLedger();
+  try {
+    const wide = LAZY_CHILDREN + 150;
+    const lines = ['$ORIGIN wide.test.', '$TTL 60', '@ SOA ns.wide.test. h.wide.test. 1 3600 600 86400 60', '@ NS ns', 'ns A 192.0.2.1'];
+    // Two wide nodes (the apex and sub.) and one just below the threshold (narrow.), with a wildcard.
+    for (let i = 0; i < wide; i++) lines.push(`h${i} A 192.0.2.${i % 250}`, `c${i}.sub AAAA 2001:db8::${(i % 65535).toString(16)}`);
+    for (let i = 0; i < LAZY_CHILDREN - 1; i++) lines.push(`n${i}.narrow TXT "n${i}"`);
+    lines.push('*.sub TXT "wild"');
+    t.ledger.execute(importCommand('wide.test', lines.join('\n') + '\n'), { actor: 'test' });
+    const state = t.ledger.state;
+    const zoneOf = (s: typeof state): ZoneState => s.zones.get('wide.test.')!;
+    const blob = serializeState(state, 'h');
+    const load = (): { back: typeof state; unbuilt: ReadonlyArray<PMap<unknown>> } => {
+      const back = deserializeState(blob)!;
+      return { back, unbuilt: takeUnbuiltMaps(back) };
+    };
+
+    // What is left unbuilt: the records map, the apex's children and sub.'s (not narrow.'s).
+    const { back, unbuilt } = load();
+    const tree = zoneOf(back).tree;
+    assert.equal(unbuilt.length, 3);
+    assert.ok(unbuilt.includes(zoneOf(back).records as PMap<unknown>));
+    assert.ok(unbuilt.includes(tree.children as PMap<unknown>), 'the apex children');
+    assert.equal(tree.children.built, false);
+    assert.equal(tree.children.size, wide + 3, 'h*, ns, sub and narrow');
+    assert.deepEqual(takeUnbuiltMaps(back), [], 'taken once');
+    // Lookups through the unbuilt maps (the first one builds it) find what the original trie holds.
+    for (const labels of [['h7'], ['sub', `c${wide - 1}`], ['sub', 'nowhere'], ['narrow', 'n3'], ['missing']]) {
+      const a = findNode(tree, labels);
+      const b = findNode(zoneOf(state).tree, labels);
+      assert.deepEqual(a && [...a.rrsets.values()].flat(), b && [...b.rrsets.values()].flat(), labels.join('.'));
+    }
+    assert.equal(lookup(tree, ['sub', 'nowhere']).wildcard?.name, '*.sub.wide.test.');
+    assert.equal(stateDigest(back), stateDigest(state));
+
+    // Writes on a fresh load, before anything built the maps: the same state as on the original.
+    const fresh = load().back;
+    const victim = [...zoneOf(state).records.values()].find((r) => r.name === 'c9.sub.wide.test.')!;
+    const events = [
+      { seq: state.seq + 1, zone: 'wide.test.', body: { type: 'RecordCreated', payload: { id: 'new1', name: 'zz.wide.test.', type: 'A', value: '192.0.2.9', ttl: 60 } } },
+      { seq: state.seq + 2, zone: 'wide.test.', body: { type: 'RecordDeleted', payload: { id: victim.id } } },
+    ] as never[];
+    let a = fresh;
+    let b = state;
+    for (const e of events) {
+      a = evolve(a, e);
+      b = evolve(b, e);
+    }
+    assert.equal(stateDigest(a), stateDigest(b));
+    assert.equal(findNode(zoneOf(a).tree, ['sub', 'c9']), undefined);
+    // Re-serializing a load gives the stored bytes.
+    assert.deepEqual(serializeState(load().back, 'h'), blob);
+
+    // The server's path: a reopened ledger's prepareRecordMaps builds all three, in slices.
+    t.ledger.checkpoint();
+    const reopened = Ledger.open({ path: t.path });
+    try {
+      const z = zoneOf(reopened.state);
+      assert.equal(z.tree.children.built, false);
+      assert.equal(findNode(z.tree, ['sub'])!.children.built, false);
+      let pauses = 0;
+      await reopened.prepareRecordMaps(async () => {
+        pauses++;
+      });
+      assert.equal(z.tree.children.built, true);
+      assert.equal(findNode(z.tree, ['sub'])!.children.built, true);
+      assert.equal(z.records.built, true);
+      assert.ok(pauses > 3, `in slices (${pauses})`);
+      assert.equal(stateDigest(reopened.state), stateDigest(state));
     } finally {
       reopened.close();
     }
