@@ -20,6 +20,7 @@ import { openDatabase } from './events/schema.ts';
 import { keyChainFromFile } from './events/chain-key.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { startDns } from './dns/server.ts';
+import { AnswerCache } from './dns/cache.ts';
 import { indexImagePath, loadIndexImage } from './dns/index-image.ts';
 import { createTransferHandlers } from './dns/transfer/index.ts';
 import { CatalogMaintainer } from './catalog/maintainer.ts';
@@ -115,9 +116,16 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
     if (dev.newToken) opts.onDevToken?.(dev);
   }
   const tls = { cert: readPem(config.server.tls_cert, 'server.tls_cert'), key: readPem(config.server.tls_key, 'server.tls_key') };
+  // The API's packages (fastify, gRPC, protobufjs: ~0.3 s) load first, and REST and gRPC start
+  // before DNS binds: whatever is left after the bind runs on the core that answers queries, and a
+  // big zone must answer at full rate from its first second (issue 17). The projection's large maps
+  // are the only start-up work left for then, built in paced slices (prepareRecordMaps).
+  const { startRest, startGrpc } = await import('./api/index.ts');
   // The serving-index image saved at the last exit is read before the ledger opens (while the heap
   // is small, its arrays cost V8 no full GC); it is used only if it is of the state opened (startDns).
   const indexImage = loadIndexImage(indexImagePath(config.database.path), logHead(config.database.path));
+  // The DNS answer cache's buffers likewise (startDns: allocated after the load they start a full GC).
+  const answerCache = new AnswerCache();
   const ledger = openLedger(config, logger);
   // The state the image is bound to: writes before DNS starts (seeding, catalog, DNSSEC) are diffed after.
   let opened: LedgerState | undefined = ledger.state;
@@ -182,6 +190,22 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
     }
     // DNS UPDATE (RFC 2136) from [update], verified with the same TSIG keyring as transfers.
     const update = createUpdateHandler({ ledger, keyring: xfr.keyring, config: config.update, logger: dnsLogger, onOutcome: (outcome) => metrics.dnsUpdates.inc({ outcome }) });
+    const apiLogger = logger.child({ component: 'api' });
+    // One gate for both surfaces, so failed authentications on REST and gRPC share one budget.
+    const throttle = new AuthFailureThrottle({ burst: config.server.auth_failure_burst, perMinute: config.server.auth_failures_per_minute });
+    const authGate = new AuthGate({ auth, throttle, metrics, logger: apiLogger });
+    const ownMetricsListener = config.metrics.listen_addr !== '';
+    const apiOpts = { ledger, tls, auth, authGate, logger: apiLogger, metrics, backupDir: config.database.backup_dir, serveMetrics: !ownMetricsListener, catalogZone: config.catalog.zone };
+    let metricsAddr: string | undefined;
+    if (ownMetricsListener) {
+      const m = await startMetricsListener({ listen: config.metrics.listen_addr, metrics, tls: config.metrics.tls ? tls : undefined, logger: apiLogger });
+      closers.push({ name: 'metrics', close: () => m.close() });
+      metricsAddr = `${m.address.address}:${m.address.port}`;
+    }
+    const rest = await startRest({ ...apiOpts, listen: config.server.listen_addr, bodyLimit: config.server.max_body });
+    closers.push({ name: 'rest', close: () => rest.close() });
+    const grpc = await startGrpc({ ...apiOpts, listen: config.server.grpc_addr });
+    closers.push({ name: 'grpc', close: () => grpc.close() });
     const dns = await startDns({
       ledger,
       listen: config.dns.listen_addr,
@@ -197,6 +221,7 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
       tcpMessageMs: config.dns.tcp_message_timeout,
       rrl: { responsesPerSecond: config.dns.rrl.responses_per_second, slip: config.dns.rrl.slip, tableSize: config.dns.rrl.table_size },
       signers,
+      answerCache,
       // The serving index saved at the last exit, used when it is of the state just opened (src/dns/index-image.ts).
       indexImage: { path: indexImagePath(config.database.path), hashAt: (seq) => ledger.log.hashAt(seq), loaded: indexImage, opened },
     });
@@ -222,25 +247,6 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
         .then(() => logger.debug({ ms: Math.round(performance.now() - t0) }, 'record indexes built'))
         .catch((err: Error) => logger.error({ err: err.message }, 'building the record indexes failed; the first write builds them'));
     });
-    const apiLogger = logger.child({ component: 'api' });
-    // One gate for both surfaces, so failed authentications on REST and gRPC share one budget.
-    const throttle = new AuthFailureThrottle({ burst: config.server.auth_failure_burst, perMinute: config.server.auth_failures_per_minute });
-    const authGate = new AuthGate({ auth, throttle, metrics, logger: apiLogger });
-    const ownMetricsListener = config.metrics.listen_addr !== '';
-    const apiOpts = { ledger, tls, auth, authGate, logger: apiLogger, metrics, backupDir: config.database.backup_dir, serveMetrics: !ownMetricsListener, catalogZone: config.catalog.zone };
-    let metricsAddr: string | undefined;
-    if (ownMetricsListener) {
-      const m = await startMetricsListener({ listen: config.metrics.listen_addr, metrics, tls: config.metrics.tls ? tls : undefined, logger: apiLogger });
-      closers.push({ name: 'metrics', close: () => m.close() });
-      metricsAddr = `${m.address.address}:${m.address.port}`;
-    }
-    // The API's packages (fastify, gRPC, protobufjs: ~0.3 s of loading) are loaded once DNS answers:
-    // a restart answers DNS that much sooner, and the API comes up right after.
-    const { startRest, startGrpc } = await import('./api/index.ts');
-    const rest = await startRest({ ...apiOpts, listen: config.server.listen_addr, bodyLimit: config.server.max_body });
-    closers.push({ name: 'rest', close: () => rest.close() });
-    const grpc = await startGrpc({ ...apiOpts, listen: config.server.grpc_addr });
-    closers.push({ name: 'grpc', close: () => grpc.close() });
     const restAddr = `${rest.address.address}:${rest.address.port}`;
     logger.info({ dns: dns.addresses.map((a) => `${a.udp.address}:${a.udp.port}`), rest: restAddr, grpc: grpc.port, dev: Boolean(dev) }, 'mcns serving');
 

@@ -90,6 +90,13 @@ export interface DnsServerOptions {
   transfer?: (q: ParsedQuery, raw: Buffer, peer: Peer, send: (msg: Buffer) => void) => boolean | Promise<void>;
   /** Answers the answer cache holds at most; when full it evicts the coldest (default 100,000; 0: no cache). */
   answerCacheSize?: number;
+  /**
+   * The answer cache, made by the caller before the ledger opened (its ~25 MB of buffers allocated
+   * after a large projection has loaded push V8's external memory over the limit set at the load's
+   * last full GC, which then marks the whole projection heap: ~0.5 s in the first second of serving).
+   * Default: one of answerCacheSize answers, made here.
+   */
+  answerCache?: AnswerCache;
   /** Log this fraction (0..1) of queries at info level ([dns] query_log_sample when query_log is on); 0: off. */
   queryLogSample?: number;
   /**
@@ -202,7 +209,7 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
   const rrl = opts.rrl && opts.rrl.responsesPerSecond > 0 ? new ResponseRateLimiter({ ...opts.rrl, logger, metrics }) : undefined;
 
   let cacheState: LedgerState | undefined;
-  const cache = new AnswerCache(opts.answerCacheSize ?? ANSWER_CACHE_DEFAULT);
+  const cache = opts.answerCache ?? new AnswerCache(opts.answerCacheSize ?? ANSWER_CACHE_DEFAULT);
   const index = new ServingIndex();
   index.onRebuilt = (entries, ms) => logger?.[ms >= 100 ? 'info' : 'debug']({ entries, ms: Math.round(ms) }, 'DNS serving index built');
   index.onFilled = (names, ms) => logger?.[ms >= 100 ? 'info' : 'debug']({ names, ms: Math.round(ms) }, 'DNS serving index complete (every type answered)');
