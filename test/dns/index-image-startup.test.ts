@@ -1,7 +1,7 @@
 /**
  * Start-up with the serving-index image: startDns binds it to the state the ledger opened at and
  * diffs writes made before DNS started; and what runs beside DNS afterwards, the records-by-id maps'
- * build in slices, paced by `pacedPause` (src/server.ts): a slice every 20 ms while queries come in,
+ * build in slices, paced by `pacedPause` (src/server.ts): a slice every 50 ms while queries come in,
  * back to back when none do.
  */
 import { test } from 'node:test';
