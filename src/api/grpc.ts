@@ -9,11 +9,11 @@ import { performance } from 'node:perf_hooks';
 import type { SecureServerOptions } from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { ReflectionService } from '@grpc/reflection';
 import type { Subscription } from 'rxjs';
 import { McnsError } from '../errors.ts';
 import type { Identity } from './auth.ts';
 import { AuthGate } from './auth-gate.ts';
+import { addLazyReflection } from './grpc-reflection.ts';
 import { OPERATIONS, authorize, type Operation } from './authz.ts';
 import { grpcError } from './errors-map.ts';
 import { parseListen } from './listen.ts';
@@ -308,7 +308,7 @@ export async function startGrpc(opts: GrpcOptions): Promise<GrpcServer> {
     }
     if (Object.keys(impl).length > 0) server.addService(methods, impl);
   }
-  new ReflectionService(pkg).addToServer(server);
+  addLazyReflection(server, pkg);
 
   const creds = new Tls13ServerCredentials(Buffer.from(opts.tls.cert), Buffer.from(opts.tls.key));
   const host = addr.host === undefined ? '[::]' : addr.host.includes(':') ? `[${addr.host}]` : addr.host;

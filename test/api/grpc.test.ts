@@ -15,7 +15,7 @@ import { GRPC_METHODS, loadProtos, startGrpc } from '../../src/api/grpc.ts';
 import { handshake, seedZone, startHarness, type Harness } from './harness.ts';
 
 const require = createRequire(import.meta.url);
-const REFLECTION_PROTO = join(dirname(require.resolve('@grpc/reflection')), '../proto/grpc/reflection/v1/reflection.proto');
+const reflectionProto = (version: string): string => join(dirname(require.resolve('@grpc/reflection')), `../proto/grpc/reflection/${version}/reflection.proto`);
 
 /** Wrap serialized FileDescriptorProtos into one FileDescriptorSet (field 1, repeated). */
 function descriptorSet(files: Buffer[]): Buffer {
@@ -46,12 +46,13 @@ describe('gRPC surface', () => {
     assert.match(await handshake(h.grpcPort, h.tls.ca, 'TLSv1.2', ['h2']), /^error/);
   });
 
-  test('reflection lists the services, and Health is called from reflected descriptors alone', async () => {
-    const reflPkg = grpc.loadPackageDefinition(protoLoader.loadSync(REFLECTION_PROTO, { keepCase: true })) as any;
+  // Both versions (src/api/grpc-reflection.ts registers them at start and analyses the package at the first call).
+  for (const version of ['v1', 'v1alpha']) test(`reflection (${version}) lists the services, and Health is called from reflected descriptors alone`, async () => {
+    const reflPkg = grpc.loadPackageDefinition(protoLoader.loadSync(reflectionProto(version), { keepCase: true })) as any;
     const creds = grpc.credentials.createSsl(h.tls.ca);
     const target = `127.0.0.1:${h.grpcPort}`;
     const options = { 'grpc.ssl_target_name_override': 'localhost' };
-    const refl = new reflPkg.grpc.reflection.v1.ServerReflection(target, creds, options);
+    const refl = new reflPkg.grpc.reflection[version].ServerReflection(target, creds, options);
     const ask = (req: object): Promise<any> =>
       new Promise((resolve, reject) => {
         const call = refl.ServerReflectionInfo();
