@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { BehaviorSubject, scan, type Subscription } from 'rxjs';
 import { batchHeader, bigBatchCacheKib, EventLog, VersionConflictError, type WriteSurface } from './events/log.ts';
-import { BULK_CHUNK_ROWS, BulkAppendWorker, BulkStoredEvent, PhaseTimer, type BulkStats } from './events/bulk-append.ts';
+import { BULK_CHUNK_ROWS, BulkAppendWorker, BulkRowStream, BulkStoredEvent, PhaseTimer, type BulkStats } from './events/bulk-append.ts';
 import { GENESIS_HASH } from './events/hash.ts';
 import { openDatabase } from './events/schema.ts';
 import type { StoredEvent } from './events/types.ts';
@@ -317,16 +317,42 @@ export class Ledger {
       const state = this.state;
       this.checkIfMatch(state, cmd, opts.ifMatch);
       const timer = new PhaseTimer();
-      const decision = decide(state, cmd, { now: this.clock(), newId: this.newId ?? recordIdSequence() });
-      timer.lap('decide');
-      if (decision.drafts.length === 0) return { serial: state.zones.get(decision.zone)?.serial, events: [] };
-      // (A database in memory is this connection's alone: a worker could not write into it.)
-      const here = decision.drafts.length < this.bulkWorkerEvents || decision.drafts.some((d) => d.zone !== decision.zone) || this.db.memory;
+      const now = this.clock();
+      let stream: BulkRowStream | undefined;
       try {
-        if (!here) return await this.appendInWorker(state, decision, opts, timer);
-        const events = this.log.append(decision.drafts, { actor: opts.actor, expectedVersion: decision.expectedVersion, now: this.clock(), surface: opts.surface, failAfterRows: opts.failAfterRows, batchIdSuffix: this.batchIdSuffix });
-        return this.afterAppend(decision, events);
+        // A large import into a zone without records: its batch is opened in the worker before it
+        // is decided, and its drafts go to the worker as decide makes them (BulkRowStream), so the
+        // worker inserts and hashes them while the rest is decided instead of after.
+        if (this.streamsToWorker(state, cmd)) {
+          const zone = zoneName(cmd.zone);
+          stream = this.openInWorker(zone, state.heads.get(zone)?.seq ?? 0, opts, (cmd as { records: unknown[] }).records.length + 3);
+        }
+        const decision = decide(state, cmd, { now, newId: this.newId ?? recordIdSequence(), onDrafts: stream?.offer });
+        timer.lap('decide');
+        // (A database in memory is this connection's alone: a worker could not write into it.)
+        const here = decision.drafts.length < this.bulkWorkerEvents || decision.drafts.some((d) => d.zone !== decision.zone) || this.db.memory;
+        if (here) {
+          let appendNow = this.clock;
+          let batchIdSuffix = this.batchIdSuffix;
+          if (stream) {
+            // Opened for nothing (the batch is small after all): appended here with the header drawn for it, as it would have been.
+            await stream.worker.abort();
+            const { ts, batchId } = stream.begin.header;
+            stream = undefined;
+            appendNow = () => ts;
+            batchIdSuffix = () => batchId.slice(batchId.indexOf('-') + 1);
+          }
+          if (decision.drafts.length === 0) return { serial: state.zones.get(decision.zone)?.serial, events: [] };
+          const events = this.log.append(decision.drafts, { actor: opts.actor, expectedVersion: decision.expectedVersion, now: appendNow(), surface: opts.surface, failAfterRows: opts.failAfterRows, batchIdSuffix });
+          return this.afterAppend(decision, events);
+        }
+        // The bulk creates gave up after some of their drafts were sent: the batch is sent again, whole.
+        if (stream && !stream.matches(decision.drafts)) stream.restart();
+        stream ??= this.openInWorker(decision.zone, decision.expectedVersion, opts, decision.drafts.length);
+        return await this.appendInWorker(state, decision, stream, opts, timer);
       } catch (err) {
+        // Whatever failed, a batch still open in the worker is rolled back (after its commit: nothing to do).
+        await stream?.worker.abort();
         if (err instanceof VersionConflictError && attempt < 3) {
           this.refresh();
           continue;
@@ -336,40 +362,59 @@ export class Ledger {
     }
   }
 
+  /** A command executeInBulk streams to the worker while deciding it: an import of many records into a zone that has none. */
+  private streamsToWorker(state: LedgerState, cmd: Command): boolean {
+    if (cmd.kind !== 'importZone' || cmd.records.length < this.bulkWorkerEvents || this.db.memory) return false;
+    let zone: string;
+    try {
+      zone = zoneName(cmd.zone);
+    } catch {
+      return false; // (decide says why)
+    }
+    const existing = state.zones.get(zone);
+    return existing === undefined || existing.records.size === 0;
+  }
+
   /** Start the bulk append worker now (it loads and opens its connection while the caller parses its input). */
   prepareBulkAppend(): void {
     if (!this.bulkWorker?.alive) this.bulkWorker = new BulkAppendWorker(this.path);
   }
 
-  private async appendInWorker(state: LedgerState, decision: Decision, opts: WriteOptions & BulkTestHooks, timer: PhaseTimer): Promise<WriteResult> {
+  /**
+   * Open a batch of about `events` events of `zone` in the bulk append worker, after the log's head.
+   * The head is read outside a transaction, to number the events and fold them here; the worker
+   * checks the versions and the head again inside its own (a conflict then: decided again).
+   */
+  private openInWorker(zone: string, expectedVersion: number, opts: WriteOptions & BulkTestHooks, events: number): BulkRowStream {
     this.prepareBulkAppend();
-    const worker = this.bulkWorker!;
-    const { drafts, zone } = decision;
-    // Read outside a transaction, to number the events and fold them here; the worker checks the
-    // versions and the head again inside its own (a conflict then: decided again).
-    const head = this.log.beginBatch([zone], decision.expectedVersion);
+    const head = this.log.beginBatch([zone], expectedVersion);
     const header = batchHeader(head, this.clock(), this.batchIdSuffix);
-    worker.begin({
+    const begin = {
       zones: [zone],
-      expectedVersion: decision.expectedVersion,
+      expectedVersion,
       head,
       header,
       actor: opts.actor,
       surface: opts.surface,
       chainKey: this.log.chainKeyInUse,
       failAfterRows: opts.failAfterRows,
-      cacheKib: bigBatchCacheKib(drafts.length),
-    });
+      cacheKib: bigBatchCacheKib(events),
+    };
+    return new BulkRowStream(this.bulkWorker!, begin, this.bulkChunkRows);
+  }
+
+  private async appendInWorker(state: LedgerState, decision: Decision, stream: BulkRowStream, opts: WriteOptions & BulkTestHooks, timer: PhaseTimer): Promise<WriteResult> {
+    const worker = stream.worker;
+    const { drafts, zone } = decision;
+    const { head, header } = stream.begin;
     const events = new Array<StoredEvent>(drafts.length);
     let next: LedgerState;
     let blob: Buffer | undefined;
+    const rowsSentWhileDeciding = stream.sentCount;
     try {
+      stream.finish(drafts);
       const batch = { ts: header.ts, actor: opts.actor, zone, batchId: header.batchId, hashAt: (seq: number): string | undefined => this.log.hashAt(seq) };
-      for (let from = 0; from < drafts.length; from += this.bulkChunkRows) {
-        const to = Math.min(drafts.length, from + this.bulkChunkRows);
-        worker.rows(zone, drafts, from, to);
-        for (let i = from; i < to; i++) events[i] = new BulkStoredEvent(head.seq + 1 + i, drafts[i].body, batch);
-      }
+      for (let i = 0; i < drafts.length; i++) events[i] = new BulkStoredEvent(head.seq + 1 + i, drafts[i].body, batch);
       timer.lap('send rows');
       next = evolveAll(state, events);
       timer.lap('fold');
@@ -410,7 +455,7 @@ export class Ledger {
       this.onCheckpoint?.({ ...written, background: false });
     } else if (!this.checkpointWatch) this.maybeCheckpoint();
     timer.lap('publish, store checkpoint');
-    opts.onStats?.({ phases: timer.phases, workerCpuMs: committed.cpuMs, workerCommitMs: committed.commitMs, workerIdleMs: committed.idleMs });
+    opts.onStats?.({ phases: timer.phases, workerCpuMs: committed.cpuMs, workerCommitMs: committed.commitMs, workerIdleMs: committed.idleMs, rowsSentWhileDeciding, rows: drafts.length });
     return this.written(decision, events);
   }
 

@@ -100,10 +100,11 @@ function offline(file: string): void {
   console.log(res.stdout.trim());
   const stats = /mcns: import stats (\{.*\})/.exec(res.stderr);
   if (stats) {
-    const st = JSON.parse(stats[1]) as { phases: Array<{ phase: string; wallMs: number; cpuMs: number }>; workerCpuMs: number; workerCommitMs: number; workerIdleMs: number };
+    const st = JSON.parse(stats[1]) as { phases: Array<{ phase: string; wallMs: number; cpuMs: number }>; workerCpuMs: number; workerCommitMs: number; workerIdleMs: number; rowsSentWhileDeciding?: number; rows?: number };
     for (const p of st.phases) console.log(`  main thread: ${p.phase.padEnd(32)} ${(p.wallMs / 1000).toFixed(2).padStart(6)} s wall ${(p.cpuMs / 1000).toFixed(2).padStart(6)} s CPU`);
     const mainCpu = st.phases.reduce((a, p) => a + p.cpuMs, 0) / 1000;
     console.log(`  main thread CPU from parse to exit of the write: ${mainCpu.toFixed(1)} s; bulk append worker thread CPU: ${(st.workerCpuMs / 1000).toFixed(1)} s, its COMMIT ${(st.workerCommitMs / 1000).toFixed(2)} s wall, idle before it ${(st.workerIdleMs / 1000).toFixed(2)} s (about 0: still writing rows when the main thread was done)`);
+    if (st.rows !== undefined) console.log(`  rows sent to the worker while the batch was decided: ${st.rowsSentWhileDeciding} of ${st.rows}`);
   }
   console.log(`OFFLINE ${records} records: ${wall.toFixed(1)} s wall, ${cpu}; target < 30 s; load after ${load()}`);
 }

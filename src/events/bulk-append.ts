@@ -179,6 +179,79 @@ export class BulkAppendWorker {
   }
 }
 
+/**
+ * One batch opened in the bulk append worker, and the rows sent to it so far. Opened before the
+ * batch is decided when it will be large (Ledger.executeInBulk): decide hands over its drafts as it
+ * makes them (`offer`, its DecideContext.onDrafts), and every full chunk goes to the worker at once,
+ * so that the worker inserts and hashes while the rest is decided. The drafts sent are kept (the
+ * objects, not copies): the decision must begin with those very objects (`matches`), or the batch is
+ * opened again (`restart`) and sent whole. Nothing is written before the commit either way.
+ */
+export class BulkRowStream {
+  /** The drafts sent, in order. */
+  private sent: EventDraft[] = [];
+  /** A draft of another zone was offered: nothing more is sent, and the batch cannot be the worker's. */
+  private otherZone = false;
+
+  constructor(
+    readonly worker: BulkAppendWorker,
+    readonly begin: Omit<BulkBegin, 'kind'>,
+    private readonly chunkRows: number,
+  ) {
+    worker.begin(begin);
+  }
+
+  /** The zone of the batch. */
+  get zone(): string {
+    return this.begin.zones[0];
+  }
+
+  /** How many drafts were sent. */
+  get sentCount(): number {
+    return this.sent.length;
+  }
+
+  /** Takes the batch's drafts so far (decide's onDrafts): sends each full chunk not sent yet. */
+  readonly offer = (drafts: readonly EventDraft[]): void => {
+    // Fewer than were sent: decide took drafts back; `matches` will say no, so nothing more is sent.
+    while (!this.otherZone && drafts.length - this.sent.length >= this.chunkRows) this.send(drafts, this.sent.length + this.chunkRows);
+  };
+
+  /** Sends drafts[sentCount, to) (all of the batch's zone, else nothing and the stream stops). */
+  private send(drafts: readonly EventDraft[], to: number): void {
+    const from = this.sent.length;
+    for (let i = from; i < to; i++) {
+      if (drafts[i].zone !== this.zone) {
+        this.otherZone = true;
+        this.sent.length = from;
+        return;
+      }
+      this.sent.push(drafts[i]);
+    }
+    this.worker.rows(this.zone, drafts, from, to);
+  }
+
+  /** Whether `drafts` begins with the drafts sent, the same objects, and none of another zone was offered. */
+  matches(drafts: readonly EventDraft[]): boolean {
+    if (this.otherZone || drafts.length < this.sent.length) return false;
+    for (let i = 0; i < this.sent.length; i++) if (drafts[i] !== this.sent[i]) return false;
+    return true;
+  }
+
+  /** Opens the batch again, empty (the worker rolls back what it had): the same head and header. */
+  restart(): void {
+    this.sent = [];
+    this.otherZone = false;
+    this.worker.begin(this.begin);
+  }
+
+  /** Sends the rest of `drafts` (which `matches`) in chunks. */
+  finish(drafts: readonly EventDraft[]): void {
+    while (this.sent.length < drafts.length) this.send(drafts, Math.min(drafts.length, this.sent.length + this.chunkRows));
+    if (this.otherZone) throw new McnsError('internal', 'bulk append: a draft of another zone in the batch');
+  }
+}
+
 /** CPU milliseconds (user + system) the calling thread has used, from /proc (NaN where there is none). */
 export function threadCpuMs(): number {
   try {
@@ -198,6 +271,9 @@ export interface BulkStats {
   workerCommitMs: number;
   /** How long the worker, its rows written, waited for the main thread's commit (about 0: it was still writing them when the main thread was done). */
   workerIdleMs: number;
+  /** Rows sent to the worker while the batch was being decided (BulkRowStream), of `rows`. */
+  rowsSentWhileDeciding: number;
+  rows: number;
 }
 
 /** Times the phases of the main thread for BulkStats. */

@@ -61,7 +61,18 @@ export type Command =
 export interface DecideContext {
   now: number;
   newId: () => string;
+  /**
+   * Told of the batch's drafts so far, now and then while a large import is decided (every
+   * {@link DRAFTS_EVERY} records of the bulk creates): the ledger streams them to the bulk append
+   * worker while the rest is decided. The array only grows, except when the bulk creates give up
+   * midway (the general path then drafts again): a caller must check that the drafts it took are
+   * the very objects of the decision's (Ledger.executeInBulk does).
+   */
+  onDrafts?: (drafts: readonly EventDraft[]) => void;
 }
+
+/** Records between two DecideContext.onDrafts calls. */
+export const DRAFTS_EVERY = 1024;
 
 /** The decided batch: drafts for one zone and the version they were decided against. */
 export interface Decision {
@@ -208,10 +219,14 @@ class BatchBuilder {
   /** Notes by subject, the last one kept: an RRset whose TTL a write of another of its records set ("ttl\0name\0type"). */
   private readonly noteMap = new Map<string, string>();
 
-  constructor(state: LedgerState, zone: string) {
+  /** DecideContext.onDrafts. */
+  private readonly onDrafts?: (drafts: readonly EventDraft[]) => void;
+
+  constructor(state: LedgerState, zone: string, onDrafts?: (drafts: readonly EventDraft[]) => void) {
     this.state = state;
     this.initial = state;
     this.zone = zone;
+    this.onDrafts = onDrafts;
   }
 
   /** `raw` checked for `type` (see checkValue); `prechecked`: its rdata length when marked by markPrechecked. */
@@ -494,9 +509,22 @@ class BatchBuilder {
    * checks need the trie; TTLs to unify; a record repeated in another spelling; an RRset that may
    * not fit one message), so that the general path runs and says why. The ids it drew are left in
    * `drawn`, for the general path to draw again. Proven equal to the general path by
-   * test/zonefile/import-fast-path.test.ts.
+   * test/zonefile/import-fast-path.test.ts. Its drafts go to the batch as they are made (onDrafts
+   * sees them), and are taken back when it gives up.
    */
   private createAllIntoEmpty(desired: readonly DesiredRecord[], newId: () => string, drawn: string[]): boolean {
+    const before = this.drafts.length;
+    let done = false;
+    try {
+      done = this.draftAllIntoEmpty(desired, newId, drawn);
+    } finally {
+      if (!done) this.drafts.length = before;
+    }
+    return done;
+  }
+
+  /** createAllIntoEmpty's work: drafts into this.drafts, false when it gives up (the caller takes them back). */
+  private draftAllIntoEmpty(desired: readonly DesiredRecord[], newId: () => string, drawn: string[]): boolean {
     const zone = this.mustZone();
     /**
      * The first RRset created at each name so far; the others follow through `next`, in the order
@@ -509,7 +537,9 @@ class BatchBuilder {
     // million of them; the set is made, from the ids drawn so far, only when one is not above the last.
     let ids: Set<string> | undefined;
     let lastId = '';
-    const drafts: EventDraft[] = [];
+    const drafts = this.drafts;
+    const onDrafts = this.onDrafts;
+    let sinceTold = 0;
     for (const d of desired) {
       let name: string;
       let type: RRType;
@@ -564,6 +594,10 @@ class BatchBuilder {
         else byName.set(name, created);
       }
       drafts.push({ zone: this.zone, body: { type: 'RecordCreated', payload } });
+      if (onDrafts && ++sinceTold === DRAFTS_EVERY) {
+        sinceTold = 0;
+        onDrafts(drafts);
+      }
     }
     // checkRRsetSizes for every RRset created (the zone had none before the batch).
     for (const [name, head] of byName) {
@@ -574,7 +608,6 @@ class BatchBuilder {
         if (bound > MAX_MESSAGE_BYTES && rrsetResponseLength(name, [set.firstLength, ...(set.more ?? []).map((m) => m.length)]) > MAX_MESSAGE_BYTES) return false;
       }
     }
-    for (const draft of drafts) this.drafts.push(draft);
     return true;
   }
 
@@ -661,7 +694,7 @@ function completeSoa(soa: Partial<SoaParams> & Pick<SoaParams, 'primary_ns' | 'a
  */
 export function decide(state: LedgerState, cmd: Command, ctx: DecideContext): Decision {
   const zone = zoneName(cmd.zone);
-  const b = new BatchBuilder(state, zone);
+  const b = new BatchBuilder(state, zone, ctx.onDrafts);
   const expectedVersion = state.heads.get(zone)?.seq ?? 0;
   switch (cmd.kind) {
     case 'createZone': {
