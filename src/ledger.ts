@@ -508,6 +508,17 @@ export class Ledger {
     }
   }
 
+  /**
+   * Builds now the large children maps the checkpoint load left for first use (not the records-by-id
+   * maps): for a start without the serving-index image, whose index build walks the whole trie right
+   * after DNS binds and would otherwise build them there, holding the event loop (~0.7 s for the 1M
+   * zone's apex).
+   */
+  buildTrieMaps(): void {
+    const records = new Set<unknown>([...this.state.zones.values()].map((z) => z.records));
+    for (const map of this.unbuiltAtLoad) if (!records.has(map)) map.get('');
+  }
+
   /** Write a checkpoint of the current projection now; returns its seq. */
   checkpoint(): number {
     const state = this.state;

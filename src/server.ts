@@ -127,6 +127,9 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
   // The DNS answer cache's buffers likewise (startDns: allocated after the load they start a full GC).
   const answerCache = new AnswerCache();
   const ledger = openLedger(config, logger);
+  // Without an image the serving index is built from the trie just after DNS binds: its large maps
+  // are built first, here, rather than in one long step of that build.
+  if (!('table' in indexImage)) ledger.buildTrieMaps();
   // The state the image is bound to: writes before DNS starts (seeding, catalog, DNSSEC) are diffed after.
   let opened: LedgerState | undefined = ledger.state;
   const closers: Array<{ name: string; close: () => Promise<void> }> = [];

@@ -264,3 +264,25 @@ test(`a checkpoint leaves children maps of ${LAZY_CHILDREN}+ names unbuilt: read
     t.cleanup();
   }
 });
+
+test('Ledger.buildTrieMaps builds the large children maps a checkpoint left unbuilt (a start without the index image), not the records-by-id maps', () => {
+  const t = testLedger();
+  try {
+    const lines = ['$ORIGIN trie.test.', '$TTL 60', '@ SOA ns.trie.test. h.trie.test. 1 3600 600 86400 60', '@ NS ns', 'ns A 192.0.2.1'];
+    for (let i = 0; i < LAZY_CHILDREN + 10; i++) lines.push(`h${i} A 192.0.2.${i % 250}`);
+    t.ledger.execute(importCommand('trie.test', lines.join('\n') + '\n'), { actor: 'test' });
+    t.ledger.checkpoint();
+    const reopened = Ledger.open({ path: t.path });
+    try {
+      const zone = reopened.state.zones.get('trie.test.')!;
+      assert.equal(zone.tree.children.built, false);
+      reopened.buildTrieMaps();
+      assert.equal(zone.tree.children.built, true);
+      assert.equal(zone.records.built, false, 'the records-by-id map stays for later');
+    } finally {
+      reopened.close();
+    }
+  } finally {
+    t.cleanup();
+  }
+});
