@@ -657,7 +657,8 @@ export function deserializeState(stored: Buffer): LedgerState | undefined {
   if (!reader.exhausted) throw new Error('checkpoint: bytes left after the last zone');
   const heads = PMap.from<ZoneHead>(header.heads.map(([z, seq, serial, deleted]) => [z, { seq, serial, deleted }] as const));
   const state: LedgerState = { seq: header.seq, zones: PMap.from(zones), heads };
-  unbuiltOf.set(state, [...unbuilt, ...reader.unbuilt]);
+  // Children maps first: every write walks the trie, while a records-by-id map takes creates unbuilt (addNew).
+  unbuiltOf.set(state, [...reader.unbuilt, ...unbuilt]);
   return state;
 }
 
