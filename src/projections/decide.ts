@@ -533,6 +533,9 @@ class BatchBuilder {
      * import made five objects per record here before, all live until the end of decide.
      */
     const byName = new Map<string, NewRRset>();
+    /** The name of the record before and its first RRset (byName's entry for it). */
+    let lastName: string | undefined;
+    let lastHead: NewRRset | undefined;
     // Ids drawn in ascending order (the ledger's recordIdSequence) are unique without a set of a
     // million of them; the set is made, from the ids drawn so far, only when one is not above the last.
     let ids: Set<string> | undefined;
@@ -556,7 +559,15 @@ class BatchBuilder {
       if (type === 'DNAME' || !isInZone(name, zone.name)) return false;
       const value = checkedValue.value;
       const ttl = d.ttl;
-      const head = byName.get(name);
+      // Records of one name mostly follow each other: the name before is not looked up again
+      // (a lookup in a map of a million names is mostly cache misses).
+      let head: NewRRset | undefined;
+      if (name === lastName) head = lastHead;
+      else {
+        head = byName.get(name);
+        lastName = name;
+        lastHead = head;
+      }
       let set = head;
       let last = head;
       while (set && set.type !== type) {
@@ -591,7 +602,10 @@ class BatchBuilder {
       else {
         const created: NewRRset = { type, first: payload, firstLength: checkedValue.rdataLength, firstDesired: d, more: undefined, next: undefined };
         if (last) last.next = created;
-        else byName.set(name, created);
+        else {
+          byName.set(name, created);
+          lastHead = created;
+        }
       }
       drafts.push({ zone: this.zone, body: { type: 'RecordCreated', payload } });
       if (onDrafts && ++sinceTold === DRAFTS_EVERY) {

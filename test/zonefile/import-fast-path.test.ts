@@ -157,3 +157,32 @@ test('commands built by hand (no reader): repeats, other spellings, mixed TTLs, 
     assert.deepEqual(decideWithIds(EMPTY_STATE, cmd), generalPath(() => decideWithIds(EMPTY_STATE, cmd)), JSON.stringify(records));
   }
 });
+
+test('random files whose names come in runs and come back after others (CNAME clashes, repeats, several types): the bulk path decides as the general path', () => {
+  let seed = 7;
+  const rnd = (): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed / 4294967296;
+  };
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
+  let bulkTaken = 0;
+  for (let round = 0; round < 60; round++) {
+    const names = Array.from({ length: 2 + Math.floor(rnd() * 6) }, (_, i) => `n${i}`);
+    const lines = ['$TTL 300', '@ SOA ns1 hostmaster 1 3600 600 86400 300', '@ NS ns1', 'ns1 A 192.0.2.53'];
+    let name = pick(names);
+    // Rarely a CNAME: most files then go through the bulk path, some are refused or given up.
+    const cnameOdds = round % 3 === 0 ? 0.15 : 0.01;
+    for (let r = 0; r < 25; r++) {
+      if (rnd() < 0.35) name = pick(names);
+      const type = rnd() < cnameOdds ? 'CNAME' : pick(['A', 'AAAA', 'TXT', 'MX']);
+      const v = Math.floor(rnd() * 4);
+      const value = type === 'A' ? `192.0.2.${v}` : type === 'AAAA' ? `2001:db8::${v}` : type === 'TXT' ? `"t${v}"` : type === 'MX' ? `${v} mx` : `c${v}`;
+      lines.push(`${name} ${type} ${value}`);
+    }
+    const { command } = readImport('example.org', lines.join('\n'));
+    const fast = decideWithIds(EMPTY_STATE, command);
+    assert.deepEqual(fast, generalPath(() => decideWithIds(EMPTY_STATE, unmarked(command))), lines.join('\n'));
+    if (!('error' in fast)) bulkTaken++;
+  }
+  assert.ok(bulkTaken >= 30, `${bulkTaken} of 60 files decided`);
+});
