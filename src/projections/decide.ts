@@ -17,6 +17,7 @@ import { hasMixedTtls, rrsetTtl } from './rrset-ttl.ts';
 import { nextSerial, nextSerialAfter, serialCompare } from './serial.ts';
 import { DraftEvolver, labelsBelow, type LedgerState, type ZoneState } from './state.ts';
 import { findNode, type RecordState, type TrieNode } from './trie.ts';
+import { StringTable } from '../zonefile/string-table.ts';
 
 /** Whether converge may create into an empty zone in bulk (see createAllIntoEmpty). */
 let bulkCreates = true;
@@ -532,7 +533,7 @@ class BatchBuilder {
      * for the RRsets that get them), and its records are the drafts' payloads: a million-record
      * import made five objects per record here before, all live until the end of decide.
      */
-    const byName = new Map<string, NewRRset>();
+    const byName = new StringTable<NewRRset>();
     /** The name of the record before and its first RRset (byName's entry for it). */
     let lastName: string | undefined;
     let lastHead: NewRRset | undefined;
@@ -614,7 +615,7 @@ class BatchBuilder {
       }
     }
     // checkRRsetSizes for every RRset created (the zone had none before the batch).
-    for (const [name, head] of byName) {
+    for (const [name, head] of byName.entries()) {
       for (let set: NewRRset | undefined = head; set; set = set.next) {
         const per = name.length + 2 + 10;
         let bound = 12 + Math.max(255, name.length + 2) + 4 + RESPONSE_RESERVE_BYTES + per + set.firstLength;

@@ -28,6 +28,7 @@ import { NameError, absoluteName, isInZone, normalizeName } from '../records/nam
 import { RDataError, formatRData, parseRData, parseRDataTokens, parseTtl } from '../records/rdata.ts';
 import { GenerateError, MAX_GENERATED_PER_FILE, parseRange, rangeCount, rangeValues, rhsTemplate, substitute } from './generate.ts';
 import { lexEntries, showToken, tokensText, type Entry, type Token } from './lexer.ts';
+import { StringTable } from './string-table.ts';
 
 /** Deepest chain of $INCLUDEs (the top file is depth 0). */
 export const MAX_INCLUDE_DEPTH = 8;
@@ -204,7 +205,7 @@ class ZoneReader {
    * record of the owner's next RRset (-1: none). Keyed by the owner string alone, so a million-record
    * file does not build a million "owner+type" keys.
    */
-  private readonly ownerFirst = new Map<string, number>();
+  private readonly ownerFirst = new StringTable<number>();
   private readonly nextRRset: number[] = [];
   /** The owner of the last rrsetOrLink call and the index of its first RRset's first record. */
   private lastOwner?: string;
