@@ -254,8 +254,13 @@ export class NameTable {
     const fit = pow2AtLeast(this.live * 2 + 2);
     if (fit < this.mask + 1) this.rehash(fit);
     if (this.garbage > 0) this.compact();
+    // The arena is copied to its size only when it is more than twice that: a copy is a second
+    // arena (~90 MB on the 1M zone) alive beside the first until a major GC takes the old one (RSS
+    // +0.1 GB at the end of a first start's second pass), while the unused tail of the first was
+    // never written and holds no memory (pages are mapped on first write); only what compaction
+    // freed in it stays resident (a few MB).
+    if (this.arena.length <= 2 * this.used + 64 * 1024) return;
     const slack = Math.max(4096, this.used >> 4);
-    if (this.arena.length - this.used < 64 * 1024 + slack && this.arena.length < this.used * 1.125) return;
     this.arena = this.arena.slice(0, this.used + slack);
   }
 

@@ -10,11 +10,12 @@ import { answerQuery } from '../../src/dns/answer.ts';
 import { readQuery, type ParsedQuery } from '../../src/dns/query.ts';
 import { isMemoized } from '../../src/dns/record-data.ts';
 import { ServingIndex } from '../../src/dns/serving-index.ts';
+import { encodeMessage, isNameCached } from '../../src/dns/wire.ts';
 import { allRecords } from '../../src/projections/trie.ts';
 import type { RecordOp } from '../../src/projections/decide.ts';
 import { testLedger } from '../helpers/ledger.ts';
 
-test('building the serving index (both passes, and a write diffed in) memoizes no parsed rdata; the general path still does', async () => {
+test('building the serving index (both passes, and a write diffed in) memoizes no parsed rdata and caches no encoded name; the general path still does both', async () => {
   const t = testLedger();
   try {
     const zone = 'memo.test';
@@ -42,11 +43,19 @@ test('building the serving index (both passes, and a write diffed in) memoizes n
     const records = [...allRecords(state.zones.get(`${zone}.`)!.tree)].filter((r) => r.type !== 'A' && r.type !== 'AAAA' && r.type !== 'SOA');
     assert.ok(records.filter((r) => r.type === 'TXT').length >= 30 && records.some((r) => r.type === 'CNAME'));
     assert.deepEqual(records.filter((r) => isMemoized(r)).map((r) => `${r.name} ${r.type}`), [], 'no record memoized by the build');
+    // Nor the names it encoded in the encoder's name cache (a million one-shot entries on a big zone,
+    // each promoted to the old generation before the cache was cleared).
+    const names = [...new Set(records.flatMap((r) => [r.name, ...(r.type === 'MX' || r.type === 'CNAME' ? [r.value.split(' ').pop()!] : [])]))];
+    // (The apex is, by the zone's NODATA template, as its SOA above.)
+    assert.deepEqual(names.filter((n) => n !== `${zone}.` && isNameCached(n)), [], 'no name cached by the build');
     // The general path (a query the index declines, or any other caller) still memoizes.
     const raw = Buffer.concat([Buffer.from([0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]), Buffer.from([2, 0x68, 0x31, 4, ...Buffer.from('memo'), 4, ...Buffer.from('test'), 0, 0, 16, 0, 1])]);
-    answerQuery(state, readQuery(raw) as ParsedQuery);
+    const answered = answerQuery(state, readQuery(raw) as ParsedQuery);
     const txt = records.find((r) => r.name === `h1.${zone}.` && r.type === 'TXT')!;
     assert.equal(isMemoized(txt), true);
+    // ... and its encoder caches the names it writes.
+    encodeMessage(answered.message);
+    assert.equal(isNameCached(`h1.${zone}.`), true);
     index.close();
   } finally {
     t.cleanup();
