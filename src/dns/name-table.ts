@@ -242,10 +242,10 @@ export class NameTable {
   }
 
   /**
-   * Compacts the arena to what the entries use (plus a little room for writes) and the slots to what
-   * the entries need: a table built once (the serving index after a rebuild) would otherwise keep up
-   * to half its arena as growth slack, one whose entries were replaced (its second pass) the
-   * replaced ones, and one sized from a guess its unused slots.
+   * Compacts the arena (in place: a table whose entries were replaced, as in the serving index's
+   * second pass, would keep the replaced ones) and the slots to what the entries need (a table sized
+   * from a guess keeps unused slots); the arena is copied to the entries' size only when it is over
+   * twice that (see below).
    */
   trim(): void {
     // The slots too: a table sized for more entries than it got (a rebuild sizes it from the record
