@@ -164,6 +164,8 @@ interface Start {
   rss: number;
   /** RSS once the index is complete (every type), after a 2 s settle. */
   rssComplete?: number;
+  /** The highest RSS seen, sampled every 100 ms from the spawn to then: a transient peak (a copy, garbage before a major GC) that the points above miss. */
+  rssPeak: number;
   firstRcode: string;
   phases: Record<string, unknown>;
 }
@@ -185,6 +187,15 @@ async function startMcns(cfg: string, dnsPort: number): Promise<Server> {
   const proc = PIN ? spawn('taskset', ['-c', PIN, ...argv], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] }) : spawn(argv[0], argv.slice(1), { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   const log: Server['log'] = [];
   const wait = logWatcher(proc, t0, log);
+  let rssPeak = 0;
+  const sampler = setInterval(() => {
+    try {
+      const now = rssMiB(proc.pid);
+      if (now > rssPeak) rssPeak = now;
+    } catch {
+      // The process is gone (its failure is reported by the wait it breaks).
+    }
+  }, 100);
   const ledger = await wait(/^ledger opened$/);
   const cpuLedger = cpuSeconds(proc.pid);
   const serving = await wait(/^mcns serving$/);
@@ -204,14 +215,15 @@ async function startMcns(cfg: string, dnsPort: number): Promise<Server> {
   const cpuComplete = complete ? cpuSeconds(proc.pid) : undefined;
   if (complete) await new Promise((r) => setTimeout(r, 2000));
   const rssComplete = complete ? rssMiB(proc.pid) : undefined;
-  if (complete) console.log(`  RSS once complete ${rssComplete?.toFixed(0)} MiB: ${rssWhere(proc.pid)}`);
+  clearInterval(sampler);
+  if (complete) console.log(`  RSS once complete ${rssComplete?.toFixed(0)} MiB (peak until then ${rssPeak.toFixed(0)} MiB): ${rssWhere(proc.pid)}`);
   const rest = Number(String((serving.line as { rest: string }).rest).split(':').pop());
   return {
     proc,
     log,
     rest,
     dnsPort,
-    start: { ledgerMs: ledger.ms, boundMs: serving.ms, indexMs: index.ms, completeMs: complete?.ms, cpu: { ledger: cpuLedger, index: cpuIndex, complete: cpuComplete }, rss, rssComplete, firstRcode: first.rcode, phases: pick(index.line, ['checkpointLoadMs', 'tailReplayMs', 'indexImageMs', 'indexBuildMs', 'replayed']) },
+    start: { ledgerMs: ledger.ms, boundMs: serving.ms, indexMs: index.ms, completeMs: complete?.ms, cpu: { ledger: cpuLedger, index: cpuIndex, complete: cpuComplete }, rss, rssComplete, rssPeak, firstRcode: first.rcode, phases: pick(index.line, ['checkpointLoadMs', 'tailReplayMs', 'indexImageMs', 'indexBuildMs', 'replayed']) },
   };
 }
 
@@ -378,6 +390,7 @@ async function main(): Promise<void> {
       k ? `${sec(k.ms)} to answer` : '-',
     ],
     ['RSS after restart (median)', `${median(restarts.map((r) => r.rss)).toFixed(0)} MiB`, k ? `${k.rss.toFixed(0)} MiB` : '-'],
+    ['highest RSS from spawn to complete (sampled every 100 ms): first start / restarts', `${first.start.rssPeak.toFixed(0)} / ${restarts.map((r) => r.rssPeak.toFixed(0)).join(', ')} MiB`, '-'],
     [
       'restart: to the index complete (every type, second pass done), and RSS then (medians)',
       `${sec(median(restarts.map((r) => r.completeMs ?? NaN)))}, RSS ${median(restarts.map((r) => r.rssComplete ?? NaN)).toFixed(0)} MiB`,
