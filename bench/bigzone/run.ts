@@ -196,6 +196,7 @@ async function startMcns(cfg: string, dnsPort: number): Promise<Server> {
       // The process is gone (its failure is reported by the wait it breaks).
     }
   }, 100);
+  sampler.unref(); // (left running if a wait below fails: it must not keep the benchmark alive)
   const ledger = await wait(/^ledger opened$/);
   const cpuLedger = cpuSeconds(proc.pid);
   const serving = await wait(/^mcns serving$/);
