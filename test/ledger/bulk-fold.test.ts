@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EMPTY_STATE, evolve, evolveAll, type Applicable, type LedgerState } from '../../src/projections/state.ts';
+import { EMPTY_STATE, evolve, evolveAll, labelsBelow, labelsBelowZone, type Applicable, type LedgerState } from '../../src/projections/state.ts';
 import { serializeState } from '../../src/projections/checkpoint.ts';
 import { allRecords, type TrieNode } from '../../src/projections/trie.ts';
 import type { EventBody } from '../../src/events/types.ts';
@@ -77,5 +77,34 @@ test('a run that repeats an id is folded one by one (the later creation replaces
 
 test('a zone emptied earlier in the same fold, then bulk-filled: same state', () => {
   const list = events([{ type: 'ZoneCreated', payload: soa }, ...creates(30), ...Array.from({ length: 30 }, (_, i): EventBody => ({ type: 'RecordDeleted', payload: { id: `id${i}`, name: '', type: 'A' } })), ...creates(1200, (i) => `b${i}`)]);
+  assertSame(evolveAll(EMPTY_STATE, list), oneByOne(EMPTY_STATE, list));
+});
+
+test('labelsBelowZone (the bulk fold\'s shortcut for names one label below the apex) gives labelsBelow\'s labels for every name', () => {
+  let seed = 7;
+  const rand = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  const pieces = ['h1', 'www', 'a', 'B2', 'x\\.y', 'a\\\\', '*', '_srv', 'xn--bcher-kva', 'bench', 'test', 'Bench', 'org', '\\046'];
+  const zones = ['example.org.', 'bench.test.', 'test.', 'a.b.c.d.', '.', 'BENCH.test.'];
+  for (const apex of zones) {
+    const zone = { name: apex, apexLabels: labelsBelow(apex, 0).length };
+    for (let i = 0; i < 400; i++) {
+      const labels = Array.from({ length: rand(4) }, () => pieces[rand(pieces.length)]);
+      const name = labels.length === 0 ? apex : apex === '.' ? `${labels.join('.')}.` : `${labels.join('.')}.${apex}`;
+      assert.deepEqual(labelsBelowZone(name, zone), labelsBelow(name, zone.apexLabels), `${name} in ${apex}`);
+    }
+  }
+});
+
+test('escaped, upper-case and deep names: the bulk fold equals the event-by-event fold', () => {
+  const names = ['a\\.b', 'x\\\\', 'UP', 'up', 'p.q.r', 'h1', 'h1', 'q.r', '\\046dot', 'z'];
+  const bodies: EventBody[] = [];
+  for (let i = 0; i < 1200; i++) {
+    const label = names[i % names.length] + (i % 3 === 0 ? '' : String(i % 50));
+    bodies.push({ type: 'RecordCreated', payload: { id: `e${String(i).padStart(5, '0')}`, name: `${label}.${ZONE}`, type: 'A', value: `10.1.${(i >> 8) & 255}.${i & 255}`, ttl: 60 } });
+  }
+  const list = events([{ type: 'ZoneCreated', payload: soa }, ...bodies]);
   assertSame(evolveAll(EMPTY_STATE, list), oneByOne(EMPTY_STATE, list));
 });
