@@ -108,14 +108,41 @@ class StateWriter {
     this.buf[this.pos++] = v;
   }
 
+  // str8 and varstr write short strings byte by byte: a label, an id or a value is a few dozen bytes,
+  // and the Buffer calls (byteLength, then write, each through the binding) were a third of the
+  // serializer's time on the 1M zone. The bytes are those calls' (checkpoint-load.ts --verify).
+
   private str8(s: string): void {
-    if (s.length > 255) throw new Error(`checkpoint: "${s.slice(0, 40)}…" is too long for a label or type`);
-    this.ensure(1 + s.length);
-    this.buf[this.pos++] = s.length;
-    this.pos += this.buf.write(s, this.pos, 'latin1');
+    const len = s.length;
+    if (len > 255) throw new Error(`checkpoint: "${s.slice(0, 40)}…" is too long for a label or type`);
+    this.ensure(1 + len);
+    const buf = this.buf;
+    let p = this.pos;
+    buf[p++] = len;
+    // Latin-1: each UTF-16 code unit's low byte, as Buffer#write(s, 'latin1') writes it.
+    for (let i = 0; i < len; i++) buf[p++] = s.charCodeAt(i);
+    this.pos = p;
   }
 
   private varstr(s: string): void {
+    const len = s.length;
+    if (len < 0x80) {
+      // ASCII (every code unit below 0x80): its UTF-8 is its code units, and its length one varint byte.
+      this.ensure(1 + len);
+      const buf = this.buf;
+      let p = this.pos + 1;
+      let i = 0;
+      for (; i < len; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[p++] = c;
+      }
+      if (i === len) {
+        buf[this.pos] = len;
+        this.pos = p;
+        return;
+      }
+    }
     const n = Buffer.byteLength(s, 'utf8');
     this.varint(n);
     this.ensure(n);

@@ -171,3 +171,25 @@ test("a checkpoint load holds under 315 heap bytes a record (390 with an RRset l
   const perRecord = heapPerRecord(state);
   assert.ok(perRecord < 315, `${perRecord.toFixed(0)} heap bytes a record`);
 });
+
+test('checkpoint strings: ASCII written byte by byte, anything else through UTF-8, every length around the one-byte varint: the same records back', () => {
+  // Lengths 1..130 (the shortcut covers under 128 code units), ASCII and not (é: 2 bytes; a
+  // surrogate pair: 4), ids of every such length (ids are ASCII: the log draws them in hex), and
+  // labels with bytes above 0x7f (Latin-1, as names are).
+  const values: string[] = [];
+  for (let n = 1; n <= 130; n++) {
+    values.push(`"${'a'.repeat(n)}"`, `"${'é'.repeat(Math.max(1, n >> 1))}x"`, `"${'x'.repeat(n)}\u{1F600}"`, `"${'\u007f'.repeat(n)}"`);
+  }
+  const labels = ['plain', 'caf\u00e9', 'x\\.y', 'ÿ', 'a'.repeat(63)];
+  const list: Applicable[] = [{ seq: 1, zone: ZONE, body: { type: 'ZoneCreated', payload: soa } as EventBody }];
+  values.forEach((value, i) => {
+    const name = `${labels[i % labels.length]}${i % 7}.${ZONE}`;
+    list.push({ seq: list.length + 1, zone: ZONE, body: { type: 'RecordCreated', payload: { id: `id-${'z'.repeat(i % 130)}${i}`, name, type: 'TXT', value, ttl: 60 + i } } as EventBody });
+  });
+  const state = evolveAll(EMPTY_STATE, list);
+  const blob = serializeState(state, 'h');
+  const back = deserializeState(blob)!;
+  const all = (s: LedgerState): string[] => [...s.zones.get(ZONE)!.records.values()].map((r) => `${r.id}|${r.name}|${r.ttl}|${r.value}`).sort();
+  assert.deepEqual(all(back), all(state));
+  assert.ok(serializeState(back, 'h').equals(blob), 'the same bytes again');
+});
