@@ -8,18 +8,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseZoneFile } from '../../src/zonefile/reader.ts';
+// A seeded generator (mulberry32): the same files on every run.
+import { rng as random } from '../helpers/rng.ts';
 
-/** A small seeded generator (mulberry32): the same files on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('one TTL per RRset: the reader agrees with a map of every RRset, owners repeated in runs and out of order', () => {
   for (let seed = 1; seed <= 40; seed++) {
