@@ -18,7 +18,7 @@ import type { StoredEvent } from './events/types.ts';
 import { McnsError, precondition } from './errors.ts';
 import { decide, zoneName, type Command, type Decision } from './projections/decide.ts';
 import { EMPTY_STATE, evolveAll, type LedgerState, type ZoneState } from './projections/state.ts';
-import { bindCheckpoint, loadCheckpoint, saveCheckpoint, serializeStateSliced, storeCheckpoint, takeUnbuiltMaps, type CheckpointWritten } from './projections/checkpoint.ts';
+import { bindCheckpoint, loadCheckpoint, saveCheckpoint, serializeStateSliced, storeCheckpoint, takeUnbuiltChildren, type CheckpointWritten } from './projections/checkpoint.ts';
 import type { PMap } from './projections/pmap.ts';
 import { PointInTimeReader } from './projections/point-in-time.ts';
 
@@ -181,8 +181,8 @@ export class Ledger {
    * it, one is due at once. Many small writes never make a bulk tail (they are due by checkpointDue).
    */
   private bulkSeq = 0;
-  /** The maps the loaded checkpoint left to be built on first use (prepareRecordMaps builds them in slices). */
-  private unbuiltAtLoad: ReadonlyArray<PMap<unknown>> = [];
+  /** The children maps the loaded checkpoint left to be built on first use (prepareRecordMaps builds them in slices). */
+  private unbuiltChildren: ReadonlyArray<PMap<unknown>> = [];
   private closed = false;
   /** The bulk append worker, once a bulk write (or prepareBulkAppend) started it. */
   private bulkWorker?: BulkAppendWorker;
@@ -210,7 +210,7 @@ export class Ledger {
     const cp = loadCheckpoint(db);
     if (cp.rejected) opts.onCheckpointRejected?.(cp.rejected, 'startup');
     const initial = cp.state ?? EMPTY_STATE;
-    this.unbuiltAtLoad = cp.state ? takeUnbuiltMaps(cp.state) : [];
+    this.unbuiltChildren = cp.state ? takeUnbuiltChildren(cp.state) : [];
     this.lastCheckpointSeq = cp.seq ?? 0;
     this.state$ = new BehaviorSubject(initial);
     const t1 = performance.now();
@@ -496,12 +496,13 @@ export class Ledger {
   async prepareRecordMaps(pause: () => Promise<void>): Promise<void> {
     const closed = new Error('ledger closed');
     const step = (): Promise<void> => (this.closed ? Promise.reject(closed) : pause());
-    // The loaded checkpoint's maps (records-by-id and the largest children maps: a map a write or
-    // read built meanwhile, or replaced, is skipped at once), then the records maps of the zones now.
-    const unbuilt = this.unbuiltAtLoad;
-    this.unbuiltAtLoad = [];
+    // The loaded checkpoint's largest children maps first (every write walks the trie; a map a write
+    // or read built meanwhile is skipped at once), then the records maps of the zones as they are now
+    // (a tail of creates replaced the loaded ones by maps that are still unbuilt: addNew).
+    const children = this.unbuiltChildren;
+    this.unbuiltChildren = [];
     try {
-      for (const map of unbuilt) await map.buildInSlices(step);
+      for (const map of children) await map.buildInSlices(step);
       for (const zone of [...this.state.zones.values()]) await zone.records.buildInSlices(step);
     } catch (err) {
       if (err !== closed) throw err;
@@ -515,8 +516,7 @@ export class Ledger {
    * zone's apex).
    */
   buildTrieMaps(): void {
-    const records = new Set<unknown>([...this.state.zones.values()].map((z) => z.records));
-    for (const map of this.unbuiltAtLoad) if (!records.has(map)) map.get('');
+    for (const map of this.unbuiltChildren) map.get('');
   }
 
   /** Write a checkpoint of the current projection now; returns its seq. */

@@ -453,15 +453,16 @@ const NO_SETS: RRset[] = [];
  */
 export const LAZY_CHILDREN = 1024;
 
-/** Maps each state deserializeState returned to the maps it left unbuilt (takeUnbuiltMaps). */
+/** Maps each state deserializeState returned to the children maps it left unbuilt (takeUnbuiltChildren). */
 const unbuiltOf = new WeakMap<LedgerState, ReadonlyArray<PMap<unknown>>>();
 
 /**
- * The maps of a state deserializeState returned that are still to be built on first use (its zones'
- * records-by-id maps and its largest children maps), once: a second call returns none. Building one
- * in slices (PMap.buildInSlices) spares the first write or read that needs it the wait.
+ * The children maps of a state deserializeState returned that are still to be built on first use
+ * (see LAZY_CHILDREN), once: a second call returns none. Building one in slices (PMap.buildInSlices)
+ * spares the first write or read that needs it the wait. (Its zones' records-by-id maps, unbuilt too,
+ * are found from the state: a tail of record creations replaces them by maps that are still unbuilt.)
  */
-export function takeUnbuiltMaps(state: LedgerState): ReadonlyArray<PMap<unknown>> {
+export function takeUnbuiltChildren(state: LedgerState): ReadonlyArray<PMap<unknown>> {
   const maps = unbuiltOf.get(state) ?? [];
   unbuiltOf.delete(state);
   return maps;
@@ -487,7 +488,7 @@ class StateReader {
   records: RecordState[] = [];
   count = 0;
   nodes = 0;
-  /** The children maps left for first use (see LAZY_CHILDREN), for Ledger.prepareRecordMaps. */
+  /** The children maps left for first use (see LAZY_CHILDREN), for takeUnbuiltChildren. */
   readonly unbuilt: Array<PMap<TrieNode>> = [];
 
   constructor(
@@ -660,7 +661,6 @@ export function deserializeState(stored: Buffer): LedgerState | undefined {
   if (header.format !== CHECKPOINT_FORMAT) return undefined;
   const reader = new StateReader(blob, 4 + headLen, header.blocks);
   const zones: Array<[string, ZoneState]> = [];
-  const unbuilt: Array<PMap<unknown>> = [];
   for (const z of header.zones) {
     if (!Number.isSafeInteger(z.records) || z.records < 0) throw new Error(`checkpoint: zone ${z.name} has no record count in its header`);
     let tree = reader.zone(z.name, z.records);
@@ -678,14 +678,12 @@ export function deserializeState(stored: Buffer): LedgerState | undefined {
     const ids = reader.ids;
     const list = reader.records;
     const records = PMap.lazyFromArrays(ids, list);
-    unbuilt.push(records);
     zones.push([z.name, { name: z.name, apexLabels: labelCount(z.name), soa: z.soa, serial: z.serial, version: z.version, records, tree, ...(z.dnssec ? { dnssec: z.dnssec } : {}) }]);
   }
   if (!reader.exhausted) throw new Error('checkpoint: bytes left after the last zone');
   const heads = PMap.from<ZoneHead>(header.heads.map(([z, seq, serial, deleted]) => [z, { seq, serial, deleted }] as const));
   const state: LedgerState = { seq: header.seq, zones: PMap.from(zones), heads };
-  // Children maps first: every write walks the trie, while a records-by-id map takes creates unbuilt (addNew).
-  unbuiltOf.set(state, [...reader.unbuilt, ...unbuilt]);
+  unbuiltOf.set(state, reader.unbuilt);
   return state;
 }
 

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PMap } from '../../src/projections/pmap.ts';
-import { deserializeState, LAZY_CHILDREN, serializeState, takeUnbuiltMaps } from '../../src/projections/checkpoint.ts';
+import { deserializeState, LAZY_CHILDREN, serializeState, takeUnbuiltChildren } from '../../src/projections/checkpoint.ts';
 import { findNode, lookup } from '../../src/projections/trie.ts';
 import { stateDigest } from '../../src/projections/digest.ts';
 import { evolve, type ZoneState } from '../../src/projections/state.ts';
@@ -202,18 +202,21 @@ test(`a checkpoint leaves children maps of ${LAZY_CHILDREN}+ names unbuilt: read
     const blob = serializeState(state, 'h');
     const load = (): { back: typeof state; unbuilt: ReadonlyArray<PMap<unknown>> } => {
       const back = deserializeState(blob)!;
-      return { back, unbuilt: takeUnbuiltMaps(back) };
+      return { back, unbuilt: takeUnbuiltChildren(back) };
     };
 
-    // What is left unbuilt: the records map, the apex's children and sub.'s (not narrow.'s).
+    // What is left unbuilt: the records map, the apex's children and sub.'s (not narrow.'s); the
+    // children maps are the ones handed over.
     const { back, unbuilt } = load();
     const tree = zoneOf(back).tree;
-    assert.equal(unbuilt.length, 3);
-    assert.ok(unbuilt.includes(zoneOf(back).records as PMap<unknown>));
+    assert.equal(zoneOf(back).records.built, false);
+    assert.equal(unbuilt.length, 2);
     assert.ok(unbuilt.includes(tree.children as PMap<unknown>), 'the apex children');
     assert.equal(tree.children.built, false);
+    // (Finding sub. builds the apex's map.)
+    assert.ok(unbuilt.includes(findNode(tree, ['sub'])!.children as PMap<unknown>), 'sub.\'s children');
     assert.equal(tree.children.size, wide + 3, 'h*, ns, sub and narrow');
-    assert.deepEqual(takeUnbuiltMaps(back), [], 'taken once');
+    assert.deepEqual(takeUnbuiltChildren(back), [], 'taken once');
     // Lookups through the unbuilt maps (the first one builds it) find what the original trie holds.
     for (const labels of [['h7'], ['sub', `c${wide - 1}`], ['sub', 'nowhere'], ['narrow', 'n3'], ['missing']]) {
       const a = findNode(tree, labels);
@@ -265,13 +268,15 @@ test(`a checkpoint leaves children maps of ${LAZY_CHILDREN}+ names unbuilt: read
   }
 });
 
-test('Ledger.buildTrieMaps builds the large children maps a checkpoint left unbuilt (a start without the index image), not the records-by-id maps', () => {
+test('Ledger.buildTrieMaps builds the large children maps a checkpoint left unbuilt (a start without the index image), not the records-by-id maps', async () => {
   const t = testLedger();
   try {
     const lines = ['$ORIGIN trie.test.', '$TTL 60', '@ SOA ns.trie.test. h.trie.test. 1 3600 600 86400 60', '@ NS ns', 'ns A 192.0.2.1'];
     for (let i = 0; i < LAZY_CHILDREN + 10; i++) lines.push(`h${i} A 192.0.2.${i % 250}`);
     t.ledger.execute(importCommand('trie.test', lines.join('\n') + '\n'), { actor: 'test' });
     t.ledger.checkpoint();
+    // A tail of creates below a new name (its node is not under the wide apex map's labels).
+    t.ledger.execute({ kind: 'changeRecords', zone: 'trie.test', ops: [{ op: 'create', name: 'trie.test', type: 'TXT', value: '"apex"' }] }, { actor: 'test' });
     const reopened = Ledger.open({ path: t.path });
     try {
       const zone = reopened.state.zones.get('trie.test.')!;
@@ -279,6 +284,8 @@ test('Ledger.buildTrieMaps builds the large children maps a checkpoint left unbu
       reopened.buildTrieMaps();
       assert.equal(zone.tree.children.built, true);
       assert.equal(zone.records.built, false, 'the records-by-id map stays for later');
+      await reopened.prepareRecordMaps(async () => undefined);
+      assert.equal(reopened.state.zones.get('trie.test.')!.records.built, true, "the zone's records map as it is after the tail");
     } finally {
       reopened.close();
     }
