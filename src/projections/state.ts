@@ -249,10 +249,12 @@ interface NodeDraft {
   labels: string[];
   kids: NodeDraft[];
   /**
-   * Children by label, made when the first child is added: an open-addressing table, as a Map of the
-   * million labels under a big zone's apex is mostly cache misses (~0.9 s of the 1M import's fold).
+   * Children by label, made when the first child is added: at the apex an open-addressing table, as
+   * a Map of the million labels under a big zone's apex is mostly cache misses (~0.9 s of the 1M
+   * import's fold); elsewhere a Map (a table's arrays are 12 KB from the start, and a deep zone has a
+   * node with children per name).
    */
-  index?: StringTable<NodeDraft>;
+  index?: { get(label: string): NodeDraft | undefined; set(label: string, child: NodeDraft): unknown };
 }
 
 /**
@@ -298,7 +300,7 @@ function buildBelowApex(zone: ZoneState, records: RecordState[]): TrieNode {
         // addRecord names a node it creates after the record when it is the record's own, else after its parent.
         const name = d + 1 === labels.length ? r.name : node.name === '.' ? `${label}.` : `${label}.${node.name}`;
         child = { name, sets: [], labels: [], kids: [] };
-        (node.index ??= new StringTable()).set(label, child);
+        (node.index ??= node === apex ? new StringTable<NodeDraft>() : new Map<string, NodeDraft>()).set(label, child);
         node.labels.push(label);
         node.kids.push(child);
         created = d + 1 === labels.length;
