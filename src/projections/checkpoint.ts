@@ -446,8 +446,8 @@ const NO_SETS: RRset[] = [];
 
 /**
  * A node with this many children or more gets its children map built on first use, like the
- * records-by-id maps (PMap.lazyFromArrays): the million labels under a big zone's apex took about a
- * second of every start (hashing, partitioning, a HAMT of ~35,000 nodes, and the GC of all that),
+ * records-by-id maps (PMap.lazyFromArrays): the million labels under a big zone's apex took ~0.7 s
+ * of every start (hashing, partitioning, a HAMT of ~35,000 nodes, and the GC of all that),
  * and DNS answers from the serving index, not the trie. Smaller maps are built at once (nothing to
  * gain). The server builds the rest in slices once DNS is up (Ledger.prepareRecordMaps).
  */
