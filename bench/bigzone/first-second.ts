@@ -7,13 +7,22 @@
  * alternating, so the machine's drift hits both). Each round's restart is an ordinary one: the
  * previous process got SIGTERM and exited as an operator's would.
  *
- *   node --import tsx bench/bigzone/first-second.ts [--rounds 3] [--secs 10] [DB10K DB1M QUERIES10K QUERIES1M]
+ *   node --import tsx bench/bigzone/first-second.ts [--rounds 3] [--secs 10] [--together] [DB10K DB1M QUERIES10K QUERIES1M]
  *
  * Defaults: the databases and query files bench/dns/run.ts made under bench/out/dns/{10k,1M}. The
  * databases are copied to a temporary directory first (a server writes checkpoints into its own).
  * Prints every second's rate, the ratio of each 1M second to the same second of that round's 10k
  * run, and the lowest ratio of all (the figure the target is judged by). Run it on a quiet machine:
  * other work on the two cores shows up as seconds of either run that are far below the rest.
+ *
+ * --together: the same restarts, but the 10k server is queried in the same seconds as the 1M one
+ * (two dnsperf processes started together, both on the client core), instead of just before. Both
+ * servers are pinned to the server core, so each gets about half of it and each second's ratio
+ * compares the two servers' cost per answer under the very same machine conditions: the VM's speed
+ * drifts by up to 2x within minutes here (bench/calibrate.ts), which the alternating rounds only
+ * pair to within a round. The scheduler shares the core per thread, so V8's helper threads (the
+ * concurrent GC marker, parallel scavenges) get the server that uses them a little more than half;
+ * `NODE_OPTIONS=--single-threaded-gc` (passed on to both servers) takes that out as a check.
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -31,6 +40,8 @@ const argv = process.argv.slice(2);
 const opt = optionTaker(argv);
 const ROUNDS = Number(opt('--rounds', '3'));
 const SECS = Number(opt('--secs', '10'));
+const TOGETHER = argv.includes('--together');
+if (TOGETHER) argv.splice(argv.indexOf('--together'), 1);
 const OUT = path.join(ROOT, 'bench', 'out', 'dns');
 const [db10k, db1m, q10k, q1m] = argv.length === 4 ? argv : [`${OUT}/10k/mcns/mcns.db`, `${OUT}/1M/mcns/mcns.db`, `${OUT}/10k/queries.txt`, `${OUT}/1M/queries.txt`];
 for (const f of [db10k, db1m, q10k, q1m]) if (!fs.existsSync(f)) throw new Error(`${f} is missing: run bench/dns/run.ts first (it generates and imports the zones)`);
@@ -92,11 +103,12 @@ try {
   for (let round = 0; round < ROUNDS; round++) {
     // The 1M server is stopped before the reference is measured: both are pinned to the server core,
     // and a 1M server still finishing its own start (record indexes, a GC) would slow the 10k one.
+    // (--together: the reference is measured in the same seconds, side by side: see the top.)
     await stop(large.proc);
-    const ref = await perSecond(small.port, q10k);
+    const before = TOGETHER ? undefined : await perSecond(small.port, q10k);
     large = await start(largeDb, '1M', /DNS listening/);
     const bound = (performance.now() - large.t0) / 1000;
-    const got = await perSecond(large.port, q1m);
+    const [got, ref] = await Promise.all([perSecond(large.port, q1m), before ?? perSecond(small.port, q10k)]);
     await new Promise((r) => setTimeout(r, 200));
     // Second k of the 1M run against second k of the 10k run: both include dnsperf's own start in
     // their first second, so the first second compares like with like.
@@ -109,7 +121,7 @@ try {
       `round ${round}: 10k per second ${fmt(ref.seconds)}k (median ${(base / 1000).toFixed(1)}k); 1M from the moment it bound (${bound.toFixed(2)} s after spawn) ${fmt(got.seconds)}k; ratios ${r.map((x) => x.toFixed(2)).join(' ')}; RSS now ${rssMiB(large.proc.pid).toFixed(0)} MiB`,
     );
   }
-  console.log(`\n${ROUNDS} rounds, load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}: lowest 1M/10k ratio of any second ${Math.min(...ratios).toFixed(2)}, first seconds ${firsts.map((x) => x.toFixed(2)).join(' ')}, median ${median(ratios).toFixed(2)}`);
+  console.log(`\n${ROUNDS} rounds${TOGETHER ? ' (10k and 1M queried together)' : ''}, load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}: lowest 1M/10k ratio of any second ${Math.min(...ratios).toFixed(2)}, first seconds ${firsts.map((x) => x.toFixed(2)).join(' ')}, median ${median(ratios).toFixed(2)}`);
 } finally {
   if (large) await stop(large.proc);
   if (small) await stop(small.proc);
