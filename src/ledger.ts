@@ -18,8 +18,7 @@ import type { StoredEvent } from './events/types.ts';
 import { McnsError, precondition } from './errors.ts';
 import { decide, zoneName, type Command, type Decision } from './projections/decide.ts';
 import { EMPTY_STATE, evolveAll, type LedgerState, type ZoneState } from './projections/state.ts';
-import { bindCheckpoint, loadCheckpoint, saveCheckpoint, serializeStateSliced, storeCheckpoint, takeUnbuiltChildren, type CheckpointWritten } from './projections/checkpoint.ts';
-import type { PMap } from './projections/pmap.ts';
+import { bindCheckpoint, loadCheckpoint, saveCheckpoint, serializeStateSliced, storeCheckpoint, takeUnbuilt, type CheckpointWritten, type Unbuilt } from './projections/checkpoint.ts';
 import { PointInTimeReader } from './projections/point-in-time.ts';
 
 /** How to open a ledger. */
@@ -181,8 +180,11 @@ export class Ledger {
    * it, one is due at once. Many small writes never make a bulk tail (they are due by checkpointDue).
    */
   private bulkSeq = 0;
-  /** The children maps the loaded checkpoint left to be built on first use (prepareRecordMaps builds them in slices). */
-  private unbuiltChildren: ReadonlyArray<PMap<unknown>> = [];
+  /**
+   * What the loaded checkpoint left for first use: big zones' nodes below the apex still to be read,
+   * and children maps to be built (prepareRecordMaps does both in slices; buildTrieMaps at once).
+   */
+  private unbuilt: Unbuilt = { children: [], deferred: [] };
   private closed = false;
   /** The bulk append worker, once a bulk write (or prepareBulkAppend) started it. */
   private bulkWorker?: BulkAppendWorker;
@@ -210,7 +212,7 @@ export class Ledger {
     const cp = loadCheckpoint(db);
     if (cp.rejected) opts.onCheckpointRejected?.(cp.rejected, 'startup');
     const initial = cp.state ?? EMPTY_STATE;
-    this.unbuiltChildren = cp.state ? takeUnbuiltChildren(cp.state) : [];
+    if (cp.state) this.unbuilt = takeUnbuilt(cp.state);
     this.lastCheckpointSeq = cp.seq ?? 0;
     this.state$ = new BehaviorSubject(initial);
     const t1 = performance.now();
@@ -488,35 +490,43 @@ export class Ledger {
   }
 
   /**
-   * Builds the records-by-id maps a checkpoint load left for first use (PMap.lazyFromArrays), in
-   * slices of about a millisecond with `pause` between them, so that the first write after a start
-   * does not hold the event loop for the second a 1.5M-record zone's map takes. Stops when the
-   * ledger closes; a write meanwhile builds the map it needs at once.
+   * Does what the checkpoint load left for first use, in slices of a millisecond or two with `pause`
+   * between them, so that the first write after a start does not hold the event loop for the seconds
+   * it takes at once: reads the big zones' nodes below the apex (DeferredChildren), then builds the
+   * large children maps and the records-by-id maps (PMap.lazyFromArrays). Stops when the ledger
+   * closes; a write or read meanwhile does what it needs at once. Resolves with the milliseconds
+   * spent reading deferred zones (by this or by whatever needed them first; undefined: there were none).
    */
-  async prepareRecordMaps(pause: () => Promise<void>): Promise<void> {
+  async prepareRecordMaps(pause: () => Promise<void>): Promise<{ zonesReadMs: number | undefined }> {
     const closed = new Error('ledger closed');
     const step = (): Promise<void> => (this.closed ? Promise.reject(closed) : pause());
-    // The loaded checkpoint's largest children maps first (every write walks the trie; a map a write
-    // or read built meanwhile is skipped at once), then the records maps of the zones as they are now
-    // (a tail of creates replaced the loaded ones by maps that are still unbuilt: addNew).
-    const children = this.unbuiltChildren;
-    this.unbuiltChildren = [];
+    const { children, deferred } = this.unbuilt;
+    this.unbuilt = { children: [], deferred: [] };
     try {
-      for (const map of children) await map.buildInSlices(step);
+      // The zones first (every write walks the trie), then the largest children maps (a map a write
+      // or read built meanwhile is skipped at once), then the records maps of the zones as they are
+      // now (a tail of creates replaced the loaded ones by maps that are still unbuilt: addNew).
+      for (const zone of deferred) await zone.readInSlices(step);
+      for (const map of [...children, ...deferred.flatMap((z) => z.unbuilt)]) await map.buildInSlices(step);
       for (const zone of [...this.state.zones.values()]) await zone.records.buildInSlices(step);
     } catch (err) {
       if (err !== closed) throw err;
     }
+    return { zonesReadMs: deferred.length > 0 ? Math.round(deferred.reduce((ms, z) => ms + z.ms, 0)) : undefined };
   }
 
   /**
-   * Builds now the large children maps the checkpoint load left for first use (not the records-by-id
-   * maps): for a start without the serving-index image, whose index build walks the whole trie right
-   * after DNS binds and would otherwise build them there, holding the event loop (~0.7 s for the 1M
-   * zone's apex).
+   * Reads now the big zones the checkpoint load deferred, and builds the large children maps it left
+   * for first use (not the records-by-id maps): for a start without the serving-index image, whose
+   * index build walks the whole trie right after DNS binds and would otherwise do all this there,
+   * holding the event loop (seconds for the 1M zone).
    */
   buildTrieMaps(): void {
-    for (const map of this.unbuiltChildren) map.get('');
+    const { children, deferred } = this.unbuilt;
+    for (const zone of deferred) zone.finish();
+    for (const map of [...children, ...deferred.flatMap((z) => z.unbuilt)]) map.get('');
+    this.unbuilt = { children: [], deferred: [] };
+    if (deferred.length > 0) this.startup.phases.zonesReadMs = Math.round(deferred.reduce((ms, z) => ms + z.ms, 0));
   }
 
   /** Write a checkpoint of the current projection now; returns its seq. */
@@ -682,7 +692,12 @@ export interface StartupReport {
   skipped?: string;
   rejected?: string[];
   /** Milliseconds of each phase: loading the checkpoint, replaying the tail (the server adds the serving index build). */
-  phases: { checkpointLoadMs: number; tailReplayMs: number; indexBuildMs?: number; indexImageMs?: number };
+  /**
+   * Milliseconds of each phase. zonesReadMs: reading the big zones' nodes below the apex, which the
+   * checkpoint load defers (DEFER_CHILDREN): after DNS binds, in the background (prepareRecordMaps),
+   * or before it on a start without the serving-index image (buildTrieMaps); set once done.
+   */
+  phases: { checkpointLoadMs: number; tailReplayMs: number; indexBuildMs?: number; indexImageMs?: number; zonesReadMs?: number };
 }
 
 /** Parse a user's point in time: a sequence number ("1234") or an RFC 3339 time. */

@@ -240,16 +240,22 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
       const ms = Math.round(performance.now() - indexStarted);
       ledger.startup.phases.indexBuildMs = ms;
       logger.info({ ...ledger.startup.phases, checkpointSeq: ledger.startup.checkpointSeq, replayed: ledger.startup.replayed }, 'start-up done: serving index built');
-      // Then the maps the checkpoint left unbuilt (records by id, the largest children maps), 1 ms
-      // at a time, so the first write does not stall DNS for the ~2 s a 1M-name zone's take: every
-      // 50 ms while queries come in (2% of the CPU, ~3% with the GC of what they allocate; after a
-      // restore from the serving-index image this is the only start-up work left beside them, and a
-      // big zone must answer at >= 90% of its full rate meanwhile), back to back when none do.
+      // Then what the checkpoint load left for later (the big zones below the apex, records by id,
+      // the largest children maps), a millisecond or two at a time, so the first write does not
+      // stall DNS for the seconds a 1M-name zone's take: every 50 ms while queries come in (2-4% of
+      // the CPU, plus the GC of what they allocate; after a restore from the serving-index image
+      // this is the only start-up work left beside them, and a big zone must answer at >= 90% of
+      // its full rate meanwhile), back to back when none do.
       const t0 = performance.now();
       ledger
         .prepareRecordMaps(pacedPause(() => dns.received(), RECORD_MAPS_BUSY_PAUSE_MS))
-        .then(() => logger.debug({ ms: Math.round(performance.now() - t0) }, 'record indexes built'))
-        .catch((err: Error) => logger.error({ err: err.message }, 'building the record indexes failed; the first write builds them'));
+        .then(({ zonesReadMs }) => {
+          const ms = Math.round(performance.now() - t0);
+          if (zonesReadMs === undefined) return logger.debug({ ms }, 'record indexes built');
+          ledger.startup.phases.zonesReadMs = zonesReadMs;
+          logger.info({ ms, zonesReadMs }, 'big zones read below the apex, and record indexes built');
+        })
+        .catch((err: Error) => logger.error({ err: err.message }, 'reading the big zones or building the record indexes failed; the first write or read that needs them tries again'));
     });
     const restAddr = `${rest.address.address}:${rest.address.port}`;
     logger.info({ dns: dns.addresses.map((a) => `${a.udp.address}:${a.udp.port}`), rest: restAddr, grpc: grpc.port, dev: Boolean(dev) }, 'mcns serving');
@@ -315,7 +321,7 @@ function logHead(path: string): { seq: number; hash: string } | undefined {
 }
 
 /** Pause between two slices of the unbuilt maps' build while DNS is answering queries. */
-const RECORD_MAPS_BUSY_PAUSE_MS = 50;
+const RECORD_MAPS_BUSY_PAUSE_MS = 100;
 
 /**
  * A pause between slices of background work: `busyMs` when `activity` (a counter of queries) moved
@@ -347,6 +353,7 @@ function observeLedger(ledger: Ledger, metrics: Metrics, closers: Array<{ name: 
   metrics.registry.gauge('mcns_startup_tail_replay_seconds', 'Start-up: time to replay the log after the checkpoint', () => phases.tailReplayMs / 1000);
   metrics.registry.gauge('mcns_startup_tail_events', 'Start-up: events replayed after the checkpoint', () => ledger.startup.replayed);
   metrics.registry.gauge('mcns_startup_index_image_seconds', 'Start-up: time to restore the DNS serving index from the image saved at the last exit (-1: built instead)', () => (phases.indexImageMs ?? -1) / 1000);
+  metrics.registry.gauge('mcns_startup_zones_read_seconds', 'Start-up: time to read the big zones below the apex, which the checkpoint load leaves for later (-1 while reading, or none)', () => (phases.zonesReadMs ?? -1) / 1000);
   metrics.registry.gauge('mcns_startup_index_build_seconds', 'Start-up: time to build the DNS serving index after the listeners bound (-1 while building)', () => (phases.indexBuildMs ?? -1) / 1000);
   metrics.registry.gauge('mcns_checkpoint_tail_events', 'Events applied since the newest checkpoint (what the next start would replay)', () => ledger.tail);
   metrics.registry.gauge('mcns_projection_seq', 'Sequence number of the newest event the projection has applied', () => ledger.state.seq);

@@ -72,6 +72,11 @@ export interface StartupView {
   index_build_ms: number | null;
   /** Restoring the serving index from the image saved at the last exit (src/dns/index-image.ts); null: not restored (built). */
   index_image_ms: number | null;
+  /**
+   * Reading the big zones below the apex, which the checkpoint load leaves for later: after DNS
+   * binds, in the background (or before, without an image); null while not done (or none to read).
+   */
+  zones_read_ms: number | null;
 }
 
 export class ApiService {
@@ -115,6 +120,7 @@ export class ApiService {
       tail_replay_ms: st.phases.tailReplayMs,
       index_build_ms: st.phases.indexBuildMs ?? null,
       index_image_ms: st.phases.indexImageMs ?? null,
+      zones_read_ms: st.phases.zonesReadMs ?? null,
     };
     return { status: 'ok', seq, chain_head: this.servedHead, ...(this.maxBody !== undefined ? { max_body: this.maxBody } : {}), startup };
   }

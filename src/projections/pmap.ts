@@ -428,7 +428,7 @@ export class PMap<V> {
   /** Builds the root on first use (see {@link PMap.lazy}); undefined once built. */
   private build: (() => Node) | undefined;
   /** The entries of a {@link PMap.lazyFromArrays} map not yet built (for buildInSlices). */
-  private source: { keys: readonly string[]; values: readonly V[] } | undefined;
+  private source: { keys: readonly string[]; values: readonly V[]; fill?: () => void } | undefined;
   /** Entries {@link PMap.addNew} put in a map not yet built, newest first: applied once it is built. */
   private added: Added<V> | undefined;
 
@@ -443,10 +443,12 @@ export class PMap<V> {
 
   private get root(): Node {
     if (this.build !== undefined) {
-      const build = this.build;
+      // A build that throws leaves the map unbuilt (the next read tries again and throws again),
+      // never built and empty.
+      const root = this.build();
       this.build = undefined;
       this.source = undefined;
-      this.node = this.withAdded(build());
+      this.node = this.withAdded(root);
     }
     return this.node;
   }
@@ -538,11 +540,17 @@ export class PMap<V> {
 
   /**
    * A map of `keys[i] -> values[i]` (distinct keys) built on first use, like {@link PMap.lazy}, or
-   * before that by {@link PMap.buildInSlices}.
+   * before that by {@link PMap.buildInSlices}. `fill`, when given, is called before either build
+   * reads the arrays (it may still be filling them: a checkpoint zone's deferred decode), and must
+   * leave them complete; it is called again by later builds of maps that share them, so it must be
+   * cheap once done.
    */
-  static lazyFromArrays<V>(keys: readonly string[], values: readonly V[]): PMap<V> {
-    const m = PMap.lazy(keys.length, () => PMap.fromArrays(keys, values));
-    m.source = { keys, values };
+  static lazyFromArrays<V>(keys: readonly string[], values: readonly V[], fill?: () => void): PMap<V> {
+    const m = PMap.lazy(keys.length, () => {
+      fill?.();
+      return PMap.fromArrays(keys, values);
+    });
+    m.source = { keys, values, fill };
     return m;
   }
 
@@ -558,6 +566,8 @@ export class PMap<V> {
     const stop = (): boolean => this.build === undefined;
     await pause();
     if (stop()) return;
+    // Arrays still to be filled (a checkpoint zone whose decode was deferred) are filled now, at once.
+    source.fill?.();
     const n = source.keys.length;
     const b = newBuild(source.keys, source.values, false);
     for (let from = 0; from < n; from += 8 * SLICE_ENTRIES) {

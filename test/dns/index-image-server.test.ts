@@ -86,13 +86,19 @@ test('the real server: SIGTERM writes the serving-index image, a restart of the 
     assert.equal(typeof done.indexImageMs, 'number', 'the image phase among the start-up phases');
     assert.doesNotMatch(server.stderr(), /DNS serving index built/, 'no build');
     assert.deepEqual(await answers(second.dnsPort), before, 'the restored index answers byte for byte as the built one did');
+    // The zone's 1,500 names under the apex: its checkpoint load stopped at the apex (DEFER_CHILDREN),
+    // and the rest was read after DNS bound, in the background.
+    const read = (await server.waitForLog('big zones read below the apex, and record indexes built')) as { zonesReadMs: unknown };
+    assert.equal(typeof read.zonesReadMs, 'number');
     const metrics = await httpsText(second.restPort, '/metrics');
     assert.ok(sampleOrZero(metrics, /^mcns_startup_index_image_seconds /) >= 0, 'image phase in /metrics');
-    const health = JSON.parse(await httpsText(second.restPort, '/v1/health')) as { startup: { index_image_ms: unknown } };
+    assert.match(metrics, /^mcns_startup_zones_read_seconds \d/m, 'the deferred read in /metrics');
+    const health = JSON.parse(await httpsText(second.restPort, '/v1/health')) as { startup: { index_image_ms: unknown; zones_read_ms: unknown } };
     assert.equal(typeof health.startup.index_image_ms, 'number', 'image phase in GET /v1/health');
+    assert.equal(typeof health.startup.zones_read_ms, 'number', 'the deferred read in GET /v1/health');
     const status = await mcns(['status', '--addr', `https://127.0.0.1:${second.restPort}`, '--ca-cert', tls.caPath]);
     assert.equal(status.code, 0, status.stderr);
-    assert.match(status.stdout, /\nstart-up: checkpoint load \d+\.\d s \(seq \d+\), tail replay \d+\.\d s \(\d+ events\), index from image \d+\.\d s, index build \d+\.\d s\n$/);
+    assert.match(status.stdout, /\nstart-up: checkpoint load \d+\.\d s \(seq \d+\), tail replay \d+\.\d s \(\d+ events\), index from image \d+\.\d s, index build \d+\.\d s, big zones read \d+\.\d s\n$/);
     // Nothing written since: the file already holds this index, exit keeps it.
     const log2 = await stop(server);
     assert.match(log2, /"msg":"serving index image kept"/);
