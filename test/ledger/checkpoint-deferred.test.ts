@@ -14,6 +14,7 @@ import { evolve, type LedgerState, type ZoneState } from '../../src/projections/
 import { importCommand } from '../../src/projections/zone-files.ts';
 import { Ledger } from '../../src/ledger.ts';
 import { testLedger } from '../helpers/ledger.ts';
+import { verifyLedger } from '../../src/projections/verify-ledger.ts';
 
 /** A zone file with `wide` names under the apex (several types, CNAMEs, a wide sub-node, a wildcard, names two labels down). */
 function zoneText(zone: string, wide: number): string {
@@ -287,6 +288,26 @@ test('a reopened ledger: DNS-free start leaves the big zone unread; prepareRecor
     } finally {
       third.close();
     }
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('mcns verify: a deferred zone that does not match its header makes the checkpoint "unreadable", not a crash', () => {
+  const t = testLedger();
+  try {
+    t.ledger.execute(importCommand('wide.test', zoneText('wide.test', DEFER_CHILDREN + 10)), { actor: 'test' });
+    t.ledger.checkpoint();
+    assert.deepEqual(verifyLedger(t.ledger.db).ok, true);
+    const row = t.ledger.db.prepare('SELECT seq, data FROM checkpoints ORDER BY seq DESC LIMIT 1').get() as { seq: number; data: Buffer };
+    const h = header(row.data);
+    const z = h.zones.find((x) => x.name === 'wide.test.')!;
+    z.records = (z.records as number) + 1;
+    // (The triggers guard the log, not the checkpoints: a damaged checkpoint is what verify is for.)
+    t.ledger.db.prepare('UPDATE checkpoints SET data = ? WHERE seq = ?').run(withHeader(row.data, h), row.seq);
+    const check = verifyLedger(t.ledger.db);
+    assert.equal(check.ok, false);
+    assert.match((check as { problem: string }).problem, /checkpoint \d+: unreadable \(checkpoint: zone wide\.test\. has \d+ records/);
   } finally {
     t.cleanup();
   }
