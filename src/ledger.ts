@@ -185,6 +185,13 @@ export class Ledger {
    * and children maps to be built (prepareRecordMaps does both in slices; buildTrieMaps at once).
    */
   private unbuilt: Unbuilt = { children: [], deferred: [] };
+  /**
+   * The loaded checkpoint is of an earlier build and held a zone the load could have deferred: once
+   * the start-up work is done (prepareRecordMaps), a background checkpoint rewrites it, once.
+   */
+  private rewriteLayout = false;
+  /** The load read a big zone whole (Unbuilt.readWhole): prepareRecordMaps then sets rewriteLayout. */
+  private unbuiltReadWhole = false;
   private closed = false;
   /** The bulk append worker, once a bulk write (or prepareBulkAppend) started it. */
   private bulkWorker?: BulkAppendWorker;
@@ -213,6 +220,7 @@ export class Ledger {
     if (cp.rejected) opts.onCheckpointRejected?.(cp.rejected, 'startup');
     const initial = cp.state ?? EMPTY_STATE;
     if (cp.state) this.unbuilt = takeUnbuilt(cp.state);
+    this.unbuiltReadWhole = this.unbuilt.readWhole === true;
     this.lastCheckpointSeq = cp.seq ?? 0;
     this.state$ = new BehaviorSubject(initial);
     const t1 = performance.now();
@@ -512,6 +520,11 @@ export class Ledger {
     } catch (err) {
       if (err !== closed) throw err;
     }
+    if (this.unbuiltReadWhole) {
+      this.unbuiltReadWhole = false;
+      this.rewriteLayout = true;
+      this.maybeCheckpoint();
+    }
     return { zonesReadMs: deferred.length > 0 ? Math.round(deferred.reduce((ms, z) => ms + z.ms, 0)) : undefined };
   }
 
@@ -606,13 +619,15 @@ export class Ledger {
     // A bulk tail is checkpointed whatever the interval; otherwise every checkpointEvery events (0: never).
     // (Counted by batch, not by tail length: 10,000 events of small writes on a large zone are not
     // bulk, and checkpointing them so would re-serialize a 1M-record zone every 25 s of writes.)
-    const bulk = this.bulkTail && this.checkpointInBackground;
+    const bulk = (this.bulkTail || this.rewriteLayout) && this.checkpointInBackground;
     if (!bulk && (this.checkpointEvery <= 0 || this.tail < this.checkpointEvery || this.tail < this.checkpointDue)) return;
     if (!this.checkpointInBackground) {
       this.checkpoint();
       return;
     }
     if (this.backgroundCheckpoint) return;
+    // (Tried once: a failure is logged, and the next checkpoint due rewrites the layout anyway.)
+    this.rewriteLayout = false;
     this.checkpointBackground().catch((err: Error) => {
       if (err === ABANDONED) return;
       // Counted from now, so a failing checkpoint is retried only after another round of events.

@@ -471,6 +471,11 @@ export interface Unbuilt {
   readonly children: ReadonlyArray<PMap<unknown>>;
   /** Big zones whose nodes below the apex are still to be read (DeferredChildren). */
   readonly deferred: readonly DeferredChildren[];
+  /**
+   * A zone big enough to be deferred was read whole, because the blob (an earlier build's) gives no
+   * zone starts: rewriting the checkpoint lets the next start defer it.
+   */
+  readonly readWhole?: boolean;
 }
 
 /** Maps each state deserializeState returned to what it left unbuilt (takeUnbuilt). */
@@ -610,6 +615,8 @@ class StateReader {
   deferTo: [number, number] | undefined | false = false;
   /** The zone the last `zone` call deferred, if it did. */
   deferred: DeferredChildren | undefined;
+  /** A big apex was read whole: the blob gives no zone starts (Unbuilt.readWhole). */
+  readWhole = false;
 
   constructor(
     private readonly blob: Buffer,
@@ -799,6 +806,7 @@ class StateReader {
     }
     const childCount = this.varint();
     let children = PMap.empty<TrieNode>();
+    if (apex && childCount >= DEFER_CHILDREN && this.deferTo === false) this.readWhole = true;
     if (apex && this.deferTo !== false && childCount >= DEFER_CHILDREN) {
       // The rest of the zone is read later, by a reader of its own from here (DeferredChildren).
       const keys = new Array<string>(childCount);
@@ -889,7 +897,7 @@ export function deserializeState(stored: Buffer): LedgerState | undefined {
   if (!lastDeferred && !reader.exhausted) throw new Error('checkpoint: bytes left after the last zone');
   const heads = PMap.from<ZoneHead>(header.heads.map(([z, seq, serial, deleted]) => [z, { seq, serial, deleted }] as const));
   const state: LedgerState = { seq: header.seq, zones: PMap.from(zones), heads };
-  unbuiltOf.set(state, { children: reader.unbuilt, deferred });
+  unbuiltOf.set(state, { children: reader.unbuilt, deferred, readWhole: reader.readWhole });
   return state;
 }
 

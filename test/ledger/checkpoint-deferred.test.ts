@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFER_CHILDREN, deserializeState, serializeState, takeUnbuilt } from '../../src/projections/checkpoint.ts';
+import { bindCheckpoint, DEFER_CHILDREN, deserializeState, serializeState, takeUnbuilt } from '../../src/projections/checkpoint.ts';
 import { PMap } from '../../src/projections/pmap.ts';
 import { findNode, lookup } from '../../src/projections/trie.ts';
 import { stateDigest } from '../../src/projections/digest.ts';
@@ -15,6 +15,7 @@ import { importCommand } from '../../src/projections/zone-files.ts';
 import { Ledger } from '../../src/ledger.ts';
 import { testLedger } from '../helpers/ledger.ts';
 import { verifyLedger } from '../../src/projections/verify-ledger.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 /** A zone file with `wide` names under the apex (several types, CNAMEs, a wide sub-node, a wildcard, names two labels down). */
 function zoneText(zone: string, wide: number): string {
@@ -308,6 +309,44 @@ test('mcns verify: a deferred zone that does not match its header makes the chec
     const check = verifyLedger(t.ledger.db);
     assert.equal(check.ok, false);
     assert.match((check as { problem: string }).problem, /checkpoint \d+: unreadable \(checkpoint: zone wide\.test\. has \d+ records/);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('a checkpoint of an earlier build that held a big zone is rewritten once in the background after the start-up work, so the next start defers it', async () => {
+  const t = testLedger();
+  try {
+    t.ledger.execute(importCommand('wide.test', zoneText('wide.test', DEFER_CHILDREN + 10)), { actor: 'test' });
+    t.ledger.checkpoint();
+    const expected = stateDigest(t.ledger.state);
+    // The stored checkpoint as an earlier build wrote it: no zone starts (digest bound again, as it was written).
+    const row = t.ledger.db.prepare('SELECT seq, head_hash, data FROM checkpoints ORDER BY seq DESC LIMIT 1').get() as { seq: number; head_hash: string; data: Buffer };
+    const h = header(row.data);
+    for (const z of h.zones) delete z.at;
+    t.ledger.db.prepare('UPDATE checkpoints SET data = ? WHERE seq = ?').run(bindCheckpoint(withHeader(row.data, h), row.head_hash), row.seq);
+    const written: number[] = [];
+    const old = Ledger.open({ path: t.path, checkpointInBackground: true, onCheckpoint: (w) => written.push(w.seq) });
+    try {
+      assert.equal(old.startup.checkpointSeq, row.seq, 'the old layout loads');
+      assert.equal(zoneOf(old.state, 'wide.test.').tree.children.size > DEFER_CHILDREN, true);
+      assert.deepEqual(written, [], 'nothing written before the start-up work is done');
+      await old.prepareRecordMaps(async () => undefined);
+      await waitFor(() => written.length > 0, { what: 'the background checkpoint' });
+      assert.deepEqual(written, [row.seq], 'rewritten at the same seq, once');
+      assert.equal(stateDigest(old.state), expected);
+    } finally {
+      old.close();
+    }
+    const data = (t.ledger.db.prepare('SELECT data FROM checkpoints WHERE seq = ?').get(row.seq) as { data: Buffer }).data;
+    assert.ok(header(data).zones.every((z) => Array.isArray(z.at)), 'the zone starts are there now');
+    const next = Ledger.open({ path: t.path });
+    try {
+      assert.equal(zoneOf(next.state, 'wide.test.').tree.children.built, false, 'deferred');
+      assert.equal(stateDigest(next.state), expected);
+    } finally {
+      next.close();
+    }
   } finally {
     t.cleanup();
   }
