@@ -514,9 +514,16 @@ export class DeferredChildren {
   private failure: Error | undefined;
   /** Milliseconds spent reading so far (for the start-up phases). */
   ms = 0;
+  /** The children maps of 1,024+ labels found below the apex (unbuilt, like the load's own). */
+  readonly unbuilt: ReadonlyArray<PMap<unknown>>;
+  /**
+   * Dropped once everything is read: it holds the whole checkpoint blob (31 MiB for the 1M zone),
+   * and the records-by-id map that keeps this object may stay unbuilt for minutes.
+   */
+  private reader: StateReader | undefined;
 
   constructor(
-    private readonly reader: StateReader,
+    reader: StateReader,
     readonly zone: string,
     private readonly apexAt: number,
     private readonly keys: string[],
@@ -524,22 +531,21 @@ export class DeferredChildren {
     private readonly expected: { records: number; nodes: number },
     /** Where the zone's stream ends: the next zone's start, or undefined for the end of the stream. */
     private readonly end: [number, number] | undefined,
-  ) {}
+  ) {
+    this.reader = reader;
+    this.unbuilt = reader.unbuilt;
+  }
 
   /** True once every node is read. */
   get done(): boolean {
     return this.next === this.kids.length && this.failure === undefined;
   }
 
-  /** The children maps of 1,024+ labels found below the apex (unbuilt, like the load's own). */
-  get unbuilt(): ReadonlyArray<PMap<unknown>> {
-    return this.reader.unbuilt;
-  }
-
   /** Reads up to `budget` of the apex's children (each with everything below it); true when all are read. */
   private step(budget: number): boolean {
     if (this.failure) throw this.failure;
     const { reader, keys, kids } = this;
+    if (reader === undefined) return true;
     const t0 = performance.now();
     try {
       const stop = Math.min(kids.length, this.next + budget);
@@ -548,7 +554,10 @@ export class DeferredChildren {
         keys[i] = reader.lastLabel;
         this.next = i + 1;
       }
-      if (this.next === kids.length) this.check();
+      if (this.next === kids.length) {
+        this.check(reader);
+        this.reader = undefined;
+      }
     } catch (err) {
       // Remembered: every later read of the zone fails the same way at once, not after reading again.
       this.failure = err instanceof Error ? err : new Error(String(err));
@@ -559,8 +568,8 @@ export class DeferredChildren {
     return this.next === kids.length;
   }
 
-  private check(): void {
-    const { reader, expected, zone } = this;
+  private check(reader: StateReader): void {
+    const { expected, zone } = this;
     // The apex was counted by the load's own reader.
     if (reader.count !== expected.records || reader.nodes + 1 !== expected.nodes) {
       throw new Error(`checkpoint: zone ${zone} has ${reader.count} records in ${reader.nodes + 1} nodes, its header says ${expected.records} in ${expected.nodes}`);
