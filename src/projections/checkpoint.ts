@@ -574,7 +574,8 @@ export class DeferredChildren {
     if (reader.count !== expected.records || reader.nodes + 1 !== expected.nodes) {
       throw new Error(`checkpoint: zone ${zone} has ${reader.count} records in ${reader.nodes + 1} nodes, its header says ${expected.records} in ${expected.nodes}`);
     }
-    if (this.end ? !reader.isAt(this.end) : !reader.exhausted) throw new Error(`checkpoint: zone ${zone} does not end where the next one starts`);
+    if (this.end && !reader.isAt(this.end)) throw new Error(`checkpoint: zone ${zone} does not end where the next one starts`);
+    if (!this.end && !reader.exhausted) throw new Error(`checkpoint: bytes left after the last zone (${zone})`);
   }
 
   /** Reads the rest now (a first read of the zone's trie or records). */
