@@ -7,27 +7,9 @@
 import type { RecordState } from '../projections/trie.ts';
 import { parseRData } from '../records/rdata.ts';
 import type { RData } from '../records/types.ts';
+import { cachesGrow } from './encode-once.ts';
 
 const parsed = new WeakMap<RecordState, RData>();
-/** False while the serving index encodes answers (see withoutMemo). */
-let memoize = true;
-
-/**
- * Runs `fn` with recordData not memoizing what it parses (a memo already there is still used).
- * The serving index encodes every TXT, MX and CNAME of a zone once, into bytes it keeps: memoizing
- * those parses would keep a parsed copy of each such record for the record's life (on the
- * realistic 1M-name zone about 190,000 of them, tens of MiB of small objects and WeakMap entries
- * that every major GC marks), for queries the index answers itself.
- */
-export function withoutMemo<T>(fn: () => T): T {
-  const before = memoize;
-  memoize = false;
-  try {
-    return fn();
-  } finally {
-    memoize = before;
-  }
-}
 
 /** Whether a record's parse is memoized (for tests: the serving index's build leaves none). */
 export function isMemoized(r: RecordState): boolean {
@@ -42,7 +24,8 @@ export function recordData(r: RecordState): RData {
   let d = parsed.get(r);
   if (d === undefined) {
     d = parseRData(r.type, r.value);
-    if (memoize) parsed.set(r, d);
+    // (Not while the serving index encodes a zone once: encode-once.ts.)
+    if (cachesGrow()) parsed.set(r, d);
   }
   return d;
 }

@@ -55,8 +55,9 @@ import { negativeTemplate, writeNegative, type NegativeTemplate } from './negati
 import { hashKey, MAX_KEY, NameTable, type NameTableImage } from './name-table.ts';
 import type { ParsedQuery } from './query.ts';
 import { parseIPv4, parseIPv6 } from '../records/ip.ts';
-import { recordData, withoutMemo } from './record-data.ts';
-import { encodeMessage, withoutNameCache } from './wire.ts';
+import { recordData } from './record-data.ts';
+import { encodeMessage } from './wire.ts';
+import { encodingOnce } from './encode-once.ts';
 import { findZone } from './zones.ts';
 
 const TYPE_A = 1;
@@ -938,7 +939,7 @@ export class ServingIndex {
   private index(table: NameTable, node: TrieNode, zoneId: number, apex: boolean, dependents: Dependents, pending?: TrieNode[]): void {
     // What the general path parses for these answers, and the names it encodes, are encoded here and
     // not needed again.
-    withoutMemo(() => withoutNameCache(() => this.indexNode(table, node, zoneId, apex, dependents, pending)));
+    encodingOnce(() => this.indexNode(table, node, zoneId, apex, dependents, pending));
   }
 
   private indexNode(table: NameTable, node: TrieNode, zoneId: number, apex: boolean, dependents: Dependents, pending?: TrieNode[]): void {

@@ -10,6 +10,7 @@
 import { parseIPv4, parseIPv6 } from '../records/ip.ts';
 import { rrTypeCode, type RData, type RRType } from '../records/types.ts';
 import { CODECS, codecFor, type RRCodec, type WireSink } from '../records/rrtypes/index.ts';
+import { cachesGrow } from './encode-once.ts';
 
 /** One resource record to encode. `data` is structured RData or, for unknown types and OPT, raw rdata bytes. */
 export interface WireRR {
@@ -211,25 +212,6 @@ interface ParsedName {
  */
 const nameCache = new Map<string, ParsedName>();
 const NAME_CACHE_MAX = 20000;
-/** False while the serving index encodes a zone's answers (see withoutNameCache). */
-let cacheNames = true;
-
-/**
- * Runs `fn` with the encoder not adding names to its cache (a name already there is still used).
- * The serving index encodes each name of a zone once, a million of them on a big zone: through the
- * cache, each entry lived until the cache was next cleared (every 20,000 names), long enough to be
- * promoted to V8's old generation, and the build left ~0.3 GB of such garbage there before a major
- * GC took it (a first start without the index image peaked at 1.2 GB RSS on the 1M zone).
- */
-export function withoutNameCache<T>(fn: () => T): T {
-  const before = cacheNames;
-  cacheNames = false;
-  try {
-    return fn();
-  } finally {
-    cacheNames = before;
-  }
-}
 
 /** Whether `name` is in the encoder's name cache (for tests: the serving index's build adds none). */
 export function isNameCached(name: string): boolean {
@@ -261,7 +243,8 @@ function cachedName(name: string): ParsedName {
   let pn = nameCache.get(name);
   if (pn === undefined) {
     pn = toParsedName(name);
-    if (!cacheNames) return pn;
+    // (Not while the serving index encodes a zone once: encode-once.ts.)
+    if (!cachesGrow()) return pn;
     if (nameCache.size >= NAME_CACHE_MAX) nameCache.clear();
     nameCache.set(name, pn);
   }

@@ -1,6 +1,6 @@
 /**
  * The serving index encodes every TXT, MX and CNAME answer of a zone once, into bytes it keeps, and
- * leaves no parsed copy of those records behind (src/dns/record-data.ts withoutMemo): on the
+ * leaves no parsed copy of those records behind (src/dns/encode-once.ts): on the
  * realistic 1M-name zone such memos were ~40 MiB of heap for answers the index gives itself. The
  * general path still memoizes what it is asked.
  */
