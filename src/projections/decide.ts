@@ -18,6 +18,7 @@ import { nextSerial, nextSerialAfter, serialCompare } from './serial.ts';
 import { DraftEvolver, labelsBelow, type LedgerState, type ZoneState } from './state.ts';
 import { findNode, type RecordState, type TrieNode } from './trie.ts';
 import { StringTable } from '../zonefile/string-table.ts';
+import { RepeatedIds } from './repeated-ids.ts';
 
 /** Whether converge may create into an empty zone in bulk (see createAllIntoEmpty). */
 let bulkCreates = true;
@@ -537,10 +538,8 @@ class BatchBuilder {
     /** The name of the record before and its first RRset (byName's entry for it). */
     let lastName: string | undefined;
     let lastHead: NewRRset | undefined;
-    // Ids drawn in ascending order (the ledger's recordIdSequence) are unique without a set of a
-    // million of them; the set is made, from the ids drawn so far, only when one is not above the last.
-    let ids: Set<string> | undefined;
-    let lastId = '';
+    // Ids drawn in ascending order (the ledger's recordIdSequence) are unique without a set of them.
+    const ids = new RepeatedIds();
     const drafts = this.drafts;
     const onDrafts = this.onDrafts;
     let sinceTold = 0;
@@ -588,16 +587,13 @@ class BatchBuilder {
       }
       const id = newId();
       drawn.push(id);
-      if (!ids && id <= lastId) ids = new Set(drawn.slice(0, -1));
-      if (ids?.has(id)) return false;
+      if (ids.repeats(id, drawn, drawn.length - 1)) return false;
       // checkAddable: no duplicate; a CNAME alone at its name (never at the apex); no DNAME here.
       if (type === 'CNAME' && name === zone.name) return false;
       for (let x = head; x; x = x.next) {
         if (type === 'CNAME' ? x.type !== 'CNAME' || someValue(x, (v) => v !== value) : x.type === 'CNAME') return false;
         if (x.type === type && someValue(x, (v) => v === value)) return false;
       }
-      ids?.add(id);
-      lastId = id;
       const payload = { id, name, type, value, ttl };
       if (set) (set.more ??= []).push({ record: payload, length: checkedValue.rdataLength, desired: d });
       else {

@@ -8,6 +8,7 @@ import { evolveDnssec, type DnssecState } from './dnssec-state.ts';
 import type { EventBody, SoaParams } from '../events/types.ts';
 import { splitLabels } from '../records/names.ts';
 import { StringTable } from '../zonefile/string-table.ts';
+import { RepeatedIds } from './repeated-ids.ts';
 import { addRecord, emptyNode, findNode, makeNode, removeRecord, replaceRecord, rrsetOf, setApexRRset, TrieSession, type RecordState, type RRset, type TrieNode } from './trie.ts';
 
 /** One served zone, immutable. */
@@ -362,23 +363,18 @@ function foldCreateRun(state: LedgerState, list: readonly Applicable[], i: numbe
   const n = end - i;
   const ids = new Array<string>(n);
   const records = new Array<RecordState>(n);
-  // Ids in ascending order (the ledger draws them so) repeat none: the set of ids, a million
-  // inserts that are mostly cache misses, is made only when one is not above the one before.
-  let seen: Set<string> | undefined;
-  let lastId = '';
+  // Ids in ascending order (the ledger draws them so) repeat none, and need no set (RepeatedIds).
+  const seen = new RepeatedIds();
   for (let k = 0; k < n; k++) {
     const b = list[i + k].body as Extract<EventBody, { type: 'RecordCreated' }>;
     // The payload itself, as evolveIn makes it the record (events are never changed): no second
     // object for each of a million records.
     const r: RecordState = b.payload;
-    if (!seen && r.id <= lastId) seen = new Set(ids.slice(0, k));
-    if (seen?.has(r.id)) {
+    if (seen.repeats(r.id, ids, k)) {
       let s = state;
       for (let j = i; j < end; j++) s = evolveIn(s, list[j], session);
       return s;
     }
-    seen?.add(r.id);
-    lastId = r.id;
     ids[k] = r.id;
     records[k] = r;
   }
