@@ -19,6 +19,7 @@ import { McnsError, precondition } from './errors.ts';
 import { decide, zoneName, type Command, type Decision } from './projections/decide.ts';
 import { EMPTY_STATE, evolveAll, type LedgerState, type ZoneState } from './projections/state.ts';
 import { bindCheckpoint, loadCheckpoint, saveCheckpoint, serializeStateSliced, storeCheckpoint, takeUnbuilt, type CheckpointWritten, type Unbuilt } from './projections/checkpoint.ts';
+import type { PMap } from './projections/pmap.ts';
 import { PointInTimeReader } from './projections/point-in-time.ts';
 
 /** How to open a ledger. */
@@ -186,12 +187,11 @@ export class Ledger {
    */
   private unbuilt: Unbuilt = { children: [], deferred: [] };
   /**
-   * The loaded checkpoint is of an earlier build and held a zone the load could have deferred: once
-   * the start-up work is done (prepareRecordMaps), a background checkpoint rewrites it, once.
+   * The loaded checkpoint is of an earlier build and held a zone the load could have deferred
+   * (Unbuilt.readWhole): once the start-up work is done (prepareRecordMaps), a background checkpoint
+   * rewrites it, once.
    */
   private rewriteLayout = false;
-  /** The load read a big zone whole (Unbuilt.readWhole): prepareRecordMaps then sets rewriteLayout. */
-  private unbuiltReadWhole = false;
   private closed = false;
   /** The bulk append worker, once a bulk write (or prepareBulkAppend) started it. */
   private bulkWorker?: BulkAppendWorker;
@@ -220,7 +220,6 @@ export class Ledger {
     if (cp.rejected) opts.onCheckpointRejected?.(cp.rejected, 'startup');
     const initial = cp.state ?? EMPTY_STATE;
     if (cp.state) this.unbuilt = takeUnbuilt(cp.state);
-    this.unbuiltReadWhole = this.unbuilt.readWhole === true;
     this.lastCheckpointSeq = cp.seq ?? 0;
     this.state$ = new BehaviorSubject(initial);
     const t1 = performance.now();
@@ -508,20 +507,21 @@ export class Ledger {
   async prepareRecordMaps(pause: () => Promise<void>): Promise<{ zonesReadMs: number | undefined }> {
     const closed = new Error('ledger closed');
     const step = (): Promise<void> => (this.closed ? Promise.reject(closed) : pause());
-    const { children, deferred } = this.unbuilt;
+    const left = this.unbuilt;
+    const { deferred, readWhole } = left;
     this.unbuilt = { children: [], deferred: [] };
     try {
-      // The zones first (every write walks the trie), then the largest children maps (a map a write
-      // or read built meanwhile is skipped at once), then the records maps of the zones as they are
-      // now (a tail of creates replaced the loaded ones by maps that are still unbuilt: addNew).
+      // The zones first (every write walks the trie; one read meanwhile, or by buildTrieMaps, is
+      // done at once), then the largest children maps (a map a write or read built meanwhile is
+      // skipped at once), then the records maps of the zones as they are now (a tail of creates
+      // replaced the loaded ones by maps that are still unbuilt: addNew).
       for (const zone of deferred) await zone.readInSlices(step);
-      for (const map of [...children, ...deferred.flatMap((z) => z.unbuilt)]) await map.buildInSlices(step);
+      for (const map of childrenMaps(left)) await map.buildInSlices(step);
       for (const zone of [...this.state.zones.values()]) await zone.records.buildInSlices(step);
     } catch (err) {
       if (err !== closed) throw err;
     }
-    if (this.unbuiltReadWhole) {
-      this.unbuiltReadWhole = false;
+    if (readWhole) {
       this.rewriteLayout = true;
       this.maybeCheckpoint();
     }
@@ -532,14 +532,12 @@ export class Ledger {
    * Reads now the big zones the checkpoint load deferred, and builds the large children maps it left
    * for first use (not the records-by-id maps): for a start without the serving-index image, whose
    * index build walks the whole trie right after DNS binds and would otherwise do all this there,
-   * holding the event loop (seconds for the 1M zone).
+   * holding the event loop (seconds for the 1M zone). prepareRecordMaps then finds them done, and
+   * reports the time of the read.
    */
   buildTrieMaps(): void {
-    const { children, deferred } = this.unbuilt;
-    for (const zone of deferred) zone.finish();
-    for (const map of [...children, ...deferred.flatMap((z) => z.unbuilt)]) map.get('');
-    this.unbuilt = { children: [], deferred: [] };
-    if (deferred.length > 0) this.startup.phases.zonesReadMs = Math.round(deferred.reduce((ms, z) => ms + z.ms, 0));
+    for (const zone of this.unbuilt.deferred) zone.finish();
+    for (const map of childrenMaps(this.unbuilt)) map.get('');
   }
 
   /** Write a checkpoint of the current projection now; returns its seq. */
@@ -713,6 +711,14 @@ export interface StartupReport {
    * or before it on a start without the serving-index image (buildTrieMaps); set once done.
    */
   phases: { checkpointLoadMs: number; tailReplayMs: number; indexBuildMs?: number; indexImageMs?: number; zonesReadMs?: number };
+}
+
+/**
+ * The children maps a load left unbuilt: its own, and those below the deferred zones' apexes (found
+ * as each is read: ask once they are).
+ */
+function childrenMaps(unbuilt: Unbuilt): ReadonlyArray<PMap<unknown>> {
+  return [...unbuilt.children, ...unbuilt.deferred.flatMap((z) => z.unbuilt)];
 }
 
 /** Parse a user's point in time: a sequence number ("1234") or an RFC 3339 time. */
