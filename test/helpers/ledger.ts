@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ledger, type LedgerOptions } from '../../src/ledger.ts';
+import { evolve, type LedgerState } from '../../src/projections/state.ts';
 
 /** A clock the test moves by hand. */
 export class TestClock {
@@ -36,4 +37,16 @@ export function testLedger(opts: Partial<LedgerOptions> = {}): { ledger: Ledger;
       cleanup();
     },
   };
+}
+
+/**
+ * `a` and `b` each evolved by the same events, in order: a state loaded from a checkpoint against
+ * the state it was saved from, say, whose digests must then still agree.
+ */
+export function evolveBoth(a: LedgerState, b: LedgerState, events: ReadonlyArray<Parameters<typeof evolve>[1]>): [LedgerState, LedgerState] {
+  for (const e of events) {
+    a = evolve(a, e);
+    b = evolve(b, e);
+  }
+  return [a, b];
 }

@@ -10,10 +10,10 @@ import { bindCheckpoint, DEFER_CHILDREN, deserializeState, serializeState, takeU
 import { PMap } from '../../src/projections/pmap.ts';
 import { findNode, lookup } from '../../src/projections/trie.ts';
 import { stateDigest } from '../../src/projections/digest.ts';
-import { evolve, type LedgerState, type ZoneState } from '../../src/projections/state.ts';
+import type { LedgerState, ZoneState } from '../../src/projections/state.ts';
 import { importCommand } from '../../src/projections/zone-files.ts';
 import { Ledger } from '../../src/ledger.ts';
-import { testLedger } from '../helpers/ledger.ts';
+import { evolveBoth, testLedger } from '../helpers/ledger.ts';
 import { verifyLedger } from '../../src/projections/verify-ledger.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -158,12 +158,7 @@ test('a big zone is read down to its apex at load: sizes without reading, and ev
         { seq: state.seq + 2, zone: 'wide1.test.', body: { type: 'RecordDeleted', payload: { id: victim.id } } },
         { seq: state.seq + 3, zone: 'wide2.test.', body: { type: 'RecordCreated', payload: { id: 'new2', name: 'wide2.test.', type: 'TXT', value: '"more"', ttl: 60 } } },
       ] as never[];
-      let a = back;
-      let b = state;
-      for (const e of events) {
-        a = evolve(a, e);
-        b = evolve(b, e);
-      }
+      const [a, b] = evolveBoth(back, state, events);
       assert.equal(stateDigest(a), stateDigest(b));
       assert.equal(findNode(zoneOf(a, 'wide1.test.').tree, ['sub', 'c9']), undefined);
     }

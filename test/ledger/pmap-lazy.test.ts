@@ -11,7 +11,7 @@ import { stateDigest } from '../../src/projections/digest.ts';
 import { evolve, type ZoneState } from '../../src/projections/state.ts';
 import { Ledger } from '../../src/ledger.ts';
 import { importCommand } from '../../src/projections/zone-files.ts';
-import { testLedger } from '../helpers/ledger.ts';
+import { evolveBoth, testLedger } from '../helpers/ledger.ts';
 
 test('PMap.lazy: size without building; the first read builds once; edits and iteration see every entry', () => {
   let builds = 0;
@@ -237,12 +237,7 @@ test(`a checkpoint leaves children maps of ${LAZY_CHILDREN}+ names unbuilt: read
       { seq: state.seq + 1, zone: 'wide.test.', body: { type: 'RecordCreated', payload: { id: 'new1', name: 'zz.wide.test.', type: 'A', value: '192.0.2.9', ttl: 60 } } },
       { seq: state.seq + 2, zone: 'wide.test.', body: { type: 'RecordDeleted', payload: { id: victim.id } } },
     ] as never[];
-    let a = fresh;
-    let b = state;
-    for (const e of events) {
-      a = evolve(a, e);
-      b = evolve(b, e);
-    }
+    const [a, b] = evolveBoth(fresh, state, events);
     assert.equal(stateDigest(a), stateDigest(b));
     assert.equal(findNode(zoneOf(a).tree, ['sub', 'c9']), undefined);
     // Re-serializing a load gives the stored bytes.
