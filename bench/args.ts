@@ -11,3 +11,12 @@ export function optionTaker(argv: string[]): (name: string, dflt: string) => str
     return v;
   };
 }
+
+/** Boolean `--name` flags taken out of the argument list the same way: true when it was there. */
+export function flagTaker(argv: string[]): (name: string) => boolean {
+  return (name) => {
+    const i = argv.indexOf(name);
+    if (i >= 0) argv.splice(i, 1);
+    return i >= 0;
+  };
+}

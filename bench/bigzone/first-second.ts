@@ -37,7 +37,7 @@ import { promisify } from 'node:util';
 import { freePort } from '../../test/helpers/ports.ts';
 import { writeServerConfig } from '../../test/helpers/server-config.ts';
 import { logLine, median, pinned, rssMiB, stop, waitAnswers, type Running } from '../dns/run.ts';
-import { optionTaker } from '../args.ts';
+import { flagTaker, optionTaker } from '../args.ts';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
@@ -45,11 +45,7 @@ const argv = process.argv.slice(2);
 const opt = optionTaker(argv);
 const ROUNDS = Number(opt('--rounds', '3'));
 const SECS = Number(opt('--secs', '10'));
-const flagTaken = (name: string): boolean => {
-  const i = argv.indexOf(name);
-  if (i >= 0) argv.splice(i, 1);
-  return i >= 0;
-};
+const flagTaken = flagTaker(argv);
 const TOGETHER = flagTaken('--together');
 const COLD_REFERENCE = flagTaken('--cold-reference');
 if (COLD_REFERENCE && !TOGETHER) throw new Error('--cold-reference needs --together');

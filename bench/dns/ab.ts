@@ -22,15 +22,14 @@ import path from 'node:path';
 import { freePort } from '../../test/helpers/ports.ts';
 import { writeServerConfig } from '../../test/helpers/server-config.ts';
 import { dnsperf, logLine, MCNS_INDEX_READY, median, pinned, rssMiB, startServer, stop, waitAnswers, type Running } from './run.ts';
-import { optionTaker } from '../args.ts';
+import { flagTaker, optionTaker } from '../args.ts';
 
 const argv = process.argv.slice(2);
 const opt = optionTaker(argv);
 const ROUNDS = Number(opt('--rounds', '3'));
 const SECS = Number(opt('--secs', '5'));
 const TRANSPORT = opt('--transport', 'udp') as 'udp' | 'tcp';
-const PER_SERVER = argv.includes('--per-server');
-if (PER_SERVER) argv.splice(argv.indexOf('--per-server'), 1);
+const PER_SERVER = flagTaker(argv)('--per-server');
 const sep = argv.indexOf('--');
 if (sep < 1 || sep === argv.length - 1) {
   console.error('usage: ab.ts [--rounds N] [--secs S] [--transport udp|tcp] SERVER... -- [once:]QUERYFILE...');
