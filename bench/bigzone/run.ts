@@ -187,16 +187,7 @@ async function startMcns(cfg: string, dnsPort: number): Promise<Server> {
   const proc = PIN ? spawn('taskset', ['-c', PIN, ...argv], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] }) : spawn(argv[0], argv.slice(1), { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   const log: Server['log'] = [];
   const wait = logWatcher(proc, t0, log);
-  let rssPeak = 0;
-  const sampler = setInterval(() => {
-    try {
-      const now = rssMiB(proc.pid);
-      if (now > rssPeak) rssPeak = now;
-    } catch {
-      // The process is gone (its failure is reported by the wait it breaks).
-    }
-  }, 100);
-  sampler.unref(); // (left running if a wait below fails: it must not keep the benchmark alive)
+  const sampler = rssPeakSampler(proc.pid);
   const ledger = await wait(/^ledger opened$/);
   const cpuLedger = cpuSeconds(proc.pid);
   const serving = await wait(/^mcns serving$/);
@@ -216,7 +207,7 @@ async function startMcns(cfg: string, dnsPort: number): Promise<Server> {
   const cpuComplete = complete ? cpuSeconds(proc.pid) : undefined;
   if (complete) await new Promise((r) => setTimeout(r, 2000));
   const rssComplete = complete ? rssMiB(proc.pid) : undefined;
-  clearInterval(sampler);
+  const rssPeak = sampler.stop();
   if (complete) console.log(`  RSS once complete ${rssComplete?.toFixed(0)} MiB (peak until then ${rssPeak.toFixed(0)} MiB): ${rssWhere(proc.pid)}`);
   const rest = Number(String((serving.line as { rest: string }).rest).split(':').pop());
   return {
@@ -257,19 +248,34 @@ function post(port: number, token: string, ca: Buffer, agent: Agent, path: strin
   });
 }
 
+/**
+ * The highest RSS of process `pid`, sampled every 100 ms until `stop` (which returns it): a transient
+ * peak (a copy, garbage before a major GC) lasts well under a second. Unref'd, so one left running
+ * when a wait fails does not keep the benchmark alive; a gone process is reported by what waits on it.
+ */
+function rssPeakSampler(pid: number | undefined): { stop(): number } {
+  let peak = 0;
+  const timer = setInterval(() => {
+    try {
+      peak = Math.max(peak, rssMiB(pid));
+    } catch {
+      // The process is gone.
+    }
+  }, 100);
+  timer.unref();
+  return {
+    stop() {
+      clearInterval(timer);
+      return peak;
+    },
+  };
+}
+
 /** `n` record creates at `rate` per second, one at a time (paced), through REST; returns the seconds taken and non-2xx count. */
 async function writes(s: Server, token: string, ca: Buffer, n: number, rate: number): Promise<{ seconds: number; failed: number; rss: number[]; peak: number }> {
   const rss: number[] = [];
   // And the highest RSS, every 100 ms: a background checkpoint's peak lasts well under a second.
-  let peak = 0;
-  const sampler = setInterval(() => {
-    try {
-      peak = Math.max(peak, rssMiB(s.proc.pid));
-    } catch {
-      // The process is gone (the next write fails and says so).
-    }
-  }, 100);
-  sampler.unref();
+  const sampler = rssPeakSampler(s.proc.pid);
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const t0 = performance.now();
   let failed = 0;
@@ -284,8 +290,7 @@ async function writes(s: Server, token: string, ca: Buffer, n: number, rate: num
     if (i % rate === 0) rss.push(rssMiB(s.proc.pid));
   }
   agent.destroy();
-  clearInterval(sampler);
-  return { seconds: (performance.now() - t0) / 1000, failed, rss, peak };
+  return { seconds: (performance.now() - t0) / 1000, failed, rss, peak: sampler.stop() };
 }
 
 async function knot(): Promise<{ ms: number; rss: number } | undefined> {
