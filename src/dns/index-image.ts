@@ -30,7 +30,10 @@
  * Layout: "MCNSIDX\n", u32 LE header length, u32 LE CRC-32 of the header, the header (JSON: format,
  * fingerprint, seq, hash, the table's counters, each section's length and CRC-32), zero padding to
  * a multiple of 8, then the sections: the table's slots (Int32Array, host byte order), its arena's
- * used bytes, and the zone ids and dependents as JSON. Written from the live arrays and read straight
+ * used bytes, and the zone ids, dependents and the zones' negative templates (format 2) as JSON.
+ * The templates are kept so that an image can be restored before the state it is of has been
+ * reached (a start whose log tail is applied after DNS binds: Ledger.deferTail); everything else in
+ * it is read from the table alone. Written from the live arrays and read straight
  * into the new ones: no second copy of ~110 MB at either end.
  */
 import { closeSync, fstatSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
@@ -43,9 +46,10 @@ import { CHECKPOINT_FORMAT } from '../projections/checkpoint.ts';
 import { EMPTY_STATE, evolveAll, type LedgerState } from '../projections/state.ts';
 import { NameTable } from './name-table.ts';
 import { DEPENDENTS_AS_SET, ServingIndex, type Dependents, type ServingIndexImage } from './serving-index.ts';
+import type { NegativeTemplate } from './negative.ts';
 
 /** The file layout's version: bump it when the layout below changes (answer encoding is covered by the fingerprint). */
-export const IMAGE_FORMAT = 1;
+export const IMAGE_FORMAT = 2;
 const MAGIC = Buffer.from('MCNSIDX\n', 'latin1');
 /** Magic, header length, header CRC. */
 const PREAMBLE = MAGIC.length + 8;
@@ -81,17 +85,41 @@ interface ImageHeader {
   meta: Section;
 }
 
-/** The zone ids and dependents as saved (sets as arrays; restored as sets when long). */
+/** The zone ids, dependents and negative templates as saved (sets as arrays, restored as sets when long; bytes in base64). */
 interface ImageMeta {
   zones: Array<[string, number]>;
   dependents: Array<[string, string | string[]]>;
+  /** By zone id; null for a zone without one (negativeTemplate). */
+  templates: Array<SavedTemplate | null>;
+}
+
+interface SavedTemplate {
+  rr: string;
+  pointers: number[];
+  apexWireLength: number;
+  risky: string[];
+  ttlAt: number;
+  shape: string;
 }
 
 function metaBytes(image: ServingIndexImage): Buffer {
   const dependents: Array<[string, string | string[]]> = [];
   for (const [name, read] of image.dependents) dependents.push([name, typeof read === 'string' ? read : [...read]]);
-  const meta: ImageMeta = { zones: [...image.zoneIds], dependents };
+  const b64 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
+  const templates = image.templates.map((t) => (t ? { rr: b64(t.rr), pointers: t.pointers, apexWireLength: t.apexWireLength, risky: t.risky.map(b64), ttlAt: t.ttlAt, shape: t.shape } : null));
+  const meta: ImageMeta = { zones: [...image.zoneIds], dependents, templates };
   return Buffer.from(JSON.stringify(meta), 'utf8');
+}
+
+/** A saved template back (the meta section's CRC was checked; its shape is checked here). */
+function templateOf(t: SavedTemplate | null): NegativeTemplate | undefined {
+  if (t === null) return undefined;
+  const ints = (xs: unknown): boolean => Array.isArray(xs) && xs.every((x) => Number.isInteger(x));
+  if (typeof t.rr !== 'string' || !ints(t.pointers) || !Number.isInteger(t.apexWireLength) || !Array.isArray(t.risky) || !Number.isInteger(t.ttlAt) || typeof t.shape !== 'string') {
+    throw new Damaged('a negative template is not one');
+  }
+  const bytes = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'base64'));
+  return { rr: bytes(t.rr), pointers: t.pointers, apexWireLength: t.apexWireLength, risky: t.risky.map(bytes), ttlAt: t.ttlAt, shape: t.shape };
 }
 
 function asBytes(a: Int32Array | Uint8Array): Uint8Array {
@@ -286,6 +314,7 @@ export interface LoadedImage {
   table: NameTable;
   dependents: Dependents;
   zoneIds: Map<string, number>;
+  templates: Array<NegativeTemplate | undefined>;
   bytes: number;
   /** Milliseconds spent reading and checking it. */
   ms: number;
@@ -350,13 +379,15 @@ export function loadIndexImage(path: string, expected?: ImageHead): LoadedImage 
     read(used, 'arena');
     if (crc32(used) !== a.crc) throw new Damaged('arena checksum mismatch');
     const metaText = Buffer.alloc(m.bytes);
-    read(metaText, 'zone ids and dependents');
-    if (crc32(metaText) !== m.crc) throw new Damaged('zone ids and dependents checksum mismatch');
+    read(metaText, 'zone ids, dependents and templates');
+    if (crc32(metaText) !== m.crc) throw new Damaged('zone ids, dependents and templates checksum mismatch');
     const meta = JSON.parse(metaText.toString('utf8')) as ImageMeta;
     const dependents: Dependents = new Map();
     for (const [name, read] of meta.dependents) dependents.set(name, typeof read === 'string' ? read : read.length > DEPENDENTS_AS_SET ? new Set(read) : read);
     const table = NameTable.fromImage(arena, a.bytes, slots, header);
-    return { head: { seq: header.seq, hash: header.hash }, table, dependents, zoneIds: new Map(meta.zones), bytes: size, ms: performance.now() - t0 };
+    if (!Array.isArray(meta.templates)) throw new Damaged('no negative templates');
+    const templates = meta.templates.map(templateOf);
+    return { head: { seq: header.seq, hash: header.hash }, table, dependents, zoneIds: new Map(meta.zones), templates, bytes: size, ms: performance.now() - t0 };
   } catch (err) {
     return { restored: false, absent: false, reason: err instanceof Damaged ? err.message : `unreadable: ${(err as Error).message}`, problem: true };
   } finally {
@@ -375,7 +406,7 @@ export function installIndexImage(loaded: LoadedImage, index: ServingIndex, stat
   if (loaded.head.seq !== state.seq) return skipped(`taken at seq ${loaded.head.seq}, the state is at seq ${state.seq}`);
   if (hash === undefined || loaded.head.hash !== hash) return skipped(`taken at seq ${loaded.head.seq} of another log (hash ${String(loaded.head.hash).slice(0, 16)}…)`);
   try {
-    index.restoreImage(state, loaded.table, loaded.dependents, loaded.zoneIds);
+    index.restoreImage(state, loaded.table, loaded.dependents, loaded.zoneIds, loaded.templates);
   } catch (err) {
     return { restored: false, absent: false, reason: (err as Error).message, problem: true };
   }

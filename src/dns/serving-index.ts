@@ -380,13 +380,16 @@ interface Fill {
 
 /**
  * Everything a complete index of one state holds that its answers need, for a serving-index image
- * (index-image.ts): the table's arrays, the dependents, the zone ids the values refer to. The
- * zones' negative templates are not in it: they are a function of the state (negativeTemplate).
+ * (index-image.ts): the table's arrays, the dependents, the zone ids the values refer to, and the
+ * zones' negative templates by zone id. The templates are a function of the state
+ * (negativeTemplate), but are kept so that an image can be restored before the state it was taken
+ * of is at hand (a deferred tail: Ledger.servingState).
  */
 export interface ServingIndexImage {
   table: NameTableImage;
   dependents: ReadonlyMap<string, string | readonly string[] | ReadonlySet<string>>;
   zoneIds: ReadonlyMap<string, number>;
+  templates: ReadonlyArray<NegativeTemplate | undefined>;
 }
 
 /** What the index does when it is asked to follow a state (for tests and logs). */
@@ -483,27 +486,25 @@ export class ServingIndex {
   imageOf(state: LedgerState): ServingIndexImage | undefined {
     const held = this.closed ? this.completeAtClose : this.state;
     if (held !== state || this.rebuild || this.fill || this.failure !== undefined) return undefined;
-    return { table: this.table.imageParts(), dependents: this.dependents, zoneIds: this.zoneIds };
+    return { table: this.table.imageParts(), dependents: this.dependents, zoneIds: this.zoneIds, templates: this.templates };
   }
 
   /**
    * Makes this index the index of `state` from an image's contents (index-image.ts checked that the
    * image was taken of this very state: the log's seq and hash, the build's fingerprint). The
-   * table is used as it is, no copy. Throws, leaving the index as it was, when the zone ids do not
-   * name exactly the state's zones.
+   * table and templates are used as they are, no copy: only the zone names are read from `state`,
+   * which may be a stand-in for it (Ledger.servingState). Throws, leaving the index as it was, when
+   * the zone ids do not name exactly the state's zones or the templates do not match them.
    */
-  restoreImage(state: LedgerState, table: NameTable, dependents: Dependents, zoneIds: Map<string, number>): void {
+  restoreImage(state: LedgerState, table: NameTable, dependents: Dependents, zoneIds: Map<string, number>, templates: Array<NegativeTemplate | undefined>): void {
     if (this.closed) throw new Error('serving index: closed');
     if (zoneIds.size !== state.zones.size) throw new Error(`serving index image: ${zoneIds.size} zones, the state has ${state.zones.size}`);
-    const templates = new Array<NegativeTemplate | undefined>(zoneIds.size);
+    if (templates.length !== zoneIds.size) throw new Error(`serving index image: ${templates.length} negative templates for ${zoneIds.size} zones`);
     const seen = new Set<number>();
     for (const [name, id] of zoneIds) {
-      const zone = state.zones.get(name);
-      if (!zone) throw new Error(`serving index image: zone ${JSON.stringify(name)} is not in the state`);
+      if (!state.zones.has(name)) throw new Error(`serving index image: zone ${JSON.stringify(name)} is not in the state`);
       if (!Number.isInteger(id) || id < 0 || id >= zoneIds.size || seen.has(id)) throw new Error(`serving index image: bad zone id ${id}`);
       seen.add(id);
-      // A zone's template is what a build or a diff makes of the zone as it is in the state.
-      templates[id] = negativeTemplate(zone);
     }
     if (this.rebuild?.timer) clearImmediate(this.rebuild.timer);
     this.rebuild = undefined;
@@ -516,6 +517,19 @@ export class ServingIndex {
     this.target = state;
     this.rebuilds++;
     for (const resolve of this.builtWaiters.splice(0)) resolve();
+  }
+
+  /**
+   * `standIn` and `state` are the same state of the log (Ledger.whenSettled: the stand-in the index
+   * was restored for, and the projection the deferred tail ended at): an index of the one is the
+   * index of the other, and is bound to `state` without a diff. Nothing when the index is not at
+   * `standIn` (sync diffs it from where it is, as for any newer state).
+   */
+  rebind(standIn: LedgerState, state: LedgerState): void {
+    if (this.state !== standIn || this.rebuild || standIn.seq !== state.seq) return;
+    this.state = state;
+    this.target = state;
+    this.zones = state.zones;
   }
 
   /** True when the index is exactly the index of `state` (after a sync). */
