@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { BehaviorSubject, scan, type Subscription } from 'rxjs';
+import { BehaviorSubject, filter, scan, type Observable, type Subscription } from 'rxjs';
 import { batchHeader, bigBatchCacheKib, EventLog, VersionConflictError, type WriteSurface } from './events/log.ts';
 import { BULK_CHUNK_ROWS, BulkAppendWorker, BulkRowStream, BulkStoredEvent, PhaseTimer, type BulkStats } from './events/bulk-append.ts';
 import { GENESIS_HASH } from './events/hash.ts';
@@ -17,7 +17,7 @@ import { openDatabase } from './events/schema.ts';
 import type { StoredEvent } from './events/types.ts';
 import { McnsError, precondition } from './errors.ts';
 import { decide, zoneName, type Command, type Decision } from './projections/decide.ts';
-import { EMPTY_STATE, evolveAll, type LedgerState, type ZoneState } from './projections/state.ts';
+import { EMPTY_STATE, evolveAll, headsAfter, type LedgerState, type ZoneState } from './projections/state.ts';
 import { bindCheckpoint, loadCheckpoint, saveCheckpoint, serializeStateSliced, storeCheckpoint, takeUnbuilt, type CheckpointWritten, type Unbuilt } from './projections/checkpoint.ts';
 import type { PMap } from './projections/pmap.ts';
 import { PointInTimeReader } from './projections/point-in-time.ts';
@@ -37,6 +37,13 @@ export interface LedgerOptions {
   bulk?: { workerEvents?: number; chunkRows?: number };
   /** Write a checkpoint after this many new events (0: only when asked). */
   checkpointEvery?: number;
+  /**
+   * Leave the log's tail unapplied at open when the checkpoint deferred a big zone (DEFER_CHILDREN)
+   * and the tail is short (DEFER_TAIL_MAX events): the server, which serves the tail's end state
+   * from the serving-index image meanwhile (servingState). The tail's hash chain is still checked at
+   * open; it is applied by the first use of `state` or `state$`, or in slices by prepareRecordMaps.
+   */
+  deferTail?: boolean;
   /**
    * Write those checkpoints in the background instead of inline (the server: serializing a
    * million-record zone takes a second or two that DNS must not wait for): in slices of a few ms
@@ -152,8 +159,23 @@ export function recordIdSequence(): () => string {
 export class Ledger {
   readonly db: Database.Database;
   readonly log: EventLog;
-  /** The projection readers use; its value is swapped once per applied batch. */
-  readonly state$: BehaviorSubject<LedgerState>;
+  /**
+   * The projection readers follow: the current state on subscribe, then one per applied batch. While
+   * the tail waits (deferTail) it emits nothing: its first value is the state the tail ends at.
+   */
+  readonly state$: Observable<LedgerState>;
+  /** The projection, or undefined while the tail waits (`pending`). */
+  private readonly current: BehaviorSubject<LedgerState | undefined>;
+  /**
+   * The tail left unapplied at open (deferTail): its events (hash chain checked), how far a sliced
+   * apply got (`state`, after `applied` events, in `ms`), and the stand-in the serving index is bound
+   * to meanwhile: the seq and zone heads the tail ends at, the checkpoint's zones (see servingState).
+   */
+  private pending?: { events: StoredEvent[]; applied: number; state: LedgerState; ms: number; standIn: LedgerState; follow: { pollMs?: number } };
+  /** While the tail waits: looks for other processes' appends every LedgerOptions.pollMs. */
+  private pendingPoll?: NodeJS.Timeout;
+  /** Told, once, when a deferred tail has been applied: (the stand-in, the state it stood in for). */
+  private readonly onSettled: Array<(standIn: LedgerState, settled: LedgerState) => void> = [];
   /** How start-up got its state: the checkpoint used (if any), the tail replayed, and how long each phase took. */
   readonly startup: StartupReport;
   /** Point-in-time reads (`?at=`), answered by a worker thread so that DNS never waits for a replay. */
@@ -199,7 +221,7 @@ export class Ledger {
   private precomputed?: { batch: StoredEvent[]; from: LedgerState; state: LedgerState };
   private readonly checkpointWatch?: Subscription;
   private readonly path: string;
-  private readonly subscription: Subscription;
+  private subscription?: Subscription;
 
   private constructor(db: Database.Database, opts: LedgerOptions) {
     this.db = db;
@@ -221,28 +243,41 @@ export class Ledger {
     const initial = cp.state ?? EMPTY_STATE;
     if (cp.state) this.unbuilt = takeUnbuilt(cp.state);
     this.lastCheckpointSeq = cp.seq ?? 0;
-    this.state$ = new BehaviorSubject(initial);
     const t1 = performance.now();
-    // Subscribing replays the tail synchronously (follow's catch-up), so t2 - t1 is the tail replay.
-    this.subscription = this.log
-      .follow(initial.seq, { pollMs: opts.pollMs })
-      .pipe(
-        scan((state: LedgerState, batch: StoredEvent[]) => {
-          if (batch.length >= BULK_EVENTS) this.bulkSeq = batch[batch.length - 1].seq;
-          // A batch the bulk append worker wrote was folded by executeInBulk already.
-          const pre = this.precomputed;
-          if (pre && pre.batch === batch && pre.from === state) return pre.state;
-          return evolveAll(state, batch);
-        }, initial),
-      )
-      .subscribe({ next: (s) => this.state$.next(s), error: (err) => this.state$.error(err) });
+    const follow = { pollMs: opts.pollMs };
+    const tail = opts.deferTail && this.unbuilt.deferred.length > 0 ? this.readShortTail(initial.seq) : undefined;
+    if (tail && tail.length > 0) {
+      const last = tail[tail.length - 1];
+      this.pending = { events: tail, applied: 0, state: initial, ms: 0, standIn: { seq: last.seq, zones: initial.zones, heads: headsAfter(initial.heads, tail) }, follow };
+      this.current = new BehaviorSubject<LedgerState | undefined>(undefined);
+      // Another process's appends (what follow's polling would find) apply the tail, and then them.
+      if (opts.pollMs) {
+        const standIn = this.pending.standIn;
+        this.pendingPoll = setInterval(() => {
+          if (!this.db.open || this.log.head().seq === standIn.seq) return;
+          try {
+            this.settle();
+          } catch {
+            // (Not from a timer: the next use of `state` applies it again and meets the error itself.)
+            clearInterval(this.pendingPoll);
+          }
+        }, opts.pollMs);
+        this.pendingPoll.unref();
+      }
+    } else {
+      this.current = new BehaviorSubject<LedgerState | undefined>(initial);
+      // Subscribing replays the tail synchronously (follow's catch-up), so t2 - t1 is the tail replay.
+      this.followFrom(initial, follow);
+    }
+    this.state$ = this.current.pipe(filter((s): s is LedgerState => s !== undefined));
     const t2 = performance.now();
     this.startup = {
       checkpointSeq: cp.seq,
-      replayed: this.state$.value.seq - initial.seq,
+      replayed: this.servingState.seq - initial.seq,
       skipped: cp.skipped,
       rejected: cp.rejected,
-      phases: { checkpointLoadMs: Math.round(t1 - t0), tailReplayMs: Math.round(t2 - t1) },
+      phases: { checkpointLoadMs: Math.round(t1 - t0), tailReplayMs: this.pending ? 0 : Math.round(t2 - t1) },
+      ...(this.pending ? { tailDeferred: true } : {}),
     };
     // Background checkpoints follow the projection itself, so appends by other processes (an
     // offline import on the live file) and large batches are checkpointed as well as this
@@ -252,14 +287,108 @@ export class Ledger {
     }
   }
 
+  /**
+   * Follows the log from `from`: the catch-up replays what is newer at once (checking its hash
+   * chain), then every append (this process's, and other processes' found by polling) is applied.
+   */
+  private followFrom(from: LedgerState, opts: { pollMs?: number }): void {
+    this.subscription = this.log
+      .follow(from.seq, opts)
+      .pipe(
+        scan((state: LedgerState, batch: StoredEvent[]) => {
+          if (batch.length >= BULK_EVENTS) this.bulkSeq = batch[batch.length - 1].seq;
+          // A batch the bulk append worker wrote was folded by executeInBulk already.
+          const pre = this.precomputed;
+          if (pre && pre.batch === batch && pre.from === state) return pre.state;
+          return evolveAll(state, batch);
+        }, from),
+      )
+      .subscribe({ next: (s) => this.current.next(s), error: (err) => this.current.error(err) });
+  }
+
+  /**
+   * The log's events after `after` when there are at most DEFER_TAIL_MAX of them and none creates or
+   * deletes a zone (the stand-in has the checkpoint's zone set), their hash chain checked as follow's
+   * catch-up does (a ChainError here refuses the start as it would); else undefined.
+   */
+  private readShortTail(after: number): StoredEvent[] | undefined {
+    const head = this.log.head().seq;
+    if (head - after > DEFER_TAIL_MAX) return undefined;
+    const anchor = this.log.hashAt(after);
+    const chain = anchor === undefined ? undefined : { prev: anchor };
+    const events: StoredEvent[] = [];
+    for (;;) {
+      const page = this.log.read(after, 10_000, chain);
+      if (page.length === 0) return events;
+      for (const e of page) {
+        if (e.body.type === 'ZoneCreated' || e.body.type === 'ZoneDeleted') return undefined;
+        events.push(e);
+      }
+      after = page[page.length - 1].seq;
+    }
+  }
+
   /** Open a ledger: load the newest valid checkpoint, then replay the tail of the log. */
   static open(opts: LedgerOptions): Ledger {
     return new Ledger(openDatabase(opts.path, { create: opts.create }), opts);
   }
 
-  /** The current projection (what DNS answers from). */
+  /** The current projection. While the tail waits (deferTail), applies it first, at once. */
   get state(): LedgerState {
-    return this.state$.value;
+    if (this.pending) this.settle();
+    return this.current.value as LedgerState;
+  }
+
+  /**
+   * What the DNS serving index is bound to: the current projection, or while the tail waits
+   * (deferTail) a stand-in of the state it ends at, with that seq, that the index restored from the
+   * image of that state is bound to. Only the seq, the zone names and the zone heads of the stand-in
+   * are right (its zones' contents are the checkpoint's): nothing but the index's identity checks
+   * and the served serials (the server's metrics) may read it.
+   */
+  get servingState(): LedgerState {
+    return this.pending ? this.pending.standIn : (this.current.value as LedgerState);
+  }
+
+  /** True while the tail is left unapplied (deferTail): nothing has been written since the start. */
+  get tailPending(): boolean {
+    return this.pending !== undefined;
+  }
+
+  /**
+   * Told, once, when a deferred tail is applied, before anything sees the new state: (the stand-in
+   * servingState gave until then, the state it stood in for). Nothing is told when none is pending.
+   */
+  whenSettled(fn: (standIn: LedgerState, settled: LedgerState) => void): void {
+    if (this.pending) this.onSettled.push(fn);
+  }
+
+  /**
+   * Applies the deferred tail now (what slices applied so far is kept), publishes the state it ends
+   * at and starts following the log from there. Nothing to do when none is pending. `beforeServing`:
+   * the caller applies it before it serves anything (the server without a usable image), so the
+   * start-up report says it was replayed at open, as without deferTail.
+   */
+  settle(beforeServing = false): void {
+    const p = this.pending;
+    if (!p) return;
+    if (beforeServing) delete this.startup.tailDeferred;
+    const t0 = performance.now();
+    const settled = p.applied < p.events.length ? evolveAll(p.state, p.applied === 0 ? p.events : p.events.slice(p.applied)) : p.state;
+    p.ms += performance.now() - t0;
+    this.publishSettled(p, settled);
+  }
+
+  private publishSettled(p: NonNullable<Ledger['pending']>, settled: LedgerState): void {
+    if (settled.seq !== p.standIn.seq) throw new McnsError('internal', `deferred tail ended at seq ${settled.seq}, not ${p.standIn.seq}`);
+    this.pending = undefined;
+    clearInterval(this.pendingPoll);
+    // As follow's catch-up would have: a long tail is checkpointed at once (maybeCheckpoint).
+    if (p.events.length >= BULK_EVENTS) this.bulkSeq = settled.seq;
+    this.startup.phases.tailReplayMs = Math.round(p.ms);
+    for (const fn of this.onSettled.splice(0)) fn(p.standIn, settled);
+    this.current.next(settled);
+    if (!this.closed) this.followFrom(settled, p.follow);
   }
 
   /** A zone of the current projection. */
@@ -517,7 +646,18 @@ export class Ledger {
       // replaced the loaded ones by maps that are still unbuilt: addNew).
       for (const zone of deferred) await zone.readInSlices(step);
       for (const map of childrenMaps(left)) await map.buildInSlices(step);
-      for (const zone of [...this.state.zones.values()]) await zone.records.buildInSlices(step);
+      for (const zone of [...this.servingState.zones.values()]) await zone.records.buildInSlices(step);
+      // The deferred tail last, into the maps just built (deferTail), a few events at a time.
+      const p = this.pending;
+      while (p && this.pending === p && p.applied < p.events.length) {
+        const t0 = performance.now();
+        const end = Math.min(p.events.length, p.applied + TAIL_SLICE_EVENTS);
+        p.state = evolveAll(p.state, p.events.slice(p.applied, end));
+        p.applied = end;
+        p.ms += performance.now() - t0;
+        await step();
+      }
+      if (p && this.pending === p) this.publishSettled(p, p.state);
     } catch (err) {
       if (err !== closed) throw err;
     }
@@ -602,9 +742,9 @@ export class Ledger {
     return Math.max(this.checkpointEvery, Math.floor(records / 100));
   }
 
-  /** Events applied since the newest checkpoint (the tail the next start would replay). */
+  /** Events applied since the newest checkpoint (the tail the next start would replay); a deferred tail counts. */
   get tail(): number {
-    return this.state.seq - this.lastCheckpointSeq;
+    return this.servingState.seq - this.lastCheckpointSeq;
   }
 
   /** A bulk batch (BULK_EVENTS or more in one) was applied after the newest checkpoint. */
@@ -651,6 +791,8 @@ export class Ledger {
    */
   async checkpointOnExit(): Promise<{ action: 'current' | 'written' | 'finished-background' | 'left-tail'; seq: number; tail: number }> {
     this.stopping = true;
+    // A tail still deferred: nothing was written since the start, and the log holds it as it did then.
+    if (this.pending) return { action: 'left-tail', seq: this.lastCheckpointSeq, tail: this.tail };
     let records = 0;
     this.state.zones.forEach((z) => {
       records += z.records.size;
@@ -675,7 +817,8 @@ export class Ledger {
     void this.bulkWorker?.close();
     void this.pointInTime.close();
     this.checkpointWatch?.unsubscribe();
-    this.subscription.unsubscribe();
+    this.subscription?.unsubscribe();
+    clearInterval(this.pendingPoll);
     if (this.db.open) this.db.close();
   }
 }
@@ -691,6 +834,16 @@ const BULK_EVENTS = 10_000;
  * worth a thread's start-up: ~0.3 s to load its modules).
  */
 const BULK_WORKER_EVENTS = 50_000;
+
+/**
+ * A tail of up to this many events may be deferred (deferTail): held in memory until applied
+ * (~0.5 KB each), and applied at a first use in a few seconds at most. A longer one (a crash before
+ * a bulk batch's checkpoint) is replayed at open.
+ */
+const DEFER_TAIL_MAX = 100_000;
+
+/** Events of a deferred tail applied per slice in the background (prepareRecordMaps). */
+const TAIL_SLICE_EVENTS = 32;
 
 /** The rejection that stops a background checkpoint abandoned at shutdown (not a failure: nothing is logged). */
 const ABANDONED = new Error('background checkpoint abandoned at shutdown');
@@ -711,6 +864,11 @@ export interface StartupReport {
    * or before it on a start without the serving-index image (buildTrieMaps); set once done.
    */
   phases: { checkpointLoadMs: number; tailReplayMs: number; indexBuildMs?: number; indexImageMs?: number; zonesReadMs?: number };
+  /**
+   * The tail (`replayed` events) was left unapplied at open (LedgerOptions.deferTail): tailReplayMs
+   * is 0 until it has been applied, in the background or by a first use, and then its time.
+   */
+  tailDeferred?: boolean;
 }
 
 /**

@@ -74,6 +74,10 @@ function openLedger(config: McnsConfig, logger: Logger): Ledger {
       path,
       checkpointEvery: config.database.checkpoint_every,
       checkpointInBackground: true,
+      // A short tail after a checkpoint that deferred a big zone is applied after DNS binds, while
+      // the serving index restored from the image of the tail's end state answers (startServer
+      // applies it at once when there is no such image, or DNSSEC keys).
+      deferTail: true,
       // Other processes append too (`mcns zone import --db` on the live file, a second server):
       // look for their events twice a second, so DNS serves them within a second without waiting
       // for an unrelated API write to make the ledger read the log.
@@ -129,12 +133,28 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
   const ledger = openLedger(config, logger);
   // Without an image the serving index is built from the trie just after DNS binds: its large maps
   // are built first, here, rather than in one long step of that build.
-  if (!('table' in indexImage)) ledger.buildTrieMaps();
+  if (!('table' in indexImage)) {
+    ledger.buildTrieMaps();
+    // Nothing serves the tail's end state without the image: applied now, before the bind, as the
+    // index build right after it would.
+    ledger.settle(true);
+  }
+  const keyStore = new KeyStore(ledger.db);
+  // Signed zones are signed from the projection itself (DO answers come from the signer, not the
+  // index): a deferred tail is applied now, before the bind.
+  if (keyStore.count() > 0) ledger.settle(true);
   // The state the image is bound to: writes before DNS starts (seeding, catalog, DNSSEC) are diffed after.
-  let opened: LedgerState | undefined = ledger.state;
+  let opened: LedgerState | undefined = ledger.servingState;
+  // A deferred tail is applied in the background after the big zones are read (prepareRecordMaps),
+  // or at once by the first write, API read, transfer or general-path query that needs the projection.
+  ledger.whenSettled((standIn, settled) => {
+    // Applied before DNS starts (a write at start-up): the image is bound to the state itself.
+    if (opened === standIn) opened = settled;
+    if (ledger.startup.tailDeferred) logger.info({ events: ledger.startup.replayed, ms: ledger.startup.phases.tailReplayMs }, 'log tail applied (DNS answered its end state from the serving-index image meanwhile)');
+  });
   const closers: Array<{ name: string; close: () => Promise<void> }> = [];
   try {
-    logger.info({ db: config.database.path, seq: ledger.state.seq, ...ledger.startup }, 'ledger opened');
+    logger.info({ db: config.database.path, seq: ledger.servingState.seq, ...ledger.startup }, 'ledger opened');
     if (ledger.startup.skipped && ledger.startup.checkpointSeq === undefined && ledger.startup.replayed > 0) {
       logger.warn({ skipped: ledger.startup.skipped, replayed: ledger.startup.replayed, ms: ledger.startup.phases.tailReplayMs }, 'no usable checkpoint (an older format or none): the whole log was replayed once; a new checkpoint is written in the background');
     }
@@ -160,7 +180,7 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
     const dnsLogger = logger.child({ component: 'dns' });
     // DNSSEC: signed zones follow every new state; refreshes and rollover steps are system batches (src/dnssec).
     const signers = new ZoneSigners({
-      keys: new KeyStore(ledger.db),
+      keys: keyStore,
       policy: { validity: config.dnssec.signature_validity / 1000, refreshBefore: config.dnssec.signature_refresh / 1000, backdate: 3600 },
       clock: () => Math.floor(Date.now() / 1000),
       onError: (zone, err) => logger.error({ zone, err: err.message }, 'DNSSEC: zone cannot be signed; it is served unsigned'),
@@ -273,14 +293,14 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
           const t0 = performance.now();
           const cp = await ledger.checkpointOnExit();
           const ms = Math.round(performance.now() - t0);
-          if (ledger.state.seq === 0) logger.info('empty log: no checkpoint written');
+          if (ledger.servingState.seq === 0) logger.info('empty log: no checkpoint written');
           else if (cp.action === 'left-tail') logger.info({ checkpointSeq: cp.seq, tail: cp.tail, ms }, 'checkpoint at exit: the background checkpoint is current to within a small tail of events, which are in the log and replay at the next start');
           else logger.info({ checkpointSeq: cp.seq, action: cp.action, ms }, 'checkpoint at exit');
           // The serving index, so the next start of this state need not build it again.
           try {
             const image = dns.saveIndexImage();
-            if (image?.written) logger.info({ seq: ledger.state.seq, bytes: image.bytes, ms: Math.round(image.ms) }, 'serving index image written');
-            else if (image?.kept) logger.info({ seq: ledger.state.seq, reason: image.reason }, 'serving index image kept');
+            if (image?.written) logger.info({ seq: ledger.servingState.seq, bytes: image.bytes, ms: Math.round(image.ms) }, 'serving index image written');
+            else if (image?.kept) logger.info({ seq: ledger.servingState.seq, reason: image.reason }, 'serving index image kept');
             else if (image) logger.info({ reason: image.reason }, 'serving index image not written; the next start builds the index');
           } catch (err) {
             logger.warn({ err: (err as Error).message }, 'serving index image could not be written; the next start builds the index');
@@ -343,7 +363,7 @@ export function pacedPause(activity: () => number, busyMs: number): () => Promis
 
 /** Ledger metrics: events appended (as the projection applies them) and projection lag (scraped). */
 function observeLedger(ledger: Ledger, metrics: Metrics, closers: Array<{ name: string; close: () => Promise<void> }>): void {
-  let seen = ledger.state.seq;
+  let seen = ledger.servingState.seq;
   const sub = ledger.state$.subscribe((state) => {
     if (state.seq > seen) metrics.eventsAppended.inc({}, state.seq - seen);
     seen = state.seq;
@@ -357,11 +377,20 @@ function observeLedger(ledger: Ledger, metrics: Metrics, closers: Array<{ name: 
   metrics.registry.gauge('mcns_startup_zones_read_seconds', 'Start-up: time to read the big zones below the apex, which the checkpoint load leaves for later (-1 while reading, or none)', () => (phases.zonesReadMs ?? -1) / 1000);
   metrics.registry.gauge('mcns_startup_index_build_seconds', 'Start-up: time to build the DNS serving index after the listeners bound (-1 while building)', () => (phases.indexBuildMs ?? -1) / 1000);
   metrics.registry.gauge('mcns_checkpoint_tail_events', 'Events applied since the newest checkpoint (what the next start would replay)', () => ledger.tail);
-  metrics.registry.gauge('mcns_projection_seq', 'Sequence number of the newest event the projection has applied', () => ledger.state.seq);
-  metrics.registry.labelledGauge('mcns_zone_serial', 'SOA serial each zone is served with', 'zone', () => [...ledger.state.zones.values()].map((z) => [z.name, z.serial] as const));
+  // (A scrape must not apply a deferred tail: the served seq, and the serials from the zone heads the stand-in carries.)
+  metrics.registry.gauge('mcns_startup_tail_pending', 'Start-up: 1 while the log tail after the checkpoint waits to be applied (DNS answers its end state from the serving-index image meanwhile)', () => (ledger.tailPending ? 1 : 0));
+  metrics.registry.gauge('mcns_projection_seq', 'Sequence number of the newest event the projection DNS answers from has applied', () => ledger.servingState.seq);
+  metrics.registry.labelledGauge('mcns_zone_serial', 'SOA serial each zone is served with', 'zone', () => servedSerials(ledger));
   metrics.registry.gauge('mcns_projection_lag_events', 'Events in the log that the projection DNS answers from has not applied yet', () =>
-    ledger.db.open ? ledger.log.head().seq - ledger.state.seq : 0,
+    ledger.db.open ? ledger.log.head().seq - ledger.servingState.seq : 0,
   );
+}
+
+/** Each zone's served serial: the zone's own, or while the tail waits, its head's (the stand-in's zones are the checkpoint's). */
+function servedSerials(ledger: Ledger): Array<readonly [string, number]> {
+  const s = ledger.servingState;
+  const pending = ledger.tailPending;
+  return [...s.zones.values()].map((z) => [z.name, pending ? (s.heads.get(z.name)?.serial ?? z.serial) : z.serial] as const);
 }
 
 /** Close every listener concurrently; resolves false when the timeout ran out first. */

@@ -77,6 +77,12 @@ export interface StartupView {
    * binds, in the background (or before, without an image); null while not done (or none to read).
    */
   zones_read_ms: number | null;
+  /**
+   * The tail was applied after DNS bound (the serving index answered its end state from the image
+   * meanwhile): tail_replay_ms is its time once applied. `tail_pending`: not applied yet.
+   */
+  tail_deferred: boolean;
+  tail_pending: boolean;
 }
 
 export class ApiService {
@@ -109,7 +115,8 @@ export class ApiService {
    * it is a hash, so public like the seq).
    */
   health(): { status: 'ok'; seq: number; chain_head: ChainHead; max_body?: number; startup: StartupView } {
-    const seq = this.ledger.state.seq;
+    // The seq DNS serves (a liveness probe must not apply a deferred tail: Ledger.servingState).
+    const seq = this.ledger.servingState.seq;
     if (this.servedHead?.seq !== seq) this.servedHead = { seq, hash: this.ledger.log.hashAt(seq) ?? '' };
     // Start-up phases (issue 17), so `mcns status` can say why a start was slow.
     const st = this.ledger.startup;
@@ -121,6 +128,8 @@ export class ApiService {
       index_build_ms: st.phases.indexBuildMs ?? null,
       index_image_ms: st.phases.indexImageMs ?? null,
       zones_read_ms: st.phases.zonesReadMs ?? null,
+      tail_deferred: st.tailDeferred === true,
+      tail_pending: this.ledger.tailPending,
     };
     return { status: 'ok', seq, chain_head: this.servedHead, ...(this.maxBody !== undefined ? { max_body: this.maxBody } : {}), startup };
   }

@@ -61,8 +61,17 @@ export type OpcodeHandler = (q: ParsedQuery, raw: Buffer, peer: Peer) => Buffer 
 
 /** Options of {@link startDns}. */
 export interface DnsServerOptions {
-  /** Anything with the current projection (the Ledger). Read once per query, never awaited. */
-  ledger: { readonly state: LedgerState };
+  /**
+   * Anything with the current projection (the Ledger). Read once per query, never awaited. A Ledger
+   * whose tail waits (LedgerOptions.deferTail) gives the serving index its stand-in (servingState)
+   * and says when the tail is applied (whenSettled); `state` then applies it: the general path,
+   * transfers and everything else read the real projection.
+   */
+  ledger: {
+    readonly state: LedgerState;
+    readonly servingState?: LedgerState;
+    whenSettled?(fn: (standIn: LedgerState, settled: LedgerState) => void): void;
+  };
   /** "127.0.0.1:5353", "[::1]:5353", ":53" (all addresses). Port 0 picks a free port per address. */
   listen: string[];
   /** Forwarding targets for names outside our zones; none: REFUSED. */
@@ -217,9 +226,12 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
   let imageRestored: ImageRestored | undefined;
   /** The state the image was restored for (saveIndexImage keeps the file when nothing changed since). */
   let restoredState: LedgerState | undefined;
+  const ledger = opts.ledger;
+  /** What the serving index answers for: the projection, or the stand-in of a deferred tail's end (the Ledger's servingState). */
+  const served = ledger.servingState === undefined ? (): LedgerState => ledger.state : (): LedgerState => ledger.servingState as LedgerState;
   if (opts.indexImage) {
     const { path, hashAt, loaded } = opts.indexImage;
-    const state = opts.indexImage.opened ?? opts.ledger.state;
+    const state = opts.indexImage.opened ?? served();
     imageRestored = restoreIndexImage(path, index, state, hashAt(state.seq), loaded);
     opts.indexImage.loaded = undefined;
     opts.indexImage.opened = undefined;
@@ -227,7 +239,12 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
       restoredState = state;
       logger?.info({ path, seq: state.seq, entries: imageRestored.entries, bytes: imageRestored.bytes, ms: Math.round(imageRestored.ms) }, 'serving index restored from image');
       // Writes since the ledger opened: diffed in now (a zone created or a large batch rebuilds).
-      if (opts.ledger.state !== state) index.sync(opts.ledger.state);
+      if (served() !== state) index.sync(served());
+      // Restored for a deferred tail's stand-in: once the tail is applied, the index is of its state.
+      ledger.whenSettled?.((standIn, settled) => {
+        index.rebind(standIn, settled);
+        if (restoredState === standIn) restoredState = settled;
+      });
     } else if (imageRestored.problem) logger?.warn({ path, reason: imageRestored.reason }, 'serving index image not used (damaged or unreadable): building the index');
     else if (!imageRestored.absent) logger?.info({ path, reason: imageRestored.reason }, 'serving index image not used: building the index');
   }
@@ -289,24 +306,19 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
         if (sent === true) return undefined;
         if (sent) return sent.then(() => undefined);
       }
-      const state = opts.ledger.state;
-      if (state !== cacheState) {
-        cache.clear();
-        cacheState = state;
-      }
       const qlen = q.questionEnd - 12;
       const limit = maxResponseSize(q, tcp);
       // A DO query into a signed zone, or one for a type the signer derives, skips the serving index
       // (it holds no signatures, denial records or DNSKEYs); other queries into signed zones are
       // answered as for any zone.
-      const signed = signers !== undefined && signers.size > 0 && (q.edns?.do === true || SIGNER_QTYPES.has(q.qtype)) ? signedZoneOf(state, q) : undefined;
+      const signed = signers !== undefined && signers.size > 0 && (q.edns?.do === true || SIGNER_QTYPES.has(q.qtype)) ? signedZoneOf(ledger.state, q) : undefined;
       // DO into a signed zone: positive, NODATA or NXDOMAIN from the signed zone's bytes when it can (dnssec-fast-answer.ts).
       const signedFast = signed !== undefined && q.edns?.do === true ? fastDnssecAnswer(signed, q, raw, limit) : undefined;
       if (signedFast !== undefined) {
         count(signedFast[3] & 0xf, q.qtype, tcp);
         return signedFast;
       }
-      const indexed = signed ? undefined : index.answer(state, q, raw, limit);
+      const indexed = signed ? undefined : index.answer(served(), q, raw, limit);
       if (indexed !== undefined) {
         // NOERROR, or NXDOMAIN for a name that does not exist.
         count(indexed[3] & 0xf, q.qtype, tcp);
@@ -315,6 +327,12 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
       if (index.failure !== undefined && !indexFailureLogged) {
         indexFailureLogged = true;
         logger?.error({ err: index.failure }, 'DNS serving index switched off; queries take the general path');
+      }
+      // The general path reads the projection itself (a deferred tail is applied first, at once).
+      const state = ledger.state;
+      if (state !== cacheState) {
+        cache.clear();
+        cacheState = state;
       }
       const ednsKey = q.edns ? (q.edns.version === 0 ? (q.edns.do ? 2 : 1) : 3) : 0;
       const hit = cache.get(raw, q.questionEnd, q.opcode, ednsKey, limit, tcp);
@@ -459,7 +477,7 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
     indexImage: imageRestored,
     saveIndexImage() {
       if (!opts.indexImage) return undefined;
-      const state = opts.ledger.state;
+      const state = served();
       // Nothing written since the image was restored: the file holds this very index already
       // (when it is still there, whole), and exit need not write 100 MB again.
       if (restoredState === state && imageRestored?.restored && fileSize(opts.indexImage.path) === imageRestored.bytes && index.imageOf(state)) {
@@ -472,7 +490,7 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
       clearInterval(flushTimer);
       // The index follows the state at queries: writes since the last one are diffed in now, so
       // the image written at exit (saveIndexImage) is of the state being served.
-      if (opts.indexImage && !index.filling) index.sync(opts.ledger.state);
+      if (opts.indexImage && !index.filling) index.sync(served());
       index.close();
       flush();
       for (const s of udpSockets) s.close();

@@ -12,7 +12,8 @@ import { DEFAULT_ROLLOVER_TIMINGS, nextTransitions, type KeyStatus, type Rollove
 import type { ZoneSigners } from './signer.ts';
 
 export interface DnssecDriverOptions {
-  ledger: { readonly state: LedgerState; execute(cmd: Command, opts: WriteOptions): unknown };
+  /** `tailPending`: the Ledger's deferred tail (LedgerOptions.deferTail) is not applied yet. */
+  ledger: { readonly state: LedgerState; readonly tailPending?: boolean; execute(cmd: Command, opts: WriteOptions): unknown };
   signers: ZoneSigners;
   /** Seconds since the epoch (tests drive it). */
   clock: () => number;
@@ -50,6 +51,9 @@ export class DnssecDriver {
   tick(): string[] {
     const done: string[] = [];
     const { ledger, signers, logger } = this.opts;
+    // A tail still deferred: the start found no DNSSEC keys (startServer applies it at once when
+    // there are) and nothing was written since, so nothing is due; reading `state` would apply it.
+    if (ledger.tailPending) return done;
     for (const zone of signers.refresh()) {
       try {
         ledger.execute({ kind: 'dnssec', zone, change: { op: 'resign' } }, SYSTEM);

@@ -189,12 +189,23 @@ function evolveIn(state: LedgerState, e: Applicable, session?: ReplaySession): L
     const zone = zones.get(e.zone);
     if (zone) zones = zones.set(e.zone, evolveZone(zone, e, session));
   }
-  const serial = b.type === 'SerialBumped' ? b.payload.serial : (head?.serial ?? 0);
-  return {
-    seq: e.seq,
-    zones,
-    heads: state.heads.set(e.zone, { seq: e.seq, serial, deleted: b.type === 'ZoneDeleted' }),
-  };
+  return { seq: e.seq, zones, heads: state.heads.set(e.zone, headAfter(head, e)) };
+}
+
+/** A zone's head after `e` (every zone that ever existed keeps one: its newest seq and serial). */
+function headAfter(head: ZoneHead | undefined, e: Applicable): ZoneHead {
+  const b = e.body;
+  return { seq: e.seq, serial: b.type === 'SerialBumped' ? b.payload.serial : (head?.serial ?? 0), deleted: b.type === 'ZoneDeleted' };
+}
+
+/**
+ * The heads after `events`, without folding anything else: what evolveAll would leave in
+ * `heads` (the stand-in of a deferred tail's end state carries them: Ledger.servingState).
+ */
+export function headsAfter(heads: PMap<ZoneHead>, events: readonly Applicable[]): PMap<ZoneHead> {
+  let out = heads;
+  for (const e of events) out = out.set(e.zone, headAfter(out.get(e.zone), e));
+  return out;
 }
 
 /**
@@ -396,6 +407,6 @@ function foldCreateRun(state: LedgerState, list: readonly Applicable[], i: numbe
   return {
     seq: last.seq,
     zones: state.zones.set(name, { ...zone, version: last.seq, records: PMap.fromArrays(ids, records), tree }),
-    heads: state.heads.set(name, { seq: last.seq, serial: head?.serial ?? 0, deleted: false }),
+    heads: state.heads.set(name, headAfter(head, last)),
   };
 }

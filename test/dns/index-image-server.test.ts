@@ -2,13 +2,17 @@
  * The serving-index image with the real server (`bin/mcns server --config`): SIGTERM writes it beside
  * the database, the next start of the same state restores it instead of building the index and
  * answers byte for byte as before; after a write by another process while the server was down, or
- * with a damaged file, the image is not used and the index is built (answers still right).
+ * with a damaged file, the image is not used and the index is built (answers still right). A log
+ * tail after the checkpoint of a big zone, with an image of the tail's end: DNS answers from the
+ * image before the tail is applied, after the bind (Ledger deferTail).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ledger } from '../../src/ledger.ts';
+import { writeIndexImage } from '../../src/dns/index-image.ts';
+import { ServingIndex } from '../../src/dns/serving-index.ts';
 import { importCommand } from '../../src/projections/zone-files.ts';
 import { mcns, servingPorts, spawnMcns, type Spawned } from '../cli/run.ts';
 import { buildQuery, udpExchange } from './helpers.ts';
@@ -128,6 +132,76 @@ test('the real server: SIGTERM writes the serving-index image, a restart of the 
     assert.match(damaged.reason, /checksum/);
     await server.waitForLog('start-up done: serving index built', 120_000);
     assert.deepEqual(await answers(fourth.dnsPort), withOffline, 'built again: the same answers');
+    await stop(server);
+    server = undefined;
+  } finally {
+    if (server && server.child.exitCode === null) {
+      server.child.kill('SIGKILL');
+      await server.exited;
+    }
+    cleanup();
+  }
+});
+
+test('the real server: a tail after a big zone\'s checkpoint, with the image of its end state, is applied after DNS binds; DNS answers that state from the first query', { timeout: 300_000 }, async () => {
+  const { dir, cleanup } = tempDir('mcns-img-tail-');
+  const tls = makeTestTls();
+  const db = join(dir, 'mcns.db');
+  const image = `${db}.index`;
+  const seed = Ledger.open({ path: db });
+  seed.execute(importCommand(ZONE, zoneFile(1500)), { actor: 'import' });
+  seed.checkpoint();
+  // The tail: new names, a removed one, a changed CNAME, and the SOA's negative TTL (the image's templates).
+  for (let i = 0; i < 20; i++) seed.execute({ kind: 'changeRecords', zone: ZONE, ops: [{ op: 'create', name: `late${i}.${ZONE}`, type: 'A', value: `198.51.100.${i}` }] }, { actor: 'test' });
+  const z = seed.zone(`${ZONE}.`)!;
+  const idOf = (name: string, type: string): string => [...z.records.values()].find((r) => r.name === name && r.type === type)!.id;
+  seed.execute({ kind: 'changeRecords', zone: ZONE, ops: [{ op: 'delete', id: idOf(`h7.${ZONE}.`, 'A') }, { op: 'delete', id: idOf(`alias.${ZONE}.`, 'CNAME') }, { op: 'create', name: `alias.${ZONE}`, type: 'CNAME', value: `h3.${ZONE}.` }] }, { actor: 'test' });
+  seed.execute({ kind: 'updateZone', zone: ZONE, soa: { minimum: 30 } }, { actor: 'test' });
+  const end = seed.state;
+  const built = new ServingIndex();
+  built.sync(end);
+  while (!built.isCurrent(end) || built.filling) await new Promise((r) => setImmediate(r));
+  assert.ok(writeIndexImage(image, built, end, seed.log.hashAt(end.seq)).written);
+  seed.close();
+  // The reference: the same database without the image (a copy), which replays the tail and builds.
+  const refDb = join(dir, 'ref.db');
+  copyFileSync(db, refDb);
+  mkdirSync(join(dir, 'ref'));
+  const refCfg = writeServerConfig(join(dir, 'ref'), { db: refDb, tls });
+  const cfg = writeServerConfig(dir, { db, tls });
+  let server: Spawned | undefined;
+  try {
+    server = spawnMcns(['server', '--config', refCfg]);
+    const ref = await servingPorts(server);
+    const refOpened = (await server.waitForLog('ledger opened')) as { tailDeferred?: boolean; replayed: number };
+    assert.equal(refOpened.tailDeferred, undefined, 'without an image the tail is replayed before the bind');
+    const tail = refOpened.replayed;
+    assert.ok(tail >= 22, `a tail of ${tail} events`);
+    await server.waitForLog('start-up done: serving index built', 120_000);
+    const expected = await answers(ref.dnsPort);
+    await stop(server);
+
+    server = spawnMcns(['server', '--config', cfg]);
+    const opened = (await server.waitForLog('ledger opened')) as { tailDeferred?: boolean; replayed: number; phases: { tailReplayMs: number } };
+    assert.equal(opened.tailDeferred, true, 'the tail waits');
+    assert.equal(opened.replayed, tail);
+    assert.equal(opened.phases.tailReplayMs, 0);
+    const ports = await servingPorts(server);
+    await server.waitForLog('serving index restored from image');
+    const got = await answers(ports.dnsPort);
+    assert.deepEqual(got, expected, 'from the image, before or after the tail is applied: the tail\'s end state, byte for byte');
+    const applied = (await server.waitForLog(/^log tail applied/, 120_000)) as { events: number; ms: number };
+    assert.equal(applied.events, tail);
+    await server.waitForLog('big zones read below the apex, and record indexes built', 120_000);
+    assert.deepEqual(await answers(ports.dnsPort), expected, 'and after');
+    const health = JSON.parse(await httpsText(ports.restPort, '/v1/health')) as { seq: number; startup: { tail_deferred: unknown; tail_pending: unknown } };
+    assert.equal(health.seq, end.seq);
+    assert.equal(health.startup.tail_deferred, true);
+    assert.equal(health.startup.tail_pending, false);
+    assert.match(await httpsText(ports.restPort, '/metrics'), /^mcns_startup_tail_pending 0$/m);
+    const status = await mcns(['status', '--addr', `https://127.0.0.1:${ports.restPort}`, '--ca-cert', tls.caPath]);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, new RegExp(`tail replay \\d+\\.\\d s \\(${tail} events, after DNS bound\\), index from image`));
     await stop(server);
     server = undefined;
   } finally {

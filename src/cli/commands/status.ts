@@ -45,7 +45,7 @@ export function registerStatus(program: Command): void {
 
 /** The health body's start-up phases as one line, or undefined when the server does not report them. */
 export function startupLine(startup: unknown): string | undefined {
-  const s = startup as { checkpoint_seq?: unknown; replayed?: unknown; checkpoint_load_ms?: unknown; tail_replay_ms?: unknown; index_build_ms?: unknown; index_image_ms?: unknown; zones_read_ms?: unknown } | undefined;
+  const s = startup as { checkpoint_seq?: unknown; replayed?: unknown; checkpoint_load_ms?: unknown; tail_replay_ms?: unknown; index_build_ms?: unknown; index_image_ms?: unknown; zones_read_ms?: unknown; tail_deferred?: unknown; tail_pending?: unknown } | undefined;
   if (!s || typeof s.checkpoint_load_ms !== 'number' || typeof s.tail_replay_ms !== 'number') return undefined;
   const sec = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
   const replayed = typeof s.replayed === 'number' ? s.replayed : 0;
@@ -55,5 +55,7 @@ export function startupLine(startup: unknown): string | undefined {
   const image = typeof s.index_image_ms === 'number' ? `, index from image ${sec(s.index_image_ms)}` : '';
   // Big zones below the apex, read after the checkpoint load (in the background once DNS is up).
   const zones = typeof s.zones_read_ms === 'number' ? `, big zones read ${sec(s.zones_read_ms)}` : '';
-  return `start-up: checkpoint load ${sec(s.checkpoint_load_ms)} (${from}), tail replay ${sec(s.tail_replay_ms)} (${replayed} events)${image}, index build ${index}${zones}`;
+  // A tail applied after DNS bound (the index answered its end state from the image meanwhile).
+  const tail = s.tail_pending === true ? `tail replay pending (${replayed} events, after DNS bound)` : `tail replay ${sec(s.tail_replay_ms)} (${replayed} events${s.tail_deferred === true ? ', after DNS bound' : ''})`;
+  return `start-up: checkpoint load ${sec(s.checkpoint_load_ms)} (${from}), ${tail}${image}, index build ${index}${zones}`;
 }
