@@ -272,7 +272,7 @@ function rssPeakSampler(pid: number | undefined): { stop(): number } {
 }
 
 /** `n` record creates at `rate` per second, one at a time (paced), through REST; returns the seconds taken and non-2xx count. */
-async function writes(s: Server, token: string, ca: Buffer, n: number, rate: number): Promise<{ seconds: number; failed: number; rss: number[]; peak: number }> {
+async function writes(s: Server, token: () => string, ca: Buffer, n: number, rate: number): Promise<{ seconds: number; failed: number; rss: number[]; peak: number }> {
   const rss: number[] = [];
   // And the highest RSS, every 100 ms: a background checkpoint's peak lasts well under a second.
   const sampler = rssPeakSampler(s.proc.pid);
@@ -283,7 +283,7 @@ async function writes(s: Server, token: string, ca: Buffer, n: number, rate: num
     const due = t0 + (i * 1000) / rate;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    const status = await post(s.rest, token, ca, agent, `/v1/zones/${ZONE}/records`, { name: `w${i}-${Date.now() % 100000}`, type: 'A', value: `198.51.${(i >> 8) & 255}.${i & 255}` });
+    const status = await post(s.rest, token(), ca, agent, `/v1/zones/${ZONE}/records`, { name: `w${i}-${Date.now() % 100000}`, type: 'A', value: `198.51.${(i >> 8) & 255}.${i & 255}` });
     if (status < 200 || status > 299) failed++;
     if (i % 1000 === 0) sampleLoad();
     // RSS about once a second while the writes go on (background checkpoints come and go).
@@ -368,13 +368,23 @@ async function main(): Promise<void> {
     tls,
     mcias: [`server_url = "${mcias.url}"`, `ca_cert = "${mcias.tls.caPath}"`],
   });
-  const token = mcias.tokenFor('mcp-agent');
+  // A token of the MCIAS fake lives an hour: a real hour of writes takes a new one every 30 minutes
+  // (with one token the last ~28 s of a 3,600 s run were refused, 401).
+  let token = mcias.tokenFor('mcp-agent');
+  let tokenAt = Date.now();
+  const freshToken = (): string => {
+    if (Date.now() - tokenAt > 30 * 60_000) {
+      token = mcias.tokenFor('mcp-agent');
+      tokenAt = Date.now();
+    }
+    return token;
+  };
 
   console.log('first start (from the import)…');
   const first = await startMcns(cfg, dnsPort);
   console.log(JSON.stringify(first.start));
   sampleLoad();
-  const w = await writes(first, token, tls.ca, WRITES, RATE);
+  const w = await writes(first, freshToken, tls.ca, WRITES, RATE);
   await new Promise((r) => setTimeout(r, 3000));
   const rssAfterWrites = rssMiB(first.proc.pid);
   console.log(`${WRITES} writes in ${w.seconds.toFixed(1)} s (${w.failed} failed), RSS ${rssAfterWrites.toFixed(0)} MiB (${rssWhere(first.proc.pid)})`);
