@@ -373,8 +373,10 @@ export function loadIndexImage(path: string, expected?: ImageHead): LoadedImage 
     const slots = new Int32Array(s.bytes / 4);
     read(asBytes(slots), 'slots');
     if (crc32(asBytes(slots)) !== s.crc) throw new Damaged('slots checksum mismatch');
-    // The arena with room for writes, as NameTable.trim leaves it: read in place, no copy.
-    const arena = new Uint8Array(a.bytes + Math.max(4096, a.bytes >> 4));
+    // The arena, read in place (no copy), with room for writes:
+    // A quarter more than it holds: writes append there until it is full, then compaction frees the
+    // entries they replaced (NameTable.makeRoom); the pages are not resident until written.
+    const arena = new Uint8Array(a.bytes + Math.max(4096, a.bytes >> 2));
     const used = arena.subarray(0, a.bytes);
     read(used, 'arena');
     if (crc32(used) !== a.crc) throw new Damaged('arena checksum mismatch');
