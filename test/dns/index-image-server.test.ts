@@ -55,13 +55,25 @@ async function stop(server: Spawned): Promise<string> {
   return server.stderr();
 }
 
-test('the real server: SIGTERM writes the serving-index image, a restart of the same state restores it and answers the same; another state or a damaged image builds', { timeout: 300_000 }, async () => {
-  const { dir, cleanup } = tempDir('mcns-img-');
-  const tls = makeTestTls();
+/** A temp directory with TLS material and a database holding the 1,500-name zone (the ledger still open). */
+function seededDatabase(prefix: string): { dir: string; cleanup: () => void; tls: ReturnType<typeof makeTestTls>; db: string; image: string; seed: Ledger } {
+  const { dir, cleanup } = tempDir(prefix);
   const db = join(dir, 'mcns.db');
-  const image = `${db}.index`;
   const seed = Ledger.open({ path: db });
   seed.execute(importCommand(ZONE, zoneFile(1500)), { actor: 'import' });
+  return { dir, cleanup, tls: makeTestTls(), db, image: `${db}.index`, seed };
+}
+
+/** A server a failed test left running is killed (one stopped by the test is left alone). */
+async function killIfRunning(server: Spawned | undefined): Promise<void> {
+  if (server && server.child.exitCode === null) {
+    server.child.kill('SIGKILL');
+    await server.exited;
+  }
+}
+
+test('the real server: SIGTERM writes the serving-index image, a restart of the same state restores it and answers the same; another state or a damaged image builds', { timeout: 300_000 }, async () => {
+  const { dir, cleanup, tls, db, image, seed } = seededDatabase('mcns-img-');
   seed.close();
   const cfg = writeServerConfig(dir, { db, tls });
   let server: Spawned | undefined;
@@ -135,21 +147,13 @@ test('the real server: SIGTERM writes the serving-index image, a restart of the 
     await stop(server);
     server = undefined;
   } finally {
-    if (server && server.child.exitCode === null) {
-      server.child.kill('SIGKILL');
-      await server.exited;
-    }
+    await killIfRunning(server);
     cleanup();
   }
 });
 
 test('the real server: a tail after a big zone\'s checkpoint, with the image of its end state, is applied after DNS binds; DNS answers that state from the first query', { timeout: 300_000 }, async () => {
-  const { dir, cleanup } = tempDir('mcns-img-tail-');
-  const tls = makeTestTls();
-  const db = join(dir, 'mcns.db');
-  const image = `${db}.index`;
-  const seed = Ledger.open({ path: db });
-  seed.execute(importCommand(ZONE, zoneFile(1500)), { actor: 'import' });
+  const { dir, cleanup, tls, db, image, seed } = seededDatabase('mcns-img-tail-');
   seed.checkpoint();
   // The tail: new names, a removed one, a changed CNAME, and the SOA's negative TTL (the image's templates).
   for (let i = 0; i < 20; i++) seed.execute({ kind: 'changeRecords', zone: ZONE, ops: [{ op: 'create', name: `late${i}.${ZONE}`, type: 'A', value: `198.51.100.${i}` }] }, { actor: 'test' });
@@ -205,10 +209,7 @@ test('the real server: a tail after a big zone\'s checkpoint, with the image of 
     await stop(server);
     server = undefined;
   } finally {
-    if (server && server.child.exitCode === null) {
-      server.child.kill('SIGKILL');
-      await server.exited;
-    }
+    await killIfRunning(server);
     cleanup();
   }
 });

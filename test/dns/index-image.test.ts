@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { McnsError } from '../../src/errors.ts';
 import { answerQuery } from '../../src/dns/answer.ts';
 import { maxResponseSize } from '../../src/dns/header.ts';
 import { indexFingerprint, loadIndexImage, probeState, restoreIndexImage, writeIndexImage } from '../../src/dns/index-image.ts';
@@ -22,7 +21,7 @@ import { Ledger } from '../../src/ledger.ts';
 import { testLedger } from '../helpers/ledger.ts';
 import { rng } from '../helpers/rng.ts';
 // The random zones of test/dns/serving-index.test.ts.
-import { ASKED, QTYPES, ZONES, query, randomRecordOps } from './random-zones.ts';
+import { ASKED, QTYPES, ZONES, executeUnlessRefused, query, randomRecordOps } from './random-zones.ts';
 
 /** A random command over the test zones (the generator of serving-index.test.ts, without restores). */
 function randomCommand(ledger: Ledger, random: () => number): Command {
@@ -39,13 +38,7 @@ function randomCommand(ledger: Ledger, random: () => number): Command {
 
 /** Applies `n` random commands (refused ones skipped). */
 function randomWrites(ledger: Ledger, random: () => number, n: number): void {
-  for (let i = 0; i < n; i++) {
-    try {
-      ledger.execute(randomCommand(ledger, random), { actor: 'test' });
-    } catch (err) {
-      if (!(err instanceof McnsError)) throw err;
-    }
-  }
+  for (let i = 0; i < n; i++) executeUnlessRefused(ledger, randomCommand(ledger, random));
 }
 
 /**

@@ -4,7 +4,9 @@
  * our zones, escaped labels; the names and types asked of them; random record operations over
  * them; and a wire query builder.
  */
-import type { RecordOp } from '../../src/projections/decide.ts';
+import { McnsError } from '../../src/errors.ts';
+import type { Ledger } from '../../src/ledger.ts';
+import type { Command, RecordOp } from '../../src/projections/decide.ts';
 
 export const ZONES = ['a.test', 'b.test', 'sub.a.test', 'c.example'];
 // ns1 and hostmaster: the SOA's MNAME and RNAME compress against such a question (the NODATA template must not be used).
@@ -70,4 +72,18 @@ export function query(name: string, qtype: number, random: () => number, edns: b
   parts.push(Buffer.from([0, qtype >> 8, qtype & 0xff, 0, 1]));
   if (edns) parts.push(Buffer.from([0, 0, 41, size >> 8, size & 0xff, 0, 0, random() < 0.5 ? 0x80 : 0, 0, 0, 0]));
   return Buffer.concat(parts);
+}
+
+/**
+ * Executes `cmd` (a random command: often one a rule refuses); false when it was refused
+ * (McnsError), anything else thrown.
+ */
+export function executeUnlessRefused(ledger: Pick<Ledger, 'execute'>, cmd: Command): boolean {
+  try {
+    ledger.execute(cmd, { actor: 'test' });
+    return true;
+  } catch (err) {
+    if (!(err instanceof McnsError)) throw err;
+    return false;
+  }
 }
