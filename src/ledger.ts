@@ -171,7 +171,7 @@ export class Ledger {
    * apply got (`state`, after `applied` events, in `ms`), and the stand-in the serving index is bound
    * to meanwhile: the seq and zone heads the tail ends at, the checkpoint's zones (see servingState).
    */
-  private pending?: { events: StoredEvent[]; applied: number; state: LedgerState; ms: number; standIn: LedgerState; follow: { pollMs?: number } };
+  private pending?: PendingTail;
   /** While the tail waits: looks for other processes' appends every LedgerOptions.pollMs. */
   private pendingPoll?: NodeJS.Timeout;
   /** Told, once, when a deferred tail has been applied: (the stand-in, the state it stood in for). */
@@ -373,13 +373,13 @@ export class Ledger {
     const p = this.pending;
     if (!p) return;
     if (beforeServing) delete this.startup.tailDeferred;
-    const t0 = performance.now();
-    const settled = p.applied < p.events.length ? evolveAll(p.state, p.applied === 0 ? p.events : p.events.slice(p.applied)) : p.state;
-    p.ms += performance.now() - t0;
-    this.publishSettled(p, settled);
+    applyPending(p, p.events.length);
+    this.publishSettled(p);
   }
 
-  private publishSettled(p: NonNullable<Ledger['pending']>, settled: LedgerState): void {
+  /** Publishes the state a pending tail was applied to (all of it), then follows the log from there. */
+  private publishSettled(p: PendingTail): void {
+    const settled = p.state;
     if (settled.seq !== p.standIn.seq) throw new McnsError('internal', `deferred tail ended at seq ${settled.seq}, not ${p.standIn.seq}`);
     this.pending = undefined;
     clearInterval(this.pendingPoll);
@@ -650,14 +650,10 @@ export class Ledger {
       // The deferred tail last, into the maps just built (deferTail), a few events at a time.
       const p = this.pending;
       while (p && this.pending === p && p.applied < p.events.length) {
-        const t0 = performance.now();
-        const end = Math.min(p.events.length, p.applied + TAIL_SLICE_EVENTS);
-        p.state = evolveAll(p.state, p.events.slice(p.applied, end));
-        p.applied = end;
-        p.ms += performance.now() - t0;
+        applyPending(p, Math.min(p.events.length, p.applied + TAIL_SLICE_EVENTS));
         await step();
       }
-      if (p && this.pending === p) this.publishSettled(p, p.state);
+      if (p && this.pending === p) this.publishSettled(p);
     } catch (err) {
       if (err !== closed) throw err;
     }
@@ -834,6 +830,26 @@ const BULK_EVENTS = 10_000;
  * worth a thread's start-up: ~0.3 s to load its modules).
  */
 const BULK_WORKER_EVENTS = 50_000;
+
+/** A tail left unapplied at open (LedgerOptions.deferTail): see Ledger.pending. */
+interface PendingTail {
+  events: StoredEvent[];
+  /** Events applied so far, into `state`, in `ms`. */
+  applied: number;
+  state: LedgerState;
+  ms: number;
+  standIn: LedgerState;
+  follow: { pollMs?: number };
+}
+
+/** Applies the pending tail's events up to index `end` (exclusive) to its state, timed. */
+function applyPending(p: PendingTail, end: number): void {
+  if (end <= p.applied) return;
+  const t0 = performance.now();
+  p.state = evolveAll(p.state, p.applied === 0 && end === p.events.length ? p.events : p.events.slice(p.applied, end));
+  p.applied = end;
+  p.ms += performance.now() - t0;
+}
 
 /**
  * A tail of up to this many events may be deferred (deferTail): held in memory until applied
