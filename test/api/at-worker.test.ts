@@ -155,6 +155,8 @@ test('a point-in-time process that dies fails the reads waiting on it with a cle
     await t.ledger.pointInTime.read(1, { kind: 'zones' });
     const first = t.ledger.pointInTime.processId;
     assert.ok(first !== undefined);
+    // Stopped first, so that it cannot answer the read before the kill lands (on the other core it could).
+    process.kill(first, 'SIGSTOP');
     const waiting = t.ledger.pointInTime.read(1, { kind: 'zone', zone: 'k.test.' });
     process.kill(first, 'SIGKILL');
     await assert.rejects(waiting, (err: Error & { kind?: string }) => {
