@@ -8,7 +8,7 @@ import { openDatabase } from './schema.ts';
 import { EventLog, VersionConflictError, type BatchRows } from './log.ts';
 import type { EventType } from './types.ts';
 import { McnsError } from '../errors.ts';
-import { createdJson, threadCpuMs, type BulkBegin, type BulkReply, type BulkRequest } from './bulk-append.ts';
+import { createdJson, threadCpuMs, type BulkBegin, type BulkReply, type BulkRequest, type RowChunk } from './bulk-append.ts';
 
 const port = parentPort!;
 const path = (workerData as { path: string }).path;
@@ -99,10 +99,11 @@ function syncWal(): void {
   });
 }
 
-/** Write the rows of one chunk (encodeRows' text). */
-function write(zone: string, text: string, fields: number): void {
+/** Write the rows of one chunk (encodeRows'). */
+function write(zone: string, chunk: RowChunk): void {
   const w = rows!;
-  const f = text.split('\u0000');
+  const { fields } = chunk;
+  const f = (chunk.text ?? Buffer.from(chunk.bytes).toString('utf8')).split('\u0000');
   const n = f.length - 1;
   if (n !== fields) throw new McnsError('internal', `bulk append: a chunk of ${fields} fields arrived as ${n} (a field held a NUL)`);
   let written = 0;
@@ -134,7 +135,7 @@ port.on('message', (m: BulkRequest) => {
         open(m);
         return;
       case 'rows':
-        if (rows) write(m.zone, m.text, m.fields);
+        if (rows) write(m.zone, m);
         lastRowsAt = performance.now();
         return;
       case 'commit': {

@@ -261,6 +261,17 @@ test('into a new zone, rows go to the worker while the import is decided; the sa
   assert.ok(stats.rowsSentWhileDeciding >= stats.rows - 2 * 1024, `${stats.rowsSentWhileDeciding} of ${stats.rows}`);
 });
 
+test('values UTF-8 carries (é, 中文, 😀) and a lone surrogate (it cannot: that chunk goes as a string) reach the worker exactly: the same bytes as the single-threaded append', async () => {
+  const cmd = importCommand(ZONE, zoneText(3000));
+  const txt = cmd.records.filter((r) => r.type === 'TXT');
+  // decide takes prechecked values as they are: the worker must carry whatever it is handed.
+  assert.ok(txt.length > 100, `${txt.length} TXT records`);
+  txt[10].value = '"é ü 中文 😀"';
+  txt[txt.length - 10].value = '"\ud800 lone"';
+  const { stats, chunks } = await sameAsOneThread(cmd);
+  assert.ok(stats && chunks > 3, 'written by the worker, in several chunks');
+});
+
 test('the bulk creates give up after rows were sent (a DNAME, a TTL to unify at the end): the batch is sent again whole, the same bytes', async () => {
   const cmd = importCommand(ZONE, zoneText(3000));
   const tails: DesiredRecord[] = [
@@ -324,7 +335,17 @@ test('rows sent as their fields give JSON.stringify\'s bytes; odd payloads go as
     { zone: 'z.', body: { type: 'SerialBumped', payload: { serial: 7 } } },
   ];
   const fields = ['C', 'a', 'n.z.', 'A', '10.0.0.1', '0', 'RecordCreated', '{"name":"n.z.","id":"b","type":"A","value":"10.0.0.2","ttl":5}', 'b', 'n.z.', 'A', 'SerialBumped', '{"serial":7}', '', '', ''];
-  assert.deepEqual(encodeRows(drafts, 0, 3), { text: [...fields, ''].join('\u0000'), fields: fields.length });
+  const chunk = encodeRows(drafts, 0, 3);
+  assert.ok(chunk.bytes, 'sent as UTF-8 bytes');
+  assert.deepEqual({ text: Buffer.from(chunk.bytes).toString('utf8'), fields: chunk.fields }, { text: [...fields, ''].join('\u0000'), fields: fields.length });
+  // Every odd value comes back from the chunk exactly; a lone surrogate (UTF-8 cannot carry it) sends the chunk as a string.
+  for (const value of odd) {
+    const d: EventDraft[] = [drafts[2], { zone: 'z.', body: { type: 'RecordCreated', payload: { id: 'c', name: 'n.z.', type: 'TXT', value, ttl: 1 } } }];
+    const c = encodeRows(d, 0, 2);
+    const text = c.text ?? Buffer.from(c.bytes).toString('utf8');
+    assert.equal(c.text !== undefined, value.includes('\ud800'), JSON.stringify(value));
+    assert.deepEqual({ f: text.split('\u0000'), n: c.fields }, { f: ['SerialBumped', '{"serial":7}', '', '', '', 'C', 'c', 'n.z.', 'TXT', value, '1', ''], n: 11 });
+  }
 });
 
 test('a name holding a NUL fails the batch inside the worker (the chunk splits into more fields than were sent); nothing is written', async () => {
