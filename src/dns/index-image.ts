@@ -373,9 +373,9 @@ export function loadIndexImage(path: string, expected?: ImageHead): LoadedImage 
     const slots = new Int32Array(s.bytes / 4);
     read(asBytes(slots), 'slots');
     if (crc32(asBytes(slots)) !== s.crc) throw new Damaged('slots checksum mismatch');
-    // The arena, read in place (no copy), with room for writes:
-    // A quarter more than it holds: writes append there until it is full, then compaction frees the
-    // entries they replaced (NameTable.makeRoom); the pages are not resident until written.
+    // The arena, read in place (no copy), with a quarter more room than it holds: writes append there
+    // until it is full, then compaction frees the entries they replaced (NameTable.makeRoom). The
+    // pages are not resident until written.
     const arena = new Uint8Array(a.bytes + Math.max(4096, a.bytes >> 2));
     const used = arena.subarray(0, a.bytes);
     read(used, 'arena');
