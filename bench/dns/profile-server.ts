@@ -23,8 +23,8 @@ export function stateFromZoneFile(file: string, origin = BENCH_ZONE): LedgerStat
   const records: RecordState[] = [];
   let id = 0;
   for (const r of parsed.records) {
-    if (r.rdata.type === 'SOA') {
-      const d = r.rdata;
+    if (r.soa) {
+      const d = r.soa;
       soa = { primary_ns: d.mname, admin_email: d.rname, ttl: r.ttl, refresh: d.refresh, retry: d.retry, expire: d.expire, minimum: d.minimum };
     } else records.push({ id: String(id++), name: r.name, type: r.type, ttl: r.ttl, value: r.value });
   }

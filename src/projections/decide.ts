@@ -18,6 +18,7 @@ import { nextSerial, nextSerialAfter, serialCompare } from './serial.ts';
 import { DraftEvolver, labelsBelow, type LedgerState, type ZoneState } from './state.ts';
 import { findNode, type RecordState, type TrieNode } from './trie.ts';
 import { StringTable } from '../zonefile/string-table.ts';
+import { ZoneFileRecord } from '../zonefile/reader.ts';
 import { RepeatedIds } from './repeated-ids.ts';
 
 /** Whether converge may create into an empty zone in bulk (see createAllIntoEmpty). */
@@ -145,20 +146,14 @@ function checkValue(type: RRType, value: unknown): CheckedValue {
  * desired record object (no WeakMap: a million ephemerons slow every GC), so nothing that arrives as
  * data (JSON bodies, restores, copies) can claim to be checked.
  */
-const PRECHECKED: unique symbol = Symbol('prechecked rdata length');
-type Prechecked = DesiredRecord & { [PRECHECKED]?: number };
-
-function precheckedLength(d: DesiredRecord): number | undefined {
-  return (d as Prechecked)[PRECHECKED];
-}
-
 /**
- * Mark `record.value` as the canonical text of a value already parsed for `record.type`, whose rdata
- * is `rdataLength` bytes on the wire (readImport does, for the values the zone-file reader parsed).
- * decide then takes it as is instead of parsing it again; the limits of checkValue still apply.
+ * The RDATA length of a desired record whose value is already checked: one the zone-file reader
+ * read (a ZoneFileRecord: parsed and written back canonical, see there), which readImport hands over
+ * as is. decide takes its value as it is instead of parsing it again; the limits of checkValue still
+ * apply. Nothing that arrives through the API is one (a parsed JSON body holds plain objects).
  */
-export function markPrechecked(record: DesiredRecord, rdataLength: number): void {
-  (record as Prechecked)[PRECHECKED] = rdataLength;
+function precheckedLength(d: DesiredRecord): number | undefined {
+  return d instanceof ZoneFileRecord ? d.rdataLength : undefined;
 }
 
 /** Wire length of a stored (canonical) value's rdata. */

@@ -4,11 +4,10 @@
  */
 import { invalid } from '../errors.ts';
 import { isInZone } from '../records/names.ts';
-import { formatProblem, parseZoneFile, ZoneFileError } from '../zonefile/reader.ts';
+import { formatProblem, parseZoneFile, ZoneFileError, type ZoneFileRecord } from '../zonefile/reader.ts';
 import { writeZoneFile } from '../zonefile/writer.ts';
 import type { Command, DesiredRecord } from './decide.ts';
-import { markPrechecked, zoneName } from './decide.ts';
-import { rdataWireLength } from '../records/wire-size.ts';
+import { zoneName } from './decide.ts';
 import type { ZoneState } from './state.ts';
 import { allRecords } from './trie.ts';
 
@@ -38,24 +37,25 @@ export function readImport(zone: string, text: string, from: ImportSource = {}):
   }
   let soa: Extract<Command, { kind: 'importZone' }>['soa'];
   let serial: number | undefined;
+  // The reader's records are the desired records themselves (decide takes their values as checked:
+  // precheckedLength): no second object for each of a million records.
   const records: DesiredRecord[] = [];
   for (const r of parsed.records) {
-    const at = formatProblem({ line: r.line, file: r.file, message: '' });
-    if (!isInZone(r.name, origin)) throw invalid('zone file', `${at}${r.name} is outside zone ${origin}`);
-    if (r.rdata.type === 'SOA') {
-      if (r.name !== origin) throw invalid('zone file', `${at}SOA must be at the apex ${origin}, not ${r.name}`);
-      if (soa) throw invalid('zone file', `${at}a second SOA record`);
-      const d = r.rdata;
+    if (!isInZone(r.name, origin)) throw invalid('zone file', `${where(r)}${r.name} is outside zone ${origin}`);
+    if (r.soa) {
+      if (r.name !== origin) throw invalid('zone file', `${where(r)}SOA must be at the apex ${origin}, not ${r.name}`);
+      if (soa) throw invalid('zone file', `${where(r)}a second SOA record`);
+      const d = r.soa;
       soa = { primary_ns: d.mname, admin_email: d.rname, ttl: r.ttl, refresh: d.refresh, retry: d.retry, expire: d.expire, minimum: d.minimum };
       serial = d.serial;
-    } else {
-      const record: DesiredRecord = { name: r.name, type: r.type, value: r.value, ttl: r.ttl };
-      // The reader parsed and canonicalized the value: decide takes it as checked (no second parse).
-      markPrechecked(record, rdataWireLength(r.rdata));
-      records.push(record);
-    }
+    } else records.push(r);
   }
   return { command: { kind: 'importZone', zone: origin, soa, serial, records, source: from.source }, warnings: parsed.warnings.map(formatProblem) };
+}
+
+/** "line 7: " (or "inc.zone line 7: ") for an error about record `r`: made only for an error, not for each record. */
+function where(r: ZoneFileRecord): string {
+  return formatProblem({ line: r.line, file: r.file, message: '' });
 }
 
 /** {@link readImport} without the warnings (seeding, tests). */

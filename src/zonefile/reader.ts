@@ -29,6 +29,7 @@ import { RDataError, formatRData, parseRData, parseRDataTokens, parseTtl } from 
 import { GenerateError, MAX_GENERATED_PER_FILE, parseRange, rangeCount, rangeValues, rhsTemplate, substitute } from './generate.ts';
 import { lexEntries, showToken, tokensText, type Entry, type Token } from './lexer.ts';
 import { StringTable } from './string-table.ts';
+import { rdataWireLength } from '../records/wire-size.ts';
 
 /** Deepest chain of $INCLUDEs (the top file is depth 0). */
 export const MAX_INCLUDE_DEPTH = 8;
@@ -67,19 +68,31 @@ export class ZoneFileError extends Error {
   }
 }
 
-/** One record read from a zone file. */
-export interface ZoneFileRecord {
-  /** Absolute, normalised (lowercase) owner name. */
-  name: string;
-  type: RRType;
-  ttl: number;
-  /** Canonical value (formatRData). */
-  value: string;
-  rdata: RData;
-  /** 1-based line where the record starts (for a $GENERATE, the directive's line). */
-  line: number;
-  /** The included file it came from (see ZoneFileProblem.file); undefined for the top file. */
-  file?: string;
+/**
+ * One record read from a zone file. Its value was parsed and written back in canonical form
+ * (formatRData), so decide takes a ZoneFileRecord's value as checked, with its RDATA length, instead
+ * of parsing it a second time (readImport hands these very objects over as the desired records).
+ * Fields are readonly: a changed value would no longer be the one that was checked. The parsed value
+ * itself is not kept (only the SOA's): a million-record file would hold a million objects more (an
+ * array of strings per TXT) until the whole file is read.
+ */
+export class ZoneFileRecord {
+  constructor(
+    /** Absolute, normalised (lowercase) owner name. */
+    readonly name: string,
+    readonly type: RRType,
+    readonly ttl: number,
+    /** Canonical value (formatRData). */
+    readonly value: string,
+    /** Length of the value's RDATA on the wire. */
+    readonly rdataLength: number,
+    /** 1-based line where the record starts (for a $GENERATE, the directive's line). */
+    readonly line: number,
+    /** The included file it came from (see ZoneFileProblem.file); undefined for the top file. */
+    readonly file: string | undefined,
+    /** The SOA's parsed value (the zone's parameters); undefined for every other type. */
+    readonly soa: Extract<RData, { type: 'SOA' }> | undefined,
+  ) {}
 }
 
 /** How to read a zone file. */
@@ -320,8 +333,7 @@ class ZoneReader {
       ttl = set.ttl;
     }
     this.prevTtl = ttl;
-    const record: ZoneFileRecord = { name: owner, type, ttl, value: formatRData(rdata), rdata, line };
-    if (ctx.label !== undefined) record.file = ctx.label;
+    const record = new ZoneFileRecord(owner, type, ttl, formatRData(rdata), rdataWireLength(rdata), line, ctx.label, rdata.type === 'SOA' ? rdata : undefined);
     this.records.push(record);
   }
 

@@ -2,6 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { ZoneFileError, parseZoneFile, type ZoneFileRecord } from '../../src/zonefile/reader.ts';
+import { formatRData, parseRData } from '../../src/records/rdata.ts';
+import { rdataWireLength } from '../../src/records/wire-size.ts';
 
 const fixture = (name: string): string =>
   readFileSync(new URL(`../fixtures/zones/${name}`, import.meta.url), 'utf8');
@@ -51,13 +53,18 @@ describe('parseZoneFile: example.com fixture', () => {
     for (const t of ['A', 'AAAA', 'CNAME', 'NS', 'SOA', 'MX', 'TXT', 'SRV', 'PTR', 'CAA']) assert.ok(types.has(t as never), t);
   });
 
-  it('gives structured rdata matching the value', () => {
-    const soa = records[0].rdata;
-    assert.equal(soa.type, 'SOA');
-    if (soa.type === 'SOA') assert.equal(soa.serial, 2024010101);
-    const txt = records.find((r) => r.name === 'txt.example.com.')?.rdata;
-    assert.ok(txt && txt.type === 'TXT');
-    if (txt?.type === 'TXT') {
+  it('keeps the SOA parsed, and each value canonical with its wire length', () => {
+    const soa = records[0].soa;
+    assert.equal(soa?.serial, 2024010101);
+    assert.ok(records.slice(1).every((r) => r.soa === undefined));
+    for (const r of records) {
+      const rdata = parseRData(r.type, r.value);
+      assert.equal(formatRData(rdata), r.value, `${r.name} ${r.type}`);
+      assert.equal(r.rdataLength, rdataWireLength(rdata), `${r.name} ${r.type}`);
+    }
+    const txt = parseRData('TXT', records.find((r) => r.name === 'txt.example.com.')!.value);
+    assert.ok(txt.type === 'TXT');
+    if (txt.type === 'TXT') {
       assert.deepEqual([...txt.strings[2]], [...new TextEncoder().encode('café')]);
       assert.deepEqual([...txt.strings[3]], [116, 97, 98, 9, 101, 110, 100]);
     }
