@@ -226,7 +226,7 @@ class BatchBuilder {
     this.onDrafts = onDrafts;
   }
 
-  /** `raw` checked for `type` (see checkValue); `prechecked`: its rdata length when marked by markPrechecked. */
+  /** `raw` checked for `type` (see checkValue); `prechecked`: its rdata length when already checked (precheckedLength). */
   private checked(type: RRType, raw: unknown, prechecked?: number): CheckedValue {
     if (prechecked !== undefined && typeof raw === 'string' && raw !== '' && raw.trim() === raw && prechecked <= MAX_RDATA_BYTES) {
       return { value: raw, rdataLength: prechecked };
@@ -387,7 +387,7 @@ class BatchBuilder {
     }
   }
 
-  /** `prechecked`: the rdata length of a value marked by markPrechecked (see there). */
+  /** `prechecked`: the rdata length of a value already checked (precheckedLength). */
   create(op: { name: string; type: string; value: string; ttl?: number; id?: string }, newId: () => string, prechecked?: number): void {
     const zone = this.mustZone();
     let name: string;

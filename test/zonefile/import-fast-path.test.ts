@@ -1,9 +1,9 @@
 /**
- * The import fast paths: values the zone-file reader already parsed are taken by decide as checked
- * (markPrechecked) instead of being parsed a second time, and the creates into a zone without
+ * The import fast paths: values the zone-file reader already parsed (its ZoneFileRecords) are taken
+ * by decide as checked instead of being parsed a second time, and the creates into a zone without
  * records are checked in bulk (createAllIntoEmpty) instead of one draft-state fold each. Their
  * events must be exactly those of the general path, which checks every value from its text and
- * folds every record: the same records deep-copied (the copy carries no mark), decided with the
+ * folds every record: the same records deep-copied (plain objects, not taken as checked), with the
  * bulk creates off, give the same drafts (ids from the same counter) and the same errors, over
  * every type, escapes, $GENERATE, an existing zone (updates, TTL changes, deletions), refusals,
  * and files where the bulk path gives up midway (a DNAME, a CNAME clash).
