@@ -2,10 +2,10 @@
  * Offline commands that work on a database file: zone import/export, replay, verify (history: history.ts).
  * They open the ledger directly (no server needed); the server may be running (SQLite WAL).
  */
-import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { Ledger, parseLogPoint } from '../../ledger.ts';
 import { readImport, exportZone } from '../../projections/zone-files.ts';
+import { readZoneText } from '../../zonefile/reader.ts';
 import { zoneName } from '../../projections/decide.ts';
 import { verifyLedger } from '../../projections/verify-ledger.ts';
 import { checkChainHead, formatChainHead, parseChainHead, type ChainHead } from '../../events/chain-head.ts';
@@ -43,7 +43,7 @@ export function registerZoneOffline(zone: Command, onlineImport: (zone: string, 
     .action(async (zoneArg: string, file: string, opts: Record<string, string>) => {
       if (wantsApi(opts)) return onlineImport(zoneArg, file, opts);
       const db = needDb(opts, ' (or --addr URL, or MCNS_ADDR)');
-      const text = readFileSync(file === '-' ? 0 : file, 'utf8');
+      const text = readZoneText(file === '-' ? 0 : file);
       const ledger = Ledger.open({ path: db });
       try {
         keyOfflineWriter(ledger, opts.chainKeyFile ?? process.env.MCNS_CHAIN_KEY_FILE);
