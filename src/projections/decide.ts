@@ -543,7 +543,8 @@ class BatchBuilder {
       let type: RRType;
       let checkedValue: CheckedValue;
       try {
-        name = normalizeName(d.name);
+        // The zone-file reader's owner names are normalized already (a million regex tests less).
+        name = d instanceof ZoneFileRecord ? d.name : normalizeName(d.name);
         type = checkType(d.type);
         refuseDerivedWrite(zone, type);
         checkedValue = this.checked(type, d.value, precheckedLength(d));

@@ -24,6 +24,16 @@ export class StringTable<V> {
   /** Set once a probe ran too long: the entries live here instead. */
   private map?: Map<string, V>;
 
+  /**
+   * The key `get` last missed, with its hash and the empty slot where it would go: a new name is
+   * looked up and then added (each of a million names, in the reader, decide and the bulk fold), and
+   * the `set` right after takes both from here instead of hashing and probing again. Any other `set`
+   * forgets it (the slot may no longer be empty, or no longer the first empty one of its probe).
+   */
+  private missed?: string;
+  private missedHash = 0;
+  private missedSlot = 0;
+
   /** `maxProbe`: tests make it small, to take the Map path. */
   constructor(private readonly maxProbe = MAX_PROBE) {}
 
@@ -54,9 +64,14 @@ export class StringTable<V> {
 
   get(key: string): V | undefined {
     if (this.map) return this.map.get(key);
-    const slot = this.find(key, this.hash(key));
+    const h = this.hash(key);
+    const slot = this.find(key, h);
     if (slot === undefined) return this.toMap().get(key);
-    return slot >= 0 ? this.values[this.slots[slot] - 1] : undefined;
+    if (slot >= 0) return this.values[this.slots[slot] - 1];
+    this.missed = key;
+    this.missedHash = h;
+    this.missedSlot = slot;
+    return undefined;
   }
 
   set(key: string, value: V): void {
@@ -64,8 +79,16 @@ export class StringTable<V> {
       this.map.set(key, value);
       return;
     }
-    const h = this.hash(key);
-    const slot = this.find(key, h);
+    let h: number;
+    let slot: number | undefined;
+    if (key === this.missed) {
+      h = this.missedHash;
+      slot = this.missedSlot;
+    } else {
+      h = this.hash(key);
+      slot = this.find(key, h);
+    }
+    this.missed = undefined;
     if (slot === undefined) {
       this.toMap().set(key, value);
       return;
