@@ -140,17 +140,12 @@ function checkValue(type: RRType, value: unknown): CheckedValue {
 }
 
 /**
- * Values a caller in this process already parsed and canonicalized, with their rdata length: the
- * zone-file reader parses every value of an import once (it must, to resolve relative names), and
- * checking the canonical text again would parse a million values twice. Held under a symbol on the
- * desired record object (no WeakMap: a million ephemerons slow every GC), so nothing that arrives as
- * data (JSON bodies, restores, copies) can claim to be checked.
- */
-/**
- * The RDATA length of a desired record whose value is already checked: one the zone-file reader
- * read (a ZoneFileRecord: parsed and written back canonical, see there), which readImport hands over
- * as is. decide takes its value as it is instead of parsing it again; the limits of checkValue still
- * apply. Nothing that arrives through the API is one (a parsed JSON body holds plain objects).
+ * The RDATA length of a desired record whose value is already parsed and canonical, or undefined.
+ * The zone-file reader parses every value of an import once (it must, to resolve relative names);
+ * checking the canonical text again would parse a million values twice. Such a record is one of the
+ * reader's own ZoneFileRecords (readonly, and readImport hands them over as they are), so nothing
+ * that arrives as data (JSON bodies, restores, copies) can claim to be checked. decide takes its
+ * value as it is; the limits of checkValue still apply.
  */
 function precheckedLength(d: DesiredRecord): number | undefined {
   return d instanceof ZoneFileRecord ? d.rdataLength : undefined;

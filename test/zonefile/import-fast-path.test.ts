@@ -186,3 +186,12 @@ test('random files whose names come in runs and come back after others (CNAME cl
   }
   assert.ok(bulkTaken >= 30, `${bulkTaken} of 60 files decided`);
 });
+
+test('only the reader\'s own records are taken as checked: a plain copy of one, length included, has its value checked', () => {
+  const { command } = readImport('example.org', ['$TTL 300', '@ SOA ns1 hostmaster 1 3600 600 86400 300', '@ NS ns1', 'www A 192.0.2.1'].join('\n'));
+  // A body built by hand (or a JSON copy) with every field of the reader's record and a value that is not an address.
+  const copies = unmarked(command).records.map((r) => ({ ...r, value: r.type === 'A' ? 'not an address' : r.value }));
+  assert.ok(copies.some((r) => 'rdataLength' in r), 'the copy carries the length field');
+  const result = decideWithIds(EMPTY_STATE, { ...command, records: copies });
+  assert.ok('error' in result && /not an address|IPv4|address/i.test(result.error), JSON.stringify(result));
+});
