@@ -3,8 +3,7 @@
  * writes only the differences), and a zone state becomes a zone file.
  */
 import { invalid } from '../errors.ts';
-import { isInZone } from '../records/names.ts';
-import { formatProblem, parseZoneFile, ZoneFileError, type ZoneFileRecord } from '../zonefile/reader.ts';
+import { formatProblem, parseZoneFile, ZoneFileError } from '../zonefile/reader.ts';
 import { writeZoneFile } from '../zonefile/writer.ts';
 import type { Command, DesiredRecord } from './decide.ts';
 import { zoneName } from './decide.ts';
@@ -38,24 +37,17 @@ export function readImport(zone: string, text: string, from: ImportSource = {}):
   let soa: Extract<Command, { kind: 'importZone' }>['soa'];
   let serial: number | undefined;
   // The reader's records are the desired records themselves (decide takes their values as checked:
-  // precheckedLength): no second object for each of a million records.
+  // precheckedLength): no second object for each of a million records. The reader refused already
+  // any owner outside the zone, an SOA away from the apex and a second SOA.
   const records: DesiredRecord[] = [];
   for (const r of parsed.records) {
-    if (!isInZone(r.name, origin)) throw invalid('zone file', `${where(r)}${r.name} is outside zone ${origin}`);
     if (r.soa) {
-      if (r.name !== origin) throw invalid('zone file', `${where(r)}SOA must be at the apex ${origin}, not ${r.name}`);
-      if (soa) throw invalid('zone file', `${where(r)}a second SOA record`);
       const d = r.soa;
       soa = { primary_ns: d.mname, admin_email: d.rname, ttl: r.ttl, refresh: d.refresh, retry: d.retry, expire: d.expire, minimum: d.minimum };
       serial = d.serial;
     } else records.push(r);
   }
   return { command: { kind: 'importZone', zone: origin, soa, serial, records, source: from.source }, warnings: parsed.warnings.map(formatProblem) };
-}
-
-/** "line 7: " (or "inc.zone line 7: ") for an error about record `r`: made only for an error, not for each record. */
-function where(r: ZoneFileRecord): string {
-  return formatProblem({ line: r.line, file: r.file, message: '' });
 }
 
 /** {@link readImport} without the warnings (seeding, tests). */
