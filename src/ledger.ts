@@ -666,10 +666,10 @@ export class Ledger {
 
   /**
    * Reads now the big zones the checkpoint load deferred, and builds the large children maps it left
-   * for first use (not the records-by-id maps): for a start without the serving-index image, whose
-   * index build walks the whole trie right after DNS binds and would otherwise do all this there,
-   * holding the event loop (seconds for the 1M zone). prepareRecordMaps then finds them done, and
-   * reports the time of the read.
+   * for first use (not the records-by-id maps), for a caller about to walk the whole trie at once.
+   * (The server no longer calls it on a start without the serving-index image: the index's first
+   * pass scans a deferred zone's bytes instead, ServingIndex scanBelow.) prepareRecordMaps then
+   * finds them done, and reports the time of the read.
    */
   buildTrieMaps(): void {
     for (const zone of this.unbuilt.deferred) zone.finish();
@@ -877,7 +877,7 @@ export interface StartupReport {
   /**
    * Milliseconds of each phase. zonesReadMs: reading the big zones' nodes below the apex, which the
    * checkpoint load defers (DEFER_CHILDREN): after DNS binds, in the background (prepareRecordMaps),
-   * or before it on a start without the serving-index image (buildTrieMaps); set once done.
+   * or at once by a first use (a write, an API read, a general-path query); set once done.
    */
   phases: { checkpointLoadMs: number; tailReplayMs: number; indexBuildMs?: number; indexImageMs?: number; zonesReadMs?: number };
   /**

@@ -131,12 +131,13 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
   // The DNS answer cache's buffers likewise (startDns: allocated after the load they start a full GC).
   const answerCache = new AnswerCache();
   const ledger = openLedger(config, logger);
-  // Without an image the serving index is built from the trie just after DNS binds: its large maps
-  // are built first, here, rather than in one long step of that build.
+  // Without an image the serving index is built as DNS starts (startDns, before the bind), and
+  // the big zones' nodes below the apex are left unread: the index's first pass scans their
+  // checkpoint bytes instead (ServingIndex scanBelow), and the read follows in the background
+  // after the bind (prepareRecordMaps), before the second pass.
   if (!('table' in indexImage)) {
-    ledger.buildTrieMaps();
     // Nothing serves the tail's end state without the image: applied now, before the bind, as the
-    // index build right after it would.
+    // index build would (a tail that writes into a big zone reads it now).
     ledger.settle(true);
   }
   const keyStore = new KeyStore(ledger.db);

@@ -48,6 +48,7 @@ import { nameToWire, splitLabels } from '../records/names.ts';
 import { rrTypeCode } from '../records/types.ts';
 import { labelsBelow, type LedgerState } from '../projections/state.ts';
 import { lookup, type TrieNode } from '../projections/trie.ts';
+import { SCAN_ALL, SCAN_NODE, SCAN_SKIP, unreadBelow, type DeferredChildren } from '../projections/checkpoint.ts';
 import { rrsetTtl } from '../projections/rrset-ttl.ts';
 import { answerQuery, isPlainQuestion } from './answer.ts';
 import { RCODE, writeOpt, writeResponseHeader } from './header.ts';
@@ -234,6 +235,11 @@ class EntryWriter {
     this.length = length;
   }
 
+  /** The buffer written into (its first `length` bytes; valid until the next write). */
+  get buffer(): Uint8Array {
+    return this.buf;
+  }
+
   /** The bytes written (a view, valid until the next write). */
   bytes(): Uint8Array {
     return this.buf.subarray(0, this.length);
@@ -358,9 +364,23 @@ interface Rebuild {
   roots: Set<TrieNode>;
   /** The zones' names: a node at one of them inside another zone's trie belongs to that zone. */
   apexes: Set<string>;
+  /**
+   * Names put aside by a scan of a big zone's bytes (scanBelow): the second pass takes them by name,
+   * CNAME owners and cuts first, once the zone is read (`scanned`).
+   */
+  scannedFirst: string[];
+  scannedRest: string[];
+  /** The zones scanned instead of walked: their reads, and their apexes' children maps. */
+  scanned: ScannedZone[];
   /** performance.now() at the start, for the log line. */
   started: number;
   timer?: NodeJS.Immediate;
+}
+
+/** A big zone the first pass scanned from the checkpoint's bytes (DeferredChildren.scan): the second pass waits for its trie. */
+interface ScannedZone {
+  deferred: DeferredChildren;
+  children: PMap<unknown>;
 }
 
 /** The second pass of a rebuild in progress (fillStep). */
@@ -370,8 +390,13 @@ interface Fill {
   names: string[];
   /** Per node: its zone id times two, plus one at a zone's apex. */
   where: number[];
-  /** The state the first pass indexed: while the index still holds it, a node is indexed as it is, with no lookup. */
-  built: LedgerState;
+  /**
+   * The state the first pass indexed: while the index still holds it, a node is indexed as it is,
+   * with no lookup. Undefined after a scan: every name is looked up (`nodes` is empty).
+   */
+  built: LedgerState | undefined;
+  /** Zones the first pass scanned: nothing is indexed until each is read and its apex's children map built. */
+  waitFor: ScannedZone[];
   next: number;
   started: number;
   answeredBefore: number;
@@ -892,6 +917,16 @@ export class ServingIndex {
     const fill = this.fill;
     if (!fill || this.closed || !this.state) return;
     fill.timer = undefined;
+    // A zone the first pass scanned is looked up here: not before its read (the server's, in the
+    // background, or a first use's) and its apex's children map are done, or the first lookup
+    // would do them at once, holding DNS for seconds.
+    if (fill.waitFor.length > 0) {
+      if (fill.waitFor.some((z) => !z.deferred.done || !z.children.built)) {
+        fill.timer = setTimeout(() => this.fillStep(), FILL_PAUSE_MS);
+        return;
+      }
+      fill.waitFor = [];
+    }
     this.target = this.state;
     this.budget = Infinity;
     try {
@@ -950,20 +985,24 @@ export class ServingIndex {
    * one held is known not to exist (NXDOMAIN). So is a name whose answers are too large for an
    * entry: it must still be found, or it would read as NXDOMAIN.
    */
-  private index(table: NameTable, node: TrieNode, zoneId: number, apex: boolean, dependents: Dependents, pending?: TrieNode[]): void {
+  private index(table: NameTable, node: TrieNode, zoneId: number, apex: boolean, dependents: Dependents, pending?: TrieNode[], wildcardBelow?: boolean): void {
     // What the general path parses for these answers, and the names it encodes, are encoded here and
     // not needed again.
-    encodingOnce(() => this.indexNode(table, node, zoneId, apex, dependents, pending));
+    encodingOnce(() => this.indexNode(table, node, zoneId, apex, dependents, pending, wildcardBelow));
   }
 
-  private indexNode(table: NameTable, node: TrieNode, zoneId: number, apex: boolean, dependents: Dependents, pending?: TrieNode[]): void {
+  /**
+   * `wildcardBelow`: whether the node has a `*` child, when its children map cannot say (a node a
+   * scan made, or an apex whose children are still to be read); by default the map is asked.
+   */
+  private indexNode(table: NameTable, node: TrieNode, zoneId: number, apex: boolean, dependents: Dependents, pending?: TrieNode[], wildcardBelow?: boolean): void {
     this.spend();
     const key = this.key;
     const n = writeKey(node.name, key);
     // Every valid name fits a key; one that did not would make a missing entry look like NXDOMAIN,
     // so the index switches itself off instead (fail()).
     if (n < 0) throw new Error(`serving index: no key for ${JSON.stringify(node.name)}`);
-    let flags = node.children.has('*') ? FLAG_WILDCARD_BELOW : 0;
+    let flags = (wildcardBelow ?? node.children.has('*')) ? FLAG_WILDCARD_BELOW : 0;
     const rrsets = node.rrsets;
     if (hidesBelow(node, apex)) flags |= FLAG_CUT;
     // Escaped names' answers spell labels the index cannot compare.
@@ -994,7 +1033,7 @@ export class ServingIndex {
       }
       if (out.length > MAX_VALUE) out.truncate(VALUE_HEADER);
     }
-    if (!table.set(key.subarray(0, n), out.bytes(), flags)) {
+    if (!table.setFrom(key, n, out.buffer, out.length, flags)) {
       // Both sizes were checked above, so this is a bug; the index stops rather than answer NXDOMAIN for the name.
       throw new Error(`serving index: entry for ${JSON.stringify(node.name)} refused`);
     }
@@ -1513,6 +1552,33 @@ export class ServingIndex {
     }
   }
 
+  /**
+   * The first pass below the apex `apex` of a big zone that the checkpoint load left unread
+   * (DeferredChildren): the nodes are made from the checkpoint's bytes one at a time and indexed as
+   * the walk below would index them (the same enter rules: another zone's apex is that zone's,
+   * nothing below a cut), then dropped. A start without the serving-index image so needs neither
+   * the zone's trie (3 s of reading and its garbage collection on the 1M-name zone) nor the walk's
+   * copy of a million children before it answers A and AAAA from the index. The names the second
+   * pass must take are kept by name; it waits for the zone to be read (Fill.waitFor). Returns
+   * whether the apex has a `*` child.
+   */
+  private scanBelow(job: Rebuild, deferred: DeferredChildren, apex: TrieNode, zoneId: number): boolean {
+    const pending = job.pending as TrieNode[];
+    const { wildcardChild } = deferred.scan({
+      enter: (node) => (job.apexes.has(node.name) ? SCAN_SKIP : hidesBelow(node, false) ? SCAN_NODE : SCAN_ALL),
+      visit: (node, wildcard) => {
+        const before = pending.length;
+        this.index(job.table, node, zoneId, false, job.dependents, pending, wildcard);
+        if (pending.length === before) return;
+        pending.length = before;
+        const sets = node.rrsets;
+        (sets.has('CNAME') || sets.has('NS') ? job.scannedFirst : job.scannedRest).push(node.name);
+      },
+    });
+    job.scanned.push({ deferred, children: apex.children });
+    return wildcardChild;
+  }
+
   private startRebuild(target: LedgerState): void {
     let expected = 0;
     for (const z of target.zones.values()) expected += z.records.size;
@@ -1537,6 +1603,9 @@ export class ServingIndex {
       templates: zones.map((z) => negativeTemplate(z)),
       roots: new Set(roots),
       apexes: new Set(target.zones.keys()),
+      scannedFirst: [],
+      scannedRest: [],
+      scanned: [],
       started: performance.now(),
     };
     this.step();
@@ -1559,11 +1628,12 @@ export class ServingIndex {
         const node = stack.pop();
         zoneId = stackZone.pop() as number;
         if (node === undefined) {
-          if (job.pending && job.pending.length > 0) this.fill = secondPass(job);
+          const leftOver = (job.pending?.length ?? 0) + job.scannedFirst.length + job.scannedRest.length;
+          if (leftOver > 0) this.fill = secondPass(job);
           // With a second pass to come, the table is trimmed after it: the entries it replaces fit
           // in the arena's slack, and each new arena of a 1M-name index (tens of MB of external
           // memory) starts a major GC of the whole projection's heap (about a second each).
-          if (!job.pending || job.pending.length === 0) job.table.trim();
+          if (leftOver === 0) job.table.trim();
           this.table = job.table;
           this.dependents = job.dependents;
           this.zoneIds = job.zoneIds;
@@ -1580,11 +1650,16 @@ export class ServingIndex {
         const root = roots.has(node);
         // Another zone's apex: that zone's own tree stands for the name.
         if (!root && apexes.has(node.name)) continue;
+        // A big zone whose nodes below the apex the checkpoint load left unread: its bytes are
+        // scanned instead (scanBelow), and the apex, whose children map cannot be asked without
+        // reading them, is told about its wildcard child.
+        const unread = root && job.pending && !hidesBelow(node, root) ? unreadBelow(node.children) : undefined;
+        const wildcardBelow = unread ? this.scanBelow(job, unread, node, zoneId) : undefined;
         const pendingBefore = job.pending?.length;
-        this.index(job.table, node, zoneId, root, job.dependents, job.pending);
+        this.index(job.table, node, zoneId, root, job.dependents, job.pending, wildcardBelow);
         if (job.pending && job.pending.length !== pendingBefore) job.pendingWhere.push(zoneId * 2 + (root ? 1 : 0));
         // Nothing below a cut is held (a question there finds the cut walking up).
-        if (hidesBelow(node, root)) continue;
+        if (unread || hidesBelow(node, root)) continue;
         if (node.children.size > 0) {
           // The children share their parent's zone: pushed in one walk (no callback per child).
           node.children.valuesInto(stack);
@@ -1607,7 +1682,7 @@ export class ServingIndex {
  * which are asked far less.
  */
 function secondPass(job: Rebuild): Fill {
-  const pending = job.pending as TrieNode[];
+  const pending = job.pending ?? [];
   const first: number[] = [];
   const rest: number[] = [];
   for (let i = 0; i < pending.length; i++) {
@@ -1615,11 +1690,25 @@ function secondPass(job: Rebuild): Fill {
     (sets.has('CNAME') || sets.has('NS') ? first : rest).push(i);
   }
   const order = first.concat(rest);
+  if (job.scanned.length > 0) {
+    // Names only: the scanned nodes were dropped, and they are looked up once the zones are read.
+    return {
+      nodes: [],
+      names: [...first.map((i) => pending[i].name), ...job.scannedFirst, ...rest.map((i) => pending[i].name), ...job.scannedRest],
+      where: [],
+      built: undefined,
+      waitFor: job.scanned,
+      next: 0,
+      started: performance.now(),
+      answeredBefore: 0,
+    };
+  }
   return {
     nodes: order.map((i) => pending[i]),
     names: order.map((i) => pending[i].name),
     where: order.map((i) => job.pendingWhere[i]),
     built: job.target,
+    waitFor: [],
     next: 0,
     started: performance.now(),
     answeredBefore: 0,

@@ -531,9 +531,35 @@ export class DeferredChildren {
     private readonly expected: { records: number; nodes: number },
     /** Where the zone's stream ends: the next zone's start, or undefined for the end of the stream. */
     private readonly end: [number, number] | undefined,
+    /** A reader of the same bytes from where `reader` starts (for `scan`, which reads them again). */
+    private readonly again: () => StateReader,
   ) {
     this.reader = reader;
     this.unbuilt = reader.unbuilt;
+  }
+
+  /** The apex's number of children (the nodes right below it). */
+  get childCount(): number {
+    return this.kids.length;
+  }
+
+  /**
+   * Reads the nodes below the apex once more, from the bytes, keeping none of them: each node is
+   * made as the read makes it, with its RRsets but no children, and shown to `scan` (see
+   * ZoneScan). The read itself is not advanced: this is for one pass over the zone that needs no
+   * trie (the serving index's first pass on a start without its image), which so costs neither
+   * the trie's memory nor the garbage collection of a million long-lived nodes. Returns whether
+   * a child of the apex is the wildcard `*`. Throws, like the read, when the bytes do not hold
+   * what the header says.
+   */
+  scan(scan: ZoneScan): { wildcardChild: boolean } {
+    if (this.failure) throw this.failure;
+    const reader = this.again();
+    reader.writeName(this.zone, this.apexAt);
+    let wildcardChild = false;
+    for (let i = 0; i < this.kids.length; i++) if (reader.scanNode(this.zone, this.apexAt, scan, false)) wildcardChild = true;
+    this.check(reader);
+    return { wildcardChild };
   }
 
   /** True once every node is read. */
@@ -570,7 +596,7 @@ export class DeferredChildren {
 
   private check(reader: StateReader): void {
     const { expected, zone } = this;
-    // The apex was counted by the load's own reader.
+    // The apex was counted by the load's own reader (and is the count a fork starts from).
     if (reader.count !== expected.records || reader.nodes + 1 !== expected.nodes) {
       throw new Error(`checkpoint: zone ${zone} has ${reader.count} records in ${reader.nodes + 1} nodes, its header says ${expected.records} in ${expected.nodes}`);
     }
@@ -661,15 +687,22 @@ class StateReader {
     return this.block === block && offset === 0;
   }
 
-  /** A reader of the same blob at this one's position, with no zone begun (DeferredChildren's). */
-  private fork(): StateReader {
-    const r = new StateReader(this.blob, this.blockStarts[0] ?? this.offset, this.sizes);
+  /**
+   * A maker of readers of the same blob at this one's position, with no zone begun
+   * (DeferredChildren's: one to read the zone, and one each time it is scanned).
+   */
+  private forkHere(): () => StateReader {
+    const { blob, sizes } = this;
+    const first = this.blockStarts[0] ?? this.offset;
     // At the end of a block (the node read last ended it), the next byte is the next block's first;
     // past the last block there is none, and the fork's first read says the stream ends early.
-    if (this.pos < this.buf.length) r.seek([this.block - 1, this.pos]);
-    else if (this.block < this.sizes.length) r.seek([this.block, 0]);
-    else r.block = this.sizes.length;
-    return r;
+    const at: [number, number] | undefined = this.pos < this.buf.length ? [this.block - 1, this.pos] : this.block < sizes.length ? [this.block, 0] : undefined;
+    return () => {
+      const r = new StateReader(blob, first, sizes);
+      if (at) r.seek(at);
+      else r.block = sizes.length;
+      return r;
+    };
   }
 
   private fill(): void {
@@ -768,6 +801,72 @@ class StateReader {
     return this.label;
   }
 
+  /**
+   * The next node and everything below it, read as `node` reads them but kept by no one: each node
+   * is made with its RRsets and no children and shown to `scan` (ZoneScan); below a node it does
+   * not descend into (`quiet`), nodes are read past unseen. Counts records and nodes like `node`,
+   * fills nothing else. Returns whether the node's label is `*`.
+   */
+  scanNode(parentName: string, parentAt: number, scan: ZoneScan, quiet: boolean): boolean {
+    this.fill();
+    this.nodes++;
+    const labelLen = this.buf[this.pos];
+    const sep = parentName === '.' ? 0 : 1;
+    const at = parentAt - labelLen - sep;
+    if (at < 0) throw new Error('checkpoint: a name longer than 1024 bytes');
+    const buf = this.buf;
+    const nameBytes = this.name;
+    for (let i = 0, from = this.pos + 1; i < labelLen; i++) nameBytes[at + i] = buf[from + i];
+    if (sep) nameBytes[at + labelLen] = 0x2e;
+    const wildcard = labelLen === 1 && buf[this.pos + 1] === 0x2a;
+    this.pos += 1 + labelLen;
+    const setCount = buf[this.pos++];
+    if (quiet) {
+      // Read past: the records are counted, not made.
+      for (let s = 0; s < setCount; s++) {
+        this.type();
+        const n = this.varint();
+        for (let i = 0; i < n; i++) {
+          // (Never `this.pos += this.varint()`: the sum would take pos from before the varint was read.)
+          const idLength = this.varint();
+          this.pos += idLength + 4;
+          const valueLength = this.varint();
+          this.pos += valueLength;
+        }
+        if (n === 0) throw new Error('checkpoint: an empty RRset');
+        this.count += n;
+      }
+      const childCount = this.varint();
+      for (let i = 0; i < childCount; i++) this.scanNode('', at, scan, true);
+      return wildcard;
+    }
+    const name = parentName === '.' && labelLen === 0 ? '.' : nameBytes.toString('latin1', at, nameBytes.length);
+    const sets = new Array<RRset>(setCount);
+    for (let s = 0; s < setCount; s++) {
+      const type = this.type();
+      const n = this.varint();
+      if (n === 0) throw new Error(`checkpoint: an empty ${type} RRset at ${name}`);
+      const records = new Array<RecordState>(n);
+      for (let i = 0; i < n; i++) {
+        // The id is skipped: no one asks a scanned record for it.
+        const idLength = this.varint();
+        this.pos += idLength;
+        const ttl = this.buf.readUInt32BE(this.pos);
+        this.pos += 4;
+        records[i] = { id: '', name, type, ttl, value: this.varstr('utf8') };
+      }
+      this.count += n;
+      sets[s] = rrsetOf(records);
+    }
+    const node = makeNode(name, sets, PMap.empty<TrieNode>());
+    const mode = scan.enter(node);
+    const childCount = this.varint();
+    let wildcardChild = false;
+    for (let i = 0; i < childCount; i++) if (this.scanNode(name, at, scan, mode !== SCAN_ALL)) wildcardChild = true;
+    if (mode !== SCAN_SKIP) scan.visit(node, wildcardChild);
+    return wildcard;
+  }
+
   /** One node and (recursively) its children; `at` is where the node's name starts in `this.name`. */
   private node(parentName: string, parentAt: number, apex: boolean): TrieNode {
     this.fill();
@@ -821,13 +920,22 @@ class StateReader {
       // The rest of the zone is read later, by a reader of its own from here (DeferredChildren).
       const keys = new Array<string>(childCount);
       const kids = new Array<TrieNode>(childCount);
-      const rest = this.fork();
+      const fork = this.forkHere();
+      const rest = fork();
       rest.ids = this.ids;
       rest.records = this.records;
-      rest.count = this.count;
+      const apexRecords = this.count;
+      rest.count = apexRecords;
       rest.writeName(name, at);
-      const deferred = new DeferredChildren(rest, name, at, keys, kids, this.expected, this.deferTo);
+      // A scan counts from the apex's records too (DeferredChildren.check), and keeps none.
+      const again = (): StateReader => {
+        const r = fork();
+        r.count = apexRecords;
+        return r;
+      };
+      const deferred = new DeferredChildren(rest, name, at, keys, kids, this.expected, this.deferTo, again);
       children = PMap.lazyFromArrays(keys, kids, () => deferred.finish());
+      deferredBelow.set(children, deferred);
       this.deferred = deferred;
       this.unbuilt.push(children);
     } else if (childCount > 0) {
@@ -852,6 +960,34 @@ class StateReader {
     }
     return makeNode(name, sets, children);
   }
+}
+
+/**
+ * What DeferredChildren.scan shows each node to. `enter` sees a node (its RRsets, no children) before
+ * anything below it is read, and says what to visit: SCAN_SKIP, neither the node nor anything below
+ * it; SCAN_NODE, the node but nothing below it; SCAN_ALL, the node and (as their own `enter` says)
+ * the nodes below it. `visit` then gets each node to visit after everything below it was read,
+ * with whether one of its children is the wildcard `*` (below a node not descended into too).
+ */
+export interface ZoneScan {
+  enter(node: TrieNode): number;
+  visit(node: TrieNode, wildcardChild: boolean): void;
+}
+export const SCAN_SKIP = 0;
+export const SCAN_NODE = 1;
+export const SCAN_ALL = 2;
+
+/** The children maps of deferred apexes, to their DeferredChildren (unreadBelow). */
+const deferredBelow = new WeakMap<PMap<unknown>, DeferredChildren>();
+
+/**
+ * The DeferredChildren of `children` when it is the children map of a big zone's apex whose nodes
+ * below are still to be read (DEFER_CHILDREN); undefined otherwise (read, or never deferred). Lets
+ * a walk that needs no trie scan the zone's bytes (DeferredChildren.scan) instead of reading them.
+ */
+export function unreadBelow(children: PMap<unknown>): DeferredChildren | undefined {
+  const d = deferredBelow.get(children);
+  return d && !d.done ? d : undefined;
 }
 
 /**
