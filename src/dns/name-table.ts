@@ -173,22 +173,36 @@ export class NameTable {
    * larger than 0x7fff.
    */
   set(key: Uint8Array, value: Uint8Array, tag: number): boolean {
-    if (key.length > MAX_KEY || value.length > 0xffff || tag > MAX_TAG || tag < 0) return false;
-    // One hash for the replaced entry's removal and the new slot (a rebuild sets a million keys).
-    const h = hashKey(key, 0, key.length);
-    this.remove(key, h);
+    return this.setFrom(key, key.length, value, value.length, tag);
+  }
+
+  /**
+   * `set` of the first `keyLength` bytes of `key` and the first `valueLength` of `value`: the
+   * serving index writes each entry into buffers of its own, and a rebuild sets a million of them
+   * (no subarray view made per entry).
+   */
+  setFrom(key: Uint8Array, keyLength: number, value: Uint8Array, valueLength: number, tag: number): boolean {
+    if (keyLength > MAX_KEY || keyLength > key.length || valueLength > 0xffff || valueLength > value.length || tag > MAX_TAG || tag < 0) return false;
+    // One hash for the replaced entry's removal and the new slot.
+    const h = hashKey(key, 0, keyLength);
+    const old = this.find(key, 0, keyLength, h);
+    if (old >= 0) this.removeAt(old, h);
     if ((this.live + this.tombstones + 1) * 2 > this.mask + 1) this.rehash(pow2AtLeast((this.live + 1) * 4));
-    const size = HEADER + key.length + value.length;
+    const size = HEADER + keyLength + valueLength;
     if (this.used + size > this.arena.length) this.makeRoom(size);
     const off = this.used;
     const arena = this.arena;
-    arena[off] = key.length;
-    arena[off + 1] = value.length >> 8;
-    arena[off + 2] = value.length & 0xff;
+    arena[off] = keyLength;
+    arena[off + 1] = valueLength >> 8;
+    arena[off + 2] = valueLength & 0xff;
     arena[off + 3] = (tag >> 8) & 0xff;
     arena[off + 4] = tag & 0xff;
-    arena.set(key, off + HEADER);
-    arena.set(value, off + HEADER + key.length);
+    // Byte loops: TypedArray#set costs more than the copy for entries of tens of bytes.
+    const k0 = off + HEADER;
+    for (let k = 0; k < keyLength; k++) arena[k0 + k] = key[k];
+    const v0 = k0 + keyLength;
+    if (valueLength > 256) arena.set(value.subarray(0, valueLength), v0);
+    else for (let k = 0; k < valueLength; k++) arena[v0 + k] = value[k];
     this.used += size;
     this.place(off, h);
     this.live++;
@@ -204,6 +218,12 @@ export class NameTable {
   private remove(key: Uint8Array, h: number): boolean {
     const off = this.find(key, 0, key.length, h);
     if (off < 0) return false;
+    this.removeAt(off, h);
+    return true;
+  }
+
+  /** Removes the entry at arena offset `off`, whose key hashes to `h`. */
+  private removeAt(off: number, h: number): void {
     for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
       if (this.slots[2 * i] === off + 1) {
         this.slots[2 * i] = TOMBSTONE;
@@ -214,7 +234,6 @@ export class NameTable {
     this.arena[off + 3] |= DEAD;
     this.live--;
     this.tombstones++;
-    return true;
   }
 
   /** Every entry's key bytes (copies), for tests and consistency checks. */
