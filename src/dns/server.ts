@@ -28,6 +28,7 @@ import { emptyResponseBytes, headerOnlyResponse, maxResponseSize, RCODE } from '
 import { drainSkippedAnswers } from './oversized.ts';
 import { AnswerCache } from './cache.ts';
 import { ServingIndex } from './serving-index.ts';
+import { zoneReadFor } from './zone-read.ts';
 import { restoreIndexImage, writeIndexImage, type ImageRestored, type ImageWritten, type LoadedImage } from './index-image.ts';
 import { Forwarder, parseHostPort, refusedResponse } from './forwarder.ts';
 import { readQuery, type ParsedQuery } from './query.ts';
@@ -299,7 +300,8 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
    * Answers one message from `from`; undefined means send nothing. `send` writes extra messages
    * (transfers). Never throws. Nothing is allocated here for an answer but the answer itself.
    */
-  const handle = (raw: Buffer, tcp: boolean, from: Source, send: Sender): Buffer | Promise<Buffer | undefined> | undefined => {
+  /** `waited`: the zone's read this question waited for is done (zoneReadFor); it is not waited for twice. */
+  const handle = (raw: Buffer, tcp: boolean, from: Source, send: Sender, waited = false): Buffer | Promise<Buffer | undefined> | undefined => {
     received++;
     try {
       const q = readQuery(raw);
@@ -351,6 +353,12 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
       if (hit !== undefined) {
         count(cache.lastRcode, q.qtype, tcp);
         return hit;
+      }
+      // A big zone not read yet: answered once it is, the index answering meanwhile (zone-read.ts).
+      const read = waited ? undefined : zoneReadFor(state, q.qnameKey);
+      if (read) {
+        const again = (): Buffer | Promise<Buffer | undefined> | undefined => handle(raw, tcp, from, send, true);
+        return read.then(again, again);
       }
       const a = answerQuery(state, q, { tcp });
       if (signed && a.zone === signed.zone) addDnssec(a, q, signed);

@@ -11,6 +11,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ServingIndex } from '../../src/dns/serving-index.ts';
+import { zoneReadFor } from '../../src/dns/zone-read.ts';
 import { DEFER_CHILDREN, deserializeState, serializeState, takeUnbuilt } from '../../src/projections/checkpoint.ts';
 import type { Command, RecordOp } from '../../src/projections/decide.ts';
 import type { LedgerState } from '../../src/projections/state.ts';
@@ -177,6 +178,29 @@ test('serving index: a scan of a zone whose bytes disagree with its header fails
     assert.equal(index.isCurrent(scanned), false);
   } finally {
     for (const index of made.splice(0)) index.close();
+    cleanup();
+  }
+});
+
+test('a general-path question in a big zone not yet read waits for the read in slices (zoneReadFor), and then needs no wait', async () => {
+  const { state, big, cleanup } = randomState(11);
+  try {
+    const loaded = deserializeState(serializeState(state, 'h')) as LedgerState;
+    const left = takeUnbuilt(loaded);
+    const zone = `${big[0]}.`;
+    const deferred = left.deferred.find((d) => d.zone === zone);
+    assert.ok(deferred, `${zone} is deferred`);
+    const small = [...loaded.zones.keys()].find((z) => !left.deferred.some((d) => d.zone === z) && !big.some((b) => z.endsWith(`${b}.`)));
+    assert.ok(small, 'a zone that is not deferred');
+    assert.equal(zoneReadFor(loaded, `f1.${small}`), undefined, 'a zone read at load needs no wait');
+    const wait = zoneReadFor(loaded, `f1.${zone}`);
+    assert.ok(wait, 'a question in the unread zone waits');
+    assert.equal(zoneReadFor(loaded, `nowhere.${zone}`), wait, 'every question waits for the same read');
+    await wait;
+    assert.equal(deferred.done, true);
+    assert.equal(loaded.zones.get(zone)!.tree.children.built, true, "the apex's children map is built too");
+    assert.equal(zoneReadFor(loaded, `f1.${zone}`), undefined, 'then no wait');
+  } finally {
     cleanup();
   }
 });
