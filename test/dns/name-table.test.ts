@@ -70,3 +70,30 @@ test('NameTable refuses a tag above 15 bits (the top bit marks garbage)', () => 
   assert.equal(table.set(enc('a.'), new Uint8Array(1), 0x8000), false);
   assert.equal(table.set(enc('a.'), new Uint8Array(1), 0x7fff), true);
 });
+
+test('NameTable.setFrom stores the first bytes of larger buffers, as set stores views of them; it refuses lengths past the buffers', () => {
+  const viaSet = new NameTable(4);
+  const viaFrom = new NameTable(4);
+  const keyBuf = new Uint8Array(255).fill(0x61);
+  const valueBuf = new Uint8Array(4096).fill(7);
+  for (let i = 0; i < 300; i++) {
+    const keyLength = 1 + (i % 40);
+    const valueLength = (i * 37) % 600;
+    // Distinct lowercase keys (keys are stored lowercased: find folds the question's letters).
+    keyBuf[0] = i & 0x3f;
+    keyBuf[1] = 0x61 + (i >> 6);
+    valueBuf[0] = i & 0xff;
+    assert.equal(viaSet.set(keyBuf.slice(0, keyLength), valueBuf.slice(0, valueLength), i & 0x7fff), true);
+    assert.equal(viaFrom.setFrom(keyBuf, keyLength, valueBuf, valueLength, i & 0x7fff), true);
+  }
+  assert.equal(viaFrom.size, viaSet.size);
+  for (const key of viaSet.keys()) {
+    const a = viaSet.find(key, 0, key.length, hashKey(key, 0, key.length));
+    const b = viaFrom.find(key, 0, key.length, hashKey(key, 0, key.length));
+    assert.ok(a >= 0 && b >= 0);
+    assert.equal(viaFrom.tag(b), viaSet.tag(a));
+    assert.deepEqual(viaFrom.data.slice(viaFrom.valueStart(b), viaFrom.valueStart(b) + viaFrom.valueLength(b)), viaSet.data.slice(viaSet.valueStart(a), viaSet.valueStart(a) + viaSet.valueLength(a)));
+  }
+  assert.equal(viaFrom.setFrom(keyBuf, 10, valueBuf, 5000, 1), false, 'a value length past its buffer');
+  assert.equal(viaFrom.setFrom(keyBuf.subarray(0, 4), 5, valueBuf, 1, 1), false, 'a key length past its buffer');
+});
