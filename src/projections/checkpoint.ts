@@ -538,14 +538,10 @@ export class DeferredChildren {
     this.unbuilt = reader.unbuilt;
   }
 
-  /** The apex's number of children (the nodes right below it). */
-  get childCount(): number {
-    return this.kids.length;
-  }
-
   /**
    * Reads the nodes below the apex once more, from the bytes, keeping none of them: each node is
-   * made as the read makes it, with its RRsets but no children, and shown to `scan` (see
+   * made as the read makes it, with its RRsets (its records' ids left empty) but no children, and
+   * shown to `scan` (see
    * ZoneScan). The read itself is not advanced: this is for one pass over the zone that needs no
    * trie (the serving index's first pass on a start without its image), which so costs neither
    * the trie's memory nor the garbage collection of a million long-lived nodes. Returns whether
