@@ -7,7 +7,7 @@
  * alternating, so the machine's drift hits both). Each round's restart is an ordinary one: the
  * previous process got SIGTERM and exited as an operator's would.
  *
- *   node --import tsx bench/bigzone/first-second.ts [--rounds 3] [--secs 10] [--together [--cold-reference]] [DB10K DB1M QUERIES10K QUERIES1M]
+ *   node --import tsx bench/bigzone/first-second.ts [--rounds 3] [--secs 10] [--together [--cold-reference]] [--no-image] [DB10K DB1M QUERIES10K QUERIES1M]
  *
  * Defaults: the databases and query files bench/dns/run.ts made under bench/out/dns/{10k,1M}. The
  * databases are copied to a temporary directory first (a server writes checkpoints into its own).
@@ -48,6 +48,10 @@ const SECS = Number(opt('--secs', '10'));
 const flagTaken = flagTaker(argv);
 const TOGETHER = flagTaken('--together');
 const COLD_REFERENCE = flagTaken('--cold-reference');
+// --no-image: the 1M server's serving-index image is removed before each restart, so every round is
+// a start without it (the first start after `mcns zone import`): the index's first pass scans the
+// zone's checkpoint bytes before the bind, and its second pass follows the zone's read.
+const NO_IMAGE = flagTaken('--no-image');
 if (COLD_REFERENCE && !TOGETHER) throw new Error('--cold-reference needs --together');
 const OUT = path.join(ROOT, 'bench', 'out', 'dns');
 const [db10k, db1m, q10k, q1m] = argv.length === 4 ? argv : [`${OUT}/10k/mcns/mcns.db`, `${OUT}/1M/mcns/mcns.db`, `${OUT}/10k/queries.txt`, `${OUT}/1M/queries.txt`];
@@ -117,6 +121,7 @@ try {
       small = await start(smallDb, '10k', /DNS listening/);
     }
     const before = TOGETHER ? undefined : await perSecond(small.port, q10k);
+    if (NO_IMAGE) fs.rmSync(`${largeDb}.index`, { force: true });
     large = await start(largeDb, '1M', /DNS listening/);
     const bound = (performance.now() - large.t0) / 1000;
     const [got, ref] = await Promise.all([perSecond(large.port, q1m), before ?? perSecond(small.port, q10k)]);
