@@ -798,6 +798,23 @@ class StateReader {
   }
 
   /**
+   * Writes the label at the read position (`labelLen` bytes after its length byte) into the name
+   * buffer before its parent's name, which starts at `parentAt`: "label." + parent, except below
+   * the root, whose name is the dot itself. Returns where the node's name starts.
+   */
+  private putLabel(parentName: string, parentAt: number, labelLen: number): number {
+    const sep = parentName === '.' ? 0 : 1;
+    const at = parentAt - labelLen - sep;
+    if (at < 0) throw new Error('checkpoint: a name longer than 1024 bytes');
+    // Byte by byte: Buffer#copy makes a typed-array view per call (a million labels of ~7 bytes).
+    const buf = this.buf;
+    const nameBytes = this.name;
+    for (let i = 0, from = this.pos + 1; i < labelLen; i++) nameBytes[at + i] = buf[from + i];
+    if (sep) nameBytes[at + labelLen] = 0x2e;
+    return at;
+  }
+
+  /**
    * The next node and everything below it, read as `node` reads them but kept by no one: each node
    * is made with its RRsets and no children and shown to `scan` (ZoneScan); below a node it does
    * not descend into (`quiet`), nodes are read past unseen. Counts records and nodes like `node`,
@@ -807,13 +824,9 @@ class StateReader {
     this.fill();
     this.nodes++;
     const labelLen = this.buf[this.pos];
-    const sep = parentName === '.' ? 0 : 1;
-    const at = parentAt - labelLen - sep;
-    if (at < 0) throw new Error('checkpoint: a name longer than 1024 bytes');
+    const at = this.putLabel(parentName, parentAt, labelLen);
     const buf = this.buf;
     const nameBytes = this.name;
-    for (let i = 0, from = this.pos + 1; i < labelLen; i++) nameBytes[at + i] = buf[from + i];
-    if (sep) nameBytes[at + labelLen] = 0x2e;
     const wildcard = labelLen === 1 && buf[this.pos + 1] === 0x2a;
     this.pos += 1 + labelLen;
     const setCount = buf[this.pos++];
@@ -873,15 +886,7 @@ class StateReader {
     let name = parentName;
     let at = parentAt;
     if (!apex) {
-      // "label." + parent, except below the root, whose name is the dot itself.
-      const sep = parentName === '.' ? 0 : 1;
-      at = parentAt - labelLen - sep;
-      if (at < 0) throw new Error('checkpoint: a name longer than 1024 bytes');
-      // Byte by byte: Buffer#copy makes a typed-array view per call (a million labels of ~7 bytes).
-      const buf = this.buf;
-      const nameBytes = this.name;
-      for (let i = 0, from = this.pos + 1; i < labelLen; i++) nameBytes[at + i] = buf[from + i];
-      if (sep) this.name[at + labelLen] = 0x2e;
+      at = this.putLabel(parentName, parentAt, labelLen);
       name = parentName === '.' && labelLen === 0 ? '.' : this.name.toString('latin1', at, end);
       // The label is the name's first labelLen characters (Latin-1: one byte each): a JS substring,
       // not a second decode through the Buffer binding (a million of them on the 1M-name zone).
