@@ -1689,7 +1689,6 @@ function secondPass(job: Rebuild): Fill {
     const sets = pending[i].rrsets;
     (sets.has('CNAME') || sets.has('NS') ? first : rest).push(i);
   }
-  const order = first.concat(rest);
   if (job.scanned.length > 0) {
     // Names only: the scanned nodes were dropped, and they are looked up once the zones are read.
     return {
@@ -1703,6 +1702,7 @@ function secondPass(job: Rebuild): Fill {
       answeredBefore: 0,
     };
   }
+  const order = first.concat(rest);
   return {
     nodes: order.map((i) => pending[i]),
     names: order.map((i) => pending[i].name),
