@@ -47,17 +47,18 @@ import { PMap } from '../projections/pmap.ts';
 import { nameToWire, splitLabels } from '../records/names.ts';
 import { rrTypeCode } from '../records/types.ts';
 import { labelsBelow, type LedgerState } from '../projections/state.ts';
-import { lookup, type TrieNode } from '../projections/trie.ts';
+import { lookup, type RRset, type TrieNode } from '../projections/trie.ts';
 import { SCAN_ALL, SCAN_NODE, SCAN_SKIP, unreadBelow, type DeferredChildren } from '../projections/checkpoint.ts';
 import { rrsetTtl } from '../projections/rrset-ttl.ts';
-import { answerQuery, isPlainQuestion } from './answer.ts';
-import { RCODE, writeOpt, writeResponseHeader } from './header.ts';
-import { negativeTemplate, writeNegative, type NegativeTemplate } from './negative.ts';
+import { answerQuery, isPlainQuestion, type Answer } from './answer.ts';
+import { pushRRset } from './answer-rrset.ts';
+import { RCODE, responseFlags, writeOpt, writeResponseHeader } from './header.ts';
+import { negativeSoa, negativeTemplate, writeNegative, type NegativeTemplate } from './negative.ts';
 import { hashKey, MAX_KEY, NameTable, type NameTableImage } from './name-table.ts';
 import type { ParsedQuery } from './query.ts';
 import { parseIPv4, parseIPv6 } from '../records/ip.ts';
 import { recordData } from './record-data.ts';
-import { encodeMessage } from './wire.ts';
+import { encodeMessage, type WireMessage, type WireRR } from './wire.ts';
 import { encodingOnce } from './encode-once.ts';
 import { findZone } from './zones.ts';
 
@@ -159,6 +160,23 @@ const NEVER_HERE = new Set([TYPE_ANY, TYPE_DS, TYPE_IXFR, TYPE_AXFR, 46 /* RRSIG
 /** The dependents key of a zone's negative SOA names: entries holding that SOA after a chain are re-taken when they change. */
 function soaReadKey(zone: string): string {
   return `\0soa ${zone}`;
+}
+
+/** Notes that the answers of `owner` read each name of `reads` (its dependents). */
+function addReads(dependents: Dependents, reads: readonly string[], owner: string): void {
+  for (const r of reads) {
+    const list = dependents.get(r);
+    if (list === undefined) dependents.set(r, owner);
+    else if (typeof list === 'string') {
+      if (list !== owner) dependents.set(r, [list, owner]);
+    } else if (!Array.isArray(list)) list.add(owner);
+    else if (list[list.length - 1] !== owner && !list.includes(owner)) {
+      // A long list becomes a set: a zone's SOA key is read by every CNAME owner of the zone, and
+      // includes() over 50,000 of them per owner took 17 s of a 1M-name zone's second pass.
+      if (list.length >= DEPENDENTS_AS_SET) dependents.set(r, new Set(list).add(owner));
+      else list.push(owner);
+    }
+  }
 }
 
 /** Writes the lowercase wire form of an absolute name into `key` (MAX_KEY bytes); its length, or -1 when too long. */
@@ -370,6 +388,8 @@ interface Rebuild {
    */
   scannedFirst: string[];
   scannedRest: string[];
+  /** The CNAME owners the scans met, by name: their chains can be answered before the zones are read (composeChain). */
+  chains: Map<string, RRset>;
   /** The zones scanned instead of walked: their reads, and their apexes' children maps. */
   scanned: ScannedZone[];
   /** performance.now() at the start, for the log line. */
@@ -397,6 +417,15 @@ interface Fill {
   built: LedgerState | undefined;
   /** Zones the first pass scanned: nothing is indexed until each is read and its apex's children map built. */
   waitFor: ScannedZone[];
+  /**
+   * While it waits: the CNAME owners the scans met (holding nothing else), with their CNAME RRsets
+   * as the scans made them. The first question for one is answered from its target's entry
+   * (composeChain) while the index holds `chainsOf`, the state the first pass indexed, instead of
+   * waiting for the zone's read. Zone names by id for it: `chainZones`.
+   */
+  chains: Map<string, RRset>;
+  chainsOf: LedgerState | undefined;
+  chainZones: string[] | undefined;
   next: number;
   started: number;
   answeredBefore: number;
@@ -466,6 +495,8 @@ export class ServingIndex {
   private readonly key = new Uint8Array(MAX_KEY);
   /** The key of the wildcard a question is synthesized from (query time). */
   private readonly wildKey = new Uint8Array(MAX_KEY + 2);
+  /** A CNAME target's key (composeChain; `key` holds the owner's). */
+  private readonly targetKey = new Uint8Array(MAX_KEY);
   private readonly entry = new EntryWriter();
   private readonly bodies = new EntryWriter();
 
@@ -651,7 +682,10 @@ export class ServingIndex {
       // A type the name lacks: NODATA; at a CNAME owner, what the chain's end answers for it.
       if (!(tag & FLAG_ONLY_LISTED)) return this.negative((data[v] << 8) | data[v + 1], q, raw, limit, RCODE.NOERROR);
       const chained = this.descriptor(v, CHAIN_DEFAULT);
-      return chained < 0 ? undefined : this.respond(q, raw, limit, v, chained);
+      if (chained >= 0) return this.respond(q, raw, limit, v, chained);
+      // A CNAME owner of a zone still unread, met by the first pass's scan: its chain from the
+      // target's entry, once, instead of waiting for the read (composeChain); then asked again.
+      return this.fill !== undefined && this.fill.chains.size > 0 && this.composeFor(q.qnameKey) ? this.answer(state, q, raw, limit) : undefined;
     }
     return this.respond(q, raw, limit, v, d);
   }
@@ -926,6 +960,8 @@ export class ServingIndex {
         return;
       }
       fill.waitFor = [];
+      // The second pass takes every name from the trie now: no chain is composed any more.
+      fill.chains = new Map();
     }
     this.target = this.state;
     this.budget = Infinity;
@@ -958,6 +994,156 @@ export class ServingIndex {
     // Indexing names again left their first entries as garbage in the arena.
     this.table.trim();
     this.onFilled?.(fill.names.length, performance.now() - fill.started);
+  }
+
+  /**
+   * Answers the chain of the CNAME owner `name` (a question's lowercased name) from its target's
+   * entry, when a scan met it and the zone is still unread (composeChain); true when its entry now
+   * holds answers. Once per owner.
+   */
+  private composeFor(name: string): boolean {
+    const fill = this.fill;
+    const cname = fill?.chains.get(name);
+    if (!fill || !cname || this.state !== fill.chainsOf) return false;
+    fill.chains.delete(name);
+    if (!fill.chainZones) {
+      fill.chainZones = [];
+      for (const [zone, id] of this.zoneIds) fill.chainZones[id] = zone;
+    }
+    this.target = this.state;
+    this.writingZoneIds = this.zoneIds;
+    try {
+      return encodingOnce(() => this.composeChain(name, cname, fill.chainZones as string[]));
+    } catch (err) {
+      // A bug: the index stops answering rather than risk a wrong answer.
+      this.fail(err);
+      return false;
+    }
+  }
+
+  /**
+   * Gives a CNAME owner that a scan met, before its zone is read, the answers its chain has when it
+   * ends at once at a name the index holds and answers plainly (not a CNAME owner, not a cut, not
+   * a name left to the general path). For such a chain the general path answers a question for the
+   * owner with the owner's CNAME RRset and then: for CNAME, nothing more; for a type the target
+   * holds, the target's RRset under the target's name; for a type it lacks, NODATA with the SOA of
+   * the target's zone. The target's A and AAAA RRsets are in its entry as bytes owned by the
+   * question (VERBATIM), so their records are read back from them; its other types are left
+   * declined (the general path's, after the read). The messages are made here and held by the same
+   * code as the general path's own (holdAnswer, holdChainDefault): so nothing of the zone but the
+   * owner's CNAME (from the scan) and the target's entry is read, and no question waits for the
+   * zone's read. The names the answers read (the target, the names between it and its zone's apex,
+   * that zone's SOA) are noted, so a write there takes the owner again; the second pass replaces the
+   * entry with the general path's once the zone is read.
+   */
+  private composeChain(owner: string, cname: RRset, zoneNames: readonly string[]): boolean {
+    const state = this.target as LedgerState;
+    const table = this.table;
+    const target = (recordData(cname.records[0]) as { target: string }).target;
+    const tn = writeKey(target, this.targetKey);
+    if (tn < 0) return false;
+    const toff = table.find(this.targetKey, 0, tn, hashKey(this.targetKey, 0, tn));
+    if (toff < 0 || table.tag(toff) & (FLAG_CUT | FLAG_NOT_HERE | FLAG_ONLY_LISTED)) return false;
+    const key = this.key;
+    const n = writeKey(owner, key);
+    if (n < 0) return false;
+    const ooff = table.find(key, 0, n, hashKey(key, 0, n));
+    if (ooff < 0) return false;
+    const data = table.data;
+    const ov = table.valueStart(ooff);
+    const flags = table.tag(ooff);
+    // Only the first pass's entry (a CNAME owner with no answers yet) is replaced.
+    if (!(flags & FLAG_ONLY_LISTED) || ((data[ov + 2] << 8) | data[ov + 3]) !== 0) return false;
+    const tv = table.valueStart(toff);
+    const zoneName = zoneNames[(data[tv] << 8) | data[tv + 1]];
+    const zone = zoneName === undefined ? undefined : state.zones.get(zoneName);
+    const held = (data[tv + 2] << 8) | data[tv + 3];
+    if (!zone || held + 2 > MAX_TYPES) return false;
+    const chainRRs: WireRR[] = [];
+    pushRRset(chainRRs, owner, cname);
+    if (chainRRs.length === 0) return false;
+    const message = (qtype: number, answer: WireRR[], authority: WireRR[]): WireMessage => ({
+      id: 0,
+      flags: responseFlags(0, RCODE.NOERROR, AUTHORITATIVE),
+      question: [{ name: owner, type: qtype, class: CLASS_IN }],
+      answer,
+      authority,
+      additional: [],
+    });
+    const bodies = this.bodies;
+    bodies.reset();
+    this.noteSoaRead = undefined;
+    const types = this.answerTypes;
+    const fields = this.answerFields;
+    const last = this.lastCounts;
+    let count = 0;
+    const take = (type: number, ok: boolean, start: number): void => {
+      const f = 6 * count;
+      types[count++] = type;
+      if (!ok) {
+        bodies.truncate(start);
+        fields[f + 4] = 0;
+        fields[f + 5] = DECLINED;
+        return;
+      }
+      fields[f] = last[0];
+      fields[f + 1] = last[1];
+      fields[f + 2] = last[2];
+      fields[f + 3] = last[3];
+      fields[f + 4] = start;
+      fields[f + 5] = bodies.length - start;
+    };
+    let start = bodies.length;
+    if (!this.holdAnswer({ result: 'success', message: message(TYPE_CNAME, chainRRs, []) }, n, bodies)) return false;
+    take(TYPE_CNAME, true, start);
+    for (let i = 0, d = tv + VALUE_HEADER; i < held; i++, d += DESCRIPTOR) {
+      const type = (data[d] << 8) | data[d + 1];
+      const len = (data[d + 4] << 8) | data[d + 5];
+      const bits = (data[d + 12] << 8) | data[d + 13];
+      const an = (data[d + 6] << 8) | data[d + 7];
+      let ok = (type === TYPE_A || type === TYPE_AAAA) && len !== DECLINED && (bits & (VERBATIM | SOA_TAIL)) === VERBATIM && ((data[d + 8] << 8) | data[d + 9]) === 0 && ((data[d + 10] << 8) | data[d + 11]) === 0;
+      start = bodies.length;
+      if (ok) {
+        const answer = chainRRs.slice();
+        const from = tv + ((data[d + 2] << 8) | data[d + 3]);
+        let p = from;
+        for (let k = 0; k < an && ok; k++) {
+          // Each record: a pointer to the question (VERBATIM), type, class, TTL, RDLENGTH, RDATA.
+          if (p + 12 > from + len || data[p] !== 0xc0 || data[p + 1] !== 12 || ((data[p + 2] << 8) | data[p + 3]) !== type) ok = false;
+          else {
+            const rdlength = (data[p + 10] << 8) | data[p + 11];
+            const ttl = ((data[p + 6] << 24) | (data[p + 7] << 16) | (data[p + 8] << 8) | data[p + 9]) >>> 0;
+            answer.push({ name: target, type: type === TYPE_A ? 'A' : 'AAAA', class: (data[p + 4] << 8) | data[p + 5], ttl, data: data.subarray(p + 12, p + 12 + rdlength) });
+            p += 12 + rdlength;
+          }
+        }
+        ok = ok && p === from + len && this.holdAnswer({ result: 'success', message: message(type, answer, []) }, n, bodies);
+      }
+      take(type, ok, start);
+    }
+    // Every other type: the chain, then NODATA from the target's zone (every type it holds is listed).
+    start = bodies.length;
+    const bits = this.holdChainDefault({ result: 'nodata', message: message(PROBE_TYPE, chainRRs, negativeSoa(zone)) }, n, bodies);
+    if (bits >= 0) {
+      const f = 6 * count;
+      take(CHAIN_DEFAULT, true, start);
+      fields[f + 3] = last[3] | bits;
+      fields[f + 5] = this.chainDefaultLength;
+    } else bodies.truncate(start);
+    const out = this.entry;
+    out.reset();
+    out.u16((data[ov] << 8) | data[ov + 1]);
+    out.u16(count);
+    this.writeAnswers(count, out);
+    if (out.length > MAX_VALUE) return false;
+    const reads = [target];
+    const labels = splitLabels(target);
+    for (let k = 1; k < labels.length - zone.apexLabels; k++) reads.push(`${labels.slice(k).join('.')}.`);
+    if (this.noteSoaRead !== undefined) reads.push(soaReadKey(this.noteSoaRead));
+    this.noteSoaRead = undefined;
+    if (!table.setFrom(key, n, out.buffer, out.length, flags)) throw new Error(`serving index: entry for ${JSON.stringify(owner)} refused`);
+    addReads(this.dependents, reads, owner);
+    return true;
   }
 
   private rebuilt(ms: number): void {
@@ -1131,6 +1317,15 @@ export class ServingIndex {
       }
     }
     if (deferred) pending?.push(node);
+    this.writeAnswers(count, out);
+    return count;
+  }
+
+  /** Writes the `count` answers gathered in `answerTypes`, `answerFields` and `bodies` after the value header in `out`. */
+  private writeAnswers(count: number, out: EntryWriter): void {
+    const bodies = this.bodies;
+    const types = this.answerTypes;
+    const fields = this.answerFields;
     this.sharePrefixes(count);
     const head = VALUE_HEADER + count * DESCRIPTOR;
     const b = out.room(count * DESCRIPTOR + bodies.length);
@@ -1153,7 +1348,6 @@ export class ServingIndex {
     }
     b.set(bodies.bytes(), w);
     out.truncate(w + bodies.length);
-    return count;
   }
 
   /**
@@ -1307,7 +1501,11 @@ export class ServingIndex {
    */
   private generalAnswer(name: string, qtype: number, nameWireLength: number, out: EntryWriter): boolean {
     const state = this.target as LedgerState;
-    const a = answerQuery(state, indexQuestion(name, qtype, nameWireLength));
+    return this.holdAnswer(answerQuery(state, indexQuestion(name, qtype, nameWireLength)), nameWireLength, out);
+  }
+
+  /** generalAnswer's second half: the sections after the question of answer `a`, when the index can hold them. */
+  private holdAnswer(a: Pick<Answer, 'result' | 'message'>, nameWireLength: number, out: EntryWriter): boolean {
     if (a.result !== 'success' || a.message.authority.length > 0 || a.message.answer.length === 0) return false;
     let enc;
     try {
@@ -1423,7 +1621,12 @@ export class ServingIndex {
       if (!held) break;
       probe++;
     }
-    const a = answerQuery(state, indexQuestion(node.name, probe, nameWireLength));
+    return this.holdChainDefault(answerQuery(state, indexQuestion(node.name, probe, nameWireLength)), nameWireLength, out);
+  }
+
+  /** chainDefault's second half: answer `a` (the chain, then NODATA, NXDOMAIN or nothing) held as that answer, or -1. */
+  private holdChainDefault(a: Pick<Answer, 'result' | 'message'>, nameWireLength: number, out: EntryWriter): number {
+    const state = this.target as LedgerState;
     const m = a.message;
     if (m.additional.length > 0 || m.answer.length === 0 || m.answer.some((rr) => rr.type !== 'CNAME')) return -1;
     const negative = a.result === 'nodata' || a.result === 'nxdomain';
@@ -1537,19 +1740,7 @@ export class ServingIndex {
       at = this.exactNode(state, target);
     }
     if (this.noteSoaRead !== undefined) reads.push(soaReadKey(this.noteSoaRead));
-    for (const r of reads) {
-      const list = dependents.get(r);
-      if (list === undefined) dependents.set(r, node.name);
-      else if (typeof list === 'string') {
-        if (list !== node.name) dependents.set(r, [list, node.name]);
-      } else if (!Array.isArray(list)) list.add(node.name);
-      else if (list[list.length - 1] !== node.name && !list.includes(node.name)) {
-        // A long list becomes a set: a zone's SOA key is read by every CNAME owner of the zone, and
-        // includes() over 50,000 of them per owner took 17 s of a 1M-name zone's second pass.
-        if (list.length >= DEPENDENTS_AS_SET) dependents.set(r, new Set(list).add(node.name));
-        else list.push(node.name);
-      }
-    }
+    addReads(dependents, reads, node.name);
   }
 
   /**
@@ -1573,6 +1764,9 @@ export class ServingIndex {
         pending.length = before;
         const sets = node.rrsets;
         (sets.has('CNAME') || sets.has('NS') ? job.scannedFirst : job.scannedRest).push(node.name);
+        const cname = sets.get('CNAME');
+        // A wildcard's CNAME is followed differently (once per chain); an escaped name is not answered here.
+        if (cname && sets.size === 1 && !node.name.startsWith('*.') && !node.name.includes('\\')) job.chains.set(node.name, cname);
       },
     });
     job.scanned.push({ deferred, children: apex.children });
@@ -1605,6 +1799,7 @@ export class ServingIndex {
       apexes: new Set(target.zones.keys()),
       scannedFirst: [],
       scannedRest: [],
+      chains: new Map(),
       scanned: [],
       started: performance.now(),
     };
@@ -1697,6 +1892,9 @@ function secondPass(job: Rebuild): Fill {
       where: [],
       built: undefined,
       waitFor: job.scanned,
+      chains: job.chains,
+      chainsOf: job.target,
+      chainZones: undefined,
       next: 0,
       started: performance.now(),
       answeredBefore: 0,
@@ -1709,6 +1907,9 @@ function secondPass(job: Rebuild): Fill {
     where: order.map((i) => job.pendingWhere[i]),
     built: job.target,
     waitFor: [],
+    chains: new Map(),
+    chainsOf: undefined,
+    chainZones: undefined,
     next: 0,
     started: performance.now(),
     answeredBefore: 0,
