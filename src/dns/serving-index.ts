@@ -429,7 +429,8 @@ interface Fill {
   next: number;
   started: number;
   answeredBefore: number;
-  timer?: NodeJS.Immediate | NodeJS.Timeout;
+  /** The next step, after I/O (an immediate) or after a pause (a timeout, while DNS is busy). */
+  timer?: { immediate: NodeJS.Immediate } | { timeout: NodeJS.Timeout };
 }
 
 /**
@@ -935,9 +936,12 @@ export class ServingIndex {
 
   private stopFill(): void {
     const timer = this.fill?.timer;
+    // Each by its own call: clearImmediate given a Timeout unlinks it from the immediate queue and
+    // lowers Node's count of pending immediates, after which no immediate of the process runs
+    // (another index's rebuild, the server's own) until something else wakes the loop.
     if (timer !== undefined) {
-      clearImmediate(timer as NodeJS.Immediate);
-      clearTimeout(timer as NodeJS.Timeout);
+      if ('immediate' in timer) clearImmediate(timer.immediate);
+      else clearTimeout(timer.timeout);
     }
     this.fill = undefined;
   }
@@ -956,7 +960,7 @@ export class ServingIndex {
     // would do them at once, holding DNS for seconds.
     if (fill.waitFor.length > 0) {
       if (fill.waitFor.some((z) => !z.deferred.done || !z.children.built)) {
-        fill.timer = setTimeout(() => this.fillStep(), FILL_PAUSE_MS);
+        fill.timer = { timeout: setTimeout(() => this.fillStep(), FILL_PAUSE_MS) };
         return;
       }
       fill.waitFor = [];
@@ -987,7 +991,7 @@ export class ServingIndex {
     if (fill.next < fill.names.length) {
       const busy = this.answered !== fill.answeredBefore;
       fill.answeredBefore = this.answered;
-      fill.timer = busy ? setTimeout(() => this.fillStep(), FILL_PAUSE_MS) : setImmediate(() => this.fillStep());
+      fill.timer = busy ? { timeout: setTimeout(() => this.fillStep(), FILL_PAUSE_MS) } : { immediate: setImmediate(() => this.fillStep()) };
       return;
     }
     this.fill = undefined;
@@ -1837,7 +1841,7 @@ export class ServingIndex {
           this.rebuild = undefined;
           if (this.fill) {
             this.fill.answeredBefore = this.answered;
-            this.fill.timer = setImmediate(() => this.fillStep());
+            this.fill.timer = { immediate: setImmediate(() => this.fillStep()) };
           }
           this.rebuilt(performance.now() - job.started);
           return;

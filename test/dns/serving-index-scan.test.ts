@@ -310,3 +310,25 @@ test('serving index: before a scanned zone is read, a CNAME owner\'s chain is an
   assert.ok(chains >= 100, `chains answered before the read: ${chains}`);
   assert.ok(retaken >= 20, `chains answered after writes to their targets: ${retaken}`);
 });
+
+test('serving index: a second pass stopped while it waits on a timeout (for a zone\'s read) leaves the process\'s immediates running', async () => {
+  const { state, cleanup } = randomState(20261231);
+  try {
+    const scanned = deserializeState(serializeState(state, 'h')) as LedgerState;
+    takeUnbuilt(scanned);
+    const index = await firstPass(scanned);
+    assert.equal(index.filling, true);
+    // Its first step finds the zone unread and waits on a timeout; close() stops it there. (Clearing
+    // that timeout with clearImmediate too once lowered Node's count of pending immediates: none ran
+    // after it, so a second index's rebuild never finished.)
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    index.close();
+    const ran = await Promise.race([
+      new Promise<boolean>((resolve) => setImmediate(() => resolve(true))),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 500)),
+    ]);
+    assert.equal(ran, true, 'an immediate set after close() ran');
+  } finally {
+    cleanup();
+  }
+});
