@@ -498,6 +498,11 @@ export class ServingIndex {
   private readonly wildKey = new Uint8Array(MAX_KEY + 2);
   /** A CNAME target's key (composeChain; `key` holds the owner's). */
   private readonly targetKey = new Uint8Array(MAX_KEY);
+  /** Label offsets of a question's name and of a CNAME target's key (spliceChain). */
+  private readonly ownerLabels = new Int32Array(128);
+  private readonly targetLabels = new Int32Array(128);
+  /** Answers spliceChain gave (tests check that their property test reaches it). */
+  chainsSpliced = 0;
   private readonly entry = new EntryWriter();
   private readonly bodies = new EntryWriter();
 
@@ -684,9 +689,15 @@ export class ServingIndex {
       if (!(tag & FLAG_ONLY_LISTED)) return this.negative((data[v] << 8) | data[v + 1], q, raw, limit, RCODE.NOERROR);
       const chained = this.descriptor(v, CHAIN_DEFAULT);
       if (chained >= 0) return this.respond(q, raw, limit, v, chained);
-      // A CNAME owner of a zone still unread, met by the first pass's scan: its chain from the
-      // target's entry, once, instead of waiting for the read (composeChain); then asked again.
-      return this.fill !== undefined && this.fill.chains.size > 0 && this.composeFor(q.qnameKey) ? this.answer(state, q, raw, limit) : undefined;
+      // A CNAME owner of a zone still unread, met by the first pass's scan: A and AAAA through the
+      // chain from the target's entry as it is (spliceChain); any other type from an entry made
+      // once from it (composeChain), then asked again. Neither waits for the zone's read.
+      if (((data[v + 2] << 8) | data[v + 3]) === 0 && table.valueLength(off) > VALUE_HEADER) {
+        const spliced = this.spliceChain(q, raw, limit, v + VALUE_HEADER, v + table.valueLength(off));
+        if (spliced !== undefined) return spliced;
+      }
+      if (this.fill === undefined || this.fill.chains.size === 0) return undefined;
+      return this.composeFor(q.qnameKey) ? this.answer(state, q, raw, limit) : undefined;
     }
     return this.respond(q, raw, limit, v, d);
   }
@@ -1001,6 +1012,105 @@ export class ServingIndex {
   }
 
   /**
+   * The answer to an A or AAAA question at a CNAME owner whose answers the second pass is still to
+   * take (its entry holds the CNAME's TTL and target: writeChainStart), when the chain ends at once
+   * at a name the index holds and answers plainly with that type (VERBATIM: records owned by the
+   * question and nothing more). What the general path writes is then fixed by the encoder's
+   * compression (wire.ts writeName: a name is written up to the longest suffix, label for label and
+   * letters folded, that an earlier name wrote, then a pointer to it; the suffixes it writes become
+   * targets): the owner's CNAME (owner: a pointer to the question; RDATA: the target up to its
+   * longest suffix shared with the question, then a pointer into the question, or whole when they
+   * share none), then the target's records as its entry holds them, their owner pointing at the
+   * target where it was first written (the RDATA, or the question when the target is a suffix of
+   * it). So it is written here from the question and the two entries, with no encode and nothing
+   * stored. Both entries are kept in step with writes like any other (a write to the owner indexes
+   * it again), so this holds in any state. On a start without the serving-index image this is what
+   * answers the chains of a big zone before its read (the second pass waits for it). Undefined
+   * when that is not the case.
+   */
+  private spliceChain(q: ParsedQuery, raw: Uint8Array, limit: number, start: number, end: number): Buffer | undefined {
+    const qtype = q.qtype;
+    if (qtype !== TYPE_A && qtype !== TYPE_AAAA) return undefined;
+    const table = this.table;
+    const data = table.data;
+    // The owner's entry: the CNAME's TTL, then the target's key (writeChainStart).
+    const tk = start + 4;
+    const toff = table.find(data, tk, end, hashKey(data, tk, end));
+    if (toff < 0 || table.tag(toff) & (FLAG_CUT | FLAG_NOT_HERE | FLAG_ONLY_LISTED)) return undefined;
+    const tv = table.valueStart(toff);
+    const d = this.descriptor(tv, qtype);
+    if (d < 0) return undefined;
+    const len = (data[d + 4] << 8) | data[d + 5];
+    const bits = (data[d + 12] << 8) | data[d + 13];
+    const an = (data[d + 6] << 8) | data[d + 7];
+    if (len === DECLINED || (bits & (VERBATIM | SOA_TAIL)) !== VERBATIM || ((data[d + 8] << 8) | data[d + 9]) !== 0 || ((data[d + 10] << 8) | data[d + 11]) !== 0) return undefined;
+    // The labels of the question's name (in `raw`, from 12) and of the target's key.
+    const ol = this.ownerLabels;
+    const tl = this.targetLabels;
+    let no = 0;
+    for (let p = 12; raw[p] !== 0; p += raw[p] + 1) ol[no++] = p;
+    const tn = end - tk;
+    let nt = 0;
+    for (let p = tk; data[p] !== 0; p += data[p] + 1) tl[nt++] = p - tk;
+    // Trailing labels the two share (letters folded, as the encoder's compression keys).
+    let m = 0;
+    for (; m < no && m < nt; m++) {
+      const a = ol[no - 1 - m];
+      const b = tl[nt - 1 - m];
+      const l = raw[a];
+      if (l !== data[tk + b]) break;
+      let k = 1;
+      for (; k <= l; k++) {
+        const x = raw[a + k];
+        const y = data[tk + b + k];
+        if ((x >= 65 && x <= 90 ? x | 0x20 : x) !== (y >= 65 && y <= 90 ? y | 0x20 : y)) break;
+      }
+      if (k <= l) break;
+    }
+    const questionEnd = q.questionEnd;
+    const rdataAt = questionEnd + 12;
+    // The target up to the shared suffix, then a pointer into the question (or its zero byte).
+    const literal = m === nt ? 0 : m === 0 ? tn : tl[nt - m];
+    const rdlength = literal + (m === 0 ? 0 : 2);
+    const sharedAt = m === 0 ? 0 : ol[no - m];
+    const ownerAt = m === nt ? sharedAt : rdataAt;
+    const edns = q.edns;
+    const size = rdataAt + rdlength + len + (edns ? 11 : 0);
+    if (size > limit) return undefined;
+    const out = Buffer.allocUnsafe(size);
+    writeResponseHeader(out, q, raw, RCODE.NOERROR, AUTHORITATIVE, 1 + an, 0);
+    let w = questionEnd;
+    out[w++] = 0xc0;
+    out[w++] = 12;
+    out[w++] = 0;
+    out[w++] = TYPE_CNAME;
+    out[w++] = 0;
+    out[w++] = CLASS_IN;
+    for (let k = 0; k < 4; k++) out[w++] = data[start + k];
+    out[w++] = rdlength >> 8;
+    out[w++] = rdlength & 0xff;
+    for (let k = 0; k < literal; k++) out[w++] = data[tk + k];
+    if (m > 0) {
+      out[w++] = 0xc0 | (sharedAt >> 8);
+      out[w++] = sharedAt & 0xff;
+    }
+    // The target's records, each owned by the target where it was first written.
+    const from = tv + ((data[d + 2] << 8) | data[d + 3]);
+    for (let p = from, k = 0; k < an; k++) {
+      const rdl = (data[p + 10] << 8) | data[p + 11];
+      if (data[p] !== 0xc0 || data[p + 1] !== 12 || p + 12 + rdl > from + len) return undefined;
+      out[w++] = 0xc0 | (ownerAt >> 8);
+      out[w++] = ownerAt & 0xff;
+      for (let j = 2; j < 12 + rdl; j++) out[w++] = data[p + j];
+      p += 12 + rdl;
+    }
+    if (w !== size - (edns ? 11 : 0)) return undefined;
+    if (edns) writeOpt(out, w, edns.do);
+    this.chainsSpliced++;
+    return out;
+  }
+
+  /**
    * Answers the chain of the CNAME owner `name` (a question's lowercased name) from its target's
    * entry, when a scan met it and the zone is still unread (composeChain); true when its entry now
    * holds answers. Once per owner.
@@ -1255,6 +1365,7 @@ export class ServingIndex {
     if (cname) {
       if (pending) {
         pending.push(node);
+        this.writeChainStart(node, cname, out);
         return 0;
       }
       // The chain for every type its final target holds (and CNAME itself: the CNAME RRset alone).
@@ -1323,6 +1434,38 @@ export class ServingIndex {
     if (deferred) pending?.push(node);
     this.writeAnswers(count, out);
     return count;
+  }
+
+  /**
+   * At a CNAME owner whose answers the second pass takes (holding the CNAME alone, one record, not
+   * a wildcard): its TTL (u32) and its target's key after the value header, when the target is
+   * spelled as its key (lowercase letters, digits, `-` and `_`), so that the owner's A and AAAA
+   * can be answered meanwhile from the target's entry (spliceChain). The stored value is
+   * canonical, so a name spelled so is the target the general path reads from it.
+   */
+  private writeChainStart(node: TrieNode, cname: RRset, out: EntryWriter): void {
+    if (node.rrsets.size !== 1 || cname.records.length !== 1 || node.name.startsWith('*.')) return;
+    const value = cname.records[0].value;
+    const tk = this.targetKey;
+    const n = writeKey(value, tk);
+    if (n < 2) return;
+    for (let k = 0; k < n; ) {
+      const l = tk[k++];
+      for (const end = k + l; k < end; k++) {
+        const c = tk[k];
+        if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 45 || c === 95)) return;
+      }
+      if (l === 0) break;
+    }
+    const ttl = rrsetTtl(cname.records);
+    const b = out.room(4 + n);
+    let w = out.length;
+    b[w++] = (ttl >>> 24) & 0xff;
+    b[w++] = (ttl >>> 16) & 0xff;
+    b[w++] = (ttl >>> 8) & 0xff;
+    b[w++] = ttl & 0xff;
+    for (let k = 0; k < n; k++) b[w++] = tk[k];
+    out.truncate(w);
   }
 
   /** Writes the `count` answers gathered in `answerTypes`, `answerFields` and `bodies` after the value header in `out`. */

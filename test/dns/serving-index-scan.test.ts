@@ -46,9 +46,12 @@ function fillerOps(zone: string, count: number, random: () => number): { safe: R
     } else if (r < 0.55) safe.push({ op: 'create', name, type: 'AAAA', value: `2001:db8:1::${i.toString(16)}`, ttl });
     else if (r < 0.65) {
       const j = Math.floor(random() * count);
-      // To a name of the zone (a deeper one now and then, which a cut above it could hide later), or further.
-      const to = random() < 0.5 ? `f${j}.${zone}.` : random() < 0.3 ? `y.x.f${j}.${zone}.` : pick(targets);
+      // To a name of the zone (a deeper one now and then, which a cut above it could hide later; a
+      // child of the owner, the apex: the names the answer compresses against differ), or further.
+      const c = random();
+      const to = c < 0.4 ? `f${j}.${zone}.` : c < 0.55 ? `y.x.f${j}.${zone}.` : c < 0.7 ? `c.f${i}.${zone}.` : c < 0.75 ? `${zone}.` : pick(targets);
       safe.push({ op: 'create', name, type: 'CNAME', value: to });
+      if (c >= 0.55 && c < 0.7) safe.push(random() < 0.7 ? { op: 'create', name: at(`c.f${i}`), type: 'A', value: `192.0.2.${i & 255}` } : { op: 'create', name: at(`c.f${i}`), type: 'AAAA', value: `2001:db8:c::${i.toString(16)}` });
     }
     else if (r < 0.72) safe.push({ op: 'create', name, type: 'MX', value: `10 f${Math.floor(random() * count)}.${zone}.` }, { op: 'create', name, type: 'A', value: '192.0.2.9' });
     else if (r < 0.77) safe.push({ op: 'create', name: at(`x.f${i}`), type: 'TXT', value: `"below ${i}"` }, { op: 'create', name: at(`y.x.f${i}`), type: 'A', value: '192.0.2.10' });
@@ -252,6 +255,7 @@ test('serving index: before a scanned zone is read, a CNAME owner\'s chain is an
   let chains = 0;
   let answered = 0;
   let retaken = 0;
+  let spliced = 0;
   for (let seed = 1; seed <= 14; seed++) {
     const { state, ledger, cleanup } = randomState(20261205 + seed);
     const random = rng(seed);
@@ -263,13 +267,25 @@ test('serving index: before a scanned zone is read, a CNAME owner\'s chain is an
       const left = takeUnbuilt(scanned);
       const index = await firstPass(scanned);
       const names = namesOf(read);
-      // Every type the random zones hold, a type nobody holds, and the special ones (ANY, DS).
+      // The same first pass over the read trie (a big zone read at load, or a rebuild with a second
+      // pass): its CNAME owners' A and AAAA are spliced too until their turn comes.
+      const walked = await firstPass(read);
+      const before = askAll(walked, read, read, names, [1, 28], random, `seed ${seed}, walked`);
+      spliced += walked.chainsSpliced;
+      chains += before.chains;
+      walked.close();
+      // A and AAAA first (a chain then answers them from its target's entry as it is, spliceChain),
+      // then every type the random zones hold, a type nobody holds, and the special ones (ANY, DS).
+      const first = askAll(index, scanned, read, names, [1, 28], random, `seed ${seed}`);
       const got = askAll(index, scanned, read, names, QTYPES, random, `seed ${seed}`);
+      got.answered += first.answered;
+      got.chains += first.chains;
       assert.ok(left.deferred.every((d) => !d.done), `seed ${seed}: answered without reading the big zones`);
       assert.equal(index.filling, true, `seed ${seed}: the second pass still waits`);
       assert.equal(index.failure, undefined);
       chains += got.chains;
       answered += got.answered;
+      spliced += index.chainsSpliced;
 
       // A write to the targets of the chains just answered (an address added, one target's A RRset
       // deleted, a cut put above a deeper one): the owners' answers are taken again, and still the
@@ -306,8 +322,9 @@ test('serving index: before a scanned zone is read, a CNAME owner\'s chain is an
       cleanup();
     }
   }
-  console.log(`${answered} answers from the index before the read, ${chains} of them CNAME chains; ${retaken} chains after writes to their targets`);
+  console.log(`${answered} answers from the index before the read, ${chains} of them CNAME chains (${spliced} spliced); ${retaken} chains after writes to their targets`);
   assert.ok(chains >= 100, `chains answered before the read: ${chains}`);
+  assert.ok(spliced >= 100 && spliced < chains, `chains spliced before the read: ${spliced}`);
   assert.ok(retaken >= 20, `chains answered after writes to their targets: ${retaken}`);
 });
 
