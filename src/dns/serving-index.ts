@@ -501,8 +501,9 @@ export class ServingIndex {
   /** Label offsets of a question's name and of a CNAME target's key (spliceChain). */
   private readonly ownerLabels = new Int32Array(128);
   private readonly targetLabels = new Int32Array(128);
-  /** Answers spliceChain gave (tests check that their property test reaches it). */
+  /** Answers spliceChain gave, and those of them that end in NODATA (tests check that their property test reaches both). */
   chainsSpliced = 0;
+  chainsSplicedNodata = 0;
   private readonly entry = new EntryWriter();
   private readonly bodies = new EntryWriter();
 
@@ -693,7 +694,7 @@ export class ServingIndex {
       // chain from the target's entry as it is (spliceChain); any other type from an entry made
       // once from it (composeChain), then asked again. Neither waits for the zone's read.
       if (((data[v + 2] << 8) | data[v + 3]) === 0 && table.valueLength(off) > VALUE_HEADER) {
-        const spliced = this.spliceChain(q, raw, limit, v + VALUE_HEADER, v + table.valueLength(off));
+        const spliced = this.spliceChain(q, raw, limit, v, v + table.valueLength(off));
         if (spliced !== undefined) return spliced;
       }
       if (this.fill === undefined || this.fill.chains.size === 0) return undefined;
@@ -1015,7 +1016,8 @@ export class ServingIndex {
    * The answer to an A or AAAA question at a CNAME owner whose answers the second pass is still to
    * take (its entry holds the CNAME's TTL and target: writeChainStart), when the chain ends at once
    * at a name the index holds and answers plainly with that type (VERBATIM: records owned by the
-   * question and nothing more). What the general path writes is then fixed by the encoder's
+   * question and nothing more), or that lacks it in the owner's own zone (NODATA: the zone's SOA
+   * after the CNAME, spliceNodata). What the general path writes is then fixed by the encoder's
    * compression (wire.ts writeName: a name is written up to the longest suffix, label for label and
    * letters folded, that an earlier name wrote, then a pointer to it; the suffixes it writes become
    * targets): the owner's CNAME (owner: a pointer to the question; RDATA: the target up to its
@@ -1028,22 +1030,35 @@ export class ServingIndex {
    * answers the chains of a big zone before its read (the second pass waits for it). Undefined
    * when that is not the case.
    */
-  private spliceChain(q: ParsedQuery, raw: Uint8Array, limit: number, start: number, end: number): Buffer | undefined {
+  private spliceChain(q: ParsedQuery, raw: Uint8Array, limit: number, v: number, end: number): Buffer | undefined {
     const qtype = q.qtype;
     if (qtype !== TYPE_A && qtype !== TYPE_AAAA) return undefined;
     const table = this.table;
     const data = table.data;
     // The owner's entry: the CNAME's TTL, then the target's key (writeChainStart).
+    const start = v + VALUE_HEADER;
     const tk = start + 4;
     const toff = table.find(data, tk, end, hashKey(data, tk, end));
     if (toff < 0 || table.tag(toff) & (FLAG_CUT | FLAG_NOT_HERE | FLAG_ONLY_LISTED)) return undefined;
     const tv = table.valueStart(toff);
     const d = this.descriptor(tv, qtype);
-    if (d < 0) return undefined;
-    const len = (data[d + 4] << 8) | data[d + 5];
-    const bits = (data[d + 12] << 8) | data[d + 13];
-    const an = (data[d + 6] << 8) | data[d + 7];
-    if (len === DECLINED || (bits & (VERBATIM | SOA_TAIL)) !== VERBATIM || ((data[d + 8] << 8) | data[d + 9]) !== 0 || ((data[d + 10] << 8) | data[d + 11]) !== 0) return undefined;
+    // The target lacks the type: the chain ends in NODATA, the SOA of the target's zone after the
+    // CNAME, when that is the owner's zone too (spliceNodata).
+    let len: number;
+    let an = 0;
+    let template: NegativeTemplate | undefined;
+    if (d < 0) {
+      const zone = (data[tv] << 8) | data[tv + 1];
+      if (zone !== ((data[v] << 8) | data[v + 1])) return undefined;
+      template = this.templates[zone];
+      if (!template) return undefined;
+      len = template.rr.length;
+    } else {
+      len = (data[d + 4] << 8) | data[d + 5];
+      const bits = (data[d + 12] << 8) | data[d + 13];
+      an = (data[d + 6] << 8) | data[d + 7];
+      if (len === DECLINED || (bits & (VERBATIM | SOA_TAIL)) !== VERBATIM || ((data[d + 8] << 8) | data[d + 9]) !== 0 || ((data[d + 10] << 8) | data[d + 11]) !== 0) return undefined;
+    }
     // The labels of the question's name (in `raw`, from 12) and of the target's key.
     const ol = this.ownerLabels;
     const tl = this.targetLabels;
@@ -1078,7 +1093,7 @@ export class ServingIndex {
     const size = rdataAt + rdlength + len + (edns ? 11 : 0);
     if (size > limit) return undefined;
     const out = Buffer.allocUnsafe(size);
-    writeResponseHeader(out, q, raw, RCODE.NOERROR, AUTHORITATIVE, 1 + an, 0);
+    writeResponseHeader(out, q, raw, RCODE.NOERROR, AUTHORITATIVE, 1 + an, template ? 1 : 0);
     let w = questionEnd;
     out[w++] = 0xc0;
     out[w++] = 12;
@@ -1093,6 +1108,14 @@ export class ServingIndex {
     if (m > 0) {
       out[w++] = 0xc0 | (sharedAt >> 8);
       out[w++] = sharedAt & 0xff;
+    }
+    if (template) {
+      if (!spliceNodata(template, out, w, raw, questionEnd, data, tk, end)) return undefined;
+      w += len;
+      if (edns) writeOpt(out, w, edns.do);
+      this.chainsSpliced++;
+      this.chainsSplicedNodata++;
+      return out;
     }
     // The target's records, each owned by the target where it was first written.
     const from = tv + ((data[d + 2] << 8) | data[d + 3]);
@@ -2016,6 +2039,52 @@ export class ServingIndex {
     // which turned a 3 s rebuild into minutes. close() cancels it.
     job.timer = setImmediate(() => this.step());
   }
+}
+
+/**
+ * Writes at `w` of `out` the SOA that ends a spliced chain in NODATA (spliceChain): the owner's zone's
+ * negative template, its pointers into the apex moved to where the apex is in the question. The
+ * encoder compresses the SOA's names against every name written before it. The owner (the apex) is
+ * met first in the question. MNAME and RNAME could also meet a longer suffix of the question or of
+ * the target as the CNAME's RDATA wrote it, which happens only when the label right under the apex
+ * is one of theirs (template.risky): then false, and the general path answers. False too when a name of the SOA
+ * points into the SOA itself (MNAME and RNAME sharing more than the apex), which the template's
+ * offsets would not say here.
+ */
+function spliceNodata(template: NegativeTemplate, out: Buffer, w: number, raw: Uint8Array, questionEnd: number, key: Uint8Array, keyStart: number, keyEnd: number): boolean {
+  const apexLength = template.apexWireLength;
+  const shift = questionEnd - 4 - 12 - apexLength;
+  // The label right under the apex in the question (letters folded) and in the target's key
+  // (lowercase already): the target's is written out unless the question shares it, so both count.
+  if (template.risky.length > 0 && (underApex(raw, 12, questionEnd - 4, apexLength, template.risky, true) || underApex(key, keyStart, keyEnd, apexLength, template.risky, false))) return false;
+  const rr = template.rr;
+  out.set(rr, w);
+  for (const at of template.pointers) {
+    const o = w + at;
+    const target = ((out[o] & 0x3f) << 8) | out[o + 1];
+    if (target >= 12 + apexLength) return false;
+    const moved = target + shift;
+    out[o] = 0xc0 | (moved >> 8);
+    out[o + 1] = moved & 0xff;
+  }
+  return true;
+}
+
+/** Whether the name at `start` (its wire form ends at `end`, an apex of `apexLength` bytes) has one of `labels` right under the apex. */
+function underApex(b: Uint8Array, start: number, end: number, apexLength: number, labels: readonly Uint8Array[], fold: boolean): boolean {
+  if (end - start <= apexLength) return false;
+  let p = start;
+  while (end - (p + b[p] + 1) > apexLength) p += b[p] + 1;
+  for (const label of labels) {
+    if (label.length !== b[p]) continue;
+    let k = 0;
+    for (; k < label.length; k++) {
+      const c = b[p + 1 + k];
+      if ((fold && c >= 65 && c <= 90 ? c | 0x20 : c) !== label[k]) break;
+    }
+    if (k === label.length) return true;
+  }
+  return false;
 }
 
 /**

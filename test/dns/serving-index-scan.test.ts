@@ -33,6 +33,8 @@ function fillerOps(zone: string, count: number, random: () => number): { safe: R
   const safe: RecordOp[] = [];
   const risky: RecordOp[] = [];
   const at = (label: string): string => `${label}.${zone}`;
+  // Names the SOA's MNAME and RNAME compress against when a chain's NODATA answer holds them (each holds a TXT).
+  const soaNames = [`ns1.${zone}.`, `x.ns1.${zone}.`, `hostmaster.${zone}.`, `x.hostmaster.${zone}.`];
   const targets = [`f1.${zone}.`, `f2.${zone}.`, `w.${zone}.`, `missing.${zone}.`, 'www.b.test.', 'alias.a.test.', 'q.w.a.test.', 'nowhere.example.', `x.cut3.${zone}.`];
   for (let i = 0; i < count; i++) {
     const name = at(`f${i}`);
@@ -49,7 +51,7 @@ function fillerOps(zone: string, count: number, random: () => number): { safe: R
       // To a name of the zone (a deeper one now and then, which a cut above it could hide later; a
       // child of the owner, the apex: the names the answer compresses against differ), or further.
       const c = random();
-      const to = c < 0.4 ? `f${j}.${zone}.` : c < 0.55 ? `y.x.f${j}.${zone}.` : c < 0.7 ? `c.f${i}.${zone}.` : c < 0.75 ? `${zone}.` : pick(targets);
+      const to = c < 0.4 ? `f${j}.${zone}.` : c < 0.55 ? `y.x.f${j}.${zone}.` : c < 0.7 ? `c.f${i}.${zone}.` : c < 0.75 ? `${zone}.` : c < 0.8 ? pick(soaNames) : pick(targets);
       safe.push({ op: 'create', name, type: 'CNAME', value: to });
       if (c >= 0.55 && c < 0.7) safe.push(random() < 0.7 ? { op: 'create', name: at(`c.f${i}`), type: 'A', value: `192.0.2.${i & 255}` } : { op: 'create', name: at(`c.f${i}`), type: 'AAAA', value: `2001:db8:c::${i.toString(16)}` });
     }
@@ -74,6 +76,9 @@ function fillerOps(zone: string, count: number, random: () => number): { safe: R
   if (random() < 0.5) safe.push({ op: 'create', name: at('*'), type: 'A', value: '192.0.2.99' });
   // Names of a zone nested inside this one (a.test holds sub.a.test): another zone's apex and
   // what lies below it in this zone's trie are that zone's.
+  for (const name of soaNames) risky.push({ op: 'create', name, type: 'TXT', value: '"soa"' });
+  // Chains from below them too (the question's own label under the apex, in any case).
+  risky.push({ op: 'create', name: at('y.ns1'), type: 'CNAME', value: `hostmaster.${zone}.` }, { op: 'create', name: at('y.hostmaster'), type: 'CNAME', value: `f2.${zone}.` });
   risky.push({ op: 'create', name: at('in.sub'), type: 'A', value: '192.0.2.13' }, { op: 'create', name: at('sub'), type: 'TXT', value: '"occluded?"' });
   return { safe, risky };
 }
@@ -256,6 +261,7 @@ test('serving index: before a scanned zone is read, a CNAME owner\'s chain is an
   let answered = 0;
   let retaken = 0;
   let spliced = 0;
+  let splicedNodata = 0;
   for (let seed = 1; seed <= 14; seed++) {
     const { state, ledger, cleanup } = randomState(20261205 + seed);
     const random = rng(seed);
@@ -272,6 +278,7 @@ test('serving index: before a scanned zone is read, a CNAME owner\'s chain is an
       const walked = await firstPass(read);
       const before = askAll(walked, read, read, names, [1, 28], random, `seed ${seed}, walked`);
       spliced += walked.chainsSpliced;
+      splicedNodata += walked.chainsSplicedNodata;
       chains += before.chains;
       walked.close();
       // A and AAAA first (a chain then answers them from its target's entry as it is, spliceChain),
@@ -286,6 +293,7 @@ test('serving index: before a scanned zone is read, a CNAME owner\'s chain is an
       chains += got.chains;
       answered += got.answered;
       spliced += index.chainsSpliced;
+      splicedNodata += index.chainsSplicedNodata;
 
       // A write to the targets of the chains just answered (an address added, one target's A RRset
       // deleted, a cut put above a deeper one): the owners' answers are taken again, and still the
@@ -322,9 +330,10 @@ test('serving index: before a scanned zone is read, a CNAME owner\'s chain is an
       cleanup();
     }
   }
-  console.log(`${answered} answers from the index before the read, ${chains} of them CNAME chains (${spliced} spliced); ${retaken} chains after writes to their targets`);
+  console.log(`${answered} answers from the index before the read, ${chains} of them CNAME chains (${spliced} spliced, ${splicedNodata} of them ending in NODATA); ${retaken} chains after writes to their targets`);
   assert.ok(chains >= 100, `chains answered before the read: ${chains}`);
   assert.ok(spliced >= 100 && spliced < chains, `chains spliced before the read: ${spliced}`);
+  assert.ok(splicedNodata >= 50 && splicedNodata < spliced, `chains spliced before the read that end in NODATA: ${splicedNodata}`);
   assert.ok(retaken >= 20, `chains answered after writes to their targets: ${retaken}`);
 });
 
