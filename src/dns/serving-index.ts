@@ -2042,14 +2042,14 @@ export class ServingIndex {
 }
 
 /**
- * Writes at `w` of `out` the SOA that ends a spliced chain in NODATA (spliceChain): the owner's zone's
- * negative template, its pointers into the apex moved to where the apex is in the question. The
- * encoder compresses the SOA's names against every name written before it. The owner (the apex) is
- * met first in the question. MNAME and RNAME could also meet a longer suffix of the question or of
- * the target as the CNAME's RDATA wrote it, which happens only when the label right under the apex
- * is one of theirs (template.risky): then false, and the general path answers. False too when a name of the SOA
- * points into the SOA itself (MNAME and RNAME sharing more than the apex), which the template's
- * offsets would not say here.
+ * Writes at `w` of `out` the SOA that ends a spliced chain in NODATA (spliceChain): the owner's
+ * zone's negative template, its pointers into the apex moved to where the apex is in the question.
+ * The encoder compresses the SOA's names against every name written before it. The owner (the
+ * apex) is met first in the question. MNAME and RNAME could also meet a longer suffix of the
+ * question or of the target as the CNAME's RDATA wrote it, which happens only when the label right
+ * under the apex is one of theirs (template.risky): then false, and the general path answers.
+ * False too when a name of the SOA points into the SOA itself (MNAME and RNAME sharing more than
+ * the apex), which the template's offsets would not say here.
  */
 function spliceNodata(template: NegativeTemplate, out: Buffer, w: number, raw: Uint8Array, questionEnd: number, key: Uint8Array, keyStart: number, keyEnd: number): boolean {
   const apexLength = template.apexWireLength;
