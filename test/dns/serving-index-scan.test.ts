@@ -74,11 +74,11 @@ function fillerOps(zone: string, count: number, random: () => number): { safe: R
   }
   // A wildcard right under the apex now and then (the apex's own flag then comes from the scan).
   if (random() < 0.5) safe.push({ op: 'create', name: at('*'), type: 'A', value: '192.0.2.99' });
-  // Names of a zone nested inside this one (a.test holds sub.a.test): another zone's apex and
-  // what lies below it in this zone's trie are that zone's.
   for (const name of soaNames) risky.push({ op: 'create', name, type: 'TXT', value: '"soa"' });
   // Chains from below them too (the question's own label under the apex, in any case).
   risky.push({ op: 'create', name: at('y.ns1'), type: 'CNAME', value: `hostmaster.${zone}.` }, { op: 'create', name: at('y.hostmaster'), type: 'CNAME', value: `f2.${zone}.` });
+  // Names of a zone nested inside this one (a.test holds sub.a.test): another zone's apex and
+  // what lies below it in this zone's trie are that zone's.
   risky.push({ op: 'create', name: at('in.sub'), type: 'A', value: '192.0.2.13' }, { op: 'create', name: at('sub'), type: 'TXT', value: '"occluded?"' });
   return { safe, risky };
 }
