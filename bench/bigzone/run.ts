@@ -7,8 +7,9 @@
  *   2. the first start from that database (the import leaves it checkpointed): time to "ledger opened",
  *      to the listeners bound, to "serving index built" (A/AAAA/NODATA/NXDOMAIN) and to "complete"
  *      (every type: the second pass), the server's CPU seconds at each, RSS at the first and 2 s after
- *      the last, and the rcode of a query sent the moment the listeners are bound (never REFUSED for
- *      a zone that exists). The server is pinned to one core (taskset; `--no-pin` to not);
+ *      the last, the rcode of a query sent the moment the listeners are bound (never REFUSED for
+ *      a zone that exists), and the delay of a TXT asked once the index is built (the general path's,
+ *      which waits for a big zone's read). The server is pinned to one core (taskset; `--no-pin` to not);
  *   3. `--writes N` record creates through REST at `--rate` per second (the "hour of writes", scaled),
  *      then RSS again;
  *   4. SIGTERM to exit;
@@ -18,7 +19,7 @@
  * bench/RESULTS.md under "Big zones". `--names N` for a smaller zone (another directory).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -169,6 +170,10 @@ interface Start {
   firstRcode: string;
   /** Milliseconds from asking the first question (a CNAME owner, at the bind) to its answer. */
   firstAnswerMs: number;
+  /** The TXT asked once the index is built (the general path's question): rcode, answers, milliseconds to them. */
+  txtRcode: string;
+  txtAnswers: number;
+  txtAnswerMs: number;
   phases: Record<string, unknown>;
 }
 
@@ -193,15 +198,21 @@ async function startMcns(cfg: string, dnsPort: number): Promise<Server> {
   const ledger = await wait(/^ledger opened$/);
   const cpuLedger = cpuSeconds(proc.pid);
   const serving = await wait(/^mcns serving$/);
-  // The listeners are bound: ask at once. h1 is a CNAME owner, which the index answers only after
-  // its second pass: the general path answers it, and in a big zone not yet read it waits for the
-  // read (src/dns/zone-read.ts); asked with a resolver's patience, and its delay reported.
+  // The listeners are bound: ask at once. h1 is a CNAME owner: before the zone is read (a start
+  // without the image) the index answers its A from its target's entry. Once the index is built, a
+  // TXT the zone holds, which the general path answers until the second pass: in a big zone not yet
+  // read it waits for the read (src/dns/zone-read.ts). Each asked with a resolver's patience, its
+  // delay reported.
   const askedAt = performance.now();
   const first = flatten(await udpExchange(dnsPort, buildQuery({ name: `h1.${ZONE}.`, type: 1 }), 30_000));
   const firstAnswerMs = performance.now() - askedAt;
   const index = await wait(/^start-up done: serving index built$/);
   const cpuIndex = cpuSeconds(proc.pid);
   const rss = rssMiB(proc.pid);
+  // (After the RSS: the TXT's wait has the zone read at once.)
+  const txtAskedAt = performance.now();
+  const txt = flatten(await udpExchange(dnsPort, buildQuery({ name: TXT_OWNER, type: 16 }), 30_000));
+  const txtAnswerMs = performance.now() - txtAskedAt;
   // The second pass (other types, CNAME chains) is logged at info level only when it took 100 ms or more.
   let complete: { ms: number } | undefined;
   try {
@@ -221,7 +232,7 @@ async function startMcns(cfg: string, dnsPort: number): Promise<Server> {
     log,
     rest,
     dnsPort,
-    start: { ledgerMs: ledger.ms, boundMs: serving.ms, indexMs: index.ms, completeMs: complete?.ms, cpu: { ledger: cpuLedger, index: cpuIndex, complete: cpuComplete }, rss, rssComplete, rssPeak, firstRcode: first.rcode, firstAnswerMs, phases: pick(index.line, ['checkpointLoadMs', 'tailReplayMs', 'indexImageMs', 'indexBuildMs', 'replayed']) },
+    start: { ledgerMs: ledger.ms, boundMs: serving.ms, indexMs: index.ms, completeMs: complete?.ms, cpu: { ledger: cpuLedger, index: cpuIndex, complete: cpuComplete }, rss, rssComplete, rssPeak, firstRcode: first.rcode, firstAnswerMs, txtRcode: txt.rcode, txtAnswers: txt.answer.length, txtAnswerMs, phases: pick(index.line, ['checkpointLoadMs', 'tailReplayMs', 'indexImageMs', 'indexBuildMs', 'replayed']) },
   };
 }
 
@@ -336,6 +347,21 @@ async function knot(): Promise<{ ms: number; rss: number } | undefined> {
   }
 }
 
+/** The owner of the zone file's first TXT record (within its first MiB), asked after the bind. */
+let TXT_OWNER = '';
+function firstTxtOwner(): string {
+  const fd = openSync(ZONE_FILE, 'r');
+  try {
+    const head = Buffer.alloc(1 << 20);
+    const text = head.subarray(0, readSync(fd, head, 0, head.length, 0)).toString('latin1');
+    const m = /^(\S+)\s+\d+\s+IN\s+TXT\s/m.exec(text);
+    if (!m) throw new Error(`no TXT record in the first MiB of ${ZONE_FILE}`);
+    return m[1];
+  } finally {
+    closeSync(fd);
+  }
+}
+
 async function main(): Promise<void> {
   mkdirSync(DIR, { recursive: true });
   sampleLoad();
@@ -343,6 +369,7 @@ async function main(): Promise<void> {
     console.log(`generating ${ZONE_FILE} (${NAMES} names)`);
     execFileSync('python3', ['/work/shared/bench/gen-zone.py', String(NAMES), ZONE_FILE, join(DIR, 'queries.txt')], { stdio: 'inherit' });
   }
+  TXT_OWNER = firstTxtOwner();
   const records = readFileSync(ZONE_FILE, 'utf8').split('\n').filter((l) => l && !l.startsWith(';') && !l.startsWith('$')).length;
   let importSeconds: number | undefined;
   const importNote = join(DIR, 'import.json');
@@ -414,7 +441,8 @@ async function main(): Promise<void> {
   const rows = [
     ['offline `mcns zone import`', importSeconds !== undefined ? `${importSeconds.toFixed(1)} s` : 'n/a', '(loads the file directly)'],
     ['first start after the import (its checkpoint): to "ledger opened" / listeners bound / serving index built', `${sec(first.start.ledgerMs)} / ${sec(first.start.boundMs)} / ${sec(first.start.indexMs)}, RSS ${first.start.rss.toFixed(0)} MiB`, k ? `${sec(k.ms)} to answer, RSS ${k.rss.toFixed(0)} MiB` : '-'],
-    ['first answer (a CNAME owner: the general path), asked the moment the listeners bound', `${first.start.firstRcode} after ${sec(first.start.firstAnswerMs)}`, '-'],
+    ['first answer (a CNAME owner\'s A), asked the moment the listeners bound', `${first.start.firstRcode} after ${sec(first.start.firstAnswerMs)}`, '-'],
+    ['then, once the index is built, a TXT the zone holds (the general path until the second pass)', `${first.start.txtRcode} with ${first.start.txtAnswers} answer(s) after ${sec(first.start.txtAnswerMs)}`, '-'],
     [`RSS after ${WRITES} REST writes at ${RATE}/s (${w.seconds.toFixed(0)} s)`, `${rssAfterWrites.toFixed(0)} MiB`, '-'],
     [`SIGTERM to exit (median of ${stops.length})`, `${sec(median(stops))} (${stops.map((s) => (s / 1000).toFixed(1)).join(', ')})`, '-'],
     [
