@@ -110,6 +110,29 @@ export function negativeTemplate(zone: ZoneState): NegativeTemplate | undefined 
 }
 
 /**
+ * Whether the name whose wire form is `b[start..end)` (under the template's apex, or the apex
+ * itself) has one of `t.risky` right under the apex: the label MNAME or RNAME would compress
+ * against, so the template's bytes are not what the encoder writes after it. `fold` lowercases
+ * the name's letters first (a client's spelling; a key is lowercase already).
+ */
+export function riskyUnderApex(t: NegativeTemplate, b: Uint8Array, start: number, end: number, fold: boolean): boolean {
+  if (t.risky.length === 0 || end - start <= t.apexWireLength) return false;
+  // The label right under the apex: the last one before the apex's bytes.
+  let p = start;
+  while (end - (p + b[p] + 1) > t.apexWireLength) p += b[p] + 1;
+  for (const label of t.risky) {
+    if (label.length !== b[p]) continue;
+    let k = 0;
+    for (; k < label.length; k++) {
+      const c = b[p + 1 + k];
+      if ((fold && c >= 65 && c <= 90 ? c | 0x20 : c) !== label[k]) break;
+    }
+    if (k === label.length) return true;
+  }
+  return false;
+}
+
+/**
  * NODATA (rcode NOERROR) or NXDOMAIN for the question in `raw` from template `t`: the client's
  * question, AA, the SOA, the OPT when the query had one. Undefined when the template cannot be used
  * for this question or the answer would not fit `limit`: the general path answers then.
@@ -117,17 +140,7 @@ export function negativeTemplate(zone: ZoneState): NegativeTemplate | undefined 
 export function writeNegative(t: NegativeTemplate, q: ParsedQuery, raw: Uint8Array, limit: number, rcode: number): Buffer | undefined {
   const questionEnd = q.questionEnd;
   const shift = questionEnd - 4 - 12 - t.apexWireLength;
-  if (shift > 0 && t.risky.length > 0) {
-    // The label right under the apex: the last one before the apex's bytes.
-    let p = 12;
-    while (questionEnd - 4 - (p + raw[p] + 1) > t.apexWireLength) p += raw[p] + 1;
-    for (const label of t.risky) {
-      if (label.length !== raw[p]) continue;
-      let k = 0;
-      while (k < label.length && ((raw[p + 1 + k] >= 65 && raw[p + 1 + k] <= 90 ? raw[p + 1 + k] | 0x20 : raw[p + 1 + k]) === label[k])) k++;
-      if (k === label.length) return undefined;
-    }
-  }
+  if (riskyUnderApex(t, raw, 12, questionEnd - 4, true)) return undefined;
   const edns = q.edns;
   const size = questionEnd + t.rr.length + (edns ? 11 : 0);
   if (size > limit) return undefined;

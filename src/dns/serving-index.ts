@@ -53,7 +53,7 @@ import { rrsetTtl } from '../projections/rrset-ttl.ts';
 import { answerQuery, isPlainQuestion, type Answer } from './answer.ts';
 import { pushRRset } from './answer-rrset.ts';
 import { RCODE, responseFlags, writeOpt, writeResponseHeader } from './header.ts';
-import { negativeSoa, negativeTemplate, writeNegative, type NegativeTemplate } from './negative.ts';
+import { negativeSoa, negativeTemplate, riskyUnderApex, writeNegative, type NegativeTemplate } from './negative.ts';
 import { hashKey, MAX_KEY, NameTable, type NameTableImage } from './name-table.ts';
 import type { ParsedQuery } from './query.ts';
 import { parseIPv4, parseIPv6 } from '../records/ip.ts';
@@ -691,8 +691,8 @@ export class ServingIndex {
       const chained = this.descriptor(v, CHAIN_DEFAULT);
       if (chained >= 0) return this.respond(q, raw, limit, v, chained);
       // A CNAME owner of a zone still unread, met by the first pass's scan: A and AAAA through the
-      // chain from the target's entry as it is (spliceChain); any other type from an entry made
-      // once from it (composeChain), then asked again. Neither waits for the zone's read.
+      // chain from the target's entry as it is (spliceChain); other types, and what that declines,
+      // from an entry made once from it (composeChain), then asked again. Neither waits for the read.
       if (((data[v + 2] << 8) | data[v + 3]) === 0 && table.valueLength(off) > VALUE_HEADER) {
         const spliced = this.spliceChain(q, raw, limit, v, v + table.valueLength(off));
         if (spliced !== undefined) return spliced;
@@ -2054,9 +2054,9 @@ export class ServingIndex {
 function spliceNodata(template: NegativeTemplate, out: Buffer, w: number, raw: Uint8Array, questionEnd: number, key: Uint8Array, keyStart: number, keyEnd: number): boolean {
   const apexLength = template.apexWireLength;
   const shift = questionEnd - 4 - 12 - apexLength;
-  // The label right under the apex in the question (letters folded) and in the target's key
-  // (lowercase already): the target's is written out unless the question shares it, so both count.
-  if (template.risky.length > 0 && (underApex(raw, 12, questionEnd - 4, apexLength, template.risky, true) || underApex(key, keyStart, keyEnd, apexLength, template.risky, false))) return false;
+  // The question's label right under the apex and the target's: the target's is written out
+  // unless the question shares it, so both count.
+  if (riskyUnderApex(template, raw, 12, questionEnd - 4, true) || riskyUnderApex(template, key, keyStart, keyEnd, false)) return false;
   const rr = template.rr;
   out.set(rr, w);
   for (const at of template.pointers) {
@@ -2068,23 +2068,6 @@ function spliceNodata(template: NegativeTemplate, out: Buffer, w: number, raw: U
     out[o + 1] = moved & 0xff;
   }
   return true;
-}
-
-/** Whether the name at `start` (its wire form ends at `end`, an apex of `apexLength` bytes) has one of `labels` right under the apex. */
-function underApex(b: Uint8Array, start: number, end: number, apexLength: number, labels: readonly Uint8Array[], fold: boolean): boolean {
-  if (end - start <= apexLength) return false;
-  let p = start;
-  while (end - (p + b[p] + 1) > apexLength) p += b[p] + 1;
-  for (const label of labels) {
-    if (label.length !== b[p]) continue;
-    let k = 0;
-    for (; k < label.length; k++) {
-      const c = b[p + 1 + k];
-      if ((fold && c >= 65 && c <= 90 ? c | 0x20 : c) !== label[k]) break;
-    }
-    if (k === label.length) return true;
-  }
-  return false;
 }
 
 /**
