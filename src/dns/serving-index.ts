@@ -949,8 +949,8 @@ export class ServingIndex {
   private stopFill(): void {
     const timer = this.fill?.timer;
     // Each by its own call: clearImmediate given a Timeout unlinks it from the immediate queue and
-    // lowers Node's count of pending immediates, after which no immediate of the process runs
-    // (another index's rebuild, the server's own) until something else wakes the loop.
+    // lowers Node's count of pending immediates, after which the immediates already pending in the
+    // process (another index's rebuild, the server's own) do not run until another one is set.
     if (timer !== undefined) {
       if ('immediate' in timer) clearImmediate(timer.immediate);
       else clearTimeout(timer.timeout);
