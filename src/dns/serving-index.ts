@@ -949,8 +949,9 @@ export class ServingIndex {
   private stopFill(): void {
     const timer = this.fill?.timer;
     // Each by its own call: clearImmediate given a Timeout unlinks it from the immediate queue and
-    // lowers Node's count of pending immediates, after which the immediates already pending in the
-    // process (another index's rebuild, the server's own) do not run until another one is set.
+    // lowers Node's count of pending immediates below what is queued. The loop skips the queue
+    // while that count reads zero: even the next immediate set (another index's rebuild step, the
+    // server's own) did not run in a check on Node 20.
     if (timer !== undefined) {
       if ('immediate' in timer) clearImmediate(timer.immediate);
       else clearTimeout(timer.timeout);
