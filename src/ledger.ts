@@ -214,6 +214,11 @@ export class Ledger {
    * rewrites it, once.
    */
   private rewriteLayout = false;
+  /**
+   * prepareRecordMaps while it runs: when it ends, and whether a caller waits for it
+   * (recordMapsReady). Its pause then stops waiting for idle turns: see recordMapsWanted.
+   */
+  private preparing?: { done: Promise<void>; wanted: boolean };
   private closed = false;
   /** The bulk append worker, once a bulk write (or prepareBulkAppend) started it. */
   private bulkWorker?: BulkAppendWorker;
@@ -630,7 +635,8 @@ export class Ledger {
    * between them, so that the first write after a start does not hold the event loop for the seconds
    * it takes at once: reads the big zones' nodes below the apex (DeferredChildren), then builds the
    * large children maps and the records-by-id maps (PMap.lazyFromArrays). Stops when the ledger
-   * closes; a write or read meanwhile does what it needs at once. Resolves with the milliseconds
+   * closes; a write or read meanwhile does what it needs at once, unless it first waits for this
+   * (recordMapsReady: the API's and UPDATE's do). Resolves with the milliseconds
    * spent reading deferred zones (by this or by whatever needed them first; undefined: there were none).
    */
   async prepareRecordMaps(pause: () => Promise<void>): Promise<{ zonesReadMs: number | undefined }> {
@@ -639,6 +645,8 @@ export class Ledger {
     const left = this.unbuilt;
     const { deferred, readWhole } = left;
     this.unbuilt = { children: [], deferred: [] };
+    let finished = (): void => undefined;
+    this.preparing = { done: new Promise<void>((resolve) => (finished = resolve)), wanted: false };
     try {
       // The zones first (every write walks the trie; one read meanwhile, or by buildTrieMaps, is
       // done at once), then the largest children maps (a map a write or read built meanwhile is
@@ -656,12 +664,39 @@ export class Ledger {
       if (p && this.pending === p) this.publishSettled(p);
     } catch (err) {
       if (err !== closed) throw err;
+    } finally {
+      // Whoever waits goes on, after an error too: what is left, its first use does at once.
+      this.preparing = undefined;
+      finished();
     }
     if (readWhole) {
       this.rewriteLayout = true;
       this.maybeCheckpoint();
     }
     return { zonesReadMs: deferred.length > 0 ? Math.round(deferred.reduce((ms, z) => ms + z.ms, 0)) : undefined };
+  }
+
+  /**
+   * Whether a caller waits for prepareRecordMaps (recordMapsReady): its pause should then go on at
+   * the next turn of the event loop, busy or not, instead of waiting for DNS to be idle. True too
+   * once the ledger is closed, so that a pause waiting for idle turns ends and the preparation stops.
+   */
+  get recordMapsWanted(): boolean {
+    return this.closed || (this.preparing?.wanted ?? false);
+  }
+
+  /**
+   * For a write or an API read about to use the projection: undefined when prepareRecordMaps is not
+   * running (nothing was left, it is done, or it has not started: the caller does what it needs at
+   * once, as any first use does); else the promise of its end, and from now on it runs at full pace
+   * (recordMapsWanted), a slice a turn with DNS answering between them. So the first write after a
+   * restart from the serving-index image waits a few seconds for the big zones' read instead of
+   * doing it at once, which would hold every DNS query for as long.
+   */
+  recordMapsReady(): Promise<void> | undefined {
+    if (!this.preparing) return undefined;
+    this.preparing.wanted = true;
+    return this.preparing.done;
   }
 
   /**

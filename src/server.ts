@@ -25,7 +25,7 @@ import { indexImagePath, loadIndexImage } from './dns/index-image.ts';
 import { createTransferHandlers } from './dns/transfer/index.ts';
 import { CatalogMaintainer } from './catalog/maintainer.ts';
 import { bumpSerialsAfterRestore } from './dns/transfer/restored-serials.ts';
-import { createUpdateHandler, OPCODE_UPDATE } from './dns/update.ts';
+import { afterPreparation, createUpdateHandler, OPCODE_UPDATE } from './dns/update.ts';
 import { createDevAuth, createMciasAuth } from './api/auth.ts';
 import { AuthFailureThrottle, AuthGate } from './api/auth-gate.ts';
 import { startMetricsListener } from './api/metrics-listener.ts';
@@ -213,7 +213,11 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
       closers.push({ name: 'catalog', close: async () => catalog.stop() });
     }
     // DNS UPDATE (RFC 2136) from [update], verified with the same TSIG keyring as transfers.
-    const update = createUpdateHandler({ ledger, keyring: xfr.keyring, config: config.update, logger: dnsLogger, onOutcome: (outcome) => metrics.dnsUpdates.inc({ outcome }) });
+    // An UPDATE right after a restart waits for the big zones' background read, as an API write does.
+    const update = afterPreparation(
+      () => ledger.recordMapsReady(),
+      createUpdateHandler({ ledger, keyring: xfr.keyring, config: config.update, logger: dnsLogger, onOutcome: (outcome) => metrics.dnsUpdates.inc({ outcome }) }),
+    );
     const apiLogger = logger.child({ component: 'api' });
     // One gate for both surfaces, so failed authentications on REST and gRPC share one budget.
     const throttle = new AuthFailureThrottle({ burst: config.server.auth_failure_burst, perMinute: config.server.auth_failures_per_minute });
@@ -263,14 +267,20 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
       logger.info({ ...ledger.startup.phases, checkpointSeq: ledger.startup.checkpointSeq, replayed: ledger.startup.replayed }, 'start-up done: serving index built');
       // Then what the checkpoint load left for later (the big zones below the apex, records by id,
       // the largest children maps), about a millisecond at a time, so the first write does not
-      // stall DNS for the seconds a 1M-name zone's take: every 100 ms while queries come in (~1% of
-      // the CPU, plus the GC of what they allocate; after a restore from the serving-index image
-      // this is the only start-up work left beside them, and a big zone must answer at >= 90% of
-      // its full rate meanwhile: at 2 ms every 50 ms it answered at 0.86-0.92 of the 10k zone's
-      // rate, bench/bigzone/first-second.ts --together), back to back when none do.
+      // stall DNS for the seconds a 1M-name zone's take; back to back while no query comes in.
+      // While queries do:
+      // - Restored from the serving-index image, DNS needs none of it: nothing is done until DNS is
+      //   idle or a write or API read waits for it (recordMapsReady, then a slice a turn). Even at
+      //   1 ms every 100 ms (~1% of the CPU, plus the GC of the million long-lived nodes it makes)
+      //   the 1M zone answered at 0.85-0.91 of the 10k zone's rate for the minutes the read took
+      //   under load, and at 0.92-0.96 without it (bench/bigzone/first-second.ts --together).
+      // - Built without the image, the index's second pass waits for the big zones' read: every
+      //   100 ms, and at once for a general-path question that waits (zone-read.ts).
       const t0 = performance.now();
+      const restored = dns.indexImage?.restored === true;
+      const pace = (): Pace => (ledger.recordMapsWanted ? 'now' : restored ? 'idle' : 'paced');
       ledger
-        .prepareRecordMaps(pacedPause(() => dns.received(), RECORD_MAPS_BUSY_PAUSE_MS))
+        .prepareRecordMaps(pacedPause(() => dns.received(), RECORD_MAPS_BUSY_PAUSE_MS, pace))
         .then(({ zonesReadMs }) => {
           const ms = Math.round(performance.now() - t0);
           if (zonesReadMs === undefined) return logger.debug({ ms }, 'record indexes built');
@@ -346,19 +356,36 @@ function logHead(path: string): { seq: number; hash: string } | undefined {
 const RECORD_MAPS_BUSY_PAUSE_MS = 100;
 
 /**
- * A pause between slices of background work: `busyMs` when `activity` (a counter of queries) moved
- * since the last pause, so the work takes a small share of the CPU beside them; else the next turn
- * of the event loop (setImmediate: I/O that arrives meanwhile is served first).
+ * How background work goes on while queries come in (pacedPause): `now`, a slice every turn of the
+ * event loop (someone waits for it); `paced`, a slice every `busyMs` (the work is needed soon, and
+ * takes a small share of the CPU beside the queries); `idle`, no slice until a pause of `busyMs`
+ * sees no query (nothing needs it yet: a big zone answers from the serving index at its full rate).
  */
-export function pacedPause(activity: () => number, busyMs: number): () => Promise<void> {
+export type Pace = 'now' | 'paced' | 'idle';
+
+/**
+ * A pause between slices of background work. While `activity` (a counter of queries) has not moved
+ * since the last pause, or when `pace` says `now`: the next turn of the event loop (setImmediate: I/O
+ * that arrives meanwhile is served first). Else, as `pace` says: `busyMs`, or as long as queries
+ * keep coming (checked every `busyMs`).
+ */
+export function pacedPause(activity: () => number, busyMs: number, pace: () => Pace = () => 'paced'): () => Promise<void> {
   let seen = activity();
+  const busy = (): boolean => {
+    const now = activity();
+    const moved = now !== seen;
+    seen = now;
+    return moved;
+  };
   return () =>
     new Promise((resolve) => {
-      const now = activity();
-      const busy = now !== seen;
-      seen = now;
-      if (busy) setTimeout(resolve, busyMs);
-      else setImmediate(resolve);
+      const check = (): void => {
+        const p = pace();
+        if (p === 'now' || !busy()) setImmediate(resolve);
+        else if (p === 'paced') setTimeout(resolve, busyMs);
+        else setTimeout(check, busyMs);
+      };
+      check();
     });
 }
 

@@ -235,6 +235,8 @@ export async function startGrpc(opts: GrpcOptions): Promise<GrpcServer> {
       if (!impl) throw Object.assign(new Error(`no handler for ${path}`), { grpcCode: grpc.status.UNIMPLEMENTED });
       // A refused login costs MCIAS a call, like an unknown token: it counts against the address.
       if (path === '/mcns.v1.AuthService/Login') return gate.login(clients.get(call.metadata), 'grpc', async () => impl(service, ctx, call.request ?? {}));
+      // What reads or writes the projection first waits for its background preparation, as over REST.
+      if (OPERATIONS[methodMap[path]] !== 'public') await opts.ledger.recordMapsReady();
       // A write waits for a turn of the event loop of its own, as over REST (write-turns.ts).
       if (WRITES.has(path)) await apiWriteTurns.next();
       return impl(service, ctx, call.request ?? {});

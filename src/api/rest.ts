@@ -157,6 +157,9 @@ export async function startRest(opts: ApiOptions): Promise<RestServer> {
           // A refused login costs MCIAS a call, like an unknown token: it counts against the address.
           return reply.code(route.status ?? 200).send(await gate.login(req.ip, 'rest', () => service.login(req.body)));
         }
+        // Right after a restart, what reads or writes the projection first waits for its background
+        // preparation (the big zones' read), rather than doing it at once while DNS waits.
+        if (OPERATIONS[route.op] !== 'public') await opts.ledger.recordMapsReady();
         // A write waits for a turn of the event loop of its own (write-turns.ts: keeps DNS reading and accepting during write bursts).
         if (route.method !== 'GET') await apiWriteTurns.next();
         const result = await route.handler(service, {

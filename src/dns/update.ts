@@ -442,3 +442,15 @@ export function createUpdateHandler(opts: UpdateOptions): (q: ParsedQuery, raw: 
     }
   };
 }
+
+/**
+ * The UPDATE handler as the server installs it: right after a restart, an UPDATE first waits for
+ * the projection's background preparation (`ready`: Ledger.recordMapsReady, the big zones' read),
+ * as an API write does, rather than reading a big zone at once while every DNS query waits.
+ */
+export function afterPreparation<A extends unknown[]>(ready: () => Promise<void> | undefined, handler: (...args: A) => Buffer | undefined): (...args: A) => Buffer | Promise<Buffer | undefined> | undefined {
+  return (...args) => {
+    const waiting = ready();
+    return waiting ? waiting.then(() => handler(...args)) : handler(...args);
+  };
+}

@@ -56,11 +56,14 @@ export interface HarnessOptions {
   bodyLimit?: number;
   clock?: () => number;
   logger?: import('pino').Logger;
+  /** Writes the database before the harness opens its ledger on it (e.g. a checkpoint to start from). */
+  seedDatabase?: (path: string) => void;
 }
 
 /** Start ledger, MCIAS fake, REST and gRPC. */
 export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'mcns-api-'));
+  o.seedDatabase?.(join(dir, 'mcns.db'));
   const ledger = Ledger.open({ path: join(dir, 'mcns.db'), clock: o.clock });
   const mcias = await startMcIasFake();
   const auth = new McIasClient({ serverUrl: mcias.url, ca: mcias.tls.ca, serviceName: 'mcns', tags: ['env:test'], timeoutMs: o.timeoutMs ?? 1500 });

@@ -1,13 +1,13 @@
 /**
  * Start-up with the serving-index image: startDns binds it to the state the ledger opened at and
  * diffs writes made before DNS started; and what runs beside DNS afterwards, the records-by-id maps'
- * build in slices, paced by `pacedPause` (src/server.ts): a slice every 50 ms while queries come in,
- * back to back when none do.
+ * build in slices, paced by `pacedPause` (src/server.ts): back to back when no query comes in; while
+ * queries do, a slice every `busyMs`, none at all (`idle`), or one a turn when a caller waits (`now`).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { pacedPause } from '../../src/server.ts';
+import { pacedPause, type Pace } from '../../src/server.ts';
 import { loadIndexImage, restoreIndexImage, writeIndexImage } from '../../src/dns/index-image.ts';
 import { startDns } from '../../src/dns/server.ts';
 import { ServingIndex } from '../../src/dns/serving-index.ts';
@@ -32,6 +32,38 @@ test('pacedPause: the next turn of the event loop while no query came in, busyMs
   const t0 = performance.now();
   await pause();
   assert.ok(performance.now() - t0 >= 19, 'about busyMs');
+});
+
+test("pacedPause: 'now' goes on at the next turn while queries come in; 'idle' waits until a check sees none", async () => {
+  let queries = 0;
+  let pace: Pace = 'now';
+  const pause = pacedPause(() => queries, 10, () => pace);
+  queries++;
+  assert.deepEqual(await firstOf(pause, 5), ['pause', 'timer'], "'now': no wait, busy as it is");
+  pace = 'idle';
+  // Queries keep coming: every check (each 10 ms) sees more, so the pause goes on waiting.
+  const busy = setInterval(() => queries++, 2);
+  let ended = false;
+  const waiting = pause().then(() => (ended = true));
+  await new Promise((r) => setTimeout(r, 80));
+  assert.equal(ended, false, "'idle' waits while queries come in");
+  clearInterval(busy);
+  const t0 = performance.now();
+  await waiting;
+  assert.ok(performance.now() - t0 < 60, 'the first check without a query ends it');
+  // A caller starts waiting for the work: 'now' ends a pause already waiting, at its next check.
+  const again = setInterval(() => queries++, 2);
+  try {
+    let done = false;
+    queries++;
+    const p = pause().then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(done, false);
+    pace = 'now';
+    await p;
+  } finally {
+    clearInterval(again);
+  }
 });
 
 test('startDns: an image bound to the state the ledger opened at is restored, then diffed to writes made before DNS started', async () => {

@@ -289,6 +289,41 @@ test('a reopened ledger: DNS-free start leaves the big zone unread; prepareRecor
   }
 });
 
+test('recordMapsReady: undefined unless prepareRecordMaps runs; a waiter is let go when the ledger closes mid-read', async () => {
+  const t = testLedger();
+  try {
+    t.ledger.execute(importCommand('wide.test', zoneText('wide.test', DEFER_CHILDREN + 10)), { actor: 'test' });
+    t.ledger.checkpoint();
+    const reopened = Ledger.open({ path: t.path });
+    let closed = false;
+    try {
+      assert.equal(reopened.recordMapsReady(), undefined, 'not started: a caller does what it needs at once');
+      // A pause that waits for as long as nobody wants the work (the server's "idle" pace under load).
+      const pause = (): Promise<void> =>
+        new Promise((resolve) => {
+          const check = (): void => void (reopened.recordMapsWanted ? setImmediate(resolve) : setTimeout(check, 2));
+          check();
+        });
+      const prep = reopened.prepareRecordMaps(pause);
+      await new Promise((r) => setTimeout(r, 20));
+      assert.equal(reopened.recordMapsWanted, false);
+      const ready = reopened.recordMapsReady();
+      assert.ok(ready instanceof Promise);
+      assert.equal(reopened.recordMapsWanted, true, 'a waiter makes it go on');
+      // Closed before the read is done: the waiter goes on, and so does prepareRecordMaps.
+      reopened.close();
+      closed = true;
+      await ready;
+      await prep;
+      assert.equal(reopened.recordMapsReady(), undefined);
+    } finally {
+      if (!closed) reopened.close();
+    }
+  } finally {
+    t.cleanup();
+  }
+});
+
 test('mcns verify: a deferred zone that does not match its header makes the checkpoint "unreadable", not a crash', () => {
   const t = testLedger();
   try {
