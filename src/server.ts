@@ -8,6 +8,7 @@ import { KeyStore } from './dnssec/keystore.ts';
 import { ZoneSigners } from './dnssec/signer.ts';
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { pino, type Logger } from 'pino';
 import type { McnsConfig } from './config.ts';
 import { prepareDevDir, seedIfEmpty, type DevMaterial } from './config/dev.ts';
@@ -269,11 +270,12 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
       // the largest children maps), about a millisecond at a time, so the first write does not
       // stall DNS for the seconds a 1M-name zone's take; back to back while no query comes in.
       // While queries do:
-      // - Restored from the serving-index image, DNS needs none of it: nothing is done until DNS is
-      //   idle or a write or API read waits for it (recordMapsReady, then a slice a turn). Even at
-      //   1 ms every 100 ms (~1% of the CPU, plus the GC of the million long-lived nodes it makes)
-      //   the 1M zone answered at 0.85-0.91 of the 10k zone's rate for the minutes the read took
-      //   under load, and at 0.92-0.96 without it (bench/bigzone/first-second.ts --together).
+      // - Restored from the serving-index image, DNS needs none of it: a slice every 100 ms while
+      //   the event loop is mostly idle, none while queries keep it busy, until a write or API
+      //   read waits for it (recordMapsReady, then a slice a turn). Even at 1 ms every 100 ms (~1%
+      //   of the CPU, plus the GC of the million long-lived nodes it makes) a saturated 1M zone
+      //   answered at 0.85-0.91 of the 10k zone's rate for the minutes the read took, and at
+      //   0.90-0.97 without it (bench/bigzone/first-second.ts --together).
       // - Built without the image, the index's second pass waits for the big zones' read: every
       //   100 ms, and at once for a general-path question that waits (zone-read.ts).
       const t0 = performance.now();
@@ -358,18 +360,28 @@ const RECORD_MAPS_BUSY_PAUSE_MS = 100;
 /**
  * How background work goes on while queries come in (pacedPause): `now`, a slice every turn of the
  * event loop (someone waits for it); `paced`, a slice every `busyMs` (the work is needed soon, and
- * takes a small share of the CPU beside the queries); `idle`, no slice until a pause of `busyMs`
- * sees no query (nothing needs it yet: a big zone answers from the serving index at its full rate).
+ * takes a small share of the CPU beside the queries); `idle`, a slice every `busyMs` only while the
+ * event loop is mostly idle, none while the queries keep it busy (nothing needs the work yet, and a
+ * big zone must answer at its full rate).
  */
 export type Pace = 'now' | 'paced' | 'idle';
+
+/** Event-loop utilization (the share of a window not spent waiting for I/O) over which `idle` waits. */
+const BUSY_LOOP = 0.5;
+
+/** Starts a window of the event loop's utilization; the function returned gives it so far (0..1). */
+export function loopMeter(): () => number {
+  const start = performance.eventLoopUtilization();
+  return () => performance.eventLoopUtilization(start).utilization;
+}
 
 /**
  * A pause between slices of background work. While `activity` (a counter of queries) has not moved
  * since the last pause, or when `pace` says `now`: the next turn of the event loop (setImmediate: I/O
- * that arrives meanwhile is served first). Else, as `pace` says: `busyMs`, or as long as queries
- * keep coming (checked every `busyMs`).
+ * that arrives meanwhile is served first). Else, as `pace` says: `busyMs`; or (`idle`) `busyMs`
+ * windows until one in which the loop was busy less than half the time (`meter`), or saw no query.
  */
-export function pacedPause(activity: () => number, busyMs: number, pace: () => Pace = () => 'paced'): () => Promise<void> {
+export function pacedPause(activity: () => number, busyMs: number, pace: () => Pace = () => 'paced', meter: () => () => number = loopMeter): () => Promise<void> {
   let seen = activity();
   const busy = (): boolean => {
     const now = activity();
@@ -383,7 +395,10 @@ export function pacedPause(activity: () => number, busyMs: number, pace: () => P
         const p = pace();
         if (p === 'now' || !busy()) setImmediate(resolve);
         else if (p === 'paced') setTimeout(resolve, busyMs);
-        else setTimeout(check, busyMs);
+        else {
+          const utilization = meter();
+          setTimeout(() => (utilization() < BUSY_LOOP && pace() === 'idle' ? resolve() : check()), busyMs);
+        }
       };
       check();
     });

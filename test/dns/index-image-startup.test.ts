@@ -2,12 +2,13 @@
  * Start-up with the serving-index image: startDns binds it to the state the ledger opened at and
  * diffs writes made before DNS started; and what runs beside DNS afterwards, the records-by-id maps'
  * build in slices, paced by `pacedPause` (src/server.ts): back to back when no query comes in; while
- * queries do, a slice every `busyMs`, none at all (`idle`), or one a turn when a caller waits (`now`).
+ * queries do, a slice every `busyMs`, none while they keep the loop busy (`idle`), or one a turn when
+ * a caller waits (`now`).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { pacedPause, type Pace } from '../../src/server.ts';
+import { loopMeter, pacedPause, type Pace } from '../../src/server.ts';
 import { loadIndexImage, restoreIndexImage, writeIndexImage } from '../../src/dns/index-image.ts';
 import { startDns } from '../../src/dns/server.ts';
 import { ServingIndex } from '../../src/dns/serving-index.ts';
@@ -34,36 +35,63 @@ test('pacedPause: the next turn of the event loop while no query came in, busyMs
   assert.ok(performance.now() - t0 >= 19, 'about busyMs');
 });
 
-test("pacedPause: 'now' goes on at the next turn while queries come in; 'idle' waits until a check sees none", async () => {
+test("pacedPause: 'now' goes on at the next turn while queries come in; 'idle' waits while they keep the loop busy", async () => {
   let queries = 0;
   let pace: Pace = 'now';
-  const pause = pacedPause(() => queries, 10, () => pace);
+  // The event loop's utilization in each window, as the test sets it.
+  let utilization = 1;
+  const pause = pacedPause(() => queries, 10, () => pace, () => () => utilization);
   queries++;
   assert.deepEqual(await firstOf(pause, 5), ['pause', 'timer'], "'now': no wait, busy as it is");
   pace = 'idle';
-  // Queries keep coming: every check (each 10 ms) sees more, so the pause goes on waiting.
+  // Queries keep coming and keep the loop busy: every window of 10 ms sees more, so the pause waits.
   const busy = setInterval(() => queries++, 2);
-  let ended = false;
-  const waiting = pause().then(() => (ended = true));
-  await new Promise((r) => setTimeout(r, 80));
-  assert.equal(ended, false, "'idle' waits while queries come in");
-  clearInterval(busy);
-  const t0 = performance.now();
-  await waiting;
-  assert.ok(performance.now() - t0 < 60, 'the first check without a query ends it');
-  // A caller starts waiting for the work: 'now' ends a pause already waiting, at its next check.
-  const again = setInterval(() => queries++, 2);
   try {
-    let done = false;
+    let ended = false;
     queries++;
-    const p = pause().then(() => (done = true));
+    const waiting = pause().then(() => (ended = true));
+    await new Promise((r) => setTimeout(r, 80));
+    assert.equal(ended, false, "'idle' waits while queries keep the loop busy");
+    // Light load: queries still come, but the loop is mostly idle: the next window ends it.
+    utilization = 0.1;
+    const t0 = performance.now();
+    await waiting;
+    assert.ok(performance.now() - t0 < 60, 'a window with the loop mostly idle ends it');
+    // Busy again; the queries stop: the first check without a query ends it.
+    utilization = 1;
+    queries++;
+    let stopped = false;
+    const quiet = pause().then(() => (stopped = true));
     await new Promise((r) => setTimeout(r, 30));
-    assert.equal(done, false);
-    pace = 'now';
-    await p;
+    assert.equal(stopped, false);
+    clearInterval(busy);
+    await quiet;
+    // A caller starts waiting for the work: 'now' ends a pause already waiting, at its next check.
+    const again = setInterval(() => queries++, 2);
+    try {
+      let done = false;
+      queries++;
+      const p = pause().then(() => (done = true));
+      await new Promise((r) => setTimeout(r, 30));
+      assert.equal(done, false);
+      pace = 'now';
+      await p;
+    } finally {
+      clearInterval(again);
+    }
   } finally {
-    clearInterval(again);
+    clearInterval(busy);
   }
+});
+
+test('loopMeter: the share of a window the event loop was busy', async () => {
+  const idle = loopMeter();
+  await new Promise((r) => setTimeout(r, 50));
+  assert.ok(idle() < 0.5, `waiting on a timer: ${idle()}`);
+  const busy = loopMeter();
+  const t0 = performance.now();
+  while (performance.now() - t0 < 50);
+  assert.ok(busy() > 0.5, `spinning: ${busy()}`);
 });
 
 test('startDns: an image bound to the state the ledger opened at is restored, then diffed to writes made before DNS started', async () => {
