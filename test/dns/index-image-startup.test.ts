@@ -15,6 +15,17 @@ import { ServingIndex } from '../../src/dns/serving-index.ts';
 import { testLedger } from '../helpers/ledger.ts';
 import { ask } from './helpers.ts';
 
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A pause started now: whether it has ended yet, and its end. */
+function startPause(pause: () => Promise<void>): { ended: () => boolean; done: Promise<void> } {
+  let ended = false;
+  const done = pause().then(() => {
+    ended = true;
+  });
+  return { ended: () => ended, done };
+}
+
 /** Which settles first: the pause, or a timer of `ms` started with it. */
 async function firstOf(pause: () => Promise<void>, ms: number): Promise<string[]> {
   const order: string[] = [];
@@ -45,42 +56,35 @@ test("pacedPause: 'now' goes on at the next turn while queries come in; 'idle' w
   assert.deepEqual(await firstOf(pause, 5), ['pause', 'timer'], "'now': no wait, busy as it is");
   pace = 'idle';
   // Queries keep coming and keep the loop busy: every window of 10 ms sees more, so the pause waits.
-  const busy = setInterval(() => queries++, 2);
+  let ticker = setInterval(() => queries++, 2);
   try {
-    let ended = false;
     queries++;
-    const waiting = pause().then(() => (ended = true));
-    await new Promise((r) => setTimeout(r, 80));
-    assert.equal(ended, false, "'idle' waits while queries keep the loop busy");
+    const waiting = startPause(pause);
+    await sleep(80);
+    assert.equal(waiting.ended(), false, "'idle' waits while queries keep the loop busy");
     // Light load: queries still come, but the loop is mostly idle: the next window ends it.
     utilization = 0.1;
     const t0 = performance.now();
-    await waiting;
+    await waiting.done;
     assert.ok(performance.now() - t0 < 60, 'a window with the loop mostly idle ends it');
     // Busy again; the queries stop: the first check without a query ends it.
     utilization = 1;
     queries++;
-    let stopped = false;
-    const quiet = pause().then(() => (stopped = true));
-    await new Promise((r) => setTimeout(r, 30));
-    assert.equal(stopped, false);
-    clearInterval(busy);
-    await quiet;
+    const quiet = startPause(pause);
+    await sleep(30);
+    assert.equal(quiet.ended(), false);
+    clearInterval(ticker);
+    await quiet.done;
     // A caller starts waiting for the work: 'now' ends a pause already waiting, at its next check.
-    const again = setInterval(() => queries++, 2);
-    try {
-      let done = false;
-      queries++;
-      const p = pause().then(() => (done = true));
-      await new Promise((r) => setTimeout(r, 30));
-      assert.equal(done, false);
-      pace = 'now';
-      await p;
-    } finally {
-      clearInterval(again);
-    }
+    ticker = setInterval(() => queries++, 2);
+    queries++;
+    const wanted = startPause(pause);
+    await sleep(30);
+    assert.equal(wanted.ended(), false);
+    pace = 'now';
+    await wanted.done;
   } finally {
-    clearInterval(busy);
+    clearInterval(ticker);
   }
 });
 
