@@ -268,19 +268,17 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
       logger.info({ ...ledger.startup.phases, checkpointSeq: ledger.startup.checkpointSeq, replayed: ledger.startup.replayed }, 'start-up done: serving index built');
       // Then what the checkpoint load left for later (the big zones below the apex, records by id,
       // the largest children maps), about a millisecond at a time, so the first write does not
-      // stall DNS for the seconds a 1M-name zone's take; back to back while no query comes in.
-      // While queries do:
-      // - Restored from the serving-index image, DNS needs none of it: a slice every 100 ms while
-      //   the event loop is mostly idle, none while queries keep it busy, until a write or API
-      //   read waits for it (recordMapsReady, then a slice a turn). Even at 1 ms every 100 ms (~1%
-      //   of the CPU, plus the GC of the million long-lived nodes it makes) a saturated 1M zone
-      //   answered at 0.85-0.91 of the 10k zone's rate for the minutes the read took, and at
-      //   0.90-0.97 without it (bench/bigzone/first-second.ts --together).
-      // - Built without the image, the index's second pass waits for the big zones' read: every
-      //   100 ms, and at once for a general-path question that waits (zone-read.ts).
+      // stall DNS for the seconds a 1M-name zone's take: back to back while no query comes in, a
+      // slice every 100 ms while queries come in but leave the event loop mostly idle, and none
+      // while they keep it busy, until a caller needs it: a write or API read (recordMapsReady,
+      // then a slice a turn), or a general-path question in the zone (zone-read.ts reads it then,
+      // in 4 ms slices). Even at 1 ms every 100 ms (~1% of the CPU, plus the GC of the million
+      // long-lived nodes it makes) a saturated 1M zone answered at 0.85-0.91 of the 10k zone's rate
+      // for the minutes the read took, and at 0.89-0.97 without it, from the image or not
+      // (bench/bigzone/first-second.ts --together). Without the image the index's second pass
+      // waits for the read too: its types (MX, TXT, delegations) are the general path's until then.
       const t0 = performance.now();
-      const restored = dns.indexImage?.restored === true;
-      const pace = (): Pace => (ledger.recordMapsWanted ? 'now' : restored ? 'idle' : 'paced');
+      const pace = (): Pace => (ledger.recordMapsWanted ? 'now' : 'idle');
       ledger
         .prepareRecordMaps(pacedPause(() => dns.received(), RECORD_MAPS_BUSY_PAUSE_MS, pace))
         .then(({ zonesReadMs }) => {
@@ -359,12 +357,11 @@ const RECORD_MAPS_BUSY_PAUSE_MS = 100;
 
 /**
  * How background work goes on while queries come in (pacedPause): `now`, a slice every turn of the
- * event loop (someone waits for it); `paced`, a slice every `busyMs` (the work is needed soon, and
- * takes a small share of the CPU beside the queries); `idle`, a slice every `busyMs` only while the
- * event loop is mostly idle, none while the queries keep it busy (nothing needs the work yet, and a
- * big zone must answer at its full rate).
+ * event loop (someone waits for it); `idle`, a slice every `busyMs` while the event loop is mostly
+ * idle, none while the queries keep it busy (nothing needs the work yet, and a big zone must answer
+ * at its full rate).
  */
-export type Pace = 'now' | 'paced' | 'idle';
+export type Pace = 'now' | 'idle';
 
 /** Event-loop utilization (the share of a window not spent waiting for I/O) over which `idle` waits. */
 const BUSY_LOOP = 0.5;
@@ -378,10 +375,10 @@ export function loopMeter(): () => number {
 /**
  * A pause between slices of background work. While `activity` (a counter of queries) has not moved
  * since the last pause, or when `pace` says `now`: the next turn of the event loop (setImmediate: I/O
- * that arrives meanwhile is served first). Else, as `pace` says: `busyMs`; or (`idle`) `busyMs`
- * windows until one in which the loop was busy less than half the time (`meter`), or saw no query.
+ * that arrives meanwhile is served first). Else windows of `busyMs`, until one in which the loop was
+ * busy less than half the time (`meter`), or that saw no query.
  */
-export function pacedPause(activity: () => number, busyMs: number, pace: () => Pace = () => 'paced', meter: () => () => number = loopMeter): () => Promise<void> {
+export function pacedPause(activity: () => number, busyMs: number, pace: () => Pace = () => 'idle', meter: () => () => number = loopMeter): () => Promise<void> {
   let seen = activity();
   const busy = (): boolean => {
     const now = activity();
@@ -394,7 +391,6 @@ export function pacedPause(activity: () => number, busyMs: number, pace: () => P
       const check = (): void => {
         const p = pace();
         if (p === 'now' || !busy()) setImmediate(resolve);
-        else if (p === 'paced') setTimeout(resolve, busyMs);
         else {
           const utilization = meter();
           setTimeout(() => (utilization() < BUSY_LOOP && pace() === 'idle' ? resolve() : check()), busyMs);

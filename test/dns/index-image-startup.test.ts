@@ -2,8 +2,8 @@
  * Start-up with the serving-index image: startDns binds it to the state the ledger opened at and
  * diffs writes made before DNS started; and what runs beside DNS afterwards, the records-by-id maps'
  * build in slices, paced by `pacedPause` (src/server.ts): back to back when no query comes in; while
- * queries do, a slice every `busyMs`, none while they keep the loop busy (`idle`), or one a turn when
- * a caller waits (`now`).
+ * queries do, a slice every `busyMs` while they leave the loop mostly idle and none while they keep it
+ * busy (`idle`), or one a turn when a caller waits (`now`).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -33,7 +33,7 @@ async function firstOf(pause: () => Promise<void>, ms: number): Promise<string[]
   return order;
 }
 
-test('pacedPause: the next turn of the event loop while no query came in, busyMs once one did', async () => {
+test('pacedPause: the next turn of the event loop while no query came in, busyMs once one did (the loop mostly idle)', async () => {
   let queries = 0;
   const pause = pacedPause(() => queries, 20);
   assert.deepEqual(await firstOf(pause, 5), ['pause', 'timer'], 'idle: no wait');
