@@ -101,6 +101,7 @@ let small: (Running & { t0: number; lines: string[] }) | undefined;
 let large: (Running & { t0: number; lines: string[] }) | undefined;
 const ratios: number[] = [];
 const firsts: number[] = [];
+let unpaired = 0;
 try {
   const smallDb = copyDb(db10k, 'k10');
   const largeDb = copyDb(db1m, 'm1');
@@ -129,17 +130,20 @@ try {
     // Second k of the 1M run against second k of the 10k run: both include dnsperf's own start in
     // their first second, so the first second compares like with like.
     const base = median(ref.seconds);
-    // (A second in which the reference's dnsperf got almost no answer, its very first when it
-    // started late, compares with the median: one seen at 14 answers made a ratio of 1.9e9.)
-    const r = got.seconds.map((x, k) => x / ((ref.seconds[k] ?? 0) > base / 20 ? ref.seconds[k] : base));
-    ratios.push(...r);
-    if (r.length > 0) firsts.push(r[0]);
+    // A second in which the reference's dnsperf got almost no answer (its very first, when it
+    // started late: one seen at 14 answers made a ratio of 1.9e9) has no reference: it is shown
+    // as "-" and counted apart. (Compared with the median instead, a 1M first second of the usual
+    // ~0.7 of a full one counted as a ratio of 0.72.)
+    const r = got.seconds.map((x, k) => ((ref.seconds[k] ?? 0) > base / 20 ? x / ref.seconds[k] : NaN));
+    unpaired += r.filter((x) => Number.isNaN(x)).length;
+    ratios.push(...r.filter((x) => !Number.isNaN(x)));
+    if (r.length > 0 && !Number.isNaN(r[0])) firsts.push(r[0]);
     console.log(large.lines.join('\n'));
     console.log(
-      `round ${round}: 10k per second ${fmt(ref.seconds)}k (median ${(base / 1000).toFixed(1)}k); 1M from the moment it bound (${bound.toFixed(2)} s after spawn) ${fmt(got.seconds)}k; ratios ${r.map((x) => x.toFixed(2)).join(' ')}; RSS now ${rssMiB(large.proc.pid).toFixed(0)} MiB`,
+      `round ${round}: 10k per second ${fmt(ref.seconds)}k (median ${(base / 1000).toFixed(1)}k); 1M from the moment it bound (${bound.toFixed(2)} s after spawn) ${fmt(got.seconds)}k; ratios ${r.map((x) => (Number.isNaN(x) ? '-' : x.toFixed(2))).join(' ')}; RSS now ${rssMiB(large.proc.pid).toFixed(0)} MiB`,
     );
   }
-  console.log(`\n${ROUNDS} rounds${TOGETHER ? ` (10k and 1M queried together${COLD_REFERENCE ? ', both just started' : ''})` : ''}, load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}: lowest 1M/10k ratio of any second ${Math.min(...ratios).toFixed(2)}, first seconds ${firsts.map((x) => x.toFixed(2)).join(' ')}, median ${median(ratios).toFixed(2)}`);
+  console.log(`\n${ROUNDS} rounds${TOGETHER ? ` (10k and 1M queried together${COLD_REFERENCE ? ', both just started' : ''})` : ''}, load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}: lowest 1M/10k ratio of any second ${Math.min(...ratios).toFixed(2)}, first seconds ${firsts.map((x) => x.toFixed(2)).join(' ')}, median ${median(ratios).toFixed(2)}${unpaired > 0 ? `; ${unpaired} second(s) without a reference (the 10k dnsperf got almost no answer: "-")` : ''}`);
 } finally {
   if (large) await stop(large.proc);
   if (small) await stop(small.proc);
