@@ -278,9 +278,8 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
       // (bench/bigzone/first-second.ts --together). Without the image the index's second pass
       // waits for the read too: its types (MX, TXT, delegations) are the general path's until then.
       const t0 = performance.now();
-      const pace = (): Pace => (ledger.recordMapsWanted ? 'now' : 'idle');
       ledger
-        .prepareRecordMaps(pacedPause(() => dns.received(), RECORD_MAPS_BUSY_PAUSE_MS, pace))
+        .prepareRecordMaps(pacedPause(() => dns.received(), RECORD_MAPS_BUSY_PAUSE_MS, () => ledger.recordMapsWanted))
         .then(({ zonesReadMs }) => {
           const ms = Math.round(performance.now() - t0);
           if (zonesReadMs === undefined) return logger.debug({ ms }, 'record indexes built');
@@ -355,15 +354,7 @@ function logHead(path: string): { seq: number; hash: string } | undefined {
 /** Pause between two slices of the unbuilt maps' build while DNS is answering queries. */
 const RECORD_MAPS_BUSY_PAUSE_MS = 100;
 
-/**
- * How background work goes on while queries come in (pacedPause): `now`, a slice every turn of the
- * event loop (someone waits for it); `idle`, a slice every `busyMs` while the event loop is mostly
- * idle, none while the queries keep it busy (nothing needs the work yet, and a big zone must answer
- * at its full rate).
- */
-export type Pace = 'now' | 'idle';
-
-/** Event-loop utilization (the share of a window not spent waiting for I/O) over which `idle` waits. */
+/** Event-loop utilization (the share of a window not spent waiting for I/O) over which pacedPause waits. */
 const BUSY_LOOP = 0.5;
 
 /** Starts a window of the event loop's utilization; the function returned gives it so far (0..1). */
@@ -374,11 +365,13 @@ export function loopMeter(): () => number {
 
 /**
  * A pause between slices of background work. While `activity` (a counter of queries) has not moved
- * since the last pause, or when `pace` says `now`: the next turn of the event loop (setImmediate: I/O
- * that arrives meanwhile is served first). Else windows of `busyMs`, until one in which the loop was
- * busy less than half the time (`meter`), or that saw no query.
+ * since the last pause, or once `wanted` (someone waits for the work): the next turn of the event
+ * loop (setImmediate: I/O that arrives meanwhile is served first). Else windows of `busyMs`, until
+ * one in which the loop was busy less than half the time (`meter`), or that saw no query: a slice
+ * every `busyMs` under a light load, none while queries keep the loop busy (nothing needs the work
+ * yet, and a big zone must answer at its full rate).
  */
-export function pacedPause(activity: () => number, busyMs: number, pace: () => Pace = () => 'idle', meter: () => () => number = loopMeter): () => Promise<void> {
+export function pacedPause(activity: () => number, busyMs: number, wanted: () => boolean = () => false, meter: () => () => number = loopMeter): () => Promise<void> {
   let seen = activity();
   const busy = (): boolean => {
     const now = activity();
@@ -389,11 +382,10 @@ export function pacedPause(activity: () => number, busyMs: number, pace: () => P
   return () =>
     new Promise((resolve) => {
       const check = (): void => {
-        const p = pace();
-        if (p === 'now' || !busy()) setImmediate(resolve);
+        if (wanted() || !busy()) setImmediate(resolve);
         else {
           const utilization = meter();
-          setTimeout(() => (utilization() < BUSY_LOOP && pace() === 'idle' ? resolve() : check()), busyMs);
+          setTimeout(() => (utilization() < BUSY_LOOP && !wanted() ? resolve() : check()), busyMs);
         }
       };
       check();

@@ -10,7 +10,7 @@ import { DEFER_CHILDREN } from '../../src/projections/checkpoint.ts';
 import { importCommand } from '../../src/projections/zone-files.ts';
 import { Ledger } from '../../src/ledger.ts';
 import { afterPreparation } from '../../src/dns/update.ts';
-import { pacedPause, type Pace } from '../../src/server.ts';
+import { pacedPause } from '../../src/server.ts';
 import { startHarness, type Harness } from './harness.ts';
 
 const ZONE = 'wide.test';
@@ -31,9 +31,8 @@ function seedWideZone(path: string): void {
  */
 function prepareUnderLoad(h: Harness): { settled: () => boolean; done: Promise<{ zonesReadMs: number | undefined }> } {
   let queries = 0;
-  const pace = (): Pace => (h.ledger.recordMapsWanted ? 'now' : 'idle');
   // (The event loop counts as busy in every window, as under a saturating load.)
-  const pause = pacedPause(() => ++queries, 5, pace, () => () => 1);
+  const pause = pacedPause(() => ++queries, 5, () => h.ledger.recordMapsWanted, () => () => 1);
   let settled = false;
   const done = h.ledger.prepareRecordMaps(pause).finally(() => (settled = true));
   return { settled: () => settled, done };

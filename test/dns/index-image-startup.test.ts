@@ -3,12 +3,12 @@
  * diffs writes made before DNS started; and what runs beside DNS afterwards, the records-by-id maps'
  * build in slices, paced by `pacedPause` (src/server.ts): back to back when no query comes in; while
  * queries do, a slice every `busyMs` while they leave the loop mostly idle and none while they keep it
- * busy (`idle`), or one a turn when a caller waits (`now`).
+ * busy, or one a turn once a caller waits (`wanted`).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { loopMeter, pacedPause, type Pace } from '../../src/server.ts';
+import { loopMeter, pacedPause } from '../../src/server.ts';
 import { loadIndexImage, restoreIndexImage, writeIndexImage } from '../../src/dns/index-image.ts';
 import { startDns } from '../../src/dns/server.ts';
 import { ServingIndex } from '../../src/dns/serving-index.ts';
@@ -46,22 +46,22 @@ test('pacedPause: the next turn of the event loop while no query came in, busyMs
   assert.ok(performance.now() - t0 >= 19, 'about busyMs');
 });
 
-test("pacedPause: 'now' goes on at the next turn while queries come in; 'idle' waits while they keep the loop busy", async () => {
+test('pacedPause: once wanted, the next turn while queries come in; else it waits while they keep the loop busy', async () => {
   let queries = 0;
-  let pace: Pace = 'now';
+  let wanted = true;
   // The event loop's utilization in each window, as the test sets it.
   let utilization = 1;
-  const pause = pacedPause(() => queries, 10, () => pace, () => () => utilization);
+  const pause = pacedPause(() => queries, 10, () => wanted, () => () => utilization);
   queries++;
-  assert.deepEqual(await firstOf(pause, 5), ['pause', 'timer'], "'now': no wait, busy as it is");
-  pace = 'idle';
+  assert.deepEqual(await firstOf(pause, 5), ['pause', 'timer'], 'wanted: no wait, busy as it is');
+  wanted = false;
   // Queries keep coming and keep the loop busy: every window of 10 ms sees more, so the pause waits.
   let ticker = setInterval(() => queries++, 2);
   try {
     queries++;
     const waiting = startPause(pause);
     await sleep(80);
-    assert.equal(waiting.ended(), false, "'idle' waits while queries keep the loop busy");
+    assert.equal(waiting.ended(), false, 'not wanted: it waits while queries keep the loop busy');
     // Light load: queries still come, but the loop is mostly idle: the next window ends it.
     utilization = 0.1;
     const t0 = performance.now();
@@ -75,14 +75,14 @@ test("pacedPause: 'now' goes on at the next turn while queries come in; 'idle' w
     assert.equal(quiet.ended(), false);
     clearInterval(ticker);
     await quiet.done;
-    // A caller starts waiting for the work: 'now' ends a pause already waiting, at its next check.
+    // A caller starts waiting for the work: that ends a pause already waiting, at its next check.
     ticker = setInterval(() => queries++, 2);
     queries++;
-    const wanted = startPause(pause);
+    const waiter = startPause(pause);
     await sleep(30);
-    assert.equal(wanted.ended(), false);
-    pace = 'now';
-    await wanted.done;
+    assert.equal(waiter.ended(), false);
+    wanted = true;
+    await waiter.done;
   } finally {
     clearInterval(ticker);
   }
