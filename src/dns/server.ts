@@ -222,15 +222,25 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
   // Undefined when off, so UDP answers pay one comparison for it.
   const rrl = opts.rrl && opts.rrl.responsesPerSecond > 0 ? new ResponseRateLimiter({ ...opts.rrl, logger, metrics }) : undefined;
 
-  let cacheState: LedgerState | undefined;
+  /**
+   * The state the answer cache's entries were taken from, held weakly: a strong reference kept it
+   * alive for as long as no general-path question came, while every write made the live state
+   * diverge from it (an hour of writes with no query kept tens of MB of old tries and maps). A state
+   * that was collected is not the live one, so a cleared reference clears the cache, as it should.
+   */
+  let cacheState: WeakRef<LedgerState> | undefined;
   const cache = opts.answerCache ?? new AnswerCache(opts.answerCacheSize ?? ANSWER_CACHE_DEFAULT);
   const index = new ServingIndex();
   index.onRebuilt = (entries, ms) => logger?.[ms >= 100 ? 'info' : 'debug']({ entries, ms: Math.round(ms) }, 'DNS serving index built');
   index.onFilled = (names, ms) => logger?.[ms >= 100 ? 'info' : 'debug']({ names, ms: Math.round(ms) }, 'DNS serving index complete (every type answered)');
   // The image of the state being served, when there is one, instead of a build.
   let imageRestored: ImageRestored | undefined;
-  /** The state the image was restored for (saveIndexImage keeps the file when nothing changed since). */
-  let restoredState: LedgerState | undefined;
+  /**
+   * The state the image was restored for (saveIndexImage keeps the file when nothing changed since),
+   * held weakly: a strong reference kept that whole state alive beside the live one for the life of
+   * the process. A state that was collected is not the one being served, so the file is written.
+   */
+  let restoredState: WeakRef<LedgerState> | undefined;
   const ledger = opts.ledger;
   /** What the serving index answers for: the projection, or the stand-in of a deferred tail's end (the Ledger's servingState). */
   const served = ledger.servingState === undefined ? (): LedgerState => ledger.state : (): LedgerState => ledger.servingState as LedgerState;
@@ -241,14 +251,14 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
     opts.indexImage.loaded = undefined;
     opts.indexImage.opened = undefined;
     if (imageRestored.restored) {
-      restoredState = state;
+      restoredState = new WeakRef(state);
       logger?.info({ path, seq: state.seq, entries: imageRestored.entries, bytes: imageRestored.bytes, ms: Math.round(imageRestored.ms) }, 'serving index restored from image');
       // Writes since the ledger opened: diffed in now (a zone created or a large batch rebuilds).
       if (served() !== state) index.sync(served());
       // Restored for a deferred tail's stand-in: once the tail is applied, the index is of its state.
       ledger.whenSettled?.((standIn, settled) => {
         index.rebind(standIn, settled);
-        if (restoredState === standIn) restoredState = settled;
+        if (restoredState?.deref() === standIn) restoredState = new WeakRef(settled);
       });
     } else if (imageRestored.problem) logger?.warn({ path, reason: imageRestored.reason }, 'serving index image not used (damaged or unreadable): building the index');
     else if (!imageRestored.absent) logger?.info({ path, reason: imageRestored.reason }, 'serving index image not used: building the index');
@@ -344,9 +354,9 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
       }
       // The general path reads the projection itself (a deferred tail is applied first, at once).
       const state = ledger.state;
-      if (state !== cacheState) {
+      if (cacheState?.deref() !== state) {
         cache.clear();
-        cacheState = state;
+        cacheState = new WeakRef(state);
       }
       const ednsKey = q.edns ? (q.edns.version === 0 ? (q.edns.do ? 2 : 1) : 3) : 0;
       const hit = cache.get(raw, q.questionEnd, q.opcode, ednsKey, limit, tcp);
@@ -501,7 +511,7 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
       const state = served();
       // Nothing written since the image was restored: the file holds this very index already
       // (when it is still there, whole), and exit need not write 100 MB again.
-      if (restoredState === state && imageRestored?.restored && fileSize(opts.indexImage.path) === imageRestored.bytes && index.imageOf(state)) {
+      if (restoredState?.deref() === state && imageRestored?.restored && fileSize(opts.indexImage.path) === imageRestored.bytes && index.imageOf(state)) {
         return { written: false, reason: 'unchanged since it was restored at start', kept: true };
       }
       return writeIndexImage(opts.indexImage.path, index, state, opts.indexImage.hashAt(state.seq));
