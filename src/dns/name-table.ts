@@ -22,6 +22,8 @@ const MAX_TAG = 0x7fff;
 /** An empty slot. Slots otherwise hold arena offset + 1, or TOMBSTONE for a deleted entry. */
 const EMPTY = 0;
 const TOMBSTONE = -1;
+/** Garbage below this many bytes is never worth a compaction of its own (tidy). */
+const TIDY_MIN = 256 * 1024;
 /** Longest key (its length is one byte): every wire name (at most 255 bytes) fits. */
 export const MAX_KEY = 255;
 
@@ -187,7 +189,7 @@ export class NameTable {
     const h = hashKey(key, 0, keyLength);
     const old = this.find(key, 0, keyLength, h);
     if (old >= 0) this.removeAt(old, h);
-    if ((this.live + this.tombstones + 1) * 2 > this.mask + 1) this.rehash(pow2AtLeast((this.live + 1) * 4));
+    if ((this.live + this.tombstones + 1) * 2 > this.mask + 1) this.rehash(this.grownSlots());
     const size = HEADER + keyLength + valueLength;
     if (this.used + size > this.arena.length) this.makeRoom(size);
     const off = this.used;
@@ -244,6 +246,17 @@ export class NameTable {
     }
   }
 
+  /**
+   * The slot count for a table whose entries and tombstones reached half of its slots: room for
+   * three times the entries, so twice the slots when it is the entries that grew (a quarter to a
+   * third full after), the same count, cleaned, when it is mostly tombstones. Four times the entries
+   * made a 1M-name index that had grown past 2^20 names jump from 16 to 64 MiB of slots, every page
+   * of them written by the rehash (resident).
+   */
+  private grownSlots(): number {
+    return pow2AtLeast((this.live + 1) * 3);
+  }
+
   private place(off: number, hash: number): void {
     let i = hash & this.mask;
     while (this.slots[2 * i] > 0) i = (i + 1) & this.mask;
@@ -281,6 +294,21 @@ export class NameTable {
     if (this.arena.length <= 2 * this.used + 64 * 1024) return;
     const slack = Math.max(4096, this.used >> 4);
     this.arena = this.arena.slice(0, this.used + slack);
+  }
+
+  /**
+   * Compacts now when an eighth or more of the used arena is garbage (and at least TIDY_MIN bytes);
+   * true when it did. For a table kept in step with small writes (the serving index after each
+   * diff): every write replaces entries (~780 bytes of garbage per REST create on the 1M zone, the
+   * apex's answers re-encoded for the new serial), and compacting only once the arena was full let
+   * the garbage fill its spare capacity first and then grow it. Pages the garbage wrote stay
+   * resident after a compaction, so what counts is how far `used` climbs: here, about 8/7 of the
+   * live entries. Not for a bulk fill, which replaces entries by the million and trims at its end.
+   */
+  tidy(): boolean {
+    if (this.garbage < TIDY_MIN || this.garbage * 8 < this.used) return false;
+    this.compact();
+    return true;
   }
 
   /**

@@ -649,6 +649,10 @@ export class ServingIndex {
         }
         this.state = state;
         this.redone.clear();
+        // The entries the diff replaced are garbage in the arena: compacted once they are an eighth
+        // of it, so a long run of writes does not leave the arena's pages full of them (NameTable.tidy).
+        // Not during the second pass, which replaces entries by the million and trims when done.
+        if (!this.fill) this.table.tidy();
         return 'diffed';
       } catch (err) {
         // Over budget, the table is half-way between two states: drop it and build the new one

@@ -97,3 +97,54 @@ test('NameTable.setFrom stores the first bytes of larger buffers, as set stores 
   assert.equal(viaFrom.setFrom(keyBuf, 10, valueBuf, 5000, 1), false, 'a value length past its buffer');
   assert.equal(viaFrom.setFrom(keyBuf.subarray(0, 4), 5, valueBuf, 1, 1), false, 'a key length past its buffer');
 });
+
+test('NameTable.tidy compacts once an eighth of the used arena is garbage, so replacements do not climb the arena', () => {
+  const table = new NameTable(4096, 64);
+  const model = new Map<string, { value: Uint8Array; tag: number }>();
+  const keys = Array.from({ length: 4000 }, (_, i) => `h${i}.tidy.`);
+  const value = (i: number, n: number): Uint8Array => new Uint8Array(n).fill(i & 0xff);
+  for (let i = 0; i < keys.length; i++) {
+    table.set(enc(keys[i]), value(i, 100), 1);
+    model.set(keys[i], { value: value(i, 100), tag: 1 });
+  }
+  table.trim();
+  const live = table.imageParts().arena.length;
+  assert.equal(table.tidy(), false, 'no garbage: nothing to do');
+  // Writes that replace one big entry each (as a serial bump re-encodes the apex's answers) and add
+  // a name now and then, tidied after each, as the serving index does after each diff.
+  let highest = 0;
+  let compactions = 0;
+  for (let w = 0; w < 20_000; w++) {
+    const apex = value(w, 780);
+    table.set(enc('tidy.'), apex, 2);
+    model.set('tidy.', { value: apex, tag: 2 });
+    if (w % 50 === 0) {
+      const k = `new${w}.tidy.`;
+      table.set(enc(k), value(w, 100), 3);
+      model.set(k, { value: value(w, 100), tag: 3 });
+    }
+    if (table.tidy()) compactions++;
+    highest = Math.max(highest, table.imageParts().arena.length);
+  }
+  check(table, model, new Set());
+  const liveAfter = live + 400 * (5 + 100 + 12) + 780;
+  assert.ok(compactions > 10, `compacted as it went (${compactions} times)`);
+  assert.ok(highest < (liveAfter * 8) / 7 + 256 * 1024 + 1024, `the used arena stayed near its live bytes (${highest} at most, ${liveAfter} live)`);
+  assert.ok(table.imageParts().garbage * 8 < table.imageParts().arena.length || table.imageParts().garbage < 256 * 1024, 'less garbage than an eighth, or too little to be worth a walk');
+});
+
+test('NameTable grows its slots to twice when its entries pass half of them (four times made a 1M-name index 64 MiB of slots)', () => {
+  const table = new NameTable(16, 16);
+  for (let i = 0; i < 1000; i++) table.set(enc(`g${i}.`), new Uint8Array(4), 1);
+  table.trim();
+  const trimmed = table.slotCount;
+  assert.ok(trimmed >= 2 * table.size && trimmed <= 4 * table.size, `trimmed to 2-4 slots an entry (${trimmed} for ${table.size})`);
+  // Past half: one growth, to twice the slots.
+  let i = 1000;
+  while (table.slotCount === trimmed) table.set(enc(`g${i++}.`), new Uint8Array(4), 1);
+  assert.equal(table.slotCount, 2 * trimmed, `grew to twice (${table.slotCount} from ${trimmed}) at ${table.size} entries`);
+  for (let k = 0; k < i; k++) {
+    const key = enc(`g${k}.`);
+    assert.ok(table.find(key, 0, key.length, hashKey(key, 0, key.length)) >= 0, `g${k}. is found`);
+  }
+});
