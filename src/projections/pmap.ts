@@ -45,6 +45,18 @@ function isCollision(n: Node): boolean {
   return n[0] === 0 && n[1] === 0 && n.length > H;
 }
 
+/**
+ * `n` (a node just copied by `editable`, then grown or shrunk with push or splice) as it is kept: as
+ * it is in a transient, which may edit it again; otherwise an exact copy. A splice or push that
+ * grows an array leaves V8's growth slack in it (about half its size again, plus 16 slots), and
+ * every node a write touched kept that slack: on a map of a million entries an hour of writes made
+ * its nodes ~2.5 times the size the bulk build gives them (tens of MB of heap). The spliced copy
+ * is young garbage, collected at the next scavenge.
+ */
+function sized(n: Node, owner: object | undefined): Node {
+  return owner ? n : n.slice();
+}
+
 function editable(node: Node, owner: object | undefined): Node {
   if (owner && node[2] === owner) return node;
   const copy = node.slice();
@@ -76,7 +88,8 @@ function mergeTwo(k1: string, v1: unknown, h1: number, k2: string, v2: unknown, 
   if (shift >= 32) return [0, 0, owner, k1, v1, k2, v2];
   const f1 = (h1 >>> shift) & MASK;
   const f2 = (h2 >>> shift) & MASK;
-  if (f1 !== f2) return [(1 << f1) | (1 << f2), 0, owner, ...(f1 < f2 ? [k1, v1, k2, v2] : [k2, v2, k1, v1])];
+  // Literals of their exact size (a spread into a literal grows it as it goes, with slack).
+  if (f1 !== f2) return f1 < f2 ? [(1 << f1) | (1 << f2), 0, owner, k1, v1, k2, v2] : [(1 << f1) | (1 << f2), 0, owner, k2, v2, k1, v1];
   return [0, 1 << f1, owner, mergeTwo(k1, v1, h1, k2, v2, h2, shift + BITS, owner)];
 }
 
@@ -99,7 +112,7 @@ function setIn(node: Node, key: string, value: unknown, hash: number, shift: num
     const n = editable(node, owner);
     n.push(key, value);
     ch.added = true;
-    return n;
+    return sized(n, owner);
   }
   const dataMap = node[0] as number;
   const nodeMap = node[1] as number;
@@ -122,7 +135,7 @@ function setIn(node: Node, key: string, value: unknown, hash: number, shift: num
     n[1] = nm;
     n.splice(H + 2 * popcount(dm) + popcount(nm & (bit - 1)), 0, sub);
     ch.added = true;
-    return n;
+    return sized(n, owner);
   }
   if (nodeMap & bit) {
     const j = H + 2 * popcount(dataMap) + popcount(nodeMap & (bit - 1));
@@ -137,7 +150,7 @@ function setIn(node: Node, key: string, value: unknown, hash: number, shift: num
   n.splice(H + 2 * popcount(dataMap & (bit - 1)), 0, key, value);
   n[0] = dataMap | bit;
   ch.added = true;
-  return n;
+  return sized(n, owner);
 }
 
 function deleteIn(node: Node, key: string, hash: number, shift: number, owner: object | undefined, ch: Change): Node {
@@ -147,7 +160,7 @@ function deleteIn(node: Node, key: string, hash: number, shift: number, owner: o
         const n = editable(node, owner);
         n.splice(i, 2);
         ch.removed = true;
-        return n;
+        return sized(n, owner);
       }
     }
     return node;
@@ -162,7 +175,7 @@ function deleteIn(node: Node, key: string, hash: number, shift: number, owner: o
     n.splice(i, 2);
     n[0] = dataMap & ~bit;
     ch.removed = true;
-    return n;
+    return sized(n, owner);
   }
   if (!(nodeMap & bit)) return node;
   const j = H + 2 * popcount(dataMap) + popcount(nodeMap & (bit - 1));
@@ -187,8 +200,9 @@ function deleteIn(node: Node, key: string, hash: number, shift: number, owner: o
     n.splice(H + 2 * popcount(dm & (bit - 1)), 0, next[H], next[H + 1]);
   } else {
     n[j] = next;
+    return n;
   }
-  return n;
+  return sized(n, owner);
 }
 
 function* pairsOf<V>(node: Node): Generator<[string, V]> {
