@@ -116,6 +116,34 @@ function rssWhere(pid: number | undefined): string {
   return `brk ${mib(kb.brk)}, malloc thread arenas ${mib(kb.arenas)}, other anonymous ${mib(kb.anon)}, files ${mib(kb.file)} MiB`;
 }
 
+/**
+ * What V8 holds in a server, from its own /metrics (prom-client's default Node.js metrics): the heap's
+ * used and total bytes, old space's used bytes (the long-lived objects: the ledger's and the index's
+ * JS objects), and external memory (ArrayBuffer stores: the index's typed arrays, Buffers). Beside
+ * rssWhere's split it says whether resident memory is live objects, heap kept after a GC, or neither
+ * (malloc's own).
+ */
+async function heapWhere(restPort: number, ca: Buffer): Promise<string> {
+  const text = await new Promise<string>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: restPort, path: '/metrics', ca, servername: 'localhost' }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (d: string) => (body += d));
+      res.on('end', () => resolve(body));
+    });
+    req.on('error', reject);
+    req.end();
+  }).catch((e: unknown) => `error ${String(e)}`);
+  const value = (re: RegExp): number => {
+    const m = re.exec(text);
+    return m ? Number(m[1]) / 2 ** 20 : NaN;
+  };
+  const heapUsed = value(/^nodejs_heap_size_used_bytes (\S+)/m);
+  const heapTotal = value(/^nodejs_heap_size_total_bytes (\S+)/m);
+  const oldUsed = value(/^nodejs_heap_space_size_used_bytes\{space="old"\} (\S+)/m);
+  const external = value(/^nodejs_external_memory_bytes (\S+)/m);
+  return `V8 heap used ${heapUsed.toFixed(0)} of ${heapTotal.toFixed(0)} MiB (old space used ${oldUsed.toFixed(0)}), external ${external.toFixed(0)} MiB`;
+}
+
 /** Resolves with the first JSON log line on `proc`'s stderr whose msg matches, and the ms since `t0`. */
 function logWatcher(proc: ChildProcess, t0: number, seen: Array<{ line: Record<string, unknown>; ms: number }>): (msg: RegExp, timeoutMs?: number) => Promise<{ line: Record<string, unknown>; ms: number }> {
   const waiters: Array<() => void> = [];
@@ -186,7 +214,7 @@ interface Server {
   start: Start;
 }
 
-async function startMcns(cfg: string, dnsPort: number): Promise<Server> {
+async function startMcns(cfg: string, dnsPort: number, ca: Buffer): Promise<Server> {
   const t0 = performance.now();
   // Pinned to one core (as bench/dns pins servers): the issue's targets are wall time on one core,
   // where V8's GC helper threads share the core with the main thread instead of running beside it.
@@ -225,8 +253,8 @@ async function startMcns(cfg: string, dnsPort: number): Promise<Server> {
   if (complete) await new Promise((r) => setTimeout(r, 2000));
   const rssComplete = complete ? rssMiB(proc.pid) : undefined;
   const rssPeak = sampler.stop();
-  if (complete) console.log(`  RSS once complete ${rssComplete?.toFixed(0)} MiB (peak until then ${rssPeak.toFixed(0)} MiB): ${rssWhere(proc.pid)}`);
   const rest = Number(String((serving.line as { rest: string }).rest).split(':').pop());
+  if (complete) console.log(`  RSS once complete ${rssComplete?.toFixed(0)} MiB (peak until then ${rssPeak.toFixed(0)} MiB): ${rssWhere(proc.pid)}; ${await heapWhere(rest, ca)}`);
   return {
     proc,
     log,
@@ -414,20 +442,20 @@ async function main(): Promise<void> {
   };
 
   console.log('first start (from the import)…');
-  const first = await startMcns(cfg, dnsPort);
+  const first = await startMcns(cfg, dnsPort, tls.ca);
   console.log(JSON.stringify(first.start));
   sampleLoad();
   const w = await writes(first, freshToken, tls.ca, WRITES, RATE);
   await new Promise((r) => setTimeout(r, 3000));
   const rssAfterWrites = rssMiB(first.proc.pid);
-  console.log(`${WRITES} writes in ${w.seconds.toFixed(1)} s (${w.failed} failed), RSS ${rssAfterWrites.toFixed(0)} MiB (${rssWhere(first.proc.pid)})`);
+  console.log(`${WRITES} writes in ${w.seconds.toFixed(1)} s (${w.failed} failed), RSS ${rssAfterWrites.toFixed(0)} MiB (${rssWhere(first.proc.pid)}; ${await heapWhere(first.rest, tls.ca)})`);
   const late = w.rss.slice(Math.floor(w.rss.length / 2));
   console.log(`  RSS during the writes, once a second: max ${Math.max(...w.rss).toFixed(0)} MiB, second half median ${median(late).toFixed(0)} / max ${Math.max(...late).toFixed(0)} MiB; highest every 100 ms ${w.peak.toFixed(0)} MiB`);
   for (const l of first.log.filter((x) => /checkpoint/i.test(String(x.line.msg)))) console.log(`  at ${(l.ms / 1000).toFixed(1)} s: ${JSON.stringify(l.line)}`);
   const stops = [await sigterm(first)];
   const restarts: Start[] = [];
   for (let i = 0; i < RESTARTS; i++) {
-    const s = await startMcns(cfg, dnsPort);
+    const s = await startMcns(cfg, dnsPort, tls.ca);
     console.log(`restart ${i + 1}: ${JSON.stringify(s.start)}`);
     restarts.push(s.start);
     sampleLoad();
