@@ -15,6 +15,7 @@
  *   4. SIGTERM to exit;
  *   5. `--restarts K` restarts from the checkpoint, each timed to the serving index, with RSS and SIGTERM time;
  *   6. Knot loading the same file (time to its first answer, RSS).
+ * The server gets the environment of deploy/systemd/mcns.service (`--bare-env`: none of its own).
  * Medians of the repeated figures are reported with the load average. `--write-results` puts the table in
  * bench/RESULTS.md under "Big zones". `--names N` for a smaller zone (another directory).
  */
@@ -54,6 +55,16 @@ const PIN = ((): string | undefined => {
     return undefined;
   }
 })();
+/**
+ * The environment the shipped systemd unit gives the server (its `Environment=` lines: NODE_ENV, and
+ * glibc's fixed mmap threshold, RUNBOOK "Memory of a big zone"), so the server runs as deployed;
+ * `--bare-env` runs it with this process's environment only (`node bin/mcns` by hand).
+ */
+const UNIT_ENV: Record<string, string> = flag('bare-env')
+  ? {}
+  : Object.fromEntries(
+      [...readFileSync(join(ROOT, 'deploy', 'systemd', 'mcns.service'), 'utf8').matchAll(/^Environment=([A-Za-z_][A-Za-z0-9_]*)=(.*)$/gm)].map((m) => [m[1], m[2]]),
+    );
 const DIR = join(ROOT, 'bench', 'out', NAMES === 1_000_000 ? 'bigzone' : `bigzone-${NAMES}`);
 const ZONE_FILE = join(DIR, 'bench.test.zone');
 const IMPORT_DB = join(DIR, 'import.db');
@@ -219,7 +230,8 @@ async function startMcns(cfg: string, dnsPort: number, ca: Buffer): Promise<Serv
   // Pinned to one core (as bench/dns pins servers): the issue's targets are wall time on one core,
   // where V8's GC helper threads share the core with the main thread instead of running beside it.
   const argv = [process.execPath, MCNS, 'server', '--config', cfg];
-  const proc = PIN ? spawn('taskset', ['-c', PIN, ...argv], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] }) : spawn(argv[0], argv.slice(1), { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  const opts = { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] as ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...UNIT_ENV } };
+  const proc = PIN ? spawn('taskset', ['-c', PIN, ...argv], opts) : spawn(argv[0], argv.slice(1), opts);
   const log: Server['log'] = [];
   const wait = logWatcher(proc, t0, log);
   const sampler = rssPeakSampler(proc.pid);
@@ -494,8 +506,8 @@ async function main(): Promise<void> {
   ];
   const table = `| step | MCNS | Knot on the same file |\n|---|---|---|\n${rows.map((r) => `| ${r.join(' | ')} |`).join('\n')}\n`;
   const head =
-    `Run ${new Date().toISOString()} by \`node --import tsx bench/bigzone/run.ts --writes ${WRITES} --rate ${RATE} --restarts ${RESTARTS}\` ` +
-    `${PIN ? `(server pinned to core ${PIN}) ` : '(server not pinned) '}on ${NAMES.toLocaleString('en')} names (${records.toLocaleString('en')} records, /work/shared/bench/gen-zone.py), the real server (\`bin/mcns server --config\`), ` +
+    `Run ${new Date().toISOString()} by \`node --import tsx bench/bigzone/run.ts --writes ${WRITES} --rate ${RATE} --restarts ${RESTARTS}${flag('bare-env') ? ' --bare-env' : ''}\` ` +
+    `${PIN ? `(server pinned to core ${PIN}) ` : '(server not pinned) '}with ${Object.keys(UNIT_ENV).length > 0 ? `the systemd unit's environment (${Object.entries(UNIT_ENV).map(([k, v]) => `${k}=${v}`).join(' ')})` : 'no environment of its own (--bare-env)'} on ${NAMES.toLocaleString('en')} names (${records.toLocaleString('en')} records, /work/shared/bench/gen-zone.py), the real server (\`bin/mcns server --config\`), ` +
     `Node ${process.version}. Load average during the run: ${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)} (2 cores shared with other agents: timings are noisy).\n\n`;
   console.log(`\n${head}${table}`);
   if (flag('write-results')) {
