@@ -152,16 +152,17 @@ test('a map written entry by entry (persistent sets and deletes) holds no more h
     keys.push((0x1000000000000000 + i * 7919).toString(16));
     values.push(i);
   }
-  let written: PMap<number> | undefined = PMap.fromArrays(keys, values);
-  for (let i = 0; i < 30_000; i++) written = written.set((0x2000000000000000 + i * 104729).toString(16), i);
-  for (let i = 0; i < 10_000; i++) written = written.delete(keys[i * 7]);
-  const entries = [...written.entries()];
+  // Held through an object so that dropping it below lets the GC take it.
+  const held: { map?: PMap<number> } = { map: PMap.fromArrays(keys, values) };
+  for (let i = 0; i < 30_000; i++) held.map = held.map!.set((0x2000000000000000 + i * 104729).toString(16), i);
+  for (let i = 0; i < 10_000; i++) held.map = held.map!.delete(keys[i * 7]);
+  const entries = [...held.map!.entries()];
   const ks = entries.map(([k]) => k);
   const vs = entries.map(([, v]) => v);
   const before = heap();
   const built = PMap.fromArrays(ks, vs);
   const withBoth = heap();
-  written = undefined;
+  held.map = undefined;
   const builtBytes = withBoth - before;
   const writtenBytes = withBoth - heap();
   assert.equal(built.size, 120_000);
