@@ -138,7 +138,7 @@ test('fromArrays builds the same map, in the same shape, as a run of sets (colli
 
 test('a map written entry by entry (persistent sets and deletes) holds no more heap than the same map built from arrays', () => {
   // splice and push on a copied node left V8's growth slack in every node a write touched (1.5
-  // times the heap here; ~2.5 times per node): an hour of writes to a 1M-entry map grew it by tens of MB.
+  // times the heap here): an hour of writes to a 1M-entry map grew it by tens of MB.
   v8.setFlagsFromString('--expose-gc');
   const gc = vm.runInNewContext('gc') as () => void;
   const heap = (): number => {
