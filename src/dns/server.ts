@@ -225,7 +225,7 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
   /**
    * The state the answer cache's entries were taken from, held weakly: a strong reference kept it
    * alive for as long as no general-path question came, while every write made the live state
-   * diverge from it (an hour of writes with no query kept tens of MB of old tries and maps). A state
+   * diverge from it (the paths a write copies: up to a second copy of a big zone's tries and maps). A state
    * that was collected is not the live one, so a cleared reference clears the cache, as it should.
    */
   let cacheState: WeakRef<LedgerState> | undefined;

@@ -26,7 +26,7 @@ export function canonicalQueryName(qnameKey: string): string {
  * The index of each zones map still in use, held weakly by that map: a Map kept in a module variable
  * instead held the zones of the last state a question was asked about for as long as no other
  * question came, and those zones' records and tries diverge from the live ones with every write
- * (on the 1M-name zone an hour of writes with no query to move it on kept ~80 MB of old versions).
+ * (the paths each write copies, up to a second copy of a big zone's tries and maps).
  */
 const zoneIndexes = new WeakMap<LedgerState['zones'], Map<string, ZoneState>>();
 
