@@ -29,6 +29,7 @@ import { startMcIasFake } from '../../test/helpers/mcias-fake.ts';
 import { makeTestTls } from '../../test/helpers/tls.ts';
 import { freePort } from '../../test/helpers/ports.ts';
 import { writeServerConfig } from '../../test/helpers/server-config.ts';
+import { httpsText, sampleOrZero } from '../../test/helpers/scrape.ts';
 import { ask, buildQuery, flatten, udpExchange } from '../../test/dns/helpers.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -134,25 +135,10 @@ function rssWhere(pid: number | undefined): string {
  * rssWhere's split it says whether resident memory is live objects, heap kept after a GC, or neither
  * (malloc's own).
  */
-async function heapWhere(restPort: number, ca: Buffer): Promise<string> {
-  const text = await new Promise<string>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: restPort, path: '/metrics', ca, servername: 'localhost' }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => (body += d));
-      res.on('end', () => resolve(body));
-    });
-    req.on('error', reject);
-    req.end();
-  }).catch((e: unknown) => `error ${String(e)}`);
-  const value = (re: RegExp): number => {
-    const m = re.exec(text);
-    return m ? Number(m[1]) / 2 ** 20 : NaN;
-  };
-  const heapUsed = value(/^nodejs_heap_size_used_bytes (\S+)/m);
-  const heapTotal = value(/^nodejs_heap_size_total_bytes (\S+)/m);
-  const oldUsed = value(/^nodejs_heap_space_size_used_bytes\{space="old"\} (\S+)/m);
-  const external = value(/^nodejs_external_memory_bytes (\S+)/m);
-  return `V8 heap used ${heapUsed.toFixed(0)} of ${heapTotal.toFixed(0)} MiB (old space used ${oldUsed.toFixed(0)}), external ${external.toFixed(0)} MiB`;
+async function heapWhere(restPort: number): Promise<string> {
+  const text = await httpsText(restPort, '/metrics').catch((e: unknown) => `error ${String(e)}`);
+  const mib = (line: RegExp): string => (sampleOrZero(text, line) / 2 ** 20).toFixed(0);
+  return `V8 heap used ${mib(/^nodejs_heap_size_used_bytes /)} of ${mib(/^nodejs_heap_size_total_bytes /)} MiB (old space used ${mib(/^nodejs_heap_space_size_used_bytes\{space="old"\} /)}), external ${mib(/^nodejs_external_memory_bytes /)} MiB`;
 }
 
 /** Resolves with the first JSON log line on `proc`'s stderr whose msg matches, and the ms since `t0`. */
@@ -225,7 +211,7 @@ interface Server {
   start: Start;
 }
 
-async function startMcns(cfg: string, dnsPort: number, ca: Buffer): Promise<Server> {
+async function startMcns(cfg: string, dnsPort: number): Promise<Server> {
   const t0 = performance.now();
   // Pinned to one core (as bench/dns pins servers): the issue's targets are wall time on one core,
   // where V8's GC helper threads share the core with the main thread instead of running beside it.
@@ -266,7 +252,7 @@ async function startMcns(cfg: string, dnsPort: number, ca: Buffer): Promise<Serv
   const rssComplete = complete ? rssMiB(proc.pid) : undefined;
   const rssPeak = sampler.stop();
   const rest = Number(String((serving.line as { rest: string }).rest).split(':').pop());
-  if (complete) console.log(`  RSS once complete ${rssComplete?.toFixed(0)} MiB (peak until then ${rssPeak.toFixed(0)} MiB): ${rssWhere(proc.pid)}; ${await heapWhere(rest, ca)}`);
+  if (complete) console.log(`  RSS once complete ${rssComplete?.toFixed(0)} MiB (peak until then ${rssPeak.toFixed(0)} MiB): ${rssWhere(proc.pid)}; ${await heapWhere(rest)}`);
   return {
     proc,
     log,
@@ -454,20 +440,20 @@ async function main(): Promise<void> {
   };
 
   console.log('first start (from the import)…');
-  const first = await startMcns(cfg, dnsPort, tls.ca);
+  const first = await startMcns(cfg, dnsPort);
   console.log(JSON.stringify(first.start));
   sampleLoad();
   const w = await writes(first, freshToken, tls.ca, WRITES, RATE);
   await new Promise((r) => setTimeout(r, 3000));
   const rssAfterWrites = rssMiB(first.proc.pid);
-  console.log(`${WRITES} writes in ${w.seconds.toFixed(1)} s (${w.failed} failed), RSS ${rssAfterWrites.toFixed(0)} MiB (${rssWhere(first.proc.pid)}; ${await heapWhere(first.rest, tls.ca)})`);
+  console.log(`${WRITES} writes in ${w.seconds.toFixed(1)} s (${w.failed} failed), RSS ${rssAfterWrites.toFixed(0)} MiB (${rssWhere(first.proc.pid)}; ${await heapWhere(first.rest)})`);
   const late = w.rss.slice(Math.floor(w.rss.length / 2));
   console.log(`  RSS during the writes, once a second: max ${Math.max(...w.rss).toFixed(0)} MiB, second half median ${median(late).toFixed(0)} / max ${Math.max(...late).toFixed(0)} MiB; highest every 100 ms ${w.peak.toFixed(0)} MiB`);
   for (const l of first.log.filter((x) => /checkpoint/i.test(String(x.line.msg)))) console.log(`  at ${(l.ms / 1000).toFixed(1)} s: ${JSON.stringify(l.line)}`);
   const stops = [await sigterm(first)];
   const restarts: Start[] = [];
   for (let i = 0; i < RESTARTS; i++) {
-    const s = await startMcns(cfg, dnsPort, tls.ca);
+    const s = await startMcns(cfg, dnsPort);
     console.log(`restart ${i + 1}: ${JSON.stringify(s.start)}`);
     restarts.push(s.start);
     sampleLoad();
