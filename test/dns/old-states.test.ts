@@ -7,17 +7,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { setImmediate as turn } from 'node:timers/promises';
 import { ask, fixtureLedger, fixtureServer } from './helpers.ts';
 import { findZone } from '../../src/dns/zones.ts';
 import { waitFor } from '../helpers/wait.ts';
-
-function collector(): () => void {
-  v8.setFlagsFromString('--expose-gc');
-  return vm.runInNewContext('gc') as () => void;
-}
+import { collector } from '../helpers/gc.ts';
 
 test('after writes, the state of the last general-path question is not kept alive (answer cache, zone lookup)', async () => {
   const gc = collector();

@@ -1,10 +1,9 @@
 /** The persistent map: equal to a JS Map under random edits, persistent, transients, hash collisions. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { PMap, hashOf } from '../../src/projections/pmap.ts';
 import { rng } from '../helpers/rng.ts';
+import { collector } from '../helpers/gc.ts';
 
 
 /** Two distinct strings with the same 32-bit hash (birthday search), to exercise collision nodes. */
@@ -139,8 +138,7 @@ test('fromArrays builds the same map, in the same shape, as a run of sets (colli
 test('a map written entry by entry (persistent sets and deletes) holds no more heap than the same map built from arrays', () => {
   // splice and push on a copied node left V8's growth slack in every node a write touched (1.5
   // times the heap here, 1.00 now; the bound leaves room for GC noise): an hour of writes to a 1M-entry map grew it by tens of MB.
-  v8.setFlagsFromString('--expose-gc');
-  const gc = vm.runInNewContext('gc') as () => void;
+  const gc = collector();
   const heap = (): number => {
     gc();
     gc();

@@ -8,12 +8,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import v8 from 'node:v8';
-import vm from 'node:vm';
 import { EMPTY_STATE, evolve, evolveAll, type Applicable, type LedgerState } from '../../src/projections/state.ts';
 import { deserializeState, serializeState } from '../../src/projections/checkpoint.ts';
 import { addRecord, emptyNode, findNode, makeNode, removeRecord, replaceRecord, rrsetOf, setApexRRset, type RecordState } from '../../src/projections/trie.ts';
 import { PMap } from '../../src/projections/pmap.ts';
 import type { EventBody } from '../../src/events/types.ts';
+import { collector } from '../helpers/gc.ts';
 
 const ZONE = 'example.net.';
 const soa = { primary_ns: 'ns1.example.net.', admin_email: 'h.example.net.', ttl: 300, refresh: 1, retry: 1, expire: 1, minimum: 1 };
@@ -142,8 +142,7 @@ test("an owner's records share its name string after live writes and the bulk fo
 
 /** Heap bytes per record that a checkpoint load of `state` holds (its records-by-id map unbuilt). */
 function heapPerRecord(state: LedgerState): number {
-  v8.setFlagsFromString('--expose-gc');
-  const gc = vm.runInNewContext('gc') as () => void;
+  const gc = collector();
   const blob = serializeState(state, 'h');
   gc();
   const before = process.memoryUsage().heapUsed;
