@@ -368,7 +368,12 @@ function createRunEnd(state: LedgerState, list: readonly Applicable[], i: number
 /**
  * Fold list[i..end), record creations into a zone without records (createRunEnd), as evolveIn
  * would one by one, but with the zone's records-by-id map built at once (PMap.fromArrays, in hash
- * order) instead of a million random inserts. A run that repeats an id (no decided batch does) is
+ * order) instead of a million random inserts, and only when first read (PMap.lazyFromArrays, as a
+ * loaded checkpoint's): what follows a bulk fold mostly reads the trie, not the ids. The offline
+ * import serializes its checkpoint (which counts the records and never looks one up by id) and
+ * exits: the 1M zone's map, ~1.2 s of the fold and most of its garbage, was built for nothing. A
+ * server builds it at the first write or record read of the zone, or in slices after a start's
+ * replay (Ledger.prepareRecordMaps). A run that repeats an id (no decided batch does) is
  * folded one by one, so a later creation replaces an earlier one exactly as evolveIn does.
  * Equal to the one-by-one fold: test/ledger/bulk-fold.test.ts compares their checkpoints byte for byte.
  */
@@ -410,7 +415,7 @@ function foldCreateRun(state: LedgerState, list: readonly Applicable[], i: numbe
   const head = state.heads.get(name);
   return {
     seq: last.seq,
-    zones: state.zones.set(name, { ...zone, version: last.seq, records: PMap.fromArrays(ids, records), tree }),
+    zones: state.zones.set(name, { ...zone, version: last.seq, records: PMap.lazyFromArrays(ids, records), tree }),
     heads: state.heads.set(name, headAfter(head, last)),
   };
 }
