@@ -17,7 +17,8 @@
  *   6. Knot loading the same file (time to its first answer, RSS).
  * The server gets the environment of deploy/systemd/mcns.service (`--bare-env`: none of its own).
  * Medians of the repeated figures are reported with the load average. `--write-results` puts the table in
- * bench/RESULTS.md under "Big zones". `--names N` for a smaller zone (another directory).
+ * bench/RESULTS.md under "Big zones". `--names N` for a smaller zone (another directory). `--cpu-prof DIR`:
+ * a V8 CPU profile of each server start, written into DIR when it exits.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
@@ -58,7 +59,7 @@ const PIN = ((): string | undefined => {
 })();
 /**
  * The environment the shipped systemd unit gives the server (its `Environment=` lines: NODE_ENV, and
- * glibc's fixed mmap threshold, RUNBOOK "Memory of a big zone"), so the server runs as deployed;
+ * glibc's malloc settings, RUNBOOK "Memory of a big zone"), so the server runs as deployed;
  * `--bare-env` runs it with this process's environment only (`node bin/mcns` by hand).
  */
 const UNIT_ENV: Record<string, string> = flag('bare-env')
@@ -66,6 +67,8 @@ const UNIT_ENV: Record<string, string> = flag('bare-env')
   : Object.fromEntries(
       [...readFileSync(join(ROOT, 'deploy', 'systemd', 'mcns.service'), 'utf8').matchAll(/^Environment=([A-Za-z_][A-Za-z0-9_]*)=(.*)$/gm)].map((m) => [m[1], m[2]]),
     );
+/** `--cpu-prof DIR`: each server start writes a V8 CPU profile into DIR at exit (node --cpu-prof). */
+const CPU_PROF = process.argv.includes('--cpu-prof') ? arg('cpu-prof', '') || undefined : undefined;
 const DIR = join(ROOT, 'bench', 'out', NAMES === 1_000_000 ? 'bigzone' : `bigzone-${NAMES}`);
 const ZONE_FILE = join(DIR, 'bench.test.zone');
 const IMPORT_DB = join(DIR, 'import.db');
@@ -215,7 +218,7 @@ async function startMcns(cfg: string, dnsPort: number): Promise<Server> {
   const t0 = performance.now();
   // Pinned to one core (as bench/dns pins servers): the issue's targets are wall time on one core,
   // where V8's GC helper threads share the core with the main thread instead of running beside it.
-  const argv = [process.execPath, MCNS, 'server', '--config', cfg];
+  const argv = [process.execPath, ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : []), MCNS, 'server', '--config', cfg];
   const opts = { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] as ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...UNIT_ENV } };
   const proc = PIN ? spawn('taskset', ['-c', PIN, ...argv], opts) : spawn(argv[0], argv.slice(1), opts);
   const log: Server['log'] = [];
