@@ -38,8 +38,9 @@ test('Dockerfile: multi-stage node:20-slim, non-root, tzdata and CA certs, VOLUM
     for (const src of m[1].split(/\s+/)) assert.ok(existsSync(join(REPO, src)), `COPY source ${src} exists`);
   }
   assert.ok(existsSync(join(DEPLOY, 'Dockerfile.dockerignore')));
-  // The malloc setting the systemd unit gives the server (RUNBOOK "Memory of a big zone"), the same here.
+  // The malloc settings the systemd unit gives the server (RUNBOOK "Memory of a big zone"), the same here.
   assert.match(text, /^ENV MALLOC_MMAP_THRESHOLD_=131072$/m);
+  assert.match(text, /^ENV GLIBC_TUNABLES=glibc\.malloc\.hugetlb=1$/m);
 });
 
 test('docker-compose-rift.yml parses: service mcns, DNS on both addresses, 8443/9443, /srv/mcns, user 0:0', () => {
@@ -91,6 +92,7 @@ test('systemd units: CAP_NET_BIND_SERVICE, hardening, daily timer; systemd-analy
   }
   assert.match(unit, /^ExecStart=\/usr\/local\/bin\/mcns server --config \/srv\/mcns\/mcns\.toml$/m);
   assert.match(unit, /^Environment=MALLOC_MMAP_THRESHOLD_=131072$/m, "glibc's mmap threshold fixed (bench/bigzone/run.ts runs the server with the unit's Environment)");
+  assert.match(unit, /^Environment=GLIBC_TUNABLES=glibc\.malloc\.hugetlb=1$/m, 'transparent huge pages for what malloc maps (the same)');
   const backup = readFileSync(join(DEPLOY, 'systemd/mcns-backup.service'), 'utf8');
   assert.match(backup, /^Type=oneshot$/m);
   assert.match(backup, /^ExecStart=\/usr\/local\/bin\/mcns snapshot --config \/srv\/mcns\/mcns\.toml$/m);
