@@ -68,7 +68,12 @@ const UNIT_ENV: Record<string, string> = flag('bare-env')
       [...readFileSync(join(ROOT, 'deploy', 'systemd', 'mcns.service'), 'utf8').matchAll(/^Environment=([A-Za-z_][A-Za-z0-9_]*)=(.*)$/gm)].map((m) => [m[1], m[2]]),
     );
 /** `--cpu-prof DIR`: each server start writes a V8 CPU profile into DIR at exit (node --cpu-prof). */
-const CPU_PROF = process.argv.includes('--cpu-prof') ? arg('cpu-prof', '') || undefined : undefined;
+const CPU_PROF = ((): string | undefined => {
+  if (!flag('cpu-prof')) return undefined;
+  const dir = arg('cpu-prof', '');
+  if (dir === '' || dir.startsWith('--')) throw new Error('--cpu-prof needs a directory: --cpu-prof DIR');
+  return dir;
+})();
 const DIR = join(ROOT, 'bench', 'out', NAMES === 1_000_000 ? 'bigzone' : `bigzone-${NAMES}`);
 const ZONE_FILE = join(DIR, 'bench.test.zone');
 const IMPORT_DB = join(DIR, 'import.db');

@@ -371,7 +371,7 @@ function createRunEnd(state: LedgerState, list: readonly Applicable[], i: number
  * order) instead of a million random inserts, and only when first read (PMap.lazyFromArrays, as a
  * loaded checkpoint's): what follows a bulk fold mostly reads the trie, not the ids. The offline
  * import serializes its checkpoint (which counts the records and never looks one up by id) and
- * exits: the 1M zone's map, ~1.2 s of the fold and most of its garbage, was built for nothing. A
+ * exits: the 1M zone's map, ~2 s of the fold with its garbage, was built for nothing. A
  * server builds it at the first write or record read of the zone, or in slices after a start's
  * replay (Ledger.prepareRecordMaps). A run that repeats an id (no decided batch does) is
  * folded one by one, so a later creation replaces an earlier one exactly as evolveIn does.
