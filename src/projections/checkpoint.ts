@@ -11,6 +11,7 @@ import type { SoaParams } from '../events/types.ts';
 import type { RRType } from '../records/types.ts';
 import { makeNode, rrsetOf, setApexRRset, type RecordState, type RRset, type TrieNode } from './trie.ts';
 import { PMap } from './pmap.ts';
+import { unbuiltDrafts, type NodeDraft } from './node-drafts.ts';
 import type { DnssecState } from './dnssec-state.ts';
 import { labelCount, soaValue, type LedgerState, type ZoneHead, type ZoneState } from './state.ts';
 
@@ -78,6 +79,8 @@ const BLOCK_BYTES = 1 << 20;
  * empty and its SOA is not stored (it is synthesized from the zone's SOA parameters and serial).
  * Names are rebuilt from the labels, records share their node's name string, and values stay the
  * canonical text the log holds, so every record type, present or future, round-trips unchanged.
+ * Children come in their map's order, or, for nodes a bulk fold has not made yet, in the order
+ * they were added (node-drafts.ts); a load does not depend on the order.
  */
 class StateWriter {
   private buf: Buffer = Buffer.allocUnsafe(BLOCK_BYTES + 4096);
@@ -88,10 +91,13 @@ class StateWriter {
   private readonly spare: Buffer[] = [];
   /**
    * The walk: one iterator per open node over its children (the map's own lazy iterator: a node of a
-   * million children is not copied into an array for the length of the walk).
+   * million children is not copied into an array for the length of the walk), or over the drafts of
+   * children not made yet (node-drafts.ts: walked as they are, the map left unbuilt).
    */
-  private readonly stack: Array<Iterator<[string, TrieNode]>> = [];
+  private readonly stack: Array<Iterator<[string, TrieNode]> | DraftCursor> = [];
   private zoneIndex = -1;
+  /** Nodes written of each zone, the apex counted (ZoneHeader.nodes). */
+  readonly nodes: number[] = [];
   readonly zones: ZoneState[];
   /** Blocks cut so far (the index of the block being written). */
   private blocksCut = 0;
@@ -178,6 +184,7 @@ class StateWriter {
   };
 
   private node(label: string, node: TrieNode, apex: boolean): void {
+    this.nodes[this.zoneIndex]++;
     const rrsets = node.rrsets;
     this.str8(label);
     this.ensure(1);
@@ -186,7 +193,26 @@ class StateWriter {
     rrsets.forEach(this.writeSet);
     const kids = node.children.size;
     this.varint(kids);
-    if (kids > 0) this.stack.push(node.children.entries());
+    if (kids > 0) {
+      const drafts = unbuiltDrafts(node.children);
+      this.stack.push(drafts ? new DraftCursor(drafts.labels, drafts.drafts) : node.children.entries());
+    }
+    if (this.pos >= BLOCK_BYTES) this.cut();
+  }
+
+  /** A node below the apex not made yet, as `node` writes the trie node it is to become (finishDraft). */
+  private draftNode(label: string, draft: NodeDraft): void {
+    this.nodes[this.zoneIndex]++;
+    const sets = draft.sets;
+    this.str8(label);
+    this.ensure(1);
+    this.buf[this.pos++] = sets.length;
+    this.atApex = false;
+    // A draft's set is {type, records} with its records in order (a kept RRset's records too).
+    for (let i = 0; i < sets.length; i++) this.writeSet(sets[i]);
+    const kids = draft.kids === undefined ? 0 : draft.kids.length;
+    this.varint(kids);
+    if (kids > 0) this.stack.push(new DraftCursor(draft.labels!, draft.kids!));
     if (this.pos >= BLOCK_BYTES) this.cut();
   }
 
@@ -212,6 +238,14 @@ class StateWriter {
   step(budget: number): boolean {
     for (let n = 0; n < budget; n++) {
       const top = this.stack[this.stack.length - 1];
+      if (top instanceof DraftCursor) {
+        if (top.at === top.drafts.length) this.stack.pop();
+        else {
+          const i = top.at++;
+          this.draftNode(top.labels[i], top.drafts[i]);
+        }
+        continue;
+      }
       if (top) {
         const next = top.next();
         if (next.done) this.stack.pop();
@@ -223,19 +257,20 @@ class StateWriter {
         return true;
       }
       this.starts.push([this.blocksCut, this.pos]);
+      this.nodes.push(0);
       this.node('', this.zones[this.zoneIndex].tree, true);
     }
     return false;
   }
 }
 
-/** Zone-level counts for the header (records by the zone's own index; nodes by a walk). */
-function countNodes(node: TrieNode): number {
-  let n = 1;
-  node.children.forEach((c) => {
-    n += countNodes(c);
-  });
-  return n;
+/** A walk over drafts of children (node-drafts.ts): the next one is drafts[at]. */
+class DraftCursor {
+  at = 0;
+  constructor(
+    readonly labels: readonly string[],
+    readonly drafts: readonly NodeDraft[],
+  ) {}
 }
 
 /**
@@ -390,7 +425,7 @@ export function serializeState(state: LedgerState, headHash: string): Buffer {
   const w = new StateWriter(state);
   while (!w.step(1 << 30));
   const blocks = w.done.map((b) => deflateSync(b, { level: 1 }));
-  return bindCheckpoint(assemble(state, w.zones, w.zones.map((z) => countNodes(z.tree)), w.starts, blocks), headHash);
+  return bindCheckpoint(assemble(state, w.zones, w.nodes, w.starts, blocks), headHash);
 }
 
 /**
@@ -431,13 +466,8 @@ export async function serializeStateSliced(
     await pause();
     while (body.inFlight > BLOCKS_IN_FLIGHT) await body.settled();
   }
-  const nodes: number[] = [];
-  for (const z of w.zones) {
-    nodes.push(countNodes(z.tree));
-    await pause();
-  }
   await body.finish();
-  const blob = body.blob(headerBytes(state, w.zones, nodes, w.starts, body.sizes));
+  const blob = body.blob(headerBytes(state, w.zones, w.nodes, w.starts, body.sizes));
   // The digest over tens of megabytes, fed in slices too.
   const hash = digestHash(headHash);
   for (let off = DIGEST_BYTES; off < blob.length; off += 4 << 20) {

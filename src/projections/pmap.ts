@@ -525,6 +525,15 @@ export class PMap<V> {
     return m;
   }
 
+  /**
+   * The arrays a {@link PMap.lazyFromArrays} map is to be built from, while it is not built and
+   * nothing was added to it (else undefined): a checkpoint writer can walk them in their own order
+   * without building the map (see node-drafts.ts). Read only: the map is built from them later.
+   */
+  get unbuiltSource(): { readonly keys: readonly string[]; readonly values: readonly V[] } | undefined {
+    return this.build !== undefined && this.added === undefined ? this.source : undefined;
+  }
+
   /** True when the map's entries are built (a {@link PMap.lazy} map once read). */
   get built(): boolean {
     return this.build === undefined;

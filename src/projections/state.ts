@@ -9,7 +9,8 @@ import type { EventBody, SoaParams } from '../events/types.ts';
 import { splitLabels } from '../records/names.ts';
 import { StringTable } from '../zonefile/string-table.ts';
 import { RepeatedIds } from './repeated-ids.ts';
-import { addRecord, emptyNode, findNode, makeNode, removeRecord, replaceRecord, rrsetOf, setApexRRset, TrieSession, type RecordState, type RRset, type TrieNode } from './trie.ts';
+import { draftChildren, type NodeDraft } from './node-drafts.ts';
+import { addRecord, emptyNode, findNode, makeNode, removeRecord, replaceRecord, rrsetOf, setApexRRset, TrieSession, type RecordState, type TrieNode } from './trie.ts';
 
 /** One served zone, immutable. */
 export interface ZoneState {
@@ -253,26 +254,6 @@ export function evolveAll(state: LedgerState, events: Iterable<Applicable>): Led
   return { ...s, zones: s.zones.asImmutable(), heads: s.heads.asImmutable() };
 }
 
-/** A trie node being built by buildBelowApex. */
-interface NodeDraft {
-  name: string;
-  /** `kept`: the apex's RRset as it was, while no record joined it (addRecord keeps such an RRset as is). */
-  sets: Array<{ type: RecordState['type']; records: RecordState[]; kept?: RRset }>;
-  /**
-   * The children's labels and drafts, in the order they were added; made with the first child (a
-   * million leaves of a big zone have none: two million empty arrays less to allocate and promote).
-   */
-  labels?: string[];
-  kids?: NodeDraft[];
-  /**
-   * Children by label, made when the first child is added: at the apex an open-addressing table, as
-   * a Map of the million labels under a big zone's apex is mostly cache misses (~0.9 s of the 1M
-   * import's fold); elsewhere a Map (a table's arrays are 12 KB from the start, and a deep zone has a
-   * node with children per name).
-   */
-  index?: { get(label: string): NodeDraft | undefined; set(label: string, child: NodeDraft): unknown };
-}
-
 /**
  * labelsBelow(name, zone.apexLabels) for a name one plain label below the zone's apex (no dot or
  * backslash in that label) without splitting the whole name: the bulk fold takes the labels of a
@@ -298,7 +279,9 @@ export function labelsBelowZone(name: string, zone: Pick<ZoneState, 'name' | 'ap
  * shape a run of sets gives), instead of a million path updates and random inserts into the apex's
  * map. Node names, the order of RRsets (first appearance of a type) and of records, and the order
  * children were added are addRecord's. A record at a name that has one already is replaced in
- * `records` by a copy holding the node's name string, as evolve makes it (withOwnerName).
+ * `records` by a copy holding the node's name string, as evolve makes it (withOwnerName). The nodes
+ * below the apex are made when the apex's children map is first read (node-drafts.ts): an offline
+ * import writes its checkpoint from the drafts and never reads them.
  */
 function buildBelowApex(zone: ZoneState, records: RecordState[]): TrieNode {
   const apex: NodeDraft = { name: zone.name, sets: [...zone.tree.rrsets.values()].map((x) => ({ type: x.type, records: x.records as RecordState[], kept: x })), labels: undefined, kids: undefined };
@@ -339,13 +322,8 @@ function buildBelowApex(zone: ZoneState, records: RecordState[]): TrieNode {
       set.records.push(r);
     }
   }
-  const finish = (n: NodeDraft): TrieNode =>
-    makeNode(
-      n.name,
-      n.sets.map((x) => x.kept ?? rrsetOf(x.records)),
-      n.kids === undefined ? PMap.empty() : PMap.fromArrays(n.labels!, n.kids.map(finish)),
-    );
-  return finish(apex);
+  // The apex now; the nodes below it when its children map is first read (node-drafts.ts).
+  return makeNode(apex.name, apex.sets.map((x) => x.kept ?? rrsetOf(x.records)), apex.kids === undefined ? PMap.empty() : draftChildren(apex.labels!, apex.kids));
 }
 
 /** A run of at least this many record creations into a zone without records is folded in bulk. */
@@ -374,8 +352,10 @@ function createRunEnd(state: LedgerState, list: readonly Applicable[], i: number
  * exits: the 1M zone's map, ~2 s of the fold with its garbage, was built for nothing. A
  * server builds it at the first write or record read of the zone, or in slices after a start's
  * replay (Ledger.prepareRecordMaps). A run that repeats an id (no decided batch does) is
- * folded one by one, so a later creation replaces an earlier one exactly as evolveIn does.
- * Equal to the one-by-one fold: test/ledger/bulk-fold.test.ts compares their checkpoints byte for byte.
+ * folded one by one, so a later creation replaces an earlier one exactly as evolveIn does. So
+ * are the nodes below the apex: made when first read (buildBelowApex, node-drafts.ts).
+ * Equal to the one-by-one fold: test/ledger/bulk-fold.test.ts compares their checkpoints byte for
+ * byte, and the checkpoint written from the drafts by what it loads into.
  */
 function foldCreateRun(state: LedgerState, list: readonly Applicable[], i: number, end: number, session: ReplaySession): LedgerState {
   const name = list[i].zone;

@@ -199,6 +199,8 @@ test(`a checkpoint leaves children maps of ${LAZY_CHILDREN}+ names unbuilt: read
     t.ledger.execute(importCommand('wide.test', lines.join('\n') + '\n'), { actor: 'test' });
     const state = t.ledger.state;
     const zoneOf = (s: typeof state): ZoneState => s.zones.get('wide.test.')!;
+    // Built first, so that a load's re-serialization gives these bytes (test/helpers/checkpoint-bytes.ts).
+    stateDigest(state);
     const blob = serializeState(state, 'h');
     const load = (): { back: typeof state; unbuilt: ReadonlyArray<PMap<unknown>> } => {
       const back = deserializeState(blob)!;
