@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type Database from 'better-sqlite3';
@@ -366,23 +366,40 @@ test('a name holding a NUL fails the batch inside the worker (the chunk splits i
   }
 });
 
-test('bin/mcns zone import of a 60,000-record file goes through the worker; mcns verify passes and the same file imported on one thread writes the same events', () => {
+test('bin/mcns zone import of a 2 MB file (75,000 records) goes through the worker, in a process with single-threaded GC or not; mcns verify passes and the same file imported on one thread writes the same events', () => {
   const { dir, cleanup } = tempDir();
   try {
     const file = join(dir, 'big.zone');
-    writeFileSync(file, zoneText(38_000));
-    const run = (db: string, env: Record<string, string> = {}): { stdout: string; stderr: string } => {
-      const r = spawnSync(process.execPath, [BIN, 'zone', 'import', ZONE, file, '--db', db], { encoding: 'utf8', env: { ...process.env, MCNS_IMPORT_STATS: '1', ...env } });
+    // (2 MB and more: the size from which the CLI starts the bulk append worker early, and
+    // starts itself again with single-threaded GC.)
+    writeFileSync(file, zoneText(46_000));
+    assert.ok(statSync(file).size >= 2_000_000);
+    const run = (db: string, env: Record<string, string> = {}, file_ = file): { status: number | null; stdout: string; stderr: string } =>
+      spawnSync(process.execPath, [BIN, 'zone', 'import', ZONE, file_, '--db', db], { encoding: 'utf8', env: { ...process.env, MCNS_IMPORT_STATS: '1', ...env } });
+    const ok = (r: ReturnType<typeof run>): ReturnType<typeof run> => {
       assert.equal(r.status, 0, r.stderr);
       return r;
     };
-    const bulk = run(join(dir, 'bulk.db'));
+    // The import starts itself again with --single-threaded-gc (src/cli/single-threaded-gc.ts),
+    // its output and exit code passed on; or not.
+    const bulk = ok(run(join(dir, 'bulk.db'), { MCNS_IMPORT_GC: 'single' }));
     // The stats line is printed only by a batch the worker wrote.
-    assert.match(bulk.stderr, /import stats .*"workerCpuMs"/);
-    assert.match(bulk.stdout, /imported: \d+ created/);
-    const one = run(join(dir, 'one.db'), { MCNS_IMPORT_ONE_THREAD: '1' });
+    assert.match(bulk.stderr, /import stats .*"workerCpuMs".*"gc":"single-threaded"/);
+    assert.equal(bulk.stderr.match(/import stats/g)?.length, 1);
+    assert.match(bulk.stdout, /^bulk\.test imported: \d+ created/m);
+    assert.equal(bulk.stdout.match(/imported:/g)?.length, 1);
+    const parallel = ok(run(join(dir, 'parallel.db'), { MCNS_IMPORT_GC: 'parallel' }));
+    assert.match(parallel.stderr, /import stats .*"gc":"parallel"/);
+    const one = ok(run(join(dir, 'one.db'), { MCNS_IMPORT_ONE_THREAD: '1' }));
     assert.doesNotMatch(one.stderr, /import stats/);
-    for (const db of ['bulk.db', 'one.db']) {
+    // A refused file: the child's error and exit code, once; nothing written.
+    const broken = join(dir, 'broken.zone');
+    writeFileSync(broken, zoneText(46_000) + 'h1 CNAME h2\n');
+    const refused = run(join(dir, 'refused.db'), { MCNS_IMPORT_GC: 'single' }, broken);
+    assert.equal(refused.status, 1, refused.stderr);
+    assert.equal(refused.stderr.match(/CNAME/g)?.length, 1, refused.stderr);
+    assert.equal(run(join(dir, 'x.db'), { MCNS_IMPORT_GC: 'sometimes' }).status, 2);
+    for (const db of ['bulk.db', 'parallel.db', 'one.db']) {
       const v = spawnSync(process.execPath, [BIN, 'verify', '--db', join(dir, db)], { encoding: 'utf8' });
       assert.equal(v.status, 0, v.stderr);
       assert.equal(v.stdout, 'ok\n');
@@ -397,8 +414,9 @@ test('bin/mcns zone import of a 60,000-record file goes through the worker; mcns
       }
     };
     const a = content('bulk.db');
-    assert.ok(a.length > 60_000, `${a.length} events`);
+    assert.ok(a.length > 70_000, `${a.length} events`);
     assert.deepEqual(a, content('one.db'));
+    assert.deepEqual(content('parallel.db'), a);
   } finally {
     cleanup();
   }

@@ -2,6 +2,7 @@
  * Offline commands that work on a database file: zone import/export, replay, verify (history: history.ts).
  * They open the ledger directly (no server needed); the server may be running (SQLite WAL).
  */
+import { statSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { Ledger, parseLogPoint } from '../../ledger.ts';
 import { readImport, exportZone } from '../../projections/zone-files.ts';
@@ -18,9 +19,19 @@ import { Progress } from '../terminal.ts';
 import { outputFormatOf, wantsApi } from './client.ts';
 import { displayZone, exportHeader, importCounts, importSummary } from '../../api/views.ts';
 import { PhaseTimer, type BulkStats } from '../../events/bulk-append.ts';
+import { rerunWithSingleThreadedGc, wantsSingleThreadedGc } from '../single-threaded-gc.ts';
 
 /** A zone file of this many characters (~50,000 records) likely makes a batch for the bulk append worker. */
 const BULK_IMPORT_BYTES = 2_000_000;
+
+/** The size of a file, or 0 when it cannot be read (readZoneText then says why). */
+function fileBytes(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
 
 function needDb(opts: { db?: string }, extra = ''): string {
   if (!opts.db) throw new UsageError(`--db PATH is required${extra}`);
@@ -43,6 +54,12 @@ export function registerZoneOffline(zone: Command, onlineImport: (zone: string, 
     .action(async (zoneArg: string, file: string, opts: Record<string, string>) => {
       if (wantsApi(opts)) return onlineImport(zoneArg, file, opts);
       const db = needDb(opts, ' (or --addr URL, or MCNS_ADDR)');
+      // A file big enough for the bulk append worker is imported by a process that collects its
+      // garbage on the main thread (single-threaded-gc.ts); standard input cannot be read twice.
+      if (file !== '-' && !process.env.MCNS_IMPORT_ONE_THREAD && wantsSingleThreadedGc() && fileBytes(file) >= BULK_IMPORT_BYTES) {
+        process.exitCode = await rerunWithSingleThreadedGc();
+        return;
+      }
       const text = readZoneText(file === '-' ? 0 : file);
       const ledger = Ledger.open({ path: db });
       try {
@@ -58,7 +75,7 @@ export function registerZoneOffline(zone: Command, onlineImport: (zone: string, 
         const { command, warnings } = readImport(zoneArg, text, { source: file, path: file === '-' ? 'stdin' : file });
         timer.lap('parse');
         // MCNS_IMPORT_STATS=1: where the time went, phase by phase (bench/import/run.ts prints it).
-        const onStats = process.env.MCNS_IMPORT_STATS ? (s: BulkStats) => process.stderr.write(`mcns: import stats ${JSON.stringify({ ...s, phases: [...timer.phases, ...s.phases] })}\n`) : undefined;
+        const onStats = process.env.MCNS_IMPORT_STATS ? (s: BulkStats) => process.stderr.write(`mcns: import stats ${JSON.stringify({ ...s, gc: process.execArgv.includes('--single-threaded-gc') ? 'single-threaded' : 'parallel', phases: [...timer.phases, ...s.phases] })}\n`) : undefined;
         const res = oneThread ? ledger.execute(command, { actor: opts.actor, surface: 'cli' }) : await ledger.executeInBulk(command, { actor: opts.actor, surface: 'cli', onStats });
         progressDone();
         for (const w of warnings) process.stderr.write(`mcns: warning: ${w}\n`);
