@@ -7,7 +7,7 @@
  * alternating, so the machine's drift hits both). Each round's restart is an ordinary one: the
  * previous process got SIGTERM and exited as an operator's would.
  *
- *   node --import tsx bench/bigzone/first-second.ts [--rounds 3] [--secs 10] [--together [--cold-reference]] [--no-image] [DB10K DB1M QUERIES10K QUERIES1M]
+ *   node --import tsx bench/bigzone/first-second.ts [--rounds 3] [--secs 10] [--together [--cold-reference]] [--no-image] [--bare-env] [DB10K DB1M QUERIES10K QUERIES1M]
  *
  * Defaults: the databases and query files bench/dns/run.ts made under bench/out/dns/{10k,1M}. The
  * databases are copied to a temporary directory first (a server writes checkpoints into its own).
@@ -21,13 +21,16 @@
  * compares the two servers' cost per answer under the very same machine conditions: the VM's speed
  * drifts by up to 2x within minutes here (bench/calibrate.ts), which the alternating rounds only
  * pair to within a round. The scheduler shares the core per thread, so V8's helper threads (the
- * concurrent GC marker, parallel scavenges) get the server that uses them a little more than half;
- * `NODE_OPTIONS=--single-threaded-gc` (passed on to both servers) takes that out as a check.
+ * concurrent GC marker, parallel scavenges) get the server that uses them a little more than half.
+ * (Node refuses --single-threaded-gc in NODE_OPTIONS, so that cannot be checked from outside.)
  *
  * --cold-reference (with --together): the 10k server is restarted too before each round, so that
  * both answer their first queries in the same seconds: what any process's first second costs (code
  * not yet optimized by V8, caches empty) is then on both sides, and the ratio is what the zone's
  * size costs. Without it the reference is warm, the stricter comparison.
+ *
+ * Both servers get the shipped systemd unit's environment (bench/unit-env.ts: glibc's malloc
+ * settings), as bench/bigzone/run.ts gives it; --bare-env: none of their own.
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -38,6 +41,7 @@ import { freePort } from '../../test/helpers/ports.ts';
 import { writeServerConfig } from '../../test/helpers/server-config.ts';
 import { logLine, median, pinned, rssMiB, stop, waitAnswers, type Running } from '../dns/run.ts';
 import { flagTaker, optionTaker } from '../args.ts';
+import { describeEnvironment, unitEnvironment } from '../unit-env.ts';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
@@ -52,6 +56,7 @@ const COLD_REFERENCE = flagTaken('--cold-reference');
 // a start without it (the first start after `mcns zone import`): the index's first pass scans the
 // zone's checkpoint bytes before the bind, and its second pass follows the zone's read.
 const NO_IMAGE = flagTaken('--no-image');
+const SERVER_ENV = flagTaken('--bare-env') ? {} : unitEnvironment(ROOT);
 if (COLD_REFERENCE && !TOGETHER) throw new Error('--cold-reference needs --together');
 const OUT = path.join(ROOT, 'bench', 'out', 'dns');
 const [db10k, db1m, q10k, q1m] = argv.length === 4 ? argv : [`${OUT}/10k/mcns/mcns.db`, `${OUT}/1M/mcns/mcns.db`, `${OUT}/10k/queries.txt`, `${OUT}/1M/queries.txt`];
@@ -74,7 +79,7 @@ async function start(db: string, tag: string, ready: RegExp): Promise<Running & 
   const port = await freePort(true);
   const cfg = writeServerConfig(path.dirname(db), { db, dnsListen: `127.0.0.1:${port}`, tail: ['[log]', 'level = "debug"'] });
   const t0 = performance.now();
-  const proc = pinned(path.join(ROOT, 'bin', 'mcns'), ['server', '--config', cfg], ROOT);
+  const proc = pinned(path.join(ROOT, 'bin', 'mcns'), ['server', '--config', cfg], ROOT, SERVER_ENV);
   const lines: string[] = [];
   for (const stream of [proc.stdout, proc.stderr]) {
     stream?.on('data', (chunk: Buffer) => {
@@ -111,7 +116,7 @@ try {
   // current; whatever a clean exit leaves for the next start is left by the SIGTERM below).
   large = await start(largeDb, '1M', /DNS serving index complete/);
   console.log(large.lines.join('\n'));
-  console.log(`1M first start on this copy: complete after ${large.startSeconds.toFixed(1)} s, RSS ${large.rss.toFixed(0)} MiB`);
+  console.log(`1M first start on this copy: complete after ${large.startSeconds.toFixed(1)} s, RSS ${large.rss.toFixed(0)} MiB; both servers with ${describeEnvironment(SERVER_ENV)}`);
   for (let round = 0; round < ROUNDS; round++) {
     // The 1M server is stopped before the reference is measured: both are pinned to the server core,
     // and a 1M server still finishing its own start (record indexes, a GC) would slow the 10k one.

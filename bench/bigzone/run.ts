@@ -32,6 +32,7 @@ import { freePort } from '../../test/helpers/ports.ts';
 import { writeServerConfig } from '../../test/helpers/server-config.ts';
 import { httpsText, sampleOrZero } from '../../test/helpers/scrape.ts';
 import { ask, buildQuery, flatten, udpExchange } from '../../test/dns/helpers.ts';
+import { describeEnvironment, unitEnvironment } from '../unit-env.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MCNS = join(ROOT, 'bin', 'mcns');
@@ -57,16 +58,8 @@ const PIN = ((): string | undefined => {
     return undefined;
   }
 })();
-/**
- * The environment the shipped systemd unit gives the server (its `Environment=` lines: NODE_ENV, and
- * glibc's malloc settings, RUNBOOK "Memory of a big zone"), so the server runs as deployed;
- * `--bare-env` runs it with this process's environment only (`node bin/mcns` by hand).
- */
-const UNIT_ENV: Record<string, string> = flag('bare-env')
-  ? {}
-  : Object.fromEntries(
-      [...readFileSync(join(ROOT, 'deploy', 'systemd', 'mcns.service'), 'utf8').matchAll(/^Environment=([A-Za-z_][A-Za-z0-9_]*)=(.*)$/gm)].map((m) => [m[1], m[2]]),
-    );
+/** The server's environment: the shipped systemd unit's (bench/unit-env.ts), or none of its own with `--bare-env`. */
+const UNIT_ENV: Record<string, string> = flag('bare-env') ? {} : unitEnvironment(ROOT);
 /** `--cpu-prof DIR`: each server start writes a V8 CPU profile into DIR at exit (node --cpu-prof). */
 const CPU_PROF = ((): string | undefined => {
   if (!flag('cpu-prof')) return undefined;
@@ -501,7 +494,7 @@ async function main(): Promise<void> {
   const table = `| step | MCNS | Knot on the same file |\n|---|---|---|\n${rows.map((r) => `| ${r.join(' | ')} |`).join('\n')}\n`;
   const head =
     `Run ${new Date().toISOString()} by \`node --import tsx bench/bigzone/run.ts --writes ${WRITES} --rate ${RATE} --restarts ${RESTARTS}${flag('bare-env') ? ' --bare-env' : ''}\` ` +
-    `${PIN ? `(server pinned to core ${PIN}) ` : '(server not pinned) '}with ${Object.keys(UNIT_ENV).length > 0 ? `the systemd unit's environment (${Object.entries(UNIT_ENV).map(([k, v]) => `${k}=${v}`).join(' ')})` : 'no environment of its own (--bare-env)'} on ${NAMES.toLocaleString('en')} names (${records.toLocaleString('en')} records, /work/shared/bench/gen-zone.py), the real server (\`bin/mcns server --config\`), ` +
+    `${PIN ? `(server pinned to core ${PIN}) ` : '(server not pinned) '}with ${describeEnvironment(UNIT_ENV)} on ${NAMES.toLocaleString('en')} names (${records.toLocaleString('en')} records, /work/shared/bench/gen-zone.py), the real server (\`bin/mcns server --config\`), ` +
     `Node ${process.version}. Load average during the run: ${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)} (2 cores shared with other agents: timings are noisy).\n\n`;
   console.log(`\n${head}${table}`);
   if (flag('write-results')) {

@@ -122,8 +122,8 @@ export async function waitAnswers(port: number, ms: number): Promise<void> {
   throw new Error(`server on ${port} not answering after ${ms} ms`);
 }
 
-export function pinned(cmd: string, argv: string[], cwd?: string): ChildProcess {
-  return spawn('taskset', ['-c', SERVER_CORE, cmd, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], cwd });
+export function pinned(cmd: string, argv: string[], cwd?: string, env?: Record<string, string>): ChildProcess {
+  return spawn('taskset', ['-c', SERVER_CORE, cmd, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], cwd, env: env && { ...process.env, ...env } });
 }
 
 /** Resolves when the process prints a line matching `re` on stdout or stderr (rejects after `ms`, or when it exits). */
