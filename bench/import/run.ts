@@ -11,7 +11,10 @@
  *   1. `bin/mcns zone import bench.test 1m.zone --db <fresh>`: wall time, and the child's CPU time
  *      (user + sys of all its threads, through `/usr/bin/time` when present, else getrusage); with
  *      MCNS_IMPORT_STATS=1 the command also reports each main-thread phase (wall and that thread's
- *      CPU) and the CPU of the bulk append worker thread (the critical path is the main thread's);
+ *      CPU), the CPU of the bulk append worker thread (the longer of the two since the checkpoint is
+ *      written from node drafts: the main thread's "wait for the worker to commit") and which GC ran
+ *      (a big file is imported by a process with --single-threaded-gc on up to two cores; set
+ *      MCNS_IMPORT_GC=single|parallel in this script's environment to choose);
  *   2. a real `bin/mcns server --config` on a fresh database (TLS, the MCIAS fake, max_body 64MiB),
  *      then `POST /v1/zones/bench.test/import` of 100krec.zone as admin: the request's wall time, the
  *      server's CPU time over the request (from /proc/PID/stat), and the record counts it returned.
@@ -100,7 +103,8 @@ function offline(file: string): void {
   console.log(res.stdout.trim());
   const stats = /mcns: import stats (\{.*\})/.exec(res.stderr);
   if (stats) {
-    const st = JSON.parse(stats[1]) as { phases: Array<{ phase: string; wallMs: number; cpuMs: number }>; workerCpuMs: number; workerCommitMs: number; workerIdleMs: number; rowsSentWhileDeciding?: number; rows?: number };
+    const st = JSON.parse(stats[1]) as { phases: Array<{ phase: string; wallMs: number; cpuMs: number }>; workerCpuMs: number; workerCommitMs: number; workerIdleMs: number; rowsSentWhileDeciding?: number; rows?: number; gc?: string };
+    if (st.gc) console.log(`  garbage collection: ${st.gc}`);
     for (const p of st.phases) console.log(`  main thread: ${p.phase.padEnd(32)} ${(p.wallMs / 1000).toFixed(2).padStart(6)} s wall ${(p.cpuMs / 1000).toFixed(2).padStart(6)} s CPU`);
     const mainCpu = st.phases.reduce((a, p) => a + p.cpuMs, 0) / 1000;
     console.log(`  main thread CPU from parse to exit of the write: ${mainCpu.toFixed(1)} s; bulk append worker thread CPU: ${(st.workerCpuMs / 1000).toFixed(1)} s, its COMMIT ${(st.workerCommitMs / 1000).toFixed(2)} s wall, idle before it ${(st.workerIdleMs / 1000).toFixed(2)} s (about 0: still writing rows when the main thread was done)`);
