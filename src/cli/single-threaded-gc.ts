@@ -21,13 +21,18 @@ import { UsageError } from './output.ts';
 
 const FLAG = '--single-threaded-gc';
 
-/** Whether a big import should start itself again with the flag (not when this process has it already). */
-export function wantsSingleThreadedGc(env: NodeJS.ProcessEnv = process.env): boolean {
-  if (process.execArgv.includes(FLAG)) return false;
+/**
+ * Whether a big import should start itself again with the flag: not when this process has it
+ * already, nor, unless MCNS_IMPORT_GC=single asks for it, when it runs under the inspector (a second
+ * process would try to open the inspector's port again, and the import to debug would not be this one).
+ */
+export function wantsSingleThreadedGc(env: NodeJS.ProcessEnv = process.env, execArgv: readonly string[] = process.execArgv): boolean {
+  if (execArgv.includes(FLAG)) return false;
   const choice = env.MCNS_IMPORT_GC;
   if (choice === 'single') return true;
   if (choice === 'parallel') return false;
   if (choice !== undefined && choice !== '') throw new UsageError(`MCNS_IMPORT_GC must be "single" or "parallel", not "${choice}"`);
+  if (execArgv.some((a) => a.startsWith('--inspect'))) return false;
   return availableParallelism() <= 2;
 }
 
