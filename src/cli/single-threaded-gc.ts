@@ -8,8 +8,8 @@
  * from node drafts the worker is the one the import waits for. V8's parallel scavenges and
  * concurrent marking add helper threads on top; on two cores they take their CPU from the worker,
  * while the main thread waits for them. With the flag the main thread does its own collection in
- * the time it would have waited anyway: the 1M-name import took 1.6-4.2 s less (bench/RESULTS.md,
- * nineteenth session). V8 reads the flag only at start-up: set at run time
+ * the time it would have waited anyway: the 1M-name import took a median 21.9 s against 23.0 s with
+ * the parallel GC, in alternated runs (bench/RESULTS.md, nineteenth session). V8 reads the flag only at start-up: set at run time
  * (v8.setFlagsFromString), it aborts the process in the next major collection.
  *
  * Only on machines of up to two cores, where the helpers have no core of their own (untested with
