@@ -21,13 +21,18 @@ import { UsageError } from './output.ts';
 
 const FLAG = '--single-threaded-gc';
 
+/** Which garbage collection this process runs (the import's stats line says it). */
+export function gcMode(execArgv: readonly string[] = process.execArgv): 'single-threaded' | 'parallel' {
+  return execArgv.includes(FLAG) ? 'single-threaded' : 'parallel';
+}
+
 /**
  * Whether a big import should start itself again with the flag: not when this process has it
  * already, nor, unless MCNS_IMPORT_GC=single asks for it, when it runs under the inspector (a second
  * process would try to open the inspector's port again, and the import to debug would not be this one).
  */
 export function wantsSingleThreadedGc(env: NodeJS.ProcessEnv = process.env, execArgv: readonly string[] = process.execArgv): boolean {
-  if (execArgv.includes(FLAG)) return false;
+  if (gcMode(execArgv) === 'single-threaded') return false;
   const choice = env.MCNS_IMPORT_GC;
   if (choice === 'single') return true;
   if (choice === 'parallel') return false;

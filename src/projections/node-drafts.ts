@@ -50,20 +50,26 @@ export interface UnbuiltDrafts {
 /** The drafts behind each draftChildren map, keyed by the array the map is built from (shared by its transient copies). */
 const draftsByNodes = new WeakMap<readonly TrieNode[], UnbuiltDrafts>();
 
+/** A draft's RRsets as the trie holds them. */
+function rrsetsOf(n: NodeDraft): RRset[] {
+  return n.sets.map((x) => x.kept ?? rrsetOf(x.records));
+}
+
 /** The trie node of a draft, with everything below it, as addRecord would have made it. */
-export function finishDraft(n: NodeDraft): TrieNode {
-  return makeNode(
-    n.name,
-    n.sets.map((x) => x.kept ?? rrsetOf(x.records)),
-    n.kids === undefined ? PMap.empty() : PMap.fromArrays(n.labels!, n.kids.map(finishDraft)),
-  );
+function finishDraft(n: NodeDraft): TrieNode {
+  return makeNode(n.name, rrsetsOf(n), n.kids === undefined ? PMap.empty() : PMap.fromArrays(n.labels!, n.kids.map(finishDraft)));
+}
+
+/** The apex's trie node now; the nodes below it when its children map is first read (draftChildren). */
+export function finishApex(apex: NodeDraft): TrieNode {
+  return makeNode(apex.name, rrsetsOf(apex), apex.kids === undefined ? PMap.empty() : draftChildren(apex.labels!, apex.kids));
 }
 
 /**
  * A children map of `labels[i] -> drafts[i]` made into trie nodes on first use (see the module
  * comment). The drafts are let go once made.
  */
-export function draftChildren(labels: string[], drafts: NodeDraft[]): PMap<TrieNode> {
+function draftChildren(labels: string[], drafts: NodeDraft[]): PMap<TrieNode> {
   const nodes = new Array<TrieNode>(drafts.length);
   const unbuilt: UnbuiltDrafts = { labels, drafts };
   draftsByNodes.set(nodes, unbuilt);

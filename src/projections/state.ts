@@ -9,8 +9,8 @@ import type { EventBody, SoaParams } from '../events/types.ts';
 import { splitLabels } from '../records/names.ts';
 import { StringTable } from '../zonefile/string-table.ts';
 import { RepeatedIds } from './repeated-ids.ts';
-import { draftChildren, type NodeDraft } from './node-drafts.ts';
-import { addRecord, emptyNode, findNode, makeNode, removeRecord, replaceRecord, rrsetOf, setApexRRset, TrieSession, type RecordState, type TrieNode } from './trie.ts';
+import { finishApex, type NodeDraft } from './node-drafts.ts';
+import { addRecord, emptyNode, findNode, removeRecord, replaceRecord, setApexRRset, TrieSession, type RecordState, type TrieNode } from './trie.ts';
 
 /** One served zone, immutable. */
 export interface ZoneState {
@@ -322,8 +322,7 @@ function buildBelowApex(zone: ZoneState, records: RecordState[]): TrieNode {
       set.records.push(r);
     }
   }
-  // The apex now; the nodes below it when its children map is first read (node-drafts.ts).
-  return makeNode(apex.name, apex.sets.map((x) => x.kept ?? rrsetOf(x.records)), apex.kids === undefined ? PMap.empty() : draftChildren(apex.labels!, apex.kids));
+  return finishApex(apex);
 }
 
 /** A run of at least this many record creations into a zone without records is folded in bulk. */
@@ -351,9 +350,9 @@ function createRunEnd(state: LedgerState, list: readonly Applicable[], i: number
  * import serializes its checkpoint (which counts the records and never looks one up by id) and
  * exits: the 1M zone's map, ~2 s of the fold with its garbage, was built for nothing. A
  * server builds it at the first write or record read of the zone, or in slices after a start's
- * replay (Ledger.prepareRecordMaps). A run that repeats an id (no decided batch does) is
- * folded one by one, so a later creation replaces an earlier one exactly as evolveIn does. So
- * are the nodes below the apex: made when first read (buildBelowApex, node-drafts.ts).
+ * replay (Ledger.prepareRecordMaps). So are the nodes below the apex: made when first read
+ * (buildBelowApex, node-drafts.ts). A run that repeats an id (no decided batch does) is folded one
+ * by one, so a later creation replaces an earlier one exactly as evolveIn does.
  * Equal to the one-by-one fold: test/ledger/bulk-fold.test.ts compares their checkpoints byte for
  * byte, and the checkpoint written from the drafts by what it loads into.
  */

@@ -19,7 +19,7 @@ import { Progress } from '../terminal.ts';
 import { outputFormatOf, wantsApi } from './client.ts';
 import { displayZone, exportHeader, importCounts, importSummary } from '../../api/views.ts';
 import { PhaseTimer, type BulkStats } from '../../events/bulk-append.ts';
-import { rerunWithSingleThreadedGc, wantsSingleThreadedGc } from '../single-threaded-gc.ts';
+import { gcMode, rerunWithSingleThreadedGc, wantsSingleThreadedGc } from '../single-threaded-gc.ts';
 
 /** A zone file of this many characters (~50,000 records) likely makes a batch for the bulk append worker. */
 const BULK_IMPORT_BYTES = 2_000_000;
@@ -75,7 +75,7 @@ export function registerZoneOffline(zone: Command, onlineImport: (zone: string, 
         const { command, warnings } = readImport(zoneArg, text, { source: file, path: file === '-' ? 'stdin' : file });
         timer.lap('parse');
         // MCNS_IMPORT_STATS=1: where the time went, phase by phase (bench/import/run.ts prints it).
-        const onStats = process.env.MCNS_IMPORT_STATS ? (s: BulkStats) => process.stderr.write(`mcns: import stats ${JSON.stringify({ ...s, gc: process.execArgv.includes('--single-threaded-gc') ? 'single-threaded' : 'parallel', phases: [...timer.phases, ...s.phases] })}\n`) : undefined;
+        const onStats = process.env.MCNS_IMPORT_STATS ? (s: BulkStats) => process.stderr.write(`mcns: import stats ${JSON.stringify({ ...s, gc: gcMode(), phases: [...timer.phases, ...s.phases] })}\n`) : undefined;
         const res = oneThread ? ledger.execute(command, { actor: opts.actor, surface: 'cli' }) : await ledger.executeInBulk(command, { actor: opts.actor, surface: 'cli', onStats });
         progressDone();
         for (const w of warnings) process.stderr.write(`mcns: warning: ${w}\n`);
