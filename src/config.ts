@@ -141,6 +141,9 @@ const dnsSchema = z.strictObject({
   tcp_max_per_client: z.number().int().min(1).default(20),
   tcp_idle_timeout: duration.refine((ms) => ms > 0, { message: 'must be more than 0 (an idle connection would be held for ever)' }).prefault('10s'),
   tcp_message_timeout: duration.prefault('1s'),
+  // Answering questions of its own before the listeners bind (src/dns/warm-up.ts); 0: none. 200 ms:
+  // longer gave no more (bench/RESULTS.md).
+  warm_up: duration.refine((ms) => ms <= 10_000, { message: 'must be at most 10s (it delays the start)' }).prefault('200ms'),
   rrl: rrlSchema.default(rrlSchema.parse({})),
 });
 
@@ -251,6 +254,8 @@ export interface McnsConfig {
     tcp_idle_timeout: number;
     /** ms; 0: no deadline */
     tcp_message_timeout: number;
+    /** ms of warm-up before the DNS listeners bind; 0: none */
+    warm_up: number;
     rrl: { responses_per_second: number; slip: number; table_size: number };
   };
   /** `negative_cache`: ms an invalid token's refusal is reused. */
@@ -297,6 +302,7 @@ const ENV_KEYS: Record<string, Record<string, Kind>> = {
     tcp_max_per_client: 'number',
     tcp_idle_timeout: 'string',
     tcp_message_timeout: 'string',
+    warm_up: 'string',
   },
   mcias: { server_url: 'string', ca_cert: 'string', service_name: 'string', tags: 'list', timeout: 'string', negative_cache: 'string' },
   metrics: { listen_addr: 'string', tls: 'boolean' },
@@ -555,6 +561,7 @@ export function loadConfig(opts: LoadOptions): McnsConfig {
       tcp_max_per_client: c.dns.tcp_max_per_client,
       tcp_idle_timeout: c.dns.tcp_idle_timeout,
       tcp_message_timeout: c.dns.tcp_message_timeout,
+      warm_up: c.dns.warm_up,
       rrl: { ...c.dns.rrl },
     },
     mcias: {

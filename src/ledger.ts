@@ -914,7 +914,7 @@ export interface StartupReport {
    * checkpoint load defers (DEFER_CHILDREN): after DNS binds, in the background (prepareRecordMaps),
    * or at once by a first use (a write, an API read, a general-path query); set once done.
    */
-  phases: { checkpointLoadMs: number; tailReplayMs: number; indexBuildMs?: number; indexImageMs?: number; zonesReadMs?: number };
+  phases: { checkpointLoadMs: number; tailReplayMs: number; indexBuildMs?: number; indexImageMs?: number; warmUpMs?: number; zonesReadMs?: number };
   /**
    * The tail (`replayed` events) was left unapplied at open (LedgerOptions.deferTail): tailReplayMs
    * is 0 until it has been applied, in the background or by a first use, and then its time.

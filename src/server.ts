@@ -248,6 +248,7 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
       maxTcpPerClient: config.dns.tcp_max_per_client,
       tcpIdleMs: config.dns.tcp_idle_timeout,
       tcpMessageMs: config.dns.tcp_message_timeout,
+      warmUpMs: config.dns.warm_up,
       rrl: { responsesPerSecond: config.dns.rrl.responses_per_second, slip: config.dns.rrl.slip, tableSize: config.dns.rrl.table_size },
       signers,
       answerCache,
@@ -256,6 +257,7 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
     });
     opened = undefined;
     if (dns.indexImage?.restored) ledger.startup.phases.indexImageMs = Math.round(dns.indexImage.ms);
+    if (dns.warmUp) ledger.startup.phases.warmUpMs = Math.round(dns.warmUp.ms);
     closers.push({ name: 'dns', close: () => dns.close() });
     // NOTIFY only once DNS listens: a secondary told earlier finds no primary and backs off for minutes.
     xfr.startNotify();
@@ -405,6 +407,7 @@ function observeLedger(ledger: Ledger, metrics: Metrics, closers: Array<{ name: 
   metrics.registry.gauge('mcns_startup_tail_replay_seconds', 'Start-up: time to replay the log after the checkpoint', () => phases.tailReplayMs / 1000);
   metrics.registry.gauge('mcns_startup_tail_events', 'Start-up: events replayed after the checkpoint', () => ledger.startup.replayed);
   metrics.registry.gauge('mcns_startup_index_image_seconds', 'Start-up: time to restore the DNS serving index from the image saved at the last exit (-1: built instead)', () => (phases.indexImageMs ?? -1) / 1000);
+  metrics.registry.gauge('mcns_startup_dns_warm_up_seconds', 'Start-up: time DNS answered questions of its own before the listeners bound ([dns] warm_up; -1: none)', () => (phases.warmUpMs ?? -1) / 1000);
   metrics.registry.gauge('mcns_startup_zones_read_seconds', 'Start-up: time to read the big zones below the apex, which the checkpoint load leaves for later (-1 while reading, or none)', () => (phases.zonesReadMs ?? -1) / 1000);
   metrics.registry.gauge('mcns_startup_index_build_seconds', 'Start-up: time to build the DNS serving index after the listeners bound (-1 while building)', () => (phases.indexBuildMs ?? -1) / 1000);
   metrics.registry.gauge('mcns_checkpoint_tail_events', 'Events applied since the newest checkpoint (what the next start would replay)', () => ledger.tail);

@@ -72,6 +72,8 @@ export interface StartupView {
   index_build_ms: number | null;
   /** Restoring the serving index from the image saved at the last exit (src/dns/index-image.ts); null: not restored (built). */
   index_image_ms: number | null;
+  /** DNS answering questions of its own before its listeners bound ([dns] warm_up, src/dns/warm-up.ts); null: none. */
+  dns_warm_up_ms: number | null;
   /**
    * Reading the big zones below the apex, which the checkpoint load leaves for later: after DNS
    * binds, in the background (or before, without an image); null while not done (or none to read).
@@ -127,6 +129,7 @@ export class ApiService {
       tail_replay_ms: st.phases.tailReplayMs,
       index_build_ms: st.phases.indexBuildMs ?? null,
       index_image_ms: st.phases.indexImageMs ?? null,
+      dns_warm_up_ms: st.phases.warmUpMs ?? null,
       zones_read_ms: st.phases.zonesReadMs ?? null,
       tail_deferred: st.tailDeferred === true,
       tail_pending: this.ledger.tailPending,

@@ -154,6 +154,22 @@ export class NameTable {
     }
   }
 
+  /**
+   * Copies of up to `max` keys, in slot order: the keys' hash order, so a spread over the table's
+   * names rather than the first ones stored (the DNS warm-up's questions, warm-up.ts).
+   */
+  sampleKeys(max: number): Uint8Array[] {
+    const keys: Uint8Array[] = [];
+    const slots = this.slots;
+    for (let i = 0; i <= this.mask && keys.length < max; i++) {
+      const s = slots[2 * i];
+      if (s === EMPTY || s === TOMBSTONE) continue;
+      const off = s - 1;
+      keys.push(this.arena.slice(off + HEADER, off + HEADER + this.arena[off]));
+    }
+    return keys;
+  }
+
   /** Value length of the entry at `off`. */
   valueLength(off: number): number {
     return (this.arena[off + 1] << 8) | this.arena[off + 2];

@@ -35,6 +35,7 @@ import { readQuery, type ParsedQuery } from './query.ts';
 import { ResponseRateLimiter, type RrlOptions } from './rrl.ts';
 import { TCP_LIMIT_DEFAULTS, TcpGuard, type TcpSlot } from './tcp-guard.ts';
 import { encodeMessage } from './wire.ts';
+import { WARM_UP_NAMES, warmUp, warmUpQuestions, type WarmUpResult } from './warm-up.ts';
 
 /** Who sent a query. */
 export interface Peer {
@@ -110,6 +111,13 @@ export interface DnsServerOptions {
   /** Log this fraction (0..1) of queries at info level ([dns] query_log_sample when query_log is on); 0: off. */
   queryLogSample?: number;
   /**
+   * Milliseconds of warm-up before the listeners bind (warm-up.ts): the server answers questions of
+   * its own through a loopback socket, so its first clients meet optimized code. Only when the
+   * serving index is complete at that point (restored from its image, or a small zone's build).
+   * Default 0: none.
+   */
+  warmUpMs?: number;
+  /**
    * The signed zones (src/dnssec/signer.ts): a query into one is answered by the general path with
    * DNSSEC added (dnssec-answer.ts); the serving index knows nothing of signatures.
    */
@@ -146,6 +154,8 @@ export interface DnsServer {
   indexed(): Promise<void>;
   /** Messages received so far, over every listener (background work paces itself while this moves). */
   received(): number;
+  /** What the warm-up did (undefined when there was none). */
+  warmUp?: WarmUpResult;
   /** What became of the serving-index image at start (undefined without `indexImage`). */
   indexImage?: ImageRestored;
   /** The serving index is exactly the index of the state being served now (no write waits for it). */
@@ -267,6 +277,8 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
   if (!imageRestored?.restored) index.sync(opts.ledger.state);
   let indexFailureLogged = false;
 
+  /** True while the warm-up asks its questions (warm-up.ts): see `handle`, `observed` and `flush`. */
+  let warming = false;
   // Metrics are counted in plain numbers here and flushed to the registry once a second, so the
   // hot path never builds label strings.
   const counts = new Map<number, number>();
@@ -275,6 +287,8 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
     counts.set(k, (counts.get(k) ?? 0) + 1);
   };
   const flush = (): void => {
+    // The warm-up's queries are not the clients': its counts are dropped when it ends.
+    if (warming) return;
     const skipped = drainSkippedAnswers();
     if (skipped.count > 0) metrics?.recordsSkipped.inc({ path: 'answer' }, skipped.count);
     for (const r of skipped.firstSeen) {
@@ -352,6 +366,8 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
         indexFailureLogged = true;
         logger?.error({ err: index.failure }, 'DNS serving index switched off; queries take the general path');
       }
+      // The warm-up asks only what the index answers: a big zone's read or a cache entry is for clients.
+      if (warming) return headerOnlyResponse(q.id, q.flags, RCODE.REFUSED);
       // The general path reads the projection itself (a deferred tail is applied first, at once).
       const state = ledger.state;
       if (cacheState?.deref() !== state) {
@@ -402,7 +418,7 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
   const observed = (raw: Buffer, tcp: boolean, from: Source, send: Sender): Buffer | Promise<Buffer | undefined> | undefined => {
     const timeIt = metrics !== undefined && (++seen & LATENCY_SAMPLE_MASK) === 0;
     const logIt = logSample > 0 && logger !== undefined && Math.random() < logSample;
-    if (!timeIt && !logIt) return handle(raw, tcp, from, send);
+    if ((!timeIt && !logIt) || warming) return handle(raw, tcp, from, send);
     const started = performance.now();
     const finish = (reply: Buffer | undefined): void => {
       if (timeIt) metrics?.dnsLatency.observe((performance.now() - started) / 1000);
@@ -431,6 +447,54 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
     finish(r);
     return r;
   };
+
+  /**
+   * A UDP socket that answers as a listener: every message through `observed`; every answer through
+   * `limiter` (response rate limiting, when on): sent, sent truncated (slip) or dropped. The warm-up's
+   * socket is made here too, so that it runs the very functions the listeners will.
+   */
+  const udpListener = (type: 'udp4' | 'udp6', limiter: ResponseRateLimiter | undefined): dgram.Socket => {
+    const udp = dgram.createSocket({ type, ipv6Only: false, lookup: literalLookup });
+    const reply = (b: Buffer, rinfo: Source): void => {
+      const out = limiter === undefined ? b : limiter.filter(b, rinfo.address);
+      if (out !== undefined) udp.send(out, rinfo.port, rinfo.address);
+    };
+    udp.on('message', (msg, rinfo) => {
+      const r = observed(msg, false, rinfo, reply);
+      if (r === undefined) return;
+      if (!isPromise(r)) reply(r, rinfo);
+      else
+        r.then(
+          (b) => {
+            if (b && !closing) reply(b, rinfo);
+          },
+          (err) => logger?.error({ err }, 'async DNS handler failed'),
+        );
+    });
+    udp.on('error', (err) => logger?.error({ err }, 'UDP socket error'));
+    return udp;
+  };
+
+  /**
+   * The warm-up (warm-up.ts), when the serving index is complete for the state being served: with
+   * it being built, or no zone, queries take the general path at first anyway (and a warm-up there
+   * would start the big zones' reads). Its questions are answered by the index or refused (`handle`),
+   * never rate-limited, timed or logged; the query counts and `received` are put back, so metrics
+   * show only the clients' queries.
+   */
+  let warmedUp: WarmUpResult | undefined;
+  const warmUpMs = opts.warmUpMs ?? 0;
+  if (warmUpMs > 0 && index.isCurrent(served()) && !index.filling && index.failure === undefined && index.size > 0) {
+    const questions = warmUpQuestions(index.sampleNames(WARM_UP_NAMES));
+    const receivedBefore = received;
+    warming = true;
+    const done = await warmUp(udpListener('udp4', undefined), dgram.createSocket({ type: 'udp4', lookup: literalLookup }), questions, warmUpMs);
+    warming = false;
+    received = receivedBefore;
+    counts.clear();
+    logger?.info({ questions: done.questions, sent: done.sent, answered: done.answered, ms: Math.round(done.ms) }, 'DNS warmed up');
+    warmedUp = done;
+  }
 
   const udpSockets: dgram.Socket[] = [];
   const tcpServers: net.Server[] = [];
@@ -461,25 +525,7 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
       });
     });
     const tcpAddr = tcpServer.address() as AddressInfo;
-    const udp = dgram.createSocket({ type: net.isIPv6(host) ? 'udp6' : 'udp4', ipv6Only: false, lookup: literalLookup });
-    // Every UDP answer passes response rate limiting (when on): sent, sent truncated (slip) or dropped.
-    const reply = (b: Buffer, rinfo: Source): void => {
-      const out = rrl === undefined ? b : rrl.filter(b, rinfo.address);
-      if (out !== undefined) udp.send(out, rinfo.port, rinfo.address);
-    };
-    udp.on('message', (msg, rinfo) => {
-      const r = observed(msg, false, rinfo, reply);
-      if (r === undefined) return;
-      if (!isPromise(r)) reply(r, rinfo);
-      else
-        r.then(
-          (b) => {
-            if (b && !closing) reply(b, rinfo);
-          },
-          (err) => logger?.error({ err }, 'async DNS handler failed'),
-        );
-    });
-    udp.on('error', (err) => logger?.error({ err }, 'UDP socket error'));
+    const udp = udpListener(net.isIPv6(host) ? 'udp6' : 'udp4', rrl);
     await new Promise<void>((resolve, reject) => {
       udp.once('error', reject);
       udp.bind({ address: host, port: tcpAddr.port }, () => {
@@ -504,6 +550,7 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
     forwarder,
     indexed: () => index.whenBuilt(),
     received: () => received,
+    warmUp: warmedUp,
     indexImage: imageRestored,
     indexCurrent: () => index.isCurrent(served()),
     saveIndexImage() {

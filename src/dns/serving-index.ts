@@ -528,6 +528,11 @@ export class ServingIndex {
     return this.table.size;
   }
 
+  /** Up to `max` of the names held, as lowercased wire names (NameTable.sampleKeys). */
+  sampleNames(max: number): Uint8Array[] {
+    return this.table.sampleKeys(max);
+  }
+
   /** Bytes held in typed arrays (for the benchmark notes and metrics). */
   get bytes(): number {
     return this.table.bytes;

@@ -1,4 +1,4 @@
-// The [dns] TCP limits and [dns.rrl] keys: defaults, durations, the example config's values, and
+// The [dns] TCP limits, warm-up and [dns.rrl] keys: defaults, durations, the example config's values, and
 // refusals that name the key.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -35,6 +35,7 @@ test('defaults: TCP limits after Knot, RRL off with slip 2', () => {
   assert.equal(c.dns.tcp_max_per_client, 20);
   assert.equal(c.dns.tcp_idle_timeout, 10_000);
   assert.equal(c.dns.tcp_message_timeout, 1000);
+  assert.equal(c.dns.warm_up, 200);
   assert.deepEqual(c.dns.rrl, { responses_per_second: 0, slip: 2, table_size: 65_536 });
 });
 
@@ -45,6 +46,14 @@ test('values from the file, durations in ms', () => {
     [200, 4, 30_000, 500],
   );
   assert.deepEqual(c.dns.rrl, { responses_per_second: 20, slip: 0, table_size: 65_536 });
+});
+
+test('warm_up: a duration, "0s" for none, at most 10 s', () => {
+  assert.equal(load('warm_up = "0s"').dns.warm_up, 0);
+  assert.equal(load('warm_up = "1s"').dns.warm_up, 1000);
+  assert.equal(loadConfig({ path: configWith(''), dev: true, devDir: tmpdir(), env: { MCNS_DNS_WARM_UP: '50ms' } }).dns.warm_up, 50);
+  assert.match(refusal('warm_up = "11s"'), /dns\.warm_up must be at most 10s/);
+  assert.match(refusal('warm_up = "soon"'), /dns\.warm_up must be a duration/);
 });
 
 test('environment overrides for the TCP limits', () => {
@@ -64,7 +73,7 @@ test('bad values are refused naming the key', () => {
 
 test('the example config documents every new key with its default', () => {
   const text = readFileSync(new URL('../../deploy/examples/mcns.toml', import.meta.url), 'utf8');
-  for (const key of ['tcp_max_clients', 'tcp_max_per_client', 'tcp_idle_timeout', 'tcp_message_timeout', 'responses_per_second', 'slip', 'table_size']) {
+  for (const key of ['tcp_max_clients', 'tcp_max_per_client', 'tcp_idle_timeout', 'tcp_message_timeout', 'warm_up', 'responses_per_second', 'slip', 'table_size']) {
     assert.match(text, new RegExp(`^${key}\\s*=.*default`, 'm'), key);
   }
   assert.match(text, /^\[dns\.rrl\]$/m);

@@ -98,6 +98,8 @@ test('the real server: SIGTERM writes the serving-index image, a restart of the 
     const second = await servingPorts(server);
     const restored = (await server.waitForLog('serving index restored from image')) as { entries: number; bytes: number; ms: number };
     assert.ok(restored.entries > 1500 && restored.bytes > 0, JSON.stringify(restored));
+    const warmed = (await server.waitForLog('DNS warmed up')) as { questions: number; sent: number; answered: number };
+    assert.ok(warmed.questions > 100 && warmed.sent >= warmed.questions && warmed.answered === warmed.sent, JSON.stringify(warmed));
     const done = (await server.waitForLog('start-up done: serving index built')) as Record<string, unknown>;
     assert.equal(typeof done.indexImageMs, 'number', 'the image phase among the start-up phases');
     assert.doesNotMatch(server.stderr(), /DNS serving index built/, 'no build');
@@ -109,12 +111,15 @@ test('the real server: SIGTERM writes the serving-index image, a restart of the 
     const metrics = await httpsText(second.restPort, '/metrics');
     assert.ok(sampleOrZero(metrics, /^mcns_startup_index_image_seconds /) >= 0, 'image phase in /metrics');
     assert.match(metrics, /^mcns_startup_zones_read_seconds \d/m, 'the deferred read in /metrics');
-    const health = JSON.parse(await httpsText(second.restPort, '/v1/health')) as { startup: { index_image_ms: unknown; zones_read_ms: unknown } };
+    // The index complete before the bind: the warm-up ran ([dns] warm_up, default 200 ms).
+    assert.ok(sampleOrZero(metrics, /^mcns_startup_dns_warm_up_seconds /) >= 0.2, 'warm-up phase in /metrics');
+    const health = JSON.parse(await httpsText(second.restPort, '/v1/health')) as { startup: { index_image_ms: unknown; dns_warm_up_ms: unknown; zones_read_ms: unknown } };
     assert.equal(typeof health.startup.index_image_ms, 'number', 'image phase in GET /v1/health');
+    assert.ok(typeof health.startup.dns_warm_up_ms === 'number' && health.startup.dns_warm_up_ms >= 200, 'warm-up phase in GET /v1/health');
     assert.equal(typeof health.startup.zones_read_ms, 'number', 'the deferred read in GET /v1/health');
     const status = await mcns(['status', '--addr', `https://127.0.0.1:${second.restPort}`, '--ca-cert', tls.caPath]);
     assert.equal(status.code, 0, status.stderr);
-    assert.match(status.stdout, /\nstart-up: checkpoint load \d+\.\d s \(seq \d+\), tail replay \d+\.\d s \(\d+ events\), index from image \d+\.\d s, index build \d+\.\d s, big zones read \d+\.\d s\n$/);
+    assert.match(status.stdout, /\nstart-up: checkpoint load \d+\.\d s \(seq \d+\), tail replay \d+\.\d s \(\d+ events\), index from image \d+\.\d s, index build \d+\.\d s, DNS warm-up \d+\.\d s, big zones read \d+\.\d s\n$/);
     // Nothing written since: the file already holds this index, exit keeps it.
     const log2 = await stop(server);
     assert.match(log2, /"msg":"serving index image kept"/);

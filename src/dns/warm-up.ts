@@ -1,0 +1,136 @@
+/**
+ * The DNS warm-up: before the listeners bind, the server answers questions of its own through a
+ * loopback UDP socket served exactly as a listener is, for `ms` milliseconds ([dns] warm_up).
+ *
+ * Why: a fresh process runs its code unoptimized (V8 tiers a function up only after it has run a
+ * while), so its first second of serving answered 78-83% of what the same process answered a
+ * second later (10k realistic zone, `bin/mcns server` pinned to a core, dnsperf from the bind;
+ * bench/RESULTS.md). Most of that was not the serving index's lookup but the path around it:
+ * dgram's receive and send, the handler, the response writer. Questions asked through real
+ * sockets warm all of it; after 200 ms the first second was 89-95% (longer warm-ups gave no more).
+ *
+ * What it costs later, measured with two servers side by side (bench/RESULTS.md): steady rates 0.5-2%
+ * below a server without it on dnsperf's narrow mix (no EDNS), ~1% with EDNS. Its questions are of
+ * more kinds than one benchmark's, so V8's code is a little more general; a real client mix does the
+ * same. Two things it does keep that small:
+ * - The questions arrive as the clients' do, as buffers made by dgram. Asking the index directly
+ *   with buffers made here had V8 optimize its lookup for the other kind of buffer, and throw that
+ *   code away at the first client's question (--trace-deopt).
+ * - A socket is closed before any of it (see warmUp): without that, the steady rate was 2-3% lower.
+ *
+ * The questions are the index's own names (A, AAAA, MX, TXT, and a name below each: NXDOMAIN or a
+ * wildcard's answer), half with an OPT record, as clients ask. Those the index does not answer are
+ * refused while the warm-up lasts (DnsServer's handler), so it never takes the general path: it reads
+ * no big zone and fills no answer cache. The caller leaves its counters (queries by rcode, messages
+ * received) as they were before.
+ */
+import dgram from 'node:dgram';
+
+/** Names asked about, at most (from the index's hash order: a spread over its zones). */
+export const WARM_UP_NAMES = 256;
+/** Questions in flight at once: enough that the server's socket always has one waiting. */
+const WINDOW = 32;
+/** After the last question is sent, answers still due are waited for this long at most. */
+const GRACE_MS = 100;
+
+/** RR types asked at each name: what clients ask most, so mostly answers and some NODATA. */
+const QTYPES = [1, 28, 15, 16];
+/** The label put in front of a name for a question that should find nothing there. */
+const BELOW = Buffer.from('\x0cmcns-warm-up', 'latin1');
+/** An OPT record: root owner, type 41, UDP size 1232, no flags, no options. */
+const OPT = Buffer.from([0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0]);
+
+/** Warm-up questions about `names` (lowercased wire names). */
+export function warmUpQuestions(names: readonly Uint8Array[]): Buffer[] {
+  const out: Buffer[] = [];
+  let id = 0;
+  const ask = (name: Uint8Array, below: boolean, qtype: number): void => {
+    const nameLength = name.length + (below ? BELOW.length : 0);
+    if (nameLength > 255) return;
+    const edns = (id & 1) === 1;
+    const q = Buffer.alloc(12 + nameLength + 4 + (edns ? OPT.length : 0));
+    q.writeUInt16BE(++id & 0xffff, 0);
+    q.writeUInt16BE(1, 4); // QDCOUNT
+    if (edns) q.writeUInt16BE(1, 10); // ARCOUNT
+    let o = 12;
+    if (below) o += BELOW.copy(q, o);
+    q.set(name, o);
+    o += name.length;
+    q.writeUInt16BE(qtype, o);
+    q.writeUInt16BE(1, o + 2); // IN
+    if (edns) OPT.copy(q, o + 4);
+    out.push(q);
+  };
+  for (const name of names) {
+    for (const t of QTYPES) ask(name, false, t);
+    ask(name, true, 1);
+  }
+  return out;
+}
+
+/** What a warm-up did, for the start-up log. */
+export interface WarmUpResult {
+  questions: number;
+  sent: number;
+  answered: number;
+  ms: number;
+}
+
+/**
+ * Binds `server` (a udp4 socket, not bound yet, that answers as a listener does) and `client` (a
+ * udp4 socket made as the listeners' are: dgram's code then runs as it will for them) to 127.0.0.1,
+ * and asks `questions` in turn for `ms` milliseconds, WINDOW at a time; then closes both. Never
+ * rejects: a socket that cannot be bound or fails ends the warm-up early (the result says how far
+ * it got), and lost answers cost at most GRACE_MS.
+ */
+export async function warmUp(server: dgram.Socket, client: dgram.Socket, questions: readonly Buffer[], ms: number): Promise<WarmUpResult> {
+  const started = performance.now();
+  const result: WarmUpResult = { questions: questions.length, sent: 0, answered: 0, ms: 0 };
+  try {
+    if (questions.length === 0 || ms <= 0) return result;
+    // A socket closed before dgram's code is optimized: closing one sets a field that had only ever
+    // held a socket handle to null, and V8 throws away the code it optimized on that field's type.
+    // Closing the warm-up's sockets after the warm-up then left the listeners 2% slower for good
+    // (re-optimized, and not as well); with a close now the field's type is general from the start.
+    dgram.createSocket('udp4').close();
+    await bind(server);
+    await bind(client);
+    const port = server.address().port;
+    await new Promise<void>((resolve) => {
+      // Should an answer be lost (none is expected), the warm-up still ends GRACE_MS after its time.
+      const deadline = setTimeout(() => finish(), ms + GRACE_MS);
+      const finish = (): void => {
+        clearTimeout(deadline);
+        resolve();
+      };
+      const send = (): void => {
+        client.send(questions[result.sent++ % questions.length], port, '127.0.0.1');
+      };
+      client.on('message', () => {
+        result.answered++;
+        if (performance.now() - started < ms) send();
+        else if (result.answered >= result.sent) finish();
+      });
+      client.on('error', finish);
+      server.on('error', finish);
+      for (let k = 0; k < WINDOW; k++) send();
+    });
+  } catch {
+    // No IPv4 loopback (or no socket at all): the server starts unwarmed.
+  } finally {
+    server.close();
+    client.close();
+  }
+  result.ms = performance.now() - started;
+  return result;
+}
+
+function bind(socket: dgram.Socket): Promise<void> {
+  return new Promise((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind({ address: '127.0.0.1', port: 0 }, () => {
+      socket.off('error', reject);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,131 @@
+/**
+ * The DNS warm-up (src/dns/warm-up.ts): its questions, its loop over real loopback sockets, and what
+ * startDns does with it: the index's names asked before the listeners bind, nothing of it left in
+ * the metrics, the answer cache or `received`, and the clients' questions answered as without it.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import { AnswerCache } from '../../src/dns/cache.ts';
+import { readQuery } from '../../src/dns/query.ts';
+import { warmUp, warmUpQuestions } from '../../src/dns/warm-up.ts';
+import { createMetrics } from '../../src/metrics.ts';
+import { ask, buildQuery, fixtureServer, udpExchange } from './helpers.ts';
+import { startDns } from '../../src/dns/server.ts';
+import { testLedger } from '../helpers/ledger.ts';
+
+/** A lowercased wire name from dotted text. */
+function wire(name: string): Uint8Array {
+  const parts = name.split('.').filter(Boolean);
+  return Uint8Array.from([...parts.flatMap((l) => [l.length, ...Buffer.from(l, 'latin1')]), 0]);
+}
+
+test('warmUpQuestions: A, AAAA, MX and TXT at each name and A below it, half with an OPT record, every one a well-formed query', () => {
+  const qs = warmUpQuestions([wire('www.example.test'), wire('example.test')]);
+  assert.equal(qs.length, 10);
+  const parsed = qs.map((b) => readQuery(b));
+  for (const q of parsed) assert.equal(q.kind, 'query');
+  const asked = parsed.map((q) => (q.kind === 'query' ? `${q.qname} ${q.qtype}${q.edns ? ' edns' : ''}` : ''));
+  assert.deepEqual(
+    asked.map((a) => a.replace(/ edns$/, '')),
+    ['www.example.test. 1', 'www.example.test. 28', 'www.example.test. 15', 'www.example.test. 16', 'mcns-warm-up.www.example.test. 1', 'example.test. 1', 'example.test. 28', 'example.test. 15', 'example.test. 16', 'mcns-warm-up.example.test. 1'],
+  );
+  assert.equal(asked.filter((a) => a.endsWith(' edns')).length, 5, 'half with EDNS');
+  assert.equal(new Set(qs.map((b) => b.readUInt16BE(0))).size, qs.length, 'distinct ids');
+});
+
+test('warmUpQuestions: no name below one that would pass 255 bytes', () => {
+  // 4 labels of 60 bytes and the root: 245 bytes; the 13 more of the label below would make 258.
+  const long = wire(Array.from({ length: 4 }, (_, i) => String(i).repeat(60)).join('.'));
+  assert.equal(long.length, 245);
+  const qs = warmUpQuestions([long]);
+  assert.equal(qs.length, 4, 'the four types at the name, nothing below it');
+});
+
+/** A UDP socket that answers every message with itself, or never (`silent`). */
+function echo(silent = false): dgram.Socket {
+  const s = dgram.createSocket('udp4');
+  s.on('message', (m, r) => {
+    if (!silent) s.send(m, r.port, r.address);
+  });
+  return s;
+}
+
+test('warmUp: asks in turn for its time over real sockets, every question answered, then closes both sockets', async () => {
+  const server = echo();
+  const client = dgram.createSocket('udp4');
+  const questions = warmUpQuestions([wire('a.test'), wire('b.test')]);
+  const r = await warmUp(server, client, questions, 60);
+  assert.equal(r.questions, questions.length);
+  assert.ok(r.sent > questions.length, `asked round and round: ${r.sent}`);
+  assert.equal(r.answered, r.sent, 'every answer waited for');
+  assert.ok(r.ms >= 60 && r.ms < 2000, `${r.ms} ms`);
+  assert.throws(() => server.address(), /Not running/, 'server socket closed');
+  assert.throws(() => client.address(), /Not running/, 'client socket closed');
+});
+
+test('warmUp: lost answers end it a grace period after its time; no questions or no time: nothing asked', async () => {
+  const silent = await warmUp(echo(true), dgram.createSocket('udp4'), warmUpQuestions([wire('a.test')]), 40);
+  assert.equal(silent.answered, 0);
+  assert.equal(silent.sent, 32, 'one window sent, none answered');
+  assert.ok(silent.ms >= 40 && silent.ms < 1000, `${silent.ms} ms`);
+  const none = await warmUp(echo(), dgram.createSocket('udp4'), [], 40);
+  assert.deepEqual({ ...none, ms: 0 }, { questions: 0, sent: 0, answered: 0, ms: 0 });
+  const zero = await warmUp(echo(), dgram.createSocket('udp4'), warmUpQuestions([wire('a.test')]), 0);
+  assert.equal(zero.sent, 0);
+});
+
+test('startDns: warms up on the index before binding; metrics, received and the answer cache show only clients; answers as without', async () => {
+  const metrics = createMetrics();
+  const answerCache = new AnswerCache(1000);
+  const warm = await fixtureServer({ warmUpMs: 80, metrics, answerCache });
+  const cold = await fixtureServer();
+  try {
+    const w = warm.server.warmUp;
+    assert.ok(w, 'a warm-up ran');
+    assert.ok(w.questions > 10 && w.sent >= w.questions && w.answered === w.sent, JSON.stringify(w));
+    assert.equal(cold.server.warmUp, undefined, 'none without warmUpMs');
+    assert.equal(warm.server.received(), 0, 'the warm-up is not counted as received');
+    assert.equal(answerCache.size, 0, 'the warm-up never took the general path (it fills the answer cache)');
+    // Questions of every kind, the general path's among them (ANY; DS), answered byte for byte alike.
+    const asks = [
+      { name: 'www.dns.test.', type: 1 },
+      { name: 'dns.test.', type: 6 },
+      { name: 'nothing-here.dns.test.', type: 1 },
+      { name: 'www.dns.test.', type: 255 },
+      { name: 'child.dns.test.', type: 43 },
+      { name: 'www.dns.test.', type: 28, edns: { size: 1232 } },
+    ];
+    // Each twice: the answer cache stores a general-path answer on its second sight.
+    for (const a of [...asks, ...asks]) {
+      const q = buildQuery(a);
+      assert.deepEqual(await udpExchange(warm.port, q), await udpExchange(cold.port, q), JSON.stringify(a));
+    }
+    assert.ok(answerCache.size > 0, 'the clients general-path questions were cached as usual');
+    // (udpExchange sends again after 666 ms without an answer: a slow machine may add one or two.)
+    const asked = 2 * asks.length;
+    const received = warm.server.received();
+    assert.ok(received >= asked && received < asked + 5, `only the clients messages: ${received} (the warm-up sent ${w.sent})`);
+    // The counts are flushed to the registry once a second: only the clients' questions.
+    await new Promise((r) => setTimeout(r, 1200));
+    const text = await metrics.registry.render();
+    const total = [...text.matchAll(/^mcns_dns_queries_total\{[^}]*\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    assert.ok(total >= asked && total < asked + 5, text.split('\n').filter((l) => l.startsWith('mcns_dns_queries_total')).join('\n'));
+  } finally {
+    await warm.close();
+    await cold.close();
+  }
+});
+
+test('startDns: no warm-up without names to ask (no zone)', async () => {
+  const { ledger, cleanup } = testLedger();
+  const server = await startDns({ ledger, listen: ['127.0.0.1:0'], warmUpMs: 50 });
+  try {
+    assert.equal(server.warmUp, undefined);
+    const r = await ask(server.addresses[0].udp.port, { name: 'example.test.', type: 1 });
+    assert.equal(r.rcode, 'REFUSED', 'no zone here');
+  } finally {
+    await server.close();
+    cleanup();
+  }
+});
