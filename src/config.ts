@@ -141,9 +141,9 @@ const dnsSchema = z.strictObject({
   tcp_max_per_client: z.number().int().min(1).default(20),
   tcp_idle_timeout: duration.refine((ms) => ms > 0, { message: 'must be more than 0 (an idle connection would be held for ever)' }).prefault('10s'),
   tcp_message_timeout: duration.prefault('1s'),
-  // Answering questions of its own before the listeners bind (src/dns/warm-up.ts); 0: none. 200 ms:
-  // longer gave no more (bench/RESULTS.md).
-  warm_up: duration.refine((ms) => ms <= 10_000, { message: 'must be at most 10s (it delays the start)' }).prefault('200ms'),
+  // The longest the server answers questions of its own before the listeners bind (src/dns/warm-up.ts;
+  // it ends sooner once WARM_UP_ANSWERS were answered: ~0.3 s on this machine); 0: none.
+  warm_up: duration.refine((ms) => ms <= 10_000, { message: 'must be at most 10s (it delays the start)' }).prefault('1s'),
   rrl: rrlSchema.default(rrlSchema.parse({})),
 });
 
@@ -254,7 +254,7 @@ export interface McnsConfig {
     tcp_idle_timeout: number;
     /** ms; 0: no deadline */
     tcp_message_timeout: number;
-    /** ms of warm-up before the DNS listeners bind; 0: none */
+    /** ms of warm-up before the DNS listeners bind, at most; 0: none */
     warm_up: number;
     rrl: { responses_per_second: number; slip: number; table_size: number };
   };

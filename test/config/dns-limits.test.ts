@@ -35,7 +35,7 @@ test('defaults: TCP limits after Knot, RRL off with slip 2', () => {
   assert.equal(c.dns.tcp_max_per_client, 20);
   assert.equal(c.dns.tcp_idle_timeout, 10_000);
   assert.equal(c.dns.tcp_message_timeout, 1000);
-  assert.equal(c.dns.warm_up, 200);
+  assert.equal(c.dns.warm_up, 1000);
   assert.deepEqual(c.dns.rrl, { responses_per_second: 0, slip: 2, table_size: 65_536 });
 });
 

@@ -55,13 +55,19 @@ test('warmUp: asks in turn for its time over real sockets, every question answer
   const server = echo();
   const client = dgram.createSocket('udp4');
   const questions = warmUpQuestions([wire('a.test'), wire('b.test')]);
-  const r = await warmUp(server, client, questions, 60);
+  const r = await warmUp(server, client, questions, 60, 1e9);
   assert.equal(r.questions, questions.length);
   assert.ok(r.sent > questions.length, `asked round and round: ${r.sent}`);
   assert.equal(r.answered, r.sent, 'every answer waited for');
   assert.ok(r.ms >= 60 && r.ms < 2000, `${r.ms} ms`);
   assert.throws(() => server.address(), /Not running/, 'server socket closed');
   assert.throws(() => client.address(), /Not running/, 'client socket closed');
+});
+
+test('warmUp: it ends once `answers` were answered, before its time', async () => {
+  const r = await warmUp(echo(), dgram.createSocket('udp4'), warmUpQuestions([wire('a.test')]), 10_000, 500);
+  assert.deepEqual([r.sent, r.answered], [500, 500]);
+  assert.ok(r.ms < 5000, `${r.ms} ms`);
 });
 
 test('warmUp: lost answers end it a grace period after its time; no questions or no time: nothing asked', async () => {

@@ -1,0 +1,132 @@
+/**
+ * What the DNS warm-up ([dns] warm_up, its default, src/dns/warm-up.ts) buys in a fresh process's first second of
+ * serving, and what it costs later. The real server (bin/mcns server --config, pinned to the server
+ * core, with the shipped unit's environment) on a realistic zone, restarted from its serving-index
+ * image each round, dnsperf (-S 1, on the client core) started the moment it logs that its DNS
+ * listeners are bound.
+ *
+ *   node --import tsx bench/dns/warm-up.ts [--rounds 3] [--secs 6] [--side-by-side] [--edns] [DB QUERIES]
+ *
+ * Default: each round starts the server twice, with the warm-up and without it ("0s"), one after
+ * the other, and prints every second's rate and the first second over the median of the later ones
+ * (the process against itself a moment later: the machine's drift between processes drops out).
+ *
+ * --side-by-side: both servers run at once on the server core, each queried by its own dnsperf in
+ * the same seconds, and each second's rate with the warm-up is divided by the one without: the
+ * steady cost of the warm-up (V8's code made a little more general by its questions), under the very
+ * same machine conditions. (Their first seconds are not compared this way: the server without it
+ * spends the first second optimizing on the shared core, which slows the other one too.)
+ *
+ * --edns: dnsperf sends EDNS (-e), as resolvers do; the default query file's mix sends none.
+ *
+ * DB QUERIES default to what bench/dns/run.ts made for the 10k zone (bench/out/dns/10k); the zone
+ * must be over 4,000 names (a smaller one's index completes without the log line waited for). The
+ * database is copied to a temporary directory first (a server writes into its own).
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { freePort } from '../../test/helpers/ports.ts';
+import { writeServerConfig } from '../../test/helpers/server-config.ts';
+import { logLine, median, pinned, stop, type Running } from './run.ts';
+import { flagTaker, optionTaker } from '../args.ts';
+import { describeEnvironment, unitEnvironment } from '../unit-env.ts';
+
+const run = promisify(execFile);
+const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
+const argv = process.argv.slice(2);
+const opt = optionTaker(argv);
+const ROUNDS = Number(opt('--rounds', '3'));
+const SECS = Number(opt('--secs', '6'));
+const flag = flagTaker(argv);
+const SIDE_BY_SIDE = flag('--side-by-side');
+const EDNS = flag('--edns');
+const OUT = path.join(ROOT, 'bench', 'out', 'dns');
+const [srcDb, queries] = argv.length === 2 ? argv : [`${OUT}/10k/mcns/mcns.db`, `${OUT}/10k/queries.txt`];
+for (const f of [srcDb, queries]) if (!fs.existsSync(f)) throw new Error(`${f} is missing: run bench/dns/run.ts first (it generates and imports the zones)`);
+const CLIENT_CORE = '0';
+const ENV = unitEnvironment(ROOT);
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mcns-warm-up-'));
+
+/** A copy of the database and a config for it, with `warmUp` as [dns] warm_up (undefined: the default). */
+async function serverFiles(tag: string, warmUp: string | undefined): Promise<{ cfg: string; port: number }> {
+  const dir = path.join(work, tag);
+  fs.mkdirSync(dir, { recursive: true });
+  const db = path.join(dir, 'mcns.db');
+  for (const suffix of ['', '-wal']) if (fs.existsSync(srcDb + suffix)) fs.copyFileSync(srcDb + suffix, db + suffix);
+  const port = await freePort(true);
+  return { cfg: writeServerConfig(dir, { db, dnsListen: `127.0.0.1:${port}`, dns: warmUp === undefined ? [] : [`warm_up = "${warmUp}"`] }), port };
+}
+
+/** Starts a server; resolves once it logged `ready`, with what its warm-up did (its log line), if it ran. */
+async function start(files: { cfg: string; port: number }, ready = /DNS listening/): Promise<Running & { warmUp?: string }> {
+  const t0 = performance.now();
+  const proc = pinned(path.join(ROOT, 'bin', 'mcns'), ['server', '--config', files.cfg], ROOT, ENV);
+  let warmUp: string | undefined;
+  for (const stream of [proc.stdout, proc.stderr]) {
+    stream?.on('data', (chunk: Buffer) => {
+      const m = /"questions":(\d+),"sent":(\d+),"answered":(\d+),"ms":(\d+),"msg":"DNS warmed up"/.exec(chunk.toString());
+      if (m) warmUp = `warm-up: ${m[2]} questions asked in ${m[4]} ms`;
+    });
+  }
+  await logLine(proc, ready, 600_000);
+  return { proc, port: files.port, startSeconds: (performance.now() - t0) / 1000, rss: 0, warmUp };
+}
+
+/**
+ * dnsperf for SECS seconds: the rate of every second. A first second dnsperf reports as ~0 q/s while
+ * nothing was lost is its misreport (bench/bigzone/first-second.ts): NaN, shown as "?".
+ */
+async function perSecond(port: number): Promise<number[]> {
+  const args = ['-c', CLIENT_CORE, 'dnsperf', '-s', '127.0.0.1', '-p', String(port), '-d', queries, '-l', String(SECS), '-S', '1', '-c', '4', '-q', '64', '-m', 'udp', ...(EDNS ? ['-e'] : [])];
+  const { stdout } = await run('taskset', args, { maxBuffer: 16 * 1024 * 1024 });
+  const secs = [...stdout.matchAll(/^\d+\.\d+: ([\d.]+)$/gm)].map((m) => Number(m[1]));
+  const lost = Number((/Queries lost:\s+(\d+)/.exec(stdout) ?? [])[1] ?? NaN);
+  if (secs.length > 1 && secs[0] < 1 && lost === 0) secs[0] = NaN;
+  return secs;
+}
+
+const fmt = (xs: number[]): string => xs.map((x) => (Number.isNaN(x) ? '?' : (x / 1000).toFixed(1))).join(' ');
+const running: Running[] = [];
+try {
+  const warm = await serverFiles('warm', undefined);
+  const cold = await serverFiles('cold', '0s');
+  // First starts write the serving-index images the rounds restart from (an index is written once
+  // complete: the zone must be one whose index has a second pass, over 4,000 names, as the 10k one).
+  for (const f of [warm, cold]) {
+    const s = await start(f, /DNS serving index complete/);
+    await stop(s.proc);
+  }
+  console.log(`${path.basename(srcDb)} from ${path.dirname(srcDb)}, ${queries}${EDNS ? ' (EDNS)' : ''}; servers with ${describeEnvironment(ENV)}`);
+  const summary: string[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    if (SIDE_BY_SIDE) {
+      const [w, c] = await Promise.all([start(warm), start(cold)]);
+      running.push(w, c);
+      const [ws, cs] = await Promise.all([perSecond(w.port), perSecond(c.port)]);
+      await Promise.all([stop(w.proc), stop(c.proc)]);
+      running.length = 0;
+      const later = ws.slice(1).map((x, k) => x / cs[k + 1]);
+      summary.push(median(later).toFixed(3));
+      console.log(`round ${round} (${w.warmUp ?? 'no warm-up ran'}): with ${fmt(ws)}k | without ${fmt(cs)}k | later seconds with/without ${later.map((x) => x.toFixed(2)).join(' ')} (median ${median(later).toFixed(3)})`);
+    } else {
+      for (const [name, files] of [['with', warm], ['without', cold]] as const) {
+        const s = await start(files);
+        running.push(s);
+        const secs = await perSecond(s.port);
+        await stop(s.proc);
+        running.length = 0;
+        const share = secs[0] / median(secs.slice(1));
+        summary.push(`${name} ${Number.isNaN(share) ? '?' : share.toFixed(2)}`);
+        console.log(`round ${round}, ${name} the warm-up (${s.warmUp ?? 'none ran'}): per second ${fmt(secs)}k; first second / later median ${Number.isNaN(share) ? '? (dnsperf misreported it)' : share.toFixed(2)}`);
+      }
+    }
+  }
+  console.log(`\n${SIDE_BY_SIDE ? 'steady rate with / without the warm-up, per round' : 'first second / the same process later, per run'}: ${summary.join(', ')}; load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+} finally {
+  for (const s of running) await stop(s.proc);
+  fs.rmSync(work, { recursive: true, force: true });
+}
