@@ -492,7 +492,8 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
     warming = false;
     received = receivedBefore;
     counts.clear();
-    logger?.info({ questions: done.questions, sent: done.sent, answered: done.answered, ms: Math.round(done.ms) }, 'DNS warmed up');
+    if (done.problem === undefined) logger?.info({ questions: done.questions, sent: done.sent, answered: done.answered, ms: Math.round(done.ms) }, 'DNS warmed up');
+    else logger?.warn({ err: done.problem }, 'DNS warm-up could not run (a UDP socket on 127.0.0.1 could not be bound): the first clients meet code not yet optimized');
     warmedUp = done;
   }
 

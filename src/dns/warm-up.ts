@@ -1,15 +1,17 @@
 /**
  * The DNS warm-up: before the listeners bind, the server answers questions of its own through a
- * loopback UDP socket served exactly as a listener is, for `ms` milliseconds ([dns] warm_up).
+ * loopback UDP socket served exactly as a listener is: WARM_UP_ANSWERS of them, or for `ms`
+ * milliseconds at most ([dns] warm_up).
  *
  * Why: a fresh process runs its code unoptimized (V8 tiers a function up only after it has run a
- * while), so its first second of serving answered 78-83% of what the same process answered a
- * second later (10k realistic zone, `bin/mcns server` pinned to a core, dnsperf from the bind;
- * bench/RESULTS.md). Most of that was not the serving index's lookup but the path around it:
- * dgram's receive and send, the handler, the response writer. Questions asked through real
- * sockets warm all of it; after 200 ms the first second was 89-95% (longer warm-ups gave no more).
+ * while), so its first second of serving answered 82-87% of what the same process answered a
+ * second later (10k and 1M realistic zones, `bin/mcns server` pinned to a core, dnsperf from the
+ * bind; bench/dns/warm-up.ts, bench/RESULTS.md). Most of that was not the serving index's lookup but
+ * the path around it: dgram's receive and send, the handler, the response writer. Questions asked
+ * through real sockets warm all of it: with 8,000 of them (~0.3 s) the first second was 91-95%
+ * (three times as many gave no more).
  *
- * What it costs later, measured with two servers side by side (bench/RESULTS.md): steady rates 0.5-2%
+ * What it costs later, measured with two servers side by side (bench/RESULTS.md): steady rates 1-3%
  * below a server without it on dnsperf's narrow mix (no EDNS), ~1% with EDNS. Its questions are of
  * more kinds than one benchmark's, so V8's code is a little more general; a real client mix does the
  * same. Two things it does keep that small:
@@ -81,6 +83,8 @@ export interface WarmUpResult {
   sent: number;
   answered: number;
   ms: number;
+  /** Why it ended before asking anything (a socket could not be bound). */
+  problem?: string;
 }
 
 /**
@@ -123,14 +127,24 @@ export async function warmUp(server: dgram.Socket, client: dgram.Socket, questio
       server.on('error', finish);
       for (let k = 0; k < WINDOW; k++) send();
     });
-  } catch {
+  } catch (err) {
     // No IPv4 loopback (or no socket at all): the server starts unwarmed.
+    result.problem = err instanceof Error ? err.message : String(err);
   } finally {
-    server.close();
-    client.close();
+    closeQuietly(server);
+    closeQuietly(client);
   }
   result.ms = performance.now() - started;
   return result;
+}
+
+/** Closes a socket that may be closed already (dgram throws then). */
+function closeQuietly(socket: dgram.Socket): void {
+  try {
+    socket.close();
+  } catch {
+    // Closed already.
+  }
 }
 
 function bind(socket: dgram.Socket): Promise<void> {

@@ -81,6 +81,14 @@ test('warmUp: lost answers end it a grace period after its time; no questions or
   assert.equal(zero.sent, 0);
 });
 
+test('warmUp: a socket that cannot be bound ends it at once, with the reason, and throws nothing', async () => {
+  const closed = echo();
+  closed.close();
+  const r = await warmUp(closed, dgram.createSocket('udp4'), warmUpQuestions([wire('a.test')]), 1000);
+  assert.equal(r.sent, 0);
+  assert.match(r.problem ?? '', /not running/i);
+});
+
 test('startDns: warms up on the index before binding; metrics, received and the answer cache show only clients; answers as without', async () => {
   const metrics = createMetrics();
   const answerCache = new AnswerCache(1000);
