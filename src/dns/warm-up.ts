@@ -91,9 +91,8 @@ export interface WarmUpResult {
  * Binds `server` (a udp4 socket, not bound yet, that answers as a listener does) and `client` (a
  * udp4 socket made as the listeners' are: dgram's code then runs as it will for them) to 127.0.0.1,
  * and asks `questions` in turn, WINDOW at a time, until `answers` were answered or `ms` milliseconds
- * have passed; then closes both. Never
- * rejects: a socket that cannot be bound or fails ends the warm-up early (the result says how far
- * it got), and lost answers cost at most GRACE_MS.
+ * have passed; then closes both. Never rejects: a socket that cannot be bound or fails ends the
+ * warm-up early (the result says how far it got), and lost answers cost at most GRACE_MS.
  */
 export async function warmUp(server: dgram.Socket, client: dgram.Socket, questions: readonly Buffer[], ms: number, answers = WARM_UP_ANSWERS): Promise<WarmUpResult> {
   const started = performance.now();
@@ -102,7 +101,7 @@ export async function warmUp(server: dgram.Socket, client: dgram.Socket, questio
     if (questions.length === 0 || ms <= 0) return result;
     // A socket closed before dgram's code is optimized: closing one sets a field that had only ever
     // held a socket handle to null, and V8 throws away the code it optimized on that field's type.
-    // Closing the warm-up's sockets after the warm-up then left the listeners 2% slower for good
+    // Closing the warm-up's sockets after the warm-up then left the listeners 2-3% slower for good
     // (re-optimized, and not as well); with a close now the field's type is general from the start.
     dgram.createSocket('udp4').close();
     await bind(server);
@@ -125,7 +124,7 @@ export async function warmUp(server: dgram.Socket, client: dgram.Socket, questio
       });
       client.on('error', finish);
       server.on('error', finish);
-      for (let k = 0; k < WINDOW; k++) send();
+      for (let k = 0; k < Math.min(WINDOW, answers); k++) send();
     });
   } catch (err) {
     // No IPv4 loopback (or no socket at all): the server starts unwarmed.
