@@ -35,7 +35,7 @@ import { readQuery, type ParsedQuery } from './query.ts';
 import { ResponseRateLimiter, type RrlOptions } from './rrl.ts';
 import { TCP_LIMIT_DEFAULTS, TcpGuard, type TcpSlot } from './tcp-guard.ts';
 import { encodeMessage } from './wire.ts';
-import { WARM_UP_NAMES, warmUp, warmUpQuestions, type WarmUpResult } from './warm-up.ts';
+import { WARM_UP_ANSWERS, WARM_UP_NAMES, warmUp, warmUpQuestions, type WarmUpResult } from './warm-up.ts';
 
 /** Who sent a query. */
 export interface Peer {
@@ -488,12 +488,18 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
     const questions = warmUpQuestions(index.sampleNames(WARM_UP_NAMES));
     const receivedBefore = received;
     warming = true;
-    const done = await warmUp(udpListener('udp4', undefined), dgram.createSocket({ type: 'udp4', lookup: literalLookup }), questions, warmUpMs);
+    // The family of the first listener (":53", the default, is a dual-stack IPv6 socket), so that the
+    // warm-up runs dgram's code for it; IPv4 when ::1 cannot be bound (IPv6 off on the loopback).
+    const family = net.isIPv6(parseListen(opts.listen[0] ?? '127.0.0.1:0').host) ? 'udp6' : 'udp4';
+    const ask = (type: 'udp4' | 'udp6'): Promise<WarmUpResult> =>
+      warmUp(udpListener(type, undefined), dgram.createSocket({ type, ipv6Only: false, lookup: literalLookup }), questions, warmUpMs, WARM_UP_ANSWERS, type === 'udp6' ? '::1' : '127.0.0.1');
+    let done = await ask(family);
+    if (done.problem !== undefined && family === 'udp6') done = await ask('udp4');
     warming = false;
     received = receivedBefore;
     counts.clear();
-    if (done.problem === undefined) logger?.info({ questions: done.questions, sent: done.sent, answered: done.answered, ms: Math.round(done.ms) }, 'DNS warmed up');
-    else logger?.warn({ err: done.problem }, 'DNS warm-up could not run (a UDP socket on 127.0.0.1 could not be bound): the first clients meet code not yet optimized');
+    if (done.problem === undefined) logger?.info({ loopback: done.loopback, questions: done.questions, sent: done.sent, answered: done.answered, ms: Math.round(done.ms) }, 'DNS warmed up');
+    else logger?.warn({ err: done.problem }, 'DNS warm-up could not run (no UDP socket could be bound on the loopback): the first clients meet code not yet optimized');
     warmedUp = done;
   }
 

@@ -79,6 +79,8 @@ export function warmUpQuestions(names: readonly Uint8Array[]): Buffer[] {
 
 /** What a warm-up did, for the start-up log. */
 export interface WarmUpResult {
+  /** The loopback address its sockets were bound to. */
+  loopback: string;
   questions: number;
   sent: number;
   answered: number;
@@ -88,15 +90,16 @@ export interface WarmUpResult {
 }
 
 /**
- * Binds `server` (a udp4 socket, not bound yet, that answers as a listener does) and `client` (a
- * udp4 socket made as the listeners' are: dgram's code then runs as it will for them) to 127.0.0.1,
- * and asks `questions` in turn, WINDOW at a time, until `answers` were answered or `ms` milliseconds
- * have passed; then closes both. Never rejects: a socket that cannot be bound or fails ends the
- * warm-up early (the result says how far it got), and lost answers cost at most GRACE_MS.
+ * Binds `server` (a socket, not bound yet, that answers as a listener does) and `client` (a socket
+ * made as the listeners' are: dgram's code then runs as it will for them) to `loopback` (127.0.0.1
+ * for udp4 sockets, ::1 for udp6), and asks `questions` in turn, WINDOW at a time, until `answers`
+ * were answered or `ms` milliseconds have passed; then closes both. Never rejects: a socket that
+ * cannot be bound or fails ends the warm-up early (the result says how far it got), and lost
+ * answers cost at most GRACE_MS.
  */
-export async function warmUp(server: dgram.Socket, client: dgram.Socket, questions: readonly Buffer[], ms: number, answers = WARM_UP_ANSWERS): Promise<WarmUpResult> {
+export async function warmUp(server: dgram.Socket, client: dgram.Socket, questions: readonly Buffer[], ms: number, answers = WARM_UP_ANSWERS, loopback = '127.0.0.1'): Promise<WarmUpResult> {
   const started = performance.now();
-  const result: WarmUpResult = { questions: questions.length, sent: 0, answered: 0, ms: 0 };
+  const result: WarmUpResult = { loopback, questions: questions.length, sent: 0, answered: 0, ms: 0 };
   try {
     if (questions.length === 0 || ms <= 0) return result;
     // A socket closed before dgram's code is optimized: closing one sets a field that had only ever
@@ -104,8 +107,8 @@ export async function warmUp(server: dgram.Socket, client: dgram.Socket, questio
     // Closing the warm-up's sockets after the warm-up then left the listeners 2-3% slower for good
     // (re-optimized, and not as well); with a close now the field's type is general from the start.
     dgram.createSocket('udp4').close();
-    await bind(server);
-    await bind(client);
+    await bind(server, loopback);
+    await bind(client, loopback);
     const port = server.address().port;
     await new Promise<void>((resolve) => {
       // Should an answer be lost (none is expected), the warm-up still ends GRACE_MS after its time.
@@ -115,7 +118,7 @@ export async function warmUp(server: dgram.Socket, client: dgram.Socket, questio
         resolve();
       };
       const send = (): void => {
-        client.send(questions[result.sent++ % questions.length], port, '127.0.0.1');
+        client.send(questions[result.sent++ % questions.length], port, loopback);
       };
       client.on('message', () => {
         result.answered++;
@@ -127,7 +130,7 @@ export async function warmUp(server: dgram.Socket, client: dgram.Socket, questio
       for (let k = 0; k < Math.min(WINDOW, answers); k++) send();
     });
   } catch (err) {
-    // No IPv4 loopback (or no socket at all): the server starts unwarmed.
+    // No such loopback address (or no socket at all): the server starts unwarmed.
     result.problem = err instanceof Error ? err.message : String(err);
   } finally {
     closeQuietly(server);
@@ -146,10 +149,10 @@ function closeQuietly(socket: dgram.Socket): void {
   }
 }
 
-function bind(socket: dgram.Socket): Promise<void> {
+function bind(socket: dgram.Socket, address: string): Promise<void> {
   return new Promise((resolve, reject) => {
     socket.once('error', reject);
-    socket.bind({ address: '127.0.0.1', port: 0 }, () => {
+    socket.bind({ address, port: 0 }, () => {
       socket.off('error', reject);
       resolve();
     });

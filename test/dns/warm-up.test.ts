@@ -10,7 +10,7 @@ import { AnswerCache } from '../../src/dns/cache.ts';
 import { readQuery } from '../../src/dns/query.ts';
 import { warmUp, warmUpQuestions } from '../../src/dns/warm-up.ts';
 import { createMetrics } from '../../src/metrics.ts';
-import { ask, buildQuery, fixtureServer, udpExchange } from './helpers.ts';
+import { ask, buildQuery, fixtureServer, flatten, udpExchange } from './helpers.ts';
 import { startDns } from '../../src/dns/server.ts';
 import { testLedger } from '../helpers/ledger.ts';
 
@@ -76,7 +76,7 @@ test('warmUp: lost answers end it a grace period after its time; no questions or
   assert.equal(silent.sent, 32, 'one window sent, none answered');
   assert.ok(silent.ms >= 40 && silent.ms < 1000, `${silent.ms} ms`);
   const none = await warmUp(echo(), dgram.createSocket('udp4'), [], 40);
-  assert.deepEqual({ ...none, ms: 0 }, { questions: 0, sent: 0, answered: 0, ms: 0 });
+  assert.deepEqual({ ...none, ms: 0 }, { loopback: '127.0.0.1', questions: 0, sent: 0, answered: 0, ms: 0 });
   const zero = await warmUp(echo(), dgram.createSocket('udp4'), warmUpQuestions([wire('a.test')]), 0);
   assert.equal(zero.sent, 0);
 });
@@ -128,6 +128,18 @@ test('startDns: warms up on the index before binding; metrics, received and the 
   } finally {
     await warm.close();
     await cold.close();
+  }
+});
+
+test('startDns: an IPv6 listener (":53" is one) is warmed up over ::1, with udp6 sockets as its own', async () => {
+  const { server, port, close } = await fixtureServer({ listen: ['[::1]:0'], warmUpMs: 1000 });
+  try {
+    assert.equal(server.warmUp?.loopback, '::1');
+    assert.ok(server.warmUp.answered > 0 && server.warmUp.answered === server.warmUp.sent, JSON.stringify(server.warmUp));
+    const r = flatten(await udpExchange(port, buildQuery({ name: 'www.dns.test.', type: 1 }), 2000, '::1'));
+    assert.equal(r.rcode, 'NOERROR');
+  } finally {
+    await close();
   }
 });
 
