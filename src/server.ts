@@ -257,7 +257,7 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
     });
     opened = undefined;
     if (dns.indexImage?.restored) ledger.startup.phases.indexImageMs = Math.round(dns.indexImage.ms);
-    if (dns.warmUp) ledger.startup.phases.warmUpMs = Math.round(dns.warmUp.ms);
+    if (dns.warmUp && dns.warmUp.problem === undefined) ledger.startup.phases.warmUpMs = Math.round(dns.warmUp.ms);
     closers.push({ name: 'dns', close: () => dns.close() });
     // NOTIFY only once DNS listens: a secondary told earlier finds no primary and backs off for minutes.
     xfr.startNotify();
