@@ -183,7 +183,7 @@ test('GET /v1/health, gRPC Health, mcns status and POST /v1/snapshots return the
   assert.equal(status.code, 0, status.stderr);
   // The chain head on the second line; the start-up phases (issue 17) follow on a third.
   assert.equal(status.stdout.split('\n').slice(0, 2).join('\n'), `ok\nchain head ${formatChainHead(expected)}`);
-  assert.match(status.stdout.split('\n')[2], /^start-up: checkpoint load \d+\.\d s \((none|seq \d+)\), tail replay \d+\.\d s \(\d+ events\), index build (\d+\.\d s|in progress)(, DNS warm-up \d+\.\d s)?$/);
+  assert.match(status.stdout.split('\n')[2], /^start-up: checkpoint load \d+\.\d s \((none|seq \d+)\), tail replay \d+\.\d s \(\d+ events\)(, DNS warm-up \d+\.\d s)?, index build (\d+\.\d s|in progress)$/);
 
   const snap = await h.rest('POST', '/v1/snapshots', { token: h.tokens.alice });
   assert.equal(snap.status, 201, snap.text);

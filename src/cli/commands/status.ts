@@ -53,11 +53,11 @@ export function startupLine(startup: unknown): string | undefined {
   const index = typeof s.index_build_ms === 'number' ? sec(s.index_build_ms) : 'in progress';
   // Restored from the serving-index image: that phase, before the (then short) wait for the index.
   const image = typeof s.index_image_ms === 'number' ? `, index from image ${sec(s.index_image_ms)}` : '';
-  // Questions of its own before the listeners bound, so the first clients met optimized code.
+  // Questions of its own before the listeners bound (after the image, before the wait for the index).
   const warm = typeof s.dns_warm_up_ms === 'number' ? `, DNS warm-up ${sec(s.dns_warm_up_ms)}` : '';
   // Big zones below the apex, read after the checkpoint load (in the background once DNS is up).
   const zones = typeof s.zones_read_ms === 'number' ? `, big zones read ${sec(s.zones_read_ms)}` : '';
   // A tail applied after DNS bound (the index answered its end state from the image meanwhile).
   const tail = s.tail_pending === true ? `tail replay pending (${replayed} events, after DNS bound)` : `tail replay ${sec(s.tail_replay_ms)} (${replayed} events${s.tail_deferred === true ? ', after DNS bound' : ''})`;
-  return `start-up: checkpoint load ${sec(s.checkpoint_load_ms)} (${from}), ${tail}${image}, index build ${index}${warm}${zones}`;
+  return `start-up: checkpoint load ${sec(s.checkpoint_load_ms)} (${from}), ${tail}${image}${warm}, index build ${index}${zones}`;
 }
