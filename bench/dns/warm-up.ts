@@ -1,9 +1,9 @@
 /**
- * What the DNS warm-up ([dns] warm_up, its default, src/dns/warm-up.ts) buys in a fresh process's first second of
- * serving, and what it costs later. The real server (bin/mcns server --config, pinned to the server
- * core, with the shipped unit's environment) on a realistic zone, restarted from its serving-index
- * image each round, dnsperf (-S 1, on the client core) started the moment it logs that its DNS
- * listeners are bound.
+ * What the DNS warm-up ([dns] warm_up at its default, src/dns/warm-up.ts) buys in a fresh process's
+ * first second of serving, and what it costs later. The real server (bin/mcns server --config,
+ * pinned to the server core, with the shipped unit's environment) on a realistic zone, restarted
+ * from its serving-index image each round, dnsperf (-S 1, on the client core) started the moment it
+ * logs that its DNS listeners are bound.
  *
  *   node --import tsx bench/dns/warm-up.ts [--rounds 3] [--secs 6] [--side-by-side] [--edns] [DB QUERIES]
  *
