@@ -486,18 +486,26 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
   const warmUpMs = opts.warmUpMs ?? 0;
   if (warmUpMs > 0 && index.isCurrent(served()) && !index.filling && index.failure === undefined && index.size > 0) {
     const questions = warmUpQuestions(index.sampleNames(WARM_UP_NAMES));
-    const receivedBefore = received;
-    warming = true;
     // The family of the first listener (":53", the default, is a dual-stack IPv6 socket), so that the
     // warm-up runs dgram's code for it; IPv4 when ::1 cannot be bound (IPv6 off on the loopback).
     const family = net.isIPv6(parseListen(opts.listen[0] ?? '127.0.0.1:0').host) ? 'udp6' : 'udp4';
     const ask = (type: 'udp4' | 'udp6'): Promise<WarmUpResult> =>
       warmUp(udpListener(type, undefined), dgram.createSocket({ type, ipv6Only: false, lookup: literalLookup }), questions, warmUpMs, WARM_UP_ANSWERS, type === 'udp6' ? '::1' : '127.0.0.1');
-    let done = await ask(family);
-    if (done.problem !== undefined && family === 'udp6') done = await ask('udp4');
-    warming = false;
-    received = receivedBefore;
-    counts.clear();
+    const receivedBefore = received;
+    warming = true;
+    let done: WarmUpResult;
+    try {
+      done = await ask(family);
+      if (done.problem !== undefined && family === 'udp6') done = await ask('udp4');
+    } catch (err) {
+      // Never expected (warmUp does not reject); a socket that cannot even be made, say.
+      done = { loopback: '', questions: questions.length, sent: 0, answered: 0, ms: 0, problem: err instanceof Error ? err.message : String(err) };
+    } finally {
+      // Whatever happened, the clients' questions are never refused for it.
+      warming = false;
+      received = receivedBefore;
+      counts.clear();
+    }
     if (done.problem === undefined) logger?.info({ loopback: done.loopback, questions: done.questions, sent: done.sent, answered: done.answered, ms: Math.round(done.ms) }, 'DNS warmed up');
     else logger?.warn({ err: done.problem }, 'DNS warm-up could not run (no UDP socket could be bound on the loopback): the first clients meet code not yet optimized');
     warmedUp = done;
