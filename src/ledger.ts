@@ -218,7 +218,7 @@ export class Ledger {
    * prepareRecordMaps while it runs: when it ends, and whether a caller waits for it
    * (recordMapsReady). Its pause then stops waiting for idle turns: see recordMapsWanted.
    */
-  private preparing?: { done: Promise<void>; wanted: boolean };
+  private preparing?: { done: Promise<void>; wanted: boolean; wake?: () => void };
   private closed = false;
   /** The bulk append worker, once a bulk write (or prepareBulkAppend) started it. */
   private bulkWorker?: BulkAppendWorker;
@@ -636,18 +636,25 @@ export class Ledger {
    * it takes at once: reads the big zones' nodes below the apex (DeferredChildren), then builds the
    * large children maps and the records-by-id maps (PMap.lazyFromArrays). Stops when the ledger
    * closes; a write or read meanwhile does what it needs at once, unless it first waits for this
-   * (recordMapsReady: the API's and UPDATE's do). Resolves with the milliseconds
-   * spent reading deferred zones (by this or by whatever needed them first; undefined: there were none).
+   * (recordMapsReady: the API's and UPDATE's do). `holdMs`: the first slice waits this long, unless a
+   * caller waits for it first (or the ledger closes). Resolves with the milliseconds
+   * spent reading deferred zones (by this or by whatever needed them first; undefined: there were none)
+   * and those it was held back.
    */
-  async prepareRecordMaps(pause: () => Promise<void>): Promise<{ zonesReadMs: number | undefined }> {
+  async prepareRecordMaps(pause: () => Promise<void>, holdMs = 0): Promise<{ zonesReadMs: number | undefined; heldMs: number }> {
     const closed = new Error('ledger closed');
     const step = (): Promise<void> => (this.closed ? Promise.reject(closed) : pause());
     const left = this.unbuilt;
     const { deferred, readWhole } = left;
     this.unbuilt = { children: [], deferred: [] };
     let finished = (): void => undefined;
-    this.preparing = { done: new Promise<void>((resolve) => (finished = resolve)), wanted: false };
+    let heldMs = 0;
+    const preparing: { done: Promise<void>; wanted: boolean; wake?: () => void } = { done: new Promise<void>((resolve) => (finished = resolve)), wanted: false };
+    this.preparing = preparing;
     try {
+      const holding = performance.now();
+      if (holdMs > 0) await holdUnlessWoken(preparing, holdMs);
+      heldMs = performance.now() - holding;
       // The zones first (every write walks the trie; one read meanwhile, or by buildTrieMaps, is
       // done at once), then the largest children maps (a map a write or read built meanwhile is
       // skipped at once), then the records maps of the zones as they are now (a tail of creates
@@ -673,7 +680,7 @@ export class Ledger {
       this.rewriteLayout = true;
       this.maybeCheckpoint();
     }
-    return { zonesReadMs: deferred.length > 0 ? Math.round(deferred.reduce((ms, z) => ms + z.ms, 0)) : undefined };
+    return { zonesReadMs: deferred.length > 0 ? Math.round(deferred.reduce((ms, z) => ms + z.ms, 0)) : undefined, heldMs };
   }
 
   /**
@@ -696,6 +703,8 @@ export class Ledger {
   recordMapsReady(): Promise<void> | undefined {
     if (!this.preparing) return undefined;
     this.preparing.wanted = true;
+    // Still held back (prepareRecordMaps' holdMs): it starts now.
+    this.preparing.wake?.();
     return this.preparing.done;
   }
 
@@ -845,6 +854,8 @@ export class Ledger {
   /** Stop following the log and close the database. */
   close(): void {
     this.closed = true;
+    // A preparation still held back goes on now, and stops at its first pause (closed).
+    this.preparing?.wake?.();
     void this.bulkWorker?.close();
     void this.pointInTime.close();
     this.checkpointWatch?.unsubscribe();
@@ -892,6 +903,20 @@ function applyPending(p: PendingTail, end: number): void {
  * a bulk batch's checkpoint) is replayed at open.
  */
 const DEFER_TAIL_MAX = 100_000;
+
+/** Waits `ms`, or less: `p.wake()` (a caller waits for the preparation, or the ledger closes) ends it at once. */
+function holdUnlessWoken(p: { wanted: boolean; wake?: () => void }, ms: number): Promise<void> {
+  if (p.wanted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const end = (): void => {
+      clearTimeout(timer);
+      p.wake = undefined;
+      resolve();
+    };
+    const timer = setTimeout(end, ms);
+    p.wake = end;
+  });
+}
 
 /** Events of a deferred tail applied per slice in the background (prepareRecordMaps). */
 const TAIL_SLICE_EVENTS = 32;

@@ -328,6 +328,56 @@ test('recordMapsReady: undefined unless prepareRecordMaps runs; a waiter is let 
   }
 });
 
+test('prepareRecordMaps with holdMs: nothing read until then; a caller that waits starts it at once; closing ends the hold', async () => {
+  const t = testLedger();
+  try {
+    t.ledger.execute(importCommand('wide.test', zoneText('wide.test', DEFER_CHILDREN + 10)), { actor: 'test' });
+    t.ledger.checkpoint();
+    // Held for its time.
+    const a = Ledger.open({ path: t.path });
+    try {
+      let pauses = 0;
+      const started = performance.now();
+      const prep = a.prepareRecordMaps(async () => {
+        pauses++;
+      }, 150);
+      await new Promise((r) => setTimeout(r, 60));
+      assert.equal(pauses, 0, 'no slice yet');
+      assert.equal(zoneOf(a.servingState, 'wide.test.').tree.children.built, false, 'nothing read yet');
+      const { zonesReadMs, heldMs } = await prep;
+      assert.ok(performance.now() - started >= 150 && heldMs >= 145, `held ${heldMs} ms`);
+      assert.ok(pauses > 3 && typeof zonesReadMs === 'number', 'then read in slices');
+    } finally {
+      a.close();
+    }
+    // A caller waits: the hold ends at once.
+    const b = Ledger.open({ path: t.path });
+    try {
+      const prep = b.prepareRecordMaps(async () => undefined, 60_000);
+      await new Promise((r) => setTimeout(r, 20));
+      const ready = b.recordMapsReady();
+      assert.ok(ready instanceof Promise, 'running (held): a caller waits for it rather than reading at once');
+      const t0 = performance.now();
+      await ready;
+      assert.ok(performance.now() - t0 < 10_000, 'not the hold');
+      assert.equal(zoneOf(b.state, 'wide.test.').tree.children.built, true);
+      assert.ok((await prep).heldMs < 10_000);
+    } finally {
+      b.close();
+    }
+    // Closed while held: it ends (at its first pause, closed) without waiting out the hold.
+    const c = Ledger.open({ path: t.path });
+    const prep = c.prepareRecordMaps(async () => undefined, 60_000);
+    await new Promise((r) => setTimeout(r, 20));
+    c.close();
+    const t0 = performance.now();
+    await prep;
+    assert.ok(performance.now() - t0 < 10_000);
+  } finally {
+    t.cleanup();
+  }
+});
+
 test('mcns verify: a deferred zone that does not match its header makes the checkpoint "unreadable", not a crash', () => {
   const t = testLedger();
   try {
