@@ -270,7 +270,8 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
       logger.info({ ...ledger.startup.phases, checkpointSeq: ledger.startup.checkpointSeq, replayed: ledger.startup.replayed }, 'start-up done: serving index built');
       // Then what the checkpoint load left for later (the big zones below the apex, records by id,
       // the largest children maps), about a millisecond at a time, so the first write does not
-      // stall DNS for the seconds a 1M-name zone's take: back to back while no query comes in, a
+      // stall DNS for the seconds a 1M-name zone's take, from RECORD_MAPS_HOLD_MS after the start:
+      // back to back while no query comes in, a
       // slice every 100 ms while queries come in but leave the event loop mostly idle, and none
       // while they keep it busy, until a caller needs it: a write or API read (recordMapsReady,
       // then a slice a turn), or a general-path question in the zone (zone-read.ts reads it then,
