@@ -270,8 +270,8 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
       logger.info({ ...ledger.startup.phases, checkpointSeq: ledger.startup.checkpointSeq, replayed: ledger.startup.replayed }, 'start-up done: serving index built');
       // Then what the checkpoint load left for later (the big zones below the apex, records by id,
       // the largest children maps), about a millisecond at a time, so the first write does not
-      // stall DNS for the seconds a 1M-name zone's take, from RECORD_MAPS_HOLD_MS after the start:
-      // back to back while no query comes in, a
+      // stall DNS for the seconds a 1M-name zone's take. It starts RECORD_MAPS_HOLD_MS after the
+      // start (see there); then back to back while no query comes in, a
       // slice every 100 ms while queries come in but leave the event loop mostly idle, and none
       // while they keep it busy, until a caller needs it: a write or API read (recordMapsReady,
       // then a slice a turn), or a general-path question in the zone (zone-read.ts reads it then,
@@ -280,7 +280,6 @@ export async function startServer(config: McnsConfig, opts: ServerOptions = {}):
       // for the minutes the read took, and at 0.89-0.97 without it, from the image or not
       // (bench/bigzone/first-second.ts --together). Without the image the index's second pass
       // waits for the read too: its types (MX, TXT, delegations) are the general path's until then.
-      // It waits RECORD_MAPS_HOLD_MS first, unless a caller needs it sooner: see there.
       const t0 = performance.now();
       ledger
         .prepareRecordMaps(pacedPause(() => dns.received(), RECORD_MAPS_BUSY_PAUSE_MS, () => ledger.recordMapsWanted), RECORD_MAPS_HOLD_MS)
