@@ -32,18 +32,15 @@
  * Both servers get the shipped systemd unit's environment (bench/unit-env.ts: glibc's malloc
  * settings), as bench/bigzone/run.ts gives it; --bare-env: none of their own.
  */
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { freePort } from '../../test/helpers/ports.ts';
 import { writeServerConfig } from '../../test/helpers/server-config.ts';
-import { logLine, median, pinned, rssMiB, stop, waitAnswers, type Running } from '../dns/run.ts';
+import { dnsperfPerSecond, logLine, median, pinned, rssMiB, stop, waitAnswers, type Running } from '../dns/run.ts';
 import { flagTaker, optionTaker } from '../args.ts';
 import { describeEnvironment, unitEnvironment } from '../unit-env.ts';
 
-const run = promisify(execFile);
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 const argv = process.argv.slice(2);
 const opt = optionTaker(argv);
@@ -61,7 +58,6 @@ if (COLD_REFERENCE && !TOGETHER) throw new Error('--cold-reference needs --toget
 const OUT = path.join(ROOT, 'bench', 'out', 'dns');
 const [db10k, db1m, q10k, q1m] = argv.length === 4 ? argv : [`${OUT}/10k/mcns/mcns.db`, `${OUT}/1M/mcns/mcns.db`, `${OUT}/10k/queries.txt`, `${OUT}/1M/queries.txt`];
 for (const f of [db10k, db1m, q10k, q1m]) if (!fs.existsSync(f)) throw new Error(`${f} is missing: run bench/dns/run.ts first (it generates and imports the zones)`);
-const CLIENT_CORE = '0';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mcns-first-second-'));
 
@@ -92,30 +88,14 @@ async function start(db: string, tag: string, ready: RegExp): Promise<Running & 
   return { proc, port, startSeconds: (performance.now() - t0) / 1000, rss: rssMiB(proc.pid), t0, lines };
 }
 
-/** First intervals dnsperf reported as ~0 while its totals show the server answered all along (see perSecond). */
+/** First intervals dnsperf reported as ~0 while its totals show the server answered all along (dnsperfPerSecond). */
 let reportingArtifacts = 0;
 
-/**
- * dnsperf for SECS seconds; the rate of every second (-S 1) and the whole run's. dnsperf now and then
- * reports its first interval as ~0 q/s (printed "0.000037") although the run's totals show the
- * server answered throughout: the same number of queries completed in SECS seconds as in runs whose
- * first second was normal, no query lost, the slowest answer 12-20 ms (seen on the 1M server
- * restarted alone, 8 runs, 23:38). Such a first second is not a measurement: it is left out (NaN,
- * shown as "?") and counted.
- */
+/** dnsperf for SECS seconds: the rate of every second (a misreported first one NaN, and counted). */
 async function perSecond(port: number, file: string): Promise<{ seconds: number[]; qps: number }> {
-  const args = ['-c', CLIENT_CORE, 'dnsperf', '-s', '127.0.0.1', '-p', String(port), '-d', file, '-l', String(SECS), '-S', '1', '-c', '4', '-q', '64', '-m', 'udp'];
-  const { stdout } = await run('taskset', args, { maxBuffer: 16 * 1024 * 1024 });
-  const seconds = [...stdout.matchAll(/^\d+\.\d+: ([\d.]+)$/gm)].map((m) => Number(m[1]));
-  const qps = Number((/Queries per second:\s+([\d.]+)/.exec(stdout) ?? [])[1] ?? NaN);
-  const lost = Number((/Queries lost:\s+(\d+)/.exec(stdout) ?? [])[1] ?? NaN);
-  const rest = median(seconds.slice(1));
-  // Answered all along: nothing lost, and the whole run's rate is that of the later seconds.
-  if (seconds.length > 1 && seconds[0] < 1 && lost === 0 && qps > 0.9 * rest * ((SECS - 1) / SECS)) {
-    seconds[0] = NaN;
-    reportingArtifacts++;
-  }
-  return { seconds, qps };
+  const r = await dnsperfPerSecond(port, file, SECS);
+  if (r.misreported) reportingArtifacts++;
+  return r;
 }
 
 const fmt = (xs: number[]): string => xs.map((x) => (Number.isNaN(x) ? '?' : (x / 1000).toFixed(1))).join(' ');

@@ -23,18 +23,15 @@
  * must be over 4,000 names (a smaller one's index completes without the log line waited for). The
  * database is copied to a temporary directory first (a server writes into its own).
  */
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { freePort } from '../../test/helpers/ports.ts';
 import { writeServerConfig } from '../../test/helpers/server-config.ts';
-import { logLine, median, pinned, stop, type Running } from './run.ts';
+import { dnsperfPerSecond, logLine, median, pinned, stop, type Running } from './run.ts';
 import { flagTaker, optionTaker } from '../args.ts';
 import { describeEnvironment, unitEnvironment } from '../unit-env.ts';
 
-const run = promisify(execFile);
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 const argv = process.argv.slice(2);
 const opt = optionTaker(argv);
@@ -46,7 +43,6 @@ const EDNS = flag('--edns');
 const OUT = path.join(ROOT, 'bench', 'out', 'dns');
 const [srcDb, queries] = argv.length === 2 ? argv : [`${OUT}/10k/mcns/mcns.db`, `${OUT}/10k/queries.txt`];
 for (const f of [srcDb, queries]) if (!fs.existsSync(f)) throw new Error(`${f} is missing: run bench/dns/run.ts first (it generates and imports the zones)`);
-const CLIENT_CORE = '0';
 const ENV = unitEnvironment(ROOT);
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mcns-warm-up-'));
@@ -76,17 +72,9 @@ async function start(files: { cfg: string; port: number }, ready = /DNS listenin
   return { proc, port: files.port, startSeconds: (performance.now() - t0) / 1000, rss: 0, warmUp };
 }
 
-/**
- * dnsperf for SECS seconds: the rate of every second. A first second dnsperf reports as ~0 q/s while
- * nothing was lost is its misreport (bench/bigzone/first-second.ts): NaN, shown as "?".
- */
+/** dnsperf for SECS seconds: the rate of every second (a first second dnsperf misreported: NaN, shown as "?"). */
 async function perSecond(port: number): Promise<number[]> {
-  const args = ['-c', CLIENT_CORE, 'dnsperf', '-s', '127.0.0.1', '-p', String(port), '-d', queries, '-l', String(SECS), '-S', '1', '-c', '4', '-q', '64', '-m', 'udp', ...(EDNS ? ['-e'] : [])];
-  const { stdout } = await run('taskset', args, { maxBuffer: 16 * 1024 * 1024 });
-  const secs = [...stdout.matchAll(/^\d+\.\d+: ([\d.]+)$/gm)].map((m) => Number(m[1]));
-  const lost = Number((/Queries lost:\s+(\d+)/.exec(stdout) ?? [])[1] ?? NaN);
-  if (secs.length > 1 && secs[0] < 1 && lost === 0) secs[0] = NaN;
-  return secs;
+  return (await dnsperfPerSecond(port, queries, SECS, EDNS ? ['-e'] : [])).seconds;
 }
 
 const fmt = (xs: number[]): string => xs.map((x) => (Number.isNaN(x) ? '?' : (x / 1000).toFixed(1))).join(' ');
