@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { AnswerCache } from '../../src/dns/cache.ts';
 import { readQuery } from '../../src/dns/query.ts';
+import { encodeName } from '../../src/dns/wire.ts';
 import { warmUp, warmUpQuestions } from '../../src/dns/warm-up.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { ask, buildQuery, fixtureServer, flatten, udpExchange } from './helpers.ts';
@@ -17,11 +18,8 @@ import { rng } from '../helpers/rng.ts';
 import type { Command } from '../../src/projections/decide.ts';
 import { ASKED, QTYPES, ZONES, executeUnlessRefused, query, randomRecordOps } from './random-zones.ts';
 
-/** A lowercased wire name from dotted text. */
-function wire(name: string): Uint8Array {
-  const parts = name.split('.').filter(Boolean);
-  return Uint8Array.from([...parts.flatMap((l) => [l.length, ...Buffer.from(l, 'latin1')]), 0]);
-}
+/** The wire form of a (lowercase) name, as the index keys it. */
+const wire = (name: string): Uint8Array => encodeName(`${name}.`);
 
 test('warmUpQuestions: A, AAAA, MX and TXT at each name and A below it, half with an OPT record, every one a well-formed query', () => {
   const qs = warmUpQuestions([wire('www.example.test'), wire('example.test')]);
