@@ -35,7 +35,7 @@ import { readQuery, type ParsedQuery } from './query.ts';
 import { ResponseRateLimiter, type RrlOptions } from './rrl.ts';
 import { TCP_LIMIT_DEFAULTS, TcpGuard, type TcpSlot } from './tcp-guard.ts';
 import { encodeMessage } from './wire.ts';
-import { WARM_UP_ANSWERS, WARM_UP_NAMES, warmUp, warmUpQuestions, type WarmUpResult } from './warm-up.ts';
+import { bindUdp, WARM_UP_ANSWERS, WARM_UP_NAMES, warmUp, warmUpQuestions, type WarmUpResult } from './warm-up.ts';
 
 /** Who sent a query. */
 export interface Peer {
@@ -541,13 +541,7 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
     });
     const tcpAddr = tcpServer.address() as AddressInfo;
     const udp = udpListener(net.isIPv6(host) ? 'udp6' : 'udp4', rrl);
-    await new Promise<void>((resolve, reject) => {
-      udp.once('error', reject);
-      udp.bind({ address: host, port: tcpAddr.port }, () => {
-        udp.off('error', reject);
-        resolve();
-      });
-    });
+    await bindUdp(udp, host, tcpAddr.port);
     try {
       // A deep receive queue rides out bursts (capped by net.core.rmem_max).
       udp.setRecvBufferSize(8 * 1024 * 1024);

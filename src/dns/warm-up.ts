@@ -107,8 +107,8 @@ export async function warmUp(server: dgram.Socket, client: dgram.Socket, questio
     // Closing the warm-up's sockets after the warm-up then left the listeners 2-3% slower for good
     // (re-optimized, and not as well); with a close now the field's type is general from the start.
     dgram.createSocket('udp4').close();
-    await bind(server, loopback);
-    await bind(client, loopback);
+    await bindUdp(server, loopback);
+    await bindUdp(client, loopback);
     const port = server.address().port;
     await new Promise<void>((resolve) => {
       // Should an answer be lost (none is expected), the warm-up still ends GRACE_MS after its time.
@@ -149,10 +149,11 @@ function closeQuietly(socket: dgram.Socket): void {
   }
 }
 
-function bind(socket: dgram.Socket, address: string): Promise<void> {
+/** Binds a UDP socket; rejects with the bind's error (the listeners are bound with it too). */
+export function bindUdp(socket: dgram.Socket, address: string, port = 0): Promise<void> {
   return new Promise((resolve, reject) => {
     socket.once('error', reject);
-    socket.bind({ address, port: 0 }, () => {
+    socket.bind({ address, port }, () => {
       socket.off('error', reject);
       resolve();
     });
