@@ -20,11 +20,11 @@
  *   code away at the first client's question (--trace-deopt).
  * - A socket is closed before any of it (see warmUp): without that, the steady rate was 2-3% lower.
  *
- * The questions are the index's own names (A, AAAA, MX, TXT, and a name below each: NXDOMAIN or a
- * wildcard's answer), half with an OPT record, as clients ask. Those the index does not answer are
- * refused while the warm-up lasts (DnsServer's handler), so it never takes the general path: it reads
- * no big zone and fills no answer cache. The caller leaves its counters (queries by rcode, messages
- * received) as they were before.
+ * The questions are the index's own names (A, AAAA, MX, TXT, a name below each and a sibling:
+ * NXDOMAIN or a wildcard's answer), half with an OPT record, some in mixed case, as clients ask
+ * (warmUpQuestions). Those the index does not answer are refused while the warm-up lasts (DnsServer's
+ * handler), so it never takes the general path: it reads no big zone and fills no answer cache. The
+ * caller leaves its counters (queries by rcode, messages received) as they were before.
  */
 import dgram from 'node:dgram';
 
@@ -46,35 +46,75 @@ const GRACE_MS = 100;
 const QTYPES = [1, 28, 15, 16];
 /** The label put in front of a name for a question that should find nothing there. */
 const BELOW = Buffer.from('\x0cmcns-warm-up', 'latin1');
+/** What a sibling's label is cut from (see warmUpQuestions). */
+const SIBLING = 'mcns-warm-up-'.repeat(5).slice(0, 63);
 /** An OPT record: root owner, type 41, UDP size 1232, no flags, no options. */
 const OPT = Buffer.from([0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0]);
 
-/** Warm-up questions about `names` (lowercased wire names). */
+/**
+ * Warm-up questions about `names` (lowercased wire names): at each, A, AAAA, MX and TXT; A at a name
+ * below it; and A at a sibling whose label is 1 to 63 bytes long, a different length for each name
+ * in turn. Half carry an OPT record, and every other pair is asked in mixed case (as resolvers
+ * that randomize case ask).
+ *
+ * Why the siblings and the case: a comparison the warm-up never makes has V8 throw away the code it
+ * optimized, at the first client question that makes it, and compile it again while serving. The
+ * negative answer compares the label under the apex with the SOA's names' labels of the same length
+ * (negative.ts, riskyUnderApex), so a NXDOMAIN of a new length did that (--trace-deopt: the writer,
+ * ~30 ms of compiling, in the first second after the bind). Letters are folded only when uppercase.
+ */
 export function warmUpQuestions(names: readonly Uint8Array[]): Buffer[] {
   const out: Buffer[] = [];
   let id = 0;
-  const ask = (name: Uint8Array, below: boolean, qtype: number): void => {
-    const nameLength = name.length + (below ? BELOW.length : 0);
+  const ask = (prefix: Uint8Array | undefined, name: Uint8Array, qtype: number): void => {
+    const nameLength = (prefix?.length ?? 0) + name.length;
     if (nameLength > 255) return;
     const edns = (id & 1) === 1;
+    const mixed = (id & 2) === 2;
     const q = Buffer.alloc(12 + nameLength + 4 + (edns ? OPT.length : 0));
     q.writeUInt16BE(++id & 0xffff, 0);
     q.writeUInt16BE(1, 4); // QDCOUNT
     if (edns) q.writeUInt16BE(1, 10); // ARCOUNT
     let o = 12;
-    if (below) o += BELOW.copy(q, o);
+    if (prefix) {
+      q.set(prefix, o);
+      o += prefix.length;
+    }
     q.set(name, o);
     o += name.length;
+    if (mixed) upperEveryOtherLetter(q, 12, o);
     q.writeUInt16BE(qtype, o);
     q.writeUInt16BE(1, o + 2); // IN
     if (edns) OPT.copy(q, o + 4);
     out.push(q);
   };
-  for (const name of names) {
-    for (const t of QTYPES) ask(name, false, t);
-    ask(name, true, 1);
-  }
+  names.forEach((name, i) => {
+    for (const t of QTYPES) ask(undefined, name, t);
+    ask(BELOW, name, 1);
+    // The sibling: a label of its own length in place of the name's first (none for the root).
+    if (name[0] === 0) return;
+    const length = 1 + (i % 63);
+    const label = Buffer.from(`\0${SIBLING.slice(0, length)}`, 'latin1');
+    label[0] = length;
+    ask(label, name.subarray(name[0] + 1), 1);
+  });
   return out;
+}
+
+/** Uppercases every other letter of the wire name in `b[start..end)` (its length bytes are left as they are). */
+function upperEveryOtherLetter(b: Uint8Array, start: number, end: number): void {
+  let p = start;
+  let upper = true;
+  while (p < end && b[p] !== 0) {
+    const labelEnd = p + 1 + b[p];
+    for (let k = p + 1; k < labelEnd; k++) {
+      const c = b[k];
+      if (c < 97 || c > 122) continue;
+      if (upper) b[k] = c & 0xdf;
+      upper = !upper;
+    }
+    p = labelEnd;
+  }
 }
 
 /** What a warm-up did, for the start-up log. */

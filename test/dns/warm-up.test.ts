@@ -10,7 +10,7 @@ import { AnswerCache } from '../../src/dns/cache.ts';
 import { readQuery } from '../../src/dns/query.ts';
 import { encodeName } from '../../src/dns/wire.ts';
 import { warmUp, warmUpQuestions } from '../../src/dns/warm-up.ts';
-import { createMetrics } from '../../src/metrics.ts';
+import { createMetrics, DNS_LATENCY_SAMPLE_EVERY } from '../../src/metrics.ts';
 import { ask, buildQuery, fixtureServer, flatten, udpExchange } from './helpers.ts';
 import { startDns } from '../../src/dns/server.ts';
 import { testLedger } from '../helpers/ledger.ts';
@@ -21,18 +21,36 @@ import { ASKED, QTYPES, ZONES, executeUnlessRefused, query, randomRecordOps } fr
 /** The wire form of a (lowercase) name, as the index keys it. */
 const wire = (name: string): Uint8Array => encodeName(`${name}.`);
 
-test('warmUpQuestions: A, AAAA, MX and TXT at each name and A below it, half with an OPT record, every one a well-formed query', () => {
+test('warmUpQuestions: A, AAAA, MX and TXT at each name, A below it and at a sibling, half with an OPT record, some in mixed case, every one a well-formed query', () => {
   const qs = warmUpQuestions([wire('www.example.test'), wire('example.test')]);
-  assert.equal(qs.length, 10);
+  assert.equal(qs.length, 12);
   const parsed = qs.map((b) => readQuery(b));
   for (const q of parsed) assert.equal(q.kind, 'query');
   const asked = parsed.map((q) => (q.kind === 'query' ? `${q.qname} ${q.qtype}${q.edns ? ' edns' : ''}` : ''));
   assert.deepEqual(
-    asked.map((a) => a.replace(/ edns$/, '')),
-    ['www.example.test. 1', 'www.example.test. 28', 'www.example.test. 15', 'www.example.test. 16', 'mcns-warm-up.www.example.test. 1', 'example.test. 1', 'example.test. 28', 'example.test. 15', 'example.test. 16', 'mcns-warm-up.example.test. 1'],
+    asked.map((a) => a.replace(/ edns$/, '').toLowerCase()),
+    [
+      ...['www.example.test. 1', 'www.example.test. 28', 'www.example.test. 15', 'www.example.test. 16', 'mcns-warm-up.www.example.test. 1', 'm.example.test. 1'],
+      ...['example.test. 1', 'example.test. 28', 'example.test. 15', 'example.test. 16', 'mcns-warm-up.example.test. 1', 'mc.test. 1'],
+    ],
   );
-  assert.equal(asked.filter((a) => a.endsWith(' edns')).length, 5, 'half with EDNS');
+  assert.equal(asked.filter((a) => a.endsWith(' edns')).length, 6, 'half with EDNS');
+  const mixed = asked.filter((a) => /[A-Z]/.test(a));
+  assert.equal(mixed.length, 6, 'every other pair in mixed case');
+  for (const a of mixed) assert.match(a.split(' ')[0], /[a-z]/, `mixed, not all uppercase: ${a}`);
   assert.equal(new Set(qs.map((b) => b.readUInt16BE(0))).size, qs.length, 'distinct ids');
+});
+
+test('warmUpQuestions: the siblings\' labels take every length from 1 to 63 in turn; the root has none', () => {
+  const names = Array.from({ length: 64 }, (_, i) => wire(`h${i}.example.test`));
+  const siblings = warmUpQuestions(names)
+    .map((b) => readQuery(b))
+    .flatMap((q) => (q.kind === 'query' ? [q.qname.toLowerCase()] : []))
+    .filter((n) => n.split('.').length === 4 && !/^h\d+\./.test(n));
+  const lengths = siblings.map((n) => n.split('.')[0].length);
+  assert.deepEqual(lengths, [...Array.from({ length: 63 }, (_, i) => i + 1), 1]);
+  for (const n of siblings) assert.ok(n.endsWith('.example.test.'), n);
+  assert.equal(warmUpQuestions([wire('')]).length, 5, 'the four types at the root and A below it');
 });
 
 test('warmUpQuestions: no name below one that would pass 255 bytes', () => {
@@ -40,7 +58,7 @@ test('warmUpQuestions: no name below one that would pass 255 bytes', () => {
   const long = wire(Array.from({ length: 4 }, (_, i) => String(i).repeat(60)).join('.'));
   assert.equal(long.length, 245);
   const qs = warmUpQuestions([long]);
-  assert.equal(qs.length, 4, 'the four types at the name, nothing below it');
+  assert.equal(qs.length, 5, 'the four types at the name and its sibling (a 1-byte label), nothing below it');
 });
 
 /** A UDP socket that answers every message with itself, or never (`silent`). */
@@ -102,6 +120,9 @@ test('startDns: warms up on the index before binding; metrics, received and the 
     assert.equal(cold.server.warmUp, undefined, 'none without warmUpMs');
     assert.equal(warm.server.received(), 0, 'the warm-up is not counted as received');
     assert.equal(answerCache.size, 0, 'the warm-up never took the general path (it fills the answer cache)');
+    // Its queries take the timing path (so that its code is ready) but none is timed into the histogram.
+    assert.ok(w.sent >= 4 * DNS_LATENCY_SAMPLE_EVERY, `enough questions for some to have been timed: ${w.sent}`);
+    assert.match(await metrics.registry.render(), /^mcns_dns_answer_seconds_count(\{[^}]*\})? 0$/m, 'no warm-up query in the latency histogram');
     // Questions of every kind, the general path's among them (ANY; DS), answered byte for byte alike.
     const asks = [
       { name: 'www.dns.test.', type: 1 },
