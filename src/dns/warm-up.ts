@@ -130,26 +130,31 @@ export interface WarmUpResult {
 }
 
 /**
- * Binds `server` (a socket, not bound yet, that answers as a listener does) and `client` (a socket
- * made as the listeners' are: dgram's code then runs as it will for them) to `loopback` (127.0.0.1
- * for udp4 sockets, ::1 for udp6), and asks `questions` in turn, WINDOW at a time, until `answers`
- * were answered or `ms` milliseconds have passed; then closes both. Never rejects: a socket that
- * cannot be bound or fails ends the warm-up early (the result says how far it got), and lost
- * answers cost at most GRACE_MS.
+ * Binds `servers` (sockets, not bound yet, that answer as listeners do) and `client` (a socket made
+ * as the listeners' are: dgram's code then runs as it will for them) to `loopback` (127.0.0.1 for
+ * udp4 sockets, ::1 for udp6), and asks `questions` in turn, of each server in turn, WINDOW at a
+ * time, until `answers` were answered or `ms` milliseconds have passed; then closes them all. Never
+ * rejects: a socket that cannot be bound or fails ends the warm-up early (the result says how far it
+ * got), and lost answers cost at most GRACE_MS.
+ *
+ * Why more than one server: the listeners' functions are closures made for each socket. Made and run
+ * for one socket alone, V8 compiled them for that socket (its `reply` inlined as the one call target)
+ * and threw that code away at the first client's question to a real listener (--trace-deopt: "wrong
+ * call target"). Two warm-up servers answering in turn have it compile them for any socket.
  */
-export async function warmUp(server: dgram.Socket, client: dgram.Socket, questions: readonly Buffer[], ms: number, answers = WARM_UP_ANSWERS, loopback = '127.0.0.1'): Promise<WarmUpResult> {
+export async function warmUp(servers: readonly dgram.Socket[], client: dgram.Socket, questions: readonly Buffer[], ms: number, answers = WARM_UP_ANSWERS, loopback = '127.0.0.1'): Promise<WarmUpResult> {
   const started = performance.now();
   const result: WarmUpResult = { loopback, questions: questions.length, sent: 0, answered: 0, ms: 0 };
   try {
-    if (questions.length === 0 || ms <= 0) return result;
+    if (questions.length === 0 || servers.length === 0 || ms <= 0) return result;
     // A socket closed before dgram's code is optimized: closing one sets a field that had only ever
     // held a socket handle to null, and V8 throws away the code it optimized on that field's type.
     // Closing the warm-up's sockets after the warm-up then left the listeners 2-3% slower for good
     // (re-optimized, and not as well); with a close now the field's type is general from the start.
     dgram.createSocket('udp4').close();
-    await bindUdp(server, loopback);
+    for (const server of servers) await bindUdp(server, loopback);
     await bindUdp(client, loopback);
-    const port = server.address().port;
+    const ports = servers.map((server) => server.address().port);
     await new Promise<void>((resolve) => {
       // Should an answer be lost (none is expected), the warm-up still ends GRACE_MS after its time.
       const deadline = setTimeout(() => finish(), ms + GRACE_MS);
@@ -158,7 +163,8 @@ export async function warmUp(server: dgram.Socket, client: dgram.Socket, questio
         resolve();
       };
       const send = (): void => {
-        client.send(questions[result.sent++ % questions.length], port, loopback);
+        const k = result.sent++;
+        client.send(questions[k % questions.length], ports[k % ports.length], loopback);
       };
       client.on('message', () => {
         result.answered++;
@@ -166,14 +172,14 @@ export async function warmUp(server: dgram.Socket, client: dgram.Socket, questio
         else if (result.answered >= result.sent) finish();
       });
       client.on('error', finish);
-      server.on('error', finish);
+      for (const server of servers) server.on('error', finish);
       for (let k = 0; k < Math.min(WINDOW, answers); k++) send();
     });
   } catch (err) {
     // No such loopback address (or no socket at all): the server starts unwarmed.
     result.problem = err instanceof Error ? err.message : String(err);
   } finally {
-    closeQuietly(server);
+    for (const server of servers) closeQuietly(server);
     closeQuietly(client);
   }
   result.ms = performance.now() - started;

@@ -61,49 +61,53 @@ test('warmUpQuestions: no name below one that would pass 255 bytes', () => {
   assert.equal(qs.length, 5, 'the four types at the name and its sibling (a 1-byte label), nothing below it');
 });
 
-/** A UDP socket that answers every message with itself, or never (`silent`). */
-function echo(silent = false): dgram.Socket {
-  const s = dgram.createSocket('udp4');
+/** A UDP socket that answers every message with itself, or never (`silent`); `seen` counts what it received. */
+function echo(silent = false): dgram.Socket & { seen: number } {
+  const s = Object.assign(dgram.createSocket('udp4'), { seen: 0 });
   s.on('message', (m, r) => {
+    s.seen++;
     if (!silent) s.send(m, r.port, r.address);
   });
   return s;
 }
 
-test('warmUp: asks in turn for its time over real sockets, every question answered, then closes both sockets', async () => {
-  const server = echo();
+test('warmUp: asks in turn, of each server in turn, for its time over real sockets, every question answered, then closes every socket', async () => {
+  const servers = [echo(), echo()];
   const client = dgram.createSocket('udp4');
   const questions = warmUpQuestions([wire('a.test'), wire('b.test')]);
-  const r = await warmUp(server, client, questions, 60, 1e9);
+  const r = await warmUp(servers, client, questions, 60, 1e9);
   assert.equal(r.questions, questions.length);
   assert.ok(r.sent > questions.length, `asked round and round: ${r.sent}`);
   assert.equal(r.answered, r.sent, 'every answer waited for');
   assert.ok(r.ms >= 60 && r.ms < 2000, `${r.ms} ms`);
-  assert.throws(() => server.address(), /Not running/, 'server socket closed');
+  assert.ok(Math.abs(servers[0].seen - servers[1].seen) <= 1 && servers[0].seen + servers[1].seen === r.sent, `each server in turn: ${servers[0].seen}, ${servers[1].seen}`);
+  for (const server of servers) assert.throws(() => server.address(), /Not running/, 'server socket closed');
   assert.throws(() => client.address(), /Not running/, 'client socket closed');
 });
 
 test('warmUp: it ends once `answers` were answered, before its time', async () => {
-  const r = await warmUp(echo(), dgram.createSocket('udp4'), warmUpQuestions([wire('a.test')]), 10_000, 500);
+  const r = await warmUp([echo()], dgram.createSocket('udp4'), warmUpQuestions([wire('a.test')]), 10_000, 500);
   assert.deepEqual([r.sent, r.answered], [500, 500]);
   assert.ok(r.ms < 5000, `${r.ms} ms`);
 });
 
-test('warmUp: lost answers end it a grace period after its time; no questions or no time: nothing asked', async () => {
-  const silent = await warmUp(echo(true), dgram.createSocket('udp4'), warmUpQuestions([wire('a.test')]), 40);
+test('warmUp: lost answers end it a grace period after its time; no questions, no server or no time: nothing asked', async () => {
+  const silent = await warmUp([echo(true)], dgram.createSocket('udp4'), warmUpQuestions([wire('a.test')]), 40);
   assert.equal(silent.answered, 0);
   assert.equal(silent.sent, 32, 'one window sent, none answered');
   assert.ok(silent.ms >= 40 && silent.ms < 1000, `${silent.ms} ms`);
-  const none = await warmUp(echo(), dgram.createSocket('udp4'), [], 40);
+  const none = await warmUp([echo()], dgram.createSocket('udp4'), [], 40);
   assert.deepEqual({ ...none, ms: 0 }, { loopback: '127.0.0.1', questions: 0, sent: 0, answered: 0, ms: 0 });
-  const zero = await warmUp(echo(), dgram.createSocket('udp4'), warmUpQuestions([wire('a.test')]), 0);
+  const zero = await warmUp([echo()], dgram.createSocket('udp4'), warmUpQuestions([wire('a.test')]), 0);
   assert.equal(zero.sent, 0);
+  const noServer = await warmUp([], dgram.createSocket('udp4'), warmUpQuestions([wire('a.test')]), 40);
+  assert.equal(noServer.sent, 0);
 });
 
 test('warmUp: a socket that cannot be bound ends it at once, with the reason, and throws nothing', async () => {
   const closed = echo();
   closed.close();
-  const r = await warmUp(closed, dgram.createSocket('udp4'), warmUpQuestions([wire('a.test')]), 1000);
+  const r = await warmUp([echo(), closed], dgram.createSocket('udp4'), warmUpQuestions([wire('a.test')]), 1000);
   assert.equal(r.sent, 0);
   assert.match(r.problem ?? '', /not running/i);
 });
