@@ -1,6 +1,6 @@
 /**
- * The DNS warm-up: before the listeners bind, the server answers questions of its own through a
- * loopback UDP socket served exactly as a listener is: WARM_UP_ANSWERS of them, or for `ms`
+ * The DNS warm-up: before the listeners bind, the server answers questions of its own through
+ * loopback UDP sockets served exactly as a listener is: WARM_UP_ANSWERS of them, or for `ms`
  * milliseconds at most ([dns] warm_up).
  *
  * Why: a fresh process runs its code unoptimized (V8 tiers a function up only after it has run a
@@ -9,7 +9,8 @@
  * bind; bench/dns/warm-up.ts, bench/RESULTS.md). Most of that was not the serving index's lookup but
  * the path around it: dgram's receive and send, the handler, the response writer. Questions asked
  * through real sockets warm all of it: with 8,000 of them (~0.3 s) the first second was 91-95%
- * (three times as many gave no more).
+ * (three times as many gave no more), and 95-98% once nothing V8 optimized in the warm-up was thrown
+ * away at the first clients (see warmUpQuestions and warmUp; the handler's timing in server.ts).
  *
  * What it costs later, measured with two servers side by side (bench/RESULTS.md): steady rates 1-3%
  * below a server without it on dnsperf's narrow mix (no EDNS), ~1% with EDNS. Its questions are of
