@@ -18,6 +18,7 @@ import { buildQuery, udpExchange } from '../dns/helpers.ts';
 import { writeServerConfig } from '../helpers/server-config.ts';
 import { httpsText, sampleOrZero } from '../helpers/scrape.ts';
 import { requireTool } from '../helpers/tools.ts';
+import { rng } from '../helpers/rng.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 function value(metrics: string, line: RegExp): number {
@@ -164,4 +165,22 @@ test('rcode and qtype names', () => {
   assert.equal(qtypeLabel(255), 'ANY');
   assert.equal(qtypeLabel(65280), 'other');
   assert.equal(qtypeLabel(0), 'none');
+});
+
+test('Histogram: every observation in the first bucket whose bound is not below it (+Inf past the last), on random values and at the bounds; an unexported copy is not in the exposition', async () => {
+  const metrics = createMetrics();
+  const h = metrics.dnsLatency;
+  const bounds = h.buckets;
+  const random = rng(17);
+  const values = [...bounds, ...bounds.map((b) => b * (1 + 1e-9)), 0, -1, bounds[bounds.length - 1] * 10, ...Array.from({ length: 2000 }, () => Math.exp(random() * 14 - 11))];
+  for (const v of values) h.observe(v);
+  h.unexported().observe(1);
+  const text = await metrics.registry.render();
+  const sample = (series: string): number => sampleOrZero(text, new RegExp(`^${series.replace(/[{}.+"]/g, '\\$&')} `));
+  for (const [k, le] of bounds.entries()) {
+    const expected = values.filter((v) => v <= bounds[k]).length;
+    assert.equal(sample(`mcns_dns_answer_seconds_bucket{le="${le}"}`), expected, `le ${le}`);
+  }
+  assert.equal(sample('mcns_dns_answer_seconds_bucket{le="+Inf"}'), values.length);
+  assert.equal(sample('mcns_dns_answer_seconds_count'), values.length, 'the unexported copy observed nothing here');
 });
