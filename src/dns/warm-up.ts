@@ -61,7 +61,7 @@ const OPT = Buffer.from([0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0]);
  * Why the siblings and the case: a comparison the warm-up never makes has V8 throw away the code it
  * optimized, at the first client question that makes it, and compile it again while serving. The
  * negative answer compares the label under the apex with the SOA's names' labels of the same length
- * (negative.ts, riskyUnderApex), so a NXDOMAIN of a new length did that (--trace-deopt: the writer,
+ * (negative.ts, riskyUnderApex), so an NXDOMAIN of a new length did that (--trace-deopt: the writer,
  * ~30 ms of compiling, in the first second after the bind). Letters are folded only when uppercase.
  */
 export function warmUpQuestions(names: readonly Uint8Array[]): Buffer[] {
