@@ -23,8 +23,8 @@
  * prints what V8 threw away (deopts) and compiled after the bind, while dnsperf asks. That is what
  * the warm-up is for: a path it never took costs a deopt and ~30 ms of compiling in the first second
  * (bench/RESULTS.md, twenty-first session). Attribution is by when a line arrives: V8's stdout is
- * line-buffered (stdbuf), the server's log is on stderr, and the first clients ask some ms after the
- * bind.
+ * line-buffered (stdbuf), the server's log (on stderr, or on stdout when configured so) says when the
+ * listeners are bound, and the first clients ask some ms after that.
  *
  * DB QUERIES default to what bench/dns/run.ts made for the 10k zone (bench/out/dns/10k); the zone
  * must be over 4,000 names (a smaller one's index completes without the log line waited for). The
@@ -98,7 +98,10 @@ async function start(files: { cfg: string; port: number }, ready = /DNS listenin
     if (!trace) return;
     const lines = (partial + text).split('\n');
     partial = lines.pop() ?? '';
-    if (bound) afterBind.lines.push(...lines.filter((l) => l.startsWith('[bailout (') || l.startsWith('[completed compiling')));
+    for (const line of lines) {
+      if (/DNS listening/.test(line)) bound = true;
+      else if (bound && (line.startsWith('[bailout (') || line.startsWith('[completed compiling'))) afterBind.lines.push(line);
+    }
   });
   await logLine(proc, ready, 600_000);
   return { proc, port: files.port, startSeconds: (performance.now() - t0) / 1000, rss: 0, warmUp, afterBind };
