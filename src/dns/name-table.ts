@@ -154,22 +154,6 @@ export class NameTable {
     }
   }
 
-  /**
-   * Copies of up to `max` keys, in slot order: the keys' hash order, so a spread over the table's
-   * names rather than the first ones stored (the DNS warm-up's questions, warm-up.ts).
-   */
-  sampleKeys(max: number): Uint8Array[] {
-    const keys: Uint8Array[] = [];
-    const slots = this.slots;
-    for (let i = 0; i <= this.mask && keys.length < max; i++) {
-      const s = slots[2 * i];
-      if (s === EMPTY || s === TOMBSTONE) continue;
-      const off = s - 1;
-      keys.push(this.arena.slice(off + HEADER, off + HEADER + this.arena[off]));
-    }
-    return keys;
-  }
-
   /** Value length of the entry at `off`. */
   valueLength(off: number): number {
     return (this.arena[off + 1] << 8) | this.arena[off + 2];
@@ -254,7 +238,11 @@ export class NameTable {
     this.tombstones++;
   }
 
-  /** Every entry's key bytes (copies), for tests and consistency checks. */
+  /**
+   * Every entry's key bytes (copies), in slot order: the keys' hash order, a spread over the table
+   * rather than the first ones stored (the DNS warm-up samples its names so); also tests' and
+   * consistency checks'.
+   */
   *keys(): IterableIterator<Uint8Array> {
     for (let i = 0; i < this.slots.length; i += 2) {
       const off = this.slots[i] - 1;

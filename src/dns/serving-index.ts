@@ -528,9 +528,14 @@ export class ServingIndex {
     return this.table.size;
   }
 
-  /** Up to `max` of the names held, as lowercased wire names (NameTable.sampleKeys). */
+  /** Up to `max` of the names held, as lowercased wire names, spread over the table (NameTable.keys' order). */
   sampleNames(max: number): Uint8Array[] {
-    return this.table.sampleKeys(max);
+    const names: Uint8Array[] = [];
+    for (const key of this.table.keys()) {
+      if (names.length >= max) break;
+      names.push(key);
+    }
+    return names;
   }
 
   /** Bytes held in typed arrays (for the benchmark notes and metrics). */
