@@ -214,11 +214,8 @@ export class Ledger {
    * rewrites it, once.
    */
   private rewriteLayout = false;
-  /**
-   * prepareRecordMaps while it runs: when it ends, and whether a caller waits for it
-   * (recordMapsReady). Its pause then stops waiting for idle turns: see recordMapsWanted.
-   */
-  private preparing?: { done: Promise<void>; wanted: boolean; wake?: () => void };
+  /** prepareRecordMaps while it runs (Preparation). */
+  private preparing?: Preparation;
   private closed = false;
   /** The bulk append worker, once a bulk write (or prepareBulkAppend) started it. */
   private bulkWorker?: BulkAppendWorker;
@@ -649,7 +646,7 @@ export class Ledger {
     this.unbuilt = { children: [], deferred: [] };
     let finished = (): void => undefined;
     let heldMs = 0;
-    const preparing: { done: Promise<void>; wanted: boolean; wake?: () => void } = { done: new Promise<void>((resolve) => (finished = resolve)), wanted: false };
+    const preparing: Preparation = { done: new Promise<void>((resolve) => (finished = resolve)), wanted: false };
     this.preparing = preparing;
     try {
       const holding = performance.now();
@@ -904,8 +901,19 @@ function applyPending(p: PendingTail, end: number): void {
  */
 const DEFER_TAIL_MAX = 100_000;
 
+/**
+ * prepareRecordMaps while it runs: when it ends (`done`), whether a caller waits for it (`wanted`,
+ * recordMapsReady: its pause then stops waiting for idle turns, see recordMapsWanted), and, while
+ * its start is held back (holdMs), what ends the hold at once (`wake`).
+ */
+interface Preparation {
+  done: Promise<void>;
+  wanted: boolean;
+  wake?: () => void;
+}
+
 /** Waits `ms`, or less: `p.wake()` (a caller waits for the preparation, or the ledger closes) ends it at once. */
-function holdUnlessWoken(p: { wanted: boolean; wake?: () => void }, ms: number): Promise<void> {
+function holdUnlessWoken(p: Preparation, ms: number): Promise<void> {
   if (p.wanted) return Promise.resolve();
   return new Promise((resolve) => {
     const end = (): void => {

@@ -112,7 +112,7 @@ export interface DnsServerOptions {
   queryLogSample?: number;
   /**
    * Milliseconds of warm-up before the listeners bind (warm-up.ts): the server answers questions of
-   * its own through a loopback socket, so its first clients meet optimized code. Only when the
+   * its own through loopback sockets, so its first clients meet optimized code. Only when the
    * serving index is complete at that point (restored from its image, or a small zone's build).
    * Default 0: none.
    */
@@ -463,7 +463,7 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
   /**
    * A UDP socket that answers as a listener: every message through `observed`; every answer through
    * `limiter` (response rate limiting, when on): sent, sent truncated (slip) or dropped. The warm-up's
-   * socket is made here too, so that it runs the very functions the listeners will.
+   * sockets are made here too, so that they run the very functions the listeners will.
    */
   const udpListener = (type: 'udp4' | 'udp6', limiter: ResponseRateLimiter | undefined): dgram.Socket => {
     const udp = dgram.createSocket({ type, ipv6Only: false, lookup: literalLookup });
@@ -491,8 +491,8 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
    * The warm-up (warm-up.ts), when the serving index is complete for the state being served: with
    * it being built, or no zone, queries take the general path at first anyway (and a warm-up there
    * would start the big zones' reads). Its questions are answered by the index or refused (`handle`),
-   * never rate-limited, timed or logged; the query counts and `received` are put back, so metrics
-   * show only the clients' queries.
+   * never rate-limited or logged, and timed only into a histogram no scrape shows (`observed`); the
+   * query counts and `received` are put back, so metrics show only the clients' queries.
    */
   let warmedUp: WarmUpResult | undefined;
   const warmUpMs = opts.warmUpMs ?? 0;
