@@ -85,16 +85,19 @@ async function start(files: { cfg: string; port: number }, ready = /DNS listenin
   let bound = false;
   const afterBind: AfterBind = { lines: [] };
   let partial = '';
-  proc.stderr?.on('data', (chunk: Buffer) => {
-    const text = chunk.toString();
+  // The log line of the warm-up, on whichever stream the server logs to.
+  const seeWarmUp = (text: string): void => {
     const m = /"questions":(\d+),"sent":(\d+),"answered":(\d+),"ms":(\d+),"msg":"DNS warmed up"/.exec(text);
     if (m) warmUp = `warm-up: ${m[2]} questions asked in ${m[4]} ms`;
+  };
+  proc.stderr?.on('data', (chunk: Buffer) => {
+    const text = chunk.toString();
+    seeWarmUp(text);
     if (/DNS listening/.test(text)) bound = true;
   });
   proc.stdout?.on('data', (chunk: Buffer) => {
     const text = chunk.toString();
-    const m = /"questions":(\d+),"sent":(\d+),"answered":(\d+),"ms":(\d+),"msg":"DNS warmed up"/.exec(text);
-    if (m) warmUp = `warm-up: ${m[2]} questions asked in ${m[4]} ms`;
+    seeWarmUp(text);
     if (!trace) return;
     const lines = (partial + text).split('\n');
     partial = lines.pop() ?? '';
